@@ -1,0 +1,50 @@
+/* event.c - helpers on td_event_t that need no encoding. */
+#include "core/event.h"
+
+#include <string.h>
+
+td_err_t td_event_init(td_event_t *ev, td_event_kind_t kind, const char *symbol, int64_t time_ms)
+{
+    memset(ev, 0, sizeof *ev);
+    td_err_t rc = td_event_set_str(ev->symbol, sizeof ev->symbol, symbol);
+    if (rc != TD_OK)
+        return rc;
+    ev->kind = kind;
+    ev->time_ms = time_ms;
+    ev->schema_version = TD_SCHEMA_VERSION;
+    return TD_OK;
+}
+
+td_err_t td_event_set_str(char *dst, size_t dstsize, const char *src)
+{
+    size_t n = strlen(src);
+    if (n >= dstsize)
+        return TD_ERR_INVALID;
+    memcpy(dst, src, n + 1);
+    return TD_OK;
+}
+
+bool td_event_is_output(td_event_kind_t kind)
+{
+    return kind >= TD_EV_BAR && kind <= TD_EV_DAY_DIGEST;
+}
+
+const char *td_event_kind_name(td_event_kind_t kind)
+{
+    switch (kind) {
+    case TD_EV_NONE: return "none";
+    case TD_EV_TICK: return "tick";
+    case TD_EV_SYMBOL_SPEC: return "symbol_spec";
+    case TD_EV_EXEC_REPORT: return "execution_report";
+    case TD_EV_PARAMS_CHANGED: return "params_changed";
+    case TD_EV_CLOCK: return "clock";
+    case TD_EV_SESSION_MARK: return "session_mark";
+    case TD_EV_BAR: return "bar";
+    case TD_EV_SIGNAL: return "signal";
+    case TD_EV_ORDER_INTENT: return "order_intent";
+    case TD_EV_POSITION_CHANGED: return "position_changed";
+    case TD_EV_TRADE_CLOSED: return "trade_closed";
+    case TD_EV_DAY_DIGEST: return "day_digest";
+    }
+    return "none";
+}

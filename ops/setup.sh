@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs every Debian package tapedeck needs to build, test and run. Idempotent: packages already
+# present are not touched, and apt-get runs only when something is missing.
+set -euo pipefail
+
+PACKAGES=(
+  build-essential cmake pkg-config clang
+  librdkafka-dev librocksdb-dev libpq-dev
+  libprotobuf-c-dev protobuf-c-compiler
+  libev-dev libcmocka-dev
+  libssl-dev libyaml-dev liblzma-dev
+  postgresql
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "setup: all ${#PACKAGES[@]} packages present"
+  exit 0
+fi
+
+echo "setup: installing ${missing[*]}"
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
