@@ -1,0 +1,117 @@
+/* tape.h - the local tape: tapedeck's durable, ordered record of every event, on RocksDB.
+ *
+ * One RocksDB database per data directory (DIR/tape) holds:
+ *   - input streams, one per symbol: every Tick, SymbolSpec, ExecutionReport, ParamsChanged, Clock,
+ *     SessionMark, at offsets 0, 1, 2, ... without gaps;
+ *   - output streams, one per symbol: what the processor host produced, at their own offsets;
+ *   - the trading-day index: for (stream kind, symbol, trading day) the first and last offset;
+ *     a day's range is contiguous because an event belongs to max(its own day, the stream's last
+ *     day) - a late event stays in the day that was open when it arrived;
+ *   - the state store: opaque values under string keys (processor state, consumed offsets,
+ *     day-start snapshots) and meta records (import registry).
+ * Offsets are assigned by the tape, in append order, and written into the appended events.
+ * Everything put into one batch becomes visible and durable together or not at all (one RocksDB
+ * WriteBatch): a processor's new state, its consumed input offset and its outputs are one commit.
+ *
+ * Threads: one writer per tape (RocksDB's lock file refuses a second process); readers (iterators)
+ * may run in the writer's thread or others. Offsets appended in a batch are visible to readers only
+ * after td_tape_commit.
+ */
+#ifndef TD_TAPE_H
+#define TD_TAPE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/buf.h"
+#include "core/err.h"
+#include "core/event.h"
+
+typedef enum td_stream_kind { TD_STREAM_INPUT = 0, TD_STREAM_OUTPUT = 1 } td_stream_kind_t;
+
+typedef enum td_sync_policy {
+    TD_SYNC_NONE = 0,   /* RocksDB WAL without fsync: survives a process crash, not a power loss */
+    TD_SYNC_COMMIT = 1, /* fsync the WAL on every commit: survives a power loss */
+} td_sync_policy_t;
+
+typedef struct td_tape_opts {
+    td_sync_policy_t sync;
+    int day_offset_minutes;  /* trading-day roll, see core/timeutil.h */
+    bool read_only;          /* open without the writer lock (replay, dump, bars next to a writer) */
+} td_tape_opts_t;
+
+typedef struct td_tape td_tape_t;
+typedef struct td_tape_batch td_tape_batch_t;
+typedef struct td_tape_iter td_tape_iter_t;
+
+typedef struct td_day_range {
+    uint32_t trading_day;    /* YYYYMMDD */
+    uint64_t first_offset;
+    uint64_t last_offset;    /* inclusive */
+    uint64_t count;          /* last - first + 1 */
+} td_day_range_t;
+
+/* Opens (creating if needed, unless read_only) the tape under dir. */
+td_err_t td_tape_open(const char *dir, const td_tape_opts_t *opts, td_tape_t **tape, char *errbuf,
+                      size_t errlen) TD_WUR;
+/* Closes and frees; NULL is a no-op. Uncommitted batches must be destroyed first. */
+void td_tape_close(td_tape_t *tape);
+
+/* The next offset an append to (kind, symbol) would get; 0 for a stream that does not exist. */
+uint64_t td_tape_next_offset(td_tape_t *tape, td_stream_kind_t kind, const char *symbol);
+
+/* Lists the symbols that have a stream of `kind`, in byte order of the name. The callback's
+ * non-TD_OK return stops the listing with that code. */
+td_err_t td_tape_symbols(td_tape_t *tape, td_stream_kind_t kind,
+                         td_err_t (*cb)(void *opaque, const char *symbol), void *opaque) TD_WUR;
+
+/* --- writing: batches --- */
+td_err_t td_tape_batch_new(td_tape_t *tape, td_tape_batch_t **batch) TD_WUR;
+void td_tape_batch_destroy(td_tape_batch_t *batch);
+/* Encodes ev, gives it the stream's next offset (written to ev->offset) and updates the day index;
+ * nothing is visible until commit. Input events must not go back in time by more than the stream's
+ * day (the day index uses max(day, last day)); times are not otherwise checked here. */
+td_err_t td_tape_batch_append(td_tape_batch_t *batch, td_stream_kind_t kind, td_event_t *ev) TD_WUR;
+/* Puts an opaque value under key in the state store / meta space, in the same batch. */
+td_err_t td_tape_batch_put_state(td_tape_batch_t *batch, const char *key, const void *val, size_t len) TD_WUR;
+td_err_t td_tape_batch_put_meta(td_tape_batch_t *batch, const char *key, const void *val, size_t len) TD_WUR;
+/* Number of events appended to the batch so far. */
+size_t td_tape_batch_events(const td_tape_batch_t *batch);
+/* Writes the batch atomically (sync per the tape's policy). On failure nothing of it is visible,
+ * the tape's next offsets are as before, and the tape refuses further commits (sticky
+ * TD_ERR_STATE) - reopen it. The batch is consumed (destroyed) either way. */
+td_err_t td_tape_commit(td_tape_t *tape, td_tape_batch_t *batch) TD_WUR;
+
+/* --- reading --- */
+/* The value under key, copied into out (out reset first). TD_ERR_NOT_FOUND if absent. */
+td_err_t td_tape_get_state(td_tape_t *tape, const char *key, td_buf_t *out) TD_WUR;
+td_err_t td_tape_get_meta(td_tape_t *tape, const char *key, td_buf_t *out) TD_WUR;
+/* Lists state keys starting with prefix, in byte order. */
+td_err_t td_tape_state_keys(td_tape_t *tape, const char *prefix,
+                            td_err_t (*cb)(void *opaque, const char *key), void *opaque) TD_WUR;
+
+/* One event at an offset. TD_ERR_NOT_FOUND past the end. */
+td_err_t td_tape_read(td_tape_t *tape, td_stream_kind_t kind, const char *symbol, uint64_t offset,
+                      td_event_t *ev) TD_WUR;
+
+/* Iterates (kind, symbol) from from_offset up to the end as of the iterator's creation (a
+ * snapshot). td_tape_iter_next fills ev (with its offset) and returns TD_OK, or TD_ERR_END after
+ * the last one, or TD_ERR_CORRUPT for bytes that do not decode or an offset gap. */
+td_err_t td_tape_iter_new(td_tape_t *tape, td_stream_kind_t kind, const char *symbol, uint64_t from_offset,
+                          td_tape_iter_t **iter) TD_WUR;
+td_err_t td_tape_iter_next(td_tape_iter_t *iter, td_event_t *ev) TD_WUR;
+/* The raw stored bytes of the event the last next() returned (valid until the next call). */
+td_slice_t td_tape_iter_raw(td_tape_iter_t *iter);
+void td_tape_iter_destroy(td_tape_iter_t *iter);
+
+/* --- the trading-day index --- */
+td_err_t td_tape_day_get(td_tape_t *tape, td_stream_kind_t kind, const char *symbol, uint32_t trading_day,
+                         td_day_range_t *range) TD_WUR;
+/* Lists the days of (kind, symbol) in increasing order. */
+td_err_t td_tape_days(td_tape_t *tape, td_stream_kind_t kind, const char *symbol,
+                      td_err_t (*cb)(void *opaque, const td_day_range_t *range), void *opaque) TD_WUR;
+
+int td_tape_day_offset_minutes(const td_tape_t *tape);
+
+#endif
