@@ -1,0 +1,509 @@
+/* config.c - the key table, YAML loading (libyaml event parser) and typed reads.
+ *
+ * Values are kept as validated text plus their parsed integer, one slot per table entry for the
+ * global keys and one slot array per symbol section. Reads of a key that is not in the table are
+ * programming errors and assert.
+ */
+#include "core/config.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <yaml.h>
+
+#include "core/fixed.h"
+
+typedef enum key_type { K_INT, K_DECIMAL, K_BOOL, K_ENUM, K_STR } key_type_t;
+
+typedef struct key_def {
+    const char *key;     /* global: "tape.sync"; per symbol: "symbol.digits" */
+    key_type_t type;
+    const char *def;     /* default, as text */
+    int64_t min, max;    /* K_INT: range; K_DECIMAL: range scaled by 1e8 */
+    const char *choices; /* K_ENUM: "a|b|c" */
+    const char *doc;
+} key_def_t;
+
+#define DEC(x) ((int64_t)(x) * TD_FX_SCALE)
+
+static const key_def_t keys[] = {
+    {"tape.sync", K_ENUM, "commit", 0, 0, "none|commit",
+     "commit: fsync the tape's write-ahead log on every commit (survives power loss); none: survives a process crash only"},
+    {"tape.batch_events", K_INT, "4096", 1, 1000000, NULL,
+     "input events the processor host applies between two commits of state, offsets and outputs"},
+    {"session.day_offset_minutes", K_INT, "0", -720, 720, NULL,
+     "trading-day roll: a trading day starts at 00:00 UTC minus this many minutes (420 = 17:00 New York in winter)"},
+    {"session.tz_offset_minutes", K_INT, "0", -720, 720, NULL,
+     "time zone (UTC+minutes) of trading-hours windows and weekday masks of strategies"},
+    {"bars.timeframe", K_ENUM, "M30", 0, 0, "M1|M5|M15|M30|H1|H4|D1", "timeframe of the bars the strategies run on"},
+    {"broker.mode", K_ENUM, "paper", 0, 0, "paper|external",
+     "paper: the processor host fills order intents with the fill model; external: fills arrive as execution reports on the stream"},
+    {"broker.slippage_points", K_INT, "0", 0, 100000, NULL, "paper fills: slippage against the order, in points"},
+    {"broker.commission_per_lot", K_DECIMAL, "0", 0, DEC(100000), NULL, "paper fills: commission per lot per side, money"},
+    {"log.level", K_ENUM, "info", 0, 0, "debug|info|warn|error", "least severe level written to stderr"},
+    {"log.format", K_ENUM, "text", 0, 0, "text|json", "text: key=value lines; json: one JSON object per line"},
+    {"symbol.digits", K_INT, "5", 0, 8, NULL, "decimal places of a price (point = 10^-digits)"},
+    {"symbol.contract_size", K_DECIMAL, "100000", 1, DEC(100000000), NULL, "units of the base per lot"},
+    {"symbol.tick_size", K_DECIMAL, "0", 0, DEC(100000), NULL, "smallest price change; 0 = one point"},
+    {"symbol.tick_value", K_DECIMAL, "0", 0, DEC(100000000), NULL, "money per tick per lot; 0 = tick_size x contract_size"},
+    {"symbol.swap_mode", K_ENUM, "points", 0, 0, "disabled|points|money|interest", "how swap_long and swap_short are expressed"},
+    {"symbol.swap_long", K_DECIMAL, "0", -DEC(1000000), DEC(1000000), NULL, "swap of a long position per day, unit per swap_mode"},
+    {"symbol.swap_short", K_DECIMAL, "0", -DEC(1000000), DEC(1000000), NULL, "swap of a short position per day, unit per swap_mode"},
+    {"symbol.triple_swap_weekday", K_INT, "3", 0, 6, NULL, "weekday (0 = Sunday) whose rollover charges three days of swap"},
+    {"symbol.volume_step", K_DECIMAL, "0.01", 1, DEC(1000), NULL, "lot step"},
+    {"symbol.volume_min", K_DECIMAL, "0.01", 1, DEC(1000), NULL, "smallest order, lots"},
+    {"symbol.volume_max", K_DECIMAL, "100", 1, DEC(1000000), NULL, "largest order, lots"},
+};
+
+#define N_KEYS (sizeof keys / sizeof keys[0])
+
+typedef struct slot {
+    char *text; /* NULL = default */
+    int64_t num;
+    unsigned line;
+} slot_t;
+
+typedef struct symbol_section {
+    char name[TD_SYMBOL_MAX + 1];
+    slot_t slots[N_KEYS];
+} symbol_section_t;
+
+struct td_config {
+    slot_t slots[N_KEYS];
+    symbol_section_t *symbols;
+    size_t n_symbols;
+    int64_t defaults[N_KEYS];
+};
+
+static bool is_symbol_key(const key_def_t *k) { return strncmp(k->key, "symbol.", 7) == 0; }
+
+static int find_key(const char *key, bool per_symbol)
+{
+    for (size_t i = 0; i < N_KEYS; i++) {
+        if (is_symbol_key(&keys[i]) != per_symbol)
+            continue;
+        const char *name = per_symbol ? keys[i].key + 7 : keys[i].key;
+        if (strcmp(name, key) == 0)
+            return (int)i;
+    }
+    return -1;
+}
+
+static bool enum_index(const char *choices, const char *value, int64_t *idx)
+{
+    size_t vlen = strlen(value);
+    int64_t i = 0;
+    for (const char *p = choices; *p; i++) {
+        const char *bar = strchr(p, '|');
+        size_t n = bar ? (size_t)(bar - p) : strlen(p);
+        if (n == vlen && strncmp(p, value, n) == 0) {
+            *idx = i;
+            return true;
+        }
+        if (!bar)
+            break;
+        p = bar + 1;
+    }
+    return false;
+}
+
+/* Parses value for key k into *num; TD_ERR_CONFIG with "WHERE: KEY: expected ..." on failure. */
+static td_err_t parse_value(const key_def_t *k, const char *shown_key, const char *value, const char *where,
+                            int64_t *num, char *errbuf, size_t errlen)
+{
+    switch (k->type) {
+    case K_INT: {
+        char *end = NULL;
+        long long v = strtoll(value, &end, 10);
+        if (!*value || *end || v < k->min || v > k->max)
+            return td_err_set(errbuf, errlen, TD_ERR_CONFIG, "%s: %s: expected an integer in %lld..%lld, found '%s'",
+                              where, shown_key, (long long)k->min, (long long)k->max, value);
+        *num = v;
+        return TD_OK;
+    }
+    case K_DECIMAL: {
+        int64_t v = 0;
+        if (td_fx_parse(value, strlen(value), &v, NULL) != TD_OK || v < k->min || v > k->max) {
+            char lo[40], hi[40];
+            td_fx_format(k->min, 8, lo, sizeof lo);
+            td_fx_format(k->max, 8, hi, sizeof hi);
+            return td_err_set(errbuf, errlen, TD_ERR_CONFIG, "%s: %s: expected a decimal in %s..%s, found '%s'", where,
+                              shown_key, lo, hi, value);
+        }
+        *num = v;
+        return TD_OK;
+    }
+    case K_BOOL:
+        if (strcmp(value, "true") == 0 || strcmp(value, "false") == 0) {
+            *num = value[0] == 't';
+            return TD_OK;
+        }
+        return td_err_set(errbuf, errlen, TD_ERR_CONFIG, "%s: %s: expected true or false, found '%s'", where,
+                          shown_key, value);
+    case K_ENUM:
+        if (enum_index(k->choices, value, num))
+            return TD_OK;
+        return td_err_set(errbuf, errlen, TD_ERR_CONFIG, "%s: %s: expected one of %s, found '%s'", where, shown_key,
+                          k->choices, value);
+    case K_STR:
+        *num = 0;
+        return TD_OK;
+    }
+    return TD_ERR_CONFIG;
+}
+
+td_config_t *td_config_new(void)
+{
+    td_config_t *config = calloc(1, sizeof *config);
+    if (!config)
+        return NULL;
+    for (size_t i = 0; i < N_KEYS; i++) {
+        td_err_t rc = parse_value(&keys[i], keys[i].key, keys[i].def, "default", &config->defaults[i], NULL, 0);
+        TD_ASSERT(rc == TD_OK);
+    }
+    return config;
+}
+
+static void slots_free(slot_t *slots)
+{
+    for (size_t i = 0; i < N_KEYS; i++)
+        free(slots[i].text);
+}
+
+void td_config_destroy(td_config_t *config)
+{
+    if (!config)
+        return;
+    slots_free(config->slots);
+    for (size_t i = 0; i < config->n_symbols; i++)
+        slots_free(config->symbols[i].slots);
+    free(config->symbols);
+    free(config);
+}
+
+static symbol_section_t *section_get(td_config_t *config, const char *symbol, bool create)
+{
+    for (size_t i = 0; i < config->n_symbols; i++)
+        if (strcmp(config->symbols[i].name, symbol) == 0)
+            return &config->symbols[i];
+    if (!create || strlen(symbol) > TD_SYMBOL_MAX)
+        return NULL;
+    symbol_section_t *p = realloc(config->symbols, (config->n_symbols + 1) * sizeof *p);
+    if (!p)
+        return NULL;
+    config->symbols = p;
+    symbol_section_t *s = &p[config->n_symbols++];
+    memset(s, 0, sizeof *s);
+    memcpy(s->name, symbol, strlen(symbol) + 1);
+    return s;
+}
+
+static td_err_t set_slot(slot_t *slot, const key_def_t *k, const char *shown_key, const char *value,
+                         const char *where, unsigned line, char *errbuf, size_t errlen)
+{
+    int64_t num = 0;
+    td_err_t rc = parse_value(k, shown_key, value, where, &num, errbuf, errlen);
+    if (rc != TD_OK)
+        return rc;
+    char *text = strdup(value);
+    if (!text)
+        return TD_ERR_NOMEM;
+    free(slot->text);
+    slot->text = text;
+    slot->num = num;
+    slot->line = line;
+    return TD_OK;
+}
+
+static td_err_t set_at(td_config_t *config, const char *key, const char *value, const char *where, unsigned line,
+                       char *errbuf, size_t errlen)
+{
+    if (strncmp(key, "symbols.", 8) == 0) {
+        const char *sym = key + 8;
+        const char *dot = strchr(sym, '.');
+        if (!dot || dot == sym || (size_t)(dot - sym) > TD_SYMBOL_MAX)
+            return td_err_set(errbuf, errlen, TD_ERR_CONFIG, "%s: %s: expected symbols.<SYMBOL>.<key>", where, key);
+        char name[TD_SYMBOL_MAX + 1];
+        memcpy(name, sym, (size_t)(dot - sym));
+        name[dot - sym] = '\0';
+        int i = find_key(dot + 1, true);
+        if (i < 0)
+            return td_err_set(errbuf, errlen, TD_ERR_CONFIG, "%s: %s: unknown per-symbol key '%s' (see tapedeck config --reference)",
+                              where, key, dot + 1);
+        symbol_section_t *s = section_get(config, name, true);
+        if (!s)
+            return TD_ERR_NOMEM;
+        return set_slot(&s->slots[i], &keys[i], key, value, where, line, errbuf, errlen);
+    }
+    int i = find_key(key, false);
+    if (i < 0)
+        return td_err_set(errbuf, errlen, TD_ERR_CONFIG, "%s: %s: unknown key (see tapedeck config --reference)", where,
+                          key);
+    return set_slot(&config->slots[i], &keys[i], key, value, where, line, errbuf, errlen);
+}
+
+td_err_t td_config_set(td_config_t *config, const char *key, const char *value, const char *where, char *errbuf,
+                       size_t errlen)
+{
+    return set_at(config, key, value, where, 0, errbuf, errlen);
+}
+
+/* The YAML walk: a stack of mapping keys; a scalar in value position completes "a.b.c". */
+#define MAX_DEPTH 8
+
+td_err_t td_config_load(td_config_t *config, const char *path, char *errbuf, size_t errlen)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return td_err_set(errbuf, errlen, TD_ERR_CONFIG, "%s: cannot open config file: %m", path);
+    yaml_parser_t parser;
+    yaml_parser_initialize(&parser);
+    yaml_parser_set_input_file(&parser, f);
+
+    char *stack[MAX_DEPTH] = {0};
+    int depth = 0;             /* open mappings */
+    bool want_key[MAX_DEPTH + 1] = {true};
+    td_err_t rc = TD_OK;
+    bool done = false;
+    while (rc == TD_OK && !done) {
+        yaml_event_t ev;
+        if (!yaml_parser_parse(&parser, &ev)) {
+            rc = td_err_set(errbuf, errlen, TD_ERR_CONFIG, "%s:%zu: YAML: %s", path, parser.problem_mark.line + 1,
+                            parser.problem ? parser.problem : "syntax error");
+            break;
+        }
+        unsigned line = (unsigned)ev.start_mark.line + 1;
+        char where[512];
+        snprintf(where, sizeof where, "%s:%u", path, line);
+        switch (ev.type) {
+        case YAML_STREAM_END_EVENT:
+            done = true;
+            break;
+        case YAML_MAPPING_START_EVENT:
+            if (depth > 0 && want_key[depth]) {
+                rc = td_err_set(errbuf, errlen, TD_ERR_CONFIG, "%s: expected a key, found a mapping", where);
+            } else if (depth >= MAX_DEPTH) {
+                rc = td_err_set(errbuf, errlen, TD_ERR_CONFIG, "%s: nesting deeper than %d levels", where, MAX_DEPTH);
+            } else {
+                depth++;
+                want_key[depth] = true;
+            }
+            break;
+        case YAML_MAPPING_END_EVENT:
+            free(stack[depth - 1]);
+            stack[depth - 1] = NULL;
+            depth--;
+            if (depth > 0) {
+                free(stack[depth - 1]);
+                stack[depth - 1] = NULL;
+                want_key[depth] = true;
+            }
+            break;
+        case YAML_SCALAR_EVENT: {
+            const char *text = (const char *)ev.data.scalar.value;
+            if (depth == 0) {
+                if (ev.data.scalar.length)
+                    rc = td_err_set(errbuf, errlen, TD_ERR_CONFIG, "%s: expected a mapping of keys, found '%s'", where, text);
+            } else if (want_key[depth]) {
+                stack[depth - 1] = strdup(text);
+                if (!stack[depth - 1])
+                    rc = TD_ERR_NOMEM;
+                want_key[depth] = false;
+            } else {
+                char key[256] = "";
+                for (int i = 0; i < depth; i++) {
+                    if (i)
+                        strncat(key, ".", sizeof key - strlen(key) - 1);
+                    strncat(key, stack[i], sizeof key - strlen(key) - 1);
+                }
+                rc = set_at(config, key, text, where, line, errbuf, errlen);
+                free(stack[depth - 1]);
+                stack[depth - 1] = NULL;
+                want_key[depth] = true;
+            }
+            break;
+        }
+        case YAML_SEQUENCE_START_EVENT:
+            rc = td_err_set(errbuf, errlen, TD_ERR_CONFIG, "%s: lists are not used in tapedeck config", where);
+            break;
+        case YAML_ALIAS_EVENT:
+            rc = td_err_set(errbuf, errlen, TD_ERR_CONFIG, "%s: YAML aliases are not supported", where);
+            break;
+        default:
+            break;
+        }
+        yaml_event_delete(&ev);
+    }
+    for (int i = 0; i < MAX_DEPTH; i++)
+        free(stack[i]);
+    yaml_parser_delete(&parser);
+    fclose(f);
+    return rc;
+}
+
+static int key_index(const char *key, bool per_symbol)
+{
+    int i = find_key(key, per_symbol);
+    TD_ASSERT(i >= 0);
+    return i;
+}
+
+static const slot_t *global_slot(const td_config_t *config, const char *key, int *idx)
+{
+    *idx = key_index(key, false);
+    return &config->slots[*idx];
+}
+
+int64_t td_config_int(const td_config_t *config, const char *key)
+{
+    int i;
+    const slot_t *s = global_slot(config, key, &i);
+    TD_ASSERT(keys[i].type == K_INT || keys[i].type == K_BOOL || keys[i].type == K_ENUM);
+    return s->text ? s->num : config->defaults[i];
+}
+
+int64_t td_config_decimal(const td_config_t *config, const char *key)
+{
+    int i;
+    const slot_t *s = global_slot(config, key, &i);
+    TD_ASSERT(keys[i].type == K_DECIMAL);
+    return s->text ? s->num : config->defaults[i];
+}
+
+bool td_config_bool(const td_config_t *config, const char *key)
+{
+    return td_config_int(config, key) != 0;
+}
+
+const char *td_config_str(const td_config_t *config, const char *key)
+{
+    int i;
+    const slot_t *s = global_slot(config, key, &i);
+    return s->text ? s->text : keys[i].def;
+}
+
+static const slot_t *symbol_slot(const td_config_t *config, const char *symbol, const char *key, int *idx)
+{
+    *idx = key_index(key, true);
+    for (size_t j = 0; j < config->n_symbols; j++)
+        if (strcmp(config->symbols[j].name, symbol) == 0)
+            return &config->symbols[j].slots[*idx];
+    return NULL;
+}
+
+int64_t td_config_symbol_int(const td_config_t *config, const char *symbol, const char *key)
+{
+    int i;
+    const slot_t *s = symbol_slot(config, symbol, key, &i);
+    return s && s->text ? s->num : config->defaults[i];
+}
+
+int64_t td_config_symbol_decimal(const td_config_t *config, const char *symbol, const char *key)
+{
+    return td_config_symbol_int(config, symbol, key);
+}
+
+const char *td_config_symbol_str(const td_config_t *config, const char *symbol, const char *key)
+{
+    int i;
+    const slot_t *s = symbol_slot(config, symbol, key, &i);
+    return s && s->text ? s->text : keys[i].def;
+}
+
+bool td_config_has_symbol(const td_config_t *config, const char *symbol)
+{
+    for (size_t j = 0; j < config->n_symbols; j++)
+        if (strcmp(config->symbols[j].name, symbol) == 0)
+            return true;
+    return false;
+}
+
+void td_config_symbol_spec(const td_config_t *config, const char *symbol, td_symbol_spec_t *spec)
+{
+    memset(spec, 0, sizeof *spec);
+    spec->digits = (uint32_t)td_config_symbol_int(config, symbol, "digits");
+    spec->point = td_fx_point(spec->digits);
+    spec->contract_size = td_config_symbol_decimal(config, symbol, "contract_size");
+    spec->tick_size = td_config_symbol_decimal(config, symbol, "tick_size");
+    if (spec->tick_size == 0)
+        spec->tick_size = spec->point;
+    spec->tick_value = td_config_symbol_decimal(config, symbol, "tick_value");
+    if (spec->tick_value == 0) {
+        /* tick_size (price) x contract_size (units) = money per tick per lot */
+        td_err_t rc = td_fx_mul(spec->tick_size, spec->contract_size, &spec->tick_value);
+        TD_ASSERT(rc == TD_OK); /* both ranges are bounded by the key table */
+    }
+    spec->swap_mode = (td_swap_mode_t)td_config_symbol_int(config, symbol, "swap_mode");
+    spec->swap_long = td_config_symbol_decimal(config, symbol, "swap_long");
+    spec->swap_short = td_config_symbol_decimal(config, symbol, "swap_short");
+    spec->triple_swap_weekday = (uint32_t)td_config_symbol_int(config, symbol, "triple_swap_weekday");
+    spec->volume_step = td_config_symbol_decimal(config, symbol, "volume_step");
+    spec->volume_min = td_config_symbol_decimal(config, symbol, "volume_min");
+    spec->volume_max = td_config_symbol_decimal(config, symbol, "volume_max");
+}
+
+static const char *type_name(key_type_t t)
+{
+    switch (t) {
+    case K_INT: return "integer";
+    case K_DECIMAL: return "decimal";
+    case K_BOOL: return "boolean";
+    case K_ENUM: return "enum";
+    case K_STR: return "string";
+    }
+    return "?";
+}
+
+static void range_text(const key_def_t *k, char *buf, size_t n)
+{
+    char lo[40], hi[40];
+    switch (k->type) {
+    case K_INT:
+        snprintf(buf, n, "%lld..%lld", (long long)k->min, (long long)k->max);
+        return;
+    case K_DECIMAL:
+        td_fx_format(k->min, 8, lo, sizeof lo);
+        td_fx_format(k->max, 8, hi, sizeof hi);
+        snprintf(buf, n, "%s..%s", lo, hi);
+        return;
+    case K_ENUM:
+        snprintf(buf, n, "%s", k->choices);
+        return;
+    default:
+        snprintf(buf, n, "-");
+    }
+}
+
+void td_config_write_reference(FILE *out)
+{
+    fprintf(out, "| key | type | default | range | meaning |\n|---|---|---|---|---|\n");
+    for (size_t i = 0; i < N_KEYS; i++) {
+        char range[96];
+        range_text(&keys[i], range, sizeof range);
+        const char *name = keys[i].key;
+        fprintf(out, "| `%s%s` | %s | `%s` | %s | %s |\n", is_symbol_key(&keys[i]) ? "symbols.<SYMBOL>." : "",
+                is_symbol_key(&keys[i]) ? name + 7 : name, type_name(keys[i].type), keys[i].def, range, keys[i].doc);
+    }
+}
+
+void td_config_write_example(FILE *out)
+{
+    fprintf(out, "# tapedeck configuration: every key with its default (tapedeck config --example).\n");
+    const char *section = "";
+    size_t section_len = 0;
+    for (size_t i = 0; i < N_KEYS; i++) {
+        if (is_symbol_key(&keys[i]))
+            continue;
+        const char *dot = strchr(keys[i].key, '.');
+        size_t len = (size_t)(dot - keys[i].key);
+        if (len != section_len || strncmp(section, keys[i].key, len) != 0) {
+            fprintf(out, "%.*s:\n", (int)len, keys[i].key);
+            section = keys[i].key;
+            section_len = len;
+        }
+        fprintf(out, "  # %s\n  %s: %s\n", keys[i].doc, dot + 1, keys[i].def);
+    }
+    fprintf(out, "symbols:\n  EURUSD:\n");
+    for (size_t i = 0; i < N_KEYS; i++)
+        if (is_symbol_key(&keys[i]))
+            fprintf(out, "    # %s\n    %s: %s\n", keys[i].doc, keys[i].key + 7, keys[i].def);
+}

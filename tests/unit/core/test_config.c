@@ -1,0 +1,111 @@
+/* test_config.c - core/config.c: defaults, YAML loading, per-symbol sections, clear errors. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "core/config.h"
+
+static char *write_tmp(const char *text)
+{
+    static char path[512];
+    snprintf(path, sizeof path, "%s/test_config_XXXXXX", TD_TEST_BINARY_DIR);
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    close(fd);
+    return path;
+}
+
+static void test_defaults(void **unused)
+{
+    (void)unused;
+    td_config_t *config = td_config_new();
+    assert_non_null(config);
+    assert_string_equal(td_config_str(config, "bars.timeframe"), "M30");
+    assert_int_equal(td_config_int(config, "tape.batch_events"), 4096);
+    td_symbol_spec_t spec;
+    td_config_symbol_spec(config, "EURUSD", &spec);
+    assert_int_equal(spec.digits, 5);
+    assert_int_equal(spec.point, 1000);
+    assert_int_equal(spec.contract_size, INT64_C(100000) * 100000000);
+    assert_int_equal(spec.tick_value, INT64_C(100000000)); /* 0.00001 x 100000 = 1.00 */
+    td_config_destroy(config);
+}
+
+static void test_load_file(void **unused)
+{
+    (void)unused;
+    const char *path = write_tmp("tape:\n  sync: none\n  batch_events: 100\n"
+                                 "symbols:\n  XAUUSD:\n    digits: 3\n    contract_size: 100\n"
+                                 "    swap_long: -12.5\n");
+    td_config_t *config = td_config_new();
+    char err[256] = "";
+    assert_int_equal(td_config_load(config, path, err, sizeof err), TD_OK);
+    assert_string_equal(td_config_str(config, "tape.sync"), "none");
+    assert_int_equal(td_config_int(config, "tape.sync"), 0);
+    assert_int_equal(td_config_int(config, "tape.batch_events"), 100);
+    assert_true(td_config_has_symbol(config, "XAUUSD"));
+    assert_false(td_config_has_symbol(config, "EURUSD"));
+    td_symbol_spec_t spec;
+    td_config_symbol_spec(config, "XAUUSD", &spec);
+    assert_int_equal(spec.digits, 3);
+    assert_int_equal(spec.contract_size, INT64_C(100) * 100000000);
+    assert_int_equal(spec.swap_long, -1250000000);
+    assert_int_equal(td_config_symbol_int(config, "EURUSD", "digits"), 5);
+    td_config_destroy(config);
+    unlink(path);
+}
+
+static void expect_error(const char *yaml, const char *words1, const char *words2)
+{
+    const char *path = write_tmp(yaml);
+    td_config_t *config = td_config_new();
+    char err[512] = "";
+    assert_int_equal(td_config_load(config, path, err, sizeof err), TD_ERR_CONFIG);
+    if (!strstr(err, words1) || (words2 && !strstr(err, words2)))
+        fail_msg("message '%s' lacks '%s'/'%s'", err, words1, words2 ? words2 : "");
+    td_config_destroy(config);
+    unlink(path);
+}
+
+static void test_errors(void **unused)
+{
+    (void)unused;
+    expect_error("tape:\n  sink: none\n", "tape.sink", "unknown key");
+    expect_error("tape:\n  batch_events: lots\n", ":2: tape.batch_events", "expected an integer");
+    expect_error("tape:\n  batch_events: 0\n", "tape.batch_events", "1..1000000");
+    expect_error("tape:\n  sync: sometimes\n", "tape.sync", "none|commit");
+    expect_error("symbols:\n  EURUSD:\n    digitz: 5\n", "symbols.EURUSD.digitz", "unknown per-symbol key");
+    expect_error("tape: [1, 2]\n", "lists", NULL);
+    expect_error("tape:\n  sync: none\n bad indent\n", "YAML", NULL);
+}
+
+static void test_set(void **unused)
+{
+    (void)unused;
+    td_config_t *config = td_config_new();
+    char err[256];
+    assert_int_equal(td_config_set(config, "symbols.US500.digits", "2", "--set", err, sizeof err), TD_OK);
+    assert_int_equal(td_config_symbol_int(config, "US500", "digits"), 2);
+    assert_int_equal(td_config_set(config, "log.level", "loud", "--set", err, sizeof err), TD_ERR_CONFIG);
+    assert_non_null(strstr(err, "--set: log.level"));
+    td_config_destroy(config);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_load_file),
+        cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_set),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
