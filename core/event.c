@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include "core/timeutil.h"
+
 td_err_t td_event_init(td_event_t *ev, td_event_kind_t kind, const char *symbol, int64_t time_ms)
 {
     memset(ev, 0, sizeof *ev);
@@ -47,4 +49,17 @@ const char *td_event_kind_name(td_event_kind_t kind)
     case TD_EV_DAY_DIGEST: return "day_digest";
     }
     return "none";
+}
+
+uint32_t td_event_day(const td_event_t *ev, uint32_t floor_day, int day_offset_minutes)
+{
+    uint32_t day = td_time_trading_day(ev->time_ms, day_offset_minutes);
+    return day > floor_day ? day : floor_day;
+}
+
+uint32_t td_event_floor_after(const td_event_t *ev, uint32_t day)
+{
+    bool closes = (ev->kind == TD_EV_SESSION_MARK && ev->u.session.kind == TD_SESSION_DAY_END) ||
+                  ev->kind == TD_EV_DAY_DIGEST;
+    return closes ? td_time_next_day(day) : day;
 }

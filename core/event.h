@@ -219,6 +219,16 @@ td_err_t td_event_set_str(char *dst, size_t dstsize, const char *src) TD_WUR;
 /* True for the kinds the processor host writes (Bar .. DayDigest). */
 bool td_event_is_output(td_event_kind_t kind);
 
+/* The trading day of ev in a stream whose day floor is floor_day (0 = none yet):
+ * max(td_time_trading_day(ev->time_ms, day_offset_minutes), floor_day). Days never go backwards
+ * within a stream, so each day is one contiguous range of offsets. The tape, the processor host and
+ * replay all place events in days with this one rule. */
+uint32_t td_event_day(const td_event_t *ev, uint32_t floor_day, int day_offset_minutes);
+
+/* The stream's floor after ev, which was placed in `day`: the next calendar day after a SessionMark
+ * DAY_END or a DayDigest (they close their day: whatever follows belongs to a later day), else day. */
+uint32_t td_event_floor_after(const td_event_t *ev, uint32_t day);
+
 /* Lower-case name of a kind ("tick", "execution_report", ...); "none" for unknown values. */
 const char *td_event_kind_name(td_event_kind_t kind);
 

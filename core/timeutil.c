@@ -81,3 +81,11 @@ void td_time_format_iso(int64_t ms, char buf[32])
     snprintf(buf, 32, "%04d-%02u-%02uT%02u:%02u:%02u.%03uZ", y, m, d, (unsigned)(rem / 3600000),
              (unsigned)(rem / 60000 % 60), (unsigned)(rem / 1000 % 60), (unsigned)(rem % 1000));
 }
+
+uint32_t td_time_next_day(uint32_t v)
+{
+    int y;
+    unsigned m, d;
+    td_time_civil_from_days(td_time_days_from_civil((int)(v / 10000), (v / 100) % 100, v % 100) + 1, &y, &m, &d);
+    return (uint32_t)y * 10000 + m * 100 + d;
+}

@@ -23,6 +23,8 @@ int64_t td_time_day_number(int64_t ms);
 uint32_t td_time_trading_day(int64_t ms, int day_offset_minutes);
 /* ms of the start of trading day YYYYMMDD (the inverse of td_time_trading_day at the day's start). */
 int64_t td_time_trading_day_start(uint32_t yyyymmdd, int day_offset_minutes);
+/* YYYYMMDD of the calendar day after yyyymmdd. */
+uint32_t td_time_next_day(uint32_t yyyymmdd);
 /* 0 = Sunday .. 6 = Saturday of the UTC+offset wall clock at ms. */
 int td_time_weekday(int64_t ms, int offset_minutes);
 /* Checks that yyyymmdd is a real calendar date. */
