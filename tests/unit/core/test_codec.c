@@ -1,0 +1,523 @@
+/* test_codec.c - core/codec.c: round trips of every body kind, canonical bytes, the digest and
+ * no-offset forms, refusal of corrupt input, and the encode/decode speed (printed, not asserted). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <cmocka.h>
+
+#include "core/codec.h"
+
+/* Fills a fixed string field with n copies of c (n < size). */
+static void fill_str(char *dst, size_t size, char c, size_t n)
+{
+    assert_true(n < size);
+    memset(dst, c, n);
+    dst[n] = '\0';
+}
+
+#define FILL_MAX(field, c) fill_str((field), sizeof(field), (c), sizeof(field) - 1)
+
+/* An event of `kind` with every header and body field set to a non-default value, strings at their
+ * maximum length and signed values negative where the schema allows. */
+static void make_event(td_event_t *ev, td_event_kind_t kind)
+{
+    memset(ev, 0, sizeof *ev);
+    FILL_MAX(ev->symbol, 'S');
+    ev->time_ms = -INT64_C(1234567890123);
+    ev->offset = UINT64_MAX;
+    FILL_MAX(ev->source, 'r');
+    ev->schema_version = TD_SCHEMA_VERSION;
+    ev->ingest_ms = INT64_C(1700000000123);
+    ev->input_offset = UINT64_C(0x123456789abcdef0);
+    ev->index = UINT32_MAX;
+    ev->kind = kind;
+    switch (kind) {
+    case TD_EV_TICK:
+        ev->u.tick = (td_tick_t){.bid = INT64_MIN, .ask = INT64_MAX, .last = -1, .volume = -100, .flags = 0x7e};
+        break;
+    case TD_EV_SYMBOL_SPEC:
+        ev->u.spec = (td_symbol_spec_t){.digits = 5, .point = 1000, .contract_size = INT64_C(10000000000000),
+                                        .tick_size = 1000, .tick_value = -100000000, .swap_long = -725000000,
+                                        .swap_short = 123, .swap_mode = TD_SWAP_INTEREST,
+                                        .triple_swap_weekday = 3, .volume_step = 1000000,
+                                        .volume_min = 1000000, .volume_max = INT64_C(10000000000)};
+        break;
+    case TD_EV_EXEC_REPORT:
+        FILL_MAX(ev->u.exec.intent_id, 'i');
+        ev->u.exec.deal_id = UINT64_MAX;
+        ev->u.exec.order_id = 7;
+        ev->u.exec.position_id = 8;
+        ev->u.exec.side = TD_SIDE_SELL;
+        ev->u.exec.price = 114543000;
+        ev->u.exec.volume = -10000000;
+        ev->u.exec.commission = -700000000;
+        ev->u.exec.swap = -1;
+        ev->u.exec.profit = INT64_MIN;
+        ev->u.exec.status = TD_EXEC_CANCELLED;
+        FILL_MAX(ev->u.exec.reason, 'x');
+        break;
+    case TD_EV_PARAMS_CHANGED:
+        FILL_MAX(ev->u.params.strategy, 'g');
+        ev->u.params.version = 42;
+        ev->u.params.n_values = TD_PARAMS_MAX;
+        for (int i = 0; i < TD_PARAMS_MAX; i++) {
+            FILL_MAX(ev->u.params.values[i].name, (char)('a' + i));
+            FILL_MAX(ev->u.params.values[i].value, (char)('A' + i));
+        }
+        FILL_MAX(ev->u.params.author, 'u');
+        FILL_MAX(ev->u.params.reason, 'y');
+        break;
+    case TD_EV_CLOCK:
+        break;
+    case TD_EV_SESSION_MARK:
+        ev->u.session = (td_session_mark_t){.kind = TD_SESSION_DAY_END, .trading_day = 20240229};
+        break;
+    case TD_EV_BAR:
+        ev->u.bar = (td_bar_t){.timeframe_s = 1800, .open_time = -5, .open = 1, .high = 2, .low = -3,
+                               .close = 4, .tick_volume = UINT64_MAX, .spread_min = -6, .spread_max = 7,
+                               .spread_sum = INT64_MAX, .late_ticks = 9};
+        break;
+    case TD_EV_SIGNAL:
+        FILL_MAX(ev->u.signal.strategy, 'q');
+        ev->u.signal.params_version = 3;
+        ev->u.signal.direction = TD_DIR_SHORT;
+        ev->u.signal.bar_time = -1800000;
+        FILL_MAX(ev->u.signal.reason, 'w');
+        break;
+    case TD_EV_ORDER_INTENT:
+        FILL_MAX(ev->u.intent.intent_id, 'k');
+        ev->u.intent.side = TD_SIDE_BUY;
+        ev->u.intent.volume = -20000000;
+        ev->u.intent.type = 0; /* ORDER_MARKET is the only type, and the default */
+        ev->u.intent.stop_loss = -1;
+        ev->u.intent.take_profit = INT64_MAX;
+        FILL_MAX(ev->u.intent.strategy, 'm');
+        ev->u.intent.params_version = UINT32_MAX;
+        FILL_MAX(ev->u.intent.reason, 'n');
+        break;
+    case TD_EV_POSITION_CHANGED:
+        ev->u.position = (td_position_changed_t){.volume = -30000000, .avg_price = 5, .realized_pnl = -6,
+                                                 .commission = -7, .swap = -8, .deal_id = 9};
+        FILL_MAX(ev->u.position.intent_id, 'p');
+        break;
+    case TD_EV_TRADE_CLOSED:
+        ev->u.trade = (td_trade_closed_t){.side = TD_SIDE_SELL, .entry_time = -1, .entry_price = 2,
+                                          .exit_time = 3, .exit_price = -4, .volume = 5, .pnl = INT64_MIN,
+                                          .commission = -6, .swap = -7};
+        break;
+    case TD_EV_DAY_DIGEST:
+        ev->u.digest.trading_day = 20240102;
+        for (int i = 0; i < 32; i++)
+            ev->u.digest.sha256[i] = (uint8_t)(0xa0 + i);
+        ev->u.digest.first_offset = 1;
+        ev->u.digest.last_offset = UINT64_MAX;
+        ev->u.digest.inputs = 2;
+        ev->u.digest.outputs = 3;
+        ev->u.digest.trades = 4;
+        ev->u.digest.wins = 5;
+        ev->u.digest.realized_pnl = -6;
+        ev->u.digest.max_drawdown = 7;
+        ev->u.digest.late_ticks = 8;
+        break;
+    case TD_EV_NONE:
+        fail();
+    }
+}
+
+static const td_event_kind_t all_kinds[] = {
+    TD_EV_TICK,   TD_EV_SYMBOL_SPEC, TD_EV_EXEC_REPORT,  TD_EV_PARAMS_CHANGED,   TD_EV_CLOCK,        TD_EV_SESSION_MARK,
+    TD_EV_BAR,    TD_EV_SIGNAL,      TD_EV_ORDER_INTENT, TD_EV_POSITION_CHANGED, TD_EV_TRADE_CLOSED, TD_EV_DAY_DIGEST,
+};
+#define N_KINDS (sizeof all_kinds / sizeof all_kinds[0])
+
+static void encode_ok(const td_event_t *ev, unsigned flags, td_buf_t *out)
+{
+    td_buf_reset(out);
+    assert_int_equal(td_codec_encode(ev, flags, out), TD_OK);
+}
+
+static void decode_ok(const td_buf_t *in, td_event_t *ev)
+{
+    char err[256] = "";
+    td_err_t rc = td_codec_decode(in->ptr, in->len, ev, err, sizeof err);
+    if (rc != TD_OK)
+        print_error("decode: %s: %s\n", td_err_name(rc), err);
+    assert_int_equal(rc, TD_OK);
+}
+
+static td_err_t decode_err(const uint8_t *p, size_t n, char *err, size_t errlen)
+{
+    td_event_t ev;
+    err[0] = '\0';
+    return td_codec_decode(p, n, &ev, err, errlen);
+}
+
+static void test_round_trip_every_kind(void **unused)
+{
+    (void)unused;
+    td_buf_t a, b;
+    td_buf_init(&a);
+    td_buf_init(&b);
+    for (size_t k = 0; k < N_KINDS; k++) {
+        td_event_t ev, back;
+        make_event(&ev, all_kinds[k]);
+        encode_ok(&ev, TD_CODEC_DEFAULT, &a);
+        decode_ok(&a, &back);
+        /* every byte equal: strings were zero-padded the same way on both sides */
+        assert_memory_equal(&ev, &back, sizeof ev);
+        /* canonical: encode(decode(encode(x))) == encode(x) */
+        encode_ok(&back, TD_CODEC_DEFAULT, &b);
+        assert_int_equal(a.len, b.len);
+        assert_memory_equal(a.ptr, b.ptr, a.len);
+    }
+    td_buf_fini(&a);
+    td_buf_fini(&b);
+}
+
+static void test_default_event_round_trip(void **unused)
+{
+    (void)unused;
+    td_buf_t a;
+    td_buf_init(&a);
+    for (size_t k = 0; k < N_KINDS; k++) {
+        td_event_t ev, back;
+        assert_int_equal(td_event_init(&ev, all_kinds[k], "EURUSD", 0), TD_OK);
+        encode_ok(&ev, TD_CODEC_DEFAULT, &a);
+        decode_ok(&a, &back);
+        assert_memory_equal(&ev, &back, sizeof ev);
+    }
+    td_buf_fini(&a);
+}
+
+static void test_encode_appends(void **unused)
+{
+    (void)unused;
+    td_buf_t a, one;
+    td_event_t ev;
+    td_buf_init(&a);
+    td_buf_init(&one);
+    make_event(&ev, TD_EV_TICK);
+    encode_ok(&ev, 0, &one);
+    assert_int_equal(td_buf_append(&a, "xy", 2), TD_OK);
+    assert_int_equal(td_codec_encode(&ev, 0, &a), TD_OK);
+    assert_int_equal(a.len, 2 + one.len);
+    assert_memory_equal(a.ptr, "xy", 2);
+    assert_memory_equal(a.ptr + 2, one.ptr, one.len);
+    td_buf_fini(&a);
+    td_buf_fini(&one);
+}
+
+static void test_flags(void **unused)
+{
+    (void)unused;
+    td_buf_t a;
+    td_event_t ev, back;
+    td_buf_init(&a);
+    make_event(&ev, TD_EV_BAR);
+
+    encode_ok(&ev, TD_CODEC_NO_OFFSET, &a);
+    decode_ok(&a, &back);
+    assert_int_equal(back.offset, 0);
+    assert_int_equal(back.ingest_ms, ev.ingest_ms);
+    back.offset = ev.offset;
+    assert_memory_equal(&ev, &back, sizeof ev);
+
+    encode_ok(&ev, TD_CODEC_FOR_DIGEST, &a);
+    decode_ok(&a, &back);
+    assert_int_equal(back.offset, 0);
+    assert_int_equal(back.ingest_ms, 0);
+    assert_int_equal(back.input_offset, ev.input_offset); /* outputs keep their deterministic id */
+    back.offset = ev.offset;
+    back.ingest_ms = ev.ingest_ms;
+    assert_memory_equal(&ev, &back, sizeof ev);
+
+    /* digest bytes do not depend on ingest time or offset */
+    td_buf_t b;
+    td_buf_init(&b);
+    td_event_t ev2 = ev;
+    ev2.ingest_ms = 1;
+    ev2.offset = 2;
+    encode_ok(&ev, TD_CODEC_FOR_DIGEST, &a);
+    encode_ok(&ev2, TD_CODEC_FOR_DIGEST, &b);
+    assert_int_equal(a.len, b.len);
+    assert_memory_equal(a.ptr, b.ptr, a.len);
+    encode_ok(&ev2, TD_CODEC_DEFAULT, &b);
+    assert_true(b.len > a.len);
+    td_buf_fini(&a);
+    td_buf_fini(&b);
+}
+
+static void test_encode_invalid(void **unused)
+{
+    (void)unused;
+    td_buf_t a;
+    td_event_t ev;
+    td_buf_init(&a);
+
+    make_event(&ev, TD_EV_TICK);
+    ev.kind = (td_event_kind_t)99;
+    assert_int_equal(td_codec_encode(&ev, 0, &a), TD_ERR_INVALID);
+    ev.kind = TD_EV_NONE;
+    assert_int_equal(td_codec_encode(&ev, 0, &a), TD_ERR_INVALID);
+
+    make_event(&ev, TD_EV_TICK);
+    memset(ev.symbol, 'Z', sizeof ev.symbol); /* unterminated */
+    assert_int_equal(td_codec_encode(&ev, 0, &a), TD_ERR_INVALID);
+
+    make_event(&ev, TD_EV_PARAMS_CHANGED);
+    ev.u.params.n_values = TD_PARAMS_MAX + 1;
+    assert_int_equal(td_codec_encode(&ev, 0, &a), TD_ERR_INVALID);
+
+    make_event(&ev, TD_EV_EXEC_REPORT);
+    ev.u.exec.side = (td_side_t)7;
+    assert_int_equal(td_codec_encode(&ev, 0, &a), TD_ERR_INVALID);
+    assert_int_equal(a.len, 0); /* nothing appended on failure */
+    td_buf_fini(&a);
+}
+
+static void test_truncated(void **unused)
+{
+    (void)unused;
+    td_buf_t a;
+    char err[256];
+    td_buf_init(&a);
+    for (size_t k = 0; k < N_KINDS; k++) {
+        td_event_t ev;
+        make_event(&ev, all_kinds[k]);
+        encode_ok(&ev, 0, &a);
+        /* the body is the last field, so every strict prefix lacks it or cuts it */
+        for (size_t n = 0; n < a.len; n++) {
+            td_err_t rc = decode_err(a.ptr, n, err, sizeof err);
+            assert_int_equal(rc, TD_ERR_CORRUPT);
+            assert_true(err[0] != '\0');
+        }
+    }
+    td_buf_fini(&a);
+}
+
+static void test_trailing_and_repeated(void **unused)
+{
+    (void)unused;
+    td_buf_t a;
+    char err[256];
+    td_event_t ev;
+    td_buf_init(&a);
+    make_event(&ev, TD_EV_TICK);
+    encode_ok(&ev, 0, &a);
+    size_t n = a.len;
+
+    /* a second copy of the whole envelope: valid protobuf (a merge), but not canonical */
+    assert_int_equal(td_buf_append(&a, a.ptr, n), TD_OK);
+    assert_int_equal(decode_err(a.ptr, a.len, err, sizeof err), TD_ERR_CORRUPT);
+
+    /* one zero byte after the message */
+    a.len = n;
+    assert_int_equal(td_buf_append(&a, "\0", 1), TD_OK);
+    assert_int_equal(decode_err(a.ptr, a.len, err, sizeof err), TD_ERR_CORRUPT);
+
+    /* an unknown field (number 99, varint) */
+    a.len = n;
+    const uint8_t unk[] = {0x98, 0x06, 0x01};
+    assert_int_equal(td_buf_append(&a, unk, sizeof unk), TD_OK);
+    assert_int_equal(decode_err(a.ptr, a.len, err, sizeof err), TD_ERR_CORRUPT);
+    assert_non_null(strstr(err, "unknown"));
+    td_buf_fini(&a);
+}
+
+static void test_unknown_body(void **unused)
+{
+    (void)unused;
+    char err[256];
+    /* symbol "A", then field 30 (an unknown body kind) as an empty message */
+    const uint8_t unk[] = {0x0a, 0x01, 'A', 0xf2, 0x01, 0x00};
+    assert_int_equal(decode_err(unk, sizeof unk, err, sizeof err), TD_ERR_CORRUPT);
+    /* no body at all */
+    const uint8_t none[] = {0x0a, 0x01, 'A'};
+    assert_int_equal(decode_err(none, sizeof none, err, sizeof err), TD_ERR_CORRUPT);
+    assert_non_null(strstr(err, "body"));
+    /* empty input */
+    assert_int_equal(decode_err(none, 0, err, sizeof err), TD_ERR_CORRUPT);
+}
+
+/* Hand-built envelopes: symbol of n bytes + a Clock body. */
+static size_t clock_with_symbol(uint8_t *p, size_t n, char c)
+{
+    size_t at = 0;
+    p[at++] = 0x0a;
+    p[at++] = (uint8_t)n; /* n < 128 */
+    memset(p + at, c, n);
+    at += n;
+    p[at++] = 0x72; /* field 14, length-delimited */
+    p[at++] = 0x00;
+    return at;
+}
+
+static void test_overlong_string(void **unused)
+{
+    (void)unused;
+    uint8_t p[256];
+    char err[256];
+    td_event_t ev;
+    size_t n = clock_with_symbol(p, TD_SYMBOL_MAX, 'E');
+    assert_int_equal(td_codec_decode(p, n, &ev, err, sizeof err), TD_OK);
+    assert_int_equal(strlen(ev.symbol), TD_SYMBOL_MAX);
+    n = clock_with_symbol(p, TD_SYMBOL_MAX + 1, 'E');
+    assert_int_equal(decode_err(p, n, err, sizeof err), TD_ERR_CORRUPT);
+    assert_non_null(strstr(err, "symbol"));
+    /* an embedded NUL would silently shorten the string: refused */
+    n = clock_with_symbol(p, 4, 'E');
+    p[3] = '\0';
+    assert_int_equal(decode_err(p, n, err, sizeof err), TD_ERR_CORRUPT);
+}
+
+static void test_bad_digest_and_params(void **unused)
+{
+    (void)unused;
+    char err[256];
+    /* DayDigest (field 25) with a 3-byte sha256 */
+    const uint8_t dg[] = {0xca, 0x01, 0x05, 0x12, 0x03, 1, 2, 3};
+    assert_int_equal(decode_err(dg, sizeof dg, err, sizeof err), TD_ERR_CORRUPT);
+    assert_non_null(strstr(err, "sha256"));
+
+    /* ParamsChanged (field 13) with TD_PARAMS_MAX + 1 empty params */
+    uint8_t pc[64];
+    size_t at = 0;
+    pc[at++] = 0x6a;
+    pc[at++] = (uint8_t)(2 * (TD_PARAMS_MAX + 1));
+    for (int i = 0; i < TD_PARAMS_MAX + 1; i++) {
+        pc[at++] = 0x1a;
+        pc[at++] = 0x00;
+    }
+    assert_int_equal(decode_err(pc, at, err, sizeof err), TD_ERR_CORRUPT);
+    assert_non_null(strstr(err, "params"));
+
+    /* an enum value the schema does not name: Tick is fine, SessionMark kind 9 is not */
+    const uint8_t sm[] = {0x7a, 0x02, 0x08, 0x09};
+    assert_int_equal(decode_err(sm, sizeof sm, err, sizeof err), TD_ERR_CORRUPT);
+}
+
+/* xorshift64: a seeded, reproducible byte source */
+static uint64_t rnd_next(uint64_t *s)
+{
+    *s ^= *s << 13;
+    *s ^= *s >> 7;
+    *s ^= *s << 17;
+    return *s;
+}
+
+static void test_random_garbage(void **unused)
+{
+    (void)unused;
+    uint64_t seed = UINT64_C(0x9e3779b97f4a7c15);
+    uint8_t p[512];
+    char err[256];
+    size_t refused = 0, accepted = 0;
+    td_buf_t again;
+    td_buf_init(&again);
+    for (int round = 0; round < 20000; round++) {
+        size_t n = (size_t)(rnd_next(&seed) % sizeof p);
+        for (size_t i = 0; i < n; i++)
+            p[i] = (uint8_t)rnd_next(&seed);
+        td_event_t ev;
+        td_err_t rc = td_codec_decode(p, n, &ev, err, sizeof err);
+        if (rc == TD_OK) {
+            /* anything accepted must be canonical */
+            encode_ok(&ev, 0, &again);
+            assert_int_equal(again.len, n);
+            assert_memory_equal(again.ptr, p, n);
+            accepted++;
+        } else {
+            assert_int_equal(rc, TD_ERR_CORRUPT);
+            refused++;
+        }
+    }
+    /* mutate valid encodings: flip one byte each */
+    td_buf_t a;
+    td_buf_init(&a);
+    for (size_t k = 0; k < N_KINDS; k++) {
+        td_event_t ev;
+        make_event(&ev, all_kinds[k]);
+        encode_ok(&ev, 0, &a);
+        for (int round = 0; round < 500; round++) {
+            memcpy(p, a.ptr, a.len < sizeof p ? a.len : sizeof p);
+            size_t n = a.len < sizeof p ? a.len : sizeof p;
+            p[rnd_next(&seed) % n] ^= (uint8_t)(1 + rnd_next(&seed) % 255);
+            td_event_t back;
+            td_err_t rc = td_codec_decode(p, n, &back, err, sizeof err);
+            if (rc == TD_OK) {
+                encode_ok(&back, 0, &again);
+                assert_int_equal(again.len, n);
+                assert_memory_equal(again.ptr, p, n);
+                accepted++;
+            } else {
+                assert_int_equal(rc, TD_ERR_CORRUPT);
+                refused++;
+            }
+        }
+    }
+    print_message("garbage: %zu refused, %zu accepted (all canonical)\n", refused, accepted);
+    td_buf_fini(&a);
+    td_buf_fini(&again);
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static void test_speed(void **unused)
+{
+    (void)unused;
+    td_event_t ev, back;
+    td_buf_t a;
+    td_buf_init(&a);
+    assert_int_equal(td_event_init(&ev, TD_EV_TICK, "EURUSD", INT64_C(1704067200123)), TD_OK);
+    assert_int_equal(td_event_set_str(ev.source, sizeof ev.source, "dukascopy"), TD_OK);
+    ev.ingest_ms = INT64_C(1704067200456);
+    ev.u.tick = (td_tick_t){.bid = 110412000, .ask = 110414000, .volume = 150000000, .flags = 6};
+    const int n = 1000000;
+    uint64_t sink = 0;
+
+    double t0 = now_s();
+    for (int i = 0; i < n; i++) {
+        td_buf_reset(&a);
+        ev.u.tick.bid += 1;
+        assert_true(td_codec_encode(&ev, TD_CODEC_NO_OFFSET, &a) == TD_OK);
+        sink += a.len;
+    }
+    double t1 = now_s();
+    for (int i = 0; i < n; i++) {
+        assert_true(td_codec_decode(a.ptr, a.len, &back, NULL, 0) == TD_OK);
+        sink += (uint64_t)back.u.tick.bid;
+    }
+    double t2 = now_s();
+    print_message("codec speed (tick envelope, %zu bytes): encode %.0f ns, decode %.0f ns per event (%llu)\n",
+                  a.len, (t1 - t0) * 1e9 / n, (t2 - t1) * 1e9 / n, (unsigned long long)(sink & 1));
+    td_buf_fini(&a);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_round_trip_every_kind),
+        cmocka_unit_test(test_default_event_round_trip),
+        cmocka_unit_test(test_encode_appends),
+        cmocka_unit_test(test_flags),
+        cmocka_unit_test(test_encode_invalid),
+        cmocka_unit_test(test_truncated),
+        cmocka_unit_test(test_trailing_and_repeated),
+        cmocka_unit_test(test_unknown_body),
+        cmocka_unit_test(test_overlong_string),
+        cmocka_unit_test(test_bad_digest_and_params),
+        cmocka_unit_test(test_random_garbage),
+        cmocka_unit_test(test_speed),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
