@@ -42,7 +42,9 @@ typedef struct td_import_opts {
     const char *symbol;          /* stream name for the events (required) */
     const char *source;          /* envelope source; NULL = the format's family ("dukascopy") */
     int tz_offset_minutes;       /* the file's time zone: UTC+offset (FXCM: -300); converted to UTC */
-    unsigned price_divisor_digits; /* bi5 only: prices are integers / 10^digits (5 for EURUSD) */
+    unsigned price_divisor_digits; /* the symbol's digits: bi5 prices are integers / 10^digits (5 for
+                                    * EURUSD, required); mt5-bars converts SPREAD points with it
+                                    * (0 = unknown: spread left 0); other formats ignore it */
     uint32_t timeframe_s;        /* bar formats: expected timeframe; 0 = infer from the first bars */
 } td_import_opts_t;
 

@@ -1,0 +1,147 @@
+/* import.c - td_import_file(): reads one file whole, sets up the per-file context and hands the
+ * bytes to the format's parser; also the one error formatter of the importers.
+ *
+ * The file is read into memory in one piece (the largest history file we handle is tens of MB);
+ * parsers then work on {ptr,len} slices of it without copying or allocating per line.
+ * Thread: any; each call is independent (no globals).
+ */
+#include "import/import_internal.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+const char *td_import__basename(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    return slash ? slash + 1 : path;
+}
+
+td_err_t td_import__fail(td_import__ctx_t *ctx, const char *field, const char *expected, const char *text, size_t len)
+{
+    /* The quoted text is outside bytes: copy it byte by byte, bounded, with anything that is not
+     * printable ASCII replaced, so a message never carries control bytes or broken UTF-8. */
+    char quoted[TD_IMPORT__QUOTE_MAX + 4];
+    size_t n = len < TD_IMPORT__QUOTE_MAX ? len : TD_IMPORT__QUOTE_MAX;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)text[i];
+        quoted[i] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
+    }
+    if (len > n) {
+        memcpy(quoted + n, "...", 3);
+        n += 3;
+    }
+    quoted[n] = '\0';
+    return td_err_set(ctx->errbuf, ctx->errlen, TD_ERR_PARSE, "%s:%llu: %s: expected %s, found '%s'", ctx->path,
+                      (unsigned long long)ctx->line, field, expected, quoted);
+}
+
+/* Reads the whole file into buf. TD_ERR_IO with the OS reason in errbuf. */
+static td_err_t read_file(const char *path, td_buf_t *buf, char *errbuf, size_t errlen)
+{
+    td_err_t rc = TD_OK;
+    FILE *fp = fopen(path, "rb");
+    if (!fp)
+        return td_err_set(errbuf, errlen, TD_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    if (fseek(fp, 0, SEEK_END) == 0) {
+        long size = ftell(fp);
+        if (size > 0)
+            rc = td_buf_reserve(buf, (size_t)size);
+        rewind(fp);
+    }
+    while (rc == TD_OK) {
+        rc = td_buf_reserve(buf, 65536);
+        if (rc != TD_OK)
+            break;
+        size_t room = buf->cap - buf->len - 1;
+        size_t got = fread(buf->ptr + buf->len, 1, room, fp);
+        buf->len += got;
+        if (got < room) {
+            if (ferror(fp))
+                rc = td_err_set(errbuf, errlen, TD_ERR_IO, "%s: read failed: %s", path, strerror(errno));
+            break;
+        }
+    }
+    if (rc == TD_ERR_NOMEM)
+        td_err_set(errbuf, errlen, rc, "%s: out of memory reading the file", path);
+    fclose(fp);
+    return rc;
+}
+
+static const char *family_source(td_import_format_t format)
+{
+    switch (format) {
+    case TD_FMT_DUKASCOPY_CSV:
+    case TD_FMT_DUKASCOPY_BI5:
+    case TD_FMT_DUKASCOPY_BARS: return "dukascopy";
+    case TD_FMT_LEAN_TICKS:
+    case TD_FMT_LEAN_BARS: return "lean";
+    case TD_FMT_MT5_TICKS:
+    case TD_FMT_MT5_BARS: return "mt5";
+    }
+    return NULL;
+}
+
+td_err_t td_import_file(const char *path, const td_import_opts_t *opts, td_import_sink_fn sink, void *opaque,
+                        td_import_stats_t *stats, char *errbuf, size_t errlen)
+{
+    td_err_t rc = TD_OK;
+    td_import_stats_t local_stats;
+    td_buf_t data;
+    td_buf_init(&data);
+    if (!stats)
+        stats = &local_stats;
+    memset(stats, 0, sizeof *stats);
+    if (errbuf && errlen)
+        errbuf[0] = '\0';
+
+    if (!path || !opts || !sink || !opts->symbol)
+        return td_err_set(errbuf, errlen, TD_ERR_INVALID, "import: path, options, symbol and sink are required");
+    const char *source = opts->source ? opts->source : family_source(opts->format);
+    if (!source)
+        return td_err_set(errbuf, errlen, TD_ERR_UNSUPPORTED, "%s: unknown import format %d", path, (int)opts->format);
+    if (opts->tz_offset_minutes < -24 * 60 || opts->tz_offset_minutes > 24 * 60)
+        return td_err_set(errbuf, errlen, TD_ERR_INVALID, "%s: time zone offset %d minutes is out of range", path,
+                          opts->tz_offset_minutes);
+
+    /* About 10 KB (the timeframe sample), on this call's stack. */
+    static const td_import__ctx_t zero_ctx;
+    td_import__ctx_t ctx = zero_ctx;
+    ctx.path = path;
+    ctx.opts = opts;
+    ctx.sink = sink;
+    ctx.opaque = opaque;
+    ctx.stats = stats;
+    ctx.errbuf = errbuf;
+    ctx.errlen = errlen;
+    ctx.tz_ms = (int64_t)opts->tz_offset_minutes * 60000;
+    td_event_kind_t kind = td_import_format_is_bars(opts->format) ? TD_EV_BAR : TD_EV_TICK;
+    rc = td_event_init(&ctx.ev, kind, opts->symbol, 0);
+    if (rc == TD_OK)
+        rc = td_event_set_str(ctx.ev.source, sizeof ctx.ev.source, source);
+    if (rc != TD_OK) {
+        td_err_set(errbuf, errlen, rc, "%s: symbol '%s' or source '%s' is too long", path, opts->symbol, source);
+        goto done;
+    }
+
+    rc = read_file(path, &data, errbuf, errlen);
+    if (rc != TD_OK)
+        goto done;
+
+    td_slice_t bytes = td_buf_slice(&data);
+    switch (opts->format) {
+    case TD_FMT_DUKASCOPY_CSV: rc = td_import__dukascopy_csv(&ctx, bytes); break;
+    case TD_FMT_DUKASCOPY_BI5: rc = td_import__dukascopy_bi5(&ctx, bytes); break;
+    case TD_FMT_DUKASCOPY_BARS: rc = td_import__dukascopy_bars(&ctx, bytes); break;
+    case TD_FMT_LEAN_TICKS: rc = td_import__lean_ticks(&ctx, bytes); break;
+    case TD_FMT_LEAN_BARS: rc = td_import__lean_bars(&ctx, bytes); break;
+    case TD_FMT_MT5_TICKS: rc = td_import__mt5_ticks(&ctx, bytes); break;
+    case TD_FMT_MT5_BARS: rc = td_import__mt5_bars(&ctx, bytes); break;
+    }
+    if (rc == TD_OK && kind == TD_EV_BAR)
+        rc = td_import__bar_finish(&ctx);
+
+done:
+    td_buf_fini(&data);
+    return rc;
+}
