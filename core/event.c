@@ -53,7 +53,10 @@ const char *td_event_kind_name(td_event_kind_t kind)
 
 uint32_t td_event_day(const td_event_t *ev, uint32_t floor_day, int day_offset_minutes)
 {
-    uint32_t day = td_time_trading_day(ev->time_ms, day_offset_minutes);
+    /* a DAY_END mark stands at the first instant of the next day and belongs to the day it ends */
+    uint32_t day = ev->kind == TD_EV_SESSION_MARK && ev->u.session.kind == TD_SESSION_DAY_END
+                       ? ev->u.session.trading_day
+                       : td_time_trading_day(ev->time_ms, day_offset_minutes);
     return day > floor_day ? day : floor_day;
 }
 

@@ -220,7 +220,9 @@ td_err_t td_event_set_str(char *dst, size_t dstsize, const char *src) TD_WUR;
 bool td_event_is_output(td_event_kind_t kind);
 
 /* The trading day of ev in a stream whose day floor is floor_day (0 = none yet):
- * max(td_time_trading_day(ev->time_ms, day_offset_minutes), floor_day). Days never go backwards
+ * max(td_time_trading_day(ev->time_ms, day_offset_minutes), floor_day); a SessionMark DAY_END, whose
+ * time is the first instant of the next day (so that it closes the day's last bar), belongs to the
+ * day it ends (its trading_day). Days never go backwards
  * within a stream, so each day is one contiguous range of offsets. The tape, the processor host and
  * replay all place events in days with this one rule. */
 uint32_t td_event_day(const td_event_t *ev, uint32_t floor_day, int day_offset_minutes);
