@@ -114,4 +114,9 @@ td_err_t td_tape_days(td_tape_t *tape, td_stream_kind_t kind, const char *symbol
 
 int td_tape_day_offset_minutes(const td_tape_t *tape);
 
+/* The detail of the most recent failure of a call on this tape or one of its iterators (RocksDB's
+ * own message, the corrupt key, the offset gap), copied into errbuf; "" when none. The functions
+ * above that take no errbuf leave their detail here. Any thread. */
+void td_tape_last_error(td_tape_t *tape, char *errbuf, size_t errlen);
+
 #endif

@@ -1,0 +1,1073 @@
+/* tape.c - the local tape on RocksDB (core/tape.h). The only file that talks to RocksDB.
+ *
+ * Layout: one DB at DIR/tape with column families
+ *   default  "tapedeck.tape.format" -> "1"      refuses a tape written by a future layout
+ *   input    symbol 0x00 offset(8, BE)    -> codec bytes without offset (TD_CODEC_NO_OFFSET)
+ *   output   same, for output streams
+ *   day      kind(1) symbol 0x00 day(4, BE) -> first(8, BE) last(8, BE)
+ *   state    key bytes -> opaque value
+ *   meta     key bytes -> opaque value
+ * Big-endian numbers make byte order equal numeric order, so a stream iterates in offset order and
+ * a symbol's keys form one contiguous range ending before symbol 0x01. A symbol never contains 0x00.
+ *
+ * In memory the tape keeps, per (kind, symbol) stream, the committed next offset, the last trading
+ * day and that day's first offset; each is loaded on first use with a reverse seek. A batch keeps
+ * its own pending copies and writes the day index entries it changed when it is committed; the
+ * tape's copies change only after RocksDB accepted the write, so a failed commit leaves nothing to
+ * undo (and makes the tape refuse further commits: its state on disk is then unknown).
+ *
+ * Threads: open/close, batches, td_tape_next_offset and td_tape_symbols belong to the writer's
+ * thread (the stream map is not locked). td_tape_read, the state/meta/day getters and iterators
+ * only use RocksDB's thread-safe reads and may run in any thread. td_tape_last_error is locked.
+ */
+#include "core/tape.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <rocksdb/c.h>
+
+#include "core/codec.h"
+#include "core/timeutil.h"
+
+enum { CF_DEFAULT, CF_INPUT, CF_OUTPUT, CF_DAY, CF_STATE, CF_META, CF_COUNT };
+static const char *const cf_names[CF_COUNT] = {"default", "input", "output", "day", "state", "meta"};
+
+#define FORMAT_KEY "tapedeck.tape.format"
+#define FORMAT_VALUE "1"
+
+#define STREAM_KEY_MAX (TD_SYMBOL_MAX + 1 + 8)
+#define DAY_KEY_MAX (1 + TD_SYMBOL_MAX + 1 + 4)
+
+/* Event times the day arithmetic accepts: 1900-01-01 .. 2200-01-01 UTC. Far outside any market
+ * data, and far from int64 overflow once the day offset is added. */
+#define TIME_MIN (-INT64_C(2208988800000))
+#define TIME_MAX INT64_C(7258118400000)
+
+typedef struct stream {
+    td_stream_kind_t kind;
+    size_t symlen;
+    char symbol[TD_SYMBOL_MAX + 1];
+    uint64_t next;       /* committed next offset */
+    uint32_t last_day;   /* 0: the stream has no events */
+    uint64_t day_first;  /* first offset of last_day */
+    uint64_t hint_serial; /* the batch that last looked this stream up, and its slot there */
+    size_t hint_slot;
+} stream_t;
+
+struct td_tape {
+    rocksdb_t *db;
+    rocksdb_options_t *options;
+    rocksdb_column_family_handle_t *cf[CF_COUNT];
+    rocksdb_readoptions_t *ropts;
+    rocksdb_writeoptions_t *wopts;
+    td_tape_opts_t opts;
+    td_err_t sticky;       /* TD_OK, or TD_ERR_STATE after a failed commit */
+    uint64_t batch_serial; /* serial of the last batch created; 0 is never used */
+
+    stream_t **streams;    /* owned, pointers stable */
+    size_t n_streams, cap_streams;
+    uint32_t *index;       /* open addressing: stream index + 1, 0 empty */
+    size_t index_cap;      /* power of two */
+
+    pthread_mutex_t err_lock;
+    char err[512];
+};
+
+typedef struct pending {
+    stream_t *stream;
+    uint64_t base_next; /* stream->next when the batch first touched it */
+    uint64_t next;
+    uint32_t day;
+    uint64_t day_first;
+    bool day_dirty;     /* (day, day_first, next - 1) not yet in the write batch */
+} pending_t;
+
+struct td_tape_batch {
+    td_tape_t *tape;
+    rocksdb_writebatch_t *wb;
+    uint64_t serial;
+    pending_t *pending;
+    size_t n_pending, cap_pending;
+    size_t last;        /* slot of the previous append, or SIZE_MAX */
+    size_t n_events;
+    td_buf_t val;
+};
+
+struct td_tape_iter {
+    td_tape_t *tape;
+    const rocksdb_snapshot_t *snap;
+    rocksdb_readoptions_t *ropts;
+    rocksdb_iterator_t *it;
+    char symbol[TD_SYMBOL_MAX + 1];
+    size_t symlen;
+    char upper[TD_SYMBOL_MAX + 1]; /* symbol 0x01: end of the stream's keys; ropts points here */
+    uint64_t expect;
+    bool started;
+    td_err_t final;    /* once END or an error, every further next() returns it */
+    td_slice_t raw;
+};
+
+/* ---------------------------------------------------------------------------------------------
+ * small helpers
+ */
+
+static void put_be64(uint8_t *p, uint64_t v)
+{
+    for (int i = 7; i >= 0; i--, v >>= 8)
+        p[i] = (uint8_t)v;
+}
+
+static uint64_t get_be64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = v << 8 | p[i];
+    return v;
+}
+
+static void put_be32(uint8_t *p, uint32_t v)
+{
+    for (int i = 3; i >= 0; i--, v >>= 8)
+        p[i] = (uint8_t)v;
+}
+
+static uint32_t get_be32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* Records detail for td_tape_last_error and returns rc. */
+static td_err_t tape_err(td_tape_t *tape, td_err_t rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static td_err_t tape_err(td_tape_t *tape, td_err_t rc, const char *fmt, ...)
+{
+    va_list ap;
+    pthread_mutex_lock(&tape->err_lock);
+    va_start(ap, fmt);
+    vsnprintf(tape->err, sizeof tape->err, fmt, ap);
+    va_end(ap);
+    pthread_mutex_unlock(&tape->err_lock);
+    return rc;
+}
+
+/* Translates a RocksDB error (taking and freeing err) into TD_ERR_STORE with detail. */
+static td_err_t store_err(td_tape_t *tape, const char *what, char *err)
+{
+    td_err_t rc = tape_err(tape, TD_ERR_STORE, "tape: %s: %s", what, err ? err : "unknown RocksDB error");
+    rocksdb_free(err);
+    return rc;
+}
+
+/* Length of a valid symbol (1..TD_SYMBOL_MAX bytes, no 0x00 inside), or 0. */
+static size_t symbol_len(const char *symbol)
+{
+    if (!symbol)
+        return 0;
+    size_t n = strnlen(symbol, TD_SYMBOL_MAX + 1);
+    return n > TD_SYMBOL_MAX ? 0 : n;
+}
+
+static size_t stream_key(uint8_t *key, const char *symbol, size_t symlen, uint64_t offset)
+{
+    memcpy(key, symbol, symlen);
+    key[symlen] = 0x00;
+    put_be64(key + symlen + 1, offset);
+    return symlen + 9;
+}
+
+static size_t day_key(uint8_t *key, td_stream_kind_t kind, const char *symbol, size_t symlen, uint32_t day)
+{
+    key[0] = (uint8_t)kind;
+    memcpy(key + 1, symbol, symlen);
+    key[1 + symlen] = 0x00;
+    put_be32(key + symlen + 2, day);
+    return symlen + 6;
+}
+
+static rocksdb_column_family_handle_t *stream_cf(td_tape_t *tape, td_stream_kind_t kind)
+{
+    return tape->cf[kind == TD_STREAM_INPUT ? CF_INPUT : CF_OUTPUT];
+}
+
+static bool kind_ok(td_stream_kind_t kind) { return kind == TD_STREAM_INPUT || kind == TD_STREAM_OUTPUT; }
+
+/* ---------------------------------------------------------------------------------------------
+ * the stream map
+ */
+
+static uint64_t stream_hash(td_stream_kind_t kind, const char *symbol, size_t symlen)
+{
+    uint64_t h = UINT64_C(0xcbf29ce484222325) ^ (uint64_t)kind;
+    for (size_t i = 0; i < symlen; i++) {
+        h ^= (uint8_t)symbol[i];
+        h *= UINT64_C(0x100000001b3);
+    }
+    return h;
+}
+
+static stream_t *stream_find(td_tape_t *tape, td_stream_kind_t kind, const char *symbol, size_t symlen)
+{
+    if (!tape->index_cap)
+        return NULL;
+    size_t mask = tape->index_cap - 1;
+    for (size_t i = stream_hash(kind, symbol, symlen) & mask;; i = (i + 1) & mask) {
+        uint32_t slot = tape->index[i];
+        if (!slot)
+            return NULL;
+        stream_t *stream = tape->streams[slot - 1];
+        if (stream->kind == kind && stream->symlen == symlen && memcmp(stream->symbol, symbol, symlen) == 0)
+            return stream;
+    }
+}
+
+static td_err_t stream_insert(td_tape_t *tape, stream_t *stream)
+{
+    if (tape->n_streams == tape->cap_streams) {
+        size_t cap = tape->cap_streams ? tape->cap_streams * 2 : 16;
+        stream_t **p = realloc(tape->streams, cap * sizeof *p);
+        if (!p)
+            return tape_err(tape, TD_ERR_NOMEM, "tape: out of memory for the stream map");
+        tape->streams = p;
+        tape->cap_streams = cap;
+    }
+    if ((tape->n_streams + 1) * 2 > tape->index_cap) {
+        size_t cap = tape->index_cap ? tape->index_cap * 2 : 64;
+        uint32_t *idx = calloc(cap, sizeof *idx);
+        if (!idx)
+            return tape_err(tape, TD_ERR_NOMEM, "tape: out of memory for the stream map");
+        for (size_t s = 0; s < tape->n_streams; s++) {
+            const stream_t *old = tape->streams[s];
+            size_t i = stream_hash(old->kind, old->symbol, old->symlen) & (cap - 1);
+            while (idx[i])
+                i = (i + 1) & (cap - 1);
+            idx[i] = (uint32_t)(s + 1);
+        }
+        free(tape->index);
+        tape->index = idx;
+        tape->index_cap = cap;
+    }
+    size_t mask = tape->index_cap - 1;
+    size_t i = stream_hash(stream->kind, stream->symbol, stream->symlen) & mask;
+    while (tape->index[i])
+        i = (i + 1) & mask;
+    tape->streams[tape->n_streams++] = stream;
+    tape->index[i] = (uint32_t)tape->n_streams;
+    return TD_OK;
+}
+
+/* Reads the last key at or before `probe` in cf that starts with prefix[plen] and has klen bytes;
+ * *found = false if there is none. val/vlen receive a copy of its value when asked (<= 16 bytes). */
+static td_err_t last_with_prefix(td_tape_t *tape, rocksdb_column_family_handle_t *cf, const uint8_t *probe,
+                                 size_t klen, size_t plen, bool *found, uint8_t *key_out, uint8_t *val,
+                                 size_t *vlen)
+{
+    td_err_t rc = TD_OK;
+    char *err = NULL;
+    rocksdb_iterator_t *it = rocksdb_create_iterator_cf(tape->db, tape->ropts, cf);
+    *found = false;
+    rocksdb_iter_seek_for_prev(it, (const char *)probe, klen);
+    if (rocksdb_iter_valid(it)) {
+        size_t n;
+        const char *k = rocksdb_iter_key(it, &n);
+        if (n >= plen && memcmp(k, probe, plen) == 0) {
+            if (n != klen) {
+                rc = tape_err(tape, TD_ERR_CORRUPT, "tape: key of %zu bytes under a %zu-byte stream prefix", n,
+                              plen);
+                goto done;
+            }
+            memcpy(key_out, k, n);
+            if (val) {
+                const char *v = rocksdb_iter_value(it, &n);
+                if (n > *vlen) {
+                    rc = tape_err(tape, TD_ERR_CORRUPT, "tape: day index value of %zu bytes", n);
+                    goto done;
+                }
+                memcpy(val, v, n);
+                *vlen = n;
+            }
+            *found = true;
+        }
+    } else {
+        rocksdb_iter_get_error(it, &err);
+        if (err)
+            rc = store_err(tape, "reverse seek", err);
+    }
+done:
+    rocksdb_iter_destroy(it);
+    return rc;
+}
+
+/* Finds the stream, loading its next offset and last day from the DB on first use. */
+static td_err_t stream_get(td_tape_t *tape, td_stream_kind_t kind, const char *symbol, size_t symlen,
+                           stream_t **out)
+{
+    stream_t *stream = stream_find(tape, kind, symbol, symlen);
+    td_err_t rc = TD_OK;
+    uint8_t probe[DAY_KEY_MAX > STREAM_KEY_MAX ? DAY_KEY_MAX : STREAM_KEY_MAX];
+    uint8_t key[sizeof probe];
+    uint8_t val[16];
+    bool found = false;
+
+    if (stream) {
+        *out = stream;
+        return TD_OK;
+    }
+    stream = calloc(1, sizeof *stream);
+    if (!stream)
+        return tape_err(tape, TD_ERR_NOMEM, "tape: out of memory for a stream");
+    stream->kind = kind;
+    stream->symlen = symlen;
+    memcpy(stream->symbol, symbol, symlen);
+
+    size_t klen = stream_key(probe, symbol, symlen, UINT64_MAX);
+    rc = last_with_prefix(tape, stream_cf(tape, kind), probe, klen, symlen + 1, &found, key, NULL, NULL);
+    if (rc == TD_OK && found)
+        stream->next = get_be64(key + symlen + 1) + 1;
+
+    if (rc == TD_OK) {
+        size_t vlen = sizeof val;
+        klen = day_key(probe, kind, symbol, symlen, UINT32_MAX);
+        rc = last_with_prefix(tape, tape->cf[CF_DAY], probe, klen, symlen + 2, &found, key, val, &vlen);
+        if (rc == TD_OK && found && vlen != 16)
+            rc = tape_err(tape, TD_ERR_CORRUPT, "tape: %s: day index value of %zu bytes", stream->symbol, vlen);
+        if (rc == TD_OK && found) {
+            stream->last_day = get_be32(key + symlen + 2);
+            stream->day_first = get_be64(val);
+            if (get_be64(val + 8) + 1 != stream->next || stream->day_first > get_be64(val + 8))
+                rc = tape_err(tape, TD_ERR_CORRUPT,
+                              "tape: %s: day %u ends at offset %llu but the stream's next offset is %llu",
+                              stream->symbol, stream->last_day, (unsigned long long)get_be64(val + 8),
+                              (unsigned long long)stream->next);
+        } else if (rc == TD_OK && stream->next > 0) {
+            rc = tape_err(tape, TD_ERR_CORRUPT, "tape: %s: %llu events and no day index", stream->symbol,
+                          (unsigned long long)stream->next);
+        }
+    }
+    if (rc == TD_OK)
+        rc = stream_insert(tape, stream);
+    if (rc != TD_OK) {
+        free(stream);
+        return rc;
+    }
+    *out = stream;
+    return TD_OK;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * open / close
+ */
+
+static void configure(rocksdb_options_t *options, const td_tape_opts_t *opts, bool compress)
+{
+    rocksdb_options_set_create_if_missing(options, !opts->read_only);
+    rocksdb_options_set_create_missing_column_families(options, !opts->read_only);
+    rocksdb_options_increase_parallelism(options, 2);
+    rocksdb_options_set_keep_log_file_num(options, 4);
+    /* LZ4 while data is young, ZSTD for the bottom level that holds most of a long tape */
+    rocksdb_options_set_compression(options, compress ? rocksdb_lz4_compression : rocksdb_no_compression);
+    rocksdb_options_set_bottommost_compression(options,
+                                               compress ? rocksdb_zstd_compression : rocksdb_no_compression);
+}
+
+static bool compression_refused(const char *err)
+{
+    return err && strstr(err, "ompression") && strstr(err, "not");
+}
+
+td_err_t td_tape_open(const char *dir, const td_tape_opts_t *opts, td_tape_t **out, char *errbuf, size_t errlen)
+{
+    td_tape_opts_t defaults = {TD_SYNC_NONE, 0, false};
+    td_tape_t *tape = NULL;
+    td_buf_t path;
+    char *err = NULL;
+    rocksdb_pinnableslice_t *fmt = NULL;
+    td_err_t rc = TD_OK;
+
+    td_buf_init(&path);
+    if (out)
+        *out = NULL;
+    if (!dir || !*dir || !out)
+        return td_err_set(errbuf, errlen, TD_ERR_INVALID, "tape: open: no directory");
+    if (!opts)
+        opts = &defaults;
+    if (opts->day_offset_minutes <= -1440 || opts->day_offset_minutes >= 1440)
+        return td_err_set(errbuf, errlen, TD_ERR_INVALID, "tape: day_offset_minutes %d not in -1439..1439",
+                          opts->day_offset_minutes);
+
+    rc = td_buf_printf(&path, "%s/tape", dir);
+    if (rc == TD_OK && !td_buf_cstr(&path))
+        rc = TD_ERR_NOMEM;
+    if (rc != TD_OK) {
+        rc = td_err_set(errbuf, errlen, rc, "tape: open %s: out of memory", dir);
+        goto done;
+    }
+    if (opts->read_only) {
+        struct stat st;
+        if (stat((const char *)path.ptr, &st) != 0) {
+            rc = td_err_set(errbuf, errlen, TD_ERR_NOT_FOUND, "tape: %s: no tape here (%s)",
+                            (const char *)path.ptr, strerror(errno));
+            goto done;
+        }
+    } else if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
+        rc = td_err_set(errbuf, errlen, TD_ERR_IO, "tape: mkdir %s: %s", dir, strerror(errno));
+        goto done;
+    }
+
+    tape = calloc(1, sizeof *tape);
+    if (!tape) {
+        rc = td_err_set(errbuf, errlen, TD_ERR_NOMEM, "tape: open: out of memory");
+        goto done;
+    }
+    pthread_mutex_init(&tape->err_lock, NULL);
+    tape->opts = *opts;
+
+    for (int attempt = 0; attempt < 2; attempt++) {
+        const rocksdb_options_t *cf_opts[CF_COUNT];
+        if (tape->options)
+            rocksdb_options_destroy(tape->options);
+        tape->options = rocksdb_options_create();
+        configure(tape->options, opts, attempt == 0);
+        for (int i = 0; i < CF_COUNT; i++)
+            cf_opts[i] = tape->options;
+        rocksdb_free(err);
+        err = NULL;
+        if (opts->read_only)
+            tape->db = rocksdb_open_for_read_only_column_families(tape->options, (const char *)path.ptr, CF_COUNT,
+                                                                  cf_names, cf_opts, tape->cf, 0, &err);
+        else
+            tape->db = rocksdb_open_column_families(tape->options, (const char *)path.ptr, CF_COUNT, cf_names,
+                                                    cf_opts, tape->cf, &err);
+        if (!err || !compression_refused(err))
+            break; /* a library built without LZ4/ZSTD gets an uncompressed tape */
+    }
+    if (err) {
+        rc = td_err_set(errbuf, errlen, TD_ERR_STORE, "tape: open %s: %s", (const char *)path.ptr, err);
+        rocksdb_free(err);
+        err = NULL;
+        tape->db = NULL;
+        goto done;
+    }
+
+    tape->ropts = rocksdb_readoptions_create();
+    tape->wopts = rocksdb_writeoptions_create();
+    rocksdb_writeoptions_set_sync(tape->wopts, opts->sync == TD_SYNC_COMMIT);
+
+    fmt = rocksdb_get_pinned_cf(tape->db, tape->ropts, tape->cf[CF_DEFAULT], FORMAT_KEY, strlen(FORMAT_KEY), &err);
+    if (err) {
+        rc = td_err_set(errbuf, errlen, TD_ERR_STORE, "tape: %s: reading the format: %s", (const char *)path.ptr,
+                        err);
+        rocksdb_free(err);
+        goto done;
+    }
+    if (fmt) {
+        size_t n;
+        const char *v = rocksdb_pinnableslice_value(fmt, &n);
+        if (n != strlen(FORMAT_VALUE) || memcmp(v, FORMAT_VALUE, n) != 0) {
+            rc = td_err_set(errbuf, errlen, TD_ERR_UNSUPPORTED, "tape: %s: format \"%.*s\", this build reads \"%s\"",
+                            (const char *)path.ptr, (int)(n < 16 ? n : 16), v, FORMAT_VALUE);
+            goto done;
+        }
+    } else if (!opts->read_only) {
+        rocksdb_put_cf(tape->db, tape->wopts, tape->cf[CF_DEFAULT], FORMAT_KEY, strlen(FORMAT_KEY), FORMAT_VALUE,
+                       strlen(FORMAT_VALUE), &err);
+        if (err) {
+            rc = td_err_set(errbuf, errlen, TD_ERR_STORE, "tape: %s: writing the format: %s",
+                            (const char *)path.ptr, err);
+            rocksdb_free(err);
+            goto done;
+        }
+    }
+
+done:
+    rocksdb_pinnableslice_destroy(fmt);
+    td_buf_fini(&path);
+    if (rc != TD_OK) {
+        td_tape_close(tape);
+        tape = NULL;
+    }
+    *out = tape;
+    return rc;
+}
+
+void td_tape_close(td_tape_t *tape)
+{
+    if (!tape)
+        return;
+    for (int i = 0; i < CF_COUNT; i++)
+        if (tape->cf[i])
+            rocksdb_column_family_handle_destroy(tape->cf[i]);
+    if (tape->db)
+        rocksdb_close(tape->db);
+    if (tape->options)
+        rocksdb_options_destroy(tape->options);
+    if (tape->ropts)
+        rocksdb_readoptions_destroy(tape->ropts);
+    if (tape->wopts)
+        rocksdb_writeoptions_destroy(tape->wopts);
+    for (size_t i = 0; i < tape->n_streams; i++)
+        free(tape->streams[i]);
+    free(tape->streams);
+    free(tape->index);
+    pthread_mutex_destroy(&tape->err_lock);
+    free(tape);
+}
+
+int td_tape_day_offset_minutes(const td_tape_t *tape)
+{
+    return tape->opts.day_offset_minutes;
+}
+
+void td_tape_last_error(td_tape_t *tape, char *errbuf, size_t errlen)
+{
+    if (!errbuf || !errlen)
+        return;
+    if (!tape) {
+        errbuf[0] = '\0';
+        return;
+    }
+    pthread_mutex_lock(&tape->err_lock);
+    snprintf(errbuf, errlen, "%s", tape->err);
+    pthread_mutex_unlock(&tape->err_lock);
+}
+
+uint64_t td_tape_next_offset(td_tape_t *tape, td_stream_kind_t kind, const char *symbol)
+{
+    size_t symlen = symbol_len(symbol);
+    stream_t *stream = NULL;
+    if (!tape || !kind_ok(kind) || !symlen)
+        return 0;
+    /* a load failure leaves its detail in td_tape_last_error; the append that follows reports it */
+    if (stream_get(tape, kind, symbol, symlen, &stream) != TD_OK)
+        return 0;
+    return stream->next;
+}
+
+td_err_t td_tape_symbols(td_tape_t *tape, td_stream_kind_t kind, td_err_t (*cb)(void *opaque, const char *symbol),
+                         void *opaque)
+{
+    td_err_t rc = TD_OK;
+    char *err = NULL;
+    char symbol[TD_SYMBOL_MAX + 2];
+    if (!tape || !kind_ok(kind) || !cb)
+        return TD_ERR_INVALID;
+    rocksdb_iterator_t *it = rocksdb_create_iterator_cf(tape->db, tape->ropts, stream_cf(tape, kind));
+    rocksdb_iter_seek_to_first(it);
+    while (rc == TD_OK && rocksdb_iter_valid(it)) {
+        size_t n;
+        const char *k = rocksdb_iter_key(it, &n);
+        const char *nul = memchr(k, 0x00, n < TD_SYMBOL_MAX + 1 ? n : TD_SYMBOL_MAX + 1);
+        if (!nul || nul == k || n != (size_t)(nul - k) + 9) {
+            rc = tape_err(tape, TD_ERR_CORRUPT, "tape: stream key of %zu bytes without a valid symbol", n);
+            break;
+        }
+        size_t symlen = (size_t)(nul - k);
+        memcpy(symbol, k, symlen);
+        symbol[symlen] = '\0';
+        rc = cb(opaque, symbol);
+        if (rc != TD_OK)
+            break;
+        symbol[symlen] = 0x01; /* skip the rest of this stream */
+        rocksdb_iter_seek(it, symbol, symlen + 1);
+    }
+    if (rc == TD_OK) {
+        rocksdb_iter_get_error(it, &err);
+        if (err)
+            rc = store_err(tape, "listing symbols", err);
+    }
+    rocksdb_iter_destroy(it);
+    return rc;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * batches
+ */
+
+td_err_t td_tape_batch_new(td_tape_t *tape, td_tape_batch_t **out)
+{
+    td_tape_batch_t *batch = NULL;
+    if (!out)
+        return TD_ERR_INVALID;
+    *out = NULL;
+    if (!tape)
+        return TD_ERR_INVALID;
+    if (tape->opts.read_only)
+        return tape_err(tape, TD_ERR_STATE, "tape: opened read-only: no batches");
+    if (tape->sticky != TD_OK)
+        return tape_err(tape, tape->sticky, "tape: a commit failed earlier: reopen the tape");
+    batch = calloc(1, sizeof *batch);
+    if (!batch)
+        return tape_err(tape, TD_ERR_NOMEM, "tape: out of memory for a batch");
+    batch->tape = tape;
+    batch->wb = rocksdb_writebatch_create();
+    batch->serial = ++tape->batch_serial;
+    batch->last = SIZE_MAX;
+    td_buf_init(&batch->val);
+    *out = batch;
+    return TD_OK;
+}
+
+void td_tape_batch_destroy(td_tape_batch_t *batch)
+{
+    if (!batch)
+        return;
+    rocksdb_writebatch_destroy(batch->wb);
+    free(batch->pending);
+    td_buf_fini(&batch->val);
+    free(batch);
+}
+
+size_t td_tape_batch_events(const td_tape_batch_t *batch)
+{
+    return batch ? batch->n_events : 0;
+}
+
+/* The batch's pending record for (kind, symbol), created from the tape's committed one. O(1) for
+ * a run of appends to one stream and, through the stream's hint, for interleaved streams. */
+static td_err_t pending_get(td_tape_batch_t *batch, td_stream_kind_t kind, const char *symbol, size_t symlen,
+                            pending_t **out)
+{
+    td_tape_t *tape = batch->tape;
+    stream_t *stream = NULL;
+    td_err_t rc = TD_OK;
+
+    if (batch->last != SIZE_MAX) {
+        pending_t *p = &batch->pending[batch->last];
+        if (p->stream->kind == kind && p->stream->symlen == symlen && memcmp(p->stream->symbol, symbol, symlen) == 0) {
+            *out = p;
+            return TD_OK;
+        }
+    }
+    rc = stream_get(tape, kind, symbol, symlen, &stream);
+    if (rc != TD_OK)
+        return rc;
+    size_t slot = SIZE_MAX;
+    if (stream->hint_serial == batch->serial) {
+        slot = stream->hint_slot;
+    } else {
+        /* another batch overwrote the hint (or this is the first touch): look it up */
+        for (size_t i = 0; i < batch->n_pending; i++)
+            if (batch->pending[i].stream == stream)
+                slot = i;
+    }
+    if (slot == SIZE_MAX) {
+        if (batch->n_pending == batch->cap_pending) {
+            size_t cap = batch->cap_pending ? batch->cap_pending * 2 : 8;
+            pending_t *p = realloc(batch->pending, cap * sizeof *p);
+            if (!p)
+                return tape_err(tape, TD_ERR_NOMEM, "tape: out of memory for a batch");
+            batch->pending = p;
+            batch->cap_pending = cap;
+        }
+        slot = batch->n_pending++;
+        batch->pending[slot] = (pending_t){.stream = stream,
+                                           .base_next = stream->next,
+                                           .next = stream->next,
+                                           .day = stream->last_day,
+                                           .day_first = stream->day_first,
+                                           .day_dirty = false};
+    }
+    stream->hint_serial = batch->serial;
+    stream->hint_slot = slot;
+    batch->last = slot;
+    *out = &batch->pending[slot];
+    return TD_OK;
+}
+
+/* Puts the pending day entry (day, day_first .. next - 1) of p into the write batch. */
+static void pending_put_day(td_tape_batch_t *batch, pending_t *p)
+{
+    uint8_t key[DAY_KEY_MAX], val[16];
+    size_t klen = day_key(key, p->stream->kind, p->stream->symbol, p->stream->symlen, p->day);
+    put_be64(val, p->day_first);
+    put_be64(val + 8, p->next - 1);
+    rocksdb_writebatch_put_cf(batch->wb, batch->tape->cf[CF_DAY], (const char *)key, klen, (const char *)val,
+                              sizeof val);
+    p->day_dirty = false;
+}
+
+td_err_t td_tape_batch_append(td_tape_batch_t *batch, td_stream_kind_t kind, td_event_t *ev)
+{
+    pending_t *p = NULL;
+    td_err_t rc = TD_OK;
+    uint8_t key[STREAM_KEY_MAX];
+
+    if (!batch || !ev || !kind_ok(kind))
+        return TD_ERR_INVALID;
+    td_tape_t *tape = batch->tape;
+    size_t symlen = symbol_len(ev->symbol);
+    if (!symlen)
+        return tape_err(tape, TD_ERR_INVALID, "tape: append: symbol empty or longer than %d bytes", TD_SYMBOL_MAX);
+    if (ev->kind == TD_EV_NONE || td_event_is_output(ev->kind) != (kind == TD_STREAM_OUTPUT))
+        return tape_err(tape, TD_ERR_INVALID, "tape: append: a %s event does not belong in an %s stream",
+                        td_event_kind_name(ev->kind), kind == TD_STREAM_INPUT ? "input" : "output");
+    if (ev->time_ms < TIME_MIN || ev->time_ms >= TIME_MAX)
+        return tape_err(tape, TD_ERR_INVALID, "tape: append: %s: time %lld ms outside 1900..2200", ev->symbol,
+                        (long long)ev->time_ms);
+
+    rc = pending_get(batch, kind, ev->symbol, symlen, &p);
+    if (rc != TD_OK)
+        return rc;
+    td_buf_reset(&batch->val);
+    rc = td_codec_encode(ev, TD_CODEC_NO_OFFSET, &batch->val);
+    if (rc != TD_OK)
+        return tape_err(tape, rc, "tape: append: %s: the %s event does not encode", ev->symbol,
+                        td_event_kind_name(ev->kind));
+
+    uint32_t day = td_time_trading_day(ev->time_ms, tape->opts.day_offset_minutes);
+    if (day < p->day)
+        day = p->day; /* a late event stays in the day that is open */
+    uint64_t offset = p->next;
+    size_t klen = stream_key(key, ev->symbol, symlen, offset);
+    rocksdb_writebatch_put_cf(batch->wb, stream_cf(tape, kind), (const char *)key, klen,
+                              (const char *)batch->val.ptr, batch->val.len);
+    if (day != p->day) {
+        if (p->day_dirty)
+            pending_put_day(batch, p);
+        p->day = day;
+        p->day_first = offset;
+    }
+    p->day_dirty = true;
+    p->next = offset + 1;
+    ev->offset = offset;
+    batch->n_events++;
+    return TD_OK;
+}
+
+static td_err_t put_kv(td_tape_batch_t *batch, int cf, const char *what, const char *key, const void *val, size_t len)
+{
+    if (!batch || !key || (!val && len))
+        return TD_ERR_INVALID;
+    size_t klen = strlen(key);
+    if (!klen)
+        return tape_err(batch->tape, TD_ERR_INVALID, "tape: %s: empty key", what);
+    rocksdb_writebatch_put_cf(batch->wb, batch->tape->cf[cf], key, klen, val ? (const char *)val : "", len);
+    return TD_OK;
+}
+
+td_err_t td_tape_batch_put_state(td_tape_batch_t *batch, const char *key, const void *val, size_t len)
+{
+    return put_kv(batch, CF_STATE, "put_state", key, val, len);
+}
+
+td_err_t td_tape_batch_put_meta(td_tape_batch_t *batch, const char *key, const void *val, size_t len)
+{
+    return put_kv(batch, CF_META, "put_meta", key, val, len);
+}
+
+td_err_t td_tape_commit(td_tape_t *tape, td_tape_batch_t *batch)
+{
+    td_err_t rc = TD_OK;
+    char *err = NULL;
+
+    if (!tape || !batch || batch->tape != tape) {
+        rc = TD_ERR_INVALID;
+        goto done;
+    }
+    if (tape->sticky != TD_OK) {
+        rc = tape_err(tape, tape->sticky, "tape: a commit failed earlier: reopen the tape");
+        goto done;
+    }
+    /* two batches appending to one stream would both claim its next offsets */
+    for (size_t i = 0; i < batch->n_pending; i++) {
+        const pending_t *p = &batch->pending[i];
+        if (p->stream->next != p->base_next) {
+            rc = tape_err(tape, TD_ERR_ORDER,
+                          "tape: commit: %s stream %s moved from offset %llu to %llu while this batch was open",
+                          p->stream->kind == TD_STREAM_INPUT ? "input" : "output", p->stream->symbol,
+                          (unsigned long long)p->base_next, (unsigned long long)p->stream->next);
+            goto done;
+        }
+    }
+    for (size_t i = 0; i < batch->n_pending; i++)
+        if (batch->pending[i].day_dirty)
+            pending_put_day(batch, &batch->pending[i]);
+
+    rocksdb_write(tape->db, tape->wopts, batch->wb, &err);
+    if (err) {
+        rc = store_err(tape, "commit", err);
+        tape->sticky = TD_ERR_STATE;
+        goto done;
+    }
+    for (size_t i = 0; i < batch->n_pending; i++) {
+        const pending_t *p = &batch->pending[i];
+        p->stream->next = p->next;
+        p->stream->last_day = p->day;
+        p->stream->day_first = p->day_first;
+    }
+done:
+    td_tape_batch_destroy(batch);
+    return rc;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * reading
+ */
+
+static td_err_t get_kv(td_tape_t *tape, int cf, const char *what, const char *key, td_buf_t *out)
+{
+    char *err = NULL;
+    td_err_t rc = TD_OK;
+    if (!tape || !key || !out)
+        return TD_ERR_INVALID;
+    td_buf_reset(out);
+    rocksdb_pinnableslice_t *ps = rocksdb_get_pinned_cf(tape->db, tape->ropts, tape->cf[cf], key, strlen(key), &err);
+    if (err)
+        return store_err(tape, what, err);
+    if (!ps)
+        return TD_ERR_NOT_FOUND;
+    size_t n;
+    const char *v = rocksdb_pinnableslice_value(ps, &n);
+    rc = td_buf_append(out, v, n);
+    rocksdb_pinnableslice_destroy(ps);
+    return rc;
+}
+
+td_err_t td_tape_get_state(td_tape_t *tape, const char *key, td_buf_t *out)
+{
+    return get_kv(tape, CF_STATE, "get_state", key, out);
+}
+
+td_err_t td_tape_get_meta(td_tape_t *tape, const char *key, td_buf_t *out)
+{
+    return get_kv(tape, CF_META, "get_meta", key, out);
+}
+
+td_err_t td_tape_state_keys(td_tape_t *tape, const char *prefix, td_err_t (*cb)(void *opaque, const char *key),
+                            void *opaque)
+{
+    td_err_t rc = TD_OK;
+    char *err = NULL;
+    td_buf_t key;
+    if (!tape || !prefix || !cb)
+        return TD_ERR_INVALID;
+    td_buf_init(&key);
+    size_t plen = strlen(prefix);
+    rocksdb_iterator_t *it = rocksdb_create_iterator_cf(tape->db, tape->ropts, tape->cf[CF_STATE]);
+    rocksdb_iter_seek(it, prefix, plen);
+    for (; rc == TD_OK && rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
+        size_t n;
+        const char *k = rocksdb_iter_key(it, &n);
+        if (n < plen || memcmp(k, prefix, plen) != 0)
+            break;
+        td_buf_reset(&key);
+        rc = td_buf_append(&key, k, n);
+        const char *s = rc == TD_OK ? td_buf_cstr(&key) : NULL;
+        if (!s)
+            rc = TD_ERR_NOMEM;
+        if (rc == TD_OK)
+            rc = cb(opaque, s);
+    }
+    if (rc == TD_OK) {
+        rocksdb_iter_get_error(it, &err);
+        if (err)
+            rc = store_err(tape, "listing state keys", err);
+    }
+    rocksdb_iter_destroy(it);
+    td_buf_fini(&key);
+    return rc;
+}
+
+/* Decodes a stored value into ev for (symbol, offset), with the detail of any failure. */
+static td_err_t decode_stored(td_tape_t *tape, const char *symbol, uint64_t offset, const char *v, size_t n,
+                              td_event_t *ev)
+{
+    char detail[256];
+    td_err_t rc = td_codec_decode((const uint8_t *)v, n, ev, detail, sizeof detail);
+    if (rc != TD_OK)
+        return tape_err(tape, TD_ERR_CORRUPT, "tape: %s@%llu: %s", symbol, (unsigned long long)offset, detail);
+    if (strcmp(ev->symbol, symbol) != 0)
+        return tape_err(tape, TD_ERR_CORRUPT, "tape: %s@%llu: the stored event is for symbol %s", symbol,
+                        (unsigned long long)offset, ev->symbol);
+    ev->offset = offset;
+    return TD_OK;
+}
+
+td_err_t td_tape_read(td_tape_t *tape, td_stream_kind_t kind, const char *symbol, uint64_t offset, td_event_t *ev)
+{
+    uint8_t key[STREAM_KEY_MAX];
+    char *err = NULL;
+    size_t symlen = symbol_len(symbol);
+    if (!tape || !kind_ok(kind) || !ev || !symlen)
+        return TD_ERR_INVALID;
+    size_t klen = stream_key(key, symbol, symlen, offset);
+    rocksdb_pinnableslice_t *ps =
+        rocksdb_get_pinned_cf(tape->db, tape->ropts, stream_cf(tape, kind), (const char *)key, klen, &err);
+    if (err)
+        return store_err(tape, "read", err);
+    if (!ps)
+        return TD_ERR_NOT_FOUND;
+    size_t n;
+    const char *v = rocksdb_pinnableslice_value(ps, &n);
+    td_err_t rc = decode_stored(tape, symbol, offset, v, n, ev);
+    rocksdb_pinnableslice_destroy(ps);
+    return rc;
+}
+
+td_err_t td_tape_iter_new(td_tape_t *tape, td_stream_kind_t kind, const char *symbol, uint64_t from_offset,
+                          td_tape_iter_t **out)
+{
+    uint8_t key[STREAM_KEY_MAX];
+    size_t symlen = symbol_len(symbol);
+    if (!out)
+        return TD_ERR_INVALID;
+    *out = NULL;
+    if (!tape || !kind_ok(kind) || !symlen)
+        return TD_ERR_INVALID;
+    td_tape_iter_t *iter = calloc(1, sizeof *iter);
+    if (!iter)
+        return tape_err(tape, TD_ERR_NOMEM, "tape: out of memory for an iterator");
+    iter->tape = tape;
+    memcpy(iter->symbol, symbol, symlen);
+    iter->symlen = symlen;
+    memcpy(iter->upper, symbol, symlen);
+    iter->upper[symlen] = 0x01;
+    iter->expect = from_offset;
+    iter->final = TD_OK;
+    iter->snap = rocksdb_create_snapshot(tape->db);
+    iter->ropts = rocksdb_readoptions_create();
+    rocksdb_readoptions_set_snapshot(iter->ropts, iter->snap);
+    rocksdb_readoptions_set_iterate_upper_bound(iter->ropts, iter->upper, symlen + 1);
+    iter->it = rocksdb_create_iterator_cf(tape->db, iter->ropts, stream_cf(tape, kind));
+    size_t klen = stream_key(key, symbol, symlen, from_offset);
+    rocksdb_iter_seek(iter->it, (const char *)key, klen);
+    *out = iter;
+    return TD_OK;
+}
+
+td_err_t td_tape_iter_next(td_tape_iter_t *iter, td_event_t *ev)
+{
+    char *err = NULL;
+    td_err_t rc = TD_OK;
+    if (!iter || !ev)
+        return TD_ERR_INVALID;
+    if (iter->final != TD_OK)
+        return iter->final;
+    td_tape_t *tape = iter->tape;
+    iter->raw = (td_slice_t){NULL, 0};
+    if (iter->started)
+        rocksdb_iter_next(iter->it);
+    iter->started = true;
+    if (!rocksdb_iter_valid(iter->it)) {
+        rocksdb_iter_get_error(iter->it, &err);
+        rc = err ? store_err(tape, "iterate", err) : TD_ERR_END;
+        goto done;
+    }
+    size_t n, vn;
+    const char *k = rocksdb_iter_key(iter->it, &n);
+    if (n != iter->symlen + 9 || memcmp(k, iter->symbol, iter->symlen) != 0 || k[iter->symlen] != 0x00) {
+        rc = tape_err(tape, TD_ERR_CORRUPT, "tape: %s: a key of %zu bytes inside the stream", iter->symbol, n);
+        goto done;
+    }
+    uint64_t offset = get_be64((const uint8_t *)k + iter->symlen + 1);
+    if (offset != iter->expect) {
+        rc = tape_err(tape, TD_ERR_CORRUPT, "tape: %s: offset gap: expected %llu, found %llu", iter->symbol,
+                      (unsigned long long)iter->expect, (unsigned long long)offset);
+        goto done;
+    }
+    const char *v = rocksdb_iter_value(iter->it, &vn);
+    rc = decode_stored(tape, iter->symbol, offset, v, vn, ev);
+    if (rc == TD_OK) {
+        iter->raw = (td_slice_t){(const uint8_t *)v, vn};
+        iter->expect = offset + 1;
+    }
+done:
+    if (rc != TD_OK)
+        iter->final = rc;
+    return rc;
+}
+
+td_slice_t td_tape_iter_raw(td_tape_iter_t *iter)
+{
+    return iter ? iter->raw : (td_slice_t){NULL, 0};
+}
+
+void td_tape_iter_destroy(td_tape_iter_t *iter)
+{
+    if (!iter)
+        return;
+    rocksdb_iter_destroy(iter->it);
+    rocksdb_readoptions_destroy(iter->ropts);
+    rocksdb_release_snapshot(iter->tape->db, iter->snap);
+    free(iter);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * the day index
+ */
+
+static td_err_t day_value(td_tape_t *tape, const char *symbol, uint32_t day, const char *v, size_t n,
+                          td_day_range_t *range)
+{
+    if (n != 16)
+        return tape_err(tape, TD_ERR_CORRUPT, "tape: %s day %u: index value of %zu bytes", symbol, day, n);
+    range->trading_day = day;
+    range->first_offset = get_be64((const uint8_t *)v);
+    range->last_offset = get_be64((const uint8_t *)v + 8);
+    if (range->last_offset < range->first_offset)
+        return tape_err(tape, TD_ERR_CORRUPT, "tape: %s day %u: last offset before the first", symbol, day);
+    range->count = range->last_offset - range->first_offset + 1;
+    return TD_OK;
+}
+
+td_err_t td_tape_day_get(td_tape_t *tape, td_stream_kind_t kind, const char *symbol, uint32_t trading_day,
+                         td_day_range_t *range)
+{
+    uint8_t key[DAY_KEY_MAX];
+    char *err = NULL;
+    size_t symlen = symbol_len(symbol);
+    if (!tape || !kind_ok(kind) || !range || !symlen)
+        return TD_ERR_INVALID;
+    size_t klen = day_key(key, kind, symbol, symlen, trading_day);
+    rocksdb_pinnableslice_t *ps =
+        rocksdb_get_pinned_cf(tape->db, tape->ropts, tape->cf[CF_DAY], (const char *)key, klen, &err);
+    if (err)
+        return store_err(tape, "day_get", err);
+    if (!ps)
+        return TD_ERR_NOT_FOUND;
+    size_t n;
+    const char *v = rocksdb_pinnableslice_value(ps, &n);
+    td_err_t rc = day_value(tape, symbol, trading_day, v, n, range);
+    rocksdb_pinnableslice_destroy(ps);
+    return rc;
+}
+
+td_err_t td_tape_days(td_tape_t *tape, td_stream_kind_t kind, const char *symbol,
+                      td_err_t (*cb)(void *opaque, const td_day_range_t *range), void *opaque)
+{
+    uint8_t key[DAY_KEY_MAX];
+    char *err = NULL;
+    td_err_t rc = TD_OK;
+    size_t symlen = symbol_len(symbol);
+    if (!tape || !kind_ok(kind) || !cb || !symlen)
+        return TD_ERR_INVALID;
+    size_t plen = day_key(key, kind, symbol, symlen, 0) - 4;
+    rocksdb_iterator_t *it = rocksdb_create_iterator_cf(tape->db, tape->ropts, tape->cf[CF_DAY]);
+    rocksdb_iter_seek(it, (const char *)key, plen);
+    for (; rc == TD_OK && rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
+        size_t n, vn;
+        const char *k = rocksdb_iter_key(it, &n);
+        if (n < plen || memcmp(k, key, plen) != 0)
+            break;
+        if (n != plen + 4) {
+            rc = tape_err(tape, TD_ERR_CORRUPT, "tape: %s: day key of %zu bytes", symbol, n);
+            break;
+        }
+        const char *v = rocksdb_iter_value(it, &vn);
+        td_day_range_t range;
+        rc = day_value(tape, symbol, get_be32((const uint8_t *)k + plen), v, vn, &range);
+        if (rc == TD_OK)
+            rc = cb(opaque, &range);
+    }
+    if (rc == TD_OK) {
+        rocksdb_iter_get_error(it, &err);
+        if (err)
+            rc = store_err(tape, "listing days", err);
+    }
+    rocksdb_iter_destroy(it);
+    return rc;
+}
