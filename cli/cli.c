@@ -1,0 +1,118 @@
+/* cli.c - shared helpers of the tapedeck commands. */
+#include "cli/cli.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "core/timeutil.h"
+
+int td_cli_fail(const td_cli_t *cli, td_err_t rc, const char *fmt, ...)
+{
+    fprintf(stderr, "tapedeck %s: ", cli->command);
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, " [%s]\n", td_err_name(rc));
+    return td_err_exit_code(rc);
+}
+
+int td_cli_usage(const td_cli_t *cli, const char *fmt, ...)
+{
+    fprintf(stderr, "tapedeck %s: ", cli->command);
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, " (see tapedeck %s --help)\n", cli->command);
+    return TD_EXIT_USAGE;
+}
+
+static int mkdir_p(const char *path)
+{
+    char tmp[4096];
+    if (strlen(path) >= sizeof tmp)
+        return -1;
+    strcpy(tmp, path);
+    for (char *p = tmp + 1; *p; p++) {
+        if (*p == '/') {
+            *p = '\0';
+            if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
+                return -1;
+            *p = '/';
+        }
+    }
+    return mkdir(tmp, 0755) != 0 && errno != EEXIST ? -1 : 0;
+}
+
+td_err_t td_cli_open_tape(td_cli_t *cli, bool read_only, td_tape_t **tape, char *errbuf, size_t errlen)
+{
+    if (!read_only && mkdir_p(cli->data_dir) != 0)
+        return td_err_set(errbuf, errlen, TD_ERR_IO, "%s: cannot create the data directory: %s", cli->data_dir,
+                          strerror(errno));
+    td_tape_opts_t opts = {
+        .sync = td_config_int(cli->config, "tape.sync") == 1 ? TD_SYNC_COMMIT : TD_SYNC_NONE,
+        .day_offset_minutes = (int)td_config_int(cli->config, "session.day_offset_minutes"),
+        .read_only = read_only,
+    };
+    return td_tape_open(cli->data_dir, &opts, tape, errbuf, errlen);
+}
+
+td_err_t td_cli_parse_date(const char *s, uint32_t *yyyymmdd)
+{
+    unsigned y, m, d;
+    char tail;
+    if (strlen(s) == 10 && sscanf(s, "%4u-%2u-%2u%c", &y, &m, &d, &tail) == 3)
+        ;
+    else if (strlen(s) == 8 && sscanf(s, "%4u%2u%2u%c", &y, &m, &d, &tail) == 3)
+        ;
+    else
+        return TD_ERR_INVALID;
+    uint32_t v = y * 10000 + m * 100 + d;
+    if (!td_time_valid_yyyymmdd(v))
+        return TD_ERR_INVALID;
+    *yyyymmdd = v;
+    return TD_OK;
+}
+
+bool td_cli_wants_help(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
+            return true;
+    return false;
+}
+
+static td_err_t add_symbol(void *opaque, const char *symbol)
+{
+    td_cli_symbols_t *symbols = opaque;
+    void *p = realloc(symbols->names, (symbols->len + 1) * sizeof *symbols->names);
+    if (!p)
+        return TD_ERR_NOMEM;
+    symbols->names = p;
+    snprintf(symbols->names[symbols->len++], TD_SYMBOL_MAX + 1, "%s", symbol);
+    return TD_OK;
+}
+
+td_err_t td_cli_list_symbols(td_tape_t *tape, const char *only, td_cli_symbols_t *symbols)
+{
+    symbols->names = NULL;
+    symbols->len = 0;
+    if (only) {
+        if (td_tape_next_offset(tape, TD_STREAM_INPUT, only) == 0)
+            return TD_ERR_NOT_FOUND;
+        return add_symbol(symbols, only);
+    }
+    return td_tape_symbols(tape, TD_STREAM_INPUT, add_symbol, symbols);
+}
+
+void td_cli_symbols_fini(td_cli_symbols_t *symbols)
+{
+    free(symbols->names);
+    symbols->names = NULL;
+    symbols->len = 0;
+}

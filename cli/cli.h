@@ -1,0 +1,61 @@
+/* cli.h - what every `tapedeck` command shares: global options, the config, the log, the tape.
+ *
+ * Exit codes (DESIGN): 0 ok, 1 a failed check, 2 bad usage or input, 3 the environment failed.
+ * Errors are one line on stderr: "tapedeck <command>: <what, naming file, line and field>".
+ */
+#ifndef TD_CLI_H
+#define TD_CLI_H
+
+#include <stdbool.h>
+
+#include "core/config.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "core/tape.h"
+
+#define TD_EXIT_OK 0
+#define TD_EXIT_CHECK 1
+#define TD_EXIT_USAGE 2
+#define TD_EXIT_ENV 3
+
+typedef struct td_cli {
+    const char *command;   /* "import", "process", ... */
+    const char *data_dir;  /* --data-dir, $TAPEDECK_HOME, else ./var */
+    const char *config_path;
+    td_config_t *config;
+    td_log_t log;
+} td_cli_t;
+
+/* Prints "tapedeck <command>: <message>" to stderr and returns the exit code for rc. */
+int td_cli_fail(const td_cli_t *cli, td_err_t rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Prints a usage error and returns TD_EXIT_USAGE. */
+int td_cli_usage(const td_cli_t *cli, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Opens the tape of the data directory (creating the directory unless read_only). */
+td_err_t td_cli_open_tape(td_cli_t *cli, bool read_only, td_tape_t **tape, char *errbuf, size_t errlen) TD_WUR;
+
+/* Parses "2019-02-04" or "20190204" into YYYYMMDD; TD_ERR_INVALID otherwise. */
+td_err_t td_cli_parse_date(const char *s, uint32_t *yyyymmdd) TD_WUR;
+
+/* True when argv holds -h or --help. */
+bool td_cli_wants_help(int argc, char **argv);
+
+int td_cmd_import(td_cli_t *cli, int argc, char **argv);
+int td_cmd_process(td_cli_t *cli, int argc, char **argv);
+int td_cmd_replay(td_cli_t *cli, int argc, char **argv);
+int td_cmd_dump(td_cli_t *cli, int argc, char **argv);
+int td_cmd_bars(td_cli_t *cli, int argc, char **argv);
+int td_cmd_params(td_cli_t *cli, int argc, char **argv);
+int td_cmd_config(td_cli_t *cli, int argc, char **argv);
+int td_cmd_days(td_cli_t *cli, int argc, char **argv);
+int td_cmd_demo(td_cli_t *cli, int argc, char **argv);
+
+/* The symbols with an input stream (or just `only`, if it has one), in byte order. */
+typedef struct td_cli_symbols {
+    char (*names)[TD_SYMBOL_MAX + 1];
+    size_t len;
+} td_cli_symbols_t;
+td_err_t td_cli_list_symbols(td_tape_t *tape, const char *only, td_cli_symbols_t *symbols) TD_WUR;
+void td_cli_symbols_fini(td_cli_symbols_t *symbols);
+
+#endif

@@ -1,0 +1,328 @@
+/* cmd_import.c - `tapedeck import`: history files into the tape, each file all or nothing.
+ *
+ * Per file: its SHA-256 is looked up in the import registry (meta "import/<SYMBOL>/<sha>") and a
+ * second import is refused unless --force; the parsed events go into one tape batch behind a
+ * SymbolSpec from the config (when the stream has none yet or the config changed it), with a
+ * SessionMark DAY_END after the last event of each trading day the file covers to its end; the
+ * batch is committed only when the whole file parsed, so bad input leaves the tape unchanged.
+ * A file that starts before the stream's last event is refused: streams only go forward in time.
+ */
+#include <getopt.h>
+#include <inttypes.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "core/codec.h"
+#include "core/digest.h"
+#include "core/timeutil.h"
+#include "import/import.h"
+
+static void help(void)
+{
+    printf("usage: tapedeck import --format FORMAT --symbol SYMBOL [options] FILE...\n"
+           "\n"
+           "Appends the ticks of each FILE to SYMBOL's input stream. Each file is imported whole or not\n"
+           "at all; a file imported before (same content, same symbol) is refused unless --force.\n"
+           "\n"
+           "options:\n"
+           "  --format FORMAT     one of the formats below\n"
+           "  --symbol SYMBOL     the stream to append to; its spec (digits...) comes from the config\n"
+           "  --tz-offset MIN     the file's clock is UTC+MIN minutes (FXCM Lean files: -300); default 0\n"
+           "  --digits N          dukascopy-bi5: prices are integers / 10^N (default: the symbol's digits)\n"
+           "  --day-end auto|none auto: close each trading day the file covers to its end with a\n"
+           "                      SessionMark (one-day files, bi5 hour 23); none: never (default auto)\n"
+           "  --force             import a file again even if the registry has it\n"
+           "\n"
+           "formats:\n");
+    for (int f = TD_FMT_DUKASCOPY_CSV; f <= TD_FMT_LEAN_BARS; f++)
+        printf("  %-15s %s\n", td_import_format_name((td_import_format_t)f),
+               td_import_format_doc((td_import_format_t)f));
+    printf("\nBar formats are validated only in this version (tapedeck import checks them and reports).\n"
+           "Exit codes: 0 imported, 2 bad usage or bad input (the tape is unchanged), 3 storage failure.\n");
+}
+
+typedef struct import_run {
+    td_cli_t *cli;
+    td_tape_t *tape;
+    td_tape_batch_t *batch;
+    const char *symbol;
+    const char *path;
+    bool day_end;
+    int day_offset;
+    int64_t covers_to_ms;       /* the file covers time up to (excluding) this; INT64_MIN = unknown */
+    int64_t stream_last_ms;     /* last event time on the stream before this file; INT64_MIN = empty */
+    uint64_t stream_last_offset;
+    td_symbol_spec_t spec;
+    bool need_spec;
+    bool started;
+    uint32_t open_day;          /* trading day of the last tick of the file so far (0 = none) */
+    uint64_t events, marks;
+    int64_t first_ms, last_ms;
+    char err[1024];
+    td_event_t scratch;
+} import_run_t;
+
+static td_err_t append(import_run_t *run, td_event_t *ev)
+{
+    td_err_t rc = td_tape_batch_append(run->batch, TD_STREAM_INPUT, ev);
+    if (rc != TD_OK)
+        td_err_set(run->err, sizeof run->err, rc, "%s: cannot append to the tape batch", run->path);
+    return rc;
+}
+
+static td_err_t append_day_end(import_run_t *run, uint32_t day)
+{
+    /* at the first instant of the next day: it closes the day's last bar (core/event.h) */
+    int64_t t = td_time_trading_day_start(td_time_next_day(day), run->day_offset);
+    td_err_t rc = td_event_init(&run->scratch, TD_EV_SESSION_MARK, run->symbol, t);
+    if (rc != TD_OK)
+        return rc;
+    snprintf(run->scratch.source, sizeof run->scratch.source, "import");
+    run->scratch.u.session.kind = TD_SESSION_DAY_END;
+    run->scratch.u.session.trading_day = day;
+    run->marks++;
+    return append(run, &run->scratch);
+}
+
+/* Closes day `day` if the file covers it to its end. */
+static td_err_t maybe_close(import_run_t *run, uint32_t day)
+{
+    if (!run->day_end || run->covers_to_ms == INT64_MIN)
+        return TD_OK;
+    if (td_time_trading_day_start(td_time_next_day(day), run->day_offset) <= run->covers_to_ms)
+        return append_day_end(run, day);
+    return TD_OK;
+}
+
+static td_err_t sink(void *opaque, const td_event_t *in)
+{
+    import_run_t *run = opaque;
+    td_err_t rc = TD_OK;
+    if (!run->started) {
+        run->started = true;
+        run->first_ms = in->time_ms;
+        if (in->time_ms < run->stream_last_ms) {
+            char a[32], b[32];
+            td_time_format_iso(in->time_ms, a);
+            td_time_format_iso(run->stream_last_ms, b);
+            return td_err_set(run->err, sizeof run->err, TD_ERR_ORDER,
+                              "%s: starts at %s, before the last event of stream %s at %s (offset %" PRIu64
+                              "); import files in time order",
+                              run->path, a, run->symbol, b, run->stream_last_offset);
+        }
+        if (run->need_spec) {
+            rc = td_event_init(&run->scratch, TD_EV_SYMBOL_SPEC, run->symbol, in->time_ms);
+            if (rc == TD_OK) {
+                snprintf(run->scratch.source, sizeof run->scratch.source, "config");
+                run->scratch.u.spec = run->spec;
+                rc = append(run, &run->scratch);
+            }
+        }
+    }
+    uint32_t day = td_time_trading_day(in->time_ms, run->day_offset);
+    if (rc == TD_OK && run->open_day && day > run->open_day)
+        rc = maybe_close(run, run->open_day);
+    run->open_day = day;
+    if (rc == TD_OK) {
+        run->scratch = *in;
+        rc = append(run, &run->scratch);
+    }
+    run->events++;
+    run->last_ms = in->time_ms;
+    return rc;
+}
+
+/* The end of what a file covers: a bi5 hour file its hour, day-based formats their last day. */
+static int64_t covers_to(td_import_format_t format, const char *path, int64_t last_ms, int tz_offset)
+{
+    if (format == TD_FMT_DUKASCOPY_BI5) {
+        char copy[4096];
+        snprintf(copy, sizeof copy, "%s", path);
+        const char *base = basename(copy);
+        const char *p = strchr(base, '_');
+        int y, mo, d, h;
+        if (p && sscanf(p, "_%4d_%2d_%2d_%2dh", &y, &mo, &d, &h) == 4)
+            return td_time_ms_from_civil(y, (unsigned)mo + 1, (unsigned)d, (unsigned)h, 0, 0, 0) + 3600000;
+        return INT64_MIN;
+    }
+    if (last_ms == INT64_MIN)
+        return INT64_MIN;
+    /* midnight after the last event, on the file's own clock */
+    int64_t local = last_ms + (int64_t)tz_offset * 60000;
+    return (td_time_day_number(local) + 1) * TD_MS_PER_DAY - (int64_t)tz_offset * 60000;
+}
+
+static td_err_t registry_key(const char *symbol, const uint8_t sha[TD_SHA256_LEN], char *key, size_t keylen)
+{
+    char hex[65];
+    td_digest_hex(sha, hex);
+    snprintf(key, keylen, "import/%s/%s", symbol, hex);
+    return TD_OK;
+}
+
+static int import_file(import_run_t *run, const td_import_opts_t *opts, bool force)
+{
+    td_cli_t *cli = run->cli;
+    uint8_t sha[TD_SHA256_LEN];
+    char key[160];
+    td_buf_t buf;
+    td_buf_init(&buf);
+    td_err_t rc = td_sha256_file(run->path, sha, run->err, sizeof run->err);
+    if (rc != TD_OK) {
+        td_buf_fini(&buf);
+        return td_cli_fail(cli, TD_ERR_INVALID, "%s", run->err);
+    }
+    if (registry_key(run->symbol, sha, key, sizeof key) == TD_OK && !force &&
+        td_tape_get_meta(run->tape, key, &buf) == TD_OK) {
+        int code = td_cli_fail(cli, TD_ERR_EXISTS, "%s: already imported (%.*s); --force imports it again", run->path,
+                               (int)buf.len, (const char *)buf.ptr);
+        td_buf_fini(&buf);
+        return code;
+    }
+
+    /* where the stream stands */
+    uint64_t next = td_tape_next_offset(run->tape, TD_STREAM_INPUT, run->symbol);
+    run->stream_last_ms = INT64_MIN;
+    if (next > 0) {
+        rc = td_tape_read(run->tape, TD_STREAM_INPUT, run->symbol, next - 1, &run->scratch);
+        if (rc != TD_OK) {
+            td_buf_fini(&buf);
+            return td_cli_fail(cli, rc, "%s: cannot read the stream's last event", run->symbol);
+        }
+        run->stream_last_ms = run->scratch.time_ms;
+        run->stream_last_offset = next - 1;
+    }
+    /* the spec: appended when the stream has none or the config changed it */
+    td_config_symbol_spec(cli->config, run->symbol, &run->spec);
+    td_buf_t spec_bytes;
+    td_buf_init(&spec_bytes);
+    char spec_key[64];
+    snprintf(spec_key, sizeof spec_key, "spec/%s", run->symbol);
+    td_event_t *spec_ev = &run->scratch;
+    rc = td_event_init(spec_ev, TD_EV_SYMBOL_SPEC, run->symbol, 0);
+    spec_ev->u.spec = run->spec;
+    if (rc == TD_OK)
+        rc = td_codec_encode(spec_ev, TD_CODEC_FOR_DIGEST, &spec_bytes);
+    run->need_spec = td_tape_get_meta(run->tape, spec_key, &buf) != TD_OK || buf.len != spec_bytes.len ||
+                     memcmp(buf.ptr, spec_bytes.ptr, buf.len) != 0;
+
+    td_import_stats_t stats;
+    memset(&stats, 0, sizeof stats);
+    run->batch = NULL;
+    run->started = false;
+    run->open_day = 0;
+    run->events = run->marks = 0;
+    run->last_ms = INT64_MIN;
+    run->err[0] = '\0';
+    if (rc == TD_OK)
+        rc = td_tape_batch_new(run->tape, &run->batch);
+    /* bi5 coverage is known from the name before parsing; day files from their last tick */
+    run->covers_to_ms = covers_to(opts->format, run->path, INT64_MIN, opts->tz_offset_minutes);
+    bool late_cover = opts->format != TD_FMT_DUKASCOPY_BI5;
+    char perr[1024] = "";
+    if (rc == TD_OK) {
+        rc = td_import_file(run->path, opts, sink, run, &stats, perr, sizeof perr);
+        if (rc != TD_OK && !run->err[0]) /* the sink's own message wins */
+            snprintf(run->err, sizeof run->err, "%s", perr);
+    }
+    if (rc == TD_OK && late_cover)
+        run->covers_to_ms = covers_to(opts->format, run->path, run->last_ms, opts->tz_offset_minutes);
+    if (rc == TD_OK && run->open_day)
+        rc = maybe_close(run, run->open_day);
+    char record[512];
+    if (rc == TD_OK) {
+        char a[32], b[32];
+        td_time_format_iso(run->first_ms, a);
+        td_time_format_iso(run->last_ms, b);
+        uint64_t first = next, last = next + td_tape_batch_events(run->batch) - 1;
+        snprintf(record, sizeof record, "%s as %s, %s, offsets %" PRIu64 "..%" PRIu64 ", %" PRIu64 " events %s..%s",
+                 run->path, run->symbol, td_import_format_name(opts->format), first, last, run->events, a, b);
+        rc = td_tape_batch_put_meta(run->batch, key, record, strlen(record));
+        if (rc == TD_OK && run->need_spec)
+            rc = td_tape_batch_put_meta(run->batch, spec_key, spec_bytes.ptr, spec_bytes.len);
+        if (rc == TD_OK) {
+            rc = td_tape_commit(run->tape, run->batch);
+            run->batch = NULL;
+            if (rc != TD_OK)
+                snprintf(run->err, sizeof run->err, "%s: the tape refused the commit", run->path);
+        }
+    }
+    td_tape_batch_destroy(run->batch);
+    run->batch = NULL;
+    td_buf_fini(&buf);
+    td_buf_fini(&spec_bytes);
+    if (rc != TD_OK)
+        return td_cli_fail(cli, rc, "%s", run->err[0] ? run->err : run->path);
+    char a[32], b[32];
+    td_time_format_iso(run->first_ms, a);
+    td_time_format_iso(run->last_ms, b);
+    printf("imported %s: %" PRIu64 " ticks into %s, %s..%s, %" PRIu64 " day end(s), %" PRIu64 " rounded price(s)\n",
+           run->path, run->events, run->symbol, run->events ? a : "-", run->events ? b : "-", run->marks, stats.rounded);
+    return TD_EXIT_OK;
+}
+
+int td_cmd_import(td_cli_t *cli, int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"format", required_argument, NULL, 'f'}, {"symbol", required_argument, NULL, 's'},
+        {"tz-offset", required_argument, NULL, 'z'}, {"digits", required_argument, NULL, 'd'},
+        {"day-end", required_argument, NULL, 'e'}, {"force", no_argument, NULL, 'F'},
+        {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
+    };
+    td_import_opts_t opts = {0};
+    const char *format = NULL;
+    bool force = false, day_end = true;
+    int digits = -1, c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'f': format = optarg; break;
+        case 's': opts.symbol = optarg; break;
+        case 'z': opts.tz_offset_minutes = atoi(optarg); break;
+        case 'd': digits = atoi(optarg); break;
+        case 'e':
+            if (strcmp(optarg, "auto") && strcmp(optarg, "none"))
+                return td_cli_usage(cli, "--day-end expects auto or none, found '%s'", optarg);
+            day_end = strcmp(optarg, "auto") == 0;
+            break;
+        case 'F': force = true; break;
+        case 'h': help(); return TD_EXIT_OK;
+        default: return td_cli_usage(cli, "unknown option");
+        }
+    }
+    if (!format || td_import_format_parse(format, &opts.format) != TD_OK)
+        return td_cli_usage(cli, "--format expects one of dukascopy-csv, dukascopy-bi5, lean-ticks, mt5-ticks, "
+                                 "mt5-bars, dukascopy-bars, lean-bars; found '%s'", format ? format : "");
+    if (!opts.symbol || !*opts.symbol || strlen(opts.symbol) > TD_SYMBOL_MAX)
+        return td_cli_usage(cli, "--symbol is required (at most %d characters)", TD_SYMBOL_MAX);
+    if (optind >= argc)
+        return td_cli_usage(cli, "no FILE given");
+    if (td_import_format_is_bars(opts.format))
+        return td_cli_fail(cli, TD_ERR_UNSUPPORTED, "bar formats are not stored on the tape yet; "
+                                                    "tapedeck import takes tick formats");
+    opts.price_divisor_digits =
+        digits >= 0 ? (unsigned)digits : (unsigned)td_config_symbol_int(cli->config, opts.symbol, "digits");
+
+    char err[1024] = "";
+    td_tape_t *tape = NULL;
+    td_err_t rc = td_cli_open_tape(cli, false, &tape, err, sizeof err);
+    if (rc != TD_OK)
+        return td_cli_fail(cli, rc, "%s", err);
+    import_run_t *run = calloc(1, sizeof *run);
+    int code = run ? TD_EXIT_OK : td_cli_fail(cli, TD_ERR_NOMEM, "out of memory");
+    for (int i = optind; code == TD_EXIT_OK && i < argc; i++) {
+        run->cli = cli;
+        run->tape = tape;
+        run->symbol = opts.symbol;
+        run->path = argv[i];
+        run->day_end = day_end;
+        run->day_offset = td_tape_day_offset_minutes(tape);
+        code = import_file(run, &opts, force);
+    }
+    free(run);
+    td_tape_close(tape);
+    return code;
+}

@@ -1,0 +1,203 @@
+/* cmd_replay.c - `tapedeck replay --date D`: prove a recorded day bit-exact, or name where not. */
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "core/event_json.h"
+#include "core/timeutil.h"
+#include "host/host.h"
+#include "replay/replay.h"
+
+static void help(void)
+{
+    printf("usage: tapedeck replay --date YYYY-MM-DD [--symbol SYMBOL] [--against live] [--json]\n"
+           "\n"
+           "Re-runs the trading day from the state the processor host saved at the day's start, over\n"
+           "the same input offsets, and compares every output and the day digest with what the host\n"
+           "recorded, byte for byte (ingest times aside).\n"
+           "\n"
+           "  equal     every output and the digest are identical: exit 0\n"
+           "  open      outputs identical, the day is not closed on the tape yet: exit 0\n"
+           "  diverged  the first differing output is named (its offset, the input that produced it,\n"
+           "            the recorded and the replayed output): exit 1\n"
+           "\n"
+           "options:\n"
+           "  --date D        the trading day (YYYY-MM-DD or YYYYMMDD)\n"
+           "  --symbol S      only this symbol (default: every symbol with events that day)\n"
+           "  --against live  compare with the recorded outputs (the default and only mode here)\n"
+           "  --json          one JSON document on stdout\n");
+}
+
+static const char *verdict_name(td_replay_verdict_t v)
+{
+    return v == TD_REPLAY_EQUAL ? "equal" : v == TD_REPLAY_OPEN ? "open" : "diverged";
+}
+
+static td_err_t json_event(td_buf_t *out, const char *name, bool present, const td_event_t *ev, bool output)
+{
+    td_err_t rc = td_buf_printf(out, ",\"%s\":", name);
+    if (rc == TD_OK)
+        rc = present ? td_event_to_json(ev, output, out) : td_buf_printf(out, "null");
+    return rc;
+}
+
+static td_err_t json_result(td_buf_t *out, const td_replay_result_t *r)
+{
+    char exp[65], act[65];
+    td_digest_hex(r->digest_expected, exp);
+    td_digest_hex(r->digest_actual, act);
+    td_err_t rc = td_buf_printf(out,
+                                "{\"symbol\":\"%s\",\"verdict\":\"%s\",\"first_input\":%" PRIu64 ",\"last_input\":%" PRIu64
+                                ",\"inputs\":%" PRIu64 ",\"outputs_recorded\":%" PRIu64 ",\"outputs_replayed\":%" PRIu64
+                                ",\"digest_recorded\":%s,\"digest_expected\":\"%s\",\"digest_actual\":\"%s\"",
+                                r->symbol, verdict_name(r->verdict), r->first_input, r->last_input, r->inputs,
+                                r->outputs_recorded, r->outputs_replayed, r->digest_recorded ? "true" : "false",
+                                r->digest_recorded ? exp : "", r->digest_recorded ? act : "");
+    if (rc == TD_OK && r->verdict == TD_REPLAY_DIVERGED) {
+        rc = td_buf_printf(out, ",\"divergence\":{\"output_offset\":%" PRIu64 ",\"input_offset\":%" PRIu64 ",\"what\":",
+                           r->divergent_output_offset, r->divergent_input_offset);
+        if (rc == TD_OK) rc = td_json_string(out, r->what);
+        if (rc == TD_OK) rc = json_event(out, "input", r->has_input, &r->input, false);
+        if (rc == TD_OK) rc = json_event(out, "expected", r->has_expected, &r->expected, true);
+        if (rc == TD_OK) rc = json_event(out, "actual", r->has_actual, &r->actual, true);
+        if (rc == TD_OK) rc = td_buf_append(out, "}", 1);
+    }
+    if (rc == TD_OK && r->time_reversal)
+        rc = td_buf_printf(out, ",\"time_reversal_offset\":%" PRIu64, r->reversal_offset);
+    if (rc == TD_OK)
+        rc = td_buf_append(out, "}", 1);
+    return rc;
+}
+
+static void print_event(const char *label, bool present, const td_event_t *ev, bool output)
+{
+    td_buf_t b;
+    td_buf_init(&b);
+    if (present && td_event_to_json(ev, output, &b) == TD_OK)
+        printf("  %-9s %s\n", label, td_buf_cstr(&b));
+    else
+        printf("  %-9s (none)\n", label);
+    td_buf_fini(&b);
+}
+
+static void print_result(const td_replay_result_t *r, const char *date)
+{
+    char hex[65];
+    td_digest_hex(r->digest_actual, hex);
+    if (r->verdict == TD_REPLAY_EQUAL)
+        printf("replay %s %s: equal - %" PRIu64 " inputs (offsets %" PRIu64 "..%" PRIu64 "), %" PRIu64
+               " outputs, digest %s\n",
+               date, r->symbol, r->inputs, r->first_input, r->last_input, r->outputs_replayed, hex);
+    else if (r->verdict == TD_REPLAY_OPEN)
+        printf("replay %s %s: open - %" PRIu64 " inputs, %" PRIu64 " outputs equal; the day has no digest on the tape yet\n",
+               date, r->symbol, r->inputs, r->outputs_replayed);
+    else {
+        printf("replay %s %s: DIVERGED at output offset %" PRIu64 ", produced by input offset %" PRIu64 ": %s\n", date,
+               r->symbol, r->divergent_output_offset, r->divergent_input_offset, r->what);
+        print_event("input:", r->has_input, &r->input, false);
+        print_event("expected:", r->has_expected, &r->expected, true);
+        print_event("actual:", r->has_actual, &r->actual, true);
+    }
+    if (r->time_reversal)
+        printf("  note: input offset %" PRIu64 " goes back in time: the tape's order was changed\n", r->reversal_offset);
+}
+
+int td_cmd_replay(td_cli_t *cli, int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"date", required_argument, NULL, 'd'}, {"symbol", required_argument, NULL, 's'},
+        {"against", required_argument, NULL, 'a'}, {"json", no_argument, NULL, 'j'},
+        {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
+    };
+    const char *date = NULL, *symbol = NULL;
+    bool json = false;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'd': date = optarg; break;
+        case 's': symbol = optarg; break;
+        case 'a':
+            if (strcmp(optarg, "live") != 0)
+                return td_cli_fail(cli, TD_ERR_UNSUPPORTED, "--against %s: only 'live' (the recorded outputs) is available", optarg);
+            break;
+        case 'j': json = true; break;
+        case 'h': help(); return TD_EXIT_OK;
+        default: return td_cli_usage(cli, "unknown option");
+        }
+    }
+    uint32_t day = 0;
+    if (!date || td_cli_parse_date(date, &day) != TD_OK)
+        return td_cli_usage(cli, "--date expects YYYY-MM-DD, found '%s'", date ? date : "");
+    char err[1024] = "";
+    td_tape_t *tape = NULL;
+    td_err_t rc = td_cli_open_tape(cli, true, &tape, err, sizeof err);
+    if (rc != TD_OK)
+        return td_cli_fail(cli, rc, "%s", err);
+    td_pipeline_config_t config;
+    td_host_pipeline_config(cli->config, &config);
+    td_buf_t have;
+    td_buf_init(&have);
+    td_cli_symbols_t symbols = {0};
+    td_replay_result_t *r = malloc(sizeof *r);
+    td_buf_t out;
+    td_buf_init(&out);
+    int code = TD_EXIT_OK;
+    size_t replayed = 0;
+    bool diverged = false;
+
+    /* the configuration must be the one the host recorded */
+    td_buf_t want;
+    td_buf_init(&want);
+    rc = r ? td_host_config_text(&config, &want) : TD_ERR_NOMEM;
+    if (rc == TD_OK && td_tape_get_meta(tape, "host/config", &have) == TD_OK &&
+        (have.len != want.len || memcmp(have.ptr, want.ptr, have.len) != 0))
+        code = td_cli_fail(cli, TD_ERR_CONFIG, "the tape was processed with '%.*s', the configuration says '%.*s'",
+                           (int)have.len, (const char *)have.ptr, (int)want.len, (const char *)want.ptr);
+    if (rc == TD_OK && code == TD_EXIT_OK) {
+        rc = td_cli_list_symbols(tape, symbol, &symbols);
+        if (rc == TD_ERR_NOT_FOUND)
+            code = td_cli_fail(cli, rc, "no input stream for symbol %s", symbol);
+    }
+    if (json && code == TD_EXIT_OK && rc == TD_OK)
+        rc = td_buf_printf(&out, "{\"date\":\"%s\",\"results\":[", date);
+    for (size_t i = 0; code == TD_EXIT_OK && rc == TD_OK && i < symbols.len; i++) {
+        td_day_range_t range;
+        if (td_tape_day_get(tape, TD_STREAM_INPUT, symbols.names[i], day, &range) != TD_OK)
+            continue;
+        err[0] = '\0';
+        rc = td_replay_day(tape, &config, symbols.names[i], day, r, err, sizeof err);
+        if (rc != TD_OK) {
+            code = td_cli_fail(cli, rc, "%s", err);
+            break;
+        }
+        replayed++;
+        diverged |= r->verdict == TD_REPLAY_DIVERGED;
+        if (json)
+            rc = (replayed > 1 ? td_buf_append(&out, ",", 1) : TD_OK) == TD_OK ? json_result(&out, r) : TD_ERR_NOMEM;
+        else
+            print_result(r, date);
+    }
+    if (code == TD_EXIT_OK && rc != TD_OK)
+        code = td_cli_fail(cli, rc, "replay failed");
+    if (code == TD_EXIT_OK && replayed == 0)
+        code = td_cli_fail(cli, TD_ERR_NOT_FOUND, "no events on trading day %s%s%s", date, symbol ? " for " : "",
+                           symbol ? symbol : "");
+    if (code == TD_EXIT_OK) {
+        if (json) {
+            if (td_buf_printf(&out, "],\"verdict\":\"%s\"}\n", diverged ? "diverged" : "equal") == TD_OK)
+                fwrite(out.ptr, 1, out.len, stdout);
+        }
+        code = diverged ? TD_EXIT_CHECK : TD_EXIT_OK;
+    }
+    td_buf_fini(&out);
+    td_buf_fini(&want);
+    td_buf_fini(&have);
+    td_cli_symbols_fini(&symbols);
+    free(r);
+    td_tape_close(tape);
+    return code;
+}

@@ -1,0 +1,483 @@
+/* pipeline.c - one symbol's processors chained, with the trading day and its digest.
+ *
+ * Order inside a step (documented because it is part of what replay reproduces):
+ *   1. the input joins the day's digest chain;
+ *   2. SymbolSpec / ParamsChanged update the spec / strategy;
+ *   3. Tick in paper mode: the fill model fills queued intents and checks stops at this tick, its
+ *      ExecutionReports go to the position keeper; ExecutionReport inputs go there directly;
+ *   4. every event goes through the bar builder (closing bars at or past their end), each closed
+ *      bar goes to the strategy, each intent gets its id and, in paper mode, joins the fill queue;
+ *   5. a SessionMark DAY_END closes the day;
+ *   6. the step's outputs join the chain.
+ */
+#include "processors/pipeline.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "core/codec.h"
+#include "state_pipeline.pb-c.h"
+
+static td_err_t fail(td_pipeline_t *pipeline, td_err_t rc)
+{
+    if (pipeline->rc == TD_OK)
+        pipeline->rc = rc;
+    return rc;
+}
+
+td_err_t td_pipeline_init(td_pipeline_t *pipeline, const char *symbol, const td_pipeline_config_t *config)
+{
+    memset(pipeline, 0, sizeof *pipeline);
+    if (strlen(symbol) > TD_SYMBOL_MAX || !td_bars_timeframe_valid(config->timeframe_s))
+        return TD_ERR_INVALID;
+    memcpy(pipeline->symbol, symbol, strlen(symbol) + 1);
+    pipeline->config = *config;
+    td_bars_init(&pipeline->bars, config->timeframe_s, config->day_offset_minutes);
+    /* paper deal and order ids: a per-symbol base keeps symbols' ids apart, deterministically */
+    td_fill_config_t fill = config->fill;
+    uint32_t h = 2166136261u; /* FNV-1a of the symbol */
+    for (const char *c = symbol; *c; c++)
+        h = (h ^ (uint8_t)*c) * 16777619u;
+    fill.id_base = (uint64_t)(h & 0x7fffffffu) << 24;
+    td_fill_init(&pipeline->fill, &fill);
+    td_positions_init(&pipeline->positions);
+    td_metrics_init(&pipeline->metrics);
+    return TD_OK;
+}
+
+void td_pipeline_fini(td_pipeline_t *pipeline)
+{
+    if (!pipeline)
+        return;
+    td_strategy_destroy(pipeline->strategy);
+    pipeline->strategy = NULL;
+}
+
+/* Fills the envelope of outputs [from, out->len) produced by ev. */
+static void stamp(const td_pipeline_t *pipeline, const td_event_t *ev, td_outbuf_t *out, size_t from)
+{
+    for (size_t i = from; i < out->len; i++) {
+        td_event_t *o = &out->ev[i];
+        memcpy(o->symbol, pipeline->symbol, sizeof o->symbol);
+        memcpy(o->source, "processor", sizeof "processor");
+        o->schema_version = TD_SCHEMA_VERSION;
+        o->time_ms = ev->time_ms;
+        o->input_offset = ev->offset;
+        o->index = (uint32_t)i;
+    }
+}
+
+/* Adds len-prefixed canonical bytes of ev (offset as 8 big-endian bytes first when with_offset). */
+static td_err_t chain_event(td_pipeline_t *pipeline, const td_event_t *ev, bool with_offset, td_buf_t *scratch)
+{
+    td_buf_reset(scratch);
+    td_err_t rc = TD_OK;
+    if (with_offset) {
+        uint8_t be[8];
+        for (int i = 0; i < 8; i++)
+            be[i] = (uint8_t)(ev->offset >> (56 - 8 * i));
+        rc = td_buf_append(scratch, be, sizeof be);
+    }
+    if (rc == TD_OK)
+        rc = td_codec_encode(ev, TD_CODEC_FOR_DIGEST, scratch);
+    if (rc == TD_OK)
+        td_digest_chain_add(pipeline->chain, scratch->ptr, scratch->len);
+    return rc;
+}
+
+static td_err_t close_day(td_pipeline_t *pipeline, uint64_t trigger_offset, td_outbuf_t *out)
+{
+    if (pipeline->day == 0 || pipeline->day_closed)
+        return TD_OK;
+    td_buf_t state;
+    td_buf_init(&state);
+    td_err_t rc = td_pipeline_encode(pipeline, &state);
+    if (rc == TD_OK) {
+        td_digest_chain_state(pipeline->chain, state.ptr, state.len);
+        td_event_t *o = td_outbuf_add(out, TD_EV_DAY_DIGEST);
+        if (!o) {
+            rc = TD_ERR_NOMEM;
+        } else {
+            td_day_digest_t *d = &o->u.digest;
+            d->trading_day = pipeline->day;
+            memcpy(d->sha256, pipeline->chain, TD_SHA256_LEN);
+            d->first_offset = pipeline->day_first_offset;
+            d->last_offset = pipeline->day_last_offset;
+            d->inputs = pipeline->day_inputs;
+            d->outputs = pipeline->day_outputs;
+            d->trades = pipeline->metrics.day.trades;
+            d->wins = pipeline->metrics.day.wins;
+            d->realized_pnl = pipeline->metrics.day.realized_pnl;
+            d->max_drawdown = pipeline->metrics.day.max_drawdown;
+            d->late_ticks = td_bars_late_total(&pipeline->bars) - pipeline->late_at_day_start;
+            memcpy(o->symbol, pipeline->symbol, sizeof o->symbol);
+            memcpy(o->source, "processor", sizeof "processor");
+            o->time_ms = pipeline->day_last_time;
+            o->input_offset = trigger_offset;
+            o->index = (uint32_t)(out->len - 1);
+            memcpy(pipeline->prev_digest, pipeline->chain, TD_SHA256_LEN);
+            pipeline->day_closed = true;
+            pipeline->floor_day = td_event_floor_after(o, pipeline->day);
+        }
+    }
+    td_buf_fini(&state);
+    return rc;
+}
+
+td_err_t td_pipeline_close_day(td_pipeline_t *pipeline, uint64_t trigger_offset, td_outbuf_t *out)
+{
+    if (pipeline->rc != TD_OK)
+        return pipeline->rc;
+    td_err_t rc = close_day(pipeline, trigger_offset, out);
+    return rc == TD_OK ? rc : fail(pipeline, rc);
+}
+
+td_err_t td_pipeline_roll(td_pipeline_t *pipeline, const td_event_t *ev, td_outbuf_t *out, bool *started)
+{
+    *started = false;
+    if (pipeline->rc != TD_OK)
+        return pipeline->rc;
+    uint32_t day = td_event_day(ev, pipeline->floor_day, pipeline->config.day_offset_minutes);
+    if (pipeline->day != 0 && day == pipeline->day && !pipeline->day_closed)
+        return TD_OK;
+    if (pipeline->day != 0 && day == pipeline->day && pipeline->day_closed) {
+        /* only reachable if floor_day was not advanced; td_event_floor_after guarantees it is */
+        TD_ASSERT(!"event placed in a closed day");
+    }
+    td_err_t rc = close_day(pipeline, ev->offset, out);
+    if (rc != TD_OK)
+        return fail(pipeline, rc);
+    pipeline->day = day;
+    pipeline->floor_day = day;
+    pipeline->day_closed = false;
+    td_digest_chain_start(pipeline->chain, pipeline->symbol, day, pipeline->prev_digest);
+    pipeline->day_first_offset = ev->offset;
+    pipeline->day_last_offset = ev->offset;
+    pipeline->day_inputs = 0;
+    pipeline->day_outputs = 0;
+    pipeline->day_last_time = ev->time_ms;
+    pipeline->late_at_day_start = td_bars_late_total(&pipeline->bars);
+    td_metrics_day_reset(&pipeline->metrics);
+    *started = true;
+    return TD_OK;
+}
+
+static td_outstanding_t *outstanding_find(td_pipeline_t *pipeline, const char *intent_id)
+{
+    for (uint32_t i = 0; i < pipeline->n_outstanding; i++)
+        if (strcmp(pipeline->outstanding[i].intent_id, intent_id) == 0)
+            return &pipeline->outstanding[i];
+    return NULL;
+}
+
+static void outstanding_remove(td_pipeline_t *pipeline, td_outstanding_t *o)
+{
+    size_t i = (size_t)(o - pipeline->outstanding);
+    memmove(o, o + 1, (pipeline->n_outstanding - i - 1) * sizeof *o);
+    pipeline->n_outstanding--;
+}
+
+static td_volume_t pending_volume(const td_pipeline_t *pipeline)
+{
+    td_volume_t sum = 0;
+    for (uint32_t i = 0; i < pipeline->n_outstanding; i++)
+        sum += pipeline->outstanding[i].volume;
+    return sum;
+}
+
+/* An execution report (from the stream or the paper fill model) reaches the position keeper. */
+static td_err_t apply_exec(td_pipeline_t *pipeline, int64_t time_ms, const td_exec_report_t *exec, td_outbuf_t *out)
+{
+    td_outstanding_t *o = exec->intent_id[0] ? outstanding_find(pipeline, exec->intent_id) : NULL;
+    if (o) {
+        if (exec->status == TD_EXEC_FILLED || exec->status == TD_EXEC_PARTIAL) {
+            td_volume_t signed_fill = exec->side == TD_SIDE_BUY ? exec->volume : -exec->volume;
+            o->volume -= signed_fill;
+            if (exec->status == TD_EXEC_FILLED || o->volume == 0)
+                outstanding_remove(pipeline, o);
+        } else if (exec->status != TD_EXEC_NONE) {
+            outstanding_remove(pipeline, o);
+        }
+    }
+    size_t from = out->len;
+    td_err_t rc = td_positions_apply(&pipeline->positions, time_ms, exec, out);
+    for (size_t i = from; rc == TD_OK && i < out->len; i++)
+        if (out->ev[i].kind == TD_EV_TRADE_CLOSED)
+            rc = td_metrics_on_trade(&pipeline->metrics, &out->ev[i].u.trade);
+    return rc;
+}
+
+static td_err_t apply_params(td_pipeline_t *pipeline, const td_params_changed_t *params)
+{
+    char err[160] = "";
+    td_err_t rc;
+    if (pipeline->strategy && strcmp(td_strategy_name(pipeline->strategy), params->strategy) == 0) {
+        rc = td_strategy_reconfigure(pipeline->strategy, params, err, sizeof err);
+    } else {
+        td_strategy_t *strategy = NULL;
+        rc = td_strategy_new(params, &strategy, err, sizeof err);
+        if (rc == TD_OK) {
+            td_strategy_destroy(pipeline->strategy);
+            pipeline->strategy = strategy;
+        }
+    }
+    if (rc == TD_ERR_INVALID || rc == TD_ERR_PARSE) {
+        /* A bad parameter set must not stop the symbol: it is counted and the old one stays. */
+        pipeline->params_rejected++;
+        snprintf(pipeline->last_error, sizeof pipeline->last_error, "%s", err);
+        return TD_OK;
+    }
+    return rc;
+}
+
+/* Closed bars go to the strategy; intents get ids and, in paper mode, join the fill queue. */
+static td_err_t run_bars(td_pipeline_t *pipeline, const td_event_t *ev, td_outbuf_t *out)
+{
+    size_t from = out->len;
+    td_err_t rc = td_bars_step(&pipeline->bars, ev, out);
+    size_t bars_end = out->len;
+    for (size_t i = from; rc == TD_OK && i < bars_end; i++) {
+        if (out->ev[i].kind != TD_EV_BAR || !pipeline->strategy || !pipeline->has_spec)
+            continue;
+        td_strategy_ctx_t ctx = {
+            .spec = &pipeline->spec,
+            .position = td_positions_volume(&pipeline->positions),
+            .pending = pending_volume(pipeline),
+            .tz_offset_minutes = pipeline->config.tz_offset_minutes,
+        };
+        td_bar_t bar = out->ev[i].u.bar; /* copy: on_bar may grow (move) out */
+        size_t before = out->len;
+        rc = td_strategy_on_bar(pipeline->strategy, &ctx, &bar, out);
+        for (size_t j = before; rc == TD_OK && j < out->len; j++) {
+            td_event_t *o = &out->ev[j];
+            if (o->kind != TD_EV_ORDER_INTENT)
+                continue;
+            td_order_intent_t *intent = &o->u.intent;
+            snprintf(intent->intent_id, sizeof intent->intent_id, "%s-%llu-%zu", pipeline->symbol,
+                     (unsigned long long)ev->offset, j);
+            if (pipeline->n_outstanding == TD_PIPELINE_OUTSTANDING_MAX) {
+                rc = TD_ERR_STATE;
+                break;
+            }
+            td_outstanding_t *os = &pipeline->outstanding[pipeline->n_outstanding++];
+            memcpy(os->intent_id, intent->intent_id, sizeof os->intent_id);
+            os->volume = intent->side == TD_SIDE_BUY ? intent->volume : -intent->volume;
+            if (pipeline->config.paper)
+                rc = td_fill_submit(&pipeline->fill, ev->time_ms, intent);
+        }
+    }
+    return rc;
+}
+
+td_err_t td_pipeline_step(td_pipeline_t *pipeline, const td_event_t *ev, td_outbuf_t *out)
+{
+    if (pipeline->rc != TD_OK)
+        return pipeline->rc;
+    TD_ASSERT(pipeline->day != 0 && !pipeline->day_closed);
+    TD_ASSERT(ev->offset == pipeline->next_offset);
+    td_buf_t scratch;
+    td_buf_init(&scratch);
+    size_t from = out->len;
+    td_err_t rc = chain_event(pipeline, ev, true, &scratch);
+
+    if (rc == TD_OK) {
+        switch (ev->kind) {
+        case TD_EV_SYMBOL_SPEC:
+            pipeline->spec = ev->u.spec;
+            pipeline->has_spec = true;
+            td_positions_set_spec(&pipeline->positions, &ev->u.spec);
+            break;
+        case TD_EV_PARAMS_CHANGED:
+            rc = apply_params(pipeline, &ev->u.params);
+            break;
+        case TD_EV_TICK:
+            if (pipeline->config.paper && pipeline->has_spec) {
+                size_t fills_from = out->len;
+                rc = td_fill_on_tick(&pipeline->fill, &pipeline->spec, ev->time_ms, &ev->u.tick,
+                                     pipeline->config.day_offset_minutes, out);
+                size_t fills_end = out->len;
+                for (size_t i = fills_from; rc == TD_OK && i < fills_end; i++) {
+                    td_exec_report_t exec = out->ev[i].u.exec; /* copy: apply may grow out */
+                    rc = apply_exec(pipeline, ev->time_ms, &exec, out);
+                }
+            }
+            break;
+        case TD_EV_EXEC_REPORT:
+            rc = apply_exec(pipeline, ev->time_ms, &ev->u.exec, out);
+            break;
+        default:
+            break;
+        }
+    }
+    if (rc == TD_OK)
+        rc = run_bars(pipeline, ev, out);
+    if (rc == TD_OK) {
+        stamp(pipeline, ev, out, from);
+        for (size_t i = from; rc == TD_OK && i < out->len; i++)
+            rc = chain_event(pipeline, &out->ev[i], false, &scratch);
+        pipeline->day_inputs++;
+        pipeline->day_outputs += out->len - from;
+        pipeline->day_last_offset = ev->offset;
+        if (ev->time_ms > pipeline->day_last_time)
+            pipeline->day_last_time = ev->time_ms;
+        pipeline->next_offset = ev->offset + 1;
+    }
+    if (rc == TD_OK && ev->kind == TD_EV_SESSION_MARK && ev->u.session.kind == TD_SESSION_DAY_END)
+        rc = close_day(pipeline, ev->offset, out);
+    td_buf_fini(&scratch);
+    return rc == TD_OK ? rc : fail(pipeline, rc);
+}
+
+/* ---- state encoding ---- */
+
+static void spec_to_proto(const td_symbol_spec_t *s, Td__SymbolSpec *p)
+{
+    td__symbol_spec__init(p);
+    p->digits = s->digits;
+    p->point = s->point;
+    p->contract_size = s->contract_size;
+    p->tick_size = s->tick_size;
+    p->tick_value = s->tick_value;
+    p->swap_long = s->swap_long;
+    p->swap_short = s->swap_short;
+    p->swap_mode = (Td__SwapMode)s->swap_mode;
+    p->triple_swap_weekday = s->triple_swap_weekday;
+    p->volume_step = s->volume_step;
+    p->volume_min = s->volume_min;
+    p->volume_max = s->volume_max;
+}
+
+static void spec_from_proto(const Td__SymbolSpec *p, td_symbol_spec_t *s)
+{
+    memset(s, 0, sizeof *s);
+    s->digits = p->digits;
+    s->point = p->point;
+    s->contract_size = p->contract_size;
+    s->tick_size = p->tick_size;
+    s->tick_value = p->tick_value;
+    s->swap_long = p->swap_long;
+    s->swap_short = p->swap_short;
+    s->swap_mode = (td_swap_mode_t)p->swap_mode;
+    s->triple_swap_weekday = p->triple_swap_weekday;
+    s->volume_step = p->volume_step;
+    s->volume_min = p->volume_min;
+    s->volume_max = p->volume_max;
+}
+
+td_err_t td_pipeline_encode(const td_pipeline_t *pipeline, td_buf_t *out)
+{
+    td_buf_t parts[5];
+    for (int i = 0; i < 5; i++)
+        td_buf_init(&parts[i]);
+    td_err_t rc = td_bars_encode(&pipeline->bars, &parts[0]);
+    if (rc == TD_OK && pipeline->strategy)
+        rc = td_strategy_encode(pipeline->strategy, &parts[1]);
+    if (rc == TD_OK)
+        rc = td_fill_encode(&pipeline->fill, &parts[2]);
+    if (rc == TD_OK)
+        rc = td_positions_encode(&pipeline->positions, &parts[3]);
+    if (rc == TD_OK)
+        rc = td_metrics_encode(&pipeline->metrics, &parts[4]);
+
+    Td__PipelineState st;
+    Td__SymbolSpec spec;
+    Td__OutstandingIntent os[TD_PIPELINE_OUTSTANDING_MAX];
+    Td__OutstandingIntent *osp[TD_PIPELINE_OUTSTANDING_MAX];
+    if (rc == TD_OK) {
+        td__pipeline_state__init(&st);
+        st.symbol = (char *)pipeline->symbol;
+        st.has_spec = pipeline->has_spec;
+        if (pipeline->has_spec) {
+            spec_to_proto(&pipeline->spec, &spec);
+            st.spec = &spec;
+        }
+        st.bars = (ProtobufCBinaryData){parts[0].len, parts[0].ptr};
+        st.strategy = (ProtobufCBinaryData){parts[1].len, parts[1].ptr};
+        st.fill = (ProtobufCBinaryData){parts[2].len, parts[2].ptr};
+        st.positions = (ProtobufCBinaryData){parts[3].len, parts[3].ptr};
+        st.metrics = (ProtobufCBinaryData){parts[4].len, parts[4].ptr};
+        for (uint32_t i = 0; i < pipeline->n_outstanding; i++) {
+            td__outstanding_intent__init(&os[i]);
+            os[i].intent_id = (char *)pipeline->outstanding[i].intent_id;
+            os[i].volume = pipeline->outstanding[i].volume;
+            osp[i] = &os[i];
+        }
+        st.n_outstanding = pipeline->n_outstanding;
+        st.outstanding = osp;
+        st.params_rejected = pipeline->params_rejected;
+        st.day = pipeline->day;
+        st.floor_day = pipeline->floor_day;
+        st.day_closed = pipeline->day_closed;
+        st.prev_digest = (ProtobufCBinaryData){TD_SHA256_LEN, (uint8_t *)pipeline->prev_digest};
+        st.chain = (ProtobufCBinaryData){TD_SHA256_LEN, (uint8_t *)pipeline->chain};
+        st.day_first_offset = pipeline->day_first_offset;
+        st.day_last_offset = pipeline->day_last_offset;
+        st.day_inputs = pipeline->day_inputs;
+        st.day_outputs = pipeline->day_outputs;
+        st.day_last_time = pipeline->day_last_time;
+        st.late_at_day_start = pipeline->late_at_day_start;
+        st.next_offset = pipeline->next_offset;
+        size_t n = td__pipeline_state__get_packed_size(&st);
+        rc = td_buf_reserve(out, n);
+        if (rc == TD_OK)
+            out->len += td__pipeline_state__pack(&st, out->ptr + out->len);
+    }
+    for (int i = 0; i < 5; i++)
+        td_buf_fini(&parts[i]);
+    return rc;
+}
+
+td_err_t td_pipeline_decode(td_pipeline_t *pipeline, const uint8_t *p, size_t n)
+{
+    Td__PipelineState *st = td__pipeline_state__unpack(NULL, n, p);
+    if (!st)
+        return TD_ERR_CORRUPT;
+    td_err_t rc = TD_OK;
+    if (strcmp(st->symbol, pipeline->symbol) != 0 || st->prev_digest.len != TD_SHA256_LEN ||
+        st->chain.len != TD_SHA256_LEN || st->n_outstanding > TD_PIPELINE_OUTSTANDING_MAX)
+        rc = TD_ERR_CORRUPT;
+    if (rc == TD_OK)
+        rc = td_bars_decode(&pipeline->bars, st->bars.data, st->bars.len);
+    td_strategy_t *strategy = NULL;
+    if (rc == TD_OK && st->strategy.len)
+        rc = td_strategy_decode(st->strategy.data, st->strategy.len, &strategy);
+    if (rc == TD_OK)
+        rc = td_fill_decode(&pipeline->fill, st->fill.data, st->fill.len);
+    if (rc == TD_OK)
+        rc = td_positions_decode(&pipeline->positions, st->positions.data, st->positions.len);
+    if (rc == TD_OK)
+        rc = td_metrics_decode(&pipeline->metrics, st->metrics.data, st->metrics.len);
+    if (rc == TD_OK) {
+        pipeline->has_spec = st->has_spec;
+        if (st->spec)
+            spec_from_proto(st->spec, &pipeline->spec);
+        td_strategy_destroy(pipeline->strategy);
+        pipeline->strategy = strategy;
+        strategy = NULL;
+        pipeline->n_outstanding = (uint32_t)st->n_outstanding;
+        for (size_t i = 0; i < st->n_outstanding; i++) {
+            if (strlen(st->outstanding[i]->intent_id) > TD_ID_MAX) {
+                rc = TD_ERR_CORRUPT;
+                break;
+            }
+            strcpy(pipeline->outstanding[i].intent_id, st->outstanding[i]->intent_id);
+            pipeline->outstanding[i].volume = st->outstanding[i]->volume;
+        }
+        pipeline->params_rejected = st->params_rejected;
+        pipeline->day = st->day;
+        pipeline->floor_day = st->floor_day;
+        pipeline->day_closed = st->day_closed;
+        memcpy(pipeline->prev_digest, st->prev_digest.data, TD_SHA256_LEN);
+        memcpy(pipeline->chain, st->chain.data, TD_SHA256_LEN);
+        pipeline->day_first_offset = st->day_first_offset;
+        pipeline->day_last_offset = st->day_last_offset;
+        pipeline->day_inputs = st->day_inputs;
+        pipeline->day_outputs = st->day_outputs;
+        pipeline->day_last_time = st->day_last_time;
+        pipeline->late_at_day_start = st->late_at_day_start;
+        pipeline->next_offset = st->next_offset;
+    }
+    td_strategy_destroy(strategy);
+    td__pipeline_state__free_unpacked(st, NULL);
+    return rc;
+}
