@@ -18,7 +18,8 @@ td_err_t td_import__dukascopy_bars(td_import__ctx_t *ctx, td_slice_t text)
     td_import__lines_t lines;
     td_import__lines_init(&lines, body);
     if (rc == TD_OK)
-        rc = td_import__expect_header(ctx, &lines, "Time\tOpen\tHigh\tLow\tClose\tVolume");
+        rc = td_import__expect_header(ctx, &lines, "Time\tOpen\tHigh\tLow\tClose\tVolume",
+                                      "the header Time\\tOpen\\tHigh\\tLow\\tClose\\tVolume");
     td_import__date_cache_t cache = {.valid = false};
     td_slice_t line, f[6];
     while (rc == TD_OK && td_import__next_line(ctx, &lines, &line)) {

@@ -21,13 +21,18 @@ td_err_t td_import__fail(td_import__ctx_t *ctx, const char *field, const char *e
 {
     /* The quoted text is outside bytes: copy it byte by byte, bounded, with anything that is not
      * printable ASCII replaced, so a message never carries control bytes or broken UTF-8. */
-    char quoted[TD_IMPORT__QUOTE_MAX + 4];
-    size_t n = len < TD_IMPORT__QUOTE_MAX ? len : TD_IMPORT__QUOTE_MAX;
-    for (size_t i = 0; i < n; i++) {
+    char quoted[2 * TD_IMPORT__QUOTE_MAX + 4];
+    size_t n = 0, i = 0;
+    for (; i < len && i < TD_IMPORT__QUOTE_MAX; i++) {
         unsigned char c = (unsigned char)text[i];
-        quoted[i] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
+        if (c == '\t') { /* TAB-separated formats: show the separator */
+            quoted[n++] = '\\';
+            quoted[n++] = 't';
+        } else {
+            quoted[n++] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
+        }
     }
-    if (len > n) {
+    if (i < len) {
         memcpy(quoted + n, "...", 3);
         n += 3;
     }

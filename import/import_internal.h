@@ -61,7 +61,7 @@ typedef struct td_import__ctx {
 /* ---- errors (import.c) ---- */
 
 /* Writes "PATH:LINE: FIELD: expected EXPECTED, found 'TEXT'" (TEXT cut to TD_IMPORT__QUOTE_MAX
- * bytes, non-printable bytes shown as '?') and returns TD_ERR_PARSE. */
+ * bytes, TAB shown as \t, other non-printable bytes as '?') and returns TD_ERR_PARSE. */
 td_err_t td_import__fail(td_import__ctx_t *ctx, const char *field, const char *expected, const char *text,
                          size_t len) TD_WUR;
 static inline td_err_t td_import__fail_s(td_import__ctx_t *ctx, const char *field, const char *expected,
@@ -107,8 +107,10 @@ size_t td_import__split(td_slice_t line, char sep, td_slice_t *fields, size_t ma
 /* Splits and requires exactly n fields, else a "fields" error quoting the line. */
 td_err_t td_import__split_exact(td_import__ctx_t *ctx, td_slice_t line, char sep, td_slice_t *fields, size_t n) TD_WUR;
 
-/* The header line must equal `expected` exactly (after the CR is removed). */
-td_err_t td_import__expect_header(td_import__ctx_t *ctx, td_import__lines_t *lines, const char *expected) TD_WUR;
+/* The header line must equal `expected` exactly (after the CR is removed); `shown` is how the
+ * message names it (TAB-separated headers are unreadable as they are). */
+td_err_t td_import__expect_header(td_import__ctx_t *ctx, td_import__lines_t *lines, const char *expected,
+                                  const char *shown) TD_WUR;
 
 /* A price: td_fx_parse, counts float noise in stats.rounded, requires > 0. */
 td_err_t td_import__price(td_import__ctx_t *ctx, const char *field, td_slice_t s, td_price_t *out) TD_WUR;

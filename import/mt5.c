@@ -25,6 +25,8 @@
 
 #define TICKS_HEADER "<DATE>\t<TIME>\t<BID>\t<ASK>\t<LAST>\t<VOLUME>\t<FLAGS>"
 #define BARS_HEADER "<DATE>\t<TIME>\t<OPEN>\t<HIGH>\t<LOW>\t<CLOSE>\t<TICKVOL>\t<VOL>\t<SPREAD>"
+#define TICKS_SHOWN "<DATE>\\t<TIME>\\t<BID>\\t<ASK>\\t<LAST>\\t<VOLUME>\\t<FLAGS>"
+#define BARS_SHOWN "<DATE>\\t<TIME>\\t<OPEN>\\t<HIGH>\\t<LOW>\\t<CLOSE>\\t<TICKVOL>\\t<VOL>\\t<SPREAD>"
 
 /* A value >= 0 (LAST, VOLUME): td_fx_parse, float noise counted. */
 static td_err_t non_negative(td_import__ctx_t *ctx, const char *field, td_slice_t s, int64_t *out)
@@ -59,7 +61,7 @@ td_err_t td_import__mt5_ticks(td_import__ctx_t *ctx, td_slice_t text)
     td_import__lines_t lines;
     td_import__lines_init(&lines, body);
     if (rc == TD_OK)
-        rc = td_import__expect_header(ctx, &lines, TICKS_HEADER);
+        rc = td_import__expect_header(ctx, &lines, TICKS_HEADER, "the header " TICKS_SHOWN);
     td_import__date_cache_t cache = {.valid = false};
     td_tick_t tick = {0};
     td_slice_t line, f[7];
@@ -117,7 +119,7 @@ td_err_t td_import__mt5_bars(td_import__ctx_t *ctx, td_slice_t text)
     td_import__lines_t lines;
     td_import__lines_init(&lines, body);
     if (rc == TD_OK)
-        rc = td_import__expect_header(ctx, &lines, BARS_HEADER);
+        rc = td_import__expect_header(ctx, &lines, BARS_HEADER, "the header " BARS_SHOWN);
     unsigned digits = ctx->opts->price_divisor_digits;
     if (rc == TD_OK && digits > TD_FX_DECIMALS)
         rc = td_err_set(ctx->errbuf, ctx->errlen, TD_ERR_INVALID, "%s: symbol digits %u are above 8", ctx->path, digits);

@@ -57,16 +57,17 @@ td_err_t td_import__split_exact(td_import__ctx_t *ctx, td_slice_t line, char sep
     return td_import__fail_s(ctx, "fields", expected, line);
 }
 
-td_err_t td_import__expect_header(td_import__ctx_t *ctx, td_import__lines_t *lines, const char *expected)
+td_err_t td_import__expect_header(td_import__ctx_t *ctx, td_import__lines_t *lines, const char *expected,
+                                  const char *shown)
 {
     td_slice_t line = {NULL, 0};
     if (!td_import__next_line(ctx, lines, &line)) {
         ctx->line = 1;
-        return td_import__fail(ctx, "header", expected, "", 0);
+        return td_import__fail(ctx, "header", shown, "", 0);
     }
     size_t n = strlen(expected);
     if (line.len != n || memcmp(line.ptr, expected, n) != 0)
-        return td_import__fail_s(ctx, "header", expected, line);
+        return td_import__fail_s(ctx, "header", shown, line);
     return TD_OK;
 }
 

@@ -17,7 +17,7 @@ static uint64_t import_folder(const char *dir, int tz, double *seconds, uint64_t
     *rounded = 0;
     for (int i = 0; i < n; i++) {
         if (names[i]->d_name[0] != '.') {
-            char path[1024], err[512] = "";
+            char path[2048], err[512] = "";
             snprintf(path, sizeof path, "%s/%s", dir, names[i]->d_name);
             td_import_opts_t opts = opts_for(TD_FMT_LEAN_TICKS, "XAUUSD");
             opts.tz_offset_minutes = tz;
