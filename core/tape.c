@@ -86,6 +86,8 @@ typedef struct pending {
     uint32_t day;
     uint64_t day_first;
     bool day_dirty;     /* (day, day_first, next - 1) not yet in the write batch */
+    uint32_t time_day;  /* trading day of the times in [time_lo, time_hi): saves the calendar */
+    int64_t time_lo, time_hi;  /* arithmetic for the run of events in one day */
 } pending_t;
 
 struct td_tape_batch {
@@ -669,7 +671,9 @@ static td_err_t pending_get(td_tape_batch_t *batch, td_stream_kind_t kind, const
                                            .next = stream->next,
                                            .day = stream->last_day,
                                            .day_first = stream->day_first,
-                                           .day_dirty = false};
+                                           .day_dirty = false,
+                                           .time_lo = 1,
+                                           .time_hi = 0}; /* an empty range: compute on first use */
     }
     stream->hint_serial = batch->serial;
     stream->hint_slot = slot;
@@ -718,7 +722,13 @@ td_err_t td_tape_batch_append(td_tape_batch_t *batch, td_stream_kind_t kind, td_
         return tape_err(tape, rc, "tape: append: %s: the %s event does not encode", ev->symbol,
                         td_event_kind_name(ev->kind));
 
-    uint32_t day = td_time_trading_day(ev->time_ms, tape->opts.day_offset_minutes);
+    if (ev->time_ms < p->time_lo || ev->time_ms >= p->time_hi) {
+        p->time_day = td_time_trading_day(ev->time_ms, tape->opts.day_offset_minutes);
+        p->time_lo = td_time_trading_day_start(p->time_day, tape->opts.day_offset_minutes);
+        p->time_hi = p->time_lo + TD_MS_PER_DAY;
+        TD_ASSERT(ev->time_ms >= p->time_lo && ev->time_ms < p->time_hi);
+    }
+    uint32_t day = p->time_day;
     if (day < p->day)
         day = p->day; /* a late event stays in the day that is open */
     uint64_t offset = p->next;
