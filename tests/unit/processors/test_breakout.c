@@ -51,6 +51,7 @@ static void test_entries_and_directions(void **unused)
     td_strategy_destroy(strategy);
 
     /* long only: a low when flat does nothing; a low when long closes */
+    sim_fini(&sim);
     sim_init(&sim, 5);
     p = params_of("breakout", 1, "direction=long", "lookback=2", "volume=0.5", NULL);
     strategy = strategy_of(&p);
@@ -67,6 +68,7 @@ static void test_entries_and_directions(void **unused)
     td_strategy_destroy(strategy);
 
     /* short only: the mirror */
+    sim_fini(&sim);
     sim_init(&sim, 5);
     p = params_of("breakout", 1, "direction=short", "lookback=2", "volume=1", NULL);
     strategy = strategy_of(&p);
@@ -160,6 +162,7 @@ static void test_stop_and_target_prices(void **unused)
 
     /* EURUSD points (1000): ATR(1) = 123456; SL 2 x -> 246912 -> 247 points; TP 0.1 x -> 12346 ->
      * 12 points; a tiny multiple still gives one point */
+    sim_fini(&sim);
     sim_init(&sim, 5);
     p = params_of("breakout", 1, "atr_n=1", "lookback=2", "sl_atr=2", "tp_atr=0.1", "volume=1", NULL);
     strategy = strategy_of(&p);
@@ -175,6 +178,7 @@ static void test_stop_and_target_prices(void **unused)
     assert_int_equal(sim_intent(&sim)->take_profit, 114100000 - 68000);  /* 0.1 x 680000 */
     td_strategy_destroy(strategy);
 
+    sim_fini(&sim);
     sim_init(&sim, 5);
     p = params_of("breakout", 1, "atr_n=1", "lookback=2", "sl_atr=0.001", "volume=1", NULL);
     strategy = strategy_of(&p);
@@ -308,6 +312,7 @@ static void test_max_hold(void **unused)
     td_strategy_destroy(strategy);
 
     /* stopped out by the broker (position flat) resets the count */
+    sim_fini(&sim);
     sim_init(&sim, 5);
     strategy = strategy_of(&p);
     hlc(&sim, strategy, 0, 104, 100, 102);
@@ -333,6 +338,7 @@ static void test_max_hold(void **unused)
     td_strategy_destroy(strategy);
 
     /* a reversal restarts the count */
+    sim_fini(&sim);
     sim_init(&sim, 5);
     strategy = strategy_of(&p);
     hlc(&sim, strategy, 0, 104, 100, 102);

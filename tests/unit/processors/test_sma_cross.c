@@ -58,6 +58,7 @@ static void test_tie_between_negative_and_positive(void **unused)
     td_strategy_destroy(strategy);
 
     /* fast 1, slow 2 (sign = direction of the close's change): -, 0, 0, + fires once, on the + */
+    sim_fini(&sim);
     sim_init(&sim, 5);
     strategy = sma("1", "2", "both");
     const td_price_t c2[] = {100, 90, 90, 90, 95};
@@ -145,6 +146,7 @@ static void test_directions_and_volumes(void **unused)
     expect(&sim, strategy, 4, TD_DIR_LONG, TD_SIDE_BUY, 2 * LOT, LOT);
     td_strategy_destroy(strategy);
 
+    sim_fini(&sim);
     sim_init(&sim, 5);
     strategy = sma("1", "2", "long");
     assert_int_equal(feed(&sim, strategy, 0, ZIGZAG, 2, NULL), 0);
@@ -153,6 +155,7 @@ static void test_directions_and_volumes(void **unused)
     expect(&sim, strategy, 4, TD_DIR_LONG, TD_SIDE_BUY, LOT, LOT);
     td_strategy_destroy(strategy);
 
+    sim_fini(&sim);
     sim_init(&sim, 5);
     strategy = sma("1", "2", "short");
     assert_int_equal(feed(&sim, strategy, 0, ZIGZAG, 2, NULL), 0);
@@ -162,6 +165,7 @@ static void test_directions_and_volumes(void **unused)
     td_strategy_destroy(strategy);
 
     /* pending volume counts: a buy of 1 lot in flight, cross up -> nothing more to send */
+    sim_fini(&sim);
     sim_init(&sim, 5);
     strategy = sma("1", "2", "both");
     assert_int_equal(feed(&sim, strategy, 0, ZIGZAG, 2, NULL), 0);
@@ -207,6 +211,7 @@ static void test_sl_tp_prices(void **unused)
     td_strategy_destroy(strategy);
 
     /* a close-only intent carries no stops */
+    sim_fini(&sim);
     sim_init(&sim, 5);
     params = params_of("sma_cross", 1, "direction=long", "fast=1", "sl_points=200", "slow=2", "tp_points=350",
                        "volume=1", NULL);
@@ -226,6 +231,7 @@ static void test_sl_tp_prices(void **unused)
     td_strategy_destroy(strategy);
 
     /* no stops configured: 0 / 0 */
+    sim_fini(&sim);
     sim_init(&sim, 5);
     strategy = sma("1", "2", "both");
     assert_int_equal(feed(&sim, strategy, 0, c, 3, NULL), 1);
