@@ -4,7 +4,8 @@
  * 20-byte big-endian records: u32 ms offset in the hour, u32 ask, u32 bid, f32 ask volume, f32 bid
  * volume. The hour comes from the file name SYMBOL_YYYY_MM_DD_HHh_ticks.bi5, whose month is
  * zero-based (EURUSD_2019_01_04_13h_ticks.bi5 is 2019-02-04 13:00 UTC). A 0-byte file is a valid
- * hour without ticks. "Lines" in messages and stats are record numbers (1-based); a name problem
+ * hour without ticks. opts->tz_offset_minutes applies as for every format (Dukascopy is UTC: leave
+ * it 0). "Lines" in messages and stats are record numbers (1-based); a name problem
  * is reported as line 0.
  *
  * Prices are integer / 10^opts->price_divisor_digits (1..8; 5 for EURUSD, 3 for JPY pairs and
@@ -31,41 +32,41 @@ static uint32_t be32(const uint8_t *p)
 }
 
 /* The UTC ms of the hour named by the file name; TD_ERR_PARSE at line 0 otherwise. */
-static td_err_t hour_from_name(td_import__ctx_t *ctx, int64_t *hour_ms)
+static td_err_t hour_from_name(td_import__job_t *job, int64_t *hour_ms)
 {
     static const char suffix[] = "h_ticks.bi5";
-    const char *name = td_import__basename(ctx->path);
+    const char *name = td_import__basename(job->path);
     size_t len = strlen(name), slen = sizeof suffix - 1;
     const char *expected = "a file name SYMBOL_YYYY_MM_DD_HHh_ticks.bi5 (month 00..11)";
-    ctx->line = 0;
+    job->line = 0;
     /* "_YYYY_MM_DD_HH" + suffix */
     if (len < 14 + slen || memcmp(name + len - slen, suffix, slen) != 0)
-        return td_import__fail(ctx, "file name", expected, name, len);
+        return td_import__fail(job, "file name", expected, name, len);
     const uint8_t *p = (const uint8_t *)name + len - slen - 14;
     if (p[0] != '_' || p[5] != '_' || p[8] != '_' || p[11] != '_')
-        return td_import__fail(ctx, "file name", expected, name, len);
+        return td_import__fail(job, "file name", expected, name, len);
     int64_t y = td_import__digits(p + 1, 4), m0 = td_import__digits(p + 6, 2), d = td_import__digits(p + 9, 2),
             h = td_import__digits(p + 12, 2);
     if (y < 0 || m0 < 0 || d < 0 || h < 0 || m0 > 11 || h > 23 ||
         !td_time_valid_yyyymmdd((uint32_t)(y * 10000 + (m0 + 1) * 100 + d)))
-        return td_import__fail(ctx, "file name", expected, name, len);
+        return td_import__fail(job, "file name", expected, name, len);
     *hour_ms = td_time_ms_from_civil((int)y, (unsigned)m0 + 1, (unsigned)d, (unsigned)h, 0, 0, 0);
     return TD_OK;
 }
 
-static td_err_t decompress(td_import__ctx_t *ctx, td_slice_t raw, td_buf_t *out)
+static td_err_t decompress(td_import__job_t *job, td_slice_t raw, td_buf_t *out)
 {
     lzma_stream strm = LZMA_STREAM_INIT;
     td_err_t rc = TD_OK;
     if (lzma_auto_decoder(&strm, UINT64_MAX, 0) != LZMA_OK)
-        return td_err_set(ctx->errbuf, ctx->errlen, TD_ERR_NOMEM, "%s: cannot start the LZMA decoder", ctx->path);
+        return td_err_set(job->errbuf, job->errlen, TD_ERR_NOMEM, "%s: cannot start the LZMA decoder", job->path);
     strm.next_in = raw.ptr;
     strm.avail_in = raw.len;
     lzma_ret lr = LZMA_OK;
     while (rc == TD_OK) {
         rc = td_buf_reserve(out, raw.len * 4 + 4096);
         if (rc != TD_OK) {
-            td_err_set(ctx->errbuf, ctx->errlen, rc, "%s: out of memory decompressing", ctx->path);
+            td_err_set(job->errbuf, job->errlen, rc, "%s: out of memory decompressing", job->path);
             break;
         }
         strm.next_out = out->ptr + out->len;
@@ -76,9 +77,9 @@ static td_err_t decompress(td_import__ctx_t *ctx, td_slice_t raw, td_buf_t *out)
         if (lr == LZMA_STREAM_END)
             break;
         if (lr != LZMA_OK) {
-            ctx->line = 0;
+            job->line = 0;
             const char *why = lr == LZMA_BUF_ERROR ? "(truncated)" : lr == LZMA_FORMAT_ERROR ? "(not LZMA)" : "(corrupt)";
-            rc = td_import__fail(ctx, "lzma", "an LZMA-compressed .bi5 file", why, strlen(why));
+            rc = td_import__fail(job, "lzma", "an LZMA-compressed .bi5 file", why, strlen(why));
         }
     }
     lzma_end(&strm);
@@ -119,38 +120,38 @@ static bool f32_to_fx(uint32_t bits, int64_t *out)
     return true;
 }
 
-static td_err_t fail_value(td_import__ctx_t *ctx, const char *field, const char *expected, unsigned long long v)
+static td_err_t fail_value(td_import__job_t *job, const char *field, const char *expected, unsigned long long v)
 {
     char text[32];
     int n = snprintf(text, sizeof text, "%llu", v); /* our own number, not file text */
-    return td_import__fail(ctx, field, expected, text, (size_t)n);
+    return td_import__fail(job, field, expected, text, (size_t)n);
 }
 
-td_err_t td_import__dukascopy_bi5(td_import__ctx_t *ctx, td_slice_t raw)
+td_err_t td_import__dukascopy_bi5(td_import__job_t *job, td_slice_t raw)
 {
     td_err_t rc = TD_OK;
     td_buf_t data;
     td_buf_init(&data);
     int64_t hour_ms = 0;
-    unsigned digits = ctx->opts->price_divisor_digits;
+    unsigned digits = job->opts->price_divisor_digits;
     if (digits < 1 || digits > TD_FX_DECIMALS) {
-        rc = td_err_set(ctx->errbuf, ctx->errlen, TD_ERR_INVALID,
-                        "%s: dukascopy-bi5 needs the price divisor digits (1..8, 5 for EURUSD), got %u", ctx->path,
+        rc = td_err_set(job->errbuf, job->errlen, TD_ERR_INVALID,
+                        "%s: dukascopy-bi5 needs the price divisor digits (1..8, 5 for EURUSD), got %u", job->path,
                         digits);
         goto done;
     }
-    rc = hour_from_name(ctx, &hour_ms);
+    rc = hour_from_name(job, &hour_ms);
     if (rc == TD_OK && raw.len > 0)
-        rc = decompress(ctx, raw, &data);
+        rc = decompress(job, raw, &data);
     if (rc != TD_OK)
         goto done;
     if (data.len % RECORD_SIZE != 0) {
-        ctx->line = data.len / RECORD_SIZE + 1;
-        rc = fail_value(ctx, "record", "whole 20-byte records; bytes left over", data.len % RECORD_SIZE);
+        job->line = data.len / RECORD_SIZE + 1;
+        rc = fail_value(job, "record", "whole 20-byte records; bytes left over", data.len % RECORD_SIZE);
         goto done;
     }
     const int64_t unit = td_fx_point(digits); /* 1e8 / 10^digits */
-    const int64_t start_ms = hour_ms - ctx->tz_ms;
+    const int64_t start_ms = hour_ms - job->tz_ms;
     td_price_t prev_bid = 0, prev_ask = 0;
     td_tick_t tick = {0};
     size_t n = data.len / RECORD_SIZE;
@@ -158,38 +159,38 @@ td_err_t td_import__dukascopy_bi5(td_import__ctx_t *ctx, td_slice_t raw)
         const uint8_t *r = data.ptr + i * RECORD_SIZE;
         uint32_t off = be32(r), ask = be32(r + 4), bid = be32(r + 8);
         int64_t avol = 0, bvol = 0;
-        ctx->line = i + 1;
-        ctx->stats->lines++;
+        job->line = i + 1;
+        job->stats->lines++;
         if (off >= 3600000u)
-            rc = fail_value(ctx, "time", "a ms offset within the hour (< 3600000)", off);
+            rc = fail_value(job, "time", "a ms offset within the hour (< 3600000)", off);
         else if (bid == 0)
-            rc = fail_value(ctx, "bid", "a price > 0", bid);
+            rc = fail_value(job, "bid", "a price > 0", bid);
         else if (ask == 0)
-            rc = fail_value(ctx, "ask", "a price > 0", ask);
+            rc = fail_value(job, "ask", "a price > 0", ask);
         else if (bid > ask)
-            rc = fail_value(ctx, "bid", "bid <= ask", bid);
+            rc = fail_value(job, "bid", "bid <= ask", bid);
         else if (!f32_to_fx(be32(r + 12), &avol))
-            rc = fail_value(ctx, "ask_volume", "a finite float >= 0 (raw bits shown)", be32(r + 12));
+            rc = fail_value(job, "ask_volume", "a finite float >= 0 (raw bits shown)", be32(r + 12));
         else if (!f32_to_fx(be32(r + 16), &bvol))
-            rc = fail_value(ctx, "bid_volume", "a finite float >= 0 (raw bits shown)", be32(r + 16));
+            rc = fail_value(job, "bid_volume", "a finite float >= 0 (raw bits shown)", be32(r + 16));
         if (rc != TD_OK)
             break;
         tick.bid = (int64_t)bid * unit;
         tick.ask = (int64_t)ask * unit;
         if (td_fx_add(avol, bvol, &tick.volume) != TD_OK) {
-            rc = fail_value(ctx, "bid_volume", "bid + ask volume within range", be32(r + 16));
+            rc = fail_value(job, "bid_volume", "bid + ask volume within range", be32(r + 16));
             break;
         }
-        bool first = ctx->stats->events == 0;
+        bool first = job->stats->events == 0;
         tick.flags = ((first || tick.bid != prev_bid) ? TD_TICK_FLAG_BID : 0u) |
                      ((first || tick.ask != prev_ask) ? TD_TICK_FLAG_ASK : 0u);
         prev_bid = tick.bid;
         prev_ask = tick.ask;
-        if (ctx->have_last && start_ms + off < ctx->last_ms) {
-            rc = fail_value(ctx, "time", "a ms offset at or after the previous record's", off);
+        if (job->have_last && start_ms + off < job->last_ms) {
+            rc = fail_value(job, "time", "a ms offset at or after the previous record's", off);
             break;
         }
-        rc = td_import__emit_tick(ctx, start_ms + off, &tick, (td_slice_t){NULL, 0});
+        rc = td_import__emit_tick(job, start_ms + off, &tick, (td_slice_t){NULL, 0});
     }
 done:
     td_buf_fini(&data);

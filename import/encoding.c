@@ -17,11 +17,11 @@ static uint64_t line_of(const uint8_t *start, const uint8_t *at)
     return line;
 }
 
-static td_err_t fail_at(td_import__ctx_t *ctx, td_slice_t text, size_t at, const char *expected)
+static td_err_t fail_at(td_import__job_t *job, td_slice_t text, size_t at, const char *expected)
 {
-    ctx->line = line_of(text.ptr, text.ptr + at);
+    job->line = line_of(text.ptr, text.ptr + at);
     size_t n = text.len - at < 8 ? text.len - at : 8;
-    return td_import__fail(ctx, "encoding", expected, (const char *)text.ptr + at, n);
+    return td_import__fail(job, "encoding", expected, (const char *)text.ptr + at, n);
 }
 
 /* Length of the valid UTF-8 sequence at p (2..4), or 0 if it is not one. */
@@ -54,12 +54,12 @@ static size_t utf8_seq(const uint8_t *p, size_t left)
     return n;
 }
 
-td_err_t td_import__check_utf8(td_import__ctx_t *ctx, td_slice_t text, td_slice_t *body)
+td_err_t td_import__check_utf8(td_import__job_t *job, td_slice_t text, td_slice_t *body)
 {
     const uint8_t *p = text.ptr;
     size_t len = text.len;
     if (len >= 2 && ((p[0] == 0xff && p[1] == 0xfe) || (p[0] == 0xfe && p[1] == 0xff)))
-        return fail_at(ctx, text, 0, "UTF-8 text (this file starts with a UTF-16 byte-order mark)");
+        return fail_at(job, text, 0, "UTF-8 text (this file starts with a UTF-16 byte-order mark)");
     size_t i = 0;
     if (len >= 3 && p[0] == 0xef && p[1] == 0xbb && p[2] == 0xbf)
         i = 3;
@@ -78,36 +78,36 @@ td_err_t td_import__check_utf8(td_import__ctx_t *ctx, td_slice_t text, td_slice_
             break;
         uint8_t c = p[i];
         if (c == 0)
-            return fail_at(ctx, text, i, "UTF-8 text without NUL bytes (is it UTF-16?)");
+            return fail_at(job, text, i, "UTF-8 text without NUL bytes (is it UTF-16?)");
         if (c < 0x80) {
             i++;
             continue;
         }
         size_t n = utf8_seq(p + i, len - i);
         if (n == 0)
-            return fail_at(ctx, text, i, "valid UTF-8");
+            return fail_at(job, text, i, "valid UTF-8");
         i += n;
     }
     return TD_OK;
 }
 
-td_err_t td_import__decode_mt5(td_import__ctx_t *ctx, td_slice_t text, td_buf_t *out, td_slice_t *body)
+td_err_t td_import__decode_mt5(td_import__job_t *job, td_slice_t text, td_buf_t *out, td_slice_t *body)
 {
     const uint8_t *p = text.ptr;
     if (!(text.len >= 2 && p[0] == 0xff && p[1] == 0xfe))
-        return td_import__check_utf8(ctx, text, body);
+        return td_import__check_utf8(job, text, body);
     if (text.len % 2)
-        return fail_at(ctx, text, text.len - 1, "UTF-16LE text of whole 2-byte units");
+        return fail_at(job, text, text.len - 1, "UTF-16LE text of whole 2-byte units");
     size_t units = (text.len - 2) / 2;
     td_err_t rc = td_buf_reserve(out, units);
     if (rc != TD_OK)
-        return td_err_set(ctx->errbuf, ctx->errlen, rc, "%s: out of memory converting UTF-16LE", ctx->path);
+        return td_err_set(job->errbuf, job->errlen, rc, "%s: out of memory converting UTF-16LE", job->path);
     uint64_t line = 1;
     for (size_t k = 0; k < units; k++) {
         uint8_t lo = p[2 + 2 * k], hi = p[3 + 2 * k];
         if (hi != 0 || lo == 0 || lo >= 0x80) {
-            ctx->line = line;
-            return td_import__fail(ctx, "encoding", "ASCII characters in UTF-16LE (MT5 exports have no others)",
+            job->line = line;
+            return td_import__fail(job, "encoding", "ASCII characters in UTF-16LE (MT5 exports have no others)",
                                    (const char *)p + 2 + 2 * k, 2);
         }
         line += lo == '\n';

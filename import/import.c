@@ -1,4 +1,4 @@
-/* import.c - td_import_file(): reads one file whole, sets up the per-file context and hands the
+/* import.c - td_import_file(): reads one file whole, sets up the per-file job and hands the
  * bytes to the format's parser; also the one error formatter of the importers.
  *
  * The file is read into memory in one piece (the largest history file we handle is tens of MB);
@@ -17,7 +17,7 @@ const char *td_import__basename(const char *path)
     return slash ? slash + 1 : path;
 }
 
-td_err_t td_import__fail(td_import__ctx_t *ctx, const char *field, const char *expected, const char *text, size_t len)
+td_err_t td_import__fail(td_import__job_t *job, const char *field, const char *expected, const char *text, size_t len)
 {
     /* The quoted text is outside bytes: copy it byte by byte, bounded, with anything that is not
      * printable ASCII replaced, so a message never carries control bytes or broken UTF-8. */
@@ -37,8 +37,8 @@ td_err_t td_import__fail(td_import__ctx_t *ctx, const char *field, const char *e
         n += 3;
     }
     quoted[n] = '\0';
-    return td_err_set(ctx->errbuf, ctx->errlen, TD_ERR_PARSE, "%s:%llu: %s: expected %s, found '%s'", ctx->path,
-                      (unsigned long long)ctx->line, field, expected, quoted);
+    return td_err_set(job->errbuf, job->errlen, TD_ERR_PARSE, "%s:%llu: %s: expected %s, found '%s'", job->path,
+                      (unsigned long long)job->line, field, expected, quoted);
 }
 
 /* Reads the whole file into buf. TD_ERR_IO with the OS reason in errbuf. */
@@ -110,20 +110,20 @@ td_err_t td_import_file(const char *path, const td_import_opts_t *opts, td_impor
                           opts->tz_offset_minutes);
 
     /* About 10 KB (the timeframe sample), on this call's stack. */
-    static const td_import__ctx_t zero_ctx;
-    td_import__ctx_t ctx = zero_ctx;
-    ctx.path = path;
-    ctx.opts = opts;
-    ctx.sink = sink;
-    ctx.opaque = opaque;
-    ctx.stats = stats;
-    ctx.errbuf = errbuf;
-    ctx.errlen = errlen;
-    ctx.tz_ms = (int64_t)opts->tz_offset_minutes * 60000;
+    static const td_import__job_t zero_job;
+    td_import__job_t job = zero_job;
+    job.path = path;
+    job.opts = opts;
+    job.sink = sink;
+    job.opaque = opaque;
+    job.stats = stats;
+    job.errbuf = errbuf;
+    job.errlen = errlen;
+    job.tz_ms = (int64_t)opts->tz_offset_minutes * 60000;
     td_event_kind_t kind = td_import_format_is_bars(opts->format) ? TD_EV_BAR : TD_EV_TICK;
-    rc = td_event_init(&ctx.ev, kind, opts->symbol, 0);
+    rc = td_event_init(&job.ev, kind, opts->symbol, 0);
     if (rc == TD_OK)
-        rc = td_event_set_str(ctx.ev.source, sizeof ctx.ev.source, source);
+        rc = td_event_set_str(job.ev.source, sizeof job.ev.source, source);
     if (rc != TD_OK) {
         td_err_set(errbuf, errlen, rc, "%s: symbol '%s' or source '%s' is too long", path, opts->symbol, source);
         goto done;
@@ -135,16 +135,16 @@ td_err_t td_import_file(const char *path, const td_import_opts_t *opts, td_impor
 
     td_slice_t bytes = td_buf_slice(&data);
     switch (opts->format) {
-    case TD_FMT_DUKASCOPY_CSV: rc = td_import__dukascopy_csv(&ctx, bytes); break;
-    case TD_FMT_DUKASCOPY_BI5: rc = td_import__dukascopy_bi5(&ctx, bytes); break;
-    case TD_FMT_DUKASCOPY_BARS: rc = td_import__dukascopy_bars(&ctx, bytes); break;
-    case TD_FMT_LEAN_TICKS: rc = td_import__lean_ticks(&ctx, bytes); break;
-    case TD_FMT_LEAN_BARS: rc = td_import__lean_bars(&ctx, bytes); break;
-    case TD_FMT_MT5_TICKS: rc = td_import__mt5_ticks(&ctx, bytes); break;
-    case TD_FMT_MT5_BARS: rc = td_import__mt5_bars(&ctx, bytes); break;
+    case TD_FMT_DUKASCOPY_CSV: rc = td_import__dukascopy_csv(&job, bytes); break;
+    case TD_FMT_DUKASCOPY_BI5: rc = td_import__dukascopy_bi5(&job, bytes); break;
+    case TD_FMT_DUKASCOPY_BARS: rc = td_import__dukascopy_bars(&job, bytes); break;
+    case TD_FMT_LEAN_TICKS: rc = td_import__lean_ticks(&job, bytes); break;
+    case TD_FMT_LEAN_BARS: rc = td_import__lean_bars(&job, bytes); break;
+    case TD_FMT_MT5_TICKS: rc = td_import__mt5_ticks(&job, bytes); break;
+    case TD_FMT_MT5_BARS: rc = td_import__mt5_bars(&job, bytes); break;
     }
     if (rc == TD_OK && kind == TD_EV_BAR)
-        rc = td_import__bar_finish(&ctx);
+        rc = td_import__bar_finish(&job);
 
 done:
     td_buf_fini(&data);

@@ -18,7 +18,7 @@
 #include "core/fixed.h"
 
 /* ms since midnight: digits, optionally '.' and more digits (floored). */
-static td_err_t parse_ms(td_import__ctx_t *ctx, td_slice_t s, int64_t *ms)
+static td_err_t parse_ms(td_import__job_t *job, td_slice_t s, int64_t *ms)
 {
     const uint8_t *p = s.ptr;
     size_t i = 0;
@@ -30,58 +30,58 @@ static td_err_t parse_ms(td_import__ctx_t *ctx, td_slice_t s, int64_t *ms)
         v = v * 10 + d;
     }
     if (i == 0)
-        return td_import__fail_s(ctx, "time", "milliseconds since midnight", s);
+        return td_import__fail_s(job, "time", "milliseconds since midnight", s);
     if (i < s.len) {
         if (p[i] != '.' || i + 1 == s.len)
-            return td_import__fail_s(ctx, "time", "milliseconds since midnight", s);
+            return td_import__fail_s(job, "time", "milliseconds since midnight", s);
         for (i++; i < s.len; i++)
             if ((unsigned)p[i] - '0' > 9)
-                return td_import__fail_s(ctx, "time", "milliseconds since midnight", s);
+                return td_import__fail_s(job, "time", "milliseconds since midnight", s);
     }
     if (v >= 86400000)
-        return td_import__fail_s(ctx, "time", "milliseconds since midnight below 86400000", s);
+        return td_import__fail_s(job, "time", "milliseconds since midnight below 86400000", s);
     *ms = v;
     return TD_OK;
 }
 
-td_err_t td_import__lean_ticks(td_import__ctx_t *ctx, td_slice_t text)
+td_err_t td_import__lean_ticks(td_import__job_t *job, td_slice_t text)
 {
-    const char *name = td_import__basename(ctx->path);
+    const char *name = td_import__basename(job->path);
     td_import__date_cache_t cache = {.valid = false};
     int64_t day_ms = 0;
-    ctx->line = 0;
+    job->line = 0;
     if (strlen(name) < 9 || name[8] != '_')
-        return td_import__fail(ctx, "file name", "a name starting with the date, YYYYMMDD_", name, strlen(name));
-    td_err_t rc = td_import__date(ctx, "file name", (td_slice_t){(const uint8_t *)name, 8}, "YMD8", 0, &cache, &day_ms);
+        return td_import__fail(job, "file name", "a name starting with the date, YYYYMMDD_", name, strlen(name));
+    td_err_t rc = td_import__date(job, "file name", (td_slice_t){(const uint8_t *)name, 8}, "YMD8", 0, &cache, &day_ms);
     td_slice_t body;
     if (rc == TD_OK)
-        rc = td_import__check_utf8(ctx, text, &body);
+        rc = td_import__check_utf8(job, text, &body);
     if (rc != TD_OK)
         return rc;
-    const int64_t base_ms = day_ms - ctx->tz_ms;
+    const int64_t base_ms = day_ms - job->tz_ms;
     td_import__lines_t lines;
     td_import__lines_init(&lines, body);
     td_slice_t line, f[3];
     td_tick_t tick = {0};
     td_price_t prev_bid = 0, prev_ask = 0;
-    while (rc == TD_OK && td_import__next_line(ctx, &lines, &line)) {
+    while (rc == TD_OK && td_import__next_line(job, &lines, &line)) {
         int64_t ms = 0;
-        rc = td_import__split_exact(ctx, line, ',', f, 3);
+        rc = td_import__split_exact(job, line, ',', f, 3);
         if (rc == TD_OK)
-            rc = parse_ms(ctx, f[0], &ms);
+            rc = parse_ms(job, f[0], &ms);
         if (rc == TD_OK)
-            rc = td_import__price(ctx, "bid", f[1], &tick.bid);
+            rc = td_import__price(job, "bid", f[1], &tick.bid);
         if (rc == TD_OK)
-            rc = td_import__price(ctx, "ask", f[2], &tick.ask);
+            rc = td_import__price(job, "ask", f[2], &tick.ask);
         if (rc == TD_OK)
-            rc = td_import__check_quote(ctx, tick.bid, tick.ask, f[1]);
+            rc = td_import__check_quote(job, tick.bid, tick.ask, f[1]);
         if (rc == TD_OK) {
-            bool first = ctx->stats->events == 0;
+            bool first = job->stats->events == 0;
             tick.flags = ((first || tick.bid != prev_bid) ? TD_TICK_FLAG_BID : 0u) |
                          ((first || tick.ask != prev_ask) ? TD_TICK_FLAG_ASK : 0u);
             prev_bid = tick.bid;
             prev_ask = tick.ask;
-            rc = td_import__emit_tick(ctx, base_ms + ms, &tick, f[0]);
+            rc = td_import__emit_tick(job, base_ms + ms, &tick, f[0]);
         }
     }
     return rc;
@@ -90,52 +90,52 @@ td_err_t td_import__lean_ticks(td_import__ctx_t *ctx, td_slice_t text)
 static const char *const bid_names[4] = {"bid open", "bid high", "bid low", "bid close"};
 static const char *const ask_names[4] = {"ask open", "ask high", "ask low", "ask close"};
 
-td_err_t td_import__lean_bars(td_import__ctx_t *ctx, td_slice_t text)
+td_err_t td_import__lean_bars(td_import__job_t *job, td_slice_t text)
 {
     td_slice_t body;
-    td_err_t rc = td_import__check_utf8(ctx, text, &body);
+    td_err_t rc = td_import__check_utf8(job, text, &body);
     if (rc != TD_OK)
         return rc;
     td_import__lines_t lines;
     td_import__lines_init(&lines, body);
     td_import__date_cache_t cache = {.valid = false};
     td_slice_t line, f[11];
-    while (rc == TD_OK && td_import__next_line(ctx, &lines, &line)) {
-        td_import__bar_rec_t rec = {.line = ctx->line};
+    while (rc == TD_OK && td_import__next_line(job, &lines, &line)) {
+        td_import__bar_rec_t rec = {.line = job->line};
         td_price_t ask[4] = {0};
         td_volume_t size = 0;
         int64_t day_ms = 0, tod_ms = 0;
-        rc = td_import__split_exact(ctx, line, ',', f, 11);
+        rc = td_import__split_exact(job, line, ',', f, 11);
         if (rc == TD_OK && (f[0].len != 14 || f[0].ptr[8] != ' '))
-            rc = td_import__fail_s(ctx, "time", "a time YYYYMMDD HH:mm", f[0]);
+            rc = td_import__fail_s(job, "time", "a time YYYYMMDD HH:mm", f[0]);
         if (rc == TD_OK)
-            rc = td_import__date(ctx, "time", (td_slice_t){f[0].ptr, 8}, "YMD8", 0, &cache, &day_ms);
+            rc = td_import__date(job, "time", (td_slice_t){f[0].ptr, 8}, "YMD8", 0, &cache, &day_ms);
         if (rc == TD_OK)
-            rc = td_import__time_of_day(ctx, "time", (td_slice_t){f[0].ptr + 9, 5}, 2, false, &tod_ms);
+            rc = td_import__time_of_day(job, "time", (td_slice_t){f[0].ptr + 9, 5}, 2, false, &tod_ms);
         if (rc == TD_OK)
-            rc = td_import__price(ctx, bid_names[0], f[1], &rec.open);
+            rc = td_import__price(job, bid_names[0], f[1], &rec.open);
         if (rc == TD_OK)
-            rc = td_import__price(ctx, bid_names[1], f[2], &rec.high);
+            rc = td_import__price(job, bid_names[1], f[2], &rec.high);
         if (rc == TD_OK)
-            rc = td_import__price(ctx, bid_names[2], f[3], &rec.low);
+            rc = td_import__price(job, bid_names[2], f[3], &rec.low);
         if (rc == TD_OK)
-            rc = td_import__price(ctx, bid_names[3], f[4], &rec.close);
+            rc = td_import__price(job, bid_names[3], f[4], &rec.close);
         if (rc == TD_OK)
-            rc = td_import__check_ohlc(ctx, bid_names, rec.open, rec.high, rec.low, rec.close, f + 1);
+            rc = td_import__check_ohlc(job, bid_names, rec.open, rec.high, rec.low, rec.close, f + 1);
         if (rc == TD_OK)
-            rc = td_import__volume(ctx, "bid size", f[5], &size);
+            rc = td_import__volume(job, "bid size", f[5], &size);
         for (int k = 0; k < 4 && rc == TD_OK; k++)
-            rc = td_import__price(ctx, ask_names[k], f[6 + k], &ask[k]);
+            rc = td_import__price(job, ask_names[k], f[6 + k], &ask[k]);
         if (rc == TD_OK)
-            rc = td_import__check_ohlc(ctx, ask_names, ask[0], ask[1], ask[2], ask[3], f + 6);
+            rc = td_import__check_ohlc(job, ask_names, ask[0], ask[1], ask[2], ask[3], f + 6);
         td_volume_t ask_size = 0;
         if (rc == TD_OK)
-            rc = td_import__volume(ctx, "ask size", f[10], &ask_size);
+            rc = td_import__volume(job, "ask size", f[10], &ask_size);
         if (rc == TD_OK) {
             rec.wall_ms = day_ms + tod_ms;
             rec.tick_volume = size % TD_FX_SCALE == 0 ? (uint64_t)(size / TD_FX_SCALE) : 0;
             td_import__bar_set_text(&rec, f[0]);
-            rc = td_import__bar_add(ctx, &rec);
+            rc = td_import__bar_add(job, &rec);
         }
     }
     return rc;
