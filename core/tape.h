@@ -55,7 +55,7 @@ typedef struct td_day_range {
 /* Opens (creating if needed, unless read_only) the tape under dir. */
 td_err_t td_tape_open(const char *dir, const td_tape_opts_t *opts, td_tape_t **tape, char *errbuf,
                       size_t errlen) TD_WUR;
-/* Closes and frees; NULL is a no-op. Uncommitted batches must be destroyed first. */
+/* Closes and frees; NULL is a no-op. Uncommitted batches and iterators must be destroyed first. */
 void td_tape_close(td_tape_t *tape);
 
 /* The next offset an append to (kind, symbol) would get; 0 for a stream that does not exist. */

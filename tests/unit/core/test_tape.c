@@ -196,6 +196,12 @@ static void test_append_read_iterate(void **state)
     assert_int_equal(td_tape_next_offset(tape, TD_STREAM_INPUT, "EURUSD"), 0);
     commit_ok(tape, batch);
 
+    /* a read-only reader next to a writer without fsync still sees the commit (it replays the WAL) */
+    td_tape_opts_t ro = {.read_only = true};
+    td_tape_t *reader = open_tape(fix->dir, &ro);
+    assert_int_equal(check_contiguous(reader, TD_STREAM_INPUT, "GER40.cash", 0), 10);
+    td_tape_close(reader);
+
     for (int s = 0; s < 4; s++) {
         assert_int_equal(td_tape_next_offset(tape, TD_STREAM_INPUT, syms[s]), 10);
         assert_int_equal(check_contiguous(tape, TD_STREAM_INPUT, syms[s], 0), 10);
