@@ -189,7 +189,7 @@ int td_cmd_params(td_cli_t *cli, int argc, char **argv)
                 }
             }
             if (rc == TD_OK && at) {
-                int64_t want;
+                int64_t want = 0;
                 if (parse_time(at, &want) != TD_OK)
                     code = td_cli_usage(cli, "--at expects YYYY-MM-DDTHH:MM:SS, found '%s'", at);
                 else if (have_time && want < t)

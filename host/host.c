@@ -192,8 +192,13 @@ static td_err_t process_symbol(void *opaque, const char *symbol)
                 run->stats->days_closed++;
         }
         if (rc != TD_OK) {
-            td_err_set(run->errbuf, run->errlen, rc, "%s: offset %" PRIu64 " (%s): processing failed: %s", symbol,
-                       ev->offset, td_event_kind_name(ev->kind), td_err_name(rc));
+            char detail[512] = "";
+            if (pipeline.rc == TD_OK)
+                td_tape_last_error(run->tape, detail, sizeof detail);
+            else
+                snprintf(detail, sizeof detail, "%s", pipeline.last_error);
+            td_err_set(run->errbuf, run->errlen, rc, "%s: offset %" PRIu64 " (%s): processing failed: %s%s%s", symbol,
+                       ev->offset, td_event_kind_name(ev->kind), td_err_name(rc), detail[0] ? ": " : "", detail);
             break;
         }
         run->stats->inputs++;
