@@ -583,7 +583,8 @@ static void test_encode_decode_determinism(void **unused)
     int stops = 0;
     for (size_t k = 0; k < all_a.len; k++) {
         profit += all_a.ev[k].u.exec.profit;
-        stops += strncmp(all_a.ev[k].u.exec.intent_id, "sl:", 3) == 0 || strncmp(all_a.ev[k].u.exec.intent_id, "tp:", 3) == 0;
+        const char *id = all_a.ev[k].u.exec.intent_id;
+        stops += strncmp(id, "sl:", 3) == 0 || strncmp(id, "tp:", 3) == 0;
     }
     assert_int_equal(profit, pa.realized_pnl);
     assert_true(stops > 0);

@@ -156,8 +156,9 @@ static void test_xauusd_average_and_exact_pnl(void **unused)
 
     /* 0.3 @ 2000.50 + 0.2 @ 2001.00 -> avg 2000.70; sell 0.5 @ 1995.25 -> -5.45 x 0.5 x 100 = -272.50 */
     apply_ok(&positions, &out, 1, fill_report(1, TD_SIDE_BUY, PX(2000, 50000000), 3 * LOT / 10, 0, 0), 1);
-    const td_event_t *ev =
-        apply_ok(&positions, &out, 2, fill_report(2, TD_SIDE_BUY, PX(2001, 0), 2 * LOT / 10, 0, 0), 1);
+    td_exec_report_t partial = fill_report(2, TD_SIDE_BUY, PX(2001, 0), 2 * LOT / 10, 0, 0);
+    partial.status = TD_EXEC_PARTIAL; /* a partial fill counts like a fill */
+    const td_event_t *ev = apply_ok(&positions, &out, 2, partial, 1);
     assert_int_equal(ev->u.position.avg_price, PX(2000, 70000000));
     apply_ok(&positions, &out, 3, fill_report(3, TD_SIDE_SELL, PX(1995, 25000000), LOT / 2, 0, 0), 2);
     assert_int_equal(out.ev[0].u.trade.pnl, MONEY(-27250));
