@@ -35,7 +35,7 @@ typedef struct demo_symbol {
     int digits;
     const char *contract_size;
     int64_t start_price;   /* price scale */
-    int64_t step;          /* random-walk step, price scale */
+    int64_t step;          /* random-walk step, price scale, a whole number of points */
     int64_t spread;        /* price scale */
     uint64_t seed;
     const char *strategy;
@@ -43,12 +43,12 @@ typedef struct demo_symbol {
 } demo_symbol_t;
 
 static const demo_symbol_t demo_symbols[] = {
-    {"EURUSD", 5, "100000", 110000000, 2000, 2000, 0x9e3779b97f4a7c15u, "sma_cross",
+    {"EURUSD", 5, "100000", 110000000, 1000, 2000, 0x9e3779b97f4a7c15u, "sma_cross",
      "direction=both,fast=5,slow=20,sl_points=0,tp_points=0,volume=0.10"},
-    {"XAUUSD", 2, "100", 203000000000, 4000000, 3000000, 0xd1b54a32d192ed03u, "breakout",
+    {"XAUUSD", 2, "100", 203000000000, 2000000, 3000000, 0xd1b54a32d192ed03u, "breakout",
      "atr_n=14,direction=both,lookback=10,max_hold=8,session_end=20:00,session_start=07:00,sl_atr=2,tp_atr=3,"
      "volume=0.05,weekdays=12345"},
-    {"US500", 1, "1", 475000000000, 10000000, 50000000, 0x8cb92ba72f3d8dd7u, "sma_cross",
+    {"US500", 1, "1", 475000000000, 20000000, 50000000, 0x8cb92ba72f3d8dd7u, "sma_cross",
      "direction=long,fast=8,slow=21,sl_points=200,tp_points=400,volume=1"},
 };
 
@@ -101,15 +101,13 @@ static td_err_t append_day(td_tape_t *tape, const td_config_t *config, const dem
     }
     uint64_t state = sym->seed;
     int64_t price = sym->start_price, t = t0;
-    int64_t point = td_fx_point((unsigned)sym->digits);
     *ticks = 0;
     while (rc == TD_OK) {
         t += 200 + (int64_t)(xorshift(&state) % 2800); /* a tick every 0.2 .. 3 s */
         if (t >= t0 + TD_MS_PER_DAY)
             break;
-        int64_t r = (int64_t)(xorshift(&state) % 2001) - 1000; /* -1000 .. 1000 */
-        price += r * sym->step / 1000;
-        price -= price % point;
+        int64_t r = (int64_t)(xorshift(&state) % 5) - 2; /* -2 .. 2 steps, symmetric */
+        price += r * sym->step;
         rc = td_event_init(ev, TD_EV_TICK, sym->name, t);
         if (rc != TD_OK)
             break;

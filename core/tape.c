@@ -56,6 +56,7 @@ typedef struct stream {
     uint64_t next;       /* committed next offset */
     uint32_t last_day;   /* 0: the stream has no events */
     uint64_t day_first;  /* first offset of last_day */
+    uint32_t floor_day;  /* the earliest day the next event can belong to (td_event_day) */
     uint64_t hint_serial; /* the batch that last looked this stream up, and its slot there */
     size_t hint_slot;
 } stream_t;
@@ -85,6 +86,7 @@ typedef struct pending {
     uint64_t next;
     uint32_t day;
     uint64_t day_first;
+    uint32_t floor_day;
     bool day_dirty;     /* (day, day_first, next - 1) not yet in the write batch */
     uint32_t time_day;  /* trading day of the times in [time_lo, time_hi): saves the calendar */
     int64_t time_lo, time_hi;  /* arithmetic for the run of events in one day */
@@ -304,6 +306,31 @@ done:
     return rc;
 }
 
+/* The floor after the stream's last event: a DAY_END mark or a DayDigest closes its day. */
+static td_err_t load_floor(td_tape_t *tape, stream_t *stream)
+{
+    uint8_t key[STREAM_KEY_MAX];
+    size_t klen = stream_key(key, stream->symbol, stream->symlen, stream->next - 1);
+    char *err = NULL;
+    size_t vlen = 0;
+    char *v = rocksdb_get_cf(tape->db, tape->ropts, stream_cf(tape, stream->kind), (const char *)key, klen, &vlen, &err);
+    if (err)
+        return store_err(tape, "read", err);
+    if (!v)
+        return tape_err(tape, TD_ERR_CORRUPT, "tape: %s: last offset %llu missing", stream->symbol,
+                        (unsigned long long)(stream->next - 1));
+    td_event_t *ev = malloc(sizeof *ev);
+    char detail[256] = "";
+    td_err_t rc = ev ? td_codec_decode((const uint8_t *)v, vlen, ev, detail, sizeof detail) : TD_ERR_NOMEM;
+    if (rc == TD_OK)
+        stream->floor_day = td_event_floor_after(ev, stream->last_day);
+    else
+        rc = tape_err(tape, rc, "tape: %s: last event does not decode: %s", stream->symbol, detail);
+    free(ev);
+    rocksdb_free(v);
+    return rc;
+}
+
 /* Finds the stream, loading its next offset and last day from the DB on first use. */
 static td_err_t stream_get(td_tape_t *tape, td_stream_kind_t kind, const char *symbol, size_t symlen,
                            stream_t **out)
@@ -350,6 +377,9 @@ static td_err_t stream_get(td_tape_t *tape, td_stream_kind_t kind, const char *s
                           (unsigned long long)stream->next);
         }
     }
+    stream->floor_day = stream->last_day;
+    if (rc == TD_OK && stream->next > 0)
+        rc = load_floor(tape, stream);
     if (rc == TD_OK)
         rc = stream_insert(tape, stream);
     if (rc != TD_OK) {
@@ -671,6 +701,7 @@ static td_err_t pending_get(td_tape_batch_t *batch, td_stream_kind_t kind, const
                                            .next = stream->next,
                                            .day = stream->last_day,
                                            .day_first = stream->day_first,
+                                           .floor_day = stream->floor_day,
                                            .day_dirty = false,
                                            .time_lo = 1,
                                            .time_hi = 0}; /* an empty range: compute on first use */
@@ -694,7 +725,8 @@ static void pending_put_day(td_tape_batch_t *batch, pending_t *p)
     p->day_dirty = false;
 }
 
-td_err_t td_tape_batch_append(td_tape_batch_t *batch, td_stream_kind_t kind, td_event_t *ev)
+/* Appends ev in trading day `day`, or in td_event_day(ev, floor) when day is 0. */
+static td_err_t append_in_day(td_tape_batch_t *batch, td_stream_kind_t kind, td_event_t *ev, uint32_t forced_day)
 {
     pending_t *p = NULL;
     td_err_t rc = TD_OK;
@@ -706,7 +738,10 @@ td_err_t td_tape_batch_append(td_tape_batch_t *batch, td_stream_kind_t kind, td_
     size_t symlen = symbol_len(ev->symbol);
     if (!symlen)
         return tape_err(tape, TD_ERR_INVALID, "tape: append: symbol empty or longer than %d bytes", TD_SYMBOL_MAX);
-    if (ev->kind == TD_EV_NONE || td_event_is_output(ev->kind) != (kind == TD_STREAM_OUTPUT))
+    /* paper fills (ExecutionReports made by the fill model) are outputs too */
+    bool fits = kind == TD_STREAM_OUTPUT ? td_event_is_output(ev->kind) || ev->kind == TD_EV_EXEC_REPORT
+                                         : !td_event_is_output(ev->kind);
+    if (ev->kind == TD_EV_NONE || !fits)
         return tape_err(tape, TD_ERR_INVALID, "tape: append: a %s event does not belong in an %s stream",
                         td_event_kind_name(ev->kind), kind == TD_STREAM_INPUT ? "input" : "output");
     if (ev->time_ms < TIME_MIN || ev->time_ms >= TIME_MAX)
@@ -722,15 +757,24 @@ td_err_t td_tape_batch_append(td_tape_batch_t *batch, td_stream_kind_t kind, td_
         return tape_err(tape, rc, "tape: append: %s: the %s event does not encode", ev->symbol,
                         td_event_kind_name(ev->kind));
 
-    if (ev->time_ms < p->time_lo || ev->time_ms >= p->time_hi) {
-        p->time_day = td_time_trading_day(ev->time_ms, tape->opts.day_offset_minutes);
-        p->time_lo = td_time_trading_day_start(p->time_day, tape->opts.day_offset_minutes);
-        p->time_hi = p->time_lo + TD_MS_PER_DAY;
-        TD_ASSERT(ev->time_ms >= p->time_lo && ev->time_ms < p->time_hi);
+    /* the day of ev is td_event_day(ev, floor): the calendar work is cached for a run of events */
+    uint32_t day;
+    if (forced_day) {
+        day = forced_day;
+    } else if (ev->kind == TD_EV_SESSION_MARK && ev->u.session.kind == TD_SESSION_DAY_END) {
+        day = td_event_day(ev, p->floor_day, tape->opts.day_offset_minutes);
+    } else {
+        if (ev->time_ms < p->time_lo || ev->time_ms >= p->time_hi) {
+            p->time_day = td_time_trading_day(ev->time_ms, tape->opts.day_offset_minutes);
+            p->time_lo = td_time_trading_day_start(p->time_day, tape->opts.day_offset_minutes);
+            p->time_hi = p->time_lo + TD_MS_PER_DAY;
+            TD_ASSERT(ev->time_ms >= p->time_lo && ev->time_ms < p->time_hi);
+        }
+        day = p->time_day > p->floor_day ? p->time_day : p->floor_day;
     }
-    uint32_t day = p->time_day;
     if (day < p->day)
-        day = p->day; /* a late event stays in the day that is open */
+        day = p->day; /* days never go back within a stream */
+    p->floor_day = td_event_floor_after(ev, day);
     uint64_t offset = p->next;
     size_t klen = stream_key(key, ev->symbol, symlen, offset);
     rocksdb_writebatch_put_cf(batch->wb, stream_cf(tape, kind), (const char *)key, klen,
@@ -746,6 +790,18 @@ td_err_t td_tape_batch_append(td_tape_batch_t *batch, td_stream_kind_t kind, td_
     ev->offset = offset;
     batch->n_events++;
     return TD_OK;
+}
+
+td_err_t td_tape_batch_append(td_tape_batch_t *batch, td_stream_kind_t kind, td_event_t *ev)
+{
+    return append_in_day(batch, kind, ev, 0);
+}
+
+td_err_t td_tape_batch_append_in_day(td_tape_batch_t *batch, td_stream_kind_t kind, td_event_t *ev, uint32_t day)
+{
+    if (!day)
+        return TD_ERR_INVALID;
+    return append_in_day(batch, kind, ev, day);
 }
 
 static td_err_t put_kv(td_tape_batch_t *batch, int cf, const char *what, const char *key, const void *val, size_t len)
@@ -808,6 +864,7 @@ td_err_t td_tape_commit(td_tape_t *tape, td_tape_batch_t *batch)
         p->stream->next = p->next;
         p->stream->last_day = p->day;
         p->stream->day_first = p->day_first;
+        p->stream->floor_day = p->floor_day;
     }
 done:
     td_tape_batch_destroy(batch);

@@ -73,6 +73,11 @@ void td_tape_batch_destroy(td_tape_batch_t *batch);
  * nothing is visible until commit. Input events must not go back in time by more than the stream's
  * day (the day index uses max(day, last day)); times are not otherwise checked here. */
 td_err_t td_tape_batch_append(td_tape_batch_t *batch, td_stream_kind_t kind, td_event_t *ev) TD_WUR;
+/* The same with the trading day given: the processor host places each output in the day of the
+ * input that produced it (an output's time is its input's, and a DAY_END mark's time is already
+ * the next day's first instant). A day before the stream's current day is taken as the current one. */
+td_err_t td_tape_batch_append_in_day(td_tape_batch_t *batch, td_stream_kind_t kind, td_event_t *ev,
+                                     uint32_t trading_day) TD_WUR;
 /* Puts an opaque value under key in the state store / meta space, in the same batch. */
 td_err_t td_tape_batch_put_state(td_tape_batch_t *batch, const char *key, const void *val, size_t len) TD_WUR;
 td_err_t td_tape_batch_put_meta(td_tape_batch_t *batch, const char *key, const void *val, size_t len) TD_WUR;

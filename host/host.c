@@ -175,8 +175,9 @@ static td_err_t process_symbol(void *opaque, const char *symbol)
         td_outbuf_clear(&out);
         bool started = false;
         rc = td_pipeline_roll(&pipeline, ev, &out, &started);
+        /* only a DayDigest of the day that just closed comes out of a roll */
         for (size_t i = 0; rc == TD_OK && i < out.len; i++) {
-            rc = td_tape_batch_append(batch, TD_STREAM_OUTPUT, &out.ev[i]);
+            rc = td_tape_batch_append_in_day(batch, TD_STREAM_OUTPUT, &out.ev[i], out.ev[i].u.digest.trading_day);
             out_offset++;
             run->stats->days_closed++;
         }
@@ -186,7 +187,7 @@ static td_err_t process_symbol(void *opaque, const char *symbol)
         if (rc == TD_OK)
             rc = td_pipeline_step(&pipeline, ev, &out);
         for (size_t i = from; rc == TD_OK && i < out.len; i++) {
-            rc = td_tape_batch_append(batch, TD_STREAM_OUTPUT, &out.ev[i]);
+            rc = td_tape_batch_append_in_day(batch, TD_STREAM_OUTPUT, &out.ev[i], pipeline.day);
             out_offset++;
             if (out.ev[i].kind == TD_EV_DAY_DIGEST)
                 run->stats->days_closed++;
