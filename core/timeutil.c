@@ -78,8 +78,11 @@ void td_time_format_iso(int64_t ms, char buf[32])
     int y;
     unsigned m, d;
     td_time_civil_from_days(days, &y, &m, &d);
-    snprintf(buf, 32, "%04d-%02u-%02uT%02u:%02u:%02u.%03uZ", y, m, d, (unsigned)(rem / 3600000),
+    /* the compiler cannot see the fields' ranges: format wide, then keep the 24 characters */
+    char wide[96];
+    snprintf(wide, sizeof wide, "%04d-%02u-%02uT%02u:%02u:%02u.%03uZ", y, m, d, (unsigned)(rem / 3600000),
              (unsigned)(rem / 60000 % 60), (unsigned)(rem / 1000 % 60), (unsigned)(rem % 1000));
+    snprintf(buf, 32, "%.31s", wide);
 }
 
 uint32_t td_time_next_day(uint32_t v)

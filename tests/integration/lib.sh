@@ -1,0 +1,58 @@
+# lib.sh - shared helpers of the integration tests (sourced). Each test gets:
+#   $TAPEDECK  the binary   $TD_WORK  a fresh work folder   $TD_SHARED_DATA  the real data folder
+set -u
+fail() { echo "FAIL: $*" >&2; exit 1; }
+pass() { echo "ok: $*"; }
+td() { "$TAPEDECK" "$@"; }
+
+# expect_exit CODE CMD...: runs CMD, keeps stderr in $TD_WORK/last.err, checks the exit code
+expect_exit() {
+  local want=$1; shift
+  set +e
+  "$@" > "$TD_WORK/last.out" 2> "$TD_WORK/last.err"
+  local got=$?
+  set -e
+  [ "$got" -eq "$want" ] || { cat "$TD_WORK/last.err" >&2; fail "'$*' exited $got, expected $want"; }
+}
+
+# expect_err TEXT: the last command's stderr contains TEXT
+expect_err() {
+  grep -qF -- "$1" "$TD_WORK/last.err" || { cat "$TD_WORK/last.err" >&2; fail "stderr lacks '$1'"; }
+}
+
+need_data() {
+  if [ ! -d "$TD_SHARED_DATA" ]; then
+    echo "SKIP: real market data not found at $TD_SHARED_DATA (../shared/data); this test needs it"
+    exit 77
+  fi
+}
+
+rm -rf "$TD_WORK"
+mkdir -p "$TD_WORK"
+set -e
+
+# The XAUUSD and EURUSD specs and parameter sets the real-data tests use.
+write_config() {
+  cat > "$1" <<'YAML'
+tape:
+  sync: none
+  batch_events: 5000
+symbols:
+  XAUUSD:
+    digits: 3
+    contract_size: 100
+  EURUSD:
+    digits: 5
+    contract_size: 100000
+YAML
+}
+
+LEAN_XAU="$TD_SHARED_DATA/ticks/lean-oanda-xauusd"
+# import_lean_xau DIR CONFIG: the 13 OANDA XAUUSD days with a parameter set in front
+import_lean_xau() {
+  local dir=$1 cfg=$2
+  td --data-dir "$dir" --config "$cfg" params push --symbol XAUUSD --strategy breakout \
+     --set lookback=12,atr_n=14,sl_atr=2,tp_atr=3,max_hold=16,direction=both,volume=0.10 \
+     --author tests --reason "integration test" --at 2014-05-01T00:00:00 > /dev/null
+  td --data-dir "$dir" --config "$cfg" import --format lean-ticks --symbol XAUUSD "$LEAN_XAU"/*.csv > /dev/null
+}
