@@ -87,7 +87,7 @@ static td_err_t append_day_end(import_run_t *run, uint32_t day)
     return append(run, &run->scratch);
 }
 
-/* Closes day `day` if the file covers it to its end. */
+/* Closes the file's last day `day` if the file covers it to its end. */
 static td_err_t maybe_close(import_run_t *run, uint32_t day)
 {
     if (!run->day_end || run->covers_to_ms == INT64_MIN)
@@ -123,8 +123,9 @@ static td_err_t sink(void *opaque, const td_event_t *in)
         }
     }
     uint32_t day = td_time_trading_day(in->time_ms, run->day_offset);
-    if (rc == TD_OK && run->open_day && day > run->open_day)
-        rc = maybe_close(run, run->open_day);
+    /* a day followed by a later day's event in the same file is complete: close it */
+    if (rc == TD_OK && run->open_day && day > run->open_day && run->day_end)
+        rc = append_day_end(run, run->open_day);
     run->open_day = day;
     if (rc == TD_OK) {
         run->scratch = *in;

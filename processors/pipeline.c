@@ -63,7 +63,7 @@ static void stamp(const td_pipeline_t *pipeline, const td_event_t *ev, td_outbuf
         o->schema_version = TD_SCHEMA_VERSION;
         o->time_ms = ev->time_ms;
         o->input_offset = ev->offset;
-        o->index = (uint32_t)i;
+        o->index = pipeline->index_base + (uint32_t)(i - from);
     }
 }
 
@@ -85,7 +85,7 @@ static td_err_t chain_event(td_pipeline_t *pipeline, const td_event_t *ev, bool 
     return rc;
 }
 
-static td_err_t close_day(td_pipeline_t *pipeline, uint64_t trigger_offset, td_outbuf_t *out)
+static td_err_t close_day(td_pipeline_t *pipeline, uint64_t trigger_offset, uint32_t index, td_outbuf_t *out)
 {
     if (pipeline->day == 0 || pipeline->day_closed)
         return TD_OK;
@@ -114,7 +114,7 @@ static td_err_t close_day(td_pipeline_t *pipeline, uint64_t trigger_offset, td_o
             memcpy(o->source, "processor", sizeof "processor");
             o->time_ms = pipeline->day_last_time;
             o->input_offset = trigger_offset;
-            o->index = (uint32_t)(out->len - 1);
+            o->index = index;
             memcpy(pipeline->prev_digest, pipeline->chain, TD_SHA256_LEN);
             pipeline->day_closed = true;
             pipeline->floor_day = td_event_floor_after(o, pipeline->day);
@@ -128,7 +128,7 @@ td_err_t td_pipeline_close_day(td_pipeline_t *pipeline, uint64_t trigger_offset,
 {
     if (pipeline->rc != TD_OK)
         return pipeline->rc;
-    td_err_t rc = close_day(pipeline, trigger_offset, out);
+    td_err_t rc = close_day(pipeline, trigger_offset, 0, out);
     return rc == TD_OK ? rc : fail(pipeline, rc);
 }
 
@@ -144,9 +144,11 @@ td_err_t td_pipeline_roll(td_pipeline_t *pipeline, const td_event_t *ev, td_outb
         /* only reachable if floor_day was not advanced; td_event_floor_after guarantees it is */
         TD_ASSERT(!"event placed in a closed day");
     }
-    td_err_t rc = close_day(pipeline, ev->offset, out);
+    size_t start = out->len;
+    td_err_t rc = close_day(pipeline, ev->offset, 0, out);
     if (rc != TD_OK)
         return fail(pipeline, rc);
+    pipeline->index_base = (uint32_t)(out->len - start); /* the step numbers its outputs after these */
     pipeline->day = day;
     pipeline->floor_day = day;
     pipeline->day_closed = false;
@@ -254,7 +256,7 @@ static td_err_t run_bars(td_pipeline_t *pipeline, const td_event_t *ev, td_outbu
                 continue;
             td_order_intent_t *intent = &o->u.intent;
             snprintf(intent->intent_id, sizeof intent->intent_id, "%s-%llu-%zu", pipeline->symbol,
-                     (unsigned long long)ev->offset, j);
+                     (unsigned long long)ev->offset, pipeline->index_base + (j - pipeline->step_from));
             if (pipeline->n_outstanding == TD_PIPELINE_OUTSTANDING_MAX) {
                 rc = TD_ERR_STATE;
                 break;
@@ -278,6 +280,7 @@ td_err_t td_pipeline_step(td_pipeline_t *pipeline, const td_event_t *ev, td_outb
     td_buf_t scratch;
     td_buf_init(&scratch);
     size_t from = out->len;
+    pipeline->step_from = from;
     td_err_t rc = chain_event(pipeline, ev, true, &scratch);
 
     if (rc == TD_OK) {
@@ -323,7 +326,8 @@ td_err_t td_pipeline_step(td_pipeline_t *pipeline, const td_event_t *ev, td_outb
         pipeline->next_offset = ev->offset + 1;
     }
     if (rc == TD_OK && ev->kind == TD_EV_SESSION_MARK && ev->u.session.kind == TD_SESSION_DAY_END)
-        rc = close_day(pipeline, ev->offset, out);
+        rc = close_day(pipeline, ev->offset, pipeline->index_base + (uint32_t)(out->len - from), out);
+    pipeline->index_base = 0;
     td_buf_fini(&scratch);
     return rc == TD_OK ? rc : fail(pipeline, rc);
 }
@@ -417,6 +421,7 @@ td_err_t td_pipeline_encode(const td_pipeline_t *pipeline, td_buf_t *out)
         st.day_last_time = pipeline->day_last_time;
         st.late_at_day_start = pipeline->late_at_day_start;
         st.next_offset = pipeline->next_offset;
+        st.index_base = pipeline->index_base;
         size_t n = td__pipeline_state__get_packed_size(&st);
         rc = td_buf_reserve(out, n);
         if (rc == TD_OK)
@@ -476,6 +481,7 @@ td_err_t td_pipeline_decode(td_pipeline_t *pipeline, const uint8_t *p, size_t n)
         pipeline->day_last_time = st->day_last_time;
         pipeline->late_at_day_start = st->late_at_day_start;
         pipeline->next_offset = st->next_offset;
+        pipeline->index_base = st->index_base;
     }
     td_strategy_destroy(strategy);
     td__pipeline_state__free_unpacked(st, NULL);

@@ -78,6 +78,8 @@ typedef struct td_pipeline {
     int64_t day_last_time;
     uint64_t late_at_day_start;
     uint64_t next_offset;    /* the input offset the pipeline expects next */
+    uint32_t index_base;     /* outputs the roll already gave the input being stepped (a DayDigest) */
+    size_t step_from;        /* transient: out->len when the current step began */
 } td_pipeline_t;
 
 /* Starts an empty pipeline for symbol. */
