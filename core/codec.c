@@ -21,6 +21,7 @@
 #include "core/codec.h"
 
 #include <stdalign.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "events.pb-c.h"
@@ -610,6 +611,12 @@ static td_err_t dec_canonical(dec_t *d, const Td__Envelope *env, arena_t *arena,
 
 td_err_t td_codec_decode(const uint8_t *data, size_t len, td_event_t *ev, char *errbuf, size_t errlen)
 {
+    return td_codec_decode_ex(data, len, TD_CODEC_DEFAULT, ev, errbuf, errlen);
+}
+
+td_err_t td_codec_decode_ex(const uint8_t *data, size_t len, unsigned flags, td_event_t *ev, char *errbuf,
+                            size_t errlen)
+{
     arena_t arena;
     ProtobufCAllocator alloc = {arena_alloc, arena_free, &arena};
     dec_t d = {errbuf, errlen};
@@ -636,7 +643,7 @@ td_err_t td_codec_decode(const uint8_t *data, size_t len, td_event_t *ev, char *
         rc = dec_str(&d, ev->source, sizeof ev->source, env->source, "source");
     if (rc == TD_OK)
         rc = dec_body(&d, env, ev);
-    if (rc == TD_OK)
+    if (rc == TD_OK && !(flags & TD_CODEC_TRUSTED))
         rc = dec_canonical(&d, env, &arena, data, len);
     if (rc == TD_OK) {
         ev->time_ms = env->event_time;
@@ -651,4 +658,55 @@ done:
     if (rc != TD_OK)
         memset(ev, 0, sizeof *ev);
     return rc;
+}
+
+/* Reads a base-128 varint at *pos; false when it runs past end or over 10 bytes. */
+static bool read_varint(const uint8_t *data, size_t len, size_t *pos, uint64_t *v)
+{
+    *v = 0;
+    for (int shift = 0; shift < 70 && *pos < len; shift += 7) {
+        uint8_t b = data[(*pos)++];
+        *v |= (uint64_t)(b & 0x7f) << shift;
+        if (!(b & 0x80))
+            return true;
+    }
+    return false;
+}
+
+td_err_t td_codec_digest_view(const uint8_t *data, size_t len, td_slice_t parts[3], size_t *n_parts)
+{
+    /* Top-level fields come in number order (canonical); offset (3) and ingest_time (6) are cut
+     * out, everything else is kept as it is. Scanning stops at the first field past 6. */
+    size_t pos = 0, keep_from = 0;
+    *n_parts = 0;
+    while (pos < len) {
+        size_t field_start = pos;
+        uint64_t tag, v;
+        if (!read_varint(data, len, &pos, &tag))
+            return TD_ERR_CORRUPT;
+        uint64_t number = tag >> 3;
+        if (number > 6)
+            break;
+        switch (tag & 7) {
+        case 0:
+            if (!read_varint(data, len, &pos, &v))
+                return TD_ERR_CORRUPT;
+            break;
+        case 2:
+            if (!read_varint(data, len, &pos, &v) || v > len - pos)
+                return TD_ERR_CORRUPT;
+            pos += (size_t)v;
+            break;
+        default:
+            return TD_ERR_CORRUPT; /* the envelope's first six fields are varints and strings */
+        }
+        if (number == 3 || number == 6) {
+            if (field_start > keep_from)
+                parts[(*n_parts)++] = (td_slice_t){data + keep_from, field_start - keep_from};
+            keep_from = pos;
+        }
+    }
+    if (len > keep_from)
+        parts[(*n_parts)++] = (td_slice_t){data + keep_from, len - keep_from};
+    return TD_OK;
 }

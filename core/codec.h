@@ -15,6 +15,8 @@ typedef enum td_codec_flags {
     TD_CODEC_DEFAULT = 0,
     TD_CODEC_NO_OFFSET = 1,      /* leave out the stream offset (the tape stores it in the key) */
     TD_CODEC_FOR_DIGEST = 2,     /* leave out ingest time and offset: the bytes a digest covers */
+    TD_CODEC_TRUSTED = 4,        /* decode: bytes this codec wrote and a checksummed store kept
+                                    (the tape): skip the canonical re-pack check */
 } td_codec_flags_t;
 
 /* Appends the encoding of ev to out. TD_ERR_INVALID for an event whose kind is unknown. */
@@ -23,5 +25,15 @@ td_err_t td_codec_encode(const td_event_t *ev, unsigned flags, td_buf_t *out) TD
 /* Decodes len bytes into ev (fully overwritten). TD_ERR_CORRUPT with detail in errbuf when the
  * bytes are not a valid tapedeck envelope. */
 td_err_t td_codec_decode(const uint8_t *data, size_t len, td_event_t *ev, char *errbuf, size_t errlen) TD_WUR;
+
+/* td_codec_decode with flags (TD_CODEC_TRUSTED). Every other check still applies. */
+td_err_t td_codec_decode_ex(const uint8_t *data, size_t len, unsigned flags, td_event_t *ev, char *errbuf,
+                            size_t errlen) TD_WUR;
+
+/* The digest bytes of a stored event without re-encoding it: given canonical bytes (as the tape
+ * stores them, offset left out, ingest time in), fills parts[] with at most 3 slices of `data`
+ * whose concatenation equals td_codec_encode(event, TD_CODEC_FOR_DIGEST). TD_ERR_CORRUPT when the
+ * top-level fields do not parse. */
+td_err_t td_codec_digest_view(const uint8_t *data, size_t len, td_slice_t parts[3], size_t *n_parts) TD_WUR;
 
 #endif

@@ -4,6 +4,7 @@
 #include <openssl/evp.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static void sha256_pieces(uint8_t out[TD_SHA256_LEN], const void *p, size_t n, va_list ap)
@@ -85,21 +86,80 @@ void td_digest_chain_start(uint8_t h[TD_SHA256_LEN], const char *symbol, uint32_
                     prev, (size_t)TD_SHA256_LEN, NULL);
 }
 
-void td_digest_chain_add(uint8_t h[TD_SHA256_LEN], const uint8_t *bytes, size_t n)
+struct td_hasher {
+    EVP_MD *md; /* fetched once */
+    EVP_MD_CTX *ctx;
+};
+
+td_hasher_t *td_hasher_new(void)
 {
-    uint8_t len[4];
-    put_be32(len, (uint32_t)n);
-    uint8_t prev[TD_SHA256_LEN];
-    memcpy(prev, h, TD_SHA256_LEN);
-    td_sha256_parts(h, prev, (size_t)TD_SHA256_LEN, len, sizeof len, bytes, n, NULL);
+    td_hasher_t *hasher = calloc(1, sizeof *hasher);
+    if (!hasher)
+        return NULL;
+    hasher->md = EVP_MD_fetch(NULL, "SHA256", NULL);
+    hasher->ctx = EVP_MD_CTX_new();
+    if (!hasher->md || !hasher->ctx) {
+        td_hasher_destroy(hasher);
+        return NULL;
+    }
+    return hasher;
 }
 
-void td_digest_chain_state(uint8_t h[TD_SHA256_LEN], const uint8_t *state, size_t n)
+void td_hasher_destroy(td_hasher_t *hasher)
 {
-    static const char tag[] = "state";
+    if (!hasher)
+        return;
+    EVP_MD_CTX_free(hasher->ctx);
+    EVP_MD_free(hasher->md);
+    free(hasher);
+}
+
+/* h = SHA-256(h | tag | u32 length | bytes) */
+static void chain_step(td_hasher_t *hasher, uint8_t h[TD_SHA256_LEN], const char *tag, const uint8_t *bytes, size_t n)
+{
     uint8_t len[4];
     put_be32(len, (uint32_t)n);
-    uint8_t prev[TD_SHA256_LEN];
-    memcpy(prev, h, TD_SHA256_LEN);
-    td_sha256_parts(h, prev, (size_t)TD_SHA256_LEN, tag, sizeof tag - 1, len, sizeof len, state, n, NULL);
+    if (!hasher) {
+        uint8_t prev[TD_SHA256_LEN];
+        memcpy(prev, h, TD_SHA256_LEN);
+        td_sha256_parts(h, prev, (size_t)TD_SHA256_LEN, tag, strlen(tag), len, sizeof len, bytes, n, NULL);
+        return;
+    }
+    unsigned out_len = 0;
+    TD_ASSERT(EVP_DigestInit_ex2(hasher->ctx, hasher->md, NULL) == 1);
+    TD_ASSERT(EVP_DigestUpdate(hasher->ctx, h, TD_SHA256_LEN) == 1);
+    TD_ASSERT(EVP_DigestUpdate(hasher->ctx, tag, strlen(tag)) == 1);
+    TD_ASSERT(EVP_DigestUpdate(hasher->ctx, len, sizeof len) == 1);
+    TD_ASSERT(EVP_DigestUpdate(hasher->ctx, bytes, n) == 1);
+    TD_ASSERT(EVP_DigestFinal_ex(hasher->ctx, h, &out_len) == 1 && out_len == TD_SHA256_LEN);
+}
+
+void td_digest_chain_add(td_hasher_t *hasher, uint8_t h[TD_SHA256_LEN], const uint8_t *bytes, size_t n)
+{
+    chain_step(hasher, h, "", bytes, n);
+}
+
+void td_digest_chain_add_parts(td_hasher_t *hasher, uint8_t h[TD_SHA256_LEN], const td_slice_t *parts, size_t n)
+{
+    td_hasher_t *own = hasher ? NULL : td_hasher_new();
+    td_hasher_t *use = hasher ? hasher : own;
+    TD_ASSERT(use != NULL);
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++)
+        total += parts[i].len;
+    uint8_t len[4];
+    put_be32(len, (uint32_t)total);
+    unsigned out_len = 0;
+    TD_ASSERT(EVP_DigestInit_ex2(use->ctx, use->md, NULL) == 1);
+    TD_ASSERT(EVP_DigestUpdate(use->ctx, h, TD_SHA256_LEN) == 1);
+    TD_ASSERT(EVP_DigestUpdate(use->ctx, len, sizeof len) == 1);
+    for (size_t i = 0; i < n; i++)
+        TD_ASSERT(EVP_DigestUpdate(use->ctx, parts[i].ptr, parts[i].len) == 1);
+    TD_ASSERT(EVP_DigestFinal_ex(use->ctx, h, &out_len) == 1 && out_len == TD_SHA256_LEN);
+    td_hasher_destroy(own);
+}
+
+void td_digest_chain_state(td_hasher_t *hasher, uint8_t h[TD_SHA256_LEN], const uint8_t *state, size_t n)
+{
+    chain_step(hasher, h, "state", state, n);
 }

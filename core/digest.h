@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/buf.h"
 #include "core/err.h"
 
 #define TD_SHA256_LEN 32
@@ -27,10 +28,18 @@ td_err_t td_sha256_file(const char *path, uint8_t out[TD_SHA256_LEN], char *errb
 /* Lower-case hex of a digest into hex[65]. */
 void td_digest_hex(const uint8_t digest[TD_SHA256_LEN], char hex[65]);
 
-/* The chain steps described above; h is updated in place. */
+/* A reusable SHA-256 context for hot loops (the chain takes one step per event): it saves the
+ * allocation and algorithm lookup of a fresh context per digest. Owned by one thread. */
+typedef struct td_hasher td_hasher_t;
+td_hasher_t *td_hasher_new(void);
+void td_hasher_destroy(td_hasher_t *hasher);
+
+/* The chain steps described above; h is updated in place. hasher may be NULL (a temporary one). */
 void td_digest_chain_start(uint8_t h[TD_SHA256_LEN], const char *symbol, uint32_t trading_day,
                            const uint8_t prev[TD_SHA256_LEN]);
-void td_digest_chain_add(uint8_t h[TD_SHA256_LEN], const uint8_t *bytes, size_t n);
-void td_digest_chain_state(uint8_t h[TD_SHA256_LEN], const uint8_t *state, size_t n);
+void td_digest_chain_add(td_hasher_t *hasher, uint8_t h[TD_SHA256_LEN], const uint8_t *bytes, size_t n);
+void td_digest_chain_state(td_hasher_t *hasher, uint8_t h[TD_SHA256_LEN], const uint8_t *state, size_t n);
+/* td_digest_chain_add over the concatenation of n parts (no copy). */
+void td_digest_chain_add_parts(td_hasher_t *hasher, uint8_t h[TD_SHA256_LEN], const td_slice_t *parts, size_t n);
 
 #endif

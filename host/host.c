@@ -185,7 +185,10 @@ static td_err_t process_symbol(void *opaque, const char *symbol)
             rc = put_snapshot(batch, &pipeline, out_offset, &scratch);
         size_t from = out.len;
         if (rc == TD_OK)
-            rc = td_pipeline_step(&pipeline, ev, &out);
+            {
+            td_slice_t raw = td_tape_iter_raw(iter);
+            rc = td_pipeline_step_raw(&pipeline, ev, &raw, &out);
+        }
         for (size_t i = from; rc == TD_OK && i < out.len; i++) {
             rc = td_tape_batch_append_in_day(batch, TD_STREAM_OUTPUT, &out.ev[i], pipeline.day);
             out_offset++;

@@ -246,6 +246,24 @@ static td_err_t finish(td_fill_t *fill, const td_fill_t *next, td_err_t rc, td_o
     return rc;
 }
 
+/* True when the tick can change nothing but the day: no queued intent, and either flat or, with a
+ * position, no rollover and neither stop nor target touched (the checks of td_fill_on_tick). */
+static bool quiet_tick(const td_fill_t *fill, int64_t time_ms, const td_tick_t *tick, int day_offset_minutes)
+{
+    if (fill->n_queue != 0)
+        return false;
+    td_volume_t v = fill->book.volume;
+    if (v == 0)
+        return true;
+    if (td_time_trading_day(time_ms, day_offset_minutes) > fill->last_day)
+        return false;
+    if (v > 0)
+        return !(fill->stop_loss != 0 && tick->bid <= fill->stop_loss) &&
+               !(fill->take_profit != 0 && tick->bid >= fill->take_profit);
+    return !(fill->stop_loss != 0 && tick->ask >= fill->stop_loss) &&
+           !(fill->take_profit != 0 && tick->ask <= fill->take_profit);
+}
+
 td_err_t td_fill_on_tick(td_fill_t *fill, const td_symbol_spec_t *spec, int64_t time_ms, const td_tick_t *tick,
                          int day_offset_minutes, td_outbuf_t *out)
 {
@@ -253,6 +271,14 @@ td_err_t td_fill_on_tick(td_fill_t *fill, const td_symbol_spec_t *spec, int64_t 
         return fill->failed;
     if (check_spec(spec) != TD_OK || tick->bid <= 0 || tick->ask <= 0)
         return TD_ERR_INVALID;
+    if (quiet_tick(fill, time_ms, tick, day_offset_minutes)) {
+        /* the common case, without copying the state: only the book's spec and the day move */
+        td_positions_set_spec(&fill->book, spec);
+        uint32_t day = td_time_trading_day(time_ms, day_offset_minutes);
+        if (day > fill->last_day)
+            fill->last_day = day;
+        return TD_OK;
+    }
     size_t start = out->len;
     td_fill_t next = *fill;
     td_price_t slip = 0;

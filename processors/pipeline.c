@@ -32,6 +32,9 @@ td_err_t td_pipeline_init(td_pipeline_t *pipeline, const char *symbol, const td_
         return TD_ERR_INVALID;
     memcpy(pipeline->symbol, symbol, strlen(symbol) + 1);
     pipeline->config = *config;
+    pipeline->hasher = td_hasher_new();
+    if (!pipeline->hasher)
+        return TD_ERR_NOMEM;
     td_bars_init(&pipeline->bars, config->timeframe_s, config->day_offset_minutes);
     /* paper deal and order ids: a per-symbol base keeps symbols' ids apart, deterministically */
     td_fill_config_t fill = config->fill;
@@ -51,6 +54,9 @@ void td_pipeline_fini(td_pipeline_t *pipeline)
         return;
     td_strategy_destroy(pipeline->strategy);
     pipeline->strategy = NULL;
+    td_hasher_destroy(pipeline->hasher);
+    pipeline->hasher = NULL;
+    td_buf_fini(&pipeline->scratch);
 }
 
 /* Fills the envelope of outputs [from, out->len) produced by ev. */
@@ -67,21 +73,36 @@ static void stamp(const td_pipeline_t *pipeline, const td_event_t *ev, td_outbuf
     }
 }
 
-/* Adds len-prefixed canonical bytes of ev (offset as 8 big-endian bytes first when with_offset). */
-static td_err_t chain_event(td_pipeline_t *pipeline, const td_event_t *ev, bool with_offset, td_buf_t *scratch)
+/* Adds an output's canonical digest bytes to the chain. */
+static td_err_t chain_output(td_pipeline_t *pipeline, const td_event_t *ev)
 {
-    td_buf_reset(scratch);
+    td_buf_reset(&pipeline->scratch);
+    td_err_t rc = td_codec_encode(ev, TD_CODEC_FOR_DIGEST, &pipeline->scratch);
+    if (rc == TD_OK)
+        td_digest_chain_add(pipeline->hasher, pipeline->chain, pipeline->scratch.ptr, pipeline->scratch.len);
+    return rc;
+}
+
+/* Adds an input to the chain: its offset (8 bytes big-endian), then its canonical digest bytes -
+ * cut out of the stored bytes when the caller has them (no re-encoding), else encoded here. */
+static td_err_t chain_input(td_pipeline_t *pipeline, const td_event_t *ev, const td_slice_t *raw)
+{
+    uint8_t be[8];
+    for (int i = 0; i < 8; i++)
+        be[i] = (uint8_t)(ev->offset >> (56 - 8 * i));
+    td_slice_t parts[4] = {{be, sizeof be}};
+    size_t n = 0;
     td_err_t rc = TD_OK;
-    if (with_offset) {
-        uint8_t be[8];
-        for (int i = 0; i < 8; i++)
-            be[i] = (uint8_t)(ev->offset >> (56 - 8 * i));
-        rc = td_buf_append(scratch, be, sizeof be);
+    if (raw) {
+        rc = td_codec_digest_view(raw->ptr, raw->len, parts + 1, &n);
+    } else {
+        td_buf_reset(&pipeline->scratch);
+        rc = td_codec_encode(ev, TD_CODEC_FOR_DIGEST, &pipeline->scratch);
+        parts[1] = td_buf_slice(&pipeline->scratch);
+        n = 1;
     }
     if (rc == TD_OK)
-        rc = td_codec_encode(ev, TD_CODEC_FOR_DIGEST, scratch);
-    if (rc == TD_OK)
-        td_digest_chain_add(pipeline->chain, scratch->ptr, scratch->len);
+        td_digest_chain_add_parts(pipeline->hasher, pipeline->chain, parts, n + 1);
     return rc;
 }
 
@@ -93,7 +114,7 @@ static td_err_t close_day(td_pipeline_t *pipeline, uint64_t trigger_offset, uint
     td_buf_init(&state);
     td_err_t rc = td_pipeline_encode(pipeline, &state);
     if (rc == TD_OK) {
-        td_digest_chain_state(pipeline->chain, state.ptr, state.len);
+        td_digest_chain_state(pipeline->hasher, pipeline->chain, state.ptr, state.len);
         td_event_t *o = td_outbuf_add(out, TD_EV_DAY_DIGEST);
         if (!o) {
             rc = TD_ERR_NOMEM;
@@ -273,15 +294,18 @@ static td_err_t run_bars(td_pipeline_t *pipeline, const td_event_t *ev, td_outbu
 
 td_err_t td_pipeline_step(td_pipeline_t *pipeline, const td_event_t *ev, td_outbuf_t *out)
 {
+    return td_pipeline_step_raw(pipeline, ev, NULL, out);
+}
+
+td_err_t td_pipeline_step_raw(td_pipeline_t *pipeline, const td_event_t *ev, const td_slice_t *raw, td_outbuf_t *out)
+{
     if (pipeline->rc != TD_OK)
         return pipeline->rc;
     TD_ASSERT(pipeline->day != 0 && !pipeline->day_closed);
     TD_ASSERT(ev->offset == pipeline->next_offset);
-    td_buf_t scratch;
-    td_buf_init(&scratch);
     size_t from = out->len;
     pipeline->step_from = from;
-    td_err_t rc = chain_event(pipeline, ev, true, &scratch);
+    td_err_t rc = chain_input(pipeline, ev, raw);
 
     if (rc == TD_OK) {
         switch (ev->kind) {
@@ -317,7 +341,7 @@ td_err_t td_pipeline_step(td_pipeline_t *pipeline, const td_event_t *ev, td_outb
     if (rc == TD_OK) {
         stamp(pipeline, ev, out, from);
         for (size_t i = from; rc == TD_OK && i < out->len; i++)
-            rc = chain_event(pipeline, &out->ev[i], false, &scratch);
+            rc = chain_output(pipeline, &out->ev[i]);
         pipeline->day_inputs++;
         pipeline->day_outputs += out->len - from;
         pipeline->day_last_offset = ev->offset;
@@ -328,7 +352,6 @@ td_err_t td_pipeline_step(td_pipeline_t *pipeline, const td_event_t *ev, td_outb
     if (rc == TD_OK && ev->kind == TD_EV_SESSION_MARK && ev->u.session.kind == TD_SESSION_DAY_END)
         rc = close_day(pipeline, ev->offset, pipeline->index_base + (uint32_t)(out->len - from), out);
     pipeline->index_base = 0;
-    td_buf_fini(&scratch);
     return rc == TD_OK ? rc : fail(pipeline, rc);
 }
 

@@ -80,6 +80,8 @@ typedef struct td_pipeline {
     uint64_t next_offset;    /* the input offset the pipeline expects next */
     uint32_t index_base;     /* outputs the roll already gave the input being stepped (a DayDigest) */
     size_t step_from;        /* transient: out->len when the current step began */
+    td_hasher_t *hasher;     /* transient: the SHA-256 context the chain reuses */
+    td_buf_t scratch;        /* transient: encoding space for the chain */
 } td_pipeline_t;
 
 /* Starts an empty pipeline for symbol. */
@@ -91,6 +93,10 @@ void td_pipeline_fini(td_pipeline_t *pipeline);
 td_err_t td_pipeline_roll(td_pipeline_t *pipeline, const td_event_t *ev, td_outbuf_t *out, bool *started) TD_WUR;
 /* The second half: applies ev (whose offset must be next_offset). Outputs are appended to out. */
 td_err_t td_pipeline_step(td_pipeline_t *pipeline, const td_event_t *ev, td_outbuf_t *out) TD_WUR;
+/* The same, with ev's stored bytes from the tape (td_tape_iter_raw): the digest takes them as they
+ * are instead of encoding ev again. raw must be ev's canonical encoding; NULL = encode. */
+td_err_t td_pipeline_step_raw(td_pipeline_t *pipeline, const td_event_t *ev, const td_slice_t *raw,
+                              td_outbuf_t *out) TD_WUR;
 
 /* Closes the open day as a roll by an event at trigger_offset would (used by replay to finish a
  * day whose DayDigest was triggered by the next day's first event). No-op when already closed. */

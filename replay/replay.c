@@ -188,7 +188,10 @@ td_err_t td_replay_day(td_tape_t *tape, const td_pipeline_config_t *config, cons
         bool started = false;
         rc = td_pipeline_roll(&pipeline, ev, &out, &started);
         if (rc == TD_OK)
-            rc = td_pipeline_step(&pipeline, ev, &out);
+            {
+            td_slice_t raw = td_tape_iter_raw(inputs);
+            rc = td_pipeline_step_raw(&pipeline, ev, &raw, &out);
+        }
         if (rc == TD_OK)
             rc = compare_all(&cmp, ev, &out);
         result->inputs++;

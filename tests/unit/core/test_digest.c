@@ -32,10 +32,10 @@ static void test_chain(void **unused)
     td_digest_chain_start(a, "EURUSD", 20190204, zero);
     td_digest_chain_start(b, "EURUSD", 20190204, zero);
     assert_memory_equal(a, b, 32);
-    td_digest_chain_add(a, (const uint8_t *)"x", 1);
-    td_digest_chain_add(a, (const uint8_t *)"y", 1);
-    td_digest_chain_add(b, (const uint8_t *)"y", 1);
-    td_digest_chain_add(b, (const uint8_t *)"x", 1);
+    td_digest_chain_add(NULL, a, (const uint8_t *)"x", 1);
+    td_digest_chain_add(NULL, a, (const uint8_t *)"y", 1);
+    td_digest_chain_add(NULL, b, (const uint8_t *)"y", 1);
+    td_digest_chain_add(NULL, b, (const uint8_t *)"x", 1);
     assert_memory_not_equal(a, b, 32); /* order matters */
     uint8_t c[32], d[32];
     td_digest_chain_start(c, "EURUSD", 20190205, zero);
@@ -44,11 +44,24 @@ static void test_chain(void **unused)
     /* boundaries are length-prefixed: "ab","c" differs from "a","bc" */
     td_digest_chain_start(c, "S", 1, zero);
     td_digest_chain_start(d, "S", 1, zero);
-    td_digest_chain_add(c, (const uint8_t *)"ab", 2);
-    td_digest_chain_add(c, (const uint8_t *)"c", 1);
-    td_digest_chain_add(d, (const uint8_t *)"a", 1);
-    td_digest_chain_add(d, (const uint8_t *)"bc", 2);
+    td_digest_chain_add(NULL, c, (const uint8_t *)"ab", 2);
+    td_digest_chain_add(NULL, c, (const uint8_t *)"c", 1);
+    td_digest_chain_add(NULL, d, (const uint8_t *)"a", 1);
+    td_digest_chain_add(NULL, d, (const uint8_t *)"bc", 2);
     assert_memory_not_equal(c, d, 32);
+    /* a reused hasher gives the same chain as fresh contexts */
+    td_hasher_t *hasher = td_hasher_new();
+    assert_non_null(hasher);
+    td_digest_chain_start(c, "S", 1, zero);
+    td_digest_chain_start(d, "S", 1, zero);
+    for (int i = 0; i < 100; i++) {
+        td_digest_chain_add(hasher, c, (const uint8_t *)"tick", 4);
+        td_digest_chain_add(NULL, d, (const uint8_t *)"tick", 4);
+    }
+    td_digest_chain_state(hasher, c, (const uint8_t *)"s", 1);
+    td_digest_chain_state(NULL, d, (const uint8_t *)"s", 1);
+    assert_memory_equal(c, d, 32);
+    td_hasher_destroy(hasher);
 }
 
 int main(void)
