@@ -503,6 +503,74 @@ static void test_speed(void **unused)
     td_buf_fini(&a);
 }
 
+/* The digest view of stored bytes (offset out, ingest time in) equals the FOR_DIGEST encoding,
+ * for every kind, with and without an ingest time, a zero time and an empty source. */
+static void test_digest_view(void **unused)
+{
+    (void)unused;
+    for (size_t k = 0; k < N_KINDS; k++) {
+        for (int variant = 0; variant < 4; variant++) {
+            td_event_t ev;
+            make_event(&ev, all_kinds[k]);
+            if (variant & 1)
+                ev.ingest_ms = 0;
+            if (variant & 2) {
+                ev.time_ms = 0;
+                ev.source[0] = '\0';
+                ev.offset = 0;
+            }
+            td_buf_t stored, digest;
+            td_buf_init(&stored);
+            td_buf_init(&digest);
+            encode_ok(&ev, TD_CODEC_NO_OFFSET, &stored);
+            encode_ok(&ev, TD_CODEC_FOR_DIGEST, &digest);
+            td_slice_t parts[3];
+            size_t n = 0;
+            assert_int_equal(td_codec_digest_view(stored.ptr, stored.len, parts, &n), TD_OK);
+            td_buf_t joined;
+            td_buf_init(&joined);
+            for (size_t i = 0; i < n; i++)
+                assert_int_equal(td_buf_append(&joined, parts[i].ptr, parts[i].len), TD_OK);
+            assert_int_equal(joined.len, digest.len);
+            assert_memory_equal(joined.ptr, digest.ptr, digest.len);
+            /* the full encoding (offset included) gives the same view */
+            td_buf_reset(&stored);
+            encode_ok(&ev, TD_CODEC_DEFAULT, &stored);
+            assert_int_equal(td_codec_digest_view(stored.ptr, stored.len, parts, &n), TD_OK);
+            td_buf_reset(&joined);
+            for (size_t i = 0; i < n; i++)
+                assert_int_equal(td_buf_append(&joined, parts[i].ptr, parts[i].len), TD_OK);
+            assert_int_equal(joined.len, digest.len);
+            assert_memory_equal(joined.ptr, digest.ptr, digest.len);
+            td_buf_fini(&joined);
+            td_buf_fini(&stored);
+            td_buf_fini(&digest);
+        }
+    }
+    const uint8_t truncated[] = {0x0a, 0x05, 'E', 'U'};
+    td_slice_t parts[3];
+    size_t n;
+    assert_int_equal(td_codec_digest_view(truncated, sizeof truncated, parts, &n), TD_ERR_CORRUPT);
+}
+
+/* TRUSTED skips only the canonical check: a non-canonical but valid input decodes. */
+static void test_trusted_decode(void **unused)
+{
+    (void)unused;
+    td_event_t ev, back;
+    make_event(&ev, TD_EV_CLOCK);
+    td_buf_t b;
+    td_buf_init(&b);
+    encode_ok(&ev, TD_CODEC_DEFAULT, &b);
+    /* append a second schema_version field (5): valid protobuf, not canonical */
+    const uint8_t extra[] = {0x28, 0x01};
+    assert_int_equal(td_buf_append(&b, extra, sizeof extra), TD_OK);
+    char err[256];
+    assert_int_equal(td_codec_decode(b.ptr, b.len, &back, err, sizeof err), TD_ERR_CORRUPT);
+    assert_int_equal(td_codec_decode_ex(b.ptr, b.len, TD_CODEC_TRUSTED, &back, err, sizeof err), TD_OK);
+    td_buf_fini(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -518,6 +586,8 @@ int main(void)
         cmocka_unit_test(test_bad_digest_and_params),
         cmocka_unit_test(test_random_garbage),
         cmocka_unit_test(test_speed),
+        cmocka_unit_test(test_digest_view),
+        cmocka_unit_test(test_trusted_decode),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
