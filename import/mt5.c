@@ -123,7 +123,8 @@ td_err_t td_import__mt5_bars(td_import__job_t *job, td_slice_t text)
     unsigned digits = job->opts->price_divisor_digits;
     if (rc == TD_OK && digits > TD_FX_DECIMALS)
         rc = td_err_set(job->errbuf, job->errlen, TD_ERR_INVALID, "%s: symbol digits %u are above 8", job->path, digits);
-    const int64_t point = digits ? td_fx_point(digits) : 0;
+    /* only once digits are known to be valid: td_fx_point asserts <= 8 (a bad header leaves rc set) */
+    const int64_t point = rc == TD_OK && digits ? td_fx_point(digits) : 0;
     td_import__date_cache_t cache = {.valid = false};
     td_slice_t line, f[9];
     while (rc == TD_OK && td_import__next_line(job, &lines, &line)) {
