@@ -1,0 +1,140 @@
+/* fuzz_import.c - td_import_file() on arbitrary file contents, in every tick and bar format.
+ *
+ * The input is written to a private temporary directory under names each format accepts (Lean
+ * takes the date from the name, bi5 the hour) and imported once per format with a sink that counts
+ * and checks what import.h promises of every event it hands on: the symbol and source, ticks with
+ * bid and ask > 0, bid <= ask, volume >= 0 and time never going backwards; bars with
+ * low <= open, close <= high, a supported timeframe and times on it. Any return code is fine;
+ * crashes, leaks, sanitizer reports and broken promises are findings.
+ *
+ * bi5 files are LZMA: the raw input exercises the decoder's error paths, and the input compressed
+ * here (.xz, preset 0) reaches the record parser with the fuzzer's bytes as records.
+ */
+#include <lzma.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "import/import.h"
+#include "tests/fuzz/fuzz.h"
+
+typedef struct sink_state {
+    td_import_format_t format;
+    uint64_t events;
+    int64_t last_ms;
+} sink_state_t;
+
+static td_err_t sink(void *opaque, const td_event_t *ev)
+{
+    sink_state_t *st = opaque;
+    FUZZ_REQUIRE(strcmp(ev->symbol, "EURUSD") == 0);
+    FUZZ_REQUIRE(ev->source[0] != '\0');
+    FUZZ_REQUIRE(st->events == 0 || ev->time_ms >= st->last_ms);
+    if (td_import_format_is_bars(st->format)) {
+        const td_bar_t *bar = &ev->u.bar;
+        FUZZ_REQUIRE(ev->kind == TD_EV_BAR);
+        FUZZ_REQUIRE(bar->timeframe_s >= 60 && bar->timeframe_s <= 86400 && 86400 % bar->timeframe_s == 0);
+        FUZZ_REQUIRE(bar->low <= bar->open && bar->low <= bar->close);
+        FUZZ_REQUIRE(bar->high >= bar->open && bar->high >= bar->close);
+        FUZZ_REQUIRE(ev->time_ms == bar->open_time + (int64_t)bar->timeframe_s * 1000);
+    } else {
+        const td_tick_t *tick = &ev->u.tick;
+        FUZZ_REQUIRE(ev->kind == TD_EV_TICK);
+        FUZZ_REQUIRE(tick->bid > 0 && tick->ask > 0 && tick->bid <= tick->ask);
+        FUZZ_REQUIRE(tick->volume >= 0);
+    }
+    st->last_ms = ev->time_ms;
+    st->events++;
+    return TD_OK;
+}
+
+static char dir[64];
+static char paths[8][128];
+
+static void cleanup(void)
+{
+    for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++)
+        if (paths[i][0])
+            unlink(paths[i]);
+    if (dir[0])
+        rmdir(dir);
+}
+
+/* The file name each format is read under (index = td_import_format_t). */
+static const char *const names[8] = {
+    [TD_FMT_DUKASCOPY_CSV] = "EURUSD_ticks.csv",
+    [TD_FMT_DUKASCOPY_BI5] = "EURUSD_2019_01_04_13h_ticks.bi5",
+    [TD_FMT_LEAN_TICKS] = "20140506_eurusd_tick_quote.csv",
+    [TD_FMT_MT5_TICKS] = "EURUSD_mt5_ticks.csv",
+    [TD_FMT_MT5_BARS] = "EURUSD_M30.csv",
+    [TD_FMT_DUKASCOPY_BARS] = "EURUSD_bars.csv",
+    [TD_FMT_LEAN_BARS] = "eurusd_bars.csv",
+};
+
+static void setup(void)
+{
+    if (dir[0])
+        return;
+    const char *tmp = getenv("TMPDIR");
+    snprintf(dir, sizeof dir, "%s/td_fuzz_import.XXXXXX", tmp && strlen(tmp) < 32 ? tmp : "/tmp");
+    FUZZ_REQUIRE(mkdtemp(dir) != NULL);
+    for (int f = TD_FMT_DUKASCOPY_CSV; f <= TD_FMT_LEAN_BARS; f++)
+        snprintf(paths[f], sizeof paths[f], "%s/%s", dir, names[f]);
+    atexit(cleanup);
+}
+
+static void write_file(const char *path, const uint8_t *data, size_t size)
+{
+    FILE *fp = fopen(path, "wb");
+    FUZZ_REQUIRE(fp != NULL);
+    FUZZ_REQUIRE(size == 0 || fwrite(data, 1, size, fp) == size);
+    FUZZ_REQUIRE(fclose(fp) == 0);
+}
+
+static void import_as(td_import_format_t format, const uint8_t *data, size_t size, unsigned digits,
+                      uint32_t timeframe_s)
+{
+    write_file(paths[format], data, size);
+    td_import_opts_t opts = {
+        .format = format, .symbol = "EURUSD", .price_divisor_digits = digits, .timeframe_s = timeframe_s};
+    sink_state_t st = {.format = format};
+    td_import_stats_t stats;
+    char err[512];
+    td_err_t rc = td_import_file(paths[format], &opts, sink, &st, &stats, err, sizeof err);
+    FUZZ_REQUIRE(stats.events == st.events);
+    if (rc != TD_OK)
+        FUZZ_REQUIRE(err[0] != '\0'); /* every refusal says why */
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    setup();
+    /* the options vary with the input, deterministically, so both paths of each are reached */
+    unsigned digits = size ? data[size - 1] % 10 : 5;               /* 0 and 9 are refused by bi5 */
+    uint32_t timeframe_s = size && (data[0] & 1) ? 1800 : 0;        /* given or inferred */
+    for (int f = TD_FMT_DUKASCOPY_CSV; f <= TD_FMT_LEAN_BARS; f++)
+        import_as((td_import_format_t)f, data, size, digits, timeframe_s);
+
+    /* bi5 once more, with the input as the decompressed records */
+    uint8_t *xz = malloc(size + size / 2 + 1024);
+    FUZZ_REQUIRE(xz != NULL);
+    size_t xz_len = 0;
+    if (lzma_easy_buffer_encode(0, LZMA_CHECK_NONE, NULL, data, size, xz, &xz_len, size + size / 2 + 1024) == LZMA_OK)
+        import_as(TD_FMT_DUKASCOPY_BI5, xz, xz_len, digits ? digits : 5, 0);
+    free(xz);
+    return 0;
+}
+
+/* Records for the compressed bi5 path: 20-byte big-endian ms, ask, bid, f32 ask and bid volume. */
+void td_fuzz_seeds(td_fuzz_add_fn add, void *opaque)
+{
+    uint8_t rec[3 * 20];
+    const uint32_t ms[3] = {994, 1500, 1500}, ask[3] = {114545, 114546, 114550}, bid[3] = {114543, 114543, 114549};
+    const uint32_t vol = 0x4003d70a; /* 2.06f */
+    for (size_t i = 0; i < 3; i++) {
+        const uint32_t v[5] = {ms[i], ask[i], bid[i], vol, vol};
+        for (size_t j = 0; j < 5; j++)
+            for (size_t b = 0; b < 4; b++)
+                rec[20 * i + 4 * j + b] = (uint8_t)(v[j] >> (24 - 8 * b));
+    }
+    add(opaque, "bi5-records", rec, sizeof rec);
+}
