@@ -98,16 +98,16 @@ static td_err_t add_symbol(void *opaque, const char *symbol)
     return TD_OK;
 }
 
-td_err_t td_cli_list_symbols(td_tape_t *tape, const char *only, td_cli_symbols_t *symbols)
+td_err_t td_cli_list_symbols(td_tape_t *tape, td_stream_kind_t kind, const char *only, td_cli_symbols_t *symbols)
 {
     symbols->names = NULL;
     symbols->len = 0;
     if (only) {
-        if (td_tape_next_offset(tape, TD_STREAM_INPUT, only) == 0)
+        if (td_tape_next_offset(tape, kind, only) == 0)
             return TD_ERR_NOT_FOUND;
         return add_symbol(symbols, only);
     }
-    return td_tape_symbols(tape, TD_STREAM_INPUT, add_symbol, symbols);
+    return td_tape_symbols(tape, kind, add_symbol, symbols);
 }
 
 void td_cli_symbols_fini(td_cli_symbols_t *symbols)

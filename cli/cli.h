@@ -50,12 +50,13 @@ int td_cmd_config(td_cli_t *cli, int argc, char **argv);
 int td_cmd_days(td_cli_t *cli, int argc, char **argv);
 int td_cmd_demo(td_cli_t *cli, int argc, char **argv);
 
-/* The symbols with an input stream (or just `only`, if it has one), in byte order. */
+/* The names of the streams of `kind` (or just `only`, if it has one), in byte order. */
 typedef struct td_cli_symbols {
     char (*names)[TD_SYMBOL_MAX + 1];
     size_t len;
 } td_cli_symbols_t;
-td_err_t td_cli_list_symbols(td_tape_t *tape, const char *only, td_cli_symbols_t *symbols) TD_WUR;
+td_err_t td_cli_list_symbols(td_tape_t *tape, td_stream_kind_t kind, const char *only,
+                             td_cli_symbols_t *symbols) TD_WUR;
 void td_cli_symbols_fini(td_cli_symbols_t *symbols);
 
 #endif

@@ -80,7 +80,7 @@ int td_cmd_days(td_cli_t *cli, int argc, char **argv)
     td_cli_symbols_t symbols = {0};
     td_buf_t out;
     td_buf_init(&out);
-    rc = td_cli_list_symbols(tape, symbol, &symbols);
+    rc = td_cli_list_symbols(tape, TD_STREAM_INPUT, symbol, &symbols);
     days_run_t run = {.tape = tape, .json = json, .out = &out};
     if (rc == TD_OK && json)
         rc = td_buf_printf(&out, "{\"days\":[");

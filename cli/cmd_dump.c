@@ -10,14 +10,14 @@
 
 static void help(void)
 {
-    printf("usage: tapedeck dump [--symbol SYMBOL] [--stream input|output] [--from OFFSET] [--limit N] [--json]\n"
+    printf("usage: tapedeck dump [--symbol SYMBOL] [--stream input|output|history] [--from OFFSET] [--limit N] [--json]\n"
            "\n"
            "Prints the events of the tape in offset order: each symbol's input stream (default) or output\n"
            "stream. Text: one JSON object per line. --json: one JSON document {\"events\":[...]}.\n"
            "\n"
            "  --symbol S      only this symbol (default: all, in name order)\n"
-           "  --stream K      input (ticks, specs, fills, params, marks) or output (bars, signals, intents,\n"
-           "                  positions, trades, digests)\n"
+           "  --stream K      input (ticks, specs, fills, params, marks), output (bars, signals, intents,\n"
+           "                  positions, trades, digests) or history (imported bars; --symbol SYMBOL@TF)\n"
            "  --from OFFSET   first offset (default 0)\n"
            "  --limit N       at most N events per symbol (default: all)\n");
 }
@@ -40,9 +40,11 @@ int td_cmd_dump(td_cli_t *cli, int argc, char **argv)
         switch (c) {
         case 's': symbol = optarg; break;
         case 'k':
-            if (strcmp(optarg, "input") && strcmp(optarg, "output"))
-                return td_cli_usage(cli, "--stream expects input or output, found '%s'", optarg);
-            kind = strcmp(optarg, "output") == 0 ? TD_STREAM_OUTPUT : TD_STREAM_INPUT;
+            if (strcmp(optarg, "input") && strcmp(optarg, "output") && strcmp(optarg, "history"))
+                return td_cli_usage(cli, "--stream expects input, output or history, found '%s'", optarg);
+            kind = strcmp(optarg, "output") == 0    ? TD_STREAM_OUTPUT
+                   : strcmp(optarg, "history") == 0 ? TD_STREAM_HISTORY
+                                                    : TD_STREAM_INPUT;
             break;
         case 'f':
             from = strtoull(optarg, &end, 10);
@@ -65,7 +67,7 @@ int td_cmd_dump(td_cli_t *cli, int argc, char **argv)
     if (rc != TD_OK)
         return td_cli_fail(cli, rc, "%s", err);
     td_cli_symbols_t symbols = {0};
-    rc = td_cli_list_symbols(tape, symbol, &symbols);
+    rc = td_cli_list_symbols(tape, kind, symbol, &symbols);
     td_event_t *ev = malloc(sizeof *ev);
     td_buf_t line;
     td_buf_init(&line);

@@ -24,7 +24,7 @@ static void help(void)
 {
     printf("usage: tapedeck import --format FORMAT --symbol SYMBOL [options] FILE...\n"
            "\n"
-           "Appends the ticks of each FILE to SYMBOL's input stream. Each file is imported whole or not\n"
+           "Appends the events of each FILE to SYMBOL's stream. Each file is imported whole or not\n"
            "at all; a file imported before (same content, same symbol) is refused unless --force.\n"
            "\n"
            "options:\n"
@@ -40,7 +40,9 @@ static void help(void)
     for (int f = TD_FMT_DUKASCOPY_CSV; f <= TD_FMT_LEAN_BARS; f++)
         printf("  %-15s %s\n", td_import_format_name((td_import_format_t)f),
                td_import_format_doc((td_import_format_t)f));
-    printf("\nBar formats are validated only in this version (tapedeck import checks them and reports).\n"
+    printf("\nTick formats go to SYMBOL's input stream (what the processors read); bar formats go to the\n"
+           "history stream SYMBOL@TF (e.g. EURUSD@H1, the timeframe found in the file): see tapedeck dump\n"
+           "--stream history --symbol EURUSD@H1.\n"
            "Exit codes: 0 imported, 2 bad usage or bad input (the tape is unchanged), 3 storage failure.\n");
 }
 
@@ -53,6 +55,9 @@ typedef struct import_run {
     bool day_end;
     int day_offset;
     int64_t covers_to_ms;       /* the file covers time up to (excluding) this; INT64_MIN = unknown */
+    td_stream_kind_t kind;      /* INPUT for ticks, HISTORY for bars */
+    char stream[TD_SYMBOL_MAX + 1]; /* the symbol, or "<SYMBOL>@<TF>" for bars */
+    uint64_t stream_next;       /* the stream's next offset before this file */
     int64_t stream_last_ms;     /* last event time on the stream before this file; INT64_MIN = empty */
     uint64_t stream_last_offset;
     td_symbol_spec_t spec;
@@ -67,7 +72,7 @@ typedef struct import_run {
 
 static td_err_t append(import_run_t *run, td_event_t *ev)
 {
-    td_err_t rc = td_tape_batch_append(run->batch, TD_STREAM_INPUT, ev);
+    td_err_t rc = td_tape_batch_append(run->batch, run->kind, ev);
     if (rc != TD_OK)
         td_err_set(run->err, sizeof run->err, rc, "%s: cannot append to the tape batch", run->path);
     return rc;
@@ -97,6 +102,34 @@ static td_err_t maybe_close(import_run_t *run, uint32_t day)
     return TD_OK;
 }
 
+/* Where the stream stands: its next offset and last event time. */
+static td_err_t stream_position(import_run_t *run)
+{
+    run->stream_next = td_tape_next_offset(run->tape, run->kind, run->stream);
+    run->stream_last_ms = INT64_MIN;
+    if (run->stream_next == 0)
+        return TD_OK;
+    td_err_t rc = td_tape_read(run->tape, run->kind, run->stream, run->stream_next - 1, &run->scratch);
+    if (rc != TD_OK)
+        return td_err_set(run->err, sizeof run->err, rc, "%s: cannot read the stream's last event", run->stream);
+    run->stream_last_ms = run->scratch.time_ms;
+    run->stream_last_offset = run->stream_next - 1;
+    return TD_OK;
+}
+
+static const char *timeframe_name(uint32_t seconds, char buf[16])
+{
+    static const struct {
+        uint32_t s;
+        const char *name;
+    } names[] = {{60, "M1"}, {300, "M5"}, {900, "M15"}, {1800, "M30"}, {3600, "H1"}, {14400, "H4"}, {86400, "D1"}};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (names[i].s == seconds)
+            return names[i].name;
+    snprintf(buf, 16, "S%u", seconds);
+    return buf;
+}
+
 static td_err_t sink(void *opaque, const td_event_t *in)
 {
     import_run_t *run = opaque;
@@ -104,6 +137,17 @@ static td_err_t sink(void *opaque, const td_event_t *in)
     if (!run->started) {
         run->started = true;
         run->first_ms = in->time_ms;
+        if (run->kind == TD_STREAM_HISTORY) {
+            /* bars go to their own stream per timeframe, known from the first bar */
+            char tf[16];
+            if (snprintf(run->stream, sizeof run->stream, "%s@%s", run->symbol,
+                         timeframe_name(in->u.bar.timeframe_s, tf)) >= (int)sizeof run->stream)
+                return td_err_set(run->err, sizeof run->err, TD_ERR_INVALID, "%s: symbol too long for a bar stream name",
+                                  run->symbol);
+            rc = stream_position(run);
+            if (rc != TD_OK)
+                return rc;
+        }
         if (in->time_ms < run->stream_last_ms) {
             char a[32], b[32];
             td_time_format_iso(in->time_ms, a);
@@ -111,7 +155,7 @@ static td_err_t sink(void *opaque, const td_event_t *in)
             return td_err_set(run->err, sizeof run->err, TD_ERR_ORDER,
                               "%s: starts at %s, before the last event of stream %s at %s (offset %" PRIu64
                               "); import files in time order",
-                              run->path, a, run->symbol, b, run->stream_last_offset);
+                              run->path, a, run->stream, b, run->stream_last_offset);
         }
         if (run->need_spec) {
             rc = td_event_init(&run->scratch, TD_EV_SYMBOL_SPEC, run->symbol, in->time_ms);
@@ -129,6 +173,8 @@ static td_err_t sink(void *opaque, const td_event_t *in)
     run->open_day = day;
     if (rc == TD_OK) {
         run->scratch = *in;
+        /* a bar's envelope names its history stream ("XAUUSD@H1"): the tape keys streams by it */
+        memcpy(run->scratch.symbol, run->stream, sizeof run->scratch.symbol);
         rc = append(run, &run->scratch);
     }
     run->events++;
@@ -184,17 +230,15 @@ static int import_file(import_run_t *run, const td_import_opts_t *opts, bool for
         return code;
     }
 
-    /* where the stream stands */
-    uint64_t next = td_tape_next_offset(run->tape, TD_STREAM_INPUT, run->symbol);
+    /* where the stream stands (a bar stream's name is known at its first bar) */
+    bool bars = td_import_format_is_bars(opts->format);
+    run->kind = bars ? TD_STREAM_HISTORY : TD_STREAM_INPUT;
+    snprintf(run->stream, sizeof run->stream, "%s", run->symbol);
+    run->stream_next = 0;
     run->stream_last_ms = INT64_MIN;
-    if (next > 0) {
-        rc = td_tape_read(run->tape, TD_STREAM_INPUT, run->symbol, next - 1, &run->scratch);
-        if (rc != TD_OK) {
-            td_buf_fini(&buf);
-            return td_cli_fail(cli, rc, "%s: cannot read the stream's last event", run->symbol);
-        }
-        run->stream_last_ms = run->scratch.time_ms;
-        run->stream_last_offset = next - 1;
+    if (!bars && (rc = stream_position(run)) != TD_OK) {
+        td_buf_fini(&buf);
+        return td_cli_fail(cli, rc, "%s", run->err);
     }
     /* the spec: appended when the stream has none or the config changed it */
     td_config_symbol_spec(cli->config, run->symbol, &run->spec);
@@ -207,8 +251,9 @@ static int import_file(import_run_t *run, const td_import_opts_t *opts, bool for
     spec_ev->u.spec = run->spec;
     if (rc == TD_OK)
         rc = td_codec_encode(spec_ev, TD_CODEC_FOR_DIGEST, &spec_bytes);
-    run->need_spec = td_tape_get_meta(run->tape, spec_key, &buf) != TD_OK || buf.len != spec_bytes.len ||
-                     memcmp(buf.ptr, spec_bytes.ptr, buf.len) != 0;
+    run->need_spec = !bars && (td_tape_get_meta(run->tape, spec_key, &buf) != TD_OK || buf.len != spec_bytes.len ||
+                               memcmp(buf.ptr, spec_bytes.ptr, buf.len) != 0);
+    run->day_end = run->day_end && !bars; /* day-end marks belong to input streams */
 
     td_import_stats_t stats;
     memset(&stats, 0, sizeof stats);
@@ -238,9 +283,9 @@ static int import_file(import_run_t *run, const td_import_opts_t *opts, bool for
         char a[32], b[32];
         td_time_format_iso(run->first_ms, a);
         td_time_format_iso(run->last_ms, b);
-        uint64_t first = next, last = next + td_tape_batch_events(run->batch) - 1;
+        uint64_t first = run->stream_next, last = run->stream_next + td_tape_batch_events(run->batch) - 1;
         snprintf(record, sizeof record, "%s as %s, %s, offsets %" PRIu64 "..%" PRIu64 ", %" PRIu64 " events %s..%s",
-                 run->path, run->symbol, td_import_format_name(opts->format), first, last, run->events, a, b);
+                 run->path, run->stream, td_import_format_name(opts->format), first, last, run->events, a, b);
         rc = td_tape_batch_put_meta(run->batch, key, record, strlen(record));
         if (rc == TD_OK && run->need_spec)
             rc = td_tape_batch_put_meta(run->batch, spec_key, spec_bytes.ptr, spec_bytes.len);
@@ -260,8 +305,9 @@ static int import_file(import_run_t *run, const td_import_opts_t *opts, bool for
     char a[32], b[32];
     td_time_format_iso(run->first_ms, a);
     td_time_format_iso(run->last_ms, b);
-    printf("imported %s: %" PRIu64 " ticks into %s, %s..%s, %" PRIu64 " day end(s), %" PRIu64 " rounded price(s)\n",
-           run->path, run->events, run->symbol, run->events ? a : "-", run->events ? b : "-", run->marks, stats.rounded);
+    printf("imported %s: %" PRIu64 " %s into %s, %s..%s, %" PRIu64 " day end(s), %" PRIu64 " rounded price(s)\n",
+           run->path, run->events, bars ? "bars" : "ticks", run->stream, run->events ? a : "-", run->events ? b : "-",
+           run->marks, stats.rounded);
     return TD_EXIT_OK;
 }
 
@@ -301,9 +347,6 @@ int td_cmd_import(td_cli_t *cli, int argc, char **argv)
         return td_cli_usage(cli, "--symbol is required (at most %d characters)", TD_SYMBOL_MAX);
     if (optind >= argc)
         return td_cli_usage(cli, "no FILE given");
-    if (td_import_format_is_bars(opts.format))
-        return td_cli_fail(cli, TD_ERR_UNSUPPORTED, "bar formats are not stored on the tape yet; "
-                                                    "tapedeck import takes tick formats");
     opts.price_divisor_digits =
         digits >= 0 ? (unsigned)digits : (unsigned)td_config_symbol_int(cli->config, opts.symbol, "digits");
 

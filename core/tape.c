@@ -35,8 +35,8 @@
 #include "core/codec.h"
 #include "core/timeutil.h"
 
-enum { CF_DEFAULT, CF_INPUT, CF_OUTPUT, CF_DAY, CF_STATE, CF_META, CF_COUNT };
-static const char *const cf_names[CF_COUNT] = {"default", "input", "output", "day", "state", "meta"};
+enum { CF_DEFAULT, CF_INPUT, CF_OUTPUT, CF_DAY, CF_STATE, CF_META, CF_HISTORY, CF_COUNT };
+static const char *const cf_names[CF_COUNT] = {"default", "input", "output", "day", "state", "meta", "history"};
 
 #define FORMAT_KEY "tapedeck.tape.format"
 #define FORMAT_VALUE "1"
@@ -195,10 +195,18 @@ static size_t day_key(uint8_t *key, td_stream_kind_t kind, const char *symbol, s
 
 static rocksdb_column_family_handle_t *stream_cf(td_tape_t *tape, td_stream_kind_t kind)
 {
-    return tape->cf[kind == TD_STREAM_INPUT ? CF_INPUT : CF_OUTPUT];
+    return tape->cf[kind == TD_STREAM_INPUT ? CF_INPUT : kind == TD_STREAM_OUTPUT ? CF_OUTPUT : CF_HISTORY];
 }
 
-static bool kind_ok(td_stream_kind_t kind) { return kind == TD_STREAM_INPUT || kind == TD_STREAM_OUTPUT; }
+static const char *kind_name(td_stream_kind_t kind)
+{
+    return kind == TD_STREAM_INPUT ? "input" : kind == TD_STREAM_OUTPUT ? "output" : "history";
+}
+
+static bool kind_ok(td_stream_kind_t kind)
+{
+    return kind == TD_STREAM_INPUT || kind == TD_STREAM_OUTPUT || kind == TD_STREAM_HISTORY;
+}
 
 /* ---------------------------------------------------------------------------------------------
  * the stream map
@@ -752,11 +760,12 @@ static td_err_t append_in_day(td_tape_batch_t *batch, td_stream_kind_t kind, td_
     if (!symlen)
         return tape_err(tape, TD_ERR_INVALID, "tape: append: symbol empty or longer than %d bytes", TD_SYMBOL_MAX);
     /* paper fills (ExecutionReports made by the fill model) are outputs too */
-    bool fits = kind == TD_STREAM_OUTPUT ? td_event_is_output(ev->kind) || ev->kind == TD_EV_EXEC_REPORT
-                                         : !td_event_is_output(ev->kind);
+    bool fits = kind == TD_STREAM_OUTPUT    ? td_event_is_output(ev->kind) || ev->kind == TD_EV_EXEC_REPORT
+                : kind == TD_STREAM_HISTORY ? ev->kind == TD_EV_BAR
+                                            : !td_event_is_output(ev->kind);
     if (ev->kind == TD_EV_NONE || !fits)
         return tape_err(tape, TD_ERR_INVALID, "tape: append: a %s event does not belong in an %s stream",
-                        td_event_kind_name(ev->kind), kind == TD_STREAM_INPUT ? "input" : "output");
+                        td_event_kind_name(ev->kind), kind_name(kind));
     if (ev->time_ms < TIME_MIN || ev->time_ms >= TIME_MAX)
         return tape_err(tape, TD_ERR_INVALID, "tape: append: %s: time %lld ms outside 1900..2200", ev->symbol,
                         (long long)ev->time_ms);
@@ -857,7 +866,7 @@ td_err_t td_tape_commit(td_tape_t *tape, td_tape_batch_t *batch)
         if (p->stream->next != p->base_next) {
             rc = tape_err(tape, TD_ERR_ORDER,
                           "tape: commit: %s stream %s moved from offset %llu to %llu while this batch was open",
-                          p->stream->kind == TD_STREAM_INPUT ? "input" : "output", p->stream->symbol,
+                          kind_name(p->stream->kind), p->stream->symbol,
                           (unsigned long long)p->base_next, (unsigned long long)p->stream->next);
             goto done;
         }

@@ -28,7 +28,9 @@
 #include "core/err.h"
 #include "core/event.h"
 
-typedef enum td_stream_kind { TD_STREAM_INPUT = 0, TD_STREAM_OUTPUT = 1 } td_stream_kind_t;
+/* INPUT and OUTPUT streams are named by symbol; HISTORY streams hold imported bars (Bar events
+ * only), named "<SYMBOL>@<TIMEFRAME>" ("EURUSD@H1"), for research over long histories. */
+typedef enum td_stream_kind { TD_STREAM_INPUT = 0, TD_STREAM_OUTPUT = 1, TD_STREAM_HISTORY = 2 } td_stream_kind_t;
 
 typedef enum td_sync_policy {
     TD_SYNC_NONE = 0,   /* RocksDB WAL without fsync: survives a process crash, not a power loss */

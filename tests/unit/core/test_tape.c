@@ -591,15 +591,16 @@ static void test_reopen_and_read_only(void **state)
 /* Opens DIR/tape behind the tape's back to damage it (fault injection). */
 static void damage(const char *dir, const char *symbol, uint64_t delete_offset, uint64_t garbage_offset)
 {
-    const char *names[] = {"default", "input", "output", "day", "state", "meta"};
-    const rocksdb_options_t *cfo[6];
-    rocksdb_column_family_handle_t *cf[6];
+    const char *names[] = {"default", "input", "output", "day", "state", "meta", "history"};
+    enum { N_CF = sizeof names / sizeof names[0] };
+    const rocksdb_options_t *cfo[N_CF];
+    rocksdb_column_family_handle_t *cf[N_CF];
     char path[600], *err = NULL;
     rocksdb_options_t *o = rocksdb_options_create();
-    for (int i = 0; i < 6; i++)
+    for (int i = 0; i < N_CF; i++)
         cfo[i] = o;
     snprintf(path, sizeof path, "%s/tape", dir);
-    rocksdb_t *db = rocksdb_open_column_families(o, path, 6, names, cfo, cf, &err);
+    rocksdb_t *db = rocksdb_open_column_families(o, path, N_CF, names, cfo, cf, &err);
     assert_null(err);
     rocksdb_writeoptions_t *wo = rocksdb_writeoptions_create();
     uint8_t key[64];
@@ -614,7 +615,7 @@ static void damage(const char *dir, const char *symbol, uint64_t delete_offset, 
     rocksdb_put_cf(db, wo, cf[1], (const char *)key, n + 9, "\xff\xff\xff", 3, &err);
     assert_null(err);
     rocksdb_writeoptions_destroy(wo);
-    for (int i = 0; i < 6; i++)
+    for (int i = 0; i < N_CF; i++)
         rocksdb_column_family_handle_destroy(cf[i]);
     rocksdb_close(db);
     rocksdb_options_destroy(o);
