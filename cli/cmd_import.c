@@ -257,6 +257,7 @@ static int import_file(import_run_t *run, const td_import_opts_t *opts, bool for
 
     td_import_stats_t stats;
     memset(&stats, 0, sizeof stats);
+
     run->batch = NULL;
     run->started = false;
     run->open_day = 0;
@@ -311,6 +312,17 @@ static int import_file(import_run_t *run, const td_import_opts_t *opts, bool for
     return TD_EXIT_OK;
 }
 
+/* A whole decimal number in [lo, hi]. */
+static td_err_t parse_int(const char *s, long lo, long hi, long *out)
+{
+    char *end = NULL;
+    long v = strtol(s, &end, 10);
+    if (!*s || *end || v < lo || v > hi)
+        return TD_ERR_INVALID;
+    *out = v;
+    return TD_OK;
+}
+
 int td_cmd_import(td_cli_t *cli, int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -323,13 +335,22 @@ int td_cmd_import(td_cli_t *cli, int argc, char **argv)
     const char *format = NULL;
     bool force = false, day_end = true;
     int digits = -1, c;
+    long value = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         switch (c) {
         case 'f': format = optarg; break;
         case 's': opts.symbol = optarg; break;
-        case 'z': opts.tz_offset_minutes = atoi(optarg); break;
-        case 'd': digits = atoi(optarg); break;
+        case 'z':
+            if (parse_int(optarg, -1439, 1439, &value) != TD_OK)
+                return td_cli_usage(cli, "--tz-offset expects minutes in -1439..1439, found '%s'", optarg);
+            opts.tz_offset_minutes = (int)value;
+            break;
+        case 'd':
+            if (parse_int(optarg, 1, 8, &value) != TD_OK)
+                return td_cli_usage(cli, "--digits expects 1..8, found '%s'", optarg);
+            digits = (int)value;
+            break;
         case 'e':
             if (strcmp(optarg, "auto") && strcmp(optarg, "none"))
                 return td_cli_usage(cli, "--day-end expects auto or none, found '%s'", optarg);

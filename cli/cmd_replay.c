@@ -147,7 +147,7 @@ int td_cmd_replay(td_cli_t *cli, int argc, char **argv)
     td_buf_init(&out);
     int code = TD_EXIT_OK;
     size_t replayed = 0;
-    bool diverged = false;
+    bool diverged = false, open = false;
 
     /* the configuration must be the one the host recorded */
     td_buf_t want;
@@ -176,6 +176,7 @@ int td_cmd_replay(td_cli_t *cli, int argc, char **argv)
         }
         replayed++;
         diverged |= r->verdict == TD_REPLAY_DIVERGED;
+        open |= r->verdict == TD_REPLAY_OPEN;
         if (json)
             rc = (replayed > 1 ? td_buf_append(&out, ",", 1) : TD_OK) == TD_OK ? json_result(&out, r) : TD_ERR_NOMEM;
         else
@@ -188,7 +189,7 @@ int td_cmd_replay(td_cli_t *cli, int argc, char **argv)
                            symbol ? symbol : "");
     if (code == TD_EXIT_OK) {
         if (json) {
-            if (td_buf_printf(&out, "],\"verdict\":\"%s\"}\n", diverged ? "diverged" : "equal") == TD_OK)
+            if (td_buf_printf(&out, "],\"verdict\":\"%s\"}\n", diverged ? "diverged" : open ? "open" : "equal") == TD_OK)
                 fwrite(out.ptr, 1, out.len, stdout);
         }
         code = diverged ? TD_EXIT_CHECK : TD_EXIT_OK;

@@ -1,7 +1,8 @@
 /* digest.h - SHA-256 (OpenSSL libcrypto) and the chained day digest.
  *
- * The day digest of a symbol is a chain: start = SHA-256("tapedeck-day-v1" | symbol | day | the
- * previous day's digest), then for every output of the day in order
+ * The day digest of a symbol is a chain: start = SHA-256("tapedeck-day-v1" | u32 symbol length |
+ * symbol | u32 day | the previous day's digest), then for every item of the day in order (the
+ * pipeline adds each input, then that input's outputs)
  * h = SHA-256(h | u32 length | the output's canonical bytes), and finally
  * h = SHA-256(h | "state" | u32 length | the end-of-day state bytes). Lengths are big-endian.
  */

@@ -92,7 +92,8 @@ static td_err_t body(const td_event_t *ev, td_buf_t *out)
         if (rc == TD_OK) rc = f_fixed(out, "tick_value", s->tick_value);
         if (rc == TD_OK) rc = f_fixed(out, "swap_long", s->swap_long);
         if (rc == TD_OK) rc = f_fixed(out, "swap_short", s->swap_short);
-        if (rc == TD_OK) rc = f_uint(out, "swap_mode", (uint64_t)s->swap_mode);
+        static const char *modes[] = {"disabled", "points", "money", "interest"};
+        if (rc == TD_OK) rc = f_str(out, "swap_mode", s->swap_mode <= TD_SWAP_INTEREST ? modes[s->swap_mode] : "?");
         if (rc == TD_OK) rc = f_uint(out, "triple_swap_weekday", s->triple_swap_weekday);
         if (rc == TD_OK) rc = f_fixed(out, "volume_step", s->volume_step);
         if (rc == TD_OK) rc = f_fixed(out, "volume_min", s->volume_min);

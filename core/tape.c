@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/stat.h>
 
 #include <rocksdb/c.h>
@@ -101,6 +102,7 @@ struct td_tape_batch {
     size_t last;        /* slot of the previous append, or SIZE_MAX */
     size_t n_events;
     td_buf_t val;
+    int64_t ingest_ms;  /* wall clock when the batch began: the ingest time of its events */
 };
 
 struct td_tape_iter {
@@ -658,6 +660,9 @@ td_err_t td_tape_batch_new(td_tape_t *tape, td_tape_batch_t **out)
     batch->tape = tape;
     batch->wb = rocksdb_writebatch_create();
     batch->serial = ++tape->batch_serial;
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    batch->ingest_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
     batch->last = SIZE_MAX;
     td_buf_init(&batch->val);
     *out = batch;
@@ -773,6 +778,8 @@ static td_err_t append_in_day(td_tape_batch_t *batch, td_stream_kind_t kind, td_
     rc = pending_get(batch, kind, ev->symbol, symlen, &p);
     if (rc != TD_OK)
         return rc;
+    if (ev->ingest_ms == 0)
+        ev->ingest_ms = batch->ingest_ms; /* the record of when it arrived; no digest covers it */
     td_buf_reset(&batch->val);
     rc = td_codec_encode(ev, TD_CODEC_NO_OFFSET, &batch->val);
     if (rc != TD_OK)

@@ -71,7 +71,8 @@ td_err_t td_tape_symbols(td_tape_t *tape, td_stream_kind_t kind,
 /* --- writing: batches --- */
 td_err_t td_tape_batch_new(td_tape_t *tape, td_tape_batch_t **batch) TD_WUR;
 void td_tape_batch_destroy(td_tape_batch_t *batch);
-/* Encodes ev, gives it the stream's next offset (written to ev->offset) and updates the day index;
+/* Encodes ev, gives it the stream's next offset (written to ev->offset), its ingest time (the wall
+ * clock at td_tape_batch_new, when ev->ingest_ms is 0; never part of a digest) and updates the day index;
  * nothing is visible until commit. Input events must not go back in time by more than the stream's
  * day (the day index uses max(day, last day)); times are not otherwise checked here. */
 td_err_t td_tape_batch_append(td_tape_batch_t *batch, td_stream_kind_t kind, td_event_t *ev) TD_WUR;

@@ -7,8 +7,8 @@
  *      ExecutionReports go to the position keeper; ExecutionReport inputs go there directly;
  *   4. every event goes through the bar builder (closing bars at or past their end), each closed
  *      bar goes to the strategy, each intent gets its id and, in paper mode, joins the fill queue;
- *   5. a SessionMark DAY_END closes the day;
- *   6. the step's outputs join the chain.
+ *   5. the step's outputs join the chain;
+ *   6. a SessionMark DAY_END then closes the day (its DayDigest is not part of its own chain).
  */
 #include "processors/pipeline.h"
 
