@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli/cli.h"
 #include "core/event_json.h"
@@ -83,14 +84,15 @@ static void print_event(const char *label, bool present, const td_event_t *ev, b
     td_buf_fini(&b);
 }
 
-static void print_result(const td_replay_result_t *r, const char *date)
+static void print_result(const td_replay_result_t *r, const char *date, double seconds)
 {
     char hex[65];
     td_digest_hex(r->digest_actual, hex);
     if (r->verdict == TD_REPLAY_EQUAL)
         printf("replay %s %s: equal - %" PRIu64 " inputs (offsets %" PRIu64 "..%" PRIu64 "), %" PRIu64
-               " outputs, digest %s\n",
-               date, r->symbol, r->inputs, r->first_input, r->last_input, r->outputs_replayed, hex);
+               " outputs, digest %s (%.3f s, %.0f inputs/s)\n",
+               date, r->symbol, r->inputs, r->first_input, r->last_input, r->outputs_replayed, hex, seconds,
+               seconds > 0 ? (double)r->inputs / seconds : 0.0);
     else if (r->verdict == TD_REPLAY_OPEN)
         printf("replay %s %s: open - %" PRIu64 " inputs, %" PRIu64 " outputs equal; the day has no digest on the tape yet\n",
                date, r->symbol, r->inputs, r->outputs_replayed);
@@ -169,7 +171,11 @@ int td_cmd_replay(td_cli_t *cli, int argc, char **argv)
         if (td_tape_day_get(tape, TD_STREAM_INPUT, symbols.names[i], day, &range) != TD_OK)
             continue;
         err[0] = '\0';
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
         rc = td_replay_day(tape, &config, symbols.names[i], day, r, err, sizeof err);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        double seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
         if (rc != TD_OK) {
             code = td_cli_fail(cli, rc, "%s", err);
             break;
@@ -180,7 +186,7 @@ int td_cmd_replay(td_cli_t *cli, int argc, char **argv)
         if (json)
             rc = (replayed > 1 ? td_buf_append(&out, ",", 1) : TD_OK) == TD_OK ? json_result(&out, r) : TD_ERR_NOMEM;
         else
-            print_result(r, date);
+            print_result(r, date, seconds);
     }
     if (code == TD_EXIT_OK && rc != TD_OK)
         code = td_cli_fail(cli, rc, "replay failed");

@@ -1,4 +1,4 @@
-/* digest.c - SHA-256 through OpenSSL's EVP interface; the day-digest chain. */
+/* digest.c - SHA-256 through OpenSSL's EVP interface; the blocked day-digest chain. */
 #include "core/digest.h"
 
 #include <openssl/evp.h>
@@ -74,18 +74,6 @@ static void put_be32(uint8_t b[4], uint32_t v)
     b[3] = (uint8_t)v;
 }
 
-void td_digest_chain_start(uint8_t h[TD_SHA256_LEN], const char *symbol, uint32_t trading_day,
-                           const uint8_t prev[TD_SHA256_LEN])
-{
-    static const char tag[] = "tapedeck-day-v1";
-    uint8_t day[4];
-    put_be32(day, trading_day);
-    uint8_t symlen[4];
-    put_be32(symlen, (uint32_t)strlen(symbol));
-    td_sha256_parts(h, tag, sizeof tag - 1, symlen, sizeof symlen, symbol, strlen(symbol), day, sizeof day,
-                    prev, (size_t)TD_SHA256_LEN, NULL);
-}
-
 struct td_hasher {
     EVP_MD *md; /* fetched once */
     EVP_MD_CTX *ctx;
@@ -114,52 +102,90 @@ void td_hasher_destroy(td_hasher_t *hasher)
     free(hasher);
 }
 
-/* h = SHA-256(h | tag | u32 length | bytes) */
-static void chain_step(td_hasher_t *hasher, uint8_t h[TD_SHA256_LEN], const char *tag, const uint8_t *bytes, size_t n)
-{
-    uint8_t len[4];
-    put_be32(len, (uint32_t)n);
-    if (!hasher) {
-        uint8_t prev[TD_SHA256_LEN];
-        memcpy(prev, h, TD_SHA256_LEN);
-        td_sha256_parts(h, prev, (size_t)TD_SHA256_LEN, tag, strlen(tag), len, sizeof len, bytes, n, NULL);
-        return;
-    }
-    unsigned out_len = 0;
-    TD_ASSERT(EVP_DigestInit_ex2(hasher->ctx, hasher->md, NULL) == 1);
-    TD_ASSERT(EVP_DigestUpdate(hasher->ctx, h, TD_SHA256_LEN) == 1);
-    TD_ASSERT(EVP_DigestUpdate(hasher->ctx, tag, strlen(tag)) == 1);
-    TD_ASSERT(EVP_DigestUpdate(hasher->ctx, len, sizeof len) == 1);
-    TD_ASSERT(EVP_DigestUpdate(hasher->ctx, bytes, n) == 1);
-    TD_ASSERT(EVP_DigestFinal_ex(hasher->ctx, h, &out_len) == 1 && out_len == TD_SHA256_LEN);
-}
-
-void td_digest_chain_add(td_hasher_t *hasher, uint8_t h[TD_SHA256_LEN], const uint8_t *bytes, size_t n)
-{
-    chain_step(hasher, h, "", bytes, n);
-}
-
-void td_digest_chain_add_parts(td_hasher_t *hasher, uint8_t h[TD_SHA256_LEN], const td_slice_t *parts, size_t n)
+/* h = SHA-256(p1 | p2 | ... ) over n parts with a reusable or temporary context */
+static void sha256_slices(td_hasher_t *hasher, const td_slice_t *parts, size_t n, uint8_t out[TD_SHA256_LEN])
 {
     td_hasher_t *own = hasher ? NULL : td_hasher_new();
     td_hasher_t *use = hasher ? hasher : own;
     TD_ASSERT(use != NULL);
+    unsigned out_len = 0;
+    TD_ASSERT(EVP_DigestInit_ex2(use->ctx, use->md, NULL) == 1);
+    for (size_t i = 0; i < n; i++)
+        TD_ASSERT(EVP_DigestUpdate(use->ctx, parts[i].ptr, parts[i].len) == 1);
+    TD_ASSERT(EVP_DigestFinal_ex(use->ctx, out, &out_len) == 1 && out_len == TD_SHA256_LEN);
+    td_hasher_destroy(own);
+}
+
+td_err_t td_chain_start(td_chain_t *chain, td_hasher_t *hasher, const char *symbol, uint32_t trading_day,
+                        const uint8_t prev[TD_SHA256_LEN])
+{
+    static const char tag[] = "tapedeck-day-v1";
+    uint8_t day[4], symlen[4];
+    put_be32(day, trading_day);
+    put_be32(symlen, (uint32_t)strlen(symbol));
+    td_slice_t parts[] = {{(const uint8_t *)tag, sizeof tag - 1},
+                          {symlen, sizeof symlen},
+                          {(const uint8_t *)symbol, strlen(symbol)},
+                          {day, sizeof day},
+                          {prev, TD_SHA256_LEN}};
+    sha256_slices(hasher, parts, sizeof parts / sizeof parts[0], chain->h);
+    td_buf_reset(&chain->block);
+    chain->items = 0;
+    return TD_OK;
+}
+
+/* h = SHA-256(h | block); the block emptied */
+static void fold(const uint8_t h_in[TD_SHA256_LEN], const td_buf_t *block, td_hasher_t *hasher,
+                 uint8_t h_out[TD_SHA256_LEN])
+{
+    uint8_t prev[TD_SHA256_LEN];
+    memcpy(prev, h_in, TD_SHA256_LEN);
+    td_slice_t parts[] = {{prev, TD_SHA256_LEN}, {block->ptr, block->len}};
+    sha256_slices(hasher, parts, 2, h_out);
+}
+
+td_err_t td_chain_add(td_chain_t *chain, td_hasher_t *hasher, const td_slice_t *parts, size_t n)
+{
     size_t total = 0;
     for (size_t i = 0; i < n; i++)
         total += parts[i].len;
     uint8_t len[4];
     put_be32(len, (uint32_t)total);
-    unsigned out_len = 0;
-    TD_ASSERT(EVP_DigestInit_ex2(use->ctx, use->md, NULL) == 1);
-    TD_ASSERT(EVP_DigestUpdate(use->ctx, h, TD_SHA256_LEN) == 1);
-    TD_ASSERT(EVP_DigestUpdate(use->ctx, len, sizeof len) == 1);
-    for (size_t i = 0; i < n; i++)
-        TD_ASSERT(EVP_DigestUpdate(use->ctx, parts[i].ptr, parts[i].len) == 1);
-    TD_ASSERT(EVP_DigestFinal_ex(use->ctx, h, &out_len) == 1 && out_len == TD_SHA256_LEN);
-    td_hasher_destroy(own);
+    td_err_t rc = td_buf_reserve(&chain->block, total + sizeof len);
+    if (rc != TD_OK)
+        return rc;
+    memcpy(chain->block.ptr + chain->block.len, len, sizeof len);
+    chain->block.len += sizeof len;
+    for (size_t i = 0; i < n; i++) {
+        if (parts[i].len)
+            memcpy(chain->block.ptr + chain->block.len, parts[i].ptr, parts[i].len);
+        chain->block.len += parts[i].len;
+    }
+    if (++chain->items == TD_CHAIN_BLOCK_ITEMS) {
+        fold(chain->h, &chain->block, hasher, chain->h);
+        td_buf_reset(&chain->block);
+        chain->items = 0;
+    }
+    return TD_OK;
 }
 
-void td_digest_chain_state(td_hasher_t *hasher, uint8_t h[TD_SHA256_LEN], const uint8_t *state, size_t n)
+void td_chain_finish(const td_chain_t *chain, td_hasher_t *hasher, const uint8_t *state, size_t n,
+                     uint8_t out[TD_SHA256_LEN])
 {
-    chain_step(hasher, h, "state", state, n);
+    static const char tag[] = "state";
+    uint8_t h[TD_SHA256_LEN];
+    if (chain->items)
+        fold(chain->h, &chain->block, hasher, h);
+    else
+        memcpy(h, chain->h, TD_SHA256_LEN);
+    uint8_t len[4];
+    put_be32(len, (uint32_t)n);
+    td_slice_t parts[] = {{h, TD_SHA256_LEN}, {(const uint8_t *)tag, sizeof tag - 1}, {len, sizeof len}, {state, n}};
+    sha256_slices(hasher, parts, sizeof parts / sizeof parts[0], out);
+}
+
+void td_chain_fini(td_chain_t *chain)
+{
+    if (chain)
+        td_buf_fini(&chain->block);
 }

@@ -409,6 +409,7 @@ static void configure(rocksdb_options_t *options, const td_tape_opts_t *opts, bo
     rocksdb_options_set_create_if_missing(options, !opts->read_only);
     rocksdb_options_set_create_missing_column_families(options, !opts->read_only);
     rocksdb_options_increase_parallelism(options, 2);
+    rocksdb_options_set_write_buffer_size(options, 16u << 20);
     rocksdb_options_set_keep_log_file_num(options, 4);
     /* LZ4 while data is young, ZSTD for the bottom level that holds most of a long tape */
     rocksdb_options_set_compression(options, compress ? rocksdb_lz4_compression : rocksdb_no_compression);

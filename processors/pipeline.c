@@ -57,6 +57,7 @@ void td_pipeline_fini(td_pipeline_t *pipeline)
     td_hasher_destroy(pipeline->hasher);
     pipeline->hasher = NULL;
     td_buf_fini(&pipeline->scratch);
+    td_chain_fini(&pipeline->chain);
 }
 
 /* Fills the envelope of outputs [from, out->len) produced by ev. */
@@ -78,8 +79,10 @@ static td_err_t chain_output(td_pipeline_t *pipeline, const td_event_t *ev)
 {
     td_buf_reset(&pipeline->scratch);
     td_err_t rc = td_codec_encode(ev, TD_CODEC_FOR_DIGEST, &pipeline->scratch);
-    if (rc == TD_OK)
-        td_digest_chain_add(pipeline->hasher, pipeline->chain, pipeline->scratch.ptr, pipeline->scratch.len);
+    if (rc == TD_OK) {
+        td_slice_t bytes = td_buf_slice(&pipeline->scratch);
+        rc = td_chain_add(&pipeline->chain, pipeline->hasher, &bytes, 1);
+    }
     return rc;
 }
 
@@ -102,7 +105,7 @@ static td_err_t chain_input(td_pipeline_t *pipeline, const td_event_t *ev, const
         n = 1;
     }
     if (rc == TD_OK)
-        td_digest_chain_add_parts(pipeline->hasher, pipeline->chain, parts, n + 1);
+        rc = td_chain_add(&pipeline->chain, pipeline->hasher, parts, n + 1);
     return rc;
 }
 
@@ -114,14 +117,15 @@ static td_err_t close_day(td_pipeline_t *pipeline, uint64_t trigger_offset, uint
     td_buf_init(&state);
     td_err_t rc = td_pipeline_encode(pipeline, &state);
     if (rc == TD_OK) {
-        td_digest_chain_state(pipeline->hasher, pipeline->chain, state.ptr, state.len);
+        uint8_t digest[TD_SHA256_LEN];
+        td_chain_finish(&pipeline->chain, pipeline->hasher, state.ptr, state.len, digest);
         td_event_t *o = td_outbuf_add(out, TD_EV_DAY_DIGEST);
         if (!o) {
             rc = TD_ERR_NOMEM;
         } else {
             td_day_digest_t *d = &o->u.digest;
             d->trading_day = pipeline->day;
-            memcpy(d->sha256, pipeline->chain, TD_SHA256_LEN);
+            memcpy(d->sha256, digest, TD_SHA256_LEN);
             d->first_offset = pipeline->day_first_offset;
             d->last_offset = pipeline->day_last_offset;
             d->inputs = pipeline->day_inputs;
@@ -136,7 +140,7 @@ static td_err_t close_day(td_pipeline_t *pipeline, uint64_t trigger_offset, uint
             o->time_ms = pipeline->day_last_time;
             o->input_offset = trigger_offset;
             o->index = index;
-            memcpy(pipeline->prev_digest, pipeline->chain, TD_SHA256_LEN);
+            memcpy(pipeline->prev_digest, digest, TD_SHA256_LEN);
             pipeline->day_closed = true;
             pipeline->floor_day = td_event_floor_after(o, pipeline->day);
         }
@@ -173,7 +177,9 @@ td_err_t td_pipeline_roll(td_pipeline_t *pipeline, const td_event_t *ev, td_outb
     pipeline->day = day;
     pipeline->floor_day = day;
     pipeline->day_closed = false;
-    td_digest_chain_start(pipeline->chain, pipeline->symbol, day, pipeline->prev_digest);
+    rc = td_chain_start(&pipeline->chain, pipeline->hasher, pipeline->symbol, day, pipeline->prev_digest);
+    if (rc != TD_OK)
+        return fail(pipeline, rc);
     pipeline->day_first_offset = ev->offset;
     pipeline->day_last_offset = ev->offset;
     pipeline->day_inputs = 0;
@@ -436,7 +442,9 @@ td_err_t td_pipeline_encode(const td_pipeline_t *pipeline, td_buf_t *out)
         st.floor_day = pipeline->floor_day;
         st.day_closed = pipeline->day_closed;
         st.prev_digest = (ProtobufCBinaryData){TD_SHA256_LEN, (uint8_t *)pipeline->prev_digest};
-        st.chain = (ProtobufCBinaryData){TD_SHA256_LEN, (uint8_t *)pipeline->chain};
+        st.chain = (ProtobufCBinaryData){TD_SHA256_LEN, (uint8_t *)pipeline->chain.h};
+        st.chain_block = (ProtobufCBinaryData){pipeline->chain.block.len, pipeline->chain.block.ptr};
+        st.chain_items = pipeline->chain.items;
         st.day_first_offset = pipeline->day_first_offset;
         st.day_last_offset = pipeline->day_last_offset;
         st.day_inputs = pipeline->day_inputs;
@@ -462,7 +470,8 @@ td_err_t td_pipeline_decode(td_pipeline_t *pipeline, const uint8_t *p, size_t n)
         return TD_ERR_CORRUPT;
     td_err_t rc = TD_OK;
     if (strcmp(st->symbol, pipeline->symbol) != 0 || st->prev_digest.len != TD_SHA256_LEN ||
-        st->chain.len != TD_SHA256_LEN || st->n_outstanding > TD_PIPELINE_OUTSTANDING_MAX)
+        st->chain.len != TD_SHA256_LEN || st->n_outstanding > TD_PIPELINE_OUTSTANDING_MAX ||
+        st->chain_items >= TD_CHAIN_BLOCK_ITEMS)
         rc = TD_ERR_CORRUPT;
     if (rc == TD_OK)
         rc = td_bars_decode(&pipeline->bars, st->bars.data, st->bars.len);
@@ -496,7 +505,11 @@ td_err_t td_pipeline_decode(td_pipeline_t *pipeline, const uint8_t *p, size_t n)
         pipeline->floor_day = st->floor_day;
         pipeline->day_closed = st->day_closed;
         memcpy(pipeline->prev_digest, st->prev_digest.data, TD_SHA256_LEN);
-        memcpy(pipeline->chain, st->chain.data, TD_SHA256_LEN);
+        memcpy(pipeline->chain.h, st->chain.data, TD_SHA256_LEN);
+        td_buf_reset(&pipeline->chain.block);
+        if (td_buf_append(&pipeline->chain.block, st->chain_block.data, st->chain_block.len) != TD_OK)
+            rc = TD_ERR_NOMEM;
+        pipeline->chain.items = st->chain_items;
         pipeline->day_first_offset = st->day_first_offset;
         pipeline->day_last_offset = st->day_last_offset;
         pipeline->day_inputs = st->day_inputs;

@@ -73,7 +73,7 @@ typedef struct td_pipeline {
     uint32_t floor_day;      /* see td_event_day() */
     bool day_closed;
     uint8_t prev_digest[TD_SHA256_LEN];
-    uint8_t chain[TD_SHA256_LEN];
+    td_chain_t chain;        /* the open day's digest chain, open block included */
     uint64_t day_first_offset, day_last_offset, day_inputs, day_outputs;
     int64_t day_last_time;
     uint64_t late_at_day_start;
