@@ -93,7 +93,8 @@ typedef struct td_import__lines {
 static inline void td_import__lines_init(td_import__lines_t *lines, td_slice_t body)
 {
     lines->pos = body.ptr;
-    lines->end = body.ptr + body.len;
+    /* a failed decode leaves body {NULL, 0}, and NULL + 0 is undefined in C */
+    lines->end = body.len ? body.ptr + body.len : body.ptr;
 }
 
 /* Next line without its LF or CRLF; false at the end. A file ending in a line break has no empty
