@@ -25,6 +25,7 @@
 #include "core/timeutil.h"
 
 #define RECORD_SIZE 20
+#define BI5_MEMLIMIT (UINT64_C(64) << 20) /* decoder memory, bytes */
 
 static uint32_t be32(const uint8_t *p)
 {
@@ -58,7 +59,9 @@ static td_err_t decompress(td_import__job_t *job, td_slice_t raw, td_buf_t *out)
 {
     lzma_stream strm = LZMA_STREAM_INIT;
     td_err_t rc = TD_OK;
-    if (lzma_auto_decoder(&strm, UINT64_MAX, 0) != LZMA_OK)
+    /* The header's dictionary size decides the decoder's allocation: without a limit a 49-byte file
+     * claiming a 4 GiB dictionary allocates 4 GiB. Dukascopy's files use 4 MiB. */
+    if (lzma_auto_decoder(&strm, BI5_MEMLIMIT, 0) != LZMA_OK)
         return td_err_set(job->errbuf, job->errlen, TD_ERR_NOMEM, "%s: cannot start the LZMA decoder", job->path);
     strm.next_in = raw.ptr;
     strm.avail_in = raw.len;
@@ -78,7 +81,10 @@ static td_err_t decompress(td_import__job_t *job, td_slice_t raw, td_buf_t *out)
             break;
         if (lr != LZMA_OK) {
             job->line = 0;
-            const char *why = lr == LZMA_BUF_ERROR ? "(truncated)" : lr == LZMA_FORMAT_ERROR ? "(not LZMA)" : "(corrupt)";
+            const char *why = lr == LZMA_BUF_ERROR      ? "(truncated)"
+                              : lr == LZMA_FORMAT_ERROR   ? "(not LZMA)"
+                              : lr == LZMA_MEMLIMIT_ERROR ? "(a dictionary over 64 MiB)"
+                                                          : "(corrupt)";
             rc = td_import__fail(job, "lzma", "an LZMA-compressed .bi5 file", why, strlen(why));
         }
     }
