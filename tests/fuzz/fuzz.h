@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -20,6 +21,16 @@ typedef void (*td_fuzz_add_fn)(void *opaque, const char *name, const uint8_t *da
 
 /* Optional (weak): calls add() once per generated seed input. */
 void td_fuzz_seeds(td_fuzz_add_fn add, void *opaque) __attribute__((weak));
+
+/* Where targets that must go through a file write it: $TMPDIR, else /dev/shm when it is there
+ * (a file system in memory makes these targets several times faster), else /tmp. */
+static inline const char *td_fuzz_tmpdir(void)
+{
+    const char *tmp = getenv("TMPDIR");
+    if (tmp && *tmp)
+        return tmp;
+    return access("/dev/shm", W_OK | X_OK) == 0 ? "/dev/shm" : "/tmp";
+}
 
 /* A property the target checks on accepted input; a failure aborts, which both drivers report. */
 #define FUZZ_REQUIRE(cond)                                                                         \

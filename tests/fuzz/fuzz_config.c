@@ -19,8 +19,8 @@ static void cleanup(void)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (!path[0]) {
-        const char *tmp = getenv("TMPDIR");
-        snprintf(path, sizeof path, "%s/td_fuzz_config.XXXXXX", tmp && strlen(tmp) < 48 ? tmp : "/tmp");
+        const char *tmp = td_fuzz_tmpdir();
+        snprintf(path, sizeof path, "%s/td_fuzz_config.XXXXXX", strlen(tmp) < 48 ? tmp : "/tmp");
         int fd = mkstemp(path);
         FUZZ_REQUIRE(fd >= 0);
         close(fd);
