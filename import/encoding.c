@@ -58,6 +58,7 @@ td_err_t td_import__check_utf8(td_import__job_t *job, td_slice_t text, td_slice_
 {
     const uint8_t *p = text.ptr;
     size_t len = text.len;
+    *body = (td_slice_t){p, 0}; /* set on every path: callers set up their line reader before checking rc */
     if (len >= 2 && ((p[0] == 0xff && p[1] == 0xfe) || (p[0] == 0xfe && p[1] == 0xff)))
         return fail_at(job, text, 0, "UTF-8 text (this file starts with a UTF-16 byte-order mark)");
     size_t i = 0;
