@@ -166,4 +166,21 @@ void td_fuzz_seeds(td_fuzz_add_fn add, void *opaque)
                 rec[20 * i + 4 * j + b] = (uint8_t)(v[j] >> (24 - 8 * b));
     }
     add(opaque, "bi5-records", rec, sizeof rec);
+
+    /* regressions: an .lzma header claiming a 4 GiB dictionary (the decoder allocated it) */
+    uint8_t huge[49];
+    memset(huge, 0xff, sizeof huge);
+    huge[0] = 0x00;
+    add(opaque, "regression-bi5-4gib-dictionary", huge, sizeof huge);
+    /* a UTF-16LE MT5 file with a non-ASCII code unit in its second line (NULL + 0 in the line reader) */
+    static const char mt5[] = "<DATE>\t<TIME>\t<BID>\t<ASK>\t<LAST>\t<VOLUME>\t<FLAGS>\r\n2\xbe";
+    uint8_t utf16[2 + 2 * sizeof mt5];
+    size_t n = 0;
+    utf16[n++] = 0xff;
+    utf16[n++] = 0xfe;
+    for (size_t i = 0; i + 1 < sizeof mt5; i++) {
+        utf16[n++] = (uint8_t)(mt5[i] == '\xbe' ? 0x30 : mt5[i]);
+        utf16[n++] = (uint8_t)(mt5[i] == '\xbe' ? 0xbe : 0x00);
+    }
+    add(opaque, "regression-mt5-utf16-non-ascii", utf16, n);
 }
