@@ -22,6 +22,7 @@
 
 #include <stdalign.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "events.pb-c.h"
@@ -614,6 +615,121 @@ td_err_t td_codec_decode(const uint8_t *data, size_t len, td_event_t *ev, char *
     return td_codec_decode_ex(data, len, TD_CODEC_DEFAULT, ev, errbuf, errlen);
 }
 
+/* ---- the trusted tick fast path ----
+ * Ticks are nearly every event on a tape, and protobuf-c's generic unpack is most of the cost of
+ * reading one. For TRUSTED input (bytes this codec wrote, read back from the tape) a Tick envelope
+ * is parsed directly: top-level fields 1..8 and the tick body (10), in increasing field order, each
+ * at most once, every varint well formed, every 32-bit field in range, strings NUL-free and fitting.
+ * Anything else - another body, an unexpected field or wire type, any doubt - returns false and the
+ * generic path decides, so the fast path can only ever agree with protobuf-c (tests/unit/core/
+ * test_codec.c checks that on valid and mutated ticks). */
+
+static bool fast_varint(const uint8_t *p, size_t len, size_t *pos, uint64_t *v)
+{
+    *v = 0;
+    for (int shift = 0; shift < 64 && *pos < len; shift += 7) {
+        uint8_t b = p[(*pos)++];
+        if (shift == 63 && b > 1)
+            return false;
+        *v |= (uint64_t)(b & 0x7f) << shift;
+        if (!(b & 0x80))
+            return true;
+    }
+    return false;
+}
+
+static int64_t unzigzag(uint64_t v) { return (int64_t)(v >> 1) ^ -(int64_t)(v & 1); }
+
+static bool fast_string(const uint8_t *p, size_t len, size_t *pos, char *dst, size_t size)
+{
+    uint64_t n;
+    if (!fast_varint(p, len, pos, &n) || n > len - *pos || n >= size || memchr(p + *pos, 0, (size_t)n))
+        return false;
+    memcpy(dst, p + *pos, (size_t)n);
+    dst[n] = '\0';
+    *pos += (size_t)n;
+    return true;
+}
+
+static bool fast_tick_body(const uint8_t *p, size_t len, td_tick_t *tick)
+{
+    size_t pos = 0;
+    uint64_t last_field = 0, tag, v;
+    while (pos < len) {
+        if (!fast_varint(p, len, &pos, &tag) || (tag & 7) != 0 || (tag >> 3) <= last_field || (tag >> 3) > 5)
+            return false;
+        last_field = tag >> 3;
+        if (!fast_varint(p, len, &pos, &v))
+            return false;
+        switch (last_field) {
+        case 1: tick->bid = unzigzag(v); break;
+        case 2: tick->ask = unzigzag(v); break;
+        case 3: tick->last = unzigzag(v); break;
+        case 4: tick->volume = unzigzag(v); break;
+        case 5:
+            if (v > UINT32_MAX)
+                return false;
+            tick->flags = (uint32_t)v;
+            break;
+        }
+    }
+    return true;
+}
+
+static bool fast_tick(const uint8_t *p, size_t len, td_event_t *ev)
+{
+    size_t pos = 0;
+    uint64_t last_field = 0, tag, v;
+    bool body = false;
+    memset(ev, 0, offsetof(td_event_t, u) + sizeof ev->u.tick);
+    while (pos < len) {
+        if (!fast_varint(p, len, &pos, &tag) || (tag >> 3) <= last_field)
+            return false;
+        last_field = tag >> 3;
+        unsigned wire = (unsigned)(tag & 7);
+        bool is_len = last_field == 1 || last_field == 4 || last_field == 10;
+        if ((is_len && wire != 2) || (!is_len && wire != 0) || last_field == 9 || last_field > 10)
+            return false;
+        switch (last_field) {
+        case 1:
+            if (!fast_string(p, len, &pos, ev->symbol, sizeof ev->symbol))
+                return false;
+            break;
+        case 4:
+            if (!fast_string(p, len, &pos, ev->source, sizeof ev->source))
+                return false;
+            break;
+        case 10:
+            if (!fast_varint(p, len, &pos, &v) || v > len - pos || !fast_tick_body(p + pos, (size_t)v, &ev->u.tick))
+                return false;
+            pos += (size_t)v;
+            body = true;
+            break;
+        default:
+            if (!fast_varint(p, len, &pos, &v))
+                return false;
+            if (last_field == 2)
+                ev->time_ms = unzigzag(v);
+            else if (last_field == 3)
+                ev->offset = v;
+            else if (last_field == 6)
+                ev->ingest_ms = unzigzag(v);
+            else if (last_field == 7)
+                ev->input_offset = v;
+            else if (v > UINT32_MAX)
+                return false;
+            else if (last_field == 5)
+                ev->schema_version = (uint32_t)v;
+            else
+                ev->index = (uint32_t)v;
+        }
+    }
+    if (!body)
+        return false;
+    ev->kind = TD_EV_TICK;
+    return true;
+}
+
 td_err_t td_codec_decode_ex(const uint8_t *data, size_t len, unsigned flags, td_event_t *ev, char *errbuf,
                             size_t errlen)
 {
@@ -625,6 +741,8 @@ td_err_t td_codec_decode_ex(const uint8_t *data, size_t len, unsigned flags, td_
 
     if (!ev || (!data && len))
         return td_err_set(errbuf, errlen, TD_ERR_INVALID, "codec: decode: no event or no data");
+    if ((flags & TD_CODEC_TRUSTED) && !(flags & TD_CODEC__GENERIC) && fast_tick(data, len, ev))
+        return TD_OK;
     memset(ev, 0, sizeof *ev);
     arena.used = 0;
     if (len > ARENA_SIZE / 2) {

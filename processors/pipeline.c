@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "core/codec.h"
+#include "core/timeutil.h"
 #include "state_pipeline.pb-c.h"
 
 static td_err_t fail(td_pipeline_t *pipeline, td_err_t rc)
@@ -162,7 +163,17 @@ td_err_t td_pipeline_roll(td_pipeline_t *pipeline, const td_event_t *ev, td_outb
     *started = false;
     if (pipeline->rc != TD_OK)
         return pipeline->rc;
-    uint32_t day = td_event_day(ev, pipeline->floor_day, pipeline->config.day_offset_minutes);
+    uint32_t day;
+    if (ev->time_ms >= pipeline->day_lo && ev->time_ms < pipeline->day_hi && ev->kind != TD_EV_SESSION_MARK) {
+        /* the calendar of the last event's day, cached: td_event_day without the civil arithmetic */
+        day = pipeline->day_of_range > pipeline->floor_day ? pipeline->day_of_range : pipeline->floor_day;
+    } else {
+        day = td_event_day(ev, pipeline->floor_day, pipeline->config.day_offset_minutes);
+        uint32_t by_time = td_time_trading_day(ev->time_ms, pipeline->config.day_offset_minutes);
+        pipeline->day_of_range = by_time;
+        pipeline->day_lo = td_time_trading_day_start(by_time, pipeline->config.day_offset_minutes);
+        pipeline->day_hi = pipeline->day_lo + TD_MS_PER_DAY;
+    }
     if (pipeline->day != 0 && day == pipeline->day && !pipeline->day_closed)
         return TD_OK;
     if (pipeline->day != 0 && day == pipeline->day && pipeline->day_closed) {

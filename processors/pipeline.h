@@ -82,6 +82,8 @@ typedef struct td_pipeline {
     size_t step_from;        /* transient: out->len when the current step began */
     td_hasher_t *hasher;     /* transient: the SHA-256 context the chain reuses */
     td_buf_t scratch;        /* transient: encoding space for the chain */
+    int64_t day_lo, day_hi;  /* transient: [start, end) of the trading day day_of_range (a cache) */
+    uint32_t day_of_range;
 } td_pipeline_t;
 
 /* Starts an empty pipeline for symbol. */

@@ -571,6 +571,78 @@ static void test_trusted_decode(void **unused)
     td_buf_fini(&b);
 }
 
+/* The same event as far as a decoded tick goes (header and tick body). */
+static void assert_same_tick(const td_event_t *a, const td_event_t *b)
+{
+    assert_int_equal(a->kind, b->kind);
+    assert_string_equal(a->symbol, b->symbol);
+    assert_string_equal(a->source, b->source);
+    assert_int_equal(a->time_ms, b->time_ms);
+    assert_int_equal(a->offset, b->offset);
+    assert_int_equal(a->schema_version, b->schema_version);
+    assert_int_equal(a->ingest_ms, b->ingest_ms);
+    assert_int_equal(a->input_offset, b->input_offset);
+    assert_int_equal(a->index, b->index);
+    assert_int_equal(a->u.tick.bid, b->u.tick.bid);
+    assert_int_equal(a->u.tick.ask, b->u.tick.ask);
+    assert_int_equal(a->u.tick.last, b->u.tick.last);
+    assert_int_equal(a->u.tick.volume, b->u.tick.volume);
+    assert_int_equal(a->u.tick.flags, b->u.tick.flags);
+}
+
+/* Differential: the trusted tick fast path and protobuf-c's generic path agree on random valid
+ * ticks and on every single-byte change and truncation of them (accept/refuse and the result). */
+static void test_fast_tick_matches_generic(void **unused)
+{
+    (void)unused;
+    uint64_t seed = 0x7461706564656b31u;
+    td_buf_t b;
+    td_buf_init(&b);
+    char err[256];
+    uint64_t agreed = 0, fast_ok = 0;
+    for (int round = 0; round < 3000; round++) {
+        td_event_t ev;
+        memset(&ev, 0, sizeof ev);
+        ev.kind = TD_EV_TICK;
+        uint64_t r = rnd_next(&seed);
+        fill_str(ev.symbol, sizeof ev.symbol, (char)('A' + r % 26), (size_t)(r % (TD_SYMBOL_MAX + 1)));
+        fill_str(ev.source, sizeof ev.source, 's', (size_t)(r >> 8) % (TD_SOURCE_MAX + 1));
+        ev.time_ms = (int64_t)(rnd_next(&seed) % 4000000000000u) - (r & 1 ? 1000000 : 0);
+        ev.offset = r & 2 ? rnd_next(&seed) : 0;
+        ev.schema_version = (uint32_t)(r >> 16) % 3;
+        ev.ingest_ms = r & 4 ? (int64_t)(rnd_next(&seed) >> 20) : 0;
+        ev.u.tick.bid = (int64_t)(rnd_next(&seed) >> 1) * (r & 8 ? -1 : 1) / (int64_t)(1 + r % 1000);
+        ev.u.tick.ask = (int64_t)(rnd_next(&seed) >> 2);
+        ev.u.tick.last = r & 16 ? (int64_t)rnd_next(&seed) : 0;
+        ev.u.tick.volume = r & 32 ? -(int64_t)(rnd_next(&seed) >> 3) : 0;
+        ev.u.tick.flags = (uint32_t)rnd_next(&seed);
+        td_buf_reset(&b);
+        encode_ok(&ev, TD_CODEC_DEFAULT, &b);
+        for (size_t variant = 0; variant <= b.len + 1; variant++) {
+            uint8_t copy[512];
+            size_t n = b.len;
+            assert_true(n <= sizeof copy);
+            memcpy(copy, b.ptr, n);
+            if (variant < b.len)
+                copy[variant] ^= (uint8_t)(1u << (rnd_next(&seed) % 8)); /* one bit flipped */
+            else if (variant == b.len)
+                n = (size_t)(rnd_next(&seed) % (b.len + 1)); /* truncated */
+            td_event_t fast, generic;
+            td_err_t rf = td_codec_decode_ex(copy, n, TD_CODEC_TRUSTED, &fast, err, sizeof err);
+            td_err_t rg = td_codec_decode_ex(copy, n, TD_CODEC_TRUSTED | TD_CODEC__GENERIC, &generic, err, sizeof err);
+            assert_int_equal(rf, rg);
+            if (rf == TD_OK) {
+                assert_same_tick(&fast, &generic);
+                fast_ok++;
+            }
+            agreed++;
+        }
+    }
+    printf("fast tick path: %llu inputs agreed with the generic path, %llu decoded\n", (unsigned long long)agreed,
+           (unsigned long long)fast_ok);
+    td_buf_fini(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -588,6 +660,7 @@ int main(void)
         cmocka_unit_test(test_speed),
         cmocka_unit_test(test_digest_view),
         cmocka_unit_test(test_trusted_decode),
+        cmocka_unit_test(test_fast_tick_matches_generic),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
