@@ -159,6 +159,9 @@ static td_err_t process_symbol(void *opaque, const char *symbol)
         have_pipeline = rc == TD_OK;
     }
     uint64_t out_offset = td_tape_next_offset(run->tape, TD_STREAM_OUTPUT, symbol);
+    if (rc == TD_OK && opts->log)
+        td_log_write(opts->log, TD_LOG_DEBUG, "host", TD_OK, "%s: resuming at input offset %" PRIu64 ", output offset %" PRIu64,
+                     symbol, pipeline.next_offset, out_offset);
     if (rc == TD_OK)
         rc = td_tape_iter_new(run->tape, TD_STREAM_INPUT, symbol, pipeline.next_offset, &iter);
     if (rc == TD_OK)
@@ -232,6 +235,10 @@ static td_err_t process_symbol(void *opaque, const char *symbol)
             run->stats->commits++;
         }
     }
+    if (opts->log)
+        td_log_write(opts->log, rc == TD_OK ? TD_LOG_DEBUG : TD_LOG_ERROR, "host", rc,
+                     "%s: stopped at input offset %" PRIu64 ", output offset %" PRIu64, symbol,
+                     have_pipeline ? pipeline.next_offset : 0, out_offset);
     if (rc == TD_OK && pipeline.params_rejected && opts->log)
         td_log_write(opts->log, TD_LOG_WARN, "host", TD_ERR_INVALID, "%s: %" PRIu64 " parameter set(s) refused, last: %s",
                      symbol, pipeline.params_rejected, pipeline.last_error);
