@@ -819,12 +819,18 @@ td_err_t td_codec_digest_view(const uint8_t *data, size_t len, td_slice_t parts[
             return TD_ERR_CORRUPT; /* the envelope's first six fields are varints and strings */
         }
         if (number == 3 || number == 6) {
+            /* repeated offset / ingest fields (not canonical) would need more than 3 slices */
+            if (field_start > keep_from && *n_parts == 2)
+                return TD_ERR_CORRUPT;
             if (field_start > keep_from)
                 parts[(*n_parts)++] = (td_slice_t){data + keep_from, field_start - keep_from};
             keep_from = pos;
         }
     }
-    if (len > keep_from)
+    if (len > keep_from) {
+        if (*n_parts == 3)
+            return TD_ERR_CORRUPT;
         parts[(*n_parts)++] = (td_slice_t){data + keep_from, len - keep_from};
+    }
     return TD_OK;
 }
