@@ -239,9 +239,12 @@ static td_err_t process_symbol(void *opaque, const char *symbol)
         td_log_write(opts->log, rc == TD_OK ? TD_LOG_DEBUG : TD_LOG_ERROR, "host", rc,
                      "%s: stopped at input offset %" PRIu64 ", output offset %" PRIu64, symbol,
                      have_pipeline ? pipeline.next_offset : 0, out_offset);
-    if (rc == TD_OK && pipeline.params_rejected && opts->log)
-        td_log_write(opts->log, TD_LOG_WARN, "host", TD_ERR_INVALID, "%s: %" PRIu64 " parameter set(s) refused, last: %s",
-                     symbol, pipeline.params_rejected, pipeline.last_error);
+    if (rc == TD_OK && opts->log && (pipeline.params_rejected || pipeline.exec_rejected || pipeline.outstanding_dropped))
+        td_log_write(opts->log, TD_LOG_WARN, "host", TD_ERR_INVALID,
+                     "%s: refused so far: %" PRIu64 " parameter set(s), %" PRIu64 " execution report(s); %" PRIu64
+                     " unanswered intent(s) forgotten; last: %s",
+                     symbol, pipeline.params_rejected, pipeline.exec_rejected, pipeline.outstanding_dropped,
+                     pipeline.last_error);
     td_tape_batch_destroy(batch);
     td_tape_iter_destroy(iter);
     if (have_pipeline)

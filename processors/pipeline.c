@@ -228,6 +228,13 @@ static td_volume_t pending_volume(const td_pipeline_t *pipeline)
 /* An execution report (from the stream or the paper fill model) reaches the position keeper. */
 static td_err_t apply_exec(td_pipeline_t *pipeline, int64_t time_ms, const td_exec_report_t *exec, td_outbuf_t *out)
 {
+    size_t from = out->len;
+    td_err_t rc = td_positions_apply(&pipeline->positions, time_ms, exec, out);
+    for (size_t i = from; rc == TD_OK && i < out->len; i++)
+        if (out->ev[i].kind == TD_EV_TRADE_CLOSED)
+            rc = td_metrics_on_trade(&pipeline->metrics, &out->ev[i].u.trade);
+    if (rc != TD_OK)
+        return rc;
     td_outstanding_t *o = exec->intent_id[0] ? outstanding_find(pipeline, exec->intent_id) : NULL;
     if (o) {
         if (exec->status == TD_EXEC_FILLED || exec->status == TD_EXEC_PARTIAL) {
@@ -239,12 +246,7 @@ static td_err_t apply_exec(td_pipeline_t *pipeline, int64_t time_ms, const td_ex
             outstanding_remove(pipeline, o);
         }
     }
-    size_t from = out->len;
-    td_err_t rc = td_positions_apply(&pipeline->positions, time_ms, exec, out);
-    for (size_t i = from; rc == TD_OK && i < out->len; i++)
-        if (out->ev[i].kind == TD_EV_TRADE_CLOSED)
-            rc = td_metrics_on_trade(&pipeline->metrics, &out->ev[i].u.trade);
-    return rc;
+    return TD_OK;
 }
 
 static td_err_t apply_params(td_pipeline_t *pipeline, const td_params_changed_t *params)
@@ -296,8 +298,9 @@ static td_err_t run_bars(td_pipeline_t *pipeline, const td_event_t *ev, td_outbu
             snprintf(intent->intent_id, sizeof intent->intent_id, "%s-%llu-%zu", pipeline->symbol,
                      (unsigned long long)ev->offset, pipeline->index_base + (j - pipeline->step_from));
             if (pipeline->n_outstanding == TD_PIPELINE_OUTSTANDING_MAX) {
-                rc = TD_ERR_STATE;
-                break;
+                /* no answer ever came for the oldest: forget it rather than stop the symbol */
+                outstanding_remove(pipeline, &pipeline->outstanding[0]);
+                pipeline->outstanding_dropped++;
             }
             td_outstanding_t *os = &pipeline->outstanding[pipeline->n_outstanding++];
             memcpy(os->intent_id, intent->intent_id, sizeof os->intent_id);
@@ -348,6 +351,14 @@ td_err_t td_pipeline_step_raw(td_pipeline_t *pipeline, const td_event_t *ev, con
             break;
         case TD_EV_EXEC_REPORT:
             rc = apply_exec(pipeline, ev->time_ms, &ev->u.exec, out);
+            if (rc == TD_ERR_INVALID || rc == TD_ERR_STATE) {
+                /* a report the keeper cannot apply (malformed, or a fill before any spec) is
+                 * refused and counted: the position stays as it was and the symbol goes on */
+                pipeline->exec_rejected++;
+                snprintf(pipeline->last_error, sizeof pipeline->last_error, "offset %llu: %s",
+                         (unsigned long long)ev->offset, td_positions_error(&pipeline->positions));
+                rc = TD_OK;
+            }
             break;
         default:
             break;
@@ -449,6 +460,8 @@ td_err_t td_pipeline_encode(const td_pipeline_t *pipeline, td_buf_t *out)
         st.n_outstanding = pipeline->n_outstanding;
         st.outstanding = osp;
         st.params_rejected = pipeline->params_rejected;
+        st.exec_rejected = pipeline->exec_rejected;
+        st.outstanding_dropped = pipeline->outstanding_dropped;
         st.day = pipeline->day;
         st.floor_day = pipeline->floor_day;
         st.day_closed = pipeline->day_closed;
@@ -512,6 +525,8 @@ td_err_t td_pipeline_decode(td_pipeline_t *pipeline, const uint8_t *p, size_t n)
             pipeline->outstanding[i].volume = st->outstanding[i]->volume;
         }
         pipeline->params_rejected = st->params_rejected;
+        pipeline->exec_rejected = st->exec_rejected;
+        pipeline->outstanding_dropped = st->outstanding_dropped;
         pipeline->day = st->day;
         pipeline->floor_day = st->floor_day;
         pipeline->day_closed = st->day_closed;

@@ -739,7 +739,9 @@ static void test_one_tick_changes_its_day_digest_and_later_ones_only(void **unus
 
 /* ---- (h) the sticky failure ---- */
 
-static void test_failure_is_sticky(void **unused)
+/* A malformed ExecutionReport input (deal id 0) is refused and counted; the symbol goes on with
+ * the same decisions as without it. */
+static void test_malformed_exec_report_is_counted_not_fatal(void **unused)
 {
     (void)unused;
     stream_t stream;
@@ -750,8 +752,48 @@ static void test_failure_is_sticky(void **unused)
     ev.u.exec.side = TD_SIDE_BUY;
     ev.u.exec.volume = LOT;
     ev.u.exec.price = stream.ev[10].u.tick.ask;
-    ev.u.exec.status = TD_EXEC_FILLED; /* deal id 0: a malformed report */
+    ev.u.exec.status = TD_EXEC_FILLED; /* deal id 0 */
     stream_insert(&stream, 10, &ev);
+
+    td_pipeline_t pipeline;
+    assert_int_equal(td_pipeline_init(&pipeline, SYM, &paper_config), TD_OK);
+    td_outbuf_t out;
+    td_outbuf_init(&out);
+    bool started;
+    for (size_t i = 0; i < stream.len; i++) {
+        td_outbuf_clear(&out);
+        assert_int_equal(td_pipeline_roll(&pipeline, &stream.ev[i], &out, &started), TD_OK);
+        assert_int_equal(td_pipeline_step(&pipeline, &stream.ev[i], &out), TD_OK);
+        if (i == 10)
+            assert_int_equal(out.len, 0); /* no position change from the refused report */
+    }
+    assert_int_equal(pipeline.exec_rejected, 1);
+    assert_non_null(strstr(pipeline.last_error, "deal"));
+    td_outbuf_fini(&out);
+    td_pipeline_fini(&pipeline);
+    stream_fini(&stream);
+}
+
+static void test_failure_is_sticky(void **unused)
+{
+    (void)unused;
+    stream_t stream;
+    gen(&stream, &(gen_opts_t){.seed = 9, .days = 1});
+    td_event_t ev = stream.ev[10];
+    ev.kind = TD_EV_EXEC_REPORT;
+    memset(&ev.u, 0, sizeof ev.u);
+    ev.u.exec.side = TD_SIDE_BUY;
+    ev.u.exec.volume = INT64_MAX / 4; /* a fill whose cost leaves the money range: an overflow */
+    ev.u.exec.price = INT64_MAX / 4;
+    ev.u.exec.deal_id = 1;
+    ev.u.exec.status = TD_EXEC_FILLED;
+    stream_insert(&stream, 10, &ev);
+    /* the second one makes the overflow happen on closing */
+    td_event_t ev2 = ev;
+    ev2.u.exec.side = TD_SIDE_SELL;
+    ev2.u.exec.price = 1;
+    ev2.u.exec.deal_id = 2;
+    stream_insert(&stream, 11, &ev2);
 
     td_pipeline_t pipeline;
     assert_int_equal(td_pipeline_init(&pipeline, SYM, &paper_config), TD_OK);
@@ -765,8 +807,8 @@ static void test_failure_is_sticky(void **unused)
         assert_int_equal(td_pipeline_roll(&pipeline, &stream.ev[i], &out, &started), TD_OK);
         rc = td_pipeline_step(&pipeline, &stream.ev[i], &out);
     }
-    assert_int_equal(i, 11);
-    assert_int_not_equal(rc, TD_OK);
+    assert_int_equal(i, 12); /* the closing fill (at 11) overflows */
+    assert_int_equal(rc, TD_ERR_OVERFLOW);
     assert_int_equal(pipeline.rc, rc);
 
     /* every later call answers the same, with no output */
@@ -782,7 +824,7 @@ static void test_failure_is_sticky(void **unused)
     }
     /* retrying the failed event does not help either */
     td_outbuf_clear(&out);
-    assert_int_equal(td_pipeline_step(&pipeline, &stream.ev[10], &out), rc);
+    assert_int_equal(td_pipeline_step(&pipeline, &stream.ev[11], &out), rc);
     assert_int_equal(out.len, 0);
     td_outbuf_fini(&out);
     td_pipeline_fini(&pipeline);
@@ -801,6 +843,7 @@ int main(void)
         cmocka_unit_test(test_invalid_params_are_counted_and_previous_strategy_stays),
         cmocka_unit_test(test_invalid_first_params_leave_no_strategy),
         cmocka_unit_test(test_one_tick_changes_its_day_digest_and_later_ones_only),
+        cmocka_unit_test(test_malformed_exec_report_is_counted_not_fatal),
         cmocka_unit_test(test_failure_is_sticky),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
