@@ -6,15 +6,21 @@
 need_data
 cfg="$TD_WORK/config.yaml"
 write_config "$cfg"
-sed -i 's/batch_events: 5000/batch_events: 2000/' "$cfg"
+# small batches, fsync on every commit: a long, realistic window for the kills to land in
+sed -i 's/batch_events: 5000/batch_events: 2000/; s/sync: none/sync: commit/' "$cfg"
 
 import_lean_xau "$TD_WORK/ref" "$cfg"
+t0=$(date +%s%N)
 td --data-dir "$TD_WORK/ref" --config "$cfg" process > /dev/null
+ref_ms=$((($(date +%s%N) - t0) / 1000000))
 td --data-dir "$TD_WORK/ref" days --json > "$TD_WORK/ref.json"
 
 import_lean_xau "$TD_WORK/crash" "$cfg"
 kills=0
-for delay in 0.3 0.7 0.2 1.1 0.5 0.9; do
+# each run is killed after about an eighth of an uninterrupted run's time (so each gets some work
+# committed and every kill lands while the host is busy), at varying points
+for part in 10 14 12 16 11 13; do
+  delay=$(awk -v ms="$ref_ms" -v p="$part" 'BEGIN { printf "%.3f", ms * p / 100 / 1000 }')
   "$TAPEDECK" --data-dir "$TD_WORK/crash" --config "$cfg" process > /dev/null 2>&1 &
   pid=$!
   sleep "$delay"
@@ -23,7 +29,7 @@ for delay in 0.3 0.7 0.2 1.1 0.5 0.9; do
 done
 td --data-dir "$TD_WORK/crash" --config "$cfg" process --stop-after 12345 > /dev/null
 td --data-dir "$TD_WORK/crash" --config "$cfg" process > "$TD_WORK/final.out"
-[ "$kills" -ge 3 ] || fail "only $kills of the SIGKILLs hit a running host; the machine is too fast for this test's delays"
+[ "$kills" -ge 4 ] || fail "only $kills of 6 SIGKILLs hit a running host (an uninterrupted run took $ref_ms ms)"
 td --data-dir "$TD_WORK/crash" days --json > "$TD_WORK/crash.json"
 cmp "$TD_WORK/ref.json" "$TD_WORK/crash.json" || fail "digests after $kills SIGKILLs differ from the uninterrupted run"
 pass "$kills SIGKILLs and a dropped batch: day digests equal the uninterrupted run's"
