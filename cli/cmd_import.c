@@ -35,6 +35,9 @@ static void help(void)
            "  --day-end auto|none auto: close each trading day the file covers to its end with a\n"
            "                      SessionMark (one-day files, bi5 hour 23); none: never (default auto)\n"
            "  --force             import a file again even if the registry has it\n"
+           "  --crossed refuse|keep  a tick with bid > ask stops the import with the line (refuse, the\n"
+           "                      default) or is kept as it is and counted (keep: FXCM's files cross\n"
+           "                      in about 10%% of their quotes)\n"
            "\n"
            "formats:\n");
     for (int f = TD_FMT_DUKASCOPY_CSV; f <= TD_FMT_LEAN_BARS; f++)
@@ -306,9 +309,12 @@ static int import_file(import_run_t *run, const td_import_opts_t *opts, bool for
     char a[32], b[32];
     td_time_format_iso(run->first_ms, a);
     td_time_format_iso(run->last_ms, b);
-    printf("imported %s: %" PRIu64 " %s into %s, %s..%s, %" PRIu64 " day end(s), %" PRIu64 " rounded price(s)\n",
+    printf("imported %s: %" PRIu64 " %s into %s, %s..%s, %" PRIu64 " day end(s), %" PRIu64 " rounded price(s)",
            run->path, run->events, bars ? "bars" : "ticks", run->stream, run->events ? a : "-", run->events ? b : "-",
            run->marks, stats.rounded);
+    if (stats.crossed)
+        printf(", %" PRIu64 " crossed quote(s) kept (bid > ask)", stats.crossed);
+    printf("\n");
     return TD_EXIT_OK;
 }
 
@@ -329,6 +335,7 @@ int td_cmd_import(td_cli_t *cli, int argc, char **argv)
         {"format", required_argument, NULL, 'f'}, {"symbol", required_argument, NULL, 's'},
         {"tz-offset", required_argument, NULL, 'z'}, {"digits", required_argument, NULL, 'd'},
         {"day-end", required_argument, NULL, 'e'}, {"force", no_argument, NULL, 'F'},
+        {"crossed", required_argument, NULL, 'x'},
         {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
     };
     td_import_opts_t opts = {0};
@@ -357,6 +364,11 @@ int td_cmd_import(td_cli_t *cli, int argc, char **argv)
             day_end = strcmp(optarg, "auto") == 0;
             break;
         case 'F': force = true; break;
+        case 'x':
+            if (strcmp(optarg, "refuse") && strcmp(optarg, "keep"))
+                return td_cli_usage(cli, "--crossed expects refuse or keep, found '%s'", optarg);
+            opts.keep_crossed = strcmp(optarg, "keep") == 0;
+            break;
         case 'h': help(); return TD_EXIT_OK;
         default: return td_cli_usage(cli, "unknown option");
         }

@@ -173,7 +173,7 @@ td_err_t td_import__dukascopy_bi5(td_import__job_t *job, td_slice_t raw)
             rc = fail_value(job, "bid", "a price > 0", bid);
         else if (ask == 0)
             rc = fail_value(job, "ask", "a price > 0", ask);
-        else if (bid > ask)
+        else if (bid > ask && !job->opts->keep_crossed)
             rc = fail_value(job, "bid", "bid <= ask", bid);
         else if (!f32_to_fx(be32(r + 12), &avol))
             rc = fail_value(job, "ask_volume", "a finite float >= 0 (raw bits shown)", be32(r + 12));
@@ -181,6 +181,8 @@ td_err_t td_import__dukascopy_bi5(td_import__job_t *job, td_slice_t raw)
             rc = fail_value(job, "bid_volume", "a finite float >= 0 (raw bits shown)", be32(r + 16));
         if (rc != TD_OK)
             break;
+        if (bid > ask)
+            job->stats->crossed++; /* kept: opts->keep_crossed */
         tick.bid = (int64_t)bid * unit;
         tick.ask = (int64_t)ask * unit;
         if (td_fx_add(avol, bvol, &tick.volume) != TD_OK) {

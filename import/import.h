@@ -8,7 +8,7 @@
  * found" in errbuf; LINE is 1-based, a record number for binary files):
  *   - a line with too few or too many fields (truncated lines)
  *   - a field that is not a number where a price, volume or time is expected
- *   - bid > ask, a price <= 0, a negative volume
+ *   - bid > ask (unless opts.keep_crossed), a price <= 0, a negative volume
  *   - event time going backwards (equal times are fine)
  *   - a file whose encoding is not the format's (UTF-16 where UTF-8 is expected and the reverse,
  *     NUL bytes, invalid UTF-8)
@@ -46,6 +46,8 @@ typedef struct td_import_opts {
                                     * EURUSD, required); mt5-bars converts SPREAD points with it
                                     * (0 = unknown: spread left 0); other formats ignore it */
     uint32_t timeframe_s;        /* bar formats: expected timeframe; 0 = infer from the first bars */
+    bool keep_crossed;           /* ticks: keep quotes with bid > ask as they are (counted in
+                                    stats.crossed) instead of refusing the file; off by default */
 } td_import_opts_t;
 
 typedef struct td_import_stats {
@@ -53,6 +55,7 @@ typedef struct td_import_stats {
     uint64_t events;      /* events handed to the sink */
     uint64_t rounded;     /* prices or volumes whose float noise was rounded */
     uint64_t unchanged;   /* MT5 ticks: empty fields filled from the previous tick */
+    uint64_t crossed;     /* ticks kept with bid > ask (opts.keep_crossed) */
     int64_t first_ms, last_ms;
 } td_import_stats_t;
 

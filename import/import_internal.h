@@ -150,7 +150,7 @@ td_err_t td_import__date(td_import__job_t *job, const char *field, td_slice_t s,
 td_err_t td_import__time_of_day(td_import__job_t *job, const char *field, td_slice_t s, int min_parts,
                                 bool allow_frac, int64_t *ms) TD_WUR;
 
-/* Requires bid <= ask; the message quotes the bid. */
+/* Requires bid <= ask (or counts the crossed quote when opts->keep_crossed); the message quotes the bid. */
 td_err_t td_import__check_quote(td_import__job_t *job, td_price_t bid, td_price_t ask, td_slice_t bid_text) TD_WUR;
 
 /* ---- events (emit.c) ---- */

@@ -196,6 +196,10 @@ td_err_t td_import__check_quote(td_import__job_t *job, td_price_t bid, td_price_
 {
     if (bid <= ask)
         return TD_OK;
+    if (job->opts->keep_crossed) {
+        job->stats->crossed++;
+        return TD_OK;
+    }
     char expected[64];
     char ask_text[32];
     int n = td_fx_format(ask, TD_FX_DECIMALS, ask_text, sizeof ask_text);

@@ -27,6 +27,13 @@ check_bad backwards   '5000,1310.5,1310.9\n4000,1310.6,1311.0\n'          "20140
 check_bad utf16       '\xff\xfe1\x000\x000\x000\x00,\x001\x00\n\x00'      "20140507_utf16.csv:1: encoding" "UTF-16"
 check_bad nul         '1000,1310.5,13\x0010.9\n'                          "20140507_nul.csv:1: encoding" "NUL"
 
+# crossed quotes can be kept on purpose, counted
+crossed="$TD_WORK/20140507_keep.csv"
+printf '1000,1310.5,1310.9\n2000,1311.6,1311.0\n3000,1310.6,1311.0\n' > "$crossed"
+expect_exit 0 td --data-dir "$dir" import --format lean-ticks --symbol XAUUSD --crossed keep "$crossed"
+grep -q "3 ticks into XAUUSD.*1 crossed quote(s) kept" "$TD_WORK/last.out" || { cat "$TD_WORK/last.out"; fail "--crossed keep did not report the count"; }
+pass "--crossed keep imports a crossed quote and says so"
+
 # MT5 Export Ticks: UTF-16LE with BOM and CRLF is a valid input of its own format
 mt5="$TD_WORK/mt5.csv"
 printf '<DATE>\t<TIME>\t<BID>\t<ASK>\t<LAST>\t<VOLUME>\t<FLAGS>\r\n2014.05.08\t00:00:01.000\t1290.10\t1290.40\t\t\t6\r\n2014.05.08\t00:00:02.500\t\t1290.50\t\t\t4\r\n' |
