@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "core/buf.h"
+#include "core/event_json.h"
 #include "core/timeutil.h"
 
 static const char *level_name(td_log_level_t level)
@@ -18,22 +19,6 @@ void td_log_init(td_log_t *log, FILE *out, td_log_level_t level, int json)
     log->out = out;
     log->level = level;
     log->json = json;
-}
-
-/* Appends s with JSON string escaping (also used for the text format's quoted msg). */
-static td_err_t append_escaped(td_buf_t *buf, const char *s)
-{
-    td_err_t rc = TD_OK;
-    for (; *s && rc == TD_OK; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            rc = td_buf_printf(buf, "\\%c", c);
-        else if (c < 0x20)
-            rc = td_buf_printf(buf, "\\u%04x", c);
-        else
-            rc = td_buf_append(buf, &c, 1);
-    }
-    return rc;
 }
 
 void td_log_write(td_log_t *log, td_log_level_t level, const char *module, td_err_t rc, const char *fmt, ...)
@@ -55,15 +40,15 @@ void td_log_write(td_log_t *log, td_log_level_t level, const char *module, td_er
     td_buf_init(&line);
     td_err_t wrc;
     if (log->json)
-        wrc = td_buf_printf(&line, "{\"ts\":\"%s\",\"level\":\"%s\",\"module\":\"%s\",\"rc\":\"%s\",\"msg\":\"", when,
+        wrc = td_buf_printf(&line, "{\"ts\":\"%s\",\"level\":\"%s\",\"module\":\"%s\",\"rc\":\"%s\",\"msg\":", when,
                             level_name(level), module, td_err_name(rc));
     else
-        wrc = td_buf_printf(&line, "%s level=%s module=%s rc=%s msg=\"", when, level_name(level), module,
+        wrc = td_buf_printf(&line, "%s level=%s module=%s rc=%s msg=", when, level_name(level), module,
                             td_err_name(rc));
     if (wrc == TD_OK)
-        wrc = append_escaped(&line, msg);
+        wrc = td_json_string(&line, msg); /* the message quoted and escaped as JSON, in both formats */
     if (wrc == TD_OK)
-        wrc = td_buf_printf(&line, log->json ? "\"}\n" : "\"\n");
+        wrc = td_buf_printf(&line, log->json ? "}\n" : "\n");
     if (wrc == TD_OK)
         fwrite(line.ptr, 1, line.len, log->out);
     else
