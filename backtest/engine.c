@@ -1,0 +1,319 @@
+/* engine.c - one backtest run (contract and conventions in engine.h).
+ *
+ * The loop is the live pipeline's order of calls per bar, minus the tape: fill model, position
+ * keeper, strategy, intents queued. The one liberty taken for speed: a bar on which the fill model
+ * can provably do nothing is not handed to it (see quiet_bar); config.reference turns that off and
+ * the differential test checks that both give the same trades.
+ */
+#include "backtest/engine.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/timeutil.h"
+#include "processors/fill.h"
+#include "processors/output.h"
+#include "processors/positions.h"
+#include "processors/strategy.h"
+
+void td_backtest_config_init(td_backtest_config_t *config)
+{
+    memset(config, 0, sizeof *config);
+    config->basis = TD_BACKTEST_BID;
+    config->costs = true;
+    config->spread = -1;
+    config->initial_equity = INT64_C(100000) * TD_FX_SCALE;
+}
+
+double td_backtest_exposure(const td_backtest_result_t *result)
+{
+    return result->bars ? (double)result->bars_in_position / (double)result->bars : NAN;
+}
+
+/* The state of one run. */
+typedef struct run {
+    const td_backtest_config_t *config;
+    const td_backtest_sink_t *sink;
+    td_backtest_result_t *result;
+    td_symbol_spec_t spec; /* the config's, swap disabled when costs are off */
+    td_strategy_t *strategy;
+    td_fill_t fill;
+    td_positions_t positions;
+    td_volume_t pending;
+    td_outbuf_t fills, outs, strategy_out;
+    double *returns;
+    size_t n_returns, cap_returns;
+    td_money_t prev_equity;
+    char *errbuf;
+    size_t errlen;
+} run_t;
+
+static td_price_t bar_spread(const td_backtest_config_t *config, const td_bar_t *bar)
+{
+    if (!config->costs)
+        return 0;
+    if (config->spread >= 0)
+        return config->spread;
+    if (bar->spread_sum > 0 && bar->tick_volume > 0)
+        return bar->spread_sum / (int64_t)bar->tick_volume;
+    return bar->spread_min > 0 ? bar->spread_min : 0;
+}
+
+/* True when td_fill_on_bar would change nothing that matters: no queued intent, and either flat
+ * (then only its last_day moves, which matters only while a position is open: the next call with
+ * a position catches the rollover itself) or a position without stop / target on a trading day
+ * the fill model has already seen (no rollover, no stop check). fill.h documents each of these. */
+static bool quiet_bar(const td_fill_t *fill, uint32_t day)
+{
+    if (fill->n_queue != 0)
+        return false;
+    if (td_fill_volume(fill) == 0)
+        return true;
+    return fill->stop_loss == 0 && fill->take_profit == 0 && day <= fill->last_day;
+}
+
+static void fnv_mix(uint64_t *h, int64_t v)
+{
+    uint64_t u = (uint64_t)v;
+    for (int i = 0; i < 8; i++) {
+        *h ^= (u >> (8 * i)) & 0xff;
+        *h *= UINT64_C(0x100000001b3);
+    }
+}
+
+static td_err_t on_trade(run_t *run, const td_trade_closed_t *trade)
+{
+    td_backtest_result_t *result = run->result;
+    td_err_t rc = td_btmetrics_trades_add(&result->trades, trade, run->config->day_offset_minutes);
+    if (rc != TD_OK)
+        return td_err_set(run->errbuf, run->errlen, rc, "%s: trade P&L sums left the int64 range",
+                          run->config->symbol);
+    uint64_t *h = &result->trades_digest;
+    fnv_mix(h, trade->side);
+    fnv_mix(h, trade->entry_time);
+    fnv_mix(h, trade->entry_price);
+    fnv_mix(h, trade->exit_time);
+    fnv_mix(h, trade->exit_price);
+    fnv_mix(h, trade->volume);
+    fnv_mix(h, trade->pnl);
+    fnv_mix(h, trade->commission);
+    fnv_mix(h, trade->swap);
+    if (run->sink && run->sink->trade)
+        rc = run->sink->trade(run->sink->opaque, trade);
+    return rc;
+}
+
+/* The fill model's step on one bar; its reports go to the position keeper. */
+static td_err_t fill_bar(run_t *run, const td_bar_t *fill_view, td_price_t spread, size_t index)
+{
+    td_outbuf_clear(&run->fills);
+    td_err_t rc = td_fill_on_bar(&run->fill, &run->spec, fill_view->open_time, fill_view, spread,
+                                 run->config->day_offset_minutes, &run->fills);
+    if (rc != TD_OK) {
+        char iso[32];
+        td_time_format_iso(fill_view->open_time, iso);
+        return td_err_set(run->errbuf, run->errlen, rc, "%s: bar %zu (%s): the fill model refused it: %s",
+                          run->config->symbol, index, iso, td_err_name(rc));
+    }
+    for (size_t i = 0; rc == TD_OK && i < run->fills.len; i++) {
+        const td_exec_report_t *exec = &run->fills.ev[i].u.exec;
+        td_outbuf_clear(&run->outs);
+        rc = td_positions_apply(&run->positions, fill_view->open_time, exec, &run->outs);
+        if (rc != TD_OK)
+            return td_err_set(run->errbuf, run->errlen, rc, "%s: bar %zu: position keeper: %s", run->config->symbol,
+                              index, td_positions_error(&run->positions));
+        run->result->fills++;
+        /* every queued intent is filled whole, oldest first (fill.h); a stop exit was never pending */
+        if (strcmp(exec->reason, "market") == 0)
+            run->pending -= exec->side == TD_SIDE_BUY ? exec->volume : -exec->volume;
+        for (size_t j = 0; rc == TD_OK && j < run->outs.len; j++)
+            if (run->outs.ev[j].kind == TD_EV_TRADE_CLOSED)
+                rc = on_trade(run, &run->outs.ev[j].u.trade);
+    }
+    return rc;
+}
+
+/* The strategy on one closed bar; its intents join the fill model's queue. */
+static td_err_t strategy_bar(run_t *run, const td_bar_t *bar, size_t index)
+{
+    td_strategy_ctx_t ctx = {
+        .spec = &run->spec,
+        .position = td_positions_volume(&run->positions),
+        .pending = run->pending,
+        .tz_offset_minutes = run->config->tz_offset_minutes,
+    };
+    td_outbuf_clear(&run->strategy_out);
+    td_err_t rc = td_strategy_on_bar(run->strategy, &ctx, bar, &run->strategy_out);
+    if (rc != TD_OK) {
+        char iso[32];
+        td_time_format_iso(bar->open_time, iso);
+        return td_err_set(run->errbuf, run->errlen, rc, "%s: bar %zu (%s): the strategy refused it: %s",
+                          run->config->symbol, index, iso, td_err_name(rc));
+    }
+    int64_t close_time = bar->open_time + (int64_t)bar->timeframe_s * 1000;
+    for (size_t j = 0; rc == TD_OK && j < run->strategy_out.len; j++) {
+        td_event_t *o = &run->strategy_out.ev[j];
+        if (o->kind == TD_EV_SIGNAL) {
+            run->result->signals++;
+            continue;
+        }
+        if (o->kind != TD_EV_ORDER_INTENT)
+            continue;
+        td_order_intent_t *intent = &o->u.intent;
+        snprintf(intent->intent_id, sizeof intent->intent_id, "%s-%zu-%zu", run->config->symbol, index, j);
+        rc = td_fill_submit(&run->fill, close_time, intent);
+        if (rc != TD_OK)
+            return td_err_set(run->errbuf, run->errlen, rc, "%s: bar %zu: the fill model refused an intent: %s",
+                              run->config->symbol, index, td_err_name(rc));
+        run->result->intents++;
+        run->pending += intent->side == TD_SIDE_BUY ? intent->volume : -intent->volume;
+    }
+    return rc;
+}
+
+/* Equity at the close of fill_view (the bid view of the bar), see engine.h. */
+static td_err_t equity_at(const run_t *run, const td_bar_t *fill_view, td_price_t spread, td_money_t *equity)
+{
+    const td_positions_t *positions = &run->positions;
+    td_money_t e = run->config->initial_equity, open_pnl = 0;
+    td_volume_t volume = positions->volume;
+    td_err_t rc = TD_OK;
+    if (volume != 0) {
+        __int128 pv;
+        if (volume > 0)
+            pv = (__int128)fill_view->close * volume - positions->cost;
+        else
+            pv = positions->cost - (__int128)(fill_view->close + spread) * -(__int128)volume;
+        rc = td_positions__money(pv, positions->contract_size, &open_pnl);
+    }
+    if (rc == TD_OK)
+        rc = td_fx_add(e, positions->realized_pnl, &e);
+    if (rc == TD_OK)
+        rc = td_fx_add(e, positions->commission, &e);
+    if (rc == TD_OK)
+        rc = td_fx_add(e, positions->swap, &e);
+    if (rc == TD_OK)
+        rc = td_fx_add(e, run->fill.accrued_swap, &e);
+    if (rc == TD_OK)
+        rc = td_fx_add(e, open_pnl, &e);
+    *equity = e;
+    return rc;
+}
+
+static td_err_t day_end(run_t *run, const td_bar_t *fill_view, td_price_t spread, uint32_t day)
+{
+    td_money_t equity = 0;
+    td_err_t rc = equity_at(run, fill_view, spread, &equity);
+    if (rc != TD_OK)
+        return td_err_set(run->errbuf, run->errlen, rc, "%s: day %u: the equity left the int64 range",
+                          run->config->symbol, day);
+    double ret = run->prev_equity > 0 ? (double)equity / (double)run->prev_equity - 1.0 : NAN;
+    if (run->n_returns == run->cap_returns) {
+        size_t cap = run->cap_returns ? 2 * run->cap_returns : 256;
+        double *p = realloc(run->returns, cap * sizeof *p);
+        if (!p)
+            return td_err_set(run->errbuf, run->errlen, TD_ERR_NOMEM, "%s: out of memory", run->config->symbol);
+        run->returns = p;
+        run->cap_returns = cap;
+    }
+    run->returns[run->n_returns++] = ret;
+    run->prev_equity = equity;
+    run->result->final_equity = equity;
+    run->result->days++;
+    if (run->sink && run->sink->equity)
+        rc = run->sink->equity(run->sink->opaque, day, equity, ret);
+    return rc;
+}
+
+static td_err_t check_config(const td_backtest_config_t *config, char *errbuf, size_t errlen)
+{
+    if (config->spec.point <= 0 || config->spec.contract_size <= 0)
+        return td_err_set(errbuf, errlen, TD_ERR_INVALID, "%s: the symbol spec needs point > 0 and contract_size > 0",
+                          config->symbol);
+    if (config->slippage_points < 0 || config->commission_per_lot < 0 || config->initial_equity <= 0 ||
+        (config->basis != TD_BACKTEST_BID && config->basis != TD_BACKTEST_MID))
+        return td_err_set(errbuf, errlen, TD_ERR_INVALID,
+                          "%s: backtest config: slippage and commission must be >= 0, initial equity > 0, basis bid or mid",
+                          config->symbol);
+    return TD_OK;
+}
+
+td_err_t td_backtest_run(const td_backtest_config_t *config, const td_params_changed_t *params,
+                         const td_bar_t *bars, size_t n, const td_backtest_sink_t *sink,
+                         td_backtest_result_t *result, char *errbuf, size_t errlen)
+{
+    memset(result, 0, sizeof *result);
+    result->trades_digest = UINT64_C(0xcbf29ce484222325);
+    td_btmetrics_trades_init(&result->trades);
+    td_err_t rc = check_config(config, errbuf, errlen);
+    if (rc != TD_OK)
+        return rc;
+
+    run_t run;
+    memset(&run, 0, sizeof run);
+    run.config = config;
+    run.sink = sink;
+    run.result = result;
+    run.errbuf = errbuf;
+    run.errlen = errlen;
+    run.spec = config->spec;
+    run.prev_equity = config->initial_equity;
+    if (!config->costs)
+        run.spec.swap_mode = TD_SWAP_DISABLED;
+    td_fill_config_t fill_config = {
+        .slippage_points = config->costs ? config->slippage_points : 0,
+        .commission_per_lot = config->costs ? config->commission_per_lot : 0,
+        .id_base = 0,
+    };
+    td_fill_init(&run.fill, &fill_config);
+    td_positions_init(&run.positions);
+    td_positions_set_spec(&run.positions, &run.spec);
+    td_outbuf_init(&run.fills);
+    td_outbuf_init(&run.outs);
+    td_outbuf_init(&run.strategy_out);
+
+    rc = td_strategy_new(params, &run.strategy, errbuf, errlen);
+    if (rc == TD_ERR_INVALID)
+        result->refused = true;
+
+    for (size_t i = 0; rc == TD_OK && i < n; i++) {
+        const td_bar_t *bar = &bars[i];
+        td_price_t spread = bar_spread(config, bar);
+        td_bar_t shifted;
+        const td_bar_t *fill_view = bar;
+        if (config->basis == TD_BACKTEST_MID && spread > 0) {
+            td_price_t half = spread / 2;
+            shifted = *bar;
+            shifted.open -= half;
+            shifted.high -= half;
+            shifted.low -= half;
+            shifted.close -= half;
+            fill_view = &shifted;
+        }
+        uint32_t day = td_time_trading_day(bar->open_time, config->day_offset_minutes);
+        if (config->reference || !quiet_bar(&run.fill, day))
+            rc = fill_bar(&run, fill_view, spread, i);
+        if (rc == TD_OK)
+            rc = strategy_bar(&run, bar, i);
+        if (rc != TD_OK)
+            break;
+        result->bars++;
+        if (td_positions_volume(&run.positions) != 0)
+            result->bars_in_position++;
+        if (i + 1 == n || td_time_trading_day(bars[i + 1].open_time, config->day_offset_minutes) != day)
+            rc = day_end(&run, fill_view, spread, day);
+    }
+
+    if (rc == TD_OK) {
+        result->open_volume = td_positions_volume(&run.positions);
+        td_btmetrics_ratios(run.returns, run.n_returns, &result->ratios);
+    }
+    free(run.returns);
+    td_outbuf_fini(&run.strategy_out);
+    td_outbuf_fini(&run.outs);
+    td_outbuf_fini(&run.fills);
+    td_strategy_destroy(run.strategy);
+    return rc;
+}
