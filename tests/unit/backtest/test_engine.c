@@ -1,0 +1,265 @@
+/* test_engine.c - backtest/engine.c: the conventions by hand (signal at close, fill at the next
+ * open, reversals, costs, mid basis, a stop inside a bar, daily equity), refusals and bad bars,
+ * and the quiet-bar fast path against the reference mode on real data with costs and stops. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "bt_testutil.h"
+
+/* Closes of the hand-made run (5 decimals); opens are the previous close except where given. */
+static const int64_t opens[] = {110000, 110000, 110010, 110020, 110005, 110000, 110012, 110020, 110016};
+static const int64_t closes[] = {110000, 110010, 110020, 110010, 110000, 110010, 110020, 110015, 110015};
+#define N_HAND 9
+
+static void hand_bars(td_bar_t *bars, int64_t t0)
+{
+    for (int i = 0; i < N_HAND; i++)
+        bars[i] = bar_oc(t0, i, opens[i], closes[i]);
+}
+
+typedef struct equity_log {
+    uint32_t days[16];
+    td_money_t equity[16];
+    double ret[16];
+    size_t n;
+} equity_log_t;
+
+static td_err_t log_equity(void *opaque, uint32_t day, td_money_t equity, double ret)
+{
+    equity_log_t *log = opaque;
+    log->days[log->n] = day;
+    log->equity[log->n] = equity;
+    log->ret[log->n] = ret;
+    log->n++;
+    return TD_OK;
+}
+
+typedef struct both {
+    trade_list_t trades;
+    equity_log_t equity;
+} both_t;
+
+static td_err_t both_trade(void *opaque, const td_trade_closed_t *trade)
+{
+    return trade_list_add(&((both_t *)opaque)->trades, trade);
+}
+
+static td_err_t both_equity(void *opaque, uint32_t day, td_money_t equity, double ret)
+{
+    return log_equity(&((both_t *)opaque)->equity, day, equity, ret);
+}
+
+static td_backtest_config_t config_no_costs(void)
+{
+    td_backtest_config_t config;
+    td_backtest_config_init(&config);
+    snprintf(config.symbol, sizeof config.symbol, "EURUSD");
+    config.spec = eurusd_spec();
+    config.costs = false;
+    return config;
+}
+
+static void test_next_open_no_costs(void **state)
+{
+    (void)state;
+    /* 22:00 on 2019-02-04: bars 4.. fall on the next trading day */
+    int64_t t0 = td_time_ms_from_civil(2019, 2, 4, 22, 0, 0, 0);
+    td_bar_t bars[N_HAND];
+    hand_bars(bars, t0);
+    td_backtest_config_t config = config_no_costs();
+    config.spread = PX5(50); /* ignored: costs off */
+    td_params_changed_t params = params_of("sma_cross", "direction=both", "fast=1", "slow=2", "volume=1", NULL);
+    both_t out = {0};
+    td_backtest_sink_t sink = {both_trade, both_equity, &out};
+    td_backtest_result_t result;
+    char err[256] = "";
+    assert_int_equal(td_backtest_run(&config, &params, bars, N_HAND, &sink, &result, err, sizeof err), TD_OK);
+
+    assert_int_equal(result.bars, N_HAND);
+    assert_int_equal(out.trades.len, 2);
+    /* cross down at bar 3's close: short filled at bar 4's open; cross up at bar 5: reversed at 6 */
+    const td_trade_closed_t *a = &out.trades.v[0], *b = &out.trades.v[1];
+    assert_int_equal(a->side, TD_SIDE_SELL);
+    assert_int_equal(a->entry_time, bars[4].open_time);
+    assert_int_equal(a->entry_price, PX5(110005));
+    assert_int_equal(a->exit_time, bars[6].open_time);
+    assert_int_equal(a->exit_price, PX5(110012));
+    assert_int_equal(a->volume, LOT);
+    assert_int_equal(a->pnl, -MONEY(7));
+    assert_int_equal(b->side, TD_SIDE_BUY);
+    assert_int_equal(b->entry_price, PX5(110012));
+    assert_int_equal(b->exit_time, bars[8].open_time);
+    assert_int_equal(b->exit_price, PX5(110016));
+    assert_int_equal(b->pnl, MONEY(4));
+    assert_int_equal(a->commission + a->swap + b->commission + b->swap, 0);
+    assert_int_equal(result.open_volume, -LOT);
+    assert_int_equal(result.trades.net_pnl, -MONEY(3));
+    assert_int_equal(result.signals, 3);
+    assert_int_equal(result.intents, 3);
+    assert_int_equal(result.bars_in_position, 5); /* bars 4..8 */
+    /* two trading days: flat at the first's end; -3 realised and the short from 1.10016 marked at
+     * 1.10015: +1 */
+    assert_int_equal(out.equity.n, 2);
+    assert_int_equal(out.equity.days[0], 20190204);
+    assert_int_equal(out.equity.days[1], 20190205);
+    assert_int_equal(out.equity.equity[0], MONEY(100000));
+    assert_int_equal(out.equity.equity[1], MONEY(99998));
+    assert_true(out.equity.ret[0] == 0.0);
+    assert_true(fabs(out.equity.ret[1] - (-0.00002)) < 1e-15);
+    assert_int_equal(result.final_equity, MONEY(99998));
+    free(out.trades.v);
+}
+
+static void test_costs_and_mid(void **state)
+{
+    (void)state;
+    int64_t t0 = td_time_ms_from_civil(2019, 2, 5, 2, 0, 0, 0);
+    td_bar_t bars[N_HAND];
+    hand_bars(bars, t0);
+    td_backtest_config_t config = config_no_costs();
+    config.costs = true;
+    config.spread = PX5(2);                 /* 2 points */
+    config.slippage_points = 1;
+    config.commission_per_lot = MONEY(3);   /* per side */
+    td_params_changed_t params = params_of("sma_cross", "fast=1", "slow=2", "volume=1", NULL);
+    trade_list_t trades = {0};
+    td_backtest_sink_t sink = {trade_list_add, NULL, &trades};
+    td_backtest_result_t result;
+    char err[256] = "";
+    assert_int_equal(td_backtest_run(&config, &params, bars, N_HAND, &sink, &result, err, sizeof err), TD_OK);
+    assert_int_equal(trades.len, 2);
+    /* bid bars: a sell fills at the bid open - slippage, a buy at open + spread + slippage */
+    assert_int_equal(trades.v[0].entry_price, PX5(110004));
+    assert_int_equal(trades.v[0].exit_price, PX5(110015));
+    assert_int_equal(trades.v[0].pnl, -MONEY(11));
+    /* the reversal's commission (2 lots x 3) is split: 3 closes the short, 3 waits with the long */
+    assert_int_equal(trades.v[0].commission, -MONEY(6));
+    assert_int_equal(trades.v[1].entry_price, PX5(110015));
+    assert_int_equal(trades.v[1].exit_price, PX5(110015));
+    assert_int_equal(trades.v[1].commission, -MONEY(6));
+
+    /* mid bars: half the spread each way (1 point), plus the slippage */
+    config.basis = TD_BACKTEST_MID;
+    trades.len = 0;
+    assert_int_equal(td_backtest_run(&config, &params, bars, N_HAND, &sink, &result, err, sizeof err), TD_OK);
+    assert_int_equal(trades.len, 2);
+    assert_int_equal(trades.v[0].entry_price, PX5(110003));
+    assert_int_equal(trades.v[0].exit_price, PX5(110014));
+    free(trades.v);
+}
+
+static void test_stop_inside_bar(void **state)
+{
+    (void)state;
+    int64_t t0 = td_time_ms_from_civil(2019, 2, 5, 2, 0, 0, 0);
+    td_bar_t bars[N_HAND];
+    hand_bars(bars, t0);
+    td_backtest_config_t config = config_no_costs();
+    /* short from bar 4's open 1.10005 with SL = bar 3's close + 8 points = 1.10018; bar 5's high is
+     * 1.10015 (no), bar 6 opens at 1.10012 and reaches 1.10025: stopped at the SL */
+    td_params_changed_t params = params_of("sma_cross", "fast=1", "sl_points=8", "slow=2", "volume=1", NULL);
+    trade_list_t trades = {0};
+    td_backtest_sink_t sink = {trade_list_add, NULL, &trades};
+    td_backtest_result_t result;
+    char err[256] = "";
+    assert_int_equal(td_backtest_run(&config, &params, bars, N_HAND, &sink, &result, err, sizeof err), TD_OK);
+    assert_true(trades.len >= 1);
+    assert_int_equal(trades.v[0].side, TD_SIDE_SELL);
+    /* the cross up at bar 5's close reversed (a buy of 2 lots), filled at bar 6's open before the
+     * stop check: the short closed there at the open */
+    assert_int_equal(trades.v[0].exit_time, bars[6].open_time);
+    assert_int_equal(trades.v[0].exit_price, PX5(110012));
+
+    /* direction=short: the cross up only closes; make the stop fire at bar 5 instead with 4 points:
+     * SL 1.10014 <= bar 5's high 1.10015 -> closed at the SL inside bar 5 */
+    params = params_of("sma_cross", "direction=short", "fast=1", "sl_points=4", "slow=2", "volume=1", NULL);
+    trades.len = 0;
+    assert_int_equal(td_backtest_run(&config, &params, bars, N_HAND, &sink, &result, err, sizeof err), TD_OK);
+    assert_true(trades.len >= 1);
+    assert_int_equal(trades.v[0].exit_time, bars[5].open_time);
+    assert_int_equal(trades.v[0].exit_price, PX5(110014));
+    assert_int_equal(trades.v[0].pnl, -MONEY(9));
+    free(trades.v);
+}
+
+static void test_refused_and_bad_bars(void **state)
+{
+    (void)state;
+    int64_t t0 = td_time_ms_from_civil(2019, 2, 5, 2, 0, 0, 0);
+    td_bar_t bars[N_HAND];
+    hand_bars(bars, t0);
+    td_backtest_config_t config = config_no_costs();
+    td_backtest_result_t result;
+    char err[256] = "";
+    td_params_changed_t params = params_of("sma_cross", "fast=5", "slow=5", "volume=1", NULL);
+    assert_int_equal(td_backtest_run(&config, &params, bars, N_HAND, NULL, &result, err, sizeof err), TD_ERR_INVALID);
+    assert_true(result.refused);
+    assert_non_null(strstr(err, "must be less than 'slow'"));
+
+    params = params_of("sma_cross", "fast=1", "slow=2", "volume=1", NULL);
+    bars[5].open_time = bars[4].open_time; /* not after the previous bar */
+    assert_int_equal(td_backtest_run(&config, &params, bars, N_HAND, NULL, &result, err, sizeof err), TD_ERR_ORDER);
+    assert_false(result.refused);
+    assert_non_null(strstr(err, "bar 5"));
+
+    config.spec.contract_size = 0;
+    assert_int_equal(td_backtest_run(&config, &params, bars, N_HAND, NULL, &result, err, sizeof err), TD_ERR_INVALID);
+}
+
+/* The fast path (bars on which the fill model does nothing are skipped) against the reference
+ * (every bar through td_fill_on_bar), with spread, slippage, commission, swap and stops. */
+static void test_fast_path_equals_reference(void **state)
+{
+    (void)state;
+    size_t n = 0;
+    td_bar_t *bars = real_bars("bars/dukascopy-eurusd-h4.csv", TD_FMT_DUKASCOPY_BARS, 8000, &n);
+    if (!bars)
+        skip();
+    td_backtest_config_t config = config_no_costs();
+    config.costs = true;
+    config.spread = PX5(2);
+    config.slippage_points = 1;
+    config.commission_per_lot = MONEY(3);
+    const td_params_changed_t sets[] = {
+        params_of("sma_cross", "fast=10", "slow=40", "volume=0.5", NULL),
+        params_of("sma_cross", "direction=long", "fast=5", "sl_points=300", "slow=20", "tp_points=600", "volume=1", NULL),
+        params_of("breakout", "atr_n=14", "lookback=20", "max_hold=30", "sl_atr=2", "tp_atr=3", "volume=1", NULL),
+    };
+    for (size_t k = 0; k < sizeof sets / sizeof sets[0]; k++) {
+        trade_list_t fast = {0}, ref = {0};
+        td_backtest_sink_t fsink = {trade_list_add, NULL, &fast}, rsink = {trade_list_add, NULL, &ref};
+        td_backtest_result_t fres, rres;
+        char err[256] = "";
+        config.reference = false;
+        assert_int_equal(td_backtest_run(&config, &sets[k], bars, n, &fsink, &fres, err, sizeof err), TD_OK);
+        config.reference = true;
+        assert_int_equal(td_backtest_run(&config, &sets[k], bars, n, &rsink, &rres, err, sizeof err), TD_OK);
+        assert_true(fast.len > 10);
+        assert_int_equal(fast.len, ref.len);
+        assert_memory_equal(fast.v, ref.v, fast.len * sizeof *fast.v);
+        assert_int_equal(fres.final_equity, rres.final_equity);
+        assert_int_equal(fres.trades_digest, rres.trades_digest);
+        assert_true(memcmp(&fres.ratios, &rres.ratios, sizeof fres.ratios) == 0);
+        assert_true(fres.trades.swap != 0); /* the swap path was exercised */
+        free(fast.v);
+        free(ref.v);
+    }
+    free(bars);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_next_open_no_costs),
+        cmocka_unit_test(test_costs_and_mid),
+        cmocka_unit_test(test_stop_inside_bar),
+        cmocka_unit_test(test_refused_and_bad_bars),
+        cmocka_unit_test(test_fast_path_equals_reference),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
