@@ -32,8 +32,12 @@ static void help(void)
            "  --symbol SYMBOL     the stream to append to; its spec (digits...) comes from the config\n"
            "  --tz-offset MIN     the file's clock is UTC+MIN minutes (FXCM Lean files: -300); default 0\n"
            "  --digits N          dukascopy-bi5: prices are integers / 10^N (default: the symbol's digits)\n"
-           "  --day-end auto|none auto: close each trading day the file covers to its end with a\n"
-           "                      SessionMark (one-day files, bi5 hour 23); none: never (default auto)\n"
+           "  --day-end auto|last|none\n"
+           "                      close a trading day with a SessionMark DAY_END when the file covers it\n"
+           "                      to its end: auto (the default) closes the days a later day follows in\n"
+           "                      the file, a Lean file's named day and a .bi5 file's day at hour 23;\n"
+           "                      last also closes the file's last day (you vouch that the file runs to\n"
+           "                      its midnight: whole-day CSV and MT5 exports); none closes nothing\n"
            "  --force             import a file again even if the registry has it\n"
            "  --crossed refuse|keep  a tick with bid > ask stops the import with the line (refuse, the\n"
            "                      default) or is kept as it is and counted (keep: FXCM's files cross\n"
@@ -49,13 +53,15 @@ static void help(void)
            "Exit codes: 0 imported, 2 bad usage or bad input (the tape is unchanged), 3 storage failure.\n");
 }
 
+enum { DAY_END_AUTO, DAY_END_LAST, DAY_END_NONE };
+
 typedef struct import_run {
     td_cli_t *cli;
     td_tape_t *tape;
     td_tape_batch_t *batch;
     const char *symbol;
     const char *path;
-    bool day_end;
+    int day_end;                /* DAY_END_AUTO, DAY_END_LAST or DAY_END_NONE */
     int day_offset;
     int64_t covers_to_ms;       /* the file covers time up to (excluding) this; INT64_MIN = unknown */
     td_stream_kind_t kind;      /* INPUT for ticks, HISTORY for bars */
@@ -65,6 +71,7 @@ typedef struct import_run {
     uint64_t stream_last_offset;
     td_symbol_spec_t spec;
     bool need_spec;
+    bool spec_appended;         /* the SymbolSpec went into this file's batch */
     bool started;
     uint32_t open_day;          /* trading day of the last tick of the file so far (0 = none) */
     uint64_t events, marks;
@@ -98,7 +105,7 @@ static td_err_t append_day_end(import_run_t *run, uint32_t day)
 /* Closes the file's last day `day` if the file covers it to its end. */
 static td_err_t maybe_close(import_run_t *run, uint32_t day)
 {
-    if (!run->day_end || run->covers_to_ms == INT64_MIN)
+    if (run->day_end == DAY_END_NONE || run->covers_to_ms == INT64_MIN)
         return TD_OK;
     if (td_time_trading_day_start(td_time_next_day(day), run->day_offset) <= run->covers_to_ms)
         return append_day_end(run, day);
@@ -166,12 +173,13 @@ static td_err_t sink(void *opaque, const td_event_t *in)
                 snprintf(run->scratch.source, sizeof run->scratch.source, "config");
                 run->scratch.u.spec = run->spec;
                 rc = append(run, &run->scratch);
+                run->spec_appended = rc == TD_OK;
             }
         }
     }
     uint32_t day = td_time_trading_day(in->time_ms, run->day_offset);
     /* a day followed by a later day's event in the same file is complete: close it */
-    if (rc == TD_OK && run->open_day && day > run->open_day && run->day_end)
+    if (rc == TD_OK && run->open_day && day > run->open_day && run->day_end != DAY_END_NONE)
         rc = append_day_end(run, run->open_day);
     run->open_day = day;
     if (rc == TD_OK) {
@@ -185,23 +193,28 @@ static td_err_t sink(void *opaque, const td_event_t *in)
     return rc;
 }
 
-/* The end of what a file covers: a bi5 hour file its hour, day-based formats their last day. */
-static int64_t covers_to(td_import_format_t format, const char *path, int64_t last_ms, int tz_offset)
+/* The end of what a file provably covers (INT64_MIN: unknown). A .bi5 file is one hour, named; a
+ * Lean tick file is one day, named YYYYMMDD_... on its own clock. Other files say nothing about
+ * their end: with --day-end last the user vouches that they run to the midnight after their last
+ * tick. The day of the last tick is closed only when the file covers it to its end. */
+static int64_t covers_to(td_import_format_t format, const char *path, int64_t last_ms, int tz_offset, int day_end)
 {
+    char copy[4096];
+    snprintf(copy, sizeof copy, "%s", path);
+    const char *base = basename(copy);
+    int y, mo, d, h;
     if (format == TD_FMT_DUKASCOPY_BI5) {
-        char copy[4096];
-        snprintf(copy, sizeof copy, "%s", path);
-        const char *base = basename(copy);
         const char *p = strchr(base, '_');
-        int y, mo, d, h;
         if (p && sscanf(p, "_%4d_%2d_%2d_%2dh", &y, &mo, &d, &h) == 4)
             return td_time_ms_from_civil(y, (unsigned)mo + 1, (unsigned)d, (unsigned)h, 0, 0, 0) + 3600000;
         return INT64_MIN;
     }
-    if (last_ms == INT64_MIN)
+    if (format == TD_FMT_LEAN_TICKS && sscanf(base, "%4d%2d%2d_", &y, &mo, &d) == 3)
+        return td_time_ms_from_civil(y, (unsigned)mo, (unsigned)d + 0, 0, 0, 0, 0) + TD_MS_PER_DAY -
+               (int64_t)tz_offset * 60000;
+    if (day_end != DAY_END_LAST || last_ms == INT64_MIN)
         return INT64_MIN;
-    /* midnight after the last event, on the file's own clock */
-    int64_t local = last_ms + (int64_t)tz_offset * 60000;
+    int64_t local = last_ms + (int64_t)tz_offset * 60000; /* midnight after the last tick, file clock */
     return (td_time_day_number(local) + 1) * TD_MS_PER_DAY - (int64_t)tz_offset * 60000;
 }
 
@@ -256,7 +269,9 @@ static int import_file(import_run_t *run, const td_import_opts_t *opts, bool for
         rc = td_codec_encode(spec_ev, TD_CODEC_FOR_DIGEST, &spec_bytes);
     run->need_spec = !bars && (td_tape_get_meta(run->tape, spec_key, &buf) != TD_OK || buf.len != spec_bytes.len ||
                                memcmp(buf.ptr, spec_bytes.ptr, buf.len) != 0);
-    run->day_end = run->day_end && !bars; /* day-end marks belong to input streams */
+    if (bars)
+        run->day_end = DAY_END_NONE; /* day-end marks belong to input streams */
+    run->spec_appended = false;
 
     td_import_stats_t stats;
     memset(&stats, 0, sizeof stats);
@@ -269,19 +284,25 @@ static int import_file(import_run_t *run, const td_import_opts_t *opts, bool for
     run->err[0] = '\0';
     if (rc == TD_OK)
         rc = td_tape_batch_new(run->tape, &run->batch);
-    /* bi5 coverage is known from the name before parsing; day files from their last tick */
-    run->covers_to_ms = covers_to(opts->format, run->path, INT64_MIN, opts->tz_offset_minutes);
-    bool late_cover = opts->format != TD_FMT_DUKASCOPY_BI5;
     char perr[1024] = "";
     if (rc == TD_OK) {
         rc = td_import_file(run->path, opts, sink, run, &stats, perr, sizeof perr);
         if (rc != TD_OK && !run->err[0]) /* the sink's own message wins */
             snprintf(run->err, sizeof run->err, "%s", perr);
     }
-    if (rc == TD_OK && late_cover)
-        run->covers_to_ms = covers_to(opts->format, run->path, run->last_ms, opts->tz_offset_minutes);
+    run->covers_to_ms = covers_to(opts->format, run->path, run->last_ms, opts->tz_offset_minutes, run->day_end);
     if (rc == TD_OK && run->open_day)
         rc = maybe_close(run, run->open_day);
+    if (rc == TD_OK && run->events == 0) {
+        /* nothing to append (a .bi5 hour without ticks): nothing registered either, so that the
+         * next empty file (same content, same digest) is not refused as a repeat */
+        td_tape_batch_destroy(run->batch);
+        run->batch = NULL;
+        td_buf_fini(&buf);
+        td_buf_fini(&spec_bytes);
+        printf("imported %s: no events, nothing appended\n", run->path);
+        return TD_EXIT_OK;
+    }
     char record[512];
     if (rc == TD_OK) {
         char a[32], b[32];
@@ -291,7 +312,7 @@ static int import_file(import_run_t *run, const td_import_opts_t *opts, bool for
         snprintf(record, sizeof record, "%s as %s, %s, offsets %" PRIu64 "..%" PRIu64 ", %" PRIu64 " events %s..%s",
                  run->path, run->stream, td_import_format_name(opts->format), first, last, run->events, a, b);
         rc = td_tape_batch_put_meta(run->batch, key, record, strlen(record));
-        if (rc == TD_OK && run->need_spec)
+        if (rc == TD_OK && run->spec_appended)
             rc = td_tape_batch_put_meta(run->batch, spec_key, spec_bytes.ptr, spec_bytes.len);
         if (rc == TD_OK) {
             rc = td_tape_commit(run->tape, run->batch);
@@ -340,7 +361,8 @@ int td_cmd_import(td_cli_t *cli, int argc, char **argv)
     };
     td_import_opts_t opts = {0};
     const char *format = NULL;
-    bool force = false, day_end = true;
+    bool force = false;
+    int day_end = DAY_END_AUTO;
     int digits = -1, c;
     long value = 0;
     optind = 1;
@@ -359,9 +381,14 @@ int td_cmd_import(td_cli_t *cli, int argc, char **argv)
             digits = (int)value;
             break;
         case 'e':
-            if (strcmp(optarg, "auto") && strcmp(optarg, "none"))
-                return td_cli_usage(cli, "--day-end expects auto or none, found '%s'", optarg);
-            day_end = strcmp(optarg, "auto") == 0;
+            if (strcmp(optarg, "auto") == 0)
+                day_end = DAY_END_AUTO;
+            else if (strcmp(optarg, "last") == 0)
+                day_end = DAY_END_LAST;
+            else if (strcmp(optarg, "none") == 0)
+                day_end = DAY_END_NONE;
+            else
+                return td_cli_usage(cli, "--day-end expects auto, last or none, found '%s'", optarg);
             break;
         case 'F': force = true; break;
         case 'x':

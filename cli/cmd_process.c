@@ -46,7 +46,13 @@ int td_cmd_process(td_cli_t *cli, int argc, char **argv)
     while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         switch (c) {
         case 's': opts.symbol = optarg; break;
-        case 'k': opts.stop_after = strtoull(optarg, NULL, 10); break;
+        case 'k': {
+            char *end = NULL;
+            opts.stop_after = strtoull(optarg, &end, 10);
+            if (!*optarg || *end || optarg[0] == '-' || opts.stop_after == 0)
+                return td_cli_usage(cli, "--stop-after expects a count > 0, found '%s'", optarg);
+            break;
+        }
         case 'h': help(); return TD_EXIT_OK;
         default: return td_cli_usage(cli, "unknown option");
         }
@@ -62,6 +68,10 @@ int td_cmd_process(td_cli_t *cli, int argc, char **argv)
     td_err_t rc = td_cli_open_tape(cli, false, &tape, err, sizeof err);
     if (rc != TD_OK)
         return td_cli_fail(cli, rc, "%s", err);
+    if (opts.symbol && td_tape_next_offset(tape, TD_STREAM_INPUT, opts.symbol) == 0) {
+        td_tape_close(tape);
+        return td_cli_fail(cli, TD_ERR_NOT_FOUND, "no input stream for %s", opts.symbol);
+    }
     td_host_stats_t stats;
     double t0 = now_s();
     rc = td_host_process(tape, &opts, &stats, err, sizeof err);

@@ -53,9 +53,10 @@ static td_err_t json_result(td_buf_t *out, const td_replay_result_t *r)
     td_err_t rc = td_buf_printf(out,
                                 "{\"symbol\":\"%s\",\"verdict\":\"%s\",\"first_input\":%" PRIu64 ",\"last_input\":%" PRIu64
                                 ",\"inputs\":%" PRIu64 ",\"outputs_recorded\":%" PRIu64 ",\"outputs_replayed\":%" PRIu64
-                                ",\"digest_recorded\":%s,\"digest_expected\":\"%s\",\"digest_actual\":\"%s\"",
+                                ",\"partial\":%s,\"digest_recorded\":%s,\"digest_expected\":\"%s\",\"digest_actual\":\"%s\"",
                                 r->symbol, verdict_name(r->verdict), r->first_input, r->last_input, r->inputs,
-                                r->outputs_recorded, r->outputs_replayed, r->digest_recorded ? "true" : "false",
+                                r->outputs_recorded, r->outputs_replayed, r->partial ? "true" : "false",
+                                r->digest_recorded ? "true" : "false",
                                 r->digest_recorded ? exp : "", r->digest_recorded ? act : "");
     if (rc == TD_OK && r->verdict == TD_REPLAY_DIVERGED) {
         rc = td_buf_printf(out, ",\"divergence\":{\"output_offset\":%" PRIu64 ",\"input_offset\":%" PRIu64 ",\"what\":",
@@ -93,6 +94,10 @@ static void print_result(const td_replay_result_t *r, const char *date, double s
                " outputs, digest %s (%.3f s, %.0f inputs/s)\n",
                date, r->symbol, r->inputs, r->first_input, r->last_input, r->outputs_replayed, hex, seconds,
                seconds > 0 ? (double)r->inputs / seconds : 0.0);
+    else if (r->verdict == TD_REPLAY_OPEN && r->partial)
+        printf("replay %s %s: open - the host has processed this day up to input offset %" PRIu64 "; %" PRIu64
+               " inputs, %" PRIu64 " outputs equal so far\n",
+               date, r->symbol, r->last_input, r->inputs, r->outputs_replayed);
     else if (r->verdict == TD_REPLAY_OPEN)
         printf("replay %s %s: open - %" PRIu64 " inputs, %" PRIu64 " outputs equal; the day has no digest on the tape yet\n",
                date, r->symbol, r->inputs, r->outputs_replayed);

@@ -25,6 +25,7 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "core/timeutil.h"
 #include "events.pb-c.h"
 
 /* Enough for the largest valid envelope (a ParamsChanged with every string at its maximum and
@@ -468,6 +469,9 @@ static td_err_t dec_body(dec_t *d, const Td__Envelope *env, td_event_t *ev)
         rc = dec_unknown(d, &m->base, "session_mark");
         if (rc == TD_OK)
             rc = dec_enum(d, (int)m->kind, TD_SESSION_DAY_END, "session_mark.kind");
+        if (rc == TD_OK && m->kind != TD__SESSION_KIND__SESSION_NONE && !td_time_valid_yyyymmdd(m->trading_day))
+            rc = td_err_set(d->errbuf, d->errlen, TD_ERR_CORRUPT, "codec: session_mark.trading_day %u is not a date",
+                            m->trading_day);
         ev->kind = TD_EV_SESSION_MARK;
         ev->u.session.kind = (td_session_kind_t)m->kind;
         ev->u.session.trading_day = m->trading_day;
@@ -681,7 +685,7 @@ static bool fast_tick(const uint8_t *p, size_t len, td_event_t *ev)
     size_t pos = 0;
     uint64_t last_field = 0, tag, v;
     bool body = false;
-    memset(ev, 0, offsetof(td_event_t, u) + sizeof ev->u.tick);
+    memset(ev, 0, sizeof *ev); /* all of it: no byte of a decoded event is left undefined */
     while (pos < len) {
         if (!fast_varint(p, len, &pos, &tag) || (tag >> 3) <= last_field)
             return false;

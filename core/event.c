@@ -62,7 +62,10 @@ uint32_t td_event_day(const td_event_t *ev, uint32_t floor_day, int day_offset_m
 
 uint32_t td_event_floor_after(const td_event_t *ev, uint32_t day)
 {
-    bool closes = (ev->kind == TD_EV_SESSION_MARK && ev->u.session.kind == TD_SESSION_DAY_END) ||
-                  ev->kind == TD_EV_DAY_DIGEST;
+    /* only the mark or digest OF this day closes it: a stale one (a repeated mark of a day already
+     * closed, placed in a later day by the floor) changes nothing */
+    bool closes = (ev->kind == TD_EV_SESSION_MARK && ev->u.session.kind == TD_SESSION_DAY_END &&
+                   ev->u.session.trading_day == day) ||
+                  (ev->kind == TD_EV_DAY_DIGEST && ev->u.digest.trading_day == day);
     return closes ? td_time_next_day(day) : day;
 }

@@ -228,7 +228,8 @@ bool td_event_is_output(td_event_kind_t kind);
 uint32_t td_event_day(const td_event_t *ev, uint32_t floor_day, int day_offset_minutes);
 
 /* The stream's floor after ev, which was placed in `day`: the next calendar day after a SessionMark
- * DAY_END or a DayDigest (they close their day: whatever follows belongs to a later day), else day. */
+ * DAY_END or a DayDigest of that very day (they close it: whatever follows belongs to a later day),
+ * else day. */
 uint32_t td_event_floor_after(const td_event_t *ev, uint32_t day);
 
 /* Lower-case name of a kind ("tick", "execution_report", ...); "none" for unknown values. */

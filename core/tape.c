@@ -41,6 +41,8 @@ static const char *const cf_names[CF_COUNT] = {"default", "input", "output", "da
 
 #define FORMAT_KEY "tapedeck.tape.format"
 #define FORMAT_VALUE "1"
+/* The trading-day roll the day index was built with: fixed when the tape is created. */
+#define DAY_OFFSET_KEY "tapedeck.tape.day_offset_minutes"
 
 #define STREAM_KEY_MAX (TD_SYMBOL_MAX + 1 + 8)
 #define DAY_KEY_MAX (1 + TD_SYMBOL_MAX + 1 + 4)
@@ -428,6 +430,34 @@ static bool compression_refused(const char *err)
     return err && strstr(err, "ompression") && strstr(err, "not");
 }
 
+/* The day index of a tape is only meaningful under one trading-day roll: the first writer records
+ * its day_offset_minutes, and an open with another value is refused (TD_ERR_CONFIG). */
+static td_err_t check_day_offset(td_tape_t *tape, const char *path, char *errbuf, size_t errlen)
+{
+    char want[16], *err = NULL;
+    snprintf(want, sizeof want, "%d", tape->opts.day_offset_minutes);
+    size_t n = 0;
+    char *have = rocksdb_get_cf(tape->db, tape->ropts, tape->cf[CF_DEFAULT], DAY_OFFSET_KEY, strlen(DAY_OFFSET_KEY),
+                                &n, &err);
+    td_err_t rc = TD_OK;
+    if (err) {
+        rc = td_err_set(errbuf, errlen, TD_ERR_STORE, "tape: %s: reading the day offset: %s", path, err);
+    } else if (have && (n != strlen(want) || memcmp(have, want, n) != 0)) {
+        rc = td_err_set(errbuf, errlen, TD_ERR_CONFIG,
+                        "tape: %s: its trading days roll at day_offset_minutes %.*s, the configuration says %s "
+                        "(session.day_offset_minutes cannot change on an existing tape)",
+                        path, (int)(n < 8 ? n : 8), have, want);
+    } else if (!have && !tape->opts.read_only) {
+        rocksdb_put_cf(tape->db, tape->wopts, tape->cf[CF_DEFAULT], DAY_OFFSET_KEY, strlen(DAY_OFFSET_KEY), want,
+                       strlen(want), &err);
+        if (err)
+            rc = td_err_set(errbuf, errlen, TD_ERR_STORE, "tape: %s: writing the day offset: %s", path, err);
+    }
+    rocksdb_free(err);
+    rocksdb_free(have);
+    return rc;
+}
+
 td_err_t td_tape_open(const char *dir, const td_tape_opts_t *opts, td_tape_t **out, char *errbuf, size_t errlen)
 {
     td_tape_opts_t defaults = {TD_SYNC_NONE, 0, false};
@@ -531,6 +561,9 @@ td_err_t td_tape_open(const char *dir, const td_tape_opts_t *opts, td_tape_t **o
             goto done;
         }
     }
+    rc = check_day_offset(tape, (const char *)path.ptr, errbuf, errlen);
+    if (rc != TD_OK)
+        goto done;
 
 done:
     rocksdb_pinnableslice_destroy(fmt);
@@ -778,6 +811,10 @@ static td_err_t append_in_day(td_tape_batch_t *batch, td_stream_kind_t kind, td_
     if (ev->kind == TD_EV_NONE || !fits)
         return tape_err(tape, TD_ERR_INVALID, "tape: append: a %s event does not belong in an %s stream",
                         td_event_kind_name(ev->kind), kind_name(kind));
+    if (ev->kind == TD_EV_SESSION_MARK && ev->u.session.kind != TD_SESSION_NONE &&
+        !td_time_valid_yyyymmdd(ev->u.session.trading_day))
+        return tape_err(tape, TD_ERR_INVALID, "tape: append: %s: session mark for trading day %u, not a calendar date",
+                        ev->symbol, ev->u.session.trading_day);
     if (ev->time_ms < TIME_MIN || ev->time_ms >= TIME_MAX)
         return tape_err(tape, TD_ERR_INVALID, "tape: append: %s: time %lld ms outside 1900..2200", ev->symbol,
                         (long long)ev->time_ms);

@@ -128,6 +128,22 @@ static td_err_t load_pipeline(td_tape_t *tape, const char *symbol, const td_pipe
     return TD_OK;
 }
 
+td_err_t td_host_next_offset(td_tape_t *tape, const char *symbol, const td_pipeline_config_t *config,
+                             uint64_t *next_offset)
+{
+    td_buf_t scratch;
+    td_buf_init(&scratch);
+    td_pipeline_t pipeline;
+    *next_offset = 0;
+    td_err_t rc = load_pipeline(tape, symbol, config, &pipeline, &scratch, NULL, 0);
+    if (rc == TD_OK) {
+        *next_offset = pipeline.next_offset;
+        td_pipeline_fini(&pipeline);
+    }
+    td_buf_fini(&scratch);
+    return rc;
+}
+
 typedef struct run {
     td_tape_t *tape;
     const td_host_opts_t *opts;
@@ -166,6 +182,11 @@ static td_err_t process_symbol(void *opaque, const char *symbol)
         rc = td_tape_iter_new(run->tape, TD_STREAM_INPUT, symbol, pipeline.next_offset, &iter);
     if (rc == TD_OK)
         rc = td_tape_batch_new(run->tape, &batch);
+    if (rc != TD_OK && run->errbuf && !run->errbuf[0]) {
+        char detail[512] = "";
+        td_tape_last_error(run->tape, detail, sizeof detail);
+        td_err_set(run->errbuf, run->errlen, rc, "%s: cannot start processing: %s", symbol, detail);
+    }
     run->stats->symbols++;
     while (rc == TD_OK) {
         rc = td_tape_iter_next(iter, ev);
@@ -236,15 +257,16 @@ static td_err_t process_symbol(void *opaque, const char *symbol)
         }
     }
     if (opts->log)
-        td_log_write(opts->log, rc == TD_OK ? TD_LOG_DEBUG : TD_LOG_ERROR, "host", rc,
+        td_log_write(opts->log, rc == TD_OK || rc == TD_ERR_END ? TD_LOG_DEBUG : TD_LOG_ERROR, "host", rc,
                      "%s: stopped at input offset %" PRIu64 ", output offset %" PRIu64, symbol,
                      have_pipeline ? pipeline.next_offset : 0, out_offset);
-    if (rc == TD_OK && opts->log && (pipeline.params_rejected || pipeline.exec_rejected || pipeline.outstanding_dropped))
+    if (rc == TD_OK && opts->log &&
+        (pipeline.params_rejected || pipeline.exec_rejected || pipeline.outstanding_dropped || pipeline.inputs_refused))
         td_log_write(opts->log, TD_LOG_WARN, "host", TD_ERR_INVALID,
-                     "%s: refused so far: %" PRIu64 " parameter set(s), %" PRIu64 " execution report(s); %" PRIu64
-                     " unanswered intent(s) forgotten; last: %s",
-                     symbol, pipeline.params_rejected, pipeline.exec_rejected, pipeline.outstanding_dropped,
-                     pipeline.last_error);
+                     "%s: refused so far: %" PRIu64 " parameter set(s), %" PRIu64 " execution report(s), %" PRIu64
+                     " input(s) the bars or strategy could not take; %" PRIu64 " unanswered intent(s) forgotten; last: %s",
+                     symbol, pipeline.params_rejected, pipeline.exec_rejected, pipeline.inputs_refused,
+                     pipeline.outstanding_dropped, pipeline.last_error);
     td_tape_batch_destroy(batch);
     td_tape_iter_destroy(iter);
     if (have_pipeline)

@@ -58,6 +58,11 @@ td_err_t td_host_check_config(td_tape_t *tape, const td_pipeline_config_t *pipel
 td_err_t td_host_process(td_tape_t *tape, const td_host_opts_t *opts, td_host_stats_t *stats, char *errbuf,
                          size_t errlen) TD_WUR;
 
+/* The next input offset the host will process for symbol (what it has consumed and committed);
+ * 0 when the symbol has not been processed. */
+td_err_t td_host_next_offset(td_tape_t *tape, const char *symbol, const td_pipeline_config_t *config,
+                             uint64_t *next_offset) TD_WUR;
+
 /* Snapshot key helpers shared with replay. */
 void td_host_state_key(const char *symbol, char *key, size_t keylen);
 void td_host_snapshot_key(const char *symbol, uint32_t day, char *key, size_t keylen);

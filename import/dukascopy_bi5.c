@@ -185,6 +185,11 @@ td_err_t td_import__dukascopy_bi5(td_import__job_t *job, td_slice_t raw)
             job->stats->crossed++; /* kept: opts->keep_crossed */
         tick.bid = (int64_t)bid * unit;
         tick.ask = (int64_t)ask * unit;
+        if (tick.bid > TD_PRICE_MAX || tick.ask > TD_PRICE_MAX) {
+            rc = fail_value(job, tick.bid > TD_PRICE_MAX ? "bid" : "ask", "a price at most 10000000",
+                            tick.bid > TD_PRICE_MAX ? bid : ask);
+            break;
+        }
         if (td_fx_add(avol, bvol, &tick.volume) != TD_OK) {
             rc = fail_value(job, "bid_volume", "bid + ask volume within range", be32(r + 16));
             break;

@@ -79,6 +79,8 @@ td_err_t td_import__price(td_import__job_t *job, const char *field, td_slice_t s
         return td_import__fail_s(job, field, rc == TD_ERR_OVERFLOW ? "a price within range" : "a decimal price", s);
     if (*out <= 0)
         return td_import__fail_s(job, field, "a price > 0", s);
+    if (*out > TD_PRICE_MAX)
+        return td_import__fail_s(job, field, "a price at most 10000000", s);
     job->stats->rounded += (uint64_t)rounded;
     return TD_OK;
 }

@@ -364,8 +364,17 @@ td_err_t td_pipeline_step_raw(td_pipeline_t *pipeline, const td_event_t *ev, con
             break;
         }
     }
-    if (rc == TD_OK)
+    if (rc == TD_OK) {
         rc = run_bars(pipeline, ev, out);
+        if (rc == TD_ERR_OVERFLOW || rc == TD_ERR_INVALID) {
+            /* an input the bar builder or the strategy cannot take (a sum leaving its range on an
+             * absurd quote) is refused and counted; the bar builder and strategy are unchanged */
+            pipeline->inputs_refused++;
+            snprintf(pipeline->last_error, sizeof pipeline->last_error, "offset %llu: bars or strategy refused the %s (%s)",
+                     (unsigned long long)ev->offset, td_event_kind_name(ev->kind), td_err_name(rc));
+            rc = TD_OK; /* (both leave out as it was on their own failure) */
+        }
+    }
     if (rc == TD_OK) {
         stamp(pipeline, ev, out, from);
         for (size_t i = from; rc == TD_OK && i < out->len; i++)
@@ -377,7 +386,8 @@ td_err_t td_pipeline_step_raw(td_pipeline_t *pipeline, const td_event_t *ev, con
             pipeline->day_last_time = ev->time_ms;
         pipeline->next_offset = ev->offset + 1;
     }
-    if (rc == TD_OK && ev->kind == TD_EV_SESSION_MARK && ev->u.session.kind == TD_SESSION_DAY_END)
+    if (rc == TD_OK && ev->kind == TD_EV_SESSION_MARK && ev->u.session.kind == TD_SESSION_DAY_END &&
+        ev->u.session.trading_day == pipeline->day)
         rc = close_day(pipeline, ev->offset, pipeline->index_base + (uint32_t)(out->len - from), out);
     pipeline->index_base = 0;
     return rc == TD_OK ? rc : fail(pipeline, rc);
@@ -461,6 +471,7 @@ td_err_t td_pipeline_encode(const td_pipeline_t *pipeline, td_buf_t *out)
         st.outstanding = osp;
         st.params_rejected = pipeline->params_rejected;
         st.exec_rejected = pipeline->exec_rejected;
+        st.inputs_refused = pipeline->inputs_refused;
         st.outstanding_dropped = pipeline->outstanding_dropped;
         st.day = pipeline->day;
         st.floor_day = pipeline->floor_day;
@@ -494,6 +505,7 @@ td_err_t td_pipeline_decode(td_pipeline_t *pipeline, const uint8_t *p, size_t n)
         return TD_ERR_CORRUPT;
     td_err_t rc = TD_OK;
     if (strcmp(st->symbol, pipeline->symbol) != 0 || st->prev_digest.len != TD_SHA256_LEN ||
+        (st->has_spec && !st->spec) ||
         st->chain.len != TD_SHA256_LEN || st->n_outstanding > TD_PIPELINE_OUTSTANDING_MAX ||
         st->chain_items >= TD_CHAIN_BLOCK_ITEMS)
         rc = TD_ERR_CORRUPT;
@@ -526,6 +538,7 @@ td_err_t td_pipeline_decode(td_pipeline_t *pipeline, const uint8_t *p, size_t n)
         }
         pipeline->params_rejected = st->params_rejected;
         pipeline->exec_rejected = st->exec_rejected;
+        pipeline->inputs_refused = st->inputs_refused;
         pipeline->outstanding_dropped = st->outstanding_dropped;
         pipeline->day = st->day;
         pipeline->floor_day = st->floor_day;

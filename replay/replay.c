@@ -120,8 +120,17 @@ td_err_t td_replay_day(td_tape_t *tape, const td_pipeline_config_t *config, cons
         return td_err_set(errbuf, errlen, rc, "%s: no input events on trading day %08" PRIu32, symbol, day);
     if (rc != TD_OK)
         return td_err_set(errbuf, errlen, rc, "%s: day index unreadable (%s)", symbol, td_err_name(rc));
+    /* replay only what the host has processed: a day it is still in the middle of is open */
+    uint64_t host_next = 0;
+    rc = td_host_next_offset(tape, symbol, config, &host_next);
+    if (rc != TD_OK)
+        return td_err_set(errbuf, errlen, rc, "%s: the processor state does not load (%s)", symbol, td_err_name(rc));
+    bool partial = host_next <= in_range.last_offset;
+    if (partial && host_next > in_range.first_offset)
+        in_range.last_offset = host_next - 1;
     result->first_input = in_range.first_offset;
     result->last_input = in_range.last_offset;
+    result->partial = partial;
 
     compare_t cmp = {.tape = tape, .result = result};
     td_buf_init(&cmp.a);
@@ -197,7 +206,7 @@ td_err_t td_replay_day(td_tape_t *tape, const td_pipeline_config_t *config, cons
         result->inputs++;
     }
     /* a day closed on the tape by the next day's first event is closed here the same way */
-    if (rc == TD_OK && !pipeline.day_closed && result->outputs_replayed < cmp.recorded_count) {
+    if (rc == TD_OK && !partial && !pipeline.day_closed && result->outputs_replayed < cmp.recorded_count) {
         td_outbuf_clear(&out);
         rc = td_pipeline_close_day(&pipeline, in_range.last_offset + 1, &out);
         if (rc == TD_OK)
@@ -212,7 +221,7 @@ td_err_t td_replay_day(td_tape_t *tape, const td_pipeline_config_t *config, cons
             rc = nrc;
         }
     }
-    if (rc == TD_OK && result->verdict == TD_REPLAY_EQUAL && !result->digest_recorded)
+    if (rc == TD_OK && result->verdict == TD_REPLAY_EQUAL && (!result->digest_recorded || partial))
         result->verdict = TD_REPLAY_OPEN;
     if (rc == TD_OK && result->digest_recorded && result->verdict != TD_REPLAY_DIVERGED &&
         memcmp(result->digest_expected, result->digest_actual, TD_SHA256_LEN) != 0)

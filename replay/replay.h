@@ -23,7 +23,8 @@
 
 typedef enum td_replay_verdict {
     TD_REPLAY_EQUAL = 0,      /* every output and the digest equal */
-    TD_REPLAY_OPEN = 1,       /* outputs equal; the day is not closed on the tape yet (no digest) */
+    TD_REPLAY_OPEN = 1,       /* outputs equal so far; the day is not closed on the tape yet (no digest),
+                                 or the host has processed only part of it (replayed up to there) */
     TD_REPLAY_DIVERGED = 2,   /* an output or the digest differs */
 } td_replay_verdict_t;
 
@@ -33,6 +34,7 @@ typedef struct td_replay_result {
     td_replay_verdict_t verdict;
     uint64_t first_input, last_input, inputs;
     uint64_t first_output, outputs_recorded, outputs_replayed;
+    bool partial;                       /* the host has processed only part of the day so far */
     bool digest_recorded;
     uint8_t digest_expected[TD_SHA256_LEN], digest_actual[TD_SHA256_LEN];
 

@@ -27,6 +27,13 @@ check_bad backwards   '5000,1310.5,1310.9\n4000,1310.6,1311.0\n'          "20140
 check_bad utf16       '\xff\xfe1\x000\x000\x000\x00,\x001\x00\n\x00'      "20140507_utf16.csv:1: encoding" "UTF-16"
 check_bad nul         '1000,1310.5,13\x0010.9\n'                          "20140507_nul.csv:1: encoding" "NUL"
 
+check_bad absurd      '1000,1310.5,1310.9\n2000,90000000000,90000000001\n' "20140507_absurd.csv:2: bid" "at most 10000000"
+
+# the trading-day roll of a tape is fixed when it is created
+expect_exit 2 td --data-dir "$dir" --set session.day_offset_minutes=420 days
+expect_err "day_offset_minutes 0, the configuration says 420"
+pass "a tape refuses another trading-day roll"
+
 # crossed quotes can be kept on purpose, counted
 crossed="$TD_WORK/20140507_keep.csv"
 printf '1000,1310.5,1310.9\n2000,1311.6,1311.0\n3000,1310.6,1311.0\n' > "$crossed"

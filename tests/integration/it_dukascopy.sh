@@ -7,7 +7,7 @@ cfg="$TD_WORK/config.yaml"
 write_config "$cfg"
 csv="$TD_SHARED_DATA/ticks/dukascopy-eurusd-2019-02-04_05.csv"
 
-td --data-dir "$TD_WORK/csv" --config "$cfg" import --format dukascopy-csv --symbol EURUSD "$csv" > /dev/null
+td --data-dir "$TD_WORK/csv" --config "$cfg" import --format dukascopy-csv --symbol EURUSD --day-end last "$csv" > /dev/null
 td --data-dir "$TD_WORK/csv" --config "$cfg" bars --symbol EURUSD --timeframe M30 --csv |
   tail -n +2 | cut -d, -f1-5 > "$TD_WORK/bars.csv"
 
@@ -37,6 +37,19 @@ ticks "$TD_WORK/bi5" > "$TD_WORK/bi5.ticks"
 [ "$(wc -l < "$TD_WORK/csv.ticks")" -eq 266219 ] || fail "CSV import: $(wc -l < "$TD_WORK/csv.ticks") ticks, expected 266219"
 cmp "$TD_WORK/csv.ticks" "$TD_WORK/bi5.ticks" || fail ".bi5 ticks differ from the CSV's"
 pass ".bi5 import equals the CSV: 266219 ticks (time, bid, ask)"
+
+# an empty .bi5 hour (a quiet hour) appends nothing, registers nothing, and does not keep the
+# symbol spec from the next import
+: > "$TD_WORK/EURUSD_2019_01_03_12h_ticks.bi5"
+expect_exit 0 td --data-dir "$TD_WORK/empty" --config "$cfg" import --format dukascopy-bi5 --symbol EURUSD "$TD_WORK/EURUSD_2019_01_03_12h_ticks.bi5"
+grep -q "no events, nothing appended" "$TD_WORK/last.out" || fail "empty .bi5: $(cat "$TD_WORK/last.out")"
+cp "$TD_WORK/EURUSD_2019_01_03_12h_ticks.bi5" "$TD_WORK/EURUSD_2019_01_03_13h_ticks.bi5"
+expect_exit 0 td --data-dir "$TD_WORK/empty" --config "$cfg" import --format dukascopy-bi5 --symbol EURUSD "$TD_WORK/EURUSD_2019_01_03_13h_ticks.bi5"
+td --data-dir "$TD_WORK/empty" --config "$cfg" import --format dukascopy-bi5 --symbol EURUSD \
+   "$TD_SHARED_DATA"/raw/dukascopy-bi5/EURUSD_2019_01_04_0[0-3]h_ticks.bi5 > /dev/null
+[ "$(td --data-dir "$TD_WORK/empty" dump --symbol EURUSD --limit 1 | grep -c '"kind":"symbol_spec"')" -eq 1 ] ||
+  fail "after an empty first import the stream does not start with its symbol spec"
+pass "empty .bi5 hours append nothing and keep the spec for the next import"
 
 # both tapes hold the same days, and each closes with its day-end marks
 td --data-dir "$TD_WORK/bi5" days | awk '{print $1, $2}' > "$TD_WORK/bi5.days"
