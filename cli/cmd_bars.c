@@ -12,15 +12,16 @@
 
 static void help(void)
 {
-    printf("usage: tapedeck bars --symbol SYMBOL [--timeframe M30] [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--csv|--json]\n"
-           "\n"
-           "Builds BID bars of the timeframe from SYMBOL's ticks on the tape with the processors' own bar\n"
-           "builder (so they equal what the strategy saw for the configured timeframe) and prints the\n"
-           "closed ones whose open time falls in [--from, --to] (trading days, inclusive).\n"
-           "\n"
-           "  --timeframe TF  M1, M5, M15, M30, H1, H4 or D1 (default: bars.timeframe of the config)\n"
-           "  --csv           time,open,high,low,close,ticks,spread_min,spread_max,spread_mean,late_ticks\n"
-           "  --json          one JSON document {\"bars\":[...]}\n");
+    printf(
+        "usage: tapedeck bars --symbol SYMBOL [--timeframe M30] [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--csv|--json]\n"
+        "\n"
+        "Builds BID bars of the timeframe from SYMBOL's ticks on the tape with the processors' own bar\n"
+        "builder (so they equal what the strategy saw for the configured timeframe) and prints the\n"
+        "closed ones whose open time falls in [--from, --to] (trading days, inclusive).\n"
+        "\n"
+        "  --timeframe TF  M1, M5, M15, M30, H1, H4 or D1 (default: bars.timeframe of the config)\n"
+        "  --csv           time,open,high,low,close,ticks,spread_min,spread_max,spread_mean,late_ticks\n"
+        "  --json          one JSON document {\"bars\":[...]}\n");
 }
 
 static const struct {

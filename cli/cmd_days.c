@@ -43,12 +43,14 @@ static td_err_t one_day(void *opaque, const td_day_range_t *in)
     td_err_t rc;
     if (run->json)
         rc = td_buf_printf(run->out,
-                           "%s{\"symbol\":\"%s\",\"day\":%" PRIu32 ",\"first_offset\":%" PRIu64 ",\"last_offset\":%" PRIu64
-                           ",\"inputs\":%" PRIu64 ",\"outputs\":%" PRIu64 ",\"digest\":\"%s\"}",
+                           "%s{\"symbol\":\"%s\",\"day\":%" PRIu32 ",\"first_offset\":%" PRIu64
+                           ",\"last_offset\":%" PRIu64 ",\"inputs\":%" PRIu64 ",\"outputs\":%" PRIu64
+                           ",\"digest\":\"%s\"}",
                            run->printed ? "," : "", run->symbol, in->trading_day, in->first_offset, in->last_offset,
                            in->count, outputs, hex);
     else
-        rc = td_buf_printf(run->out, "%-10s %08" PRIu32 "  inputs %10" PRIu64 "..%-10" PRIu64 " outputs %7" PRIu64 "  %s\n",
+        rc = td_buf_printf(run->out,
+                           "%-10s %08" PRIu32 "  inputs %10" PRIu64 "..%-10" PRIu64 " outputs %7" PRIu64 "  %s\n",
                            run->symbol, in->trading_day, in->first_offset, in->last_offset, outputs, hex);
     run->printed++;
     return rc;
@@ -57,8 +59,10 @@ static td_err_t one_day(void *opaque, const td_day_range_t *in)
 int td_cmd_days(td_cli_t *cli, int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"symbol", required_argument, NULL, 's'}, {"json", no_argument, NULL, 'j'},
-        {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
+        {"symbol", required_argument, NULL, 's'},
+        {"json", no_argument, NULL, 'j'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     const char *symbol = NULL;
     bool json = false;

@@ -34,9 +34,9 @@ typedef struct demo_symbol {
     const char *name;
     int digits;
     const char *contract_size;
-    int64_t start_price;   /* price scale */
-    int64_t step;          /* random-walk step, price scale, a whole number of points */
-    int64_t spread;        /* price scale */
+    int64_t start_price; /* price scale */
+    int64_t step;        /* random-walk step, price scale, a whole number of points */
+    int64_t spread;      /* price scale */
     uint64_t seed;
     const char *strategy;
     const char *params;
@@ -179,7 +179,9 @@ static td_err_t summarise(td_tape_t *tape, const char *symbol, summary_t *s)
 int td_cmd_demo(td_cli_t *cli, int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"date", required_argument, NULL, 'd'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
+        {"date", required_argument, NULL, 'd'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     const char *date = "2024-01-02";
     int c;
@@ -257,7 +259,8 @@ int td_cmd_demo(td_cli_t *cli, int argc, char **argv)
         td_fx_format(s.last_volume, 2, vol, sizeof vol);
         td_fx_format(s.realized, 2, pnl, sizeof pnl);
         td_digest_hex(s.digest, hex);
-        printf("  %-7s %-10s %5" PRIu64 " %7" PRIu64 " %6" PRIu64 " %6" PRIu64 " %6" PRIu64 " %10s %12s %8s  %.16s...\n",
+        printf("  %-7s %-10s %5" PRIu64 " %7" PRIu64 " %6" PRIu64 " %6" PRIu64 " %6" PRIu64
+               " %10s %12s %8s  %.16s...\n",
                sym->name, sym->strategy, s.bars, s.signals, s.intents, s.fills, s.trades, vol, pnl,
                r->verdict == TD_REPLAY_EQUAL ? "equal" : "DIFFERS", hex);
     }
@@ -268,7 +271,8 @@ int td_cmd_demo(td_cli_t *cli, int argc, char **argv)
     printf("\n  realised P&L is in each symbol's profit currency, before costs; fills are paper fills\n"
            "  (the shared fill model) at the tick after each decision.\n"
            "\n  prove the day bit-exact again:\n    tapedeck --data-dir %s replay --date %s\n"
-           "  look at it:\n    tapedeck --data-dir %s bars --symbol EURUSD\n    tapedeck --data-dir %s dump --stream output --symbol EURUSD\n",
+           "  look at it:\n    tapedeck --data-dir %s bars --symbol EURUSD\n    tapedeck --data-dir %s dump --stream "
+           "output --symbol EURUSD\n",
            dir, date, dir, dir);
     return all_equal ? TD_EXIT_OK : TD_EXIT_CHECK;
 }

@@ -10,24 +10,29 @@
 
 static void help(void)
 {
-    printf("usage: tapedeck dump [--symbol SYMBOL] [--stream input|output|history] [--from OFFSET] [--limit N] [--json]\n"
-           "\n"
-           "Prints the events of the tape in offset order: each symbol's input stream (default) or output\n"
-           "stream. Text: one JSON object per line. --json: one JSON document {\"events\":[...]}.\n"
-           "\n"
-           "  --symbol S      only this symbol (default: all, in name order)\n"
-           "  --stream K      input (ticks, specs, fills, params, marks), output (bars, signals, intents,\n"
-           "                  positions, trades, digests) or history (imported bars; --symbol SYMBOL@TF)\n"
-           "  --from OFFSET   first offset (default 0)\n"
-           "  --limit N       at most N events per symbol (default: all)\n");
+    printf(
+        "usage: tapedeck dump [--symbol SYMBOL] [--stream input|output|history] [--from OFFSET] [--limit N] [--json]\n"
+        "\n"
+        "Prints the events of the tape in offset order: each symbol's input stream (default) or output\n"
+        "stream. Text: one JSON object per line. --json: one JSON document {\"events\":[...]}.\n"
+        "\n"
+        "  --symbol S      only this symbol (default: all, in name order)\n"
+        "  --stream K      input (ticks, specs, fills, params, marks), output (bars, signals, intents,\n"
+        "                  positions, trades, digests) or history (imported bars; --symbol SYMBOL@TF)\n"
+        "  --from OFFSET   first offset (default 0)\n"
+        "  --limit N       at most N events per symbol (default: all)\n");
 }
 
 int td_cmd_dump(td_cli_t *cli, int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"symbol", required_argument, NULL, 's'}, {"stream", required_argument, NULL, 'k'},
-        {"from", required_argument, NULL, 'f'}, {"limit", required_argument, NULL, 'l'},
-        {"json", no_argument, NULL, 'j'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
+        {"symbol", required_argument, NULL, 's'},
+        {"stream", required_argument, NULL, 'k'},
+        {"from", required_argument, NULL, 'f'},
+        {"limit", required_argument, NULL, 'l'},
+        {"json", no_argument, NULL, 'j'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     const char *symbol = NULL;
     td_stream_kind_t kind = TD_STREAM_INPUT;

@@ -61,19 +61,19 @@ typedef struct import_run {
     td_tape_batch_t *batch;
     const char *symbol;
     const char *path;
-    int day_end;                /* DAY_END_AUTO, DAY_END_LAST or DAY_END_NONE */
+    int day_end; /* DAY_END_AUTO, DAY_END_LAST or DAY_END_NONE */
     int day_offset;
-    int64_t covers_to_ms;       /* the file covers time up to (excluding) this; INT64_MIN = unknown */
-    td_stream_kind_t kind;      /* INPUT for ticks, HISTORY for bars */
+    int64_t covers_to_ms;           /* the file covers time up to (excluding) this; INT64_MIN = unknown */
+    td_stream_kind_t kind;          /* INPUT for ticks, HISTORY for bars */
     char stream[TD_SYMBOL_MAX + 1]; /* the symbol, or "<SYMBOL>@<TF>" for bars */
-    uint64_t stream_next;       /* the stream's next offset before this file */
-    int64_t stream_last_ms;     /* last event time on the stream before this file; INT64_MIN = empty */
+    uint64_t stream_next;           /* the stream's next offset before this file */
+    int64_t stream_last_ms;         /* last event time on the stream before this file; INT64_MIN = empty */
     uint64_t stream_last_offset;
     td_symbol_spec_t spec;
     bool need_spec;
-    bool spec_appended;         /* the SymbolSpec went into this file's batch */
+    bool spec_appended; /* the SymbolSpec went into this file's batch */
     bool started;
-    uint32_t open_day;          /* trading day of the last tick of the file so far (0 = none) */
+    uint32_t open_day; /* trading day of the last tick of the file so far (0 = none) */
     uint64_t events, marks;
     int64_t first_ms, last_ms;
     char err[1024];
@@ -152,8 +152,8 @@ static td_err_t sink(void *opaque, const td_event_t *in)
             char tf[16];
             if (snprintf(run->stream, sizeof run->stream, "%s@%s", run->symbol,
                          timeframe_name(in->u.bar.timeframe_s, tf)) >= (int)sizeof run->stream)
-                return td_err_set(run->err, sizeof run->err, TD_ERR_INVALID, "%s: symbol too long for a bar stream name",
-                                  run->symbol);
+                return td_err_set(run->err, sizeof run->err, TD_ERR_INVALID,
+                                  "%s: symbol too long for a bar stream name", run->symbol);
             rc = stream_position(run);
             if (rc != TD_OK)
                 return rc;
@@ -353,11 +353,15 @@ static td_err_t parse_int(const char *s, long lo, long hi, long *out)
 int td_cmd_import(td_cli_t *cli, int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"format", required_argument, NULL, 'f'}, {"symbol", required_argument, NULL, 's'},
-        {"tz-offset", required_argument, NULL, 'z'}, {"digits", required_argument, NULL, 'd'},
-        {"day-end", required_argument, NULL, 'e'}, {"force", no_argument, NULL, 'F'},
+        {"format", required_argument, NULL, 'f'},
+        {"symbol", required_argument, NULL, 's'},
+        {"tz-offset", required_argument, NULL, 'z'},
+        {"digits", required_argument, NULL, 'd'},
+        {"day-end", required_argument, NULL, 'e'},
+        {"force", no_argument, NULL, 'F'},
         {"crossed", required_argument, NULL, 'x'},
-        {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     td_import_opts_t opts = {0};
     const char *format = NULL;
@@ -401,8 +405,10 @@ int td_cmd_import(td_cli_t *cli, int argc, char **argv)
         }
     }
     if (!format || td_import_format_parse(format, &opts.format) != TD_OK)
-        return td_cli_usage(cli, "--format expects one of dukascopy-csv, dukascopy-bi5, lean-ticks, mt5-ticks, "
-                                 "mt5-bars, dukascopy-bars, lean-bars; found '%s'", format ? format : "");
+        return td_cli_usage(cli,
+                            "--format expects one of dukascopy-csv, dukascopy-bi5, lean-ticks, mt5-ticks, "
+                            "mt5-bars, dukascopy-bars, lean-bars; found '%s'",
+                            format ? format : "");
     if (!opts.symbol || !*opts.symbol || strlen(opts.symbol) > TD_SYMBOL_MAX)
         return td_cli_usage(cli, "--symbol is required (at most %d characters)", TD_SYMBOL_MAX);
     if (optind >= argc)

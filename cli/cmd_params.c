@@ -21,7 +21,8 @@
 static void help(void)
 {
     printf("usage: tapedeck params validate --strategy NAME --set K=V[,K=V...]\n"
-           "       tapedeck params push --symbol S --strategy NAME --set K=V[,K=V...] --author WHO --reason WHY [--at TIME]\n"
+           "       tapedeck params push --symbol S --strategy NAME --set K=V[,K=V...] --author WHO --reason WHY [--at "
+           "TIME]\n"
            "       tapedeck params show --symbol S\n"
            "       tapedeck params history --symbol S\n"
            "\n"
@@ -55,7 +56,8 @@ static td_err_t parse_set(const char *text, td_params_changed_t *p, char *err, s
             return td_err_set(err, errlen, TD_ERR_INVALID, "--set: expected K=V, found '%.*s'", (int)len, s);
         size_t klen = (size_t)(eq - s), vlen = len - klen - 1;
         if (p->n_values == TD_PARAMS_MAX || klen > TD_PARAM_NAME_MAX || vlen > TD_PARAM_VALUE_MAX || vlen == 0)
-            return td_err_set(err, errlen, TD_ERR_INVALID, "--set: '%.*s' is too long, empty or one too many", (int)len, s);
+            return td_err_set(err, errlen, TD_ERR_INVALID, "--set: '%.*s' is too long, empty or one too many", (int)len,
+                              s);
         td_param_t *v = &p->values[p->n_values++];
         memcpy(v->name, s, klen);
         v->name[klen] = '\0';
@@ -124,9 +126,12 @@ int td_cmd_params(td_cli_t *cli, int argc, char **argv)
     }
     const char *verb = argv[1];
     static const struct option longopts[] = {
-        {"symbol", required_argument, NULL, 's'}, {"strategy", required_argument, NULL, 'S'},
-        {"set", required_argument, NULL, 'v'},    {"author", required_argument, NULL, 'a'},
-        {"reason", required_argument, NULL, 'r'}, {"at", required_argument, NULL, 't'},
+        {"symbol", required_argument, NULL, 's'},
+        {"strategy", required_argument, NULL, 'S'},
+        {"set", required_argument, NULL, 'v'},
+        {"author", required_argument, NULL, 'a'},
+        {"reason", required_argument, NULL, 'r'},
+        {"at", required_argument, NULL, 't'},
         {NULL, 0, NULL, 0},
     };
     const char *symbol = NULL, *strategy = NULL, *set = NULL, *author = NULL, *reason = NULL, *at = NULL;
@@ -193,7 +198,8 @@ int td_cmd_params(td_cli_t *cli, int argc, char **argv)
                 if (parse_time(at, &want) != TD_OK)
                     code = td_cli_usage(cli, "--at expects YYYY-MM-DDTHH:MM:SS, found '%s'", at);
                 else if (have_time && want < t)
-                    code = td_cli_fail(cli, TD_ERR_ORDER, "--at %s is before the stream's last event; streams only go forward", at);
+                    code = td_cli_fail(cli, TD_ERR_ORDER,
+                                       "--at %s is before the stream's last event; streams only go forward", at);
                 t = want;
                 have_time = true;
             }

@@ -50,22 +50,27 @@ static td_err_t json_result(td_buf_t *out, const td_replay_result_t *r)
     char exp[65], act[65];
     td_digest_hex(r->digest_expected, exp);
     td_digest_hex(r->digest_actual, act);
-    td_err_t rc = td_buf_printf(out,
-                                "{\"symbol\":\"%s\",\"verdict\":\"%s\",\"first_input\":%" PRIu64 ",\"last_input\":%" PRIu64
-                                ",\"inputs\":%" PRIu64 ",\"outputs_recorded\":%" PRIu64 ",\"outputs_replayed\":%" PRIu64
-                                ",\"partial\":%s,\"digest_recorded\":%s,\"digest_expected\":\"%s\",\"digest_actual\":\"%s\"",
-                                r->symbol, verdict_name(r->verdict), r->first_input, r->last_input, r->inputs,
-                                r->outputs_recorded, r->outputs_replayed, r->partial ? "true" : "false",
-                                r->digest_recorded ? "true" : "false",
-                                r->digest_recorded ? exp : "", r->digest_recorded ? act : "");
+    td_err_t rc = td_buf_printf(
+        out,
+        "{\"symbol\":\"%s\",\"verdict\":\"%s\",\"first_input\":%" PRIu64 ",\"last_input\":%" PRIu64
+        ",\"inputs\":%" PRIu64 ",\"outputs_recorded\":%" PRIu64 ",\"outputs_replayed\":%" PRIu64
+        ",\"partial\":%s,\"digest_recorded\":%s,\"digest_expected\":\"%s\",\"digest_actual\":\"%s\"",
+        r->symbol, verdict_name(r->verdict), r->first_input, r->last_input, r->inputs, r->outputs_recorded,
+        r->outputs_replayed, r->partial ? "true" : "false", r->digest_recorded ? "true" : "false",
+        r->digest_recorded ? exp : "", r->digest_recorded ? act : "");
     if (rc == TD_OK && r->verdict == TD_REPLAY_DIVERGED) {
         rc = td_buf_printf(out, ",\"divergence\":{\"output_offset\":%" PRIu64 ",\"input_offset\":%" PRIu64 ",\"what\":",
                            r->divergent_output_offset, r->divergent_input_offset);
-        if (rc == TD_OK) rc = td_json_string(out, r->what);
-        if (rc == TD_OK) rc = json_event(out, "input", r->has_input, &r->input, false);
-        if (rc == TD_OK) rc = json_event(out, "expected", r->has_expected, &r->expected, true);
-        if (rc == TD_OK) rc = json_event(out, "actual", r->has_actual, &r->actual, true);
-        if (rc == TD_OK) rc = td_buf_append(out, "}", 1);
+        if (rc == TD_OK)
+            rc = td_json_string(out, r->what);
+        if (rc == TD_OK)
+            rc = json_event(out, "input", r->has_input, &r->input, false);
+        if (rc == TD_OK)
+            rc = json_event(out, "expected", r->has_expected, &r->expected, true);
+        if (rc == TD_OK)
+            rc = json_event(out, "actual", r->has_actual, &r->actual, true);
+        if (rc == TD_OK)
+            rc = td_buf_append(out, "}", 1);
     }
     if (rc == TD_OK && r->time_reversal)
         rc = td_buf_printf(out, ",\"time_reversal_offset\":%" PRIu64, r->reversal_offset);
@@ -99,7 +104,8 @@ static void print_result(const td_replay_result_t *r, const char *date, double s
                " inputs, %" PRIu64 " outputs equal so far\n",
                date, r->symbol, r->last_input, r->inputs, r->outputs_replayed);
     else if (r->verdict == TD_REPLAY_OPEN)
-        printf("replay %s %s: open - %" PRIu64 " inputs, %" PRIu64 " outputs equal; the day has no digest on the tape yet\n",
+        printf("replay %s %s: open - %" PRIu64 " inputs, %" PRIu64
+               " outputs equal; the day has no digest on the tape yet\n",
                date, r->symbol, r->inputs, r->outputs_replayed);
     else {
         printf("replay %s %s: DIVERGED at output offset %" PRIu64 ", produced by input offset %" PRIu64 ": %s\n", date,
@@ -109,15 +115,16 @@ static void print_result(const td_replay_result_t *r, const char *date, double s
         print_event("actual:", r->has_actual, &r->actual, true);
     }
     if (r->time_reversal)
-        printf("  note: input offset %" PRIu64 " goes back in time: the tape's order was changed\n", r->reversal_offset);
+        printf("  note: input offset %" PRIu64 " goes back in time: the tape's order was changed\n",
+               r->reversal_offset);
 }
 
 int td_cmd_replay(td_cli_t *cli, int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"date", required_argument, NULL, 'd'}, {"symbol", required_argument, NULL, 's'},
+        {"date", required_argument, NULL, 'd'},    {"symbol", required_argument, NULL, 's'},
         {"against", required_argument, NULL, 'a'}, {"json", no_argument, NULL, 'j'},
-        {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
+        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
     };
     const char *date = NULL, *symbol = NULL;
     bool json = false;
@@ -129,7 +136,8 @@ int td_cmd_replay(td_cli_t *cli, int argc, char **argv)
         case 's': symbol = optarg; break;
         case 'a':
             if (strcmp(optarg, "live") != 0)
-                return td_cli_fail(cli, TD_ERR_UNSUPPORTED, "--against %s: only 'live' (the recorded outputs) is available", optarg);
+                return td_cli_fail(cli, TD_ERR_UNSUPPORTED,
+                                   "--against %s: only 'live' (the recorded outputs) is available", optarg);
             break;
         case 'j': json = true; break;
         case 'h': help(); return TD_EXIT_OK;
@@ -200,7 +208,10 @@ int td_cmd_replay(td_cli_t *cli, int argc, char **argv)
                            symbol ? symbol : "");
     if (code == TD_EXIT_OK) {
         if (json) {
-            if (td_buf_printf(&out, "],\"verdict\":\"%s\"}\n", diverged ? "diverged" : open ? "open" : "equal") == TD_OK)
+            if (td_buf_printf(&out, "],\"verdict\":\"%s\"}\n",
+                              diverged ? "diverged"
+                              : open   ? "open"
+                                       : "equal") == TD_OK)
                 fwrite(out.ptr, 1, out.len, stdout);
         }
         code = diverged ? TD_EXIT_CHECK : TD_EXIT_OK;

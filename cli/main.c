@@ -21,6 +21,7 @@ static const command_t commands[] = {
     {"params", td_cmd_params, "validate, push and show strategy parameter sets"},
     {"config", td_cmd_config, "print the configuration reference or an example file"},
     {"demo", td_cmd_demo, "a deterministic synthetic day through the whole engine"},
+    {"backtest", td_cmd_backtest, "grid-search a strategy's parameters over a bar file, on all cores"},
 };
 
 static void usage(FILE *out)

@@ -30,7 +30,13 @@ td_err_t td_buf_append(td_buf_t *buf, const void *data, size_t len) TD_WUR;
 td_err_t td_buf_printf(td_buf_t *buf, const char *fmt, ...) TD_WUR __attribute__((format(printf, 2, 3)));
 /* NUL-terminates (not counted in len) and returns the bytes as a C string; NULL on TD_ERR_NOMEM. */
 const char *td_buf_cstr(td_buf_t *buf);
-static inline void td_buf_reset(td_buf_t *buf) { buf->len = 0; }
-static inline td_slice_t td_buf_slice(const td_buf_t *buf) { return (td_slice_t){buf->ptr, buf->len}; }
+static inline void td_buf_reset(td_buf_t *buf)
+{
+    buf->len = 0;
+}
+static inline td_slice_t td_buf_slice(const td_buf_t *buf)
+{
+    return (td_slice_t){buf->ptr, buf->len};
+}
 
 #endif

@@ -63,10 +63,10 @@ static char *enc_str(const char *field, size_t size)
     return memchr(field, '\0', size) ? (char *)field : NULL;
 }
 
-#define ENC_STR(dst, field)                                                                        \
-    do {                                                                                           \
-        if (!((dst) = enc_str((field), sizeof(field))))                                            \
-            return TD_ERR_INVALID;                                                                 \
+#define ENC_STR(dst, field)                             \
+    do {                                                \
+        if (!((dst) = enc_str((field), sizeof(field)))) \
+            return TD_ERR_INVALID;                      \
     } while (0)
 
 typedef union body_msgs {
@@ -89,7 +89,10 @@ typedef struct param_msgs {
     Td__Param *ptrs[TD_PARAMS_MAX];
 } param_msgs_t;
 
-static int side_ok(int v) { return v >= TD_SIDE_NONE && v <= TD_SIDE_SELL; }
+static int side_ok(int v)
+{
+    return v >= TD_SIDE_NONE && v <= TD_SIDE_SELL;
+}
 
 /* Points env's body at a message in msgs built from ev. TD_ERR_INVALID for unknown kinds,
  * unterminated strings, too many params and enum values the schema does not name. */
@@ -298,8 +301,7 @@ static td_err_t enc_body(const td_event_t *ev, Td__Envelope *env, body_msgs_t *m
         env->day_digest = m;
         return TD_OK;
     }
-    case TD_EV_NONE:
-        break;
+    case TD_EV_NONE: break;
     }
     return TD_ERR_INVALID;
 }
@@ -353,16 +355,16 @@ static td_err_t dec_str(dec_t *d, char *dst, size_t size, const char *src, const
 {
     size_t n = strlen(src);
     if (n >= size)
-        return td_err_set(d->errbuf, d->errlen, TD_ERR_CORRUPT, "codec: %s: %zu bytes, at most %zu fit",
-                          field, n, size - 1);
+        return td_err_set(d->errbuf, d->errlen, TD_ERR_CORRUPT, "codec: %s: %zu bytes, at most %zu fit", field, n,
+                          size - 1);
     memcpy(dst, src, n + 1);
     return TD_OK;
 }
 
-#define DEC_STR(dst, src, field)                                                                   \
-    do {                                                                                           \
-        if (rc == TD_OK)                                                                           \
-            rc = dec_str(d, (dst), sizeof(dst), (src), (field));                                   \
+#define DEC_STR(dst, src, field)                                 \
+    do {                                                         \
+        if (rc == TD_OK)                                         \
+            rc = dec_str(d, (dst), sizeof(dst), (src), (field)); \
     } while (0)
 
 static td_err_t dec_enum(dec_t *d, int v, int max, const char *field)
@@ -445,8 +447,7 @@ static td_err_t dec_body(dec_t *d, const Td__Envelope *env, td_event_t *ev)
         rc = dec_unknown(d, &m->base, "params_changed");
         if (rc == TD_OK && m->n_values > TD_PARAMS_MAX)
             rc = td_err_set(d->errbuf, d->errlen, TD_ERR_CORRUPT,
-                            "codec: params_changed.values: %zu params, at most %d", m->n_values,
-                            TD_PARAMS_MAX);
+                            "codec: params_changed.values: %zu params, at most %d", m->n_values, TD_PARAMS_MAX);
         ev->kind = TD_EV_PARAMS_CHANGED;
         DEC_STR(s->strategy, m->strategy, "params_changed.strategy");
         s->version = m->version;
@@ -461,9 +462,7 @@ static td_err_t dec_body(dec_t *d, const Td__Envelope *env, td_event_t *ev)
         DEC_STR(s->reason, m->reason, "params_changed.reason");
         return rc;
     }
-    case TD__ENVELOPE__BODY_CLOCK:
-        ev->kind = TD_EV_CLOCK;
-        return dec_unknown(d, &env->clock->base, "clock");
+    case TD__ENVELOPE__BODY_CLOCK: ev->kind = TD_EV_CLOCK; return dec_unknown(d, &env->clock->base, "clock");
     case TD__ENVELOPE__BODY_SESSION_MARK: {
         const Td__SessionMark *m = env->session_mark;
         rc = dec_unknown(d, &m->base, "session_mark");
@@ -566,8 +565,8 @@ static td_err_t dec_body(dec_t *d, const Td__Envelope *env, td_event_t *ev)
         td_day_digest_t *s = &ev->u.digest;
         rc = dec_unknown(d, &m->base, "day_digest");
         if (rc == TD_OK && m->sha256.len != sizeof s->sha256)
-            rc = td_err_set(d->errbuf, d->errlen, TD_ERR_CORRUPT,
-                            "codec: day_digest.sha256: %zu bytes, expected 32", m->sha256.len);
+            rc = td_err_set(d->errbuf, d->errlen, TD_ERR_CORRUPT, "codec: day_digest.sha256: %zu bytes, expected 32",
+                            m->sha256.len);
         ev->kind = TD_EV_DAY_DIGEST;
         s->trading_day = m->trading_day;
         if (rc == TD_OK)
@@ -584,8 +583,7 @@ static td_err_t dec_body(dec_t *d, const Td__Envelope *env, td_event_t *ev)
         return rc;
     }
     case TD__ENVELOPE__BODY__NOT_SET:
-    default:
-        break;
+    default: break;
     }
     return td_err_set(d->errbuf, d->errlen, TD_ERR_CORRUPT, "codec: envelope has no known body (case %d)",
                       (int)env->body_case);
@@ -593,8 +591,7 @@ static td_err_t dec_body(dec_t *d, const Td__Envelope *env, td_event_t *ev)
 
 /* Packs what was decoded again and compares: equal bytes or TD_ERR_CORRUPT. Catches trailing and
  * repeated fields, embedded NULs, over-long varints and bits a 32-bit field dropped. */
-static td_err_t dec_canonical(dec_t *d, const Td__Envelope *env, arena_t *arena, const uint8_t *data,
-                              size_t len)
+static td_err_t dec_canonical(dec_t *d, const Td__Envelope *env, arena_t *arena, const uint8_t *data, size_t len)
 {
     /* the content already fits a td_event_t, so encode's bound holds for it too */
     const size_t bound = 2 * sizeof(td_event_t) + 64;
@@ -642,7 +639,10 @@ static bool fast_varint(const uint8_t *p, size_t len, size_t *pos, uint64_t *v)
     return false;
 }
 
-static int64_t unzigzag(uint64_t v) { return (int64_t)(v >> 1) ^ -(int64_t)(v & 1); }
+static int64_t unzigzag(uint64_t v)
+{
+    return (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
+}
 
 static bool fast_string(const uint8_t *p, size_t len, size_t *pos, char *dst, size_t size)
 {
@@ -819,8 +819,7 @@ td_err_t td_codec_digest_view(const uint8_t *data, size_t len, td_slice_t parts[
                 return TD_ERR_CORRUPT;
             pos += (size_t)v;
             break;
-        default:
-            return TD_ERR_CORRUPT; /* the envelope's first six fields are varints and strings */
+        default: return TD_ERR_CORRUPT; /* the envelope's first six fields are varints and strings */
         }
         if (number == 3 || number == 6) {
             /* repeated offset / ingest fields (not canonical) would need more than 3 slices */

@@ -35,8 +35,8 @@ td_err_t td_config_load(td_config_t *config, const char *path, char *errbuf, siz
 
 /* Sets one key from text ("tape.sync", "none"; per-symbol: "symbols.EURUSD.digits", "5"), validated
  * as a file value would be. `where` names the origin for messages ("--set"). */
-td_err_t td_config_set(td_config_t *config, const char *key, const char *value, const char *where,
-                       char *errbuf, size_t errlen) TD_WUR;
+td_err_t td_config_set(td_config_t *config, const char *key, const char *value, const char *where, char *errbuf,
+                       size_t errlen) TD_WUR;
 
 /* Typed reads of a global key. The key must be in the table with that type (asserted). */
 int64_t td_config_int(const td_config_t *config, const char *key);

@@ -42,8 +42,8 @@ void td_hasher_destroy(td_hasher_t *hasher);
 
 typedef struct td_chain {
     uint8_t h[TD_SHA256_LEN];
-    td_buf_t block;   /* the open block's items */
-    uint32_t items;   /* items in the open block */
+    td_buf_t block; /* the open block's items */
+    uint32_t items; /* items in the open block */
 } td_chain_t;
 
 /* h = SHA-256("tapedeck-day-v1" | u32 symbol length | symbol | u32 day | prev); the block emptied.

@@ -32,11 +32,9 @@ int td_err_exit_code(td_err_t rc)
 {
     switch (rc) {
     case TD_OK:
-    case TD_ERR_END:
-        return 0;
+    case TD_ERR_END: return 0;
     case TD_ERR_MISMATCH:
-    case TD_ERR_CORRUPT:
-        return 1;
+    case TD_ERR_CORRUPT: return 1;
     case TD_ERR_INVALID:
     case TD_ERR_PARSE:
     case TD_ERR_OVERFLOW:
@@ -44,13 +42,11 @@ int td_err_exit_code(td_err_t rc)
     case TD_ERR_EXISTS:
     case TD_ERR_ORDER:
     case TD_ERR_CONFIG:
-    case TD_ERR_UNSUPPORTED:
-        return 2;
+    case TD_ERR_UNSUPPORTED: return 2;
     case TD_ERR_IO:
     case TD_ERR_NOMEM:
     case TD_ERR_STORE:
-    case TD_ERR_STATE:
-        return 3;
+    case TD_ERR_STATE: return 3;
     }
     return 3;
 }

@@ -44,10 +44,10 @@ td_err_t td_err_set(char *errbuf, size_t errlen, td_err_t rc, const char *fmt, .
     __attribute__((format(printf, 4, 5)));
 
 /* Internal invariants. Always on: a broken invariant in a trading system must stop it. */
-#define TD_ASSERT(cond)                                                                            \
-    do {                                                                                           \
-        if (!(cond))                                                                               \
-            td_assert_fail(#cond, __FILE__, __LINE__);                                             \
+#define TD_ASSERT(cond)                                \
+    do {                                               \
+        if (!(cond))                                   \
+            td_assert_fail(#cond, __FILE__, __LINE__); \
     } while (0)
 
 _Noreturn void td_assert_fail(const char *expr, const char *file, int line);

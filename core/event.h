@@ -20,13 +20,13 @@
 
 #define TD_SCHEMA_VERSION 1
 
-#define TD_SYMBOL_MAX 31     /* longest symbol name, bytes */
-#define TD_SOURCE_MAX 15     /* longest source name */
-#define TD_ID_MAX 63         /* intent ids, strategy names */
-#define TD_TEXT_MAX 127      /* reasons, authors */
+#define TD_SYMBOL_MAX 31 /* longest symbol name, bytes */
+#define TD_SOURCE_MAX 15 /* longest source name */
+#define TD_ID_MAX 63     /* intent ids, strategy names */
+#define TD_TEXT_MAX 127  /* reasons, authors */
 #define TD_PARAM_NAME_MAX 23
 #define TD_PARAM_VALUE_MAX 31
-#define TD_PARAMS_MAX 16     /* parameters in one ParamsChanged */
+#define TD_PARAMS_MAX 16 /* parameters in one ParamsChanged */
 
 /* The body kinds. Values equal the Envelope oneof field numbers. */
 typedef enum td_event_kind {
@@ -186,13 +186,13 @@ typedef struct td_day_digest {
 
 typedef struct td_event {
     char symbol[TD_SYMBOL_MAX + 1];
-    int64_t time_ms;          /* event time */
-    uint64_t offset;          /* stream offset; set by the tape on append and on read */
+    int64_t time_ms; /* event time */
+    uint64_t offset; /* stream offset; set by the tape on append and on read */
     char source[TD_SOURCE_MAX + 1];
     uint32_t schema_version;
-    int64_t ingest_ms;        /* wall clock at append; excluded from digests */
-    uint64_t input_offset;    /* outputs only */
-    uint32_t index;           /* outputs only */
+    int64_t ingest_ms;     /* wall clock at append; excluded from digests */
+    uint64_t input_offset; /* outputs only */
+    uint32_t index;        /* outputs only */
     td_event_kind_t kind;
     union {
         td_tick_t tick;

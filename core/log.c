@@ -43,8 +43,8 @@ void td_log_write(td_log_t *log, td_log_level_t level, const char *module, td_er
         wrc = td_buf_printf(&line, "{\"ts\":\"%s\",\"level\":\"%s\",\"module\":\"%s\",\"rc\":\"%s\",\"msg\":", when,
                             level_name(level), module, td_err_name(rc));
     else
-        wrc = td_buf_printf(&line, "%s level=%s module=%s rc=%s msg=", when, level_name(level), module,
-                            td_err_name(rc));
+        wrc =
+            td_buf_printf(&line, "%s level=%s module=%s rc=%s msg=", when, level_name(level), module, td_err_name(rc));
     if (wrc == TD_OK)
         wrc = td_json_string(&line, msg); /* the message quoted and escaped as JSON, in both formats */
     if (wrc == TD_OK)

@@ -56,10 +56,10 @@ typedef struct stream {
     td_stream_kind_t kind;
     size_t symlen;
     char symbol[TD_SYMBOL_MAX + 1];
-    uint64_t next;       /* committed next offset */
-    uint32_t last_day;   /* 0: the stream has no events */
-    uint64_t day_first;  /* first offset of last_day */
-    uint32_t floor_day;  /* the earliest day the next event can belong to (td_event_day) */
+    uint64_t next;        /* committed next offset */
+    uint32_t last_day;    /* 0: the stream has no events */
+    uint64_t day_first;   /* first offset of last_day */
+    uint32_t floor_day;   /* the earliest day the next event can belong to (td_event_day) */
     uint64_t hint_serial; /* the batch that last looked this stream up, and its slot there */
     size_t hint_slot;
 } stream_t;
@@ -74,10 +74,10 @@ struct td_tape {
     td_err_t sticky;       /* TD_OK, or TD_ERR_STATE after a failed commit */
     uint64_t batch_serial; /* serial of the last batch created; 0 is never used */
 
-    stream_t **streams;    /* owned, pointers stable */
+    stream_t **streams; /* owned, pointers stable */
     size_t n_streams, cap_streams;
-    uint32_t *index;       /* open addressing: stream index + 1, 0 empty */
-    size_t index_cap;      /* power of two */
+    uint32_t *index;  /* open addressing: stream index + 1, 0 empty */
+    size_t index_cap; /* power of two */
 
     pthread_mutex_t err_lock;
     char err[512];
@@ -90,9 +90,9 @@ typedef struct pending {
     uint32_t day;
     uint64_t day_first;
     uint32_t floor_day;
-    bool day_dirty;     /* (day, day_first, next - 1) not yet in the write batch */
-    uint32_t time_day;  /* trading day of the times in [time_lo, time_hi): saves the calendar */
-    int64_t time_lo, time_hi;  /* arithmetic for the run of events in one day */
+    bool day_dirty;           /* (day, day_first, next - 1) not yet in the write batch */
+    uint32_t time_day;        /* trading day of the times in [time_lo, time_hi): saves the calendar */
+    int64_t time_lo, time_hi; /* arithmetic for the run of events in one day */
 } pending_t;
 
 struct td_tape_batch {
@@ -101,10 +101,10 @@ struct td_tape_batch {
     uint64_t serial;
     pending_t *pending;
     size_t n_pending, cap_pending;
-    size_t last;        /* slot of the previous append, or SIZE_MAX */
+    size_t last; /* slot of the previous append, or SIZE_MAX */
     size_t n_events;
     td_buf_t val;
-    int64_t ingest_ms;  /* wall clock when the batch began: the ingest time of its events */
+    int64_t ingest_ms; /* wall clock when the batch began: the ingest time of its events */
 };
 
 struct td_tape_iter {
@@ -117,7 +117,7 @@ struct td_tape_iter {
     char upper[TD_SYMBOL_MAX + 1]; /* symbol 0x01: end of the stream's keys; ropts points here */
     uint64_t expect;
     bool started;
-    td_err_t final;    /* once END or an error, every further next() returns it */
+    td_err_t final; /* once END or an error, every further next() returns it */
     td_slice_t raw;
 };
 
@@ -278,9 +278,8 @@ static td_err_t stream_insert(td_tape_t *tape, stream_t *stream)
 
 /* Reads the last key at or before `probe` in cf that starts with prefix[plen] and has klen bytes;
  * *found = false if there is none. val/vlen receive a copy of its value when asked (<= 16 bytes). */
-static td_err_t last_with_prefix(td_tape_t *tape, rocksdb_column_family_handle_t *cf, const uint8_t *probe,
-                                 size_t klen, size_t plen, bool *found, uint8_t *key_out, uint8_t *val,
-                                 size_t *vlen)
+static td_err_t last_with_prefix(td_tape_t *tape, rocksdb_column_family_handle_t *cf, const uint8_t *probe, size_t klen,
+                                 size_t plen, bool *found, uint8_t *key_out, uint8_t *val, size_t *vlen)
 {
     td_err_t rc = TD_OK;
     char *err = NULL;
@@ -292,8 +291,7 @@ static td_err_t last_with_prefix(td_tape_t *tape, rocksdb_column_family_handle_t
         const char *k = rocksdb_iter_key(it, &n);
         if (n >= plen && memcmp(k, probe, plen) == 0) {
             if (n != klen) {
-                rc = tape_err(tape, TD_ERR_CORRUPT, "tape: key of %zu bytes under a %zu-byte stream prefix", n,
-                              plen);
+                rc = tape_err(tape, TD_ERR_CORRUPT, "tape: key of %zu bytes under a %zu-byte stream prefix", n, plen);
                 goto done;
             }
             memcpy(key_out, k, n);
@@ -325,7 +323,8 @@ static td_err_t load_floor(td_tape_t *tape, stream_t *stream)
     size_t klen = stream_key(key, stream->symbol, stream->symlen, stream->next - 1);
     char *err = NULL;
     size_t vlen = 0;
-    char *v = rocksdb_get_cf(tape->db, tape->ropts, stream_cf(tape, stream->kind), (const char *)key, klen, &vlen, &err);
+    char *v =
+        rocksdb_get_cf(tape->db, tape->ropts, stream_cf(tape, stream->kind), (const char *)key, klen, &vlen, &err);
     if (err)
         return store_err(tape, "read", err);
     if (!v)
@@ -344,8 +343,7 @@ static td_err_t load_floor(td_tape_t *tape, stream_t *stream)
 }
 
 /* Finds the stream, loading its next offset and last day from the DB on first use. */
-static td_err_t stream_get(td_tape_t *tape, td_stream_kind_t kind, const char *symbol, size_t symlen,
-                           stream_t **out)
+static td_err_t stream_get(td_tape_t *tape, td_stream_kind_t kind, const char *symbol, size_t symlen, stream_t **out)
 {
     stream_t *stream = stream_find(tape, kind, symbol, symlen);
     td_err_t rc = TD_OK;
@@ -416,8 +414,7 @@ static void configure(rocksdb_options_t *options, const td_tape_opts_t *opts, bo
     /* LZ4 at every level: replay reads whole days, and LZ4 decompresses several times faster than
      * ZSTD (which cost replay about 7% of its time); sealed archives (compact) can use ZSTD. */
     rocksdb_options_set_compression(options, compress ? rocksdb_lz4_compression : rocksdb_no_compression);
-    rocksdb_options_set_bottommost_compression(options,
-                                               compress ? rocksdb_lz4_compression : rocksdb_no_compression);
+    rocksdb_options_set_bottommost_compression(options, compress ? rocksdb_lz4_compression : rocksdb_no_compression);
     /* 16 KiB blocks: streams are read sequentially, and fewer, larger blocks cost less per event */
     rocksdb_block_based_table_options_t *table = rocksdb_block_based_options_create();
     rocksdb_block_based_options_set_block_size(table, 16u << 10);
@@ -437,8 +434,8 @@ static td_err_t check_day_offset(td_tape_t *tape, const char *path, char *errbuf
     char want[16], *err = NULL;
     snprintf(want, sizeof want, "%d", tape->opts.day_offset_minutes);
     size_t n = 0;
-    char *have = rocksdb_get_cf(tape->db, tape->ropts, tape->cf[CF_DEFAULT], DAY_OFFSET_KEY, strlen(DAY_OFFSET_KEY),
-                                &n, &err);
+    char *have =
+        rocksdb_get_cf(tape->db, tape->ropts, tape->cf[CF_DEFAULT], DAY_OFFSET_KEY, strlen(DAY_OFFSET_KEY), &n, &err);
     td_err_t rc = TD_OK;
     if (err) {
         rc = td_err_set(errbuf, errlen, TD_ERR_STORE, "tape: %s: reading the day offset: %s", path, err);
@@ -488,8 +485,8 @@ td_err_t td_tape_open(const char *dir, const td_tape_opts_t *opts, td_tape_t **o
     if (opts->read_only) {
         struct stat st;
         if (stat((const char *)path.ptr, &st) != 0) {
-            rc = td_err_set(errbuf, errlen, TD_ERR_NOT_FOUND, "tape: %s: no tape here (%s)",
-                            (const char *)path.ptr, strerror(errno));
+            rc = td_err_set(errbuf, errlen, TD_ERR_NOT_FOUND, "tape: %s: no tape here (%s)", (const char *)path.ptr,
+                            strerror(errno));
             goto done;
         }
     } else if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
@@ -519,8 +516,8 @@ td_err_t td_tape_open(const char *dir, const td_tape_opts_t *opts, td_tape_t **o
             tape->db = rocksdb_open_for_read_only_column_families(tape->options, (const char *)path.ptr, CF_COUNT,
                                                                   cf_names, cf_opts, tape->cf, 0, &err);
         else
-            tape->db = rocksdb_open_column_families(tape->options, (const char *)path.ptr, CF_COUNT, cf_names,
-                                                    cf_opts, tape->cf, &err);
+            tape->db = rocksdb_open_column_families(tape->options, (const char *)path.ptr, CF_COUNT, cf_names, cf_opts,
+                                                    tape->cf, &err);
         if (!err || !compression_refused(err))
             break; /* a library built without LZ4/ZSTD gets an uncompressed tape */
     }
@@ -538,8 +535,7 @@ td_err_t td_tape_open(const char *dir, const td_tape_opts_t *opts, td_tape_t **o
 
     fmt = rocksdb_get_pinned_cf(tape->db, tape->ropts, tape->cf[CF_DEFAULT], FORMAT_KEY, strlen(FORMAT_KEY), &err);
     if (err) {
-        rc = td_err_set(errbuf, errlen, TD_ERR_STORE, "tape: %s: reading the format: %s", (const char *)path.ptr,
-                        err);
+        rc = td_err_set(errbuf, errlen, TD_ERR_STORE, "tape: %s: reading the format: %s", (const char *)path.ptr, err);
         rocksdb_free(err);
         goto done;
     }
@@ -555,8 +551,8 @@ td_err_t td_tape_open(const char *dir, const td_tape_opts_t *opts, td_tape_t **o
         rocksdb_put_cf(tape->db, tape->wopts, tape->cf[CF_DEFAULT], FORMAT_KEY, strlen(FORMAT_KEY), FORMAT_VALUE,
                        strlen(FORMAT_VALUE), &err);
         if (err) {
-            rc = td_err_set(errbuf, errlen, TD_ERR_STORE, "tape: %s: writing the format: %s",
-                            (const char *)path.ptr, err);
+            rc = td_err_set(errbuf, errlen, TD_ERR_STORE, "tape: %s: writing the format: %s", (const char *)path.ptr,
+                            err);
             rocksdb_free(err);
             goto done;
         }
@@ -850,8 +846,8 @@ static td_err_t append_in_day(td_tape_batch_t *batch, td_stream_kind_t kind, td_
     p->floor_day = td_event_floor_after(ev, day);
     uint64_t offset = p->next;
     size_t klen = stream_key(key, ev->symbol, symlen, offset);
-    rocksdb_writebatch_put_cf(batch->wb, stream_cf(tape, kind), (const char *)key, klen,
-                              (const char *)batch->val.ptr, batch->val.len);
+    rocksdb_writebatch_put_cf(batch->wb, stream_cf(tape, kind), (const char *)key, klen, (const char *)batch->val.ptr,
+                              batch->val.len);
     if (day != p->day) {
         if (p->day_dirty)
             pending_put_day(batch, p);
@@ -917,8 +913,8 @@ td_err_t td_tape_commit(td_tape_t *tape, td_tape_batch_t *batch)
         if (p->stream->next != p->base_next) {
             rc = tape_err(tape, TD_ERR_ORDER,
                           "tape: commit: %s stream %s moved from offset %llu to %llu while this batch was open",
-                          kind_name(p->stream->kind), p->stream->symbol,
-                          (unsigned long long)p->base_next, (unsigned long long)p->stream->next);
+                          kind_name(p->stream->kind), p->stream->symbol, (unsigned long long)p->base_next,
+                          (unsigned long long)p->stream->next);
             goto done;
         }
     }

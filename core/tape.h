@@ -39,8 +39,8 @@ typedef enum td_sync_policy {
 
 typedef struct td_tape_opts {
     td_sync_policy_t sync;
-    int day_offset_minutes;  /* trading-day roll, see core/timeutil.h */
-    bool read_only;          /* open without the writer lock (replay, dump, bars next to a writer) */
+    int day_offset_minutes; /* trading-day roll, see core/timeutil.h */
+    bool read_only;         /* open without the writer lock (replay, dump, bars next to a writer) */
 } td_tape_opts_t;
 
 typedef struct td_tape td_tape_t;
@@ -48,10 +48,10 @@ typedef struct td_tape_batch td_tape_batch_t;
 typedef struct td_tape_iter td_tape_iter_t;
 
 typedef struct td_day_range {
-    uint32_t trading_day;    /* YYYYMMDD */
+    uint32_t trading_day; /* YYYYMMDD */
     uint64_t first_offset;
-    uint64_t last_offset;    /* inclusive */
-    uint64_t count;          /* last - first + 1 */
+    uint64_t last_offset; /* inclusive */
+    uint64_t count;       /* last - first + 1 */
 } td_day_range_t;
 
 /* Opens (creating if needed, unless read_only) the tape under dir. */
@@ -65,8 +65,8 @@ uint64_t td_tape_next_offset(td_tape_t *tape, td_stream_kind_t kind, const char 
 
 /* Lists the symbols that have a stream of `kind`, in byte order of the name. The callback's
  * non-TD_OK return stops the listing with that code. */
-td_err_t td_tape_symbols(td_tape_t *tape, td_stream_kind_t kind,
-                         td_err_t (*cb)(void *opaque, const char *symbol), void *opaque) TD_WUR;
+td_err_t td_tape_symbols(td_tape_t *tape, td_stream_kind_t kind, td_err_t (*cb)(void *opaque, const char *symbol),
+                         void *opaque) TD_WUR;
 
 /* --- writing: batches --- */
 td_err_t td_tape_batch_new(td_tape_t *tape, td_tape_batch_t **batch) TD_WUR;
@@ -96,8 +96,8 @@ td_err_t td_tape_commit(td_tape_t *tape, td_tape_batch_t *batch) TD_WUR;
 td_err_t td_tape_get_state(td_tape_t *tape, const char *key, td_buf_t *out) TD_WUR;
 td_err_t td_tape_get_meta(td_tape_t *tape, const char *key, td_buf_t *out) TD_WUR;
 /* Lists state keys starting with prefix, in byte order. */
-td_err_t td_tape_state_keys(td_tape_t *tape, const char *prefix,
-                            td_err_t (*cb)(void *opaque, const char *key), void *opaque) TD_WUR;
+td_err_t td_tape_state_keys(td_tape_t *tape, const char *prefix, td_err_t (*cb)(void *opaque, const char *key),
+                            void *opaque) TD_WUR;
 
 /* One event at an offset. TD_ERR_NOT_FOUND past the end. */
 td_err_t td_tape_read(td_tape_t *tape, td_stream_kind_t kind, const char *symbol, uint64_t offset,

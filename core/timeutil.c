@@ -29,8 +29,7 @@ void td_time_civil_from_days(int64_t z, int *y, unsigned *m, unsigned *d)
 
 int64_t td_time_ms_from_civil(int y, unsigned mo, unsigned d, unsigned h, unsigned mi, unsigned s, unsigned ms)
 {
-    return td_time_days_from_civil(y, mo, d) * TD_MS_PER_DAY +
-           ((int64_t)h * 3600 + (int64_t)mi * 60 + s) * 1000 + ms;
+    return td_time_days_from_civil(y, mo, d) * TD_MS_PER_DAY + ((int64_t)h * 3600 + (int64_t)mi * 60 + s) * 1000 + ms;
 }
 
 int64_t td_time_day_number(int64_t ms)

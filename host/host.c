@@ -42,8 +42,8 @@ td_err_t td_host_check_config(td_tape_t *tape, const td_pipeline_config_t *pipel
     td_err_t rc = td_host_config_text(pipeline, &want);
     if (rc == TD_OK && pipeline->day_offset_minutes != td_tape_day_offset_minutes(tape))
         rc = td_err_set(errbuf, errlen, TD_ERR_CONFIG,
-                        "session.day_offset_minutes is %d but the tape was opened with %d", pipeline->day_offset_minutes,
-                        td_tape_day_offset_minutes(tape));
+                        "session.day_offset_minutes is %d but the tape was opened with %d",
+                        pipeline->day_offset_minutes, td_tape_day_offset_minutes(tape));
     if (rc == TD_OK) {
         rc = td_tape_get_meta(tape, "host/config", &have);
         if (rc == TD_ERR_NOT_FOUND) {
@@ -123,8 +123,7 @@ static td_err_t load_pipeline(td_tape_t *tape, const char *symbol, const td_pipe
     if (rc == TD_OK)
         rc = td_pipeline_decode(pipeline, scratch->ptr, scratch->len);
     if (rc != TD_OK)
-        return td_err_set(errbuf, errlen, rc, "%s: stored processor state does not load (%s)", symbol,
-                          td_err_name(rc));
+        return td_err_set(errbuf, errlen, rc, "%s: stored processor state does not load (%s)", symbol, td_err_name(rc));
     return TD_OK;
 }
 
@@ -176,8 +175,9 @@ static td_err_t process_symbol(void *opaque, const char *symbol)
     }
     uint64_t out_offset = td_tape_next_offset(run->tape, TD_STREAM_OUTPUT, symbol);
     if (rc == TD_OK && opts->log)
-        td_log_write(opts->log, TD_LOG_DEBUG, "host", TD_OK, "%s: resuming at input offset %" PRIu64 ", output offset %" PRIu64,
-                     symbol, pipeline.next_offset, out_offset);
+        td_log_write(opts->log, TD_LOG_DEBUG, "host", TD_OK,
+                     "%s: resuming at input offset %" PRIu64 ", output offset %" PRIu64, symbol, pipeline.next_offset,
+                     out_offset);
     if (rc == TD_OK)
         rc = td_tape_iter_new(run->tape, TD_STREAM_INPUT, symbol, pipeline.next_offset, &iter);
     if (rc == TD_OK)
@@ -208,8 +208,7 @@ static td_err_t process_symbol(void *opaque, const char *symbol)
         if (rc == TD_OK && started)
             rc = put_snapshot(batch, &pipeline, out_offset, &scratch);
         size_t from = out.len;
-        if (rc == TD_OK)
-            {
+        if (rc == TD_OK) {
             td_slice_t raw = td_tape_iter_raw(iter);
             rc = td_pipeline_step_raw(&pipeline, ev, &raw, &out);
         }
@@ -264,7 +263,8 @@ static td_err_t process_symbol(void *opaque, const char *symbol)
         (pipeline.params_rejected || pipeline.exec_rejected || pipeline.outstanding_dropped || pipeline.inputs_refused))
         td_log_write(opts->log, TD_LOG_WARN, "host", TD_ERR_INVALID,
                      "%s: refused so far: %" PRIu64 " parameter set(s), %" PRIu64 " execution report(s), %" PRIu64
-                     " input(s) the bars or strategy could not take; %" PRIu64 " unanswered intent(s) forgotten; last: %s",
+                     " input(s) the bars or strategy could not take; %" PRIu64
+                     " unanswered intent(s) forgotten; last: %s",
                      symbol, pipeline.params_rejected, pipeline.exec_rejected, pipeline.inputs_refused,
                      pipeline.outstanding_dropped, pipeline.last_error);
     td_tape_batch_destroy(batch);

@@ -29,10 +29,10 @@
 
 typedef struct td_host_opts {
     td_pipeline_config_t pipeline;
-    uint32_t batch_events;   /* inputs per commit */
-    const char *symbol;      /* NULL = every input stream */
-    uint64_t stop_after;     /* testing aid: stop (without committing) after this many inputs; 0 = off */
-    td_log_t *log;           /* may be NULL */
+    uint32_t batch_events; /* inputs per commit */
+    const char *symbol;    /* NULL = every input stream */
+    uint64_t stop_after;   /* testing aid: stop (without committing) after this many inputs; 0 = off */
+    td_log_t *log;         /* may be NULL */
 } td_host_opts_t;
 
 typedef struct td_host_stats {

@@ -81,7 +81,7 @@ static td_err_t decompress(td_import__job_t *job, td_slice_t raw, td_buf_t *out)
             break;
         if (lr != LZMA_OK) {
             job->line = 0;
-            const char *why = lr == LZMA_BUF_ERROR      ? "(truncated)"
+            const char *why = lr == LZMA_BUF_ERROR        ? "(truncated)"
                               : lr == LZMA_FORMAT_ERROR   ? "(not LZMA)"
                               : lr == LZMA_MEMLIMIT_ERROR ? "(a dictionary over 64 MiB)"
                                                           : "(corrupt)";

@@ -27,8 +27,8 @@ static td_err_t parse_time(td_import__job_t *job, td_slice_t s, bool local, td_i
     if (s.len < 19 || s.ptr[10] != ' ')
         return td_import__fail_s(job, "time", expected, s);
     int64_t day_ms = 0, tod_ms = 0, offset_ms = job->tz_ms;
-    td_err_t rc = td_import__date(job, "time", (td_slice_t){s.ptr, 10}, local ? "DMY" : "YMD", local ? '.' : '-',
-                                  cache, &day_ms);
+    td_err_t rc =
+        td_import__date(job, "time", (td_slice_t){s.ptr, 10}, local ? "DMY" : "YMD", local ? '.' : '-', cache, &day_ms);
     if (rc != TD_OK)
         return rc;
     td_slice_t tod = {s.ptr + 11, s.len - 11};

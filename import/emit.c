@@ -83,8 +83,8 @@ static td_err_t check_and_emit(td_import__job_t *job, const td_import__bar_rec_t
         return fail_rec(job, rec, "time", expected);
     }
     if (job->have_prev_bar && rec->wall_ms - job->prev_bar.wall_ms < tf_ms) {
-        snprintf(expected, sizeof expected, "a bar at least %u s after the previous one ('%s' at line %llu)",
-                 job->tf_s, job->prev_bar.time_text, (unsigned long long)job->prev_bar.line);
+        snprintf(expected, sizeof expected, "a bar at least %u s after the previous one ('%s' at line %llu)", job->tf_s,
+                 job->prev_bar.time_text, (unsigned long long)job->prev_bar.line);
         return fail_rec(job, rec, "time", expected);
     }
     td_bar_t *bar = &job->ev.u.bar;

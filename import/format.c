@@ -10,9 +10,11 @@ static const struct {
 } formats[] = {
     {TD_FMT_DUKASCOPY_CSV, "dukascopy-csv", "Dukascopy ticks, CSV: time_utc,bid,ask,bid_volume,ask_volume"},
     {TD_FMT_DUKASCOPY_BI5, "dukascopy-bi5", "Dukascopy raw hourly tick files (LZMA, big-endian records)"},
-    {TD_FMT_LEAN_TICKS, "lean-ticks", "QuantConnect Lean tick quotes: ms_since_midnight,bid,ask; date from the file name"},
+    {TD_FMT_LEAN_TICKS, "lean-ticks",
+     "QuantConnect Lean tick quotes: ms_since_midnight,bid,ask; date from the file name"},
     {TD_FMT_MT5_TICKS, "mt5-ticks", "MT5 Export Ticks: TAB, <DATE> <TIME> <BID> <ASK> <LAST> <VOLUME> <FLAGS>"},
-    {TD_FMT_MT5_BARS, "mt5-bars", "MT5 Export Bars: TAB, <DATE> <TIME> <OPEN> <HIGH> <LOW> <CLOSE> <TICKVOL> <VOL> <SPREAD>"},
+    {TD_FMT_MT5_BARS, "mt5-bars",
+     "MT5 Export Bars: TAB, <DATE> <TIME> <OPEN> <HIGH> <LOW> <CLOSE> <TICKVOL> <VOL> <SPREAD>"},
     {TD_FMT_DUKASCOPY_BARS, "dukascopy-bars", "Dukascopy bars: TAB, Time Open High Low Close Volume"},
     {TD_FMT_LEAN_BARS, "lean-bars", "Lean bid+ask bars: YYYYMMDD HH:mm,bidO,bidH,bidL,bidC,bidSize,askO,..."},
 };

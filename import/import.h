@@ -39,23 +39,23 @@ typedef enum td_import_format {
 
 typedef struct td_import_opts {
     td_import_format_t format;
-    const char *symbol;          /* stream name for the events (required) */
-    const char *source;          /* envelope source; NULL = the format's family ("dukascopy") */
-    int tz_offset_minutes;       /* the file's time zone: UTC+offset (FXCM: -300); converted to UTC */
+    const char *symbol;            /* stream name for the events (required) */
+    const char *source;            /* envelope source; NULL = the format's family ("dukascopy") */
+    int tz_offset_minutes;         /* the file's time zone: UTC+offset (FXCM: -300); converted to UTC */
     unsigned price_divisor_digits; /* the symbol's digits: bi5 prices are integers / 10^digits (5 for
                                     * EURUSD, required); mt5-bars converts SPREAD points with it
                                     * (0 = unknown: spread left 0); other formats ignore it */
-    uint32_t timeframe_s;        /* bar formats: expected timeframe; 0 = infer from the first bars */
-    bool keep_crossed;           /* ticks: keep quotes with bid > ask as they are (counted in
-                                    stats.crossed) instead of refusing the file; off by default */
+    uint32_t timeframe_s;          /* bar formats: expected timeframe; 0 = infer from the first bars */
+    bool keep_crossed;             /* ticks: keep quotes with bid > ask as they are (counted in
+                                      stats.crossed) instead of refusing the file; off by default */
 } td_import_opts_t;
 
 typedef struct td_import_stats {
-    uint64_t lines;       /* lines or records read, header included */
-    uint64_t events;      /* events handed to the sink */
-    uint64_t rounded;     /* prices or volumes whose float noise was rounded */
-    uint64_t unchanged;   /* MT5 ticks: empty fields filled from the previous tick */
-    uint64_t crossed;     /* ticks kept with bid > ask (opts.keep_crossed) */
+    uint64_t lines;     /* lines or records read, header included */
+    uint64_t events;    /* events handed to the sink */
+    uint64_t rounded;   /* prices or volumes whose float noise was rounded */
+    uint64_t unchanged; /* MT5 ticks: empty fields filled from the previous tick */
+    uint64_t crossed;   /* ticks kept with bid > ask (opts.keep_crossed) */
     int64_t first_ms, last_ms;
 } td_import_stats_t;
 

@@ -147,8 +147,8 @@ td_err_t td_import__date(td_import__job_t *job, const char *field, td_slice_t s,
 
 /* Time of day "HH:MM", "HH:MM:SS" or "HH:MM:SS.fff" (1 or more fraction digits, beyond the third
  * floored); which forms are allowed is given by min_parts (2 or 3) and allow_frac. */
-td_err_t td_import__time_of_day(td_import__job_t *job, const char *field, td_slice_t s, int min_parts,
-                                bool allow_frac, int64_t *ms) TD_WUR;
+td_err_t td_import__time_of_day(td_import__job_t *job, const char *field, td_slice_t s, int min_parts, bool allow_frac,
+                                int64_t *ms) TD_WUR;
 
 /* Requires bid <= ask (or counts the crossed quote when opts->keep_crossed); the message quotes the bid. */
 td_err_t td_import__check_quote(td_import__job_t *job, td_price_t bid, td_price_t ask, td_slice_t bid_text) TD_WUR;
@@ -157,7 +157,8 @@ td_err_t td_import__check_quote(td_import__job_t *job, td_price_t bid, td_price_
 
 /* Hands one tick to the sink: refuses time going backwards (quoting time_text), updates stats.
  * utc_ms is already converted (callers subtract job->tz_ms). job->ev must be a tick template. */
-td_err_t td_import__emit_tick(td_import__job_t *job, int64_t utc_ms, const td_tick_t *tick, td_slice_t time_text) TD_WUR;
+td_err_t td_import__emit_tick(td_import__job_t *job, int64_t utc_ms, const td_tick_t *tick,
+                              td_slice_t time_text) TD_WUR;
 
 /* Checks open/high/low/close of one bar (high >= max(open, close), low <= min(open, close)); names
  * and texts are those of the four fields in O, H, L, C order, for the message. */

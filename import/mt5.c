@@ -45,7 +45,8 @@ static td_err_t quote_field(td_import__job_t *job, const char *field, td_slice_t
 {
     if (s.len == 0) {
         if (first)
-            return td_import__fail_s(job, field, "a price on the first tick (an empty field repeats the previous tick's)", s);
+            return td_import__fail_s(job, field,
+                                     "a price on the first tick (an empty field repeats the previous tick's)", s);
         job->stats->unchanged++;
         return TD_OK;
     }
@@ -122,7 +123,8 @@ td_err_t td_import__mt5_bars(td_import__job_t *job, td_slice_t text)
         rc = td_import__expect_header(job, &lines, BARS_HEADER, "the header " BARS_SHOWN);
     unsigned digits = job->opts->price_divisor_digits;
     if (rc == TD_OK && digits > TD_FX_DECIMALS)
-        rc = td_err_set(job->errbuf, job->errlen, TD_ERR_INVALID, "%s: symbol digits %u are above 8", job->path, digits);
+        rc =
+            td_err_set(job->errbuf, job->errlen, TD_ERR_INVALID, "%s: symbol digits %u are above 8", job->path, digits);
     /* only once digits are known to be valid: td_fx_point asserts <= 8 (a bad header leaves rc set) */
     const int64_t point = rc == TD_OK && digits ? td_fx_point(digits) : 0;
     td_import__date_cache_t cache = {.valid = false};

@@ -157,8 +157,8 @@ td_err_t td_import__date(td_import__job_t *job, const char *field, td_slice_t s,
     return TD_OK;
 }
 
-td_err_t td_import__time_of_day(td_import__job_t *job, const char *field, td_slice_t s, int min_parts,
-                                bool allow_frac, int64_t *ms)
+td_err_t td_import__time_of_day(td_import__job_t *job, const char *field, td_slice_t s, int min_parts, bool allow_frac,
+                                int64_t *ms)
 {
     const char *expected = min_parts == 2 ? (allow_frac ? "a time HH:MM[:SS[.fff]]" : "a time HH:MM[:SS]")
                                           : (allow_frac ? "a time HH:MM:SS[.fff]" : "a time HH:MM:SS");

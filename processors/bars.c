@@ -21,10 +21,8 @@ bool td_bars_timeframe_valid(uint32_t timeframe_s)
     case 1800:
     case 3600:
     case 14400:
-    case 86400:
-        return true;
-    default:
-        return false;
+    case 86400: return true;
+    default: return false;
     }
 }
 

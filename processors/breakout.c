@@ -183,8 +183,7 @@ static td_err_t stop_distance(int64_t mult, td_price_t atr, td_price_t point, td
     return TD_OK;
 }
 
-static td_err_t on_bar(td_strategy_t *strategy, const td_strategy_ctx_t *ctx, const td_bar_t *bar,
-                       td_outbuf_t *out)
+static td_err_t on_bar(td_strategy_t *strategy, const td_strategy_ctx_t *ctx, const td_bar_t *bar, td_outbuf_t *out)
 {
     const td_breakout_cfg_t *cfg = &strategy->cfg.brk;
     td_breakout_state_t st = strategy->st.brk;

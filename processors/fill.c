@@ -35,8 +35,8 @@ td_err_t td_fill_submit(td_fill_t *fill, int64_t time_ms, const td_order_intent_
         return fill->failed;
     if (intent->type != 0)
         return TD_ERR_UNSUPPORTED;
-    if ((intent->side != TD_SIDE_BUY && intent->side != TD_SIDE_SELL) || intent->volume <= 0 ||
-        intent->stop_loss < 0 || intent->take_profit < 0 || !id_fits(intent->intent_id))
+    if ((intent->side != TD_SIDE_BUY && intent->side != TD_SIDE_SELL) || intent->volume <= 0 || intent->stop_loss < 0 ||
+        intent->take_profit < 0 || !id_fits(intent->intent_id))
         return TD_ERR_INVALID;
     if (fill->n_queue == TD_FILL_QUEUE_MAX)
         return TD_ERR_STATE;
@@ -80,18 +80,14 @@ static td_err_t swap_one_day(const td_symbol_spec_t *spec, td_volume_t volume, t
     td_price_t price_diff;
     td_err_t rc;
     switch (spec->swap_mode) {
-    case TD_SWAP_DISABLED:
-        *out = 0;
-        return TD_OK;
+    case TD_SWAP_DISABLED: *out = 0; return TD_OK;
     case TD_SWAP_POINTS:
         rc = td_fx_mul(rate, spec->point, &price_diff);
         if (rc == TD_OK)
             rc = td_positions__money((__int128)price_diff * lots, spec->contract_size, out);
         return rc;
-    case TD_SWAP_MONEY:
-        return td_fx_mul(rate, lots, out);
-    default:
-        return TD_ERR_UNSUPPORTED;
+    case TD_SWAP_MONEY: return td_fx_mul(rate, lots, out);
+    default: return TD_ERR_UNSUPPORTED;
     }
 }
 

@@ -73,17 +73,17 @@ typedef struct td_fill_intent {
 } td_fill_intent_t;
 
 typedef struct td_fill {
-    td_err_t failed;                    /* sticky error, TD_OK while healthy */
+    td_err_t failed; /* sticky error, TD_OK while healthy */
     td_fill_config_t config;
-    uint64_t deals, orders;             /* executed so far */
-    uint64_t position_id;               /* of the open position; 0 when flat */
+    uint64_t deals, orders; /* executed so far */
+    uint64_t position_id;   /* of the open position; 0 when flat */
     uint32_t n_queue;
     td_fill_intent_t queue[TD_FILL_QUEUE_MAX]; /* oldest first */
-    td_positions_t book;                /* the broker's view of the net position */
-    td_price_t stop_loss, take_profit;  /* of the open position; 0 = none */
-    char open_intent_id[TD_ID_MAX + 1]; /* the intent that opened or reversed it */
-    td_money_t accrued_swap;            /* charged at rollovers, not yet reported */
-    uint32_t last_day;                  /* YYYYMMDD of the latest tick or bar; 0 = none yet */
+    td_positions_t book;                       /* the broker's view of the net position */
+    td_price_t stop_loss, take_profit;         /* of the open position; 0 = none */
+    char open_intent_id[TD_ID_MAX + 1];        /* the intent that opened or reversed it */
+    td_money_t accrued_swap;                   /* charged at rollovers, not yet reported */
+    uint32_t last_day;                         /* YYYYMMDD of the latest tick or bar; 0 = none yet */
 } td_fill_t;
 
 /* Resets fill to flat with an empty queue and the given configuration (asserted:

@@ -94,8 +94,8 @@ td_err_t td_metrics_encode(const td_metrics_t *metrics, td_buf_t *out)
 static int totals_valid(const td_metrics_totals_t *totals)
 {
     return totals->wins <= totals->trades && totals->peak >= 0 && totals->peak >= totals->realized_pnl &&
-           totals->max_drawdown >= 0 && (totals->trades > 0 || (totals->realized_pnl == 0 && totals->peak == 0 &&
-                                                                totals->max_drawdown == 0));
+           totals->max_drawdown >= 0 &&
+           (totals->trades > 0 || (totals->realized_pnl == 0 && totals->peak == 0 && totals->max_drawdown == 0));
 }
 
 td_err_t td_metrics_decode(td_metrics_t *metrics, const uint8_t *p, size_t n)

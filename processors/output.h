@@ -19,7 +19,10 @@ typedef struct td_outbuf {
 
 void td_outbuf_init(td_outbuf_t *out);
 void td_outbuf_fini(td_outbuf_t *out);
-static inline void td_outbuf_clear(td_outbuf_t *out) { out->len = 0; }
+static inline void td_outbuf_clear(td_outbuf_t *out)
+{
+    out->len = 0;
+}
 /* Appends a zeroed event of `kind` (schema version set) and returns it; NULL on allocation failure. */
 td_event_t *td_outbuf_add(td_outbuf_t *out, td_event_kind_t kind);
 

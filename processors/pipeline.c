@@ -334,9 +334,7 @@ td_err_t td_pipeline_step_raw(td_pipeline_t *pipeline, const td_event_t *ev, con
             pipeline->has_spec = true;
             td_positions_set_spec(&pipeline->positions, &ev->u.spec);
             break;
-        case TD_EV_PARAMS_CHANGED:
-            rc = apply_params(pipeline, &ev->u.params);
-            break;
+        case TD_EV_PARAMS_CHANGED: rc = apply_params(pipeline, &ev->u.params); break;
         case TD_EV_TICK:
             if (pipeline->config.paper && pipeline->has_spec) {
                 size_t fills_from = out->len;
@@ -360,8 +358,7 @@ td_err_t td_pipeline_step_raw(td_pipeline_t *pipeline, const td_event_t *ev, con
                 rc = TD_OK;
             }
             break;
-        default:
-            break;
+        default: break;
         }
     }
     if (rc == TD_OK) {
@@ -370,8 +367,9 @@ td_err_t td_pipeline_step_raw(td_pipeline_t *pipeline, const td_event_t *ev, con
             /* an input the bar builder or the strategy cannot take (a sum leaving its range on an
              * absurd quote) is refused and counted; the bar builder and strategy are unchanged */
             pipeline->inputs_refused++;
-            snprintf(pipeline->last_error, sizeof pipeline->last_error, "offset %llu: bars or strategy refused the %s (%s)",
-                     (unsigned long long)ev->offset, td_event_kind_name(ev->kind), td_err_name(rc));
+            snprintf(pipeline->last_error, sizeof pipeline->last_error,
+                     "offset %llu: bars or strategy refused the %s (%s)", (unsigned long long)ev->offset,
+                     td_event_kind_name(ev->kind), td_err_name(rc));
             rc = TD_OK; /* (both leave out as it was on their own failure) */
         }
     }
@@ -505,9 +503,8 @@ td_err_t td_pipeline_decode(td_pipeline_t *pipeline, const uint8_t *p, size_t n)
         return TD_ERR_CORRUPT;
     td_err_t rc = TD_OK;
     if (strcmp(st->symbol, pipeline->symbol) != 0 || st->prev_digest.len != TD_SHA256_LEN ||
-        (st->has_spec && !st->spec) ||
-        st->chain.len != TD_SHA256_LEN || st->n_outstanding > TD_PIPELINE_OUTSTANDING_MAX ||
-        st->chain_items >= TD_CHAIN_BLOCK_ITEMS)
+        (st->has_spec && !st->spec) || st->chain.len != TD_SHA256_LEN ||
+        st->n_outstanding > TD_PIPELINE_OUTSTANDING_MAX || st->chain_items >= TD_CHAIN_BLOCK_ITEMS)
         rc = TD_ERR_CORRUPT;
     if (rc == TD_OK)
         rc = td_bars_decode(&pipeline->bars, st->bars.data, st->bars.len);

@@ -65,27 +65,27 @@ typedef struct td_pipeline {
     td_outstanding_t outstanding[TD_PIPELINE_OUTSTANDING_MAX];
     uint32_t n_outstanding;
 
-    uint64_t params_rejected; /* ParamsChanged events refused by validation */
-    uint64_t exec_rejected;   /* ExecutionReports the position keeper refused (malformed, no spec) */
+    uint64_t params_rejected;     /* ParamsChanged events refused by validation */
+    uint64_t exec_rejected;       /* ExecutionReports the position keeper refused (malformed, no spec) */
     uint64_t outstanding_dropped; /* intents forgotten unanswered when the list was full */
-    uint64_t inputs_refused;  /* inputs the bar builder or strategy refused (a sum out of range) */
-    char last_error[160];     /* message of the last refused event (not part of the state) */
+    uint64_t inputs_refused;      /* inputs the bar builder or strategy refused (a sum out of range) */
+    char last_error[160];         /* message of the last refused event (not part of the state) */
 
     /* the trading day */
-    uint32_t day;            /* 0 before the first event */
-    uint32_t floor_day;      /* see td_event_day() */
+    uint32_t day;       /* 0 before the first event */
+    uint32_t floor_day; /* see td_event_day() */
     bool day_closed;
     uint8_t prev_digest[TD_SHA256_LEN];
-    td_chain_t chain;        /* the open day's digest chain, open block included */
+    td_chain_t chain; /* the open day's digest chain, open block included */
     uint64_t day_first_offset, day_last_offset, day_inputs, day_outputs;
     int64_t day_last_time;
     uint64_t late_at_day_start;
-    uint64_t next_offset;    /* the input offset the pipeline expects next */
-    uint32_t index_base;     /* outputs the roll already gave the input being stepped (a DayDigest) */
-    size_t step_from;        /* transient: out->len when the current step began */
-    td_hasher_t *hasher;     /* transient: the SHA-256 context the chain reuses */
-    td_buf_t scratch;        /* transient: encoding space for the chain */
-    int64_t day_lo, day_hi;  /* transient: [start, end) of the trading day day_of_range (a cache) */
+    uint64_t next_offset;   /* the input offset the pipeline expects next */
+    uint32_t index_base;    /* outputs the roll already gave the input being stepped (a DayDigest) */
+    size_t step_from;       /* transient: out->len when the current step began */
+    td_hasher_t *hasher;    /* transient: the SHA-256 context the chain reuses */
+    td_buf_t scratch;       /* transient: encoding space for the chain */
+    int64_t day_lo, day_hi; /* transient: [start, end) of the trading day day_of_range (a cache) */
     uint32_t day_of_range;
 } td_pipeline_t;
 

@@ -63,19 +63,19 @@
 #define TD_POSITIONS_DEAL_WINDOW 32
 
 typedef struct td_positions {
-    td_err_t failed;                  /* sticky error, TD_OK while healthy */
-    td_volume_t contract_size;        /* of the last spec; 0 = none yet */
-    td_volume_t volume;               /* signed net volume */
-    __int128 cost;                    /* sum of price x volume of the open volume, 1e16 scale */
-    int64_t entry_time;               /* when the open position was opened; 0 when flat */
-    td_money_t realized_pnl;          /* cumulative, from prices */
-    td_money_t commission, swap;      /* cumulative over all reports */
-    td_money_t open_commission;       /* not yet attributed to a closed trade */
-    td_money_t open_swap;             /* not yet attributed to a closed trade */
-    uint64_t max_deal_id;             /* highest applied deal id */
-    uint32_t n_recent;                /* entries used in recent[] */
+    td_err_t failed;                           /* sticky error, TD_OK while healthy */
+    td_volume_t contract_size;                 /* of the last spec; 0 = none yet */
+    td_volume_t volume;                        /* signed net volume */
+    __int128 cost;                             /* sum of price x volume of the open volume, 1e16 scale */
+    int64_t entry_time;                        /* when the open position was opened; 0 when flat */
+    td_money_t realized_pnl;                   /* cumulative, from prices */
+    td_money_t commission, swap;               /* cumulative over all reports */
+    td_money_t open_commission;                /* not yet attributed to a closed trade */
+    td_money_t open_swap;                      /* not yet attributed to a closed trade */
+    uint64_t max_deal_id;                      /* highest applied deal id */
+    uint32_t n_recent;                         /* entries used in recent[] */
     uint64_t recent[TD_POSITIONS_DEAL_WINDOW]; /* applied deal ids, oldest first */
-    char errmsg[128];                 /* detail of the last error; not part of the state */
+    char errmsg[128];                          /* detail of the last error; not part of the state */
 } td_positions_t;
 
 /* Resets positions to flat, no spec, no history. */

@@ -46,8 +46,8 @@ static td_err_t configure(const int64_t *vals, td_strategy__cfg_t *cfg, char *er
     td_sma_cross_cfg_t *sma = &cfg->sma;
     if (vals[P_FAST] >= vals[P_SLOW])
         return td_err_set(errbuf, errlen, TD_ERR_INVALID,
-                          "sma_cross: parameter 'fast' (%lld) must be less than 'slow' (%lld)",
-                          (long long)vals[P_FAST], (long long)vals[P_SLOW]);
+                          "sma_cross: parameter 'fast' (%lld) must be less than 'slow' (%lld)", (long long)vals[P_FAST],
+                          (long long)vals[P_SLOW]);
     sma->fast = (uint32_t)vals[P_FAST];
     sma->slow = (uint32_t)vals[P_SLOW];
     sma->direction = (int)vals[P_DIRECTION];
@@ -103,8 +103,7 @@ static void rebuild(td_strategy_t *strategy, const td_strategy__cfg_t *old)
     st->last_sign = last;
 }
 
-static td_err_t on_bar(td_strategy_t *strategy, const td_strategy_ctx_t *ctx, const td_bar_t *bar,
-                       td_outbuf_t *out)
+static td_err_t on_bar(td_strategy_t *strategy, const td_strategy_ctx_t *ctx, const td_bar_t *bar, td_outbuf_t *out)
 {
     const td_sma_cross_cfg_t *cfg = &strategy->cfg.sma;
     td_sma_cross_state_t st = strategy->st.sma;

@@ -108,8 +108,8 @@ static td_err_t parse_one(const char *strategy_name, const td_strategy__param_de
             v = TD_STRATEGY_BOTH;
         else
             return td_err_set(errbuf, errlen, TD_ERR_INVALID,
-                              "%s: parameter '%s': expected long, short or both, got '%s'", strategy_name,
-                              def->name, text);
+                              "%s: parameter '%s': expected long, short or both, got '%s'", strategy_name, def->name,
+                              text);
         break;
     case TD_PT_HHMM:
         if (!parse_hhmm(text, &v))
@@ -133,8 +133,8 @@ static td_err_t parse_params(const td_strategy__impl_t *impl, const td_params_ch
                              td_strategy__cfg_t *cfg, char *errbuf, size_t errlen)
 {
     if (params->n_values > TD_PARAMS_MAX)
-        return td_err_set(errbuf, errlen, TD_ERR_INVALID, "%s: %u parameters, at most %d", impl->name,
-                          params->n_values, TD_PARAMS_MAX);
+        return td_err_set(errbuf, errlen, TD_ERR_INVALID, "%s: %u parameters, at most %d", impl->name, params->n_values,
+                          TD_PARAMS_MAX);
     for (uint32_t i = 0; i < params->n_values; i++) {
         const char *name = params->values[i].name;
         size_t d = 0;
@@ -144,8 +144,7 @@ static td_err_t parse_params(const td_strategy__impl_t *impl, const td_params_ch
             return td_err_set(errbuf, errlen, TD_ERR_INVALID, "%s: unknown parameter '%s'", impl->name, name);
         for (uint32_t j = 0; j < i; j++)
             if (strcmp(params->values[j].name, name) == 0)
-                return td_err_set(errbuf, errlen, TD_ERR_INVALID, "%s: parameter '%s' given twice", impl->name,
-                                  name);
+                return td_err_set(errbuf, errlen, TD_ERR_INVALID, "%s: parameter '%s' given twice", impl->name, name);
     }
     int64_t vals[TD_PARAMS_MAX];
     TD_ASSERT(impl->n_defs <= TD_PARAMS_MAX);
@@ -182,8 +181,7 @@ static void copy_params(td_params_changed_t *dst, const td_params_changed_t *src
 
 /* ---- life cycle ---- */
 
-td_err_t td_strategy_new(const td_params_changed_t *params, td_strategy_t **strategy, char *errbuf,
-                         size_t errlen)
+td_err_t td_strategy_new(const td_params_changed_t *params, td_strategy_t **strategy, char *errbuf, size_t errlen)
 {
     *strategy = NULL;
     const td_strategy__impl_t *impl = find_impl(params->strategy);
@@ -273,8 +271,7 @@ td_err_t td_strategy_on_bar(td_strategy_t *strategy, const td_strategy_ctx_t *ct
     td_strategy__hbar_t hb = {bar->open_time, bar->high, bar->low, bar->close};
     if (!hbar_valid(&hb))
         return TD_ERR_INVALID;
-    if (strategy->hist_len > 0 &&
-        bar->open_time <= td_strategy__hist_at(strategy, strategy->hist_len - 1)->open_time)
+    if (strategy->hist_len > 0 && bar->open_time <= td_strategy__hist_at(strategy, strategy->hist_len - 1)->open_time)
         return TD_ERR_ORDER;
     size_t mark = out->len;
     td_err_t rc = strategy->impl->on_bar(strategy, ctx, bar, out);

@@ -60,8 +60,8 @@ td_err_t td_strategy_reconfigure(td_strategy_t *strategy, const td_params_change
 /* Folds one closed bar and appends the resulting outputs (a TD_EV_SIGNAL, then a TD_EV_ORDER_INTENT
  * when the volume is not 0) to out, body and kind only. Returns TD_OK; TD_ERR_ORDER when the bar
  * does not start after the previous one; TD_ERR_INVALID for a bar with low > high, a close
- * outside [low, high] or a price beyond +-2^52 (4.5e7 in quote units), or when stops are configured and ctx->spec has no point; TD_ERR_OVERFLOW;
- * TD_ERR_NOMEM. On error neither the strategy nor out changed. */
+ * outside [low, high] or a price beyond +-2^52 (4.5e7 in quote units), or when stops are configured and ctx->spec has
+ * no point; TD_ERR_OVERFLOW; TD_ERR_NOMEM. On error neither the strategy nor out changed. */
 td_err_t td_strategy_on_bar(td_strategy_t *strategy, const td_strategy_ctx_t *ctx, const td_bar_t *bar,
                             td_outbuf_t *out) TD_WUR;
 

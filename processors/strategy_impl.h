@@ -49,13 +49,13 @@ typedef struct td_sma_cross_cfg {
 } td_sma_cross_cfg_t;
 
 typedef struct td_sma_cross_state {
-    int last_sign;               /* encoded */
-    int64_t sum_fast, sum_slow;  /* derived: sums of the last fast/slow closes in the history */
+    int last_sign;              /* encoded */
+    int64_t sum_fast, sum_slow; /* derived: sums of the last fast/slow closes in the history */
 } td_sma_cross_state_t;
 
 typedef struct td_breakout_cfg {
     uint32_t lookback, atr_n;
-    int64_t sl_atr, tp_atr; /* multiples of ATR, x 1e8 */
+    int64_t sl_atr, tp_atr;         /* multiples of ATR, x 1e8 */
     int session_start, session_end; /* minutes of the trading day */
     unsigned weekday_mask;          /* bit d set: entries allowed on weekday d (0 = Sunday) */
     uint32_t max_hold;              /* bars, 0 = none */
@@ -64,7 +64,7 @@ typedef struct td_breakout_cfg {
 } td_breakout_cfg_t;
 
 typedef struct td_breakout_state {
-    int64_t atr_sum;    /* see BreakoutState in proto/state_strategy.proto */
+    int64_t atr_sum; /* see BreakoutState in proto/state_strategy.proto */
     uint32_t atr_count;
     uint32_t held_bars;
     int held_sign;
@@ -109,8 +109,7 @@ struct td_strategy__impl {
      * history and the new cfg. Cannot fail (history values were checked on the way in). */
     void (*rebuild)(td_strategy_t *strategy, const td_strategy__cfg_t *old);
     /* One bar; the history does not contain it yet. */
-    td_err_t (*on_bar)(td_strategy_t *strategy, const td_strategy_ctx_t *ctx, const td_bar_t *bar,
-                       td_outbuf_t *out);
+    td_err_t (*on_bar)(td_strategy_t *strategy, const td_strategy_ctx_t *ctx, const td_bar_t *bar, td_outbuf_t *out);
     /* State <-> message (only the implementation's own sub-message). */
     void (*to_msg)(const td_strategy_t *strategy, Td__StrategyState *msg, Td__SmaCrossState *sma,
                    Td__BreakoutState *brk);
@@ -126,12 +125,12 @@ const td_strategy__hbar_t *td_strategy__hist_at(const td_strategy_t *strategy, s
 
 /* The decision of one bar, turned into outputs by td_strategy__act(). */
 typedef struct td_strategy__decision {
-    int target;              /* +1 long, -1 short, 0 flat */
-    td_volume_t volume;      /* lots of a full position, > 0 */
-    td_price_t sl_dist;      /* stop distance from the close, price scale; 0 = none */
-    td_price_t tp_dist;      /* target distance from the close; 0 = none */
+    int target;         /* +1 long, -1 short, 0 flat */
+    td_volume_t volume; /* lots of a full position, > 0 */
+    td_price_t sl_dist; /* stop distance from the close, price scale; 0 = none */
+    td_price_t tp_dist; /* target distance from the close; 0 = none */
     const char *reason;
-    bool signal_always;      /* emit the signal even when no intent is needed */
+    bool signal_always; /* emit the signal even when no intent is needed */
 } td_strategy__decision_t;
 
 /* Appends the signal and, when target - (position + pending) != 0, the market intent. SL/TP are

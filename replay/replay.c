@@ -12,9 +12,9 @@
 typedef struct compare {
     td_tape_t *tape;
     td_replay_result_t *result;
-    td_tape_iter_t *recorded;   /* the output stream from the day's first output */
-    uint64_t recorded_count;    /* outputs of the day on the tape */
-    uint64_t next_output;       /* offset of the next recorded output to compare */
+    td_tape_iter_t *recorded; /* the output stream from the day's first output */
+    uint64_t recorded_count;  /* outputs of the day on the tape */
+    uint64_t next_output;     /* offset of the next recorded output to compare */
     td_buf_t a, b;
     td_event_t rec;
 } compare_t;
@@ -151,8 +151,8 @@ td_err_t td_replay_day(td_tape_t *tape, const td_pipeline_config_t *config, cons
     if (rc == TD_OK) {
         rc = td_tape_get_state(tape, key, &snap);
         if (rc == TD_ERR_NOT_FOUND)
-            td_err_set(errbuf, errlen, rc, "%s: trading day %08" PRIu32 " has not been processed yet (run tapedeck process)",
-                       symbol, day);
+            td_err_set(errbuf, errlen, rc,
+                       "%s: trading day %08" PRIu32 " has not been processed yet (run tapedeck process)", symbol, day);
     }
     if (rc == TD_OK && snap.len < 8)
         rc = td_err_set(errbuf, errlen, TD_ERR_CORRUPT, "%s: snapshot of %08" PRIu32 " is truncated", symbol, day);
@@ -162,7 +162,8 @@ td_err_t td_replay_day(td_tape_t *tape, const td_pipeline_config_t *config, cons
         if (rc == TD_OK)
             rc = td_pipeline_decode(&pipeline, snap.ptr + 8, snap.len - 8);
         if (rc != TD_OK)
-            td_err_set(errbuf, errlen, rc, "%s: snapshot of %08" PRIu32 " does not load (%s)", symbol, day, td_err_name(rc));
+            td_err_set(errbuf, errlen, rc, "%s: snapshot of %08" PRIu32 " does not load (%s)", symbol, day,
+                       td_err_name(rc));
     }
     if (rc == TD_OK) {
         result->first_output = be64(snap.ptr);
@@ -196,8 +197,7 @@ td_err_t td_replay_day(td_tape_t *tape, const td_pipeline_config_t *config, cons
         td_outbuf_clear(&out);
         bool started = false;
         rc = td_pipeline_roll(&pipeline, ev, &out, &started);
-        if (rc == TD_OK)
-            {
+        if (rc == TD_OK) {
             td_slice_t raw = td_tape_iter_raw(inputs);
             rc = td_pipeline_step_raw(&pipeline, ev, &raw, &out);
         }
@@ -216,7 +216,8 @@ td_err_t td_replay_day(td_tape_t *tape, const td_pipeline_config_t *config, cons
         td_err_t nrc = td_tape_iter_next(cmp.recorded, &cmp.rec);
         if (nrc == TD_OK) {
             cmp.rec.offset = cmp.next_output;
-            diverge(&cmp, cmp.next_output, NULL, &cmp.rec, NULL, "the recording has an output that replay did not produce");
+            diverge(&cmp, cmp.next_output, NULL, &cmp.rec, NULL,
+                    "the recording has an output that replay did not produce");
         } else if (nrc != TD_ERR_END) {
             rc = nrc;
         }

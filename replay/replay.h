@@ -22,10 +22,10 @@
 #include "processors/pipeline.h"
 
 typedef enum td_replay_verdict {
-    TD_REPLAY_EQUAL = 0,      /* every output and the digest equal */
-    TD_REPLAY_OPEN = 1,       /* outputs equal so far; the day is not closed on the tape yet (no digest),
-                                 or the host has processed only part of it (replayed up to there) */
-    TD_REPLAY_DIVERGED = 2,   /* an output or the digest differs */
+    TD_REPLAY_EQUAL = 0,    /* every output and the digest equal */
+    TD_REPLAY_OPEN = 1,     /* outputs equal so far; the day is not closed on the tape yet (no digest),
+                               or the host has processed only part of it (replayed up to there) */
+    TD_REPLAY_DIVERGED = 2, /* an output or the digest differs */
 } td_replay_verdict_t;
 
 typedef struct td_replay_result {
@@ -34,16 +34,16 @@ typedef struct td_replay_result {
     td_replay_verdict_t verdict;
     uint64_t first_input, last_input, inputs;
     uint64_t first_output, outputs_recorded, outputs_replayed;
-    bool partial;                       /* the host has processed only part of the day so far */
+    bool partial; /* the host has processed only part of the day so far */
     bool digest_recorded;
     uint8_t digest_expected[TD_SHA256_LEN], digest_actual[TD_SHA256_LEN];
 
     /* the first divergence (verdict DIVERGED) */
-    uint64_t divergent_output_offset;   /* offset in the output stream */
-    uint64_t divergent_input_offset;    /* the input that produced the differing output */
+    uint64_t divergent_output_offset; /* offset in the output stream */
+    uint64_t divergent_input_offset;  /* the input that produced the differing output */
     bool has_input, has_expected, has_actual;
     td_event_t input, expected, actual;
-    char what[256];                     /* one line: what differs */
+    char what[256]; /* one line: what differs */
 
     /* inputs going back in time within the day: the first one */
     bool time_reversal;

@@ -147,8 +147,8 @@ static size_t below(uint64_t *s, size_t n)
 }
 
 static const uint8_t interesting[] = {0x00, 0x01, 0x7f, 0x80, 0xff, 0xfe, 0x08, 0x0a, 0x12, 0x1a, 0x22, 0x2a,
-                                      '\t', '\n', '\r', ' ', ',', '.', ':', '-', '+', 'e', 'E', '0', '9', '<',
-                                      '>', '#', '&', '*', '?', '{', '[', '\'', '"', '!'};
+                                      '\t', '\n', '\r', ' ',  ',',  '.',  ':',  '-',  '+',  'e',  'E',  '0',
+                                      '9',  '<',  '>',  '#',  '&',  '*',  '?',  '{',  '[',  '\'', '"',  '!'};
 
 /* Writes input K into buf (capacity max_len) and returns its size. */
 static size_t make_input(const corpus_t *corpus, uint64_t seed, size_t k, uint8_t *buf, size_t max_len)
@@ -204,9 +204,7 @@ static size_t make_input(const corpus_t *corpus, uint64_t seed, size_t k, uint8_
                 size += n;
             }
             break;
-        case 7: /* truncate */
-            size = at;
-            break;
+        case 7: /* truncate */ size = at; break;
         case 8: { /* splice in part of another entry */
             const input_t *other = &corpus->in[below(&s, corpus->len)];
             size_t from = below(&s, other->size + 1);

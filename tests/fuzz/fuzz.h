@@ -33,12 +33,12 @@ static inline const char *td_fuzz_tmpdir(void)
 }
 
 /* A property the target checks on accepted input; a failure aborts, which both drivers report. */
-#define FUZZ_REQUIRE(cond)                                                                         \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "%s:%d: FUZZ_REQUIRE(%s) failed\n", __FILE__, __LINE__, #cond);        \
-            abort();                                                                               \
-        }                                                                                          \
+#define FUZZ_REQUIRE(cond)                                                                  \
+    do {                                                                                    \
+        if (!(cond)) {                                                                      \
+            fprintf(stderr, "%s:%d: FUZZ_REQUIRE(%s) failed\n", __FILE__, __LINE__, #cond); \
+            abort();                                                                        \
+        }                                                                                   \
     } while (0)
 
 #endif

@@ -83,9 +83,9 @@ void td_fuzz_seeds(td_fuzz_add_fn add, void *opaque)
     add(opaque, "regression-digest-view-repeated-offset", repeated, sizeof repeated);
 
     static const td_event_kind_t kinds[] = {
-        TD_EV_TICK, TD_EV_SYMBOL_SPEC, TD_EV_EXEC_REPORT, TD_EV_PARAMS_CHANGED, TD_EV_CLOCK, TD_EV_SESSION_MARK,
-        TD_EV_BAR,  TD_EV_SIGNAL,      TD_EV_ORDER_INTENT, TD_EV_POSITION_CHANGED, TD_EV_TRADE_CLOSED,
-        TD_EV_DAY_DIGEST,
+        TD_EV_TICK,         TD_EV_SYMBOL_SPEC,      TD_EV_EXEC_REPORT,  TD_EV_PARAMS_CHANGED,
+        TD_EV_CLOCK,        TD_EV_SESSION_MARK,     TD_EV_BAR,          TD_EV_SIGNAL,
+        TD_EV_ORDER_INTENT, TD_EV_POSITION_CHANGED, TD_EV_TRADE_CLOSED, TD_EV_DAY_DIGEST,
     };
     for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
         td_event_t ev;
@@ -106,11 +106,18 @@ void td_fuzz_seeds(td_fuzz_add_fn add, void *opaque)
             ev.u.tick = (td_tick_t){.bid = 114543000, .ask = 114545000, .volume = 306000000, .flags = 6};
             break;
         case TD_EV_SYMBOL_SPEC:
-            ev.u.spec = (td_symbol_spec_t){.digits = 5, .point = 1000, .contract_size = INT64_C(10000000000000),
-                                           .tick_size = 1000, .tick_value = 100000000, .swap_long = -650000000,
-                                           .swap_short = 120000000, .swap_mode = TD_SWAP_POINTS,
-                                           .triple_swap_weekday = 3, .volume_step = 1000000,
-                                           .volume_min = 1000000, .volume_max = INT64_C(10000000000)};
+            ev.u.spec = (td_symbol_spec_t){.digits = 5,
+                                           .point = 1000,
+                                           .contract_size = INT64_C(10000000000000),
+                                           .tick_size = 1000,
+                                           .tick_value = 100000000,
+                                           .swap_long = -650000000,
+                                           .swap_short = 120000000,
+                                           .swap_mode = TD_SWAP_POINTS,
+                                           .triple_swap_weekday = 3,
+                                           .volume_step = 1000000,
+                                           .volume_min = 1000000,
+                                           .volume_max = INT64_C(10000000000)};
             break;
         case TD_EV_EXEC_REPORT:
             set(ev.u.exec.intent_id, sizeof ev.u.exec.intent_id, "EURUSD-17-2");
@@ -143,9 +150,17 @@ void td_fuzz_seeds(td_fuzz_add_fn add, void *opaque)
             ev.u.session = (td_session_mark_t){.kind = TD_SESSION_DAY_END, .trading_day = 20190204};
             break;
         case TD_EV_BAR:
-            ev.u.bar = (td_bar_t){.timeframe_s = 1800, .open_time = INT64_C(1549238400000), .open = 114543000,
-                                  .high = 114600000, .low = 114500000, .close = 114560000, .tick_volume = 120,
-                                  .spread_min = 1000, .spread_max = 9000, .spread_sum = 360000, .late_ticks = 1};
+            ev.u.bar = (td_bar_t){.timeframe_s = 1800,
+                                  .open_time = INT64_C(1549238400000),
+                                  .open = 114543000,
+                                  .high = 114600000,
+                                  .low = 114500000,
+                                  .close = 114560000,
+                                  .tick_volume = 120,
+                                  .spread_min = 1000,
+                                  .spread_max = 9000,
+                                  .spread_sum = 360000,
+                                  .late_ticks = 1};
             break;
         case TD_EV_SIGNAL:
             set(ev.u.signal.strategy, sizeof ev.u.signal.strategy, "sma_cross");
@@ -165,16 +180,24 @@ void td_fuzz_seeds(td_fuzz_add_fn add, void *opaque)
             set(ev.u.intent.reason, sizeof ev.u.intent.reason, "cross_up");
             break;
         case TD_EV_POSITION_CHANGED:
-            ev.u.position = (td_position_changed_t){.volume = -100000000, .avg_price = 114540000,
-                                                    .realized_pnl = 1234000000, .commission = -700000000,
-                                                    .swap = -65000000, .deal_id = 1002};
+            ev.u.position = (td_position_changed_t){.volume = -100000000,
+                                                    .avg_price = 114540000,
+                                                    .realized_pnl = 1234000000,
+                                                    .commission = -700000000,
+                                                    .swap = -65000000,
+                                                    .deal_id = 1002};
             set(ev.u.position.intent_id, sizeof ev.u.position.intent_id, "EURUSD-41-1");
             break;
         case TD_EV_TRADE_CLOSED:
-            ev.u.trade = (td_trade_closed_t){.side = TD_SIDE_BUY, .entry_time = INT64_C(1549238400000),
-                                             .entry_price = 114540000, .exit_time = INT64_C(1549242000000),
-                                             .exit_price = 114600000, .volume = 100000000, .pnl = 600000000,
-                                             .commission = -700000000, .swap = 0};
+            ev.u.trade = (td_trade_closed_t){.side = TD_SIDE_BUY,
+                                             .entry_time = INT64_C(1549238400000),
+                                             .entry_price = 114540000,
+                                             .exit_time = INT64_C(1549242000000),
+                                             .exit_price = 114600000,
+                                             .volume = 100000000,
+                                             .pnl = 600000000,
+                                             .commission = -700000000,
+                                             .swap = 0};
             break;
         case TD_EV_DAY_DIGEST:
             ev.u.digest.trading_day = 20190204;
@@ -189,8 +212,7 @@ void td_fuzz_seeds(td_fuzz_add_fn add, void *opaque)
             ev.u.digest.realized_pnl = -2000000000;
             ev.u.digest.max_drawdown = 3000000000;
             break;
-        default:
-            break;
+        default: break;
         }
         seed(add, opaque, &ev);
     }

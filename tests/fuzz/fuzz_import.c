@@ -137,8 +137,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     setup();
     /* the options vary with the input, deterministically, so both paths of each are reached */
-    unsigned digits = size ? data[size - 1] % 10 : 5;               /* 0 and 9 are refused by bi5 */
-    uint32_t timeframe_s = size && (data[0] & 1) ? 1800 : 0;        /* given or inferred */
+    unsigned digits = size ? data[size - 1] % 10 : 5;        /* 0 and 9 are refused by bi5 */
+    uint32_t timeframe_s = size && (data[0] & 1) ? 1800 : 0; /* given or inferred */
     for (int f = TD_FMT_DUKASCOPY_CSV; f <= TD_FMT_LEAN_BARS; f++)
         import_as((td_import_format_t)f, data, size, digits, timeframe_s);
 

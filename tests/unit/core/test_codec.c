@@ -41,11 +41,18 @@ static void make_event(td_event_t *ev, td_event_kind_t kind)
         ev->u.tick = (td_tick_t){.bid = INT64_MIN, .ask = INT64_MAX, .last = -1, .volume = -100, .flags = 0x7e};
         break;
     case TD_EV_SYMBOL_SPEC:
-        ev->u.spec = (td_symbol_spec_t){.digits = 5, .point = 1000, .contract_size = INT64_C(10000000000000),
-                                        .tick_size = 1000, .tick_value = -100000000, .swap_long = -725000000,
-                                        .swap_short = 123, .swap_mode = TD_SWAP_INTEREST,
-                                        .triple_swap_weekday = 3, .volume_step = 1000000,
-                                        .volume_min = 1000000, .volume_max = INT64_C(10000000000)};
+        ev->u.spec = (td_symbol_spec_t){.digits = 5,
+                                        .point = 1000,
+                                        .contract_size = INT64_C(10000000000000),
+                                        .tick_size = 1000,
+                                        .tick_value = -100000000,
+                                        .swap_long = -725000000,
+                                        .swap_short = 123,
+                                        .swap_mode = TD_SWAP_INTEREST,
+                                        .triple_swap_weekday = 3,
+                                        .volume_step = 1000000,
+                                        .volume_min = 1000000,
+                                        .volume_max = INT64_C(10000000000)};
         break;
     case TD_EV_EXEC_REPORT:
         FILL_MAX(ev->u.exec.intent_id, 'i');
@@ -72,15 +79,22 @@ static void make_event(td_event_t *ev, td_event_kind_t kind)
         FILL_MAX(ev->u.params.author, 'u');
         FILL_MAX(ev->u.params.reason, 'y');
         break;
-    case TD_EV_CLOCK:
-        break;
+    case TD_EV_CLOCK: break;
     case TD_EV_SESSION_MARK:
         ev->u.session = (td_session_mark_t){.kind = TD_SESSION_DAY_END, .trading_day = 20240229};
         break;
     case TD_EV_BAR:
-        ev->u.bar = (td_bar_t){.timeframe_s = 1800, .open_time = -5, .open = 1, .high = 2, .low = -3,
-                               .close = 4, .tick_volume = UINT64_MAX, .spread_min = -6, .spread_max = 7,
-                               .spread_sum = INT64_MAX, .late_ticks = 9};
+        ev->u.bar = (td_bar_t){.timeframe_s = 1800,
+                               .open_time = -5,
+                               .open = 1,
+                               .high = 2,
+                               .low = -3,
+                               .close = 4,
+                               .tick_volume = UINT64_MAX,
+                               .spread_min = -6,
+                               .spread_max = 7,
+                               .spread_sum = INT64_MAX,
+                               .late_ticks = 9};
         break;
     case TD_EV_SIGNAL:
         FILL_MAX(ev->u.signal.strategy, 'q');
@@ -101,14 +115,20 @@ static void make_event(td_event_t *ev, td_event_kind_t kind)
         FILL_MAX(ev->u.intent.reason, 'n');
         break;
     case TD_EV_POSITION_CHANGED:
-        ev->u.position = (td_position_changed_t){.volume = -30000000, .avg_price = 5, .realized_pnl = -6,
-                                                 .commission = -7, .swap = -8, .deal_id = 9};
+        ev->u.position = (td_position_changed_t){
+            .volume = -30000000, .avg_price = 5, .realized_pnl = -6, .commission = -7, .swap = -8, .deal_id = 9};
         FILL_MAX(ev->u.position.intent_id, 'p');
         break;
     case TD_EV_TRADE_CLOSED:
-        ev->u.trade = (td_trade_closed_t){.side = TD_SIDE_SELL, .entry_time = -1, .entry_price = 2,
-                                          .exit_time = 3, .exit_price = -4, .volume = 5, .pnl = INT64_MIN,
-                                          .commission = -6, .swap = -7};
+        ev->u.trade = (td_trade_closed_t){.side = TD_SIDE_SELL,
+                                          .entry_time = -1,
+                                          .entry_price = 2,
+                                          .exit_time = 3,
+                                          .exit_price = -4,
+                                          .volume = 5,
+                                          .pnl = INT64_MIN,
+                                          .commission = -6,
+                                          .swap = -7};
         break;
     case TD_EV_DAY_DIGEST:
         ev->u.digest.trading_day = 20240102;
@@ -124,14 +144,13 @@ static void make_event(td_event_t *ev, td_event_kind_t kind)
         ev->u.digest.max_drawdown = 7;
         ev->u.digest.late_ticks = 8;
         break;
-    case TD_EV_NONE:
-        fail();
+    case TD_EV_NONE: fail();
     }
 }
 
 static const td_event_kind_t all_kinds[] = {
-    TD_EV_TICK,   TD_EV_SYMBOL_SPEC, TD_EV_EXEC_REPORT,  TD_EV_PARAMS_CHANGED,   TD_EV_CLOCK,        TD_EV_SESSION_MARK,
-    TD_EV_BAR,    TD_EV_SIGNAL,      TD_EV_ORDER_INTENT, TD_EV_POSITION_CHANGED, TD_EV_TRADE_CLOSED, TD_EV_DAY_DIGEST,
+    TD_EV_TICK, TD_EV_SYMBOL_SPEC, TD_EV_EXEC_REPORT,  TD_EV_PARAMS_CHANGED,   TD_EV_CLOCK,        TD_EV_SESSION_MARK,
+    TD_EV_BAR,  TD_EV_SIGNAL,      TD_EV_ORDER_INTENT, TD_EV_POSITION_CHANGED, TD_EV_TRADE_CLOSED, TD_EV_DAY_DIGEST,
 };
 #define N_KINDS (sizeof all_kinds / sizeof all_kinds[0])
 
@@ -498,8 +517,8 @@ static void test_speed(void **unused)
         sink += (uint64_t)back.u.tick.bid;
     }
     double t2 = now_s();
-    print_message("codec speed (tick envelope, %zu bytes): encode %.0f ns, decode %.0f ns per event (%llu)\n",
-                  a.len, (t1 - t0) * 1e9 / n, (t2 - t1) * 1e9 / n, (unsigned long long)(sink & 1));
+    print_message("codec speed (tick envelope, %zu bytes): encode %.0f ns, decode %.0f ns per event (%llu)\n", a.len,
+                  (t1 - t0) * 1e9 / n, (t2 - t1) * 1e9 / n, (unsigned long long)(sink & 1));
     td_buf_fini(&a);
 }
 

@@ -81,10 +81,8 @@ static void test_format(void **unused)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_parse_plain),
-        cmocka_unit_test(test_parse_float_noise),
-        cmocka_unit_test(test_parse_bad),
-        cmocka_unit_test(test_arith),
+        cmocka_unit_test(test_parse_plain), cmocka_unit_test(test_parse_float_noise),
+        cmocka_unit_test(test_parse_bad),   cmocka_unit_test(test_arith),
         cmocka_unit_test(test_format),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -38,7 +38,8 @@ static void test_json_line(void **unused)
     (void)unused;
     char *line = capture(1, TD_LOG_ERROR, "x\\y");
     assert_true(line[0] == '{');
-    assert_non_null(strstr(line, "\"level\":\"error\",\"module\":\"host\",\"rc\":\"TD_ERR_PARSE\",\"msg\":\"x\\\\y\"}\n"));
+    assert_non_null(
+        strstr(line, "\"level\":\"error\",\"module\":\"host\",\"rc\":\"TD_ERR_PARSE\",\"msg\":\"x\\\\y\"}\n"));
     free(line);
 }
 

@@ -83,8 +83,13 @@ static void make_bar(td_event_t *ev, const char *symbol, int64_t time_ms, uint64
 {
     assert_int_equal(td_event_init(ev, TD_EV_BAR, symbol, time_ms), TD_OK);
     ev->input_offset = input_offset;
-    ev->u.bar = (td_bar_t){.timeframe_s = 1800, .open_time = time_ms - 1800000, .open = 1, .high = 3, .low = 0,
-                           .close = 2, .tick_volume = 7};
+    ev->u.bar = (td_bar_t){.timeframe_s = 1800,
+                           .open_time = time_ms - 1800000,
+                           .open = 1,
+                           .high = 3,
+                           .low = 0,
+                           .close = 2,
+                           .tick_volume = 7};
 }
 
 static void append_ok(td_tape_batch_t *batch, td_stream_kind_t kind, td_event_t *ev)
@@ -327,10 +332,10 @@ static void test_day_index(void **state)
     td_tape_batch_t *batch = NULL;
     td_event_t ev;
     /* day 1: offsets 0..2; day 2: 3..5 plus a late tick from day 1 at 6; day 3: 7 */
-    const int64_t times[] = {T0 + 1 * HOUR, T0 + 2 * HOUR, T0 + 23 * HOUR,
-                             T0 + 25 * HOUR, T0 + 26 * HOUR, T0 + 27 * HOUR,
-                             T0 + 23 * HOUR + 1, /* late: belongs to 01-02, stays in 01-03 */
-                             T0 + 49 * HOUR};
+    const int64_t times[] = {
+        T0 + 1 * HOUR,  T0 + 2 * HOUR,  T0 + 23 * HOUR,     T0 + 25 * HOUR,
+        T0 + 26 * HOUR, T0 + 27 * HOUR, T0 + 23 * HOUR + 1, /* late: belongs to 01-02, stays in 01-03 */
+        T0 + 49 * HOUR};
     assert_int_equal(td_tape_batch_new(tape, &batch), TD_OK);
     for (int i = 0; i < 5; i++) {
         make_tick(&ev, "EURUSD", times[i], i);
@@ -768,8 +773,8 @@ static void test_crash_safety(void **state)
             assert_int_equal(covered, next);
             total += next;
         }
-        print_message("crash round %d: killed after %u us, %llu events survived, all batches whole\n", round,
-                      delay_us, (unsigned long long)total);
+        print_message("crash round %d: killed after %u us, %llu events survived, all batches whole\n", round, delay_us,
+                      (unsigned long long)total);
         td_buf_fini(&val);
         td_tape_close(tape);
     }

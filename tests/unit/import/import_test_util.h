@@ -72,15 +72,14 @@ static inline double now_s(void)
 /* ---- files ---- */
 
 /* Path of the real-data folder entry `rel`; skips the test (with a message) when the folder is absent. */
-#define SHARED_OR_SKIP(buf, rel)                                                                   \
-    do {                                                                                           \
-        struct stat st_;                                                                           \
-        if (stat(TD_SHARED_DATA, &st_) != 0) {                                                     \
-            printf("SKIP: real data folder %s is absent (fresh clone without ../shared)\n",        \
-                   TD_SHARED_DATA);                                                                \
-            skip();                                                                                \
-        }                                                                                          \
-        snprintf((buf), sizeof(buf), "%s/%s", TD_SHARED_DATA, (rel));                              \
+#define SHARED_OR_SKIP(buf, rel)                                                                             \
+    do {                                                                                                     \
+        struct stat st_;                                                                                     \
+        if (stat(TD_SHARED_DATA, &st_) != 0) {                                                               \
+            printf("SKIP: real data folder %s is absent (fresh clone without ../shared)\n", TD_SHARED_DATA); \
+            skip();                                                                                          \
+        }                                                                                                    \
+        snprintf((buf), sizeof(buf), "%s/%s", TD_SHARED_DATA, (rel));                                        \
     } while (0)
 
 /* Writes `len` bytes into TD_TEST_BINARY_DIR/import-tmp/NAME and returns the path in buf. */

@@ -53,12 +53,12 @@ static void real_files(void **state)
 #define HDR "Time\tOpen\tHigh\tLow\tClose\tVolume\n"
 #define L1 "2013-05-21 14:00:00\t8434.5\t8444\t8423.8\t8438.8\t35\n"
 
-#define BAD(name, content, ...)                                                                    \
-    do {                                                                                           \
-        char path_[1024];                                                                          \
-        write_tmp_str(path_, sizeof path_, name, content);                                         \
-        td_import_opts_t o_ = opts_for(TD_FMT_DUKASCOPY_BARS, "X");                                \
-        expect_parse_error(path_, &o_, __VA_ARGS__, NULL);                                         \
+#define BAD(name, content, ...)                                     \
+    do {                                                            \
+        char path_[1024];                                           \
+        write_tmp_str(path_, sizeof path_, name, content);          \
+        td_import_opts_t o_ = opts_for(TD_FMT_DUKASCOPY_BARS, "X"); \
+        expect_parse_error(path_, &o_, __VA_ARGS__, NULL);          \
     } while (0)
 
 static void bad_input(void **state)
@@ -66,16 +66,23 @@ static void bad_input(void **state)
     (void)state;
     BAD("dbars_hdr.csv", L1 L1, ":1: header: expected the header Time\\tOpen");
     BAD("dbars_comma.csv", "Time,Open,High,Low,Close,Volume\n", ":1: header:", "found 'Time,Open");
-    BAD("dbars_trunc.csv", HDR L1 "2013-05-21 15:00:00\t8434.5\t8444\t8423.8\n", ":3: fields: expected 6 TAB-separated");
-    BAD("dbars_low.csv", HDR L1 "2013-05-21 15:00:00\t8434.5\t8444\t8435\t8438.8\t35\n", ":3: Low: expected a low <= open and close",
-        "'8435'");
-    BAD("dbars_nan.csv", HDR L1 "2013-05-21 15:00:00\t8434.5\tNaN\t8423.8\t8438.8\t35\n", ":3: High: expected a decimal price");
-    BAD("dbars_zero.csv", HDR L1 "2013-05-21 15:00:00\t0\t8444\t8423.8\t8438.8\t35\n", ":3: Open: expected a price > 0");
-    BAD("dbars_vol.csv", HDR L1 "2013-05-21 15:00:00\t8434.5\t8444\t8423.8\t8438.8\t-1\n", ":3: Volume: expected a volume >= 0");
-    BAD("dbars_time.csv", HDR "2013-05-21T14:00:00\t8434.5\t8444\t8423.8\t8438.8\t35\n", ":2: Time: expected a time YYYY-MM-DD HH:MM:SS");
-    BAD("dbars_dup.csv", HDR L1 L1, ":3: time: expected a time after the previous bar's ('2013-05-21 14:00:00' at line 2)");
-    BAD("dbars_odd.csv", HDR L1 "2013-05-21 15:00:00\t8434.5\t8444\t8423.8\t8438.8\t35\n"
-                             "2013-05-21 15:00:01\t8434.5\t8444\t8423.8\t8438.8\t35\n",
+    BAD("dbars_trunc.csv", HDR L1 "2013-05-21 15:00:00\t8434.5\t8444\t8423.8\n",
+        ":3: fields: expected 6 TAB-separated");
+    BAD("dbars_low.csv", HDR L1 "2013-05-21 15:00:00\t8434.5\t8444\t8435\t8438.8\t35\n",
+        ":3: Low: expected a low <= open and close", "'8435'");
+    BAD("dbars_nan.csv", HDR L1 "2013-05-21 15:00:00\t8434.5\tNaN\t8423.8\t8438.8\t35\n",
+        ":3: High: expected a decimal price");
+    BAD("dbars_zero.csv", HDR L1 "2013-05-21 15:00:00\t0\t8444\t8423.8\t8438.8\t35\n",
+        ":3: Open: expected a price > 0");
+    BAD("dbars_vol.csv", HDR L1 "2013-05-21 15:00:00\t8434.5\t8444\t8423.8\t8438.8\t-1\n",
+        ":3: Volume: expected a volume >= 0");
+    BAD("dbars_time.csv", HDR "2013-05-21T14:00:00\t8434.5\t8444\t8423.8\t8438.8\t35\n",
+        ":2: Time: expected a time YYYY-MM-DD HH:MM:SS");
+    BAD("dbars_dup.csv", HDR L1 L1,
+        ":3: time: expected a time after the previous bar's ('2013-05-21 14:00:00' at line 2)");
+    BAD("dbars_odd.csv",
+        HDR L1 "2013-05-21 15:00:00\t8434.5\t8444\t8423.8\t8438.8\t35\n"
+               "2013-05-21 15:00:01\t8434.5\t8444\t8423.8\t8438.8\t35\n",
         ":4: timeframe: expected a timeframe of 60..86400 s that divides a day");
     /* fractional volume: not a tick count, so 0 */
     char path[1024], err[256] = "";

@@ -78,7 +78,8 @@ static void real_hours_equal_csv(void **state)
          * exact value: they differ by the float's representation error only (measured <= 5865) */
         assert_true(d <= 10000);
     }
-    printf("  bi5 vs CSV: %zu ticks, time/bid/ask identical, flags too except on the first tick of each hour file; volumes exactly equal in %zu ticks (%.1f%%), "
+    printf("  bi5 vs CSV: %zu ticks, time/bid/ask identical, flags too except on the first tick of each hour file; "
+           "volumes exactly equal in %zu ticks (%.1f%%), "
            "largest difference %lld x 1e-8 (float representation vs the CSV's 2 decimals)\n",
            got.len, vol_exact, 100.0 * vol_exact / got.len, (long long)vol_max_diff);
     printf("  bi5: %.2f M ticks/s (LZMA included, counting sink)\n", got.len / dt / 1e6);

@@ -65,8 +65,7 @@ static void real_usa500_local_time(void **state)
         fail_msg("%s", err);
     assert_int_equal(col.len, 10235); /* 10,236 lines, no final line break; README says 10,234 */
     assert_true(stats.rounded > 0);
-    printf("  usa500: %zu ticks, %llu values with float noise rounded\n", col.len,
-           (unsigned long long)stats.rounded);
+    printf("  usa500: %zu ticks, %llu values with float noise rounded\n", col.len, (unsigned long long)stats.rounded);
     /* 04.09.2023 01:00:05.962 GMT+0300 = 2023-09-03 22:00:05.962 UTC */
     assert_int_equal(col.ev[0].time_ms, td_time_ms_from_civil(2023, 9, 3, 22, 0, 5, 962));
     assert_true(col.ev[0].u.tick.bid <= col.ev[0].u.tick.ask);
@@ -100,19 +99,19 @@ static void good_small_file_and_tz(void **state)
     collect_free(&col);
 }
 
-
-#define BAD(name, content, ...)                                                                    \
-    do {                                                                                           \
-        char path_[1024];                                                                          \
-        write_tmp_str(path_, sizeof path_, name, content);                                         \
-        td_import_opts_t o_ = opts_for(TD_FMT_DUKASCOPY_CSV, "EURUSD");                            \
-        expect_parse_error(path_, &o_, __VA_ARGS__, NULL);                                         \
+#define BAD(name, content, ...)                                         \
+    do {                                                                \
+        char path_[1024];                                               \
+        write_tmp_str(path_, sizeof path_, name, content);              \
+        td_import_opts_t o_ = opts_for(TD_FMT_DUKASCOPY_CSV, "EURUSD"); \
+        expect_parse_error(path_, &o_, __VA_ARGS__, NULL);              \
     } while (0)
 
 static void bad_truncated_line(void **state)
 {
     (void)state;
-    BAD("duka_trunc.csv", HDR OK1 "2019-02-04 00:00:01.271,1.14544\n", ":3: fields: expected 5", "2019-02-04 00:00:01.271,1.14544'");
+    BAD("duka_trunc.csv", HDR OK1 "2019-02-04 00:00:01.271,1.14544\n", ":3: fields: expected 5",
+        "2019-02-04 00:00:01.271,1.14544'");
 }
 
 static void bad_too_many_fields(void **state)
@@ -124,14 +123,15 @@ static void bad_too_many_fields(void **state)
 static void bad_non_numeric_price(void **state)
 {
     (void)state;
-    BAD("duka_nan.csv", HDR OK1 "2019-02-04 00:00:01.271,1.14544,abc,1,1\n", ":3: ask: expected a decimal price", "'abc'");
+    BAD("duka_nan.csv", HDR OK1 "2019-02-04 00:00:01.271,1.14544,abc,1,1\n", ":3: ask: expected a decimal price",
+        "'abc'");
 }
 
 static void bad_bid_above_ask(void **state)
 {
     (void)state;
-    BAD("duka_cross.csv", HDR OK1 "2019-02-04 00:00:01.271,1.14550,1.14546,1,1\n", ":3: bid: expected bid <= ask (1.14546)",
-        "'1.14550'");
+    BAD("duka_cross.csv", HDR OK1 "2019-02-04 00:00:01.271,1.14550,1.14546,1,1\n",
+        ":3: bid: expected bid <= ask (1.14546)", "'1.14550'");
 }
 
 static void bad_non_positive_price(void **state)
@@ -151,20 +151,23 @@ static void bad_time_backwards(void **state)
 {
     (void)state;
     BAD("duka_back.csv", HDR OK1 "2019-02-04 00:00:00.993,1.14544,1.14546,1,1\n",
-        ":3: time: expected a time at or after the previous tick's (2019-02-04T00:00:00.994Z)", "'2019-02-04 00:00:00.993'");
+        ":3: time: expected a time at or after the previous tick's (2019-02-04T00:00:00.994Z)",
+        "'2019-02-04 00:00:00.993'");
 }
 
 static void bad_time_text(void **state)
 {
     (void)state;
-    BAD("duka_badtime.csv", HDR "2019-02-30 00:00:00.993,1.14544,1.14546,1,1\n", ":2: time: expected a real calendar date");
+    BAD("duka_badtime.csv", HDR "2019-02-30 00:00:00.993,1.14544,1.14546,1,1\n",
+        ":2: time: expected a real calendar date");
     BAD("duka_badtime2.csv", HDR "2019-02-04 24:00:00.000,1.14544,1.14546,1,1\n", ":2: time: expected a time HH:MM:SS");
 }
 
 static void bad_header(void **state)
 {
     (void)state;
-    BAD("duka_nohdr.csv", OK1 OK1, ":1: header: expected 'time_utc,bid,ask,bid_volume,ask_volume'", "found '2019-02-04");
+    BAD("duka_nohdr.csv", OK1 OK1, ":1: header: expected 'time_utc,bid,ask,bid_volume,ask_volume'",
+        "found '2019-02-04");
     BAD("duka_empty.csv", "", ":1: header: expected");
 }
 
@@ -206,7 +209,8 @@ static void bad_invalid_utf8(void **state)
     BAD("duka_utf8.csv", HDR OK1 OK1 "2019-02-04 00:00:01.271,1.14544,1.14546,1,1 \xc3\x28\n",
         ":4: encoding: expected valid UTF-8");
     /* valid UTF-8 that is not a number is a field error, not an encoding error */
-    BAD("duka_utf8_ok.csv", HDR "2019-02-04 00:00:01.271,1.14544,1.14546,1,1\xc3\xa9\n", ":2: ask_volume: expected a decimal volume");
+    BAD("duka_utf8_ok.csv", HDR "2019-02-04 00:00:01.271,1.14544,1.14546,1,1\xc3\xa9\n",
+        ":2: ask_volume: expected a decimal volume");
 }
 
 static void bad_missing_file(void **state)
@@ -248,22 +252,14 @@ static void sink_error_stops(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(real_eurusd_two_days),
-        cmocka_unit_test(real_usa500_local_time),
-        cmocka_unit_test(good_small_file_and_tz),
-        cmocka_unit_test(bad_truncated_line),
-        cmocka_unit_test(bad_too_many_fields),
-        cmocka_unit_test(bad_non_numeric_price),
-        cmocka_unit_test(bad_bid_above_ask),
-        cmocka_unit_test(bad_non_positive_price),
-        cmocka_unit_test(bad_negative_volume),
-        cmocka_unit_test(bad_time_backwards),
-        cmocka_unit_test(bad_time_text),
-        cmocka_unit_test(bad_header),
-        cmocka_unit_test(bad_utf16_file),
-        cmocka_unit_test(bad_nul_byte),
-        cmocka_unit_test(bad_invalid_utf8),
-        cmocka_unit_test(bad_missing_file),
+        cmocka_unit_test(real_eurusd_two_days),   cmocka_unit_test(real_usa500_local_time),
+        cmocka_unit_test(good_small_file_and_tz), cmocka_unit_test(bad_truncated_line),
+        cmocka_unit_test(bad_too_many_fields),    cmocka_unit_test(bad_non_numeric_price),
+        cmocka_unit_test(bad_bid_above_ask),      cmocka_unit_test(bad_non_positive_price),
+        cmocka_unit_test(bad_negative_volume),    cmocka_unit_test(bad_time_backwards),
+        cmocka_unit_test(bad_time_text),          cmocka_unit_test(bad_header),
+        cmocka_unit_test(bad_utf16_file),         cmocka_unit_test(bad_nul_byte),
+        cmocka_unit_test(bad_invalid_utf8),       cmocka_unit_test(bad_missing_file),
         cmocka_unit_test(sink_error_stops),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -101,12 +101,12 @@ static void first_tick_time_and_floor(void **state)
     collect_free(&col);
 }
 
-#define BAD(name, content, ...)                                                                    \
-    do {                                                                                           \
-        char path_[1024];                                                                          \
-        write_tmp_str(path_, sizeof path_, name, content);                                         \
-        td_import_opts_t o_ = opts_for(TD_FMT_LEAN_TICKS, "XAUUSD");                               \
-        expect_parse_error(path_, &o_, __VA_ARGS__, NULL);                                         \
+#define BAD(name, content, ...)                                      \
+    do {                                                             \
+        char path_[1024];                                            \
+        write_tmp_str(path_, sizeof path_, name, content);           \
+        td_import_opts_t o_ = opts_for(TD_FMT_LEAN_TICKS, "XAUUSD"); \
+        expect_parse_error(path_, &o_, __VA_ARGS__, NULL);           \
     } while (0)
 
 static void bad_ticks(void **state)
@@ -118,12 +118,15 @@ static void bad_ticks(void **state)
     BAD("20140506_nan.csv", "808,1310.926,1311.237\n900,1310.9,x1\n", ":2: ask: expected a decimal price", "'x1'");
     BAD("20140506_cross.csv", "808,1311.926,1311.237\n", ":1: bid: expected bid <= ask");
     BAD("20140506_zero.csv", "808,0,1311.237\n", ":1: bid: expected a price > 0");
-    BAD("20140506_back.csv", "808,1310.926,1311.237\n807.9,1310.926,1311.237\n", ":2: time: expected a time at or after",
-        "'807.9'");
+    BAD("20140506_back.csv", "808,1310.926,1311.237\n807.9,1310.926,1311.237\n",
+        ":2: time: expected a time at or after", "'807.9'");
     BAD("20140506_time.csv", "8e2,1310.926,1311.237\n", ":1: time: expected milliseconds since midnight", "'8e2'");
     BAD("20140506_day.csv", "86400000,1310.926,1311.237\n", ":1: time: expected milliseconds since midnight below");
     BAD("20140506_blank.csv", "808,1310.926,1311.237\n\n900,1310.926,1311.237\n", ":2: fields: expected 3");
-    const char utf16[] = "\xff\xfe" "8\0" "0\0" "8\0";
+    const char utf16[] = "\xff\xfe"
+                         "8\0"
+                         "0\0"
+                         "8\0";
     char path[1024];
     write_tmp(path, sizeof path, "20140506_utf16.csv", utf16, sizeof utf16 - 1);
     td_import_opts_t opts = opts_for(TD_FMT_LEAN_TICKS, "XAUUSD");

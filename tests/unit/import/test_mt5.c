@@ -122,12 +122,12 @@ static void write_lines(char *path, size_t pathlen, const char *name, const char
     write_tmp(path, pathlen, name, raw, n);
 }
 
-#define BAD_TICKS(name, utf16, ...)                                                                \
-    do {                                                                                           \
-        char path_[1024];                                                                          \
-        write_lines(path_, sizeof path_, name, lines, "\r\n", utf16);                              \
-        td_import_opts_t o_ = opts_for(TD_FMT_MT5_TICKS, "EURUSD");                                \
-        expect_parse_error(path_, &o_, __VA_ARGS__, NULL);                                         \
+#define BAD_TICKS(name, utf16, ...)                                   \
+    do {                                                              \
+        char path_[1024];                                             \
+        write_lines(path_, sizeof path_, name, lines, "\r\n", utf16); \
+        td_import_opts_t o_ = opts_for(TD_FMT_MT5_TICKS, "EURUSD");   \
+        expect_parse_error(path_, &o_, __VA_ARGS__, NULL);            \
     } while (0)
 
 static void bad_ticks(void **state)
@@ -171,7 +171,8 @@ static void bad_ticks(void **state)
     {
         /* a bar file given as ticks */
         const char *lines[] = {BAR_HDR, NULL};
-        BAD_TICKS("mt5_bars_as_ticks.csv", false, ":1: header: expected the header <DATE>\\t<TIME>\\t<BID>", "found '<DATE>\\t<TIME>\\t<OPEN>");
+        BAD_TICKS("mt5_bars_as_ticks.csv", false, ":1: header: expected the header <DATE>\\t<TIME>\\t<BID>",
+                  "found '<DATE>\\t<TIME>\\t<OPEN>");
     }
     /* UTF-16LE with a non-ASCII character (e acute, U+00E9) on line 2 */
     char path[1024];

@@ -149,8 +149,8 @@ static inline void log_outputs(const td_outbuf_t *out, td_buf_t *log)
         else
             rc = td_buf_printf(log, "I %d %lld %lld %lld %s %u %s [%s]\n", (int)ev->u.intent.side,
                                (long long)ev->u.intent.volume, (long long)ev->u.intent.stop_loss,
-                               (long long)ev->u.intent.take_profit, ev->u.intent.strategy,
-                               ev->u.intent.params_version, ev->u.intent.reason, ev->u.intent.intent_id);
+                               (long long)ev->u.intent.take_profit, ev->u.intent.strategy, ev->u.intent.params_version,
+                               ev->u.intent.reason, ev->u.intent.intent_id);
         assert_int_equal(rc, TD_OK);
     }
 }

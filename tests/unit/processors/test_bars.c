@@ -331,11 +331,10 @@ static void collect(td_bars_t *bars, const td_event_t *ev, td_buf_t *log)
     assert_int_equal(td_bars_step(bars, ev, &out), TD_OK);
     for (size_t i = 0; i < out.len; i++) {
         const td_bar_t *b = &out.ev[i].u.bar;
-        assert_int_equal(td_buf_printf(log, "%u %lld %lld %lld %lld %lld %llu %lld %lld %lld %llu\n",
-                                       b->timeframe_s, (long long)b->open_time, (long long)b->open,
-                                       (long long)b->high, (long long)b->low, (long long)b->close,
-                                       (unsigned long long)b->tick_volume, (long long)b->spread_min,
-                                       (long long)b->spread_max, (long long)b->spread_sum,
+        assert_int_equal(td_buf_printf(log, "%u %lld %lld %lld %lld %lld %llu %lld %lld %lld %llu\n", b->timeframe_s,
+                                       (long long)b->open_time, (long long)b->open, (long long)b->high,
+                                       (long long)b->low, (long long)b->close, (unsigned long long)b->tick_volume,
+                                       (long long)b->spread_min, (long long)b->spread_max, (long long)b->spread_sum,
                                        (unsigned long long)b->late_ticks),
                          TD_OK);
     }

@@ -147,8 +147,8 @@ static void test_stop_and_target_prices(void **unused)
     sim_t sim;
     /* point 1e-8 (digits 8): no rounding. ATR(3) = 30 after bar 3 (see the hand-computed table). */
     sim_init(&sim, 8);
-    td_params_changed_t p = params_of("breakout", 1, "atr_n=3", "lookback=2", "sl_atr=2", "tp_atr=3.5",
-                                      "volume=1", NULL);
+    td_params_changed_t p =
+        params_of("breakout", 1, "atr_n=3", "lookback=2", "sl_atr=2", "tp_atr=3.5", "volume=1", NULL);
     td_strategy_t *strategy = strategy_of(&p);
     assert_int_equal(hlc(&sim, strategy, 0, 110, 100, 105), 0);
     assert_int_equal(hlc(&sim, strategy, 1, 125, 105, 120), 0);
@@ -175,7 +175,7 @@ static void test_stop_and_target_prices(void **unused)
     assert_int_equal(hlc(&sim, strategy, 3, 114600000, 114000000, 114100000), 2);
     assert_int_equal(sim_intent(&sim)->side, TD_SIDE_SELL);
     assert_int_equal(sim_intent(&sim)->stop_loss, 114100000 + 1360000); /* 2 x 680000 */
-    assert_int_equal(sim_intent(&sim)->take_profit, 114100000 - 68000);  /* 0.1 x 680000 */
+    assert_int_equal(sim_intent(&sim)->take_profit, 114100000 - 68000); /* 0.1 x 680000 */
     td_strategy_destroy(strategy);
 
     sim_fini(&sim);
@@ -200,8 +200,8 @@ static void test_stop_and_target_prices(void **unused)
 }
 
 /* Two quiet bars before t, then a bar at t that closes above them; returns the outputs of the last. */
-static size_t breakout_at(const char *session_start, const char *session_end, const char *weekdays, int tz,
-                          int64_t t, td_volume_t position)
+static size_t breakout_at(const char *session_start, const char *session_end, const char *weekdays, int tz, int64_t t,
+                          td_volume_t position)
 {
     char s[40], e[40], w[40];
     snprintf(s, sizeof s, "session_start=%s", session_start);
@@ -252,10 +252,10 @@ static void test_session_window_and_weekdays(void **unused)
     assert_int_equal(breakout_at("08:00", "16:00", all, -60, utc(4, 9, 0), 0), 2);
 
     /* weekdays Mon..Fri */
-    assert_int_equal(breakout_at("00:00", "00:00", "12345", 0, utc(3, 12, 0), 0), 0); /* Sunday */
-    assert_int_equal(breakout_at("00:00", "00:00", "12345", 0, utc(4, 12, 0), 0), 2); /* Monday */
+    assert_int_equal(breakout_at("00:00", "00:00", "12345", 0, utc(3, 12, 0), 0), 0);  /* Sunday */
+    assert_int_equal(breakout_at("00:00", "00:00", "12345", 0, utc(4, 12, 0), 0), 2);  /* Monday */
     assert_int_equal(breakout_at("00:00", "00:00", "12345", 0, utc(8, 23, 30), 0), 2); /* Friday */
-    assert_int_equal(breakout_at("00:00", "00:00", "12345", 0, utc(9, 12, 0), 0), 0); /* Saturday */
+    assert_int_equal(breakout_at("00:00", "00:00", "12345", 0, utc(9, 12, 0), 0), 0);  /* Saturday */
     /* with the New York roll (+420), Sunday 17:00 UTC is Monday of the trading week, Friday 17:00
      * UTC is Saturday */
     assert_int_equal(breakout_at("00:00", "00:00", "12345", 420, utc(3, 17, 0), 0), 2);
@@ -343,13 +343,13 @@ static void test_max_hold(void **unused)
     strategy = strategy_of(&p);
     hlc(&sim, strategy, 0, 104, 100, 102);
     hlc(&sim, strategy, 1, 104, 100, 102);
-    assert_int_equal(hlc(&sim, strategy, 2, 105, 100, 105), 2);  /* long */
-    assert_int_equal(hlc(&sim, strategy, 3, 104, 100, 102), 0);  /* held 1 */
-    assert_int_equal(hlc(&sim, strategy, 4, 104, 90, 95), 2);    /* held 2; low: reverse */
+    assert_int_equal(hlc(&sim, strategy, 2, 105, 100, 105), 2); /* long */
+    assert_int_equal(hlc(&sim, strategy, 3, 104, 100, 102), 0); /* held 1 */
+    assert_int_equal(hlc(&sim, strategy, 4, 104, 90, 95), 2);   /* held 2; low: reverse */
     assert_int_equal(sim.ctx.position, -LOT);
-    assert_int_equal(hlc(&sim, strategy, 5, 100, 95, 98), 0);    /* held 1 (short) */
-    assert_int_equal(hlc(&sim, strategy, 6, 100, 95, 98), 0);    /* held 2 */
-    assert_int_equal(hlc(&sim, strategy, 7, 100, 95, 98), 2);    /* held 3 */
+    assert_int_equal(hlc(&sim, strategy, 5, 100, 95, 98), 0); /* held 1 (short) */
+    assert_int_equal(hlc(&sim, strategy, 6, 100, 95, 98), 0); /* held 2 */
+    assert_int_equal(hlc(&sim, strategy, 7, 100, 95, 98), 2); /* held 3 */
     assert_string_equal(sim_signal(&sim)->reason, "max_hold");
     assert_int_equal(sim_intent(&sim)->side, TD_SIDE_BUY);
     td_strategy_destroy(strategy);
@@ -370,17 +370,27 @@ static void test_invalid_params(void **unused)
 {
     (void)unused;
     const char *cases[][2] = {
-        {"lookback=1", "'lookback'"},        {"lookback=1001", "'lookback'"},   {"atr_n=0", "'atr_n'"},
-        {"sl_atr=-1", "'sl_atr'"},           {"tp_atr=x", "'tp_atr'"},          {"sl_atr=101", "'sl_atr'"},
-        {"session_start=8:00", "'session_start'"}, {"session_end=24:00", "'session_end'"},
-        {"session_start=12:60", "'session_start'"}, {"weekdays=7", "'weekdays'"}, {"weekdays=112", "'weekdays'"},
-        {"weekdays=", "'weekdays'"},         {"max_hold=-1", "'max_hold'"},     {"direction=sideways", "'direction'"},
+        {"lookback=1", "'lookback'"},
+        {"lookback=1001", "'lookback'"},
+        {"atr_n=0", "'atr_n'"},
+        {"sl_atr=-1", "'sl_atr'"},
+        {"tp_atr=x", "'tp_atr'"},
+        {"sl_atr=101", "'sl_atr'"},
+        {"session_start=8:00", "'session_start'"},
+        {"session_end=24:00", "'session_end'"},
+        {"session_start=12:60", "'session_start'"},
+        {"weekdays=7", "'weekdays'"},
+        {"weekdays=112", "'weekdays'"},
+        {"weekdays=", "'weekdays'"},
+        {"max_hold=-1", "'max_hold'"},
+        {"direction=sideways", "'direction'"},
         {"fast=2", "unknown parameter 'fast'"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const char *lookback = strncmp(cases[i][0], "lookback=", 9) == 0 ? cases[i][0] : "lookback=20";
-        td_params_changed_t p = lookback == cases[i][0] ? params_of("breakout", 1, lookback, "volume=1", NULL)
-                                                        : params_of("breakout", 1, cases[i][0], lookback, "volume=1", NULL);
+        td_params_changed_t p = lookback == cases[i][0]
+                                    ? params_of("breakout", 1, lookback, "volume=1", NULL)
+                                    : params_of("breakout", 1, cases[i][0], lookback, "volume=1", NULL);
         expect_invalid(&p, cases[i][1]);
     }
     td_params_changed_t p = params_of("breakout", 1, "volume=1", NULL);

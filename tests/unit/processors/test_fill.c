@@ -14,9 +14,9 @@
 #include "processors/fill.h"
 #include "processors/positions.h"
 
-#define LOT INT64_C(100000000)                                     /* 1.0 lot */
-#define PX(units, frac8) ((int64_t)(units) * 100000000 + (frac8)) /* price from units and 1e-8 */
-#define MONEY(cents) ((int64_t)(cents) * 1000000)                  /* money from cents */
+#define LOT INT64_C(100000000)                                  /* 1.0 lot */
+#define PX(units, frac8) ((int64_t)(units)*100000000 + (frac8)) /* price from units and 1e-8 */
+#define MONEY(cents) ((int64_t)(cents)*1000000)                 /* money from cents */
 #define T(y, mo, d, h, mi) td_time_ms_from_civil(y, mo, d, h, mi, 0, 0)
 
 static td_symbol_spec_t eurusd_spec(void)
@@ -391,8 +391,8 @@ static void test_queue_and_validation(void **unused)
     td_outbuf_fini(&out);
 }
 
-static void bar_ok(td_fill_t *fill, const td_symbol_spec_t *spec, int64_t t, int64_t o, int64_t h, int64_t l,
-                   int64_t c, td_outbuf_t *out, size_t n)
+static void bar_ok(td_fill_t *fill, const td_symbol_spec_t *spec, int64_t t, int64_t o, int64_t h, int64_t l, int64_t c,
+                   td_outbuf_t *out, size_t n)
 {
     td_bar_t bar;
     memset(&bar, 0, sizeof bar);
@@ -608,12 +608,9 @@ static void test_encode_decode_determinism(void **unused)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_market_fill_next_tick),
-        cmocka_unit_test(test_stop_loss_and_take_profit),
-        cmocka_unit_test(test_swap_rollover_and_triple),
-        cmocka_unit_test(test_swap_money_mode),
-        cmocka_unit_test(test_queue_and_validation),
-        cmocka_unit_test(test_bar_fills),
+        cmocka_unit_test(test_market_fill_next_tick),     cmocka_unit_test(test_stop_loss_and_take_profit),
+        cmocka_unit_test(test_swap_rollover_and_triple),  cmocka_unit_test(test_swap_money_mode),
+        cmocka_unit_test(test_queue_and_validation),      cmocka_unit_test(test_bar_fills),
         cmocka_unit_test(test_encode_decode_determinism),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

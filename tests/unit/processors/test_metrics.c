@@ -10,7 +10,7 @@
 
 #include "processors/metrics.h"
 
-#define MONEY(cents) ((int64_t)(cents) * 1000000) /* money from cents */
+#define MONEY(cents) ((int64_t)(cents)*1000000) /* money from cents */
 
 static td_trade_closed_t trade_of(int64_t pnl, int64_t commission, int64_t swap)
 {

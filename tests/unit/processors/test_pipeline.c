@@ -37,7 +37,7 @@ typedef struct stream {
 typedef struct gen_opts {
     uint64_t seed;
     int days;
-    unsigned marks; /* bit d set: day d ends with a SessionMark DAY_END */
+    unsigned marks;        /* bit d set: day d ends with a SessionMark DAY_END */
     const char *params[8]; /* the first ParamsChanged ("name=value", sorted by name); NULL-terminated */
 } gen_opts_t;
 
@@ -97,8 +97,8 @@ static td_params_changed_t params_of(uint32_t version, const char *const *kv)
     return params;
 }
 
-static const char *const default_params[] = {"direction=both", "fast=3", "sl_points=0", "slow=8",
-                                             "tp_points=0", "volume=1", NULL};
+static const char *const default_params[] = {"direction=both", "fast=3",   "sl_points=0", "slow=8",
+                                             "tp_points=0",    "volume=1", NULL};
 
 static int64_t day_start(int d)
 {
@@ -165,13 +165,13 @@ static const td_pipeline_config_t paper_config = {
 
 /* Everything one pass over a stream produced. */
 typedef struct run {
-    td_outbuf_t all;    /* every output in order, the final close_day's last */
-    size_t *first;      /* per input: index in `all` of its first output */
-    size_t *count;      /* per input: outputs of roll + step */
-    size_t *rolled;     /* per input: outputs of the roll */
-    bool *started;      /* per input: the roll opened a day */
+    td_outbuf_t all; /* every output in order, the final close_day's last */
+    size_t *first;   /* per input: index in `all` of its first output */
+    size_t *count;   /* per input: outputs of roll + step */
+    size_t *rolled;  /* per input: outputs of the roll */
+    bool *started;   /* per input: the roll opened a day */
     size_t n_inputs;
-    td_buf_t state;     /* the final encoded state */
+    td_buf_t state; /* the final encoded state */
     /* (d): the states that were encoded and decoded on the way */
     bool hop_mid_bar, hop_queued, hop_open_position, hop_between_roll_and_step, hop_day_closed;
 } run_t;
@@ -515,7 +515,8 @@ static void test_paper_intent_fills_on_next_tick(void **unused)
             assert_int_equal(exec->u.exec.volume, o->u.intent.volume);
             assert_int_equal(exec->input_offset, j);
             const td_tick_t *tick = &stream.ev[j].u.tick;
-            assert_int_equal(exec->u.exec.price, o->u.intent.side == TD_SIDE_BUY ? tick->ask + POINT : tick->bid - POINT);
+            assert_int_equal(exec->u.exec.price,
+                             o->u.intent.side == TD_SIDE_BUY ? tick->ask + POINT : tick->bid - POINT);
             const td_event_t *next = &run.all.ev[at + 1];
             if (next->kind == TD_EV_TRADE_CLOSED)
                 next++;

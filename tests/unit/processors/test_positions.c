@@ -11,9 +11,9 @@
 
 #include "processors/positions.h"
 
-#define LOT INT64_C(100000000)          /* 1.0 lot */
-#define PX(units, frac8) ((int64_t)(units) * 100000000 + (frac8)) /* price from units and 1e-8 */
-#define MONEY(cents) ((int64_t)(cents) * 1000000)                  /* money from cents */
+#define LOT INT64_C(100000000)                                  /* 1.0 lot */
+#define PX(units, frac8) ((int64_t)(units)*100000000 + (frac8)) /* price from units and 1e-8 */
+#define MONEY(cents) ((int64_t)(cents)*1000000)                 /* money from cents */
 
 static td_symbol_spec_t eurusd_spec(void)
 {
@@ -321,9 +321,9 @@ static td_exec_report_t stream_report(unsigned i)
     static const int sides[] = {1, 1, 2, 2, 2, 1, 1, 2, 1, 2, 2, 1};
     static const int64_t vols[] = {3, 2, 1, 6, 1, 5, 4, 2, 1, 7, 1, 4};
     int64_t price = PX(1, 10000000) + (int64_t)((i * 7919u) % 500u) * 1000;
-    td_exec_report_t exec = fill_report(i + 1, sides[i % 12] == 1 ? TD_SIDE_BUY : TD_SIDE_SELL, price,
-                                        vols[i % 12] * LOT / 10, -(int64_t)vols[i % 12] * MONEY(35) / 10,
-                                        i % 5 == 0 ? MONEY(-13) : 0);
+    td_exec_report_t exec =
+        fill_report(i + 1, sides[i % 12] == 1 ? TD_SIDE_BUY : TD_SIDE_SELL, price, vols[i % 12] * LOT / 10,
+                    -(int64_t)vols[i % 12] * MONEY(35) / 10, i % 5 == 0 ? MONEY(-13) : 0);
     if (i % 9 == 4) {
         exec.status = TD_EXEC_REJECTED;
         exec.deal_id = 0;

@@ -24,8 +24,7 @@ static td_strategy_t *sma(const char *fast, const char *slow, const char *direct
 
 /* Feeds closes[0..n) from bar index first; returns how many bars produced outputs, and the index
  * of the last one in *last. */
-static size_t feed(sim_t *sim, td_strategy_t *strategy, size_t first, const td_price_t *closes, size_t n,
-                   size_t *last)
+static size_t feed(sim_t *sim, td_strategy_t *strategy, size_t first, const td_price_t *closes, size_t n, size_t *last)
 {
     size_t hits = 0;
     for (size_t i = 0; i < n; i++)
@@ -335,8 +334,8 @@ static void test_invalid_params(void **unused)
     expect_invalid(&p, "unknown parameter 'colour'");
     p = params_of("sma_cross", 1, "fast=abc", "slow=10", "volume=1", NULL);
     expect_invalid(&p, "'fast'");
-    const char *bad_ints[] = {"fast=", "fast= 2", "fast=2 ", "fast=+2", "fast=-2", "fast=2.0", "fast=0",
-                              "fast=99999999999999999999"};
+    const char *bad_ints[] = {"fast=",   "fast= 2",  "fast=2 ", "fast=+2",
+                              "fast=-2", "fast=2.0", "fast=0",  "fast=99999999999999999999"};
     for (size_t i = 0; i < sizeof bad_ints / sizeof bad_ints[0]; i++) {
         p = params_of("sma_cross", 1, bad_ints[i], "slow=10", "volume=1", NULL);
         expect_invalid(&p, "'fast'");
@@ -347,8 +346,8 @@ static void test_invalid_params(void **unused)
     expect_invalid(&p, "missing required parameter 'volume'");
     p = params_of("sma_cross", 1, "slow=10", "volume=1", NULL);
     expect_invalid(&p, "missing required parameter 'fast'");
-    const char *bad_vols[] = {"volume=0", "volume=-1", "volume=abc", "volume=1e2", "volume=0.000000001",
-                              "volume=100001"};
+    const char *bad_vols[] = {"volume=0",   "volume=-1",          "volume=abc",
+                              "volume=1e2", "volume=0.000000001", "volume=100001"};
     for (size_t i = 0; i < sizeof bad_vols / sizeof bad_vols[0]; i++) {
         p = params_of("sma_cross", 1, "fast=2", "slow=10", bad_vols[i], NULL);
         expect_invalid(&p, "'volume'");

@@ -137,8 +137,8 @@ static void test_history_is_bounded(void **unused)
 }
 
 /* Random OHLC bars, a broker that fills at once and sometimes stops a position out. */
-static void run(const td_params_changed_t *params, const td_params_changed_t *switch_to, size_t n,
-                bool roundtrip, td_buf_t *log, td_buf_t *final_state)
+static void run(const td_params_changed_t *params, const td_params_changed_t *switch_to, size_t n, bool roundtrip,
+                td_buf_t *log, td_buf_t *final_state)
 {
     sim_t sim;
     sim_init(&sim, 5);
@@ -209,9 +209,9 @@ static void test_determinism_sma_cross(void **unused)
 static void test_determinism_breakout(void **unused)
 {
     (void)unused;
-    td_params_changed_t p = params_of("breakout", 1, "atr_n=14", "lookback=20", "max_hold=12",
-                                      "session_end=20:00", "session_start=07:00", "sl_atr=2", "tp_atr=3.5",
-                                      "volume=1", "weekdays=12345", NULL);
+    td_params_changed_t p =
+        params_of("breakout", 1, "atr_n=14", "lookback=20", "max_hold=12", "session_end=20:00", "session_start=07:00",
+                  "sl_atr=2", "tp_atr=3.5", "volume=1", "weekdays=12345", NULL);
     td_params_changed_t q = params_of("breakout", 2, "atr_n=5", "lookback=10", "sl_atr=1.5", "volume=2", NULL);
     determinism(&p, &q);
 }
@@ -290,8 +290,7 @@ static void test_decode_refuses_bad_bytes(void **unused)
         pv[i].value = (char *)values[i];
         pp[i] = &pv[i];
     }
-    int64_t times[2] = {bar_time(0), bar_time(1)}, highs[2] = {110, 110}, lows[2] = {100, 100},
-            closes[2] = {105, 105};
+    int64_t times[2] = {bar_time(0), bar_time(1)}, highs[2] = {110, 110}, lows[2] = {100, 100}, closes[2] = {105, 105};
     Td__SmaCrossState sma;
     Td__BreakoutState brk;
     td__sma_cross_state__init(&sma);
