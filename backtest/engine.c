@@ -162,7 +162,8 @@ static td_err_t strategy_bar(run_t *run, const td_bar_t *bar, size_t index)
         if (o->kind != TD_EV_ORDER_INTENT)
             continue;
         td_order_intent_t *intent = &o->u.intent;
-        snprintf(intent->intent_id, sizeof intent->intent_id, "%s-%zu-%zu", run->config->symbol, index, j);
+        /* the live pipeline uses "<symbol>-<input offset>-<index>"; here the bar index (fits 63) */
+        snprintf(intent->intent_id, sizeof intent->intent_id, "bt-%zu-%zu", index, j);
         rc = td_fill_submit(&run->fill, close_time, intent);
         if (rc != TD_OK)
             return td_err_set(run->errbuf, run->errlen, rc, "%s: bar %zu: the fill model refused an intent: %s",
