@@ -88,8 +88,7 @@ static td_err_t on_trade(run_t *run, const td_trade_closed_t *trade)
     td_backtest_result_t *result = run->result;
     td_err_t rc = td_btmetrics_trades_add(&result->trades, trade, run->config->day_offset_minutes);
     if (rc != TD_OK)
-        return td_err_set(run->errbuf, run->errlen, rc, "%s: trade P&L sums left the int64 range",
-                          run->config->symbol);
+        return td_err_set(run->errbuf, run->errlen, rc, "%s: trade P&L sums left the int64 range", run->config->symbol);
     uint64_t *h = &result->trades_digest;
     fnv_mix(h, trade->side);
     fnv_mix(h, trade->entry_time);
@@ -235,15 +234,16 @@ static td_err_t check_config(const td_backtest_config_t *config, char *errbuf, s
                           config->symbol);
     if (config->slippage_points < 0 || config->commission_per_lot < 0 || config->initial_equity <= 0 ||
         (config->basis != TD_BACKTEST_BID && config->basis != TD_BACKTEST_MID))
-        return td_err_set(errbuf, errlen, TD_ERR_INVALID,
-                          "%s: backtest config: slippage and commission must be >= 0, initial equity > 0, basis bid or mid",
-                          config->symbol);
+        return td_err_set(
+            errbuf, errlen, TD_ERR_INVALID,
+            "%s: backtest config: slippage and commission must be >= 0, initial equity > 0, basis bid or mid",
+            config->symbol);
     return TD_OK;
 }
 
-td_err_t td_backtest_run(const td_backtest_config_t *config, const td_params_changed_t *params,
-                         const td_bar_t *bars, size_t n, const td_backtest_sink_t *sink,
-                         td_backtest_result_t *result, char *errbuf, size_t errlen)
+td_err_t td_backtest_run(const td_backtest_config_t *config, const td_params_changed_t *params, const td_bar_t *bars,
+                         size_t n, const td_backtest_sink_t *sink, td_backtest_result_t *result, char *errbuf,
+                         size_t errlen)
 {
     memset(result, 0, sizeof *result);
     result->trades_digest = UINT64_C(0xcbf29ce484222325);

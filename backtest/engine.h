@@ -57,16 +57,16 @@ typedef struct td_backtest_config {
     char symbol[TD_SYMBOL_MAX + 1]; /* for intent ids and messages */
     td_symbol_spec_t spec;          /* point > 0 and contract_size > 0 */
     td_backtest_basis_t basis;
-    bool costs;                     /* false: no spread, slippage, commission or swap */
-    td_price_t spread;              /* >= 0: every bar's spread (price scale); < 0: the bar's own */
-    int64_t slippage_points;        /* >= 0, against the trader on every fill */
-    td_money_t commission_per_lot;  /* >= 0, per lot per side */
-    int day_offset_minutes;         /* trading-day roll (swap, equity days, P&L by month/weekday) */
-    int tz_offset_minutes;          /* the strategies' trading-hours clock */
-    td_money_t initial_equity;      /* > 0 */
-    bool reference;                 /* hand every bar to td_fill_on_bar (no skipping of bars on which
-                                       the fill model provably does nothing): the plain reference
-                                       of the differential tests */
+    bool costs;                    /* false: no spread, slippage, commission or swap */
+    td_price_t spread;             /* >= 0: every bar's spread (price scale); < 0: the bar's own */
+    int64_t slippage_points;       /* >= 0, against the trader on every fill */
+    td_money_t commission_per_lot; /* >= 0, per lot per side */
+    int day_offset_minutes;        /* trading-day roll (swap, equity days, P&L by month/weekday) */
+    int tz_offset_minutes;         /* the strategies' trading-hours clock */
+    td_money_t initial_equity;     /* > 0 */
+    bool reference;                /* hand every bar to td_fill_on_bar (no skipping of bars on which
+                                      the fill model provably does nothing): the plain reference
+                                      of the differential tests */
 } td_backtest_config_t;
 
 /* Sets *config to the defaults: bid basis, costs on, the bars' own spread, no slippage or
@@ -91,9 +91,9 @@ typedef struct td_backtest_result {
     td_btmetrics_trades_t trades;
     td_btmetrics_ratios_t ratios;
     td_money_t final_equity;
-    td_volume_t open_volume;   /* position left open after the last bar */
-    uint64_t trades_digest;    /* FNV-1a (64 bit) over every trade's fields in order: a cheap identity
-                                  of the trade list for differential and determinism checks */
+    td_volume_t open_volume; /* position left open after the last bar */
+    uint64_t trades_digest;  /* FNV-1a (64 bit) over every trade's fields in order: a cheap identity
+                                of the trade list for differential and determinism checks */
 } td_backtest_result_t;
 
 /* Runs params (a ParamsChanged body: strategy name and values) over bars[0..n) and fills *result.
@@ -102,9 +102,9 @@ typedef struct td_backtest_result {
  * config outside its ranges; TD_ERR_ORDER / TD_ERR_INVALID for a bar the strategy or the fill
  * model refuses (message names the bar); TD_ERR_OVERFLOW; TD_ERR_UNSUPPORTED (swap mode
  * interest); TD_ERR_NOMEM; or a sink's code. Detail in errbuf. */
-td_err_t td_backtest_run(const td_backtest_config_t *config, const td_params_changed_t *params,
-                         const td_bar_t *bars, size_t n, const td_backtest_sink_t *sink,
-                         td_backtest_result_t *result, char *errbuf, size_t errlen) TD_WUR;
+td_err_t td_backtest_run(const td_backtest_config_t *config, const td_params_changed_t *params, const td_bar_t *bars,
+                         size_t n, const td_backtest_sink_t *sink, td_backtest_result_t *result, char *errbuf,
+                         size_t errlen) TD_WUR;
 
 /* Exposure: bars_in_position / bars; NaN without bars. */
 double td_backtest_exposure(const td_backtest_result_t *result);

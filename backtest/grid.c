@@ -25,10 +25,10 @@ typedef enum { ITEM_LIST, ITEM_INT_RANGE, ITEM_DEC_RANGE } item_kind_t;
 typedef struct item {
     char name[TD_PARAM_NAME_MAX + 1];
     item_kind_t kind;
-    int64_t lo, step; /* ranges: integers, or 1e8-scaled decimals */
-    uint64_t count;   /* values */
+    int64_t lo, step;                     /* ranges: integers, or 1e8-scaled decimals */
+    uint64_t count;                       /* values */
     char (*list)[TD_PARAM_VALUE_MAX + 1]; /* ITEM_LIST */
-    uint64_t stride;  /* combinations per step of this item (product of the later counts) */
+    uint64_t stride;                      /* combinations per step of this item (product of the later counts) */
 } item_t;
 
 struct td_grid {
@@ -78,9 +78,10 @@ static td_err_t parse_range(item_t *item, const char *text, size_t len, char *er
         for (int k = 0; k < 3; k++) {
             int rounded = 0;
             if (plen[k] == 0 || td_fx_parse(part[k], plen[k], &v[k], &rounded) != TD_OK || rounded)
-                return td_err_set(errbuf, errlen, TD_ERR_INVALID,
-                                  "grid: %s=%.*s: expected a range LO:HI:STEP of integers or decimals with at most 8 places",
-                                  item->name, (int)len, text);
+                return td_err_set(
+                    errbuf, errlen, TD_ERR_INVALID,
+                    "grid: %s=%.*s: expected a range LO:HI:STEP of integers or decimals with at most 8 places",
+                    item->name, (int)len, text);
         }
     }
     if (v[2] <= 0)
@@ -197,7 +198,8 @@ td_err_t td_grid_parse(const char *spec, td_grid_t **grid, char *errbuf, size_t 
             if (__builtin_mul_overflow(item->step, (int64_t)(item->count - 1), &last) ||
                 __builtin_add_overflow(last, item->lo, &last))
                 rc = TD_ERR_INVALID;
-            else if (item->kind == ITEM_INT_RANGE && snprintf(buf, sizeof buf, "%lld", (long long)last) > TD_PARAM_VALUE_MAX)
+            else if (item->kind == ITEM_INT_RANGE &&
+                     snprintf(buf, sizeof buf, "%lld", (long long)last) > TD_PARAM_VALUE_MAX)
                 rc = TD_ERR_INVALID;
             if (rc != TD_OK)
                 rc = td_err_set(errbuf, errlen, TD_ERR_INVALID, "grid: %s: range values too large", item->name);
@@ -253,15 +255,9 @@ void td_grid_value(const td_grid_t *grid, uint64_t index, size_t i, char buf[TD_
     uint64_t k = (index / item->stride) % item->count;
     int64_t v = item->lo + item->step * (int64_t)k; /* checked at parse time */
     switch (item->kind) {
-    case ITEM_LIST:
-        memcpy(buf, item->list[k], TD_PARAM_VALUE_MAX + 1);
-        break;
-    case ITEM_INT_RANGE:
-        snprintf(buf, TD_PARAM_VALUE_MAX + 1, "%lld", (long long)v);
-        break;
-    case ITEM_DEC_RANGE:
-        format_decimal(v, buf);
-        break;
+    case ITEM_LIST: memcpy(buf, item->list[k], TD_PARAM_VALUE_MAX + 1); break;
+    case ITEM_INT_RANGE: snprintf(buf, TD_PARAM_VALUE_MAX + 1, "%lld", (long long)v); break;
+    case ITEM_DEC_RANGE: format_decimal(v, buf); break;
     }
 }
 
@@ -407,14 +403,13 @@ static td_err_t find_valid(const td_grid_t *grid, const char *strategy, td_grid_
     }
     copy_text(stats->first_refusal, sizeof stats->first_refusal, first);
     stats->refused = grid->count;
-    return td_err_set(errbuf, errlen, TD_ERR_INVALID,
-                      "grid: %s refuses all %llu combinations of the grid (first: %s)", strategy,
-                      (unsigned long long)grid->count, first);
+    return td_err_set(errbuf, errlen, TD_ERR_INVALID, "grid: %s refuses all %llu combinations of the grid (first: %s)",
+                      strategy, (unsigned long long)grid->count, first);
 }
 
 td_err_t td_grid_run(const td_grid_t *grid, const char *strategy, const td_backtest_config_t *config,
-                     const td_bar_t *bars, size_t n, const td_grid_opts_t *opts, td_grid_row_fn on_row,
-                     void *opaque, td_grid_stats_t *stats, char *errbuf, size_t errlen)
+                     const td_bar_t *bars, size_t n, const td_grid_opts_t *opts, td_grid_row_fn on_row, void *opaque,
+                     td_grid_stats_t *stats, char *errbuf, size_t errlen)
 {
     td_grid_stats_t local;
     if (!stats)

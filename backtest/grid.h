@@ -72,9 +72,9 @@ typedef struct td_grid_equity {
 
 /* One combination's outcome, as handed to the callback. Pointers are valid during the call only. */
 typedef struct td_grid_row {
-    uint64_t index;                 /* combination number */
-    bool refused;                   /* the strategy refused the parameters: no result */
-    const char *message;            /* why (refused only) */
+    uint64_t index;      /* combination number */
+    bool refused;        /* the strategy refused the parameters: no result */
+    const char *message; /* why (refused only) */
     const td_backtest_result_t *result;
     const td_trade_closed_t *trades; /* opts.collect_trades: every closed trade in order */
     size_t n_trades;
@@ -87,18 +87,18 @@ typedef struct td_grid_row {
 typedef td_err_t (*td_grid_row_fn)(void *opaque, const td_grid_row_t *row);
 
 typedef struct td_grid_opts {
-    unsigned threads;      /* worker threads; 0 = the number of online cores */
-    size_t window;         /* combinations in flight or waiting; 0 = 4 x threads */
-    bool collect_trades;   /* hand each row its trades */
-    bool collect_equity;   /* hand each row its equity points */
+    unsigned threads;    /* worker threads; 0 = the number of online cores */
+    size_t window;       /* combinations in flight or waiting; 0 = 4 x threads */
+    bool collect_trades; /* hand each row its trades */
+    bool collect_equity; /* hand each row its equity points */
 } td_grid_opts_t;
 
 typedef struct td_grid_stats {
-    uint64_t combinations; /* in the grid */
-    uint64_t evaluated;    /* run to the end */
-    uint64_t refused;      /* refused by the strategy */
-    uint64_t bar_steps;    /* bars x evaluated combinations */
-    unsigned threads;      /* workers used */
+    uint64_t combinations;   /* in the grid */
+    uint64_t evaluated;      /* run to the end */
+    uint64_t refused;        /* refused by the strategy */
+    uint64_t bar_steps;      /* bars x evaluated combinations */
+    unsigned threads;        /* workers used */
     char first_refusal[160]; /* the strategy's message for the first refused combination */
 } td_grid_stats_t;
 
@@ -109,7 +109,7 @@ typedef struct td_grid_stats {
  * callback's code; TD_ERR_NOMEM; TD_ERR_IO when a thread cannot be started. stats is filled in
  * every case (may be NULL). */
 td_err_t td_grid_run(const td_grid_t *grid, const char *strategy, const td_backtest_config_t *config,
-                     const td_bar_t *bars, size_t n, const td_grid_opts_t *opts, td_grid_row_fn on_row,
-                     void *opaque, td_grid_stats_t *stats, char *errbuf, size_t errlen) TD_WUR;
+                     const td_bar_t *bars, size_t n, const td_grid_opts_t *opts, td_grid_row_fn on_row, void *opaque,
+                     td_grid_stats_t *stats, char *errbuf, size_t errlen) TD_WUR;
 
 #endif

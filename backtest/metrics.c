@@ -78,8 +78,7 @@ td_err_t td_btmetrics_trade_net(const td_trade_closed_t *trade, td_money_t *net)
     return TD_OK;
 }
 
-td_err_t td_btmetrics_trades_add(td_btmetrics_trades_t *stats, const td_trade_closed_t *trade,
-                                 int day_offset_minutes)
+td_err_t td_btmetrics_trades_add(td_btmetrics_trades_t *stats, const td_trade_closed_t *trade, int day_offset_minutes)
 {
     td_btmetrics_trades_t next = *stats;
     td_money_t net;

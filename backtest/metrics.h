@@ -40,9 +40,9 @@
 #define TD_BTMETRICS_DAYS_PER_YEAR 252
 
 typedef struct td_btmetrics_ratios {
-    size_t n;      /* returns given, NaN included */
-    size_t valid;  /* non-NaN returns */
-    double mean;   /* of the valid returns */
+    size_t n;     /* returns given, NaN included */
+    size_t valid; /* non-NaN returns */
+    double mean;  /* of the valid returns */
     double sharpe, sortino, annual_volatility, annual_return, max_drawdown, calmar;
 } td_btmetrics_ratios_t;
 
@@ -51,15 +51,15 @@ void td_btmetrics_ratios(const double *returns, size_t n, td_btmetrics_ratios_t 
 
 /* Per-trade statistics. A trade's net P&L = pnl + commission + swap (costs are negative). */
 typedef struct td_btmetrics_trades {
-    uint64_t trades;                      /* closed trades */
-    uint64_t wins;                        /* net P&L > 0 */
-    uint64_t losses;                      /* net P&L < 0 */
-    td_money_t net_pnl;                   /* sum of net P&L */
-    td_money_t gross_profit;              /* sum of net P&L of the wins (>= 0) */
-    td_money_t gross_loss;                /* sum of net P&L of the losses (<= 0) */
-    td_money_t commission, swap;          /* sums of the trades' costs */
-    td_money_t by_month[12];              /* net P&L by the calendar month of the exit (Jan = 0) */
-    td_money_t by_weekday[7];             /* net P&L by the weekday of the exit (Sunday = 0) */
+    uint64_t trades;             /* closed trades */
+    uint64_t wins;               /* net P&L > 0 */
+    uint64_t losses;             /* net P&L < 0 */
+    td_money_t net_pnl;          /* sum of net P&L */
+    td_money_t gross_profit;     /* sum of net P&L of the wins (>= 0) */
+    td_money_t gross_loss;       /* sum of net P&L of the losses (<= 0) */
+    td_money_t commission, swap; /* sums of the trades' costs */
+    td_money_t by_month[12];     /* net P&L by the calendar month of the exit (Jan = 0) */
+    td_money_t by_weekday[7];    /* net P&L by the weekday of the exit (Sunday = 0) */
 } td_btmetrics_trades_t;
 
 /* Zeroes *stats. */

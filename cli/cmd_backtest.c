@@ -169,9 +169,9 @@ static td_err_t put_metrics(td_buf_t *buf, const td_backtest_result_t *r, bool j
 {
     const td_btmetrics_trades_t *t = &r->trades;
     const td_btmetrics_ratios_t *m = &r->ratios;
-    td_err_t rc = json ? td_buf_printf(buf, ",\"trades\":%" PRIu64 ",\"wins\":%" PRIu64 ",\"win_rate\":", t->trades,
-                                       t->wins)
-                       : td_buf_printf(buf, ",%" PRIu64 ",", t->trades);
+    td_err_t rc =
+        json ? td_buf_printf(buf, ",\"trades\":%" PRIu64 ",\"wins\":%" PRIu64 ",\"win_rate\":", t->trades, t->wins)
+             : td_buf_printf(buf, ",%" PRIu64 ",", t->trades);
     struct {
         const char *name;
         bool money;
@@ -317,8 +317,8 @@ static td_err_t on_row(void *opaque, const td_grid_row_t *row)
             const td_grid_equity_t *e = &row->equity[k];
             td_buf_reset(&run->line);
             uint32_t d = e->trading_day;
-            rc = td_buf_printf(&run->line, "%" PRIu64 ",%04u-%02u-%02u,", row->index, d / 10000, d / 100 % 100,
-                               d % 100);
+            rc =
+                td_buf_printf(&run->line, "%" PRIu64 ",%04u-%02u-%02u,", row->index, d / 10000, d / 100 % 100, d % 100);
             if (rc == TD_OK)
                 rc = put_fixed(&run->line, e->equity);
             if (rc == TD_OK)
@@ -335,13 +335,13 @@ static td_err_t on_row(void *opaque, const td_grid_row_t *row)
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);
         uint64_t total = td_grid_count(run->grid), done = row->index + 1;
-        double dt = (double)(ts.tv_sec - run->last_progress.tv_sec) +
-                    (double)(ts.tv_nsec - run->last_progress.tv_nsec) / 1e9;
+        double dt =
+            (double)(ts.tv_sec - run->last_progress.tv_sec) + (double)(ts.tv_nsec - run->last_progress.tv_nsec) / 1e9;
         if (dt >= 0.2 || done == total) {
             int width = 40, filled = (int)(done * (uint64_t)width / total);
             fprintf(stderr, "\r[%.*s%*s] %3d%% %" PRIu64 "/%" PRIu64 " sets", filled,
-                    "########################################", width - filled, "",
-                    (int)(done * 100 / total), done, total);
+                    "########################################", width - filled, "", (int)(done * 100 / total), done,
+                    total);
             if (done == total)
                 fprintf(stderr, "\n");
             run->last_progress = ts;
@@ -466,16 +466,26 @@ static td_err_t write_summary(FILE *out, const bt_run_t *run, const td_grid_stat
 int td_cmd_backtest(td_cli_t *cli, int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"strategy", required_argument, NULL, 'S'},  {"symbol", required_argument, NULL, 's'},
-        {"data", required_argument, NULL, 'd'},      {"format", required_argument, NULL, 'f'},
-        {"grid", required_argument, NULL, 'g'},      {"threads", required_argument, NULL, 't'},
-        {"out", required_argument, NULL, 'o'},       {"json", no_argument, NULL, 'j'},
-        {"trades-out", required_argument, NULL, 'T'}, {"equity-out", required_argument, NULL, 'E'},
-        {"spread", required_argument, NULL, 'p'},    {"commission", required_argument, NULL, 'c'},
-        {"slippage", required_argument, NULL, 'l'},  {"no-costs", no_argument, NULL, 'n'},
-        {"basis", required_argument, NULL, 'b'},     {"capital", required_argument, NULL, 'C'},
-        {"tz-offset", required_argument, NULL, 'z'}, {"best", required_argument, NULL, 'B'},
-        {"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0},
+        {"strategy", required_argument, NULL, 'S'},
+        {"symbol", required_argument, NULL, 's'},
+        {"data", required_argument, NULL, 'd'},
+        {"format", required_argument, NULL, 'f'},
+        {"grid", required_argument, NULL, 'g'},
+        {"threads", required_argument, NULL, 't'},
+        {"out", required_argument, NULL, 'o'},
+        {"json", no_argument, NULL, 'j'},
+        {"trades-out", required_argument, NULL, 'T'},
+        {"equity-out", required_argument, NULL, 'E'},
+        {"spread", required_argument, NULL, 'p'},
+        {"commission", required_argument, NULL, 'c'},
+        {"slippage", required_argument, NULL, 'l'},
+        {"no-costs", no_argument, NULL, 'n'},
+        {"basis", required_argument, NULL, 'b'},
+        {"capital", required_argument, NULL, 'C'},
+        {"tz-offset", required_argument, NULL, 'z'},
+        {"best", required_argument, NULL, 'B'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     const char *strategy = NULL, *symbol = NULL, *data = NULL, *format_name = NULL, *spec = NULL;
     const char *out_path = NULL, *trades_path = NULL, *equity_path = NULL;
@@ -564,7 +574,8 @@ int td_cmd_backtest(td_cli_t *cli, int argc, char **argv)
     config.costs = costs;
     config.spread = spread_points >= 0 ? (td_price_t)spread_points * config.spec.point : -1;
     config.slippage_points = slippage >= 0 ? slippage : td_config_int(cli->config, "broker.slippage_points");
-    config.commission_per_lot = commission >= 0 ? commission : td_config_decimal(cli->config, "broker.commission_per_lot");
+    config.commission_per_lot =
+        commission >= 0 ? commission : td_config_decimal(cli->config, "broker.commission_per_lot");
     config.day_offset_minutes = (int)td_config_int(cli->config, "session.day_offset_minutes");
     config.tz_offset_minutes = (int)td_config_int(cli->config, "session.tz_offset_minutes");
     config.initial_equity = capital;
@@ -614,7 +625,9 @@ int td_cmd_backtest(td_cli_t *cli, int argc, char **argv)
         run.equity = fopen(equity_path, "w");
     if ((out_path && !run.csv) || (trades_path && !run.trades) || (equity_path && !run.equity))
         rc = td_err_set(err, sizeof err, TD_ERR_IO, "cannot create %s",
-                        out_path && !run.csv ? out_path : trades_path && !run.trades ? trades_path : equity_path);
+                        out_path && !run.csv         ? out_path
+                        : trades_path && !run.trades ? trades_path
+                                                     : equity_path);
     run.progress = !json && run.csv != stdout && isatty(STDERR_FILENO);
     if (run.progress)
         clock_gettime(CLOCK_MONOTONIC, &run.last_progress);
@@ -627,14 +640,17 @@ int td_cmd_backtest(td_cli_t *cli, int argc, char **argv)
         for (size_t i = 0; rc == TD_OK && i < td_grid_n_params(grid); i++)
             rc = td_buf_printf(&run.line, ",%s", td_grid_param_name(grid, i));
         if (rc == TD_OK)
-            rc = td_buf_printf(&run.line, ",trades,win_rate,net_pnl,profit_factor,expectancy,sharpe,sortino,"
-                                          "max_drawdown,calmar,exposure,annual_return,annual_volatility,final_equity\n");
+            rc =
+                td_buf_printf(&run.line, ",trades,win_rate,net_pnl,profit_factor,expectancy,sharpe,sortino,"
+                                         "max_drawdown,calmar,exposure,annual_return,annual_volatility,final_equity\n");
         if (rc == TD_OK)
             rc = write_line(&run, run.csv, "results");
     }
     if (rc == TD_OK && run.trades)
         rc = fputs("index,symbol,side,entry_time,entry_price,exit_time,exit_price,volume,pnl,commission,swap,net\n",
-                   run.trades) < 0 ? TD_ERR_IO : TD_OK;
+                   run.trades) < 0
+                 ? TD_ERR_IO
+                 : TD_OK;
     if (rc == TD_OK && run.equity)
         rc = fputs("index,day,equity,return\n", run.equity) < 0 ? TD_ERR_IO : TD_OK;
     if (rc == TD_OK && json) {
@@ -674,8 +690,8 @@ int td_cmd_backtest(td_cli_t *cli, int argc, char **argv)
             rc = spread_points >= 0 ? td_buf_printf(&run.line, "%ld", spread_points)
                                     : td_buf_printf(&run.line, "\"from the bars\"");
         if (rc == TD_OK)
-            rc = td_buf_printf(&run.line, ",\"slippage_points\":%" PRId64 ",\"commission_per_lot\":",
-                               config.slippage_points);
+            rc = td_buf_printf(&run.line,
+                               ",\"slippage_points\":%" PRId64 ",\"commission_per_lot\":", config.slippage_points);
         if (rc == TD_OK)
             rc = put_fixed(&run.line, config.commission_per_lot);
         if (rc == TD_OK)
@@ -710,8 +726,9 @@ int td_cmd_backtest(td_cli_t *cli, int argc, char **argv)
 
     if (rc == TD_OK && json) {
         td_buf_reset(&run.line);
-        rc = td_buf_printf(&run.line, "\n],\"combinations\":%" PRIu64 ",\"evaluated\":%" PRIu64 ",\"refused\":%" PRIu64
-                                      ",\"first_refusal\":",
+        rc = td_buf_printf(&run.line,
+                           "\n],\"combinations\":%" PRIu64 ",\"evaluated\":%" PRIu64 ",\"refused\":%" PRIu64
+                           ",\"first_refusal\":",
                            stats.combinations, stats.evaluated, stats.refused);
         if (rc == TD_OK)
             rc = stats.refused ? td_json_string(&run.line, stats.first_refusal) : td_buf_printf(&run.line, "null");
@@ -749,8 +766,8 @@ int td_cmd_backtest(td_cli_t *cli, int argc, char **argv)
         td_time_format_iso(bars.v[0].open_time, iso);
         fprintf(summary, "%s", iso);
         td_time_format_iso(bars.v[bars.len - 1].open_time, iso);
-        fprintf(summary, " .. %s); gaps: %" PRIu64 " (%" PRIu64 " weekends, %" PRIu64 " other; largest %.1f h",
-                iso, gaps.total, gaps.weekend, gaps.other, (double)gaps.largest_ms / 3600000.0);
+        fprintf(summary, " .. %s); gaps: %" PRIu64 " (%" PRIu64 " weekends, %" PRIu64 " other; largest %.1f h", iso,
+                gaps.total, gaps.weekend, gaps.other, (double)gaps.largest_ms / 3600000.0);
         if (gaps.total) {
             td_time_format_iso(gaps.largest_at, iso);
             fprintf(summary, " before %s", iso);
@@ -758,7 +775,8 @@ int td_cmd_backtest(td_cli_t *cli, int argc, char **argv)
         fprintf(summary, ")\n");
         if (write_summary(summary, &run, &stats, spec) != TD_OK)
             code = td_cli_fail(cli, TD_ERR_NOMEM, "out of memory");
-        fprintf(summary, "%" PRIu64 " bar-steps (%zu bars x %" PRIu64 " sets) in %.3f s on %u threads: %.0f bar-steps/s\n",
+        fprintf(summary,
+                "%" PRIu64 " bar-steps (%zu bars x %" PRIu64 " sets) in %.3f s on %u threads: %.0f bar-steps/s\n",
                 stats.bar_steps, bars.len, stats.evaluated, elapsed, stats.threads,
                 elapsed > 0 ? (double)stats.bar_steps / elapsed : 0.0);
     } else {

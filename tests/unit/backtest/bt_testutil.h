@@ -16,8 +16,8 @@
 #define LOT INT64_C(100000000)
 #define M30_MS INT64_C(1800000)
 /* a price of 5 decimals: PX5(110050) = 1.10050 */
-#define PX5(v) ((int64_t)(v) * 1000)
-#define MONEY(units) ((int64_t)(units) * 100000000)
+#define PX5(v) ((int64_t)(v)*1000)
+#define MONEY(units) ((int64_t)(units)*100000000)
 
 static inline td_symbol_spec_t eurusd_spec(void)
 {

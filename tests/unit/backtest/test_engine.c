@@ -123,9 +123,9 @@ static void test_costs_and_mid(void **state)
     hand_bars(bars, t0);
     td_backtest_config_t config = config_no_costs();
     config.costs = true;
-    config.spread = PX5(2);                 /* 2 points */
+    config.spread = PX5(2); /* 2 points */
     config.slippage_points = 1;
-    config.commission_per_lot = MONEY(3);   /* per side */
+    config.commission_per_lot = MONEY(3); /* per side */
     td_params_changed_t params = params_of("sma_cross", "fast=1", "slow=2", "volume=1", NULL);
     trade_list_t trades = {0};
     td_backtest_sink_t sink = {trade_list_add, NULL, &trades};
@@ -227,7 +227,8 @@ static void test_fast_path_equals_reference(void **state)
     config.commission_per_lot = MONEY(3);
     const td_params_changed_t sets[] = {
         params_of("sma_cross", "fast=10", "slow=40", "volume=0.5", NULL),
-        params_of("sma_cross", "direction=long", "fast=5", "sl_points=300", "slow=20", "tp_points=600", "volume=1", NULL),
+        params_of("sma_cross", "direction=long", "fast=5", "sl_points=300", "slow=20", "tp_points=600", "volume=1",
+                  NULL),
         params_of("breakout", "atr_n=14", "lookback=20", "max_hold=30", "sl_atr=2", "tp_atr=3", "volume=1", NULL),
     };
     for (size_t k = 0; k < sizeof sets / sizeof sets[0]; k++) {

@@ -210,7 +210,8 @@ static void test_differential_and_determinism(void **state)
         td_grid_opts_t opts = {.threads = runs[r].threads, .window = runs[r].window, .collect_trades = true};
         td_grid_stats_t stats;
         char err[512] = "";
-        td_err_t rc = td_grid_run(grid, "sma_cross", &config, g_bars, g_n, &opts, collect_row, c, &stats, err, sizeof err);
+        td_err_t rc =
+            td_grid_run(grid, "sma_cross", &config, g_bars, g_n, &opts, collect_row, c, &stats, err, sizeof err);
         if (rc != TD_OK)
             fail_msg("td_grid_run: %s %s", td_err_name(rc), err);
         assert_int_equal(c->rows, count);

@@ -13,7 +13,7 @@
 #include "backtest/metrics.h"
 #include "core/timeutil.h"
 
-#define MONEY(units) ((int64_t)(units) * 100000000)
+#define MONEY(units) ((int64_t)(units)*100000000)
 
 static void assert_rel(double got, double want, const char *what)
 {
