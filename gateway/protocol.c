@@ -1,0 +1,410 @@
+/* protocol.c - parsing and formatting of the EA <-> gateway line protocol (see protocol.h).
+ *
+ * Each verb has a table of keys: name, type, whether it is required, and where it goes. Parsing
+ * splits the line on TABs, checks the verb and sequence number, then takes each key=value through
+ * its table entry; a key twice, an unknown key, a missing required key or a value of the wrong
+ * form is TD_ERR_PARSE naming the key.
+ */
+#include "gateway/protocol.h"
+
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/fixed.h"
+#include "core/timeutil.h"
+
+#define MAX_FIELDS 32
+#define QUOTE_MAX 40
+
+typedef enum key_type { K_STR, K_U64, K_TIME, K_PRICE, K_DEC, K_U32, K_DIGITS, K_WEEKDAY, K_SIDE, K_STATUS, K_SWAP } key_type_t;
+
+/* where a value goes */
+typedef enum key_id {
+    ID_VERSION, ID_ACCOUNT, ID_TERMINAL, ID_TOKEN,
+    ID_SYMBOL, ID_TIME, ID_BID, ID_ASK, ID_LAST, ID_VOLUME, ID_FLAGS,
+    ID_DIGITS, ID_CONTRACT, ID_TICK_SIZE, ID_TICK_VALUE, ID_SWAP_LONG, ID_SWAP_SHORT, ID_SWAP_MODE,
+    ID_TRIPLE, ID_VSTEP, ID_VMIN, ID_VMAX,
+    ID_INTENT, ID_DEAL, ID_ORDER, ID_POSITION, ID_SIDE, ID_PRICE, ID_COMMISSION, ID_SWAP, ID_PROFIT,
+    ID_STATUS, ID_REASON,
+    ID_BALANCE, ID_EQUITY, ID_MARGIN, ID_CURRENCY,
+} key_id_t;
+
+typedef struct key_def {
+    const char *name;
+    key_type_t type;
+    bool required;
+    key_id_t id;
+} key_def_t;
+
+static const key_def_t hello_keys[] = {
+    {"version", K_U32, true, ID_VERSION},
+    {"account", K_STR, true, ID_ACCOUNT},
+    {"terminal", K_STR, true, ID_TERMINAL},
+    {"token", K_STR, true, ID_TOKEN},
+};
+
+static const key_def_t tick_keys[] = {
+    {"symbol", K_STR, true, ID_SYMBOL}, {"time", K_TIME, true, ID_TIME},      {"bid", K_PRICE, true, ID_BID},
+    {"ask", K_PRICE, true, ID_ASK},     {"last", K_DEC, false, ID_LAST},      {"volume", K_DEC, false, ID_VOLUME},
+    {"flags", K_U32, false, ID_FLAGS},
+};
+
+static const key_def_t spec_keys[] = {
+    {"symbol", K_STR, true, ID_SYMBOL},
+    {"time", K_TIME, true, ID_TIME},
+    {"digits", K_DIGITS, true, ID_DIGITS},
+    {"contract_size", K_DEC, true, ID_CONTRACT},
+    {"tick_size", K_DEC, true, ID_TICK_SIZE},
+    {"tick_value", K_DEC, true, ID_TICK_VALUE},
+    {"swap_long", K_DEC, true, ID_SWAP_LONG},
+    {"swap_short", K_DEC, true, ID_SWAP_SHORT},
+    {"swap_mode", K_SWAP, true, ID_SWAP_MODE},
+    {"triple_swap_weekday", K_WEEKDAY, true, ID_TRIPLE},
+    {"volume_step", K_DEC, true, ID_VSTEP},
+    {"volume_min", K_DEC, true, ID_VMIN},
+    {"volume_max", K_DEC, true, ID_VMAX},
+};
+
+static const key_def_t exec_keys[] = {
+    {"symbol", K_STR, true, ID_SYMBOL},   {"time", K_TIME, true, ID_TIME},
+    {"intent", K_STR, false, ID_INTENT},  {"deal", K_U64, false, ID_DEAL},
+    {"order", K_U64, false, ID_ORDER},    {"position", K_U64, false, ID_POSITION},
+    {"side", K_SIDE, true, ID_SIDE},      {"price", K_DEC, true, ID_PRICE},
+    {"volume", K_DEC, true, ID_VOLUME},   {"commission", K_DEC, false, ID_COMMISSION},
+    {"swap", K_DEC, false, ID_SWAP},      {"profit", K_DEC, false, ID_PROFIT},
+    {"status", K_STATUS, true, ID_STATUS}, {"reason", K_STR, false, ID_REASON},
+};
+
+static const key_def_t account_keys[] = {
+    {"time", K_TIME, true, ID_TIME},         {"balance", K_DEC, true, ID_BALANCE},
+    {"equity", K_DEC, true, ID_EQUITY},      {"margin", K_DEC, true, ID_MARGIN},
+    {"currency", K_STR, true, ID_CURRENCY},
+};
+
+static const key_def_t heartbeat_keys[] = {
+    {"time", K_TIME, true, ID_TIME},
+};
+
+static const struct {
+    const char *name;
+    td_gw_verb_t verb;
+    const key_def_t *keys;
+    size_t n_keys;
+} verbs[] = {
+    {"HELLO", TD_GW_HELLO, hello_keys, sizeof hello_keys / sizeof hello_keys[0]},
+    {"TICK", TD_GW_TICK, tick_keys, sizeof tick_keys / sizeof tick_keys[0]},
+    {"SPEC", TD_GW_SPEC, spec_keys, sizeof spec_keys / sizeof spec_keys[0]},
+    {"EXEC", TD_GW_EXEC, exec_keys, sizeof exec_keys / sizeof exec_keys[0]},
+    {"ACCOUNT", TD_GW_ACCOUNT, account_keys, sizeof account_keys / sizeof account_keys[0]},
+    {"HEARTBEAT", TD_GW_HEARTBEAT, heartbeat_keys, sizeof heartbeat_keys / sizeof heartbeat_keys[0]},
+};
+
+typedef struct field {
+    const char *p;
+    size_t n;
+} field_t;
+
+/* "KEY: expected WHAT, found 'TEXT'" */
+static td_err_t bad(char *errbuf, size_t errlen, const char *key, const char *what, field_t text)
+{
+    size_t n = text.n < QUOTE_MAX ? text.n : QUOTE_MAX;
+    return td_err_set(errbuf, errlen, TD_ERR_PARSE, "%s: expected %s, found '%.*s%s'", key, what, (int)n, text.p,
+                      text.n > QUOTE_MAX ? "..." : "");
+}
+
+/* A decimal unsigned integer without sign, spaces or leading zeros (except "0"). */
+static bool parse_u64(field_t f, uint64_t *out)
+{
+    if (f.n == 0 || f.n > 20 || (f.n > 1 && f.p[0] == '0'))
+        return false;
+    uint64_t v = 0;
+    for (size_t i = 0; i < f.n; i++) {
+        if (f.p[i] < '0' || f.p[i] > '9')
+            return false;
+        uint64_t d = (uint64_t)(f.p[i] - '0');
+        if (v > (UINT64_MAX - d) / 10)
+            return false;
+        v = v * 10 + d;
+    }
+    *out = v;
+    return true;
+}
+
+static bool copy_str(field_t f, char *dst, size_t size)
+{
+    if (f.n == 0 || f.n >= size)
+        return false;
+    memcpy(dst, f.p, f.n);
+    dst[f.n] = '\0';
+    return true;
+}
+
+static bool word_is(field_t f, const char *word)
+{
+    return f.n == strlen(word) && memcmp(f.p, word, f.n) == 0;
+}
+
+/* Parses value f of key k into msg. */
+static td_err_t take(const key_def_t *k, field_t f, td_gw_msg_t *msg, char *errbuf, size_t errlen)
+{
+    td_event_t *ev = &msg->ev;
+    uint64_t u = 0;
+    int64_t d = 0;
+    char *str = NULL;
+    size_t str_size = 0;
+    switch (k->type) {
+    case K_STR:
+        break;
+    case K_U64:
+    case K_U32:
+    case K_DIGITS:
+    case K_WEEKDAY:
+    case K_TIME:
+        if (!parse_u64(f, &u))
+            return bad(errbuf, errlen, k->name, "a whole number", f);
+        if (k->type == K_U32 && u > UINT32_MAX)
+            return bad(errbuf, errlen, k->name, "a number below 2^32", f);
+        if (k->type == K_DIGITS && u > 8)
+            return bad(errbuf, errlen, k->name, "0..8 digits", f);
+        if (k->type == K_WEEKDAY && u > 6)
+            return bad(errbuf, errlen, k->name, "a weekday 0 (Sunday)..6", f);
+        /* ms since the epoch between 2000-01-01 and 2200-01-01 */
+        if (k->type == K_TIME && (u < UINT64_C(946684800000) || u >= UINT64_C(7258118400000)))
+            return bad(errbuf, errlen, k->name, "UTC milliseconds since 1970 (years 2000..2199)", f);
+        break;
+    case K_PRICE:
+    case K_DEC: {
+        td_err_t rc = td_fx_parse(f.p, f.n, &d, NULL);
+        if (rc != TD_OK)
+            return bad(errbuf, errlen, k->name, "a decimal number", f);
+        if (k->type == K_PRICE && (d <= 0 || d > TD_PRICE_MAX))
+            return bad(errbuf, errlen, k->name, "a price above 0 and at most 10000000", f);
+        break;
+    }
+    case K_SIDE:
+        if (word_is(f, "buy"))
+            u = TD_SIDE_BUY;
+        else if (word_is(f, "sell"))
+            u = TD_SIDE_SELL;
+        else
+            return bad(errbuf, errlen, k->name, "buy or sell", f);
+        break;
+    case K_STATUS: {
+        static const char *const names[] = {"", "filled", "partial", "rejected", "expired", "cancelled"};
+        for (u = 1; u < 6 && !word_is(f, names[u]); u++)
+            ;
+        if (u == 6)
+            return bad(errbuf, errlen, k->name, "filled, partial, rejected, expired or cancelled", f);
+        break;
+    }
+    case K_SWAP: {
+        static const char *const names[] = {"disabled", "points", "money", "interest"};
+        for (u = 0; u < 4 && !word_is(f, names[u]); u++)
+            ;
+        if (u == 4)
+            return bad(errbuf, errlen, k->name, "disabled, points, money or interest", f);
+        break;
+    }
+    }
+    switch (k->id) {
+    case ID_VERSION: msg->hello.version = (uint32_t)u; break;
+    case ID_ACCOUNT: str = msg->hello.account, str_size = sizeof msg->hello.account; break;
+    case ID_TERMINAL: str = msg->hello.terminal, str_size = sizeof msg->hello.terminal; break;
+    case ID_TOKEN: str = msg->hello.token, str_size = sizeof msg->hello.token; break;
+    case ID_SYMBOL: str = ev->symbol, str_size = sizeof ev->symbol; break;
+    case ID_TIME:
+        ev->time_ms = (int64_t)u;
+        msg->time_ms = (int64_t)u;
+        break;
+    case ID_BID: ev->u.tick.bid = d; break;
+    case ID_ASK: ev->u.tick.ask = d; break;
+    case ID_LAST: ev->u.tick.last = d; break;
+    case ID_VOLUME:
+        if (msg->verb == TD_GW_EXEC)
+            ev->u.exec.volume = d;
+        else
+            ev->u.tick.volume = d;
+        if (d < 0)
+            return bad(errbuf, errlen, k->name, "a volume >= 0", f);
+        break;
+    case ID_FLAGS: ev->u.tick.flags = (uint32_t)u; break;
+    case ID_DIGITS:
+        ev->u.spec.digits = (uint32_t)u;
+        ev->u.spec.point = td_fx_point((unsigned)u);
+        break;
+    case ID_CONTRACT: ev->u.spec.contract_size = d; break;
+    case ID_TICK_SIZE: ev->u.spec.tick_size = d; break;
+    case ID_TICK_VALUE: ev->u.spec.tick_value = d; break;
+    case ID_SWAP_LONG: ev->u.spec.swap_long = d; break;
+    case ID_SWAP_SHORT: ev->u.spec.swap_short = d; break;
+    case ID_SWAP_MODE: ev->u.spec.swap_mode = (td_swap_mode_t)u; break;
+    case ID_TRIPLE: ev->u.spec.triple_swap_weekday = (uint32_t)u; break;
+    case ID_VSTEP: ev->u.spec.volume_step = d; break;
+    case ID_VMIN: ev->u.spec.volume_min = d; break;
+    case ID_VMAX: ev->u.spec.volume_max = d; break;
+    case ID_INTENT: str = ev->u.exec.intent_id, str_size = sizeof ev->u.exec.intent_id; break;
+    case ID_DEAL: ev->u.exec.deal_id = u; break;
+    case ID_ORDER: ev->u.exec.order_id = u; break;
+    case ID_POSITION: ev->u.exec.position_id = u; break;
+    case ID_SIDE: ev->u.exec.side = (td_side_t)u; break;
+    case ID_PRICE: ev->u.exec.price = d; break;
+    case ID_COMMISSION: ev->u.exec.commission = d; break;
+    case ID_SWAP: ev->u.exec.swap = d; break;
+    case ID_PROFIT: ev->u.exec.profit = d; break;
+    case ID_STATUS: ev->u.exec.status = (td_exec_status_t)u; break;
+    case ID_REASON: str = ev->u.exec.reason, str_size = sizeof ev->u.exec.reason; break;
+    case ID_BALANCE: msg->account.balance = d; break;
+    case ID_EQUITY: msg->account.equity = d; break;
+    case ID_MARGIN: msg->account.margin = d; break;
+    case ID_CURRENCY: str = msg->account.currency, str_size = sizeof msg->account.currency; break;
+    }
+    if (str && !copy_str(f, str, str_size)) {
+        char what[48];
+        snprintf(what, sizeof what, "1..%zu characters", str_size - 1);
+        return bad(errbuf, errlen, k->name, what, f);
+    }
+    return TD_OK;
+}
+
+td_err_t td_gw_parse_line(const char *line, size_t len, td_gw_msg_t *msg, char *errbuf, size_t errlen)
+{
+    memset(msg, 0, sizeof *msg);
+    if (len && line[len - 1] == '\r')
+        len--;
+    if (len + 1 > TD_GW_LINE_MAX)
+        return td_err_set(errbuf, errlen, TD_ERR_PARSE, "line: expected at most %d bytes, found %zu",
+                          TD_GW_LINE_MAX - 1, len);
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)line[i];
+        if (c != '\t' && (c < 0x20 || c > 0x7e))
+            return td_err_set(errbuf, errlen, TD_ERR_PARSE,
+                              "line: expected printable ASCII and TABs, found byte 0x%02x at column %zu", c, i + 1);
+    }
+    field_t fields[MAX_FIELDS];
+    size_t n = 0;
+    for (size_t start = 0;;) {
+        const char *tab = memchr(line + start, '\t', len - start);
+        size_t end = tab ? (size_t)(tab - line) : len;
+        if (n == MAX_FIELDS)
+            return td_err_set(errbuf, errlen, TD_ERR_PARSE, "line: expected at most %d fields", MAX_FIELDS);
+        fields[n++] = (field_t){line + start, end - start};
+        if (!tab)
+            break;
+        start = end + 1;
+    }
+    size_t v = 0;
+    while (v < sizeof verbs / sizeof verbs[0] && !word_is(fields[0], verbs[v].name))
+        v++;
+    if (v == sizeof verbs / sizeof verbs[0])
+        return bad(errbuf, errlen, "verb", "HELLO, TICK, SPEC, EXEC, ACCOUNT or HEARTBEAT", fields[0]);
+    msg->verb = verbs[v].verb;
+    if (n < 2 || !parse_u64(fields[1], &msg->seq) || msg->seq == 0)
+        return bad(errbuf, errlen, "seq", "a sequence number >= 1", n < 2 ? (field_t){"", 0} : fields[1]);
+
+    switch (msg->verb) {
+    case TD_GW_TICK: msg->ev.kind = TD_EV_TICK; break;
+    case TD_GW_SPEC: msg->ev.kind = TD_EV_SYMBOL_SPEC; break;
+    case TD_GW_EXEC: msg->ev.kind = TD_EV_EXEC_REPORT; break;
+    default: break;
+    }
+    msg->ev.schema_version = TD_SCHEMA_VERSION;
+    memcpy(msg->ev.source, "mt5", 4);
+
+    uint64_t seen = 0; /* bit per key of the verb's table (at most 64 keys) */
+    const key_def_t *keys = verbs[v].keys;
+    for (size_t i = 2; i < n; i++) {
+        const char *eq = memchr(fields[i].p, '=', fields[i].n);
+        if (!eq)
+            return bad(errbuf, errlen, "field", "key=value", fields[i]);
+        field_t key = {fields[i].p, (size_t)(eq - fields[i].p)};
+        field_t value = {eq + 1, fields[i].n - key.n - 1};
+        size_t k = 0;
+        while (k < verbs[v].n_keys && !word_is(key, keys[k].name))
+            k++;
+        if (k == verbs[v].n_keys) {
+            char what[64];
+            snprintf(what, sizeof what, "a key of %s", verbs[v].name);
+            return bad(errbuf, errlen, "key", what, key);
+        }
+        if (seen & (UINT64_C(1) << k))
+            return td_err_set(errbuf, errlen, TD_ERR_PARSE, "%s: expected once, found twice", keys[k].name);
+        seen |= UINT64_C(1) << k;
+        td_err_t rc = take(&keys[k], value, msg, errbuf, errlen);
+        if (rc != TD_OK)
+            return rc;
+    }
+    for (size_t k = 0; k < verbs[v].n_keys; k++)
+        if (keys[k].required && !(seen & (UINT64_C(1) << k)))
+            return td_err_set(errbuf, errlen, TD_ERR_PARSE, "%s: expected in %s, found nothing", keys[k].name,
+                              verbs[v].name);
+
+    /* checks across keys */
+    if (msg->verb == TD_GW_HELLO && msg->hello.version != TD_GW_PROTOCOL_VERSION)
+        return td_err_set(errbuf, errlen, TD_ERR_PARSE, "version: expected %d, found %" PRIu32, TD_GW_PROTOCOL_VERSION,
+                          msg->hello.version);
+    if (msg->verb == TD_GW_TICK && msg->ev.u.tick.bid > msg->ev.u.tick.ask)
+        return td_err_set(errbuf, errlen, TD_ERR_PARSE, "bid: expected bid <= ask");
+    if (msg->verb == TD_GW_TICK && msg->ev.u.tick.flags == 0)
+        msg->ev.u.tick.flags = TD_TICK_FLAG_BID | TD_TICK_FLAG_ASK; /* no flags given: both quoted */
+    if (msg->verb == TD_GW_EXEC) {
+        td_exec_report_t *x = &msg->ev.u.exec;
+        bool fill = x->status == TD_EXEC_FILLED || x->status == TD_EXEC_PARTIAL;
+        if (fill && (x->deal_id == 0 || x->volume <= 0 || x->price <= 0))
+            return td_err_set(errbuf, errlen, TD_ERR_PARSE,
+                              "deal: expected a deal id, a volume > 0 and a price > 0 for a fill");
+    }
+    return TD_OK;
+}
+
+/* ---- gateway -> EA ---- */
+
+static td_err_t append_text(td_buf_t *out, const char *text);
+
+td_err_t td_gw_format_welcome(td_buf_t *out, uint64_t acked)
+{
+    return td_buf_printf(out, "WELCOME\tversion=%d\tacked=%" PRIu64 "\n", TD_GW_PROTOCOL_VERSION, acked);
+}
+
+td_err_t td_gw_format_ack(td_buf_t *out, uint64_t seq)
+{
+    return td_buf_printf(out, "ACK\t%" PRIu64 "\n", seq);
+}
+
+td_err_t td_gw_format_err(td_buf_t *out, uint64_t seq, const char *message)
+{
+    td_err_t rc = td_buf_printf(out, "ERR\t%" PRIu64 "\t", seq);
+    if (rc == TD_OK)
+        rc = append_text(out, message);
+    return rc == TD_OK ? td_buf_append(out, "\n", 1) : rc;
+}
+
+/* Appends text with TABs and line ends replaced by spaces. */
+static td_err_t append_text(td_buf_t *out, const char *text)
+{
+    td_err_t rc = TD_OK;
+    for (const char *p = text; rc == TD_OK && *p; p++) {
+        char c = (*p == '\t' || *p == '\r' || *p == '\n') ? ' ' : *p;
+        rc = td_buf_append(out, &c, 1);
+    }
+    return rc;
+}
+
+td_err_t td_gw_format_bye(td_buf_t *out, const char *reason)
+{
+    td_err_t rc = td_buf_printf(out, "BYE\t");
+    if (rc == TD_OK)
+        rc = append_text(out, reason);
+    return rc == TD_OK ? td_buf_append(out, "\n", 1) : rc;
+}
+
+td_err_t td_gw_format_order(td_buf_t *out, const char *symbol, const td_order_intent_t *intent, unsigned digits)
+{
+    char volume[40], sl[40], tp[40];
+    td_fx_format(intent->volume, 8, volume, sizeof volume);
+    td_fx_format(intent->stop_loss, (int)digits, sl, sizeof sl);
+    td_fx_format(intent->take_profit, (int)digits, tp, sizeof tp);
+    return td_buf_printf(out, "ORDER\tintent=%s\tsymbol=%s\tside=%s\tvolume=%s\tsl=%s\ttp=%s\n", intent->intent_id,
+                         symbol, intent->side == TD_SIDE_BUY ? "buy" : "sell", volume, sl, tp);
+}

@@ -1,0 +1,75 @@
+/* protocol.h - the line protocol between the MT5 Expert Advisor and the gateway, version 1.
+ *
+ * MQL5 programs cannot listen on a socket, so the EA is the TCP client. Each message is one line:
+ * ASCII, fields separated by one TAB, ended by LF (a CR before the LF is dropped), at most
+ * TD_GW_LINE_MAX bytes with its end. The first field is the verb, the second a sequence number,
+ * the rest key=value pairs in any order, each key at most once (docs/PROTOCOL.md lists them):
+ *
+ *   EA -> gateway   HELLO  TICK  SPEC  EXEC  ACCOUNT  HEARTBEAT
+ *   gateway -> EA   WELCOME  ACK  ERR  ORDER  BYE
+ *
+ * Every EA message carries a sequence number that grows by one per message and survives
+ * reconnects (the EA keeps it in a file); the gateway acknowledges what it has durably appended
+ * and drops, after a reconnect, what it already has. Times are UTC milliseconds since the epoch
+ * (the EA converts from the trade server's clock). Prices, volumes and money are decimals that
+ * core/fixed.h parses exactly.
+ *
+ * This file only parses and formats lines: no I/O, no state. It validates everything (the EA is
+ * outside bytes): a bad line is TD_ERR_PARSE with "FIELD: expected ..., found '...'" in errbuf.
+ */
+#ifndef TD_GW_PROTOCOL_H
+#define TD_GW_PROTOCOL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/buf.h"
+#include "core/err.h"
+#include "core/event.h"
+
+#define TD_GW_PROTOCOL_VERSION 1
+#define TD_GW_LINE_MAX 4096 /* bytes, the line end included */
+
+typedef enum td_gw_verb {
+    TD_GW_HELLO = 1,
+    TD_GW_TICK,
+    TD_GW_SPEC,
+    TD_GW_EXEC,
+    TD_GW_ACCOUNT,
+    TD_GW_HEARTBEAT,
+} td_gw_verb_t;
+
+typedef struct td_gw_hello {
+    uint32_t version;
+    char account[32];
+    char terminal[64];
+    char token[128];
+} td_gw_hello_t;
+
+typedef struct td_gw_account {
+    td_money_t balance, equity, margin;
+    char currency[8];
+} td_gw_account_t;
+
+typedef struct td_gw_msg {
+    td_gw_verb_t verb;
+    uint64_t seq;         /* >= 1 */
+    td_event_t ev;        /* TICK, SPEC, EXEC: the input event (symbol, time, body; source "mt5") */
+    td_gw_hello_t hello;  /* HELLO */
+    td_gw_account_t account; /* ACCOUNT (with ev.time_ms) */
+    int64_t time_ms;      /* HEARTBEAT, ACCOUNT */
+} td_gw_msg_t;
+
+/* Parses one line (without its LF; a trailing CR is dropped) into msg. TD_ERR_PARSE with detail
+ * for anything that is not a valid version-1 EA message. */
+td_err_t td_gw_parse_line(const char *line, size_t len, td_gw_msg_t *msg, char *errbuf, size_t errlen) TD_WUR;
+
+/* Gateway -> EA lines, appended to out with their LF. */
+td_err_t td_gw_format_welcome(td_buf_t *out, uint64_t acked) TD_WUR;
+td_err_t td_gw_format_ack(td_buf_t *out, uint64_t seq) TD_WUR;
+/* message: TABs and line ends in it are replaced by spaces */
+td_err_t td_gw_format_err(td_buf_t *out, uint64_t seq, const char *message) TD_WUR;
+td_err_t td_gw_format_order(td_buf_t *out, const char *symbol, const td_order_intent_t *intent, unsigned digits) TD_WUR;
+td_err_t td_gw_format_bye(td_buf_t *out, const char *reason) TD_WUR;
+
+#endif
