@@ -21,6 +21,8 @@ static const command_t commands[] = {
     {"params", td_cmd_params, "validate, push and show strategy parameter sets"},
     {"config", td_cmd_config, "print the configuration reference or an example file"},
     {"demo", td_cmd_demo, "a deterministic synthetic day through the whole engine"},
+    {"migrate", td_cmd_migrate, "apply the warehouse schema migrations to PostgreSQL (--status lists them)"},
+    {"sink", td_cmd_sink, "write the processors' outputs into the PostgreSQL warehouse, exactly once"},
     {"backtest", td_cmd_backtest, "grid-search a strategy's parameters over a bar file, on all cores"},
 };
 

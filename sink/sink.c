@@ -1,0 +1,695 @@
+/* sink.c - output streams into PostgreSQL, one SQL transaction per batch (see sink.h).
+ *
+ * Each output kind has a table_def: its table, its columns in COPY order, the conflict target of
+ * its upsert and an encoder writing one event as one binary COPY row in that order. The staging
+ * tables are temporary (per connection) copies of the tables' columns, emptied at every commit or
+ * rollback, so a failed batch leaves nothing behind.
+ */
+#include "sink/sink.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/buf.h"
+#include "core/pg.h"
+#include "core/timeutil.h"
+
+typedef struct table_def {
+    const char *name;
+    td_event_kind_t kind;
+    const char *cols;  /* COPY order = the encoder's order */
+    const char *key;   /* conflict target; the other columns are updated */
+    const char *extra; /* a statement run after the upsert in the same transaction, or NULL */
+    void (*encode)(td_pg_copy_t *copy, const td_event_t *ev, bool *wide);
+} table_def_t;
+
+#define OUT_HEAD "symbol, input_offset, idx, out_offset, event_time, "
+#define OUT_KEY "symbol, input_offset, idx"
+
+/* uint64 and uint32 values go to int8/int4 columns; a value beyond the signed range sets *wide. */
+static void u64(td_pg_copy_t *copy, uint64_t v, bool *wide)
+{
+    if (v > (uint64_t)INT64_MAX)
+        *wide = true;
+    td_pg_copy_int8(copy, (int64_t)v);
+}
+
+static void u32(td_pg_copy_t *copy, uint32_t v, bool *wide)
+{
+    if (v > (uint32_t)INT32_MAX)
+        *wide = true;
+    td_pg_copy_int4(copy, (int32_t)v);
+}
+
+static const char *side_name(td_side_t side)
+{
+    return side == TD_SIDE_BUY ? "buy" : side == TD_SIDE_SELL ? "sell" : "none";
+}
+
+static const char *direction_name(td_direction_t d)
+{
+    return d == TD_DIR_LONG ? "long" : d == TD_DIR_SHORT ? "short" : "flat";
+}
+
+static const char *status_name(td_exec_status_t s)
+{
+    static const char *names[] = {"none", "filled", "partial", "rejected", "expired", "cancelled"};
+    return (unsigned)s < sizeof names / sizeof names[0] ? names[s] : "unknown";
+}
+
+/* The common head of every output row except bars. */
+static void head(td_pg_copy_t *copy, const td_event_t *ev, bool *wide)
+{
+    td_pg_copy_text(copy, ev->symbol);
+    u64(copy, ev->input_offset, wide);
+    u32(copy, ev->index, wide);
+    u64(copy, ev->offset, wide);
+    td_pg_copy_time_ms(copy, ev->time_ms);
+}
+
+static void enc_bar(td_pg_copy_t *copy, const td_event_t *ev, bool *wide)
+{
+    const td_bar_t *b = &ev->u.bar;
+    td_pg_copy_row(copy, 16);
+    td_pg_copy_text(copy, ev->symbol);
+    u32(copy, b->timeframe_s, wide);
+    td_pg_copy_time_ms(copy, b->open_time);
+    td_pg_copy_int8(copy, b->open);
+    td_pg_copy_int8(copy, b->high);
+    td_pg_copy_int8(copy, b->low);
+    td_pg_copy_int8(copy, b->close);
+    u64(copy, b->tick_volume, wide);
+    td_pg_copy_int8(copy, b->spread_min);
+    td_pg_copy_int8(copy, b->spread_max);
+    td_pg_copy_int8(copy, b->spread_sum);
+    u64(copy, b->late_ticks, wide);
+    td_pg_copy_time_ms(copy, ev->time_ms);
+    u64(copy, ev->offset, wide);
+    u64(copy, ev->input_offset, wide);
+    u32(copy, ev->index, wide);
+}
+
+static void enc_signal(td_pg_copy_t *copy, const td_event_t *ev, bool *wide)
+{
+    const td_signal_t *s = &ev->u.signal;
+    td_pg_copy_row(copy, 10);
+    head(copy, ev, wide);
+    td_pg_copy_text(copy, s->strategy);
+    u32(copy, s->params_version, wide);
+    td_pg_copy_text(copy, direction_name(s->direction));
+    td_pg_copy_time_ms(copy, s->bar_time);
+    td_pg_copy_text(copy, s->reason);
+}
+
+static void enc_intent(td_pg_copy_t *copy, const td_event_t *ev, bool *wide)
+{
+    const td_order_intent_t *o = &ev->u.intent;
+    td_pg_copy_row(copy, 14);
+    head(copy, ev, wide);
+    td_pg_copy_text(copy, o->intent_id);
+    td_pg_copy_text(copy, side_name(o->side));
+    td_pg_copy_int8(copy, o->volume);
+    td_pg_copy_int2(copy, (int16_t)o->type);
+    td_pg_copy_int8(copy, o->stop_loss);
+    td_pg_copy_int8(copy, o->take_profit);
+    td_pg_copy_text(copy, o->strategy);
+    u32(copy, o->params_version, wide);
+    td_pg_copy_text(copy, o->reason);
+}
+
+static void enc_fill(td_pg_copy_t *copy, const td_event_t *ev, bool *wide)
+{
+    const td_exec_report_t *x = &ev->u.exec;
+    td_pg_copy_row(copy, 17);
+    head(copy, ev, wide);
+    td_pg_copy_text(copy, x->intent_id);
+    u64(copy, x->deal_id, wide);
+    u64(copy, x->order_id, wide);
+    u64(copy, x->position_id, wide);
+    td_pg_copy_text(copy, side_name(x->side));
+    td_pg_copy_int8(copy, x->price);
+    td_pg_copy_int8(copy, x->volume);
+    td_pg_copy_int8(copy, x->commission);
+    td_pg_copy_int8(copy, x->swap);
+    td_pg_copy_int8(copy, x->profit);
+    td_pg_copy_text(copy, status_name(x->status));
+    td_pg_copy_text(copy, x->reason);
+}
+
+static void enc_position(td_pg_copy_t *copy, const td_event_t *ev, bool *wide)
+{
+    const td_position_changed_t *p = &ev->u.position;
+    td_pg_copy_row(copy, 12);
+    head(copy, ev, wide);
+    td_pg_copy_int8(copy, p->volume);
+    td_pg_copy_int8(copy, p->avg_price);
+    td_pg_copy_int8(copy, p->realized_pnl);
+    td_pg_copy_int8(copy, p->commission);
+    td_pg_copy_int8(copy, p->swap);
+    u64(copy, p->deal_id, wide);
+    td_pg_copy_text(copy, p->intent_id);
+}
+
+static void enc_trade(td_pg_copy_t *copy, const td_event_t *ev, bool *wide)
+{
+    const td_trade_closed_t *t = &ev->u.trade;
+    td_pg_copy_row(copy, 14);
+    head(copy, ev, wide);
+    td_pg_copy_text(copy, side_name(t->side));
+    td_pg_copy_time_ms(copy, t->entry_time);
+    td_pg_copy_int8(copy, t->entry_price);
+    td_pg_copy_time_ms(copy, t->exit_time);
+    td_pg_copy_int8(copy, t->exit_price);
+    td_pg_copy_int8(copy, t->volume);
+    td_pg_copy_int8(copy, t->pnl);
+    td_pg_copy_int8(copy, t->commission);
+    td_pg_copy_int8(copy, t->swap);
+}
+
+static void enc_digest(td_pg_copy_t *copy, const td_event_t *ev, bool *wide)
+{
+    const td_day_digest_t *d = &ev->u.digest;
+    td_pg_copy_row(copy, 16);
+    head(copy, ev, wide);
+    td_pg_copy_date(copy, d->trading_day);
+    td_pg_copy_bytes(copy, d->sha256, sizeof d->sha256);
+    u64(copy, d->first_offset, wide);
+    u64(copy, d->last_offset, wide);
+    u64(copy, d->inputs, wide);
+    u64(copy, d->outputs, wide);
+    u64(copy, d->trades, wide);
+    u64(copy, d->wins, wide);
+    td_pg_copy_int8(copy, d->realized_pnl);
+    td_pg_copy_int8(copy, d->max_drawdown);
+    u64(copy, d->late_ticks, wide);
+}
+
+static const table_def_t tables[TD_SINK_TABLES] = {
+    [TD_SINK_BARS] = {"bars", TD_EV_BAR,
+                      "symbol, timeframe_s, open_time, open_e8, high_e8, low_e8, close_e8, tick_volume, spread_min_e8, "
+                      "spread_max_e8, spread_sum_e8, late_ticks, event_time, out_offset, input_offset, idx",
+                      "symbol, timeframe_s, open_time", NULL, enc_bar},
+    [TD_SINK_SIGNALS] = {"signals", TD_EV_SIGNAL, OUT_HEAD "strategy, params_version, direction, bar_time, reason",
+                         OUT_KEY, NULL, enc_signal},
+    [TD_SINK_INTENTS] = {"order_intents", TD_EV_ORDER_INTENT,
+                         OUT_HEAD "intent_id, side, volume_e8, order_type, stop_loss_e8, take_profit_e8, strategy, "
+                                  "params_version, reason",
+                         OUT_KEY, NULL, enc_intent},
+    [TD_SINK_FILLS] = {"fills", TD_EV_EXEC_REPORT,
+                       OUT_HEAD "intent_id, deal_id, order_id, position_id, side, price_e8, volume_e8, commission_e8, "
+                                "swap_e8, profit_e8, status, reason",
+                       OUT_KEY, NULL, enc_fill},
+    [TD_SINK_POSITIONS] = {"position_changes", TD_EV_POSITION_CHANGED,
+                           OUT_HEAD "volume_e8, avg_price_e8, realized_pnl_e8, commission_e8, swap_e8, deal_id, intent_id",
+                           OUT_KEY, NULL, enc_position},
+    [TD_SINK_TRADES] = {"closed_trades", TD_EV_TRADE_CLOSED,
+                        OUT_HEAD "side, entry_time, entry_price_e8, exit_time, exit_price_e8, volume_e8, pnl_e8, "
+                                 "commission_e8, swap_e8",
+                        OUT_KEY, NULL, enc_trade},
+    [TD_SINK_DIGESTS] = {"day_digests", TD_EV_DAY_DIGEST,
+                         OUT_HEAD "trading_day, sha256, first_offset, last_offset, inputs, outputs, trades, wins, "
+                                  "realized_pnl_e8, max_drawdown_e8, late_ticks",
+                         OUT_KEY,
+                         /* the input stream's day index, as the digest states it */
+                         "INSERT INTO day_index (symbol, stream, trading_day, first_offset, last_offset, count) "
+                         "SELECT symbol, 'input', trading_day, first_offset, last_offset, last_offset - first_offset + 1 "
+                         "FROM stage_day_digests ON CONFLICT (symbol, stream, trading_day) DO UPDATE SET "
+                         "first_offset = EXCLUDED.first_offset, last_offset = EXCLUDED.last_offset, count = EXCLUDED.count",
+                         enc_digest},
+};
+
+const char *td_sink_table_name(int table)
+{
+    return table >= 0 && table < TD_SINK_TABLES ? tables[table].name : "?";
+}
+
+typedef struct sink {
+    const td_sink_opts_t *opts;
+    td_sink_stats_t *stats;
+    td_pg_t *pg;
+    td_buf_t copy_sql[TD_SINK_TABLES], upsert_sql[TD_SINK_TABLES];
+    td_pg_copy_t copy[TD_SINK_TABLES];
+    int64_t *months; /* month starts (Unix ms) whose bars partition is known to exist (committed) */
+    size_t n_months, cap_months;
+    int64_t *new_months; /* this batch's months not in `months` */
+    size_t n_new_months, cap_new_months;
+    td_event_t ev;
+    char detail[1024];
+} sink_t;
+
+static void log_at(sink_t *sink, td_log_level_t level, td_err_t rc, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void log_at(sink_t *sink, td_log_level_t level, td_err_t rc, const char *fmt, ...)
+{
+    if (!sink->opts->log)
+        return;
+    char msg[1536];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    td_log_write(sink->opts->log, level, "sink", rc, "%s", msg);
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static bool stopping(const sink_t *sink)
+{
+    return sink->opts->stop && *sink->opts->stop;
+}
+
+/* Sleeps ms in short steps so that a stop request is seen; returns false when stopped. */
+static bool pause_ms(const sink_t *sink, uint32_t ms)
+{
+    int64_t until = now_ms() + ms;
+    for (int64_t left = ms; left > 0; left = until - now_ms()) {
+        if (stopping(sink))
+            return false;
+        int64_t step = left < 50 ? left : 50;
+        struct timespec ts = {.tv_sec = 0, .tv_nsec = step * 1000000};
+        nanosleep(&ts, NULL);
+    }
+    return !stopping(sink);
+}
+
+static td_err_t build_sql(sink_t *sink)
+{
+    td_err_t rc = TD_OK;
+    for (int t = 0; rc == TD_OK && t < TD_SINK_TABLES; t++) {
+        const table_def_t *d = &tables[t];
+        td_buf_init(&sink->copy_sql[t]);
+        td_buf_init(&sink->upsert_sql[t]);
+        td_pg_copy_init(&sink->copy[t]);
+        rc = td_buf_printf(&sink->copy_sql[t], "COPY stage_%s (%s) FROM STDIN (FORMAT binary)", d->name, d->cols);
+        if (rc == TD_OK)
+            rc = td_buf_printf(&sink->upsert_sql[t], "INSERT INTO %s (%s) SELECT %s FROM stage_%s ON CONFLICT (%s) DO UPDATE SET ",
+                               d->name, d->cols, d->cols, d->name, d->key);
+        /* every column outside the key: c = EXCLUDED.c */
+        bool first = true;
+        for (const char *p = d->cols; rc == TD_OK && *p;) {
+            while (*p == ' ' || *p == ',')
+                p++;
+            size_t n = strcspn(p, ",");
+            char col[64];
+            TD_ASSERT(n > 0 && n < sizeof col);
+            memcpy(col, p, n);
+            col[n] = '\0';
+            p += n;
+            bool in_key = false;
+            for (const char *k = d->key; *k;) {
+                while (*k == ' ' || *k == ',')
+                    k++;
+                size_t m = strcspn(k, ",");
+                if (m == n && memcmp(k, col, n) == 0)
+                    in_key = true;
+                k += m;
+            }
+            if (!in_key) {
+                rc = td_buf_printf(&sink->upsert_sql[t], "%s%s = EXCLUDED.%s", first ? "" : ", ", col, col);
+                first = false;
+            }
+        }
+        if (rc == TD_OK && (!td_buf_cstr(&sink->copy_sql[t]) || !td_buf_cstr(&sink->upsert_sql[t])))
+            rc = TD_ERR_NOMEM;
+    }
+    return rc;
+}
+
+static void sink_fini(sink_t *sink)
+{
+    for (int t = 0; t < TD_SINK_TABLES; t++) {
+        td_buf_fini(&sink->copy_sql[t]);
+        td_buf_fini(&sink->upsert_sql[t]);
+        td_pg_copy_fini(&sink->copy[t]);
+    }
+    free(sink->months);
+    free(sink->new_months);
+    td_pg_close(sink->pg);
+}
+
+/* Connects and prepares the session: schema check, staging tables. */
+static td_err_t session_open(sink_t *sink, char *errbuf, size_t errlen)
+{
+    td_pg_t *pg = NULL;
+    td_err_t rc = td_pg_connect(sink->opts->uri, &pg, errbuf, errlen);
+    td_pg_rows_t *rows = NULL;
+    if (rc == TD_OK)
+        rc = td_pg_query(pg, "SELECT to_regclass('sink_offsets') IS NOT NULL AND to_regclass('bars') IS NOT NULL", 0,
+                         NULL, &rows, errbuf, errlen);
+    if (rc == TD_OK && strcmp(td_pg_rows_get(rows, 0, 0), "t") != 0)
+        rc = td_err_set(errbuf, errlen, TD_ERR_STATE,
+                        "the database has no tapedeck warehouse schema (sink_offsets, bars): run tapedeck migrate");
+    td_pg_rows_destroy(rows);
+    for (int t = 0; rc == TD_OK && t < TD_SINK_TABLES; t++) {
+        char sql[256];
+        snprintf(sql, sizeof sql, "CREATE TEMP TABLE stage_%s (LIKE %s) ON COMMIT DELETE ROWS", tables[t].name,
+                 tables[t].name);
+        rc = td_pg_exec(pg, sql, errbuf, errlen);
+    }
+    if (rc != TD_OK) {
+        td_pg_close(pg);
+        return rc;
+    }
+    sink->pg = pg;
+    return TD_OK;
+}
+
+/* Makes sure there is a usable connection, waiting and retrying while PostgreSQL is unreachable.
+ * TD_ERR_END when stopped while waiting. */
+static td_err_t ensure_connected(sink_t *sink, char *errbuf, size_t errlen)
+{
+    if (sink->pg && td_pg_ok(sink->pg))
+        return TD_OK;
+    td_pg_close(sink->pg);
+    sink->pg = NULL;
+    uint32_t wait = 100;
+    int64_t since = now_ms();
+    unsigned failures = 0;
+    for (;;) {
+        td_err_t rc = session_open(sink, sink->detail, sizeof sink->detail);
+        if (rc == TD_OK) {
+            char where[256];
+            td_pg_describe(sink->pg, where, sizeof where);
+            if (failures)
+                log_at(sink, TD_LOG_INFO, TD_OK, "PostgreSQL %s reachable again after %u failed attempt(s), %.1f s",
+                       where, failures, (double)(now_ms() - since) / 1000.0);
+            else
+                log_at(sink, TD_LOG_DEBUG, TD_OK, "connected to PostgreSQL %s", where);
+            return TD_OK;
+        }
+        if (rc != TD_ERR_IO)
+            return td_err_set(errbuf, errlen, rc, "%s", sink->detail);
+        failures++;
+        sink->stats->retries++;
+        if (sink->opts->give_up_s && now_ms() - since >= (int64_t)sink->opts->give_up_s * 1000)
+            return td_err_set(errbuf, errlen, TD_ERR_IO, "PostgreSQL unreachable for %u s, giving up: %s",
+                              sink->opts->give_up_s, sink->detail);
+        log_at(sink, TD_LOG_WARN, rc, "PostgreSQL unreachable (%s); retrying in %u ms", sink->detail, wait);
+        if (!pause_ms(sink, wait))
+            return TD_ERR_END;
+        wait = wait * 2 > sink->opts->retry_max_ms ? sink->opts->retry_max_ms : wait * 2;
+    }
+}
+
+static bool month_known(const int64_t *months, size_t n, int64_t m)
+{
+    for (size_t i = 0; i < n; i++)
+        if (months[i] == m)
+            return true;
+    return false;
+}
+
+static td_err_t push_month(int64_t **arr, size_t *n, size_t *cap, int64_t m)
+{
+    if (*n == *cap) {
+        size_t ncap = *cap ? *cap * 2 : 16;
+        int64_t *p = realloc(*arr, ncap * sizeof *p);
+        if (!p)
+            return TD_ERR_NOMEM;
+        *arr = p;
+        *cap = ncap;
+    }
+    (*arr)[(*n)++] = m;
+    return TD_OK;
+}
+
+/* Notes the month of a bar's open time if its partition is not known to exist. */
+static td_err_t note_month(sink_t *sink, int64_t open_time_ms)
+{
+    int y;
+    unsigned m, d;
+    td_time_civil_from_days(td_time_day_number(open_time_ms), &y, &m, &d);
+    int64_t start = td_time_ms_from_civil(y, m, 1, 0, 0, 0, 0);
+    if (month_known(sink->months, sink->n_months, start) || month_known(sink->new_months, sink->n_new_months, start))
+        return TD_OK;
+    return push_month(&sink->new_months, &sink->n_new_months, &sink->cap_new_months, start);
+}
+
+/* Writes one batch of `symbol` - output offsets [from, to) already encoded in sink->copy - in one
+ * transaction with the new offset. *conn_lost is set when the failure is the connection's. */
+static td_err_t write_batch(sink_t *sink, const char *symbol, uint64_t from, uint64_t to, char *errbuf, size_t errlen)
+{
+    char *d = sink->detail;
+    size_t dl = sizeof sink->detail;
+    d[0] = '\0';
+    td_err_t rc = td_pg_begin(sink->pg, d, dl);
+    for (size_t i = 0; rc == TD_OK && i < sink->n_new_months; i++) {
+        char iso[32];
+        td_time_format_iso(sink->new_months[i], iso);
+        const char *params[1] = {iso};
+        rc = td_pg_exec_params(sink->pg, "SELECT td_ensure_month_partition('bars', $1::timestamptz)", 1, params, NULL,
+                               d, dl);
+    }
+    uint64_t rows = 0;
+    for (int t = 0; rc == TD_OK && t < TD_SINK_TABLES; t++) {
+        td_pg_copy_t *copy = &sink->copy[t];
+        if (copy->rows == 0)
+            continue;
+        rc = td_pg_copy_finish(copy);
+        uint64_t copied = 0;
+        if (rc == TD_OK)
+            rc = td_pg_copy_in(sink->pg, (const char *)sink->copy_sql[t].ptr, td_buf_slice(&copy->buf), &copied, d, dl);
+        if (rc == TD_OK && copied != copy->rows)
+            rc = td_err_set(d, dl, TD_ERR_STATE, "COPY into stage_%s took %" PRIu64 " of %" PRIu64 " rows",
+                            tables[t].name, copied, copy->rows);
+        if (rc == TD_OK)
+            rc = td_pg_exec(sink->pg, (const char *)sink->upsert_sql[t].ptr, d, dl);
+        if (rc == TD_OK && tables[t].extra)
+            rc = td_pg_exec(sink->pg, tables[t].extra, d, dl);
+        rows += copy->rows;
+    }
+    char s_from[24], s_to[24], s_rows[24];
+    snprintf(s_from, sizeof s_from, "%" PRIu64, from);
+    snprintf(s_to, sizeof s_to, "%" PRIu64, to);
+    snprintf(s_rows, sizeof s_rows, "%" PRIu64, rows);
+    const char *params[4] = {symbol, s_from, s_to, s_rows};
+    uint64_t moved = 0;
+    if (rc == TD_OK)
+        rc = td_pg_exec_params(sink->pg,
+                               "INSERT INTO sink_offsets (symbol, stream, next_offset, rows_written) "
+                               "VALUES ($1, 'output', $3, $4) ON CONFLICT (symbol, stream) DO UPDATE SET "
+                               "next_offset = EXCLUDED.next_offset, rows_written = sink_offsets.rows_written + "
+                               "EXCLUDED.rows_written, updated_at = now() WHERE sink_offsets.next_offset = $2",
+                               4, params, &moved, d, dl);
+    if (rc == TD_OK && moved != 1)
+        rc = td_err_set(d, dl, TD_ERR_STATE, "the warehouse's offset of %s moved while this batch was written "
+                        "(another sink?)", symbol);
+    if (rc == TD_OK && sink->opts->hold_ms)
+        pause_ms(sink, sink->opts->hold_ms); /* a stop request still commits: the batch is complete */
+    if (rc == TD_OK)
+        rc = td_pg_commit(sink->pg, d, dl);
+    if (rc != TD_OK) {
+        td_pg_rollback(sink->pg);
+        return td_err_set(errbuf, errlen, rc, "%s outputs %" PRIu64 "..%" PRIu64 ": %s", symbol, from, to - 1, d);
+    }
+    for (size_t i = 0; i < sink->n_new_months; i++)
+        if (push_month(&sink->months, &sink->n_months, &sink->cap_months, sink->new_months[i]) != TD_OK)
+            break; /* only a cache: the partition function is idempotent */
+    sink->stats->batches++;
+    sink->stats->rows += rows;
+    for (int t = 0; t < TD_SINK_TABLES; t++)
+        sink->stats->by_table[t] += sink->copy[t].rows;
+    return TD_OK;
+}
+
+static int table_of(td_event_kind_t kind)
+{
+    for (int t = 0; t < TD_SINK_TABLES; t++)
+        if (tables[t].kind == kind)
+            return t;
+    return -1;
+}
+
+/* The warehouse's next output offset of symbol (0 when it has none). */
+static td_err_t read_offset(sink_t *sink, const char *symbol, uint64_t *next, char *errbuf, size_t errlen)
+{
+    const char *params[1] = {symbol};
+    td_pg_rows_t *rows = NULL;
+    td_err_t rc = td_pg_query(sink->pg, "SELECT next_offset FROM sink_offsets WHERE symbol = $1 AND stream = 'output'",
+                              1, params, &rows, errbuf, errlen);
+    if (rc != TD_OK)
+        return rc;
+    *next = td_pg_rows_count(rows) ? strtoull(td_pg_rows_get(rows, 0, 0), NULL, 10) : 0;
+    td_pg_rows_destroy(rows);
+    return TD_OK;
+}
+
+/* Brings symbol's rows up to the tape's end (as of this tape handle). *pg_failed tells a
+ * failure of PostgreSQL (retry after reconnecting) from one of the tape or the data. */
+static td_err_t sync_symbol(sink_t *sink, td_tape_t *tape, const char *symbol, bool *pg_failed, char *errbuf,
+                            size_t errlen)
+{
+    *pg_failed = true;
+    const char *params[1] = {symbol};
+    td_err_t rc = td_pg_exec_params(sink->pg, "INSERT INTO symbols (symbol) VALUES ($1) ON CONFLICT DO NOTHING", 1,
+                                    params, NULL, errbuf, errlen);
+    uint64_t next = 0;
+    if (rc == TD_OK)
+        rc = read_offset(sink, symbol, &next, errbuf, errlen);
+    if (rc != TD_OK)
+        return rc;
+    *pg_failed = false;
+    uint64_t end = td_tape_next_offset(tape, TD_STREAM_OUTPUT, symbol);
+    if (next > end)
+        return td_err_set(errbuf, errlen, TD_ERR_MISMATCH,
+                          "the warehouse has %s's outputs up to offset %" PRIu64 " but the tape's output stream ends at "
+                          "%" PRIu64 ": is this the tape the warehouse was filled from?",
+                          symbol, next, end);
+    if (next == end)
+        return TD_OK;
+    log_at(sink, TD_LOG_DEBUG, TD_OK, "%s: outputs %" PRIu64 "..%" PRIu64 " to write", symbol, next, end - 1);
+    td_tape_iter_t *iter = NULL;
+    rc = td_tape_iter_new(tape, TD_STREAM_OUTPUT, symbol, next, &iter);
+    while (rc == TD_OK && next < end && !stopping(sink)) {
+        for (int t = 0; t < TD_SINK_TABLES; t++)
+            td_pg_copy_reset(&sink->copy[t]);
+        sink->n_new_months = 0;
+        uint64_t n = 0;
+        while (rc == TD_OK && n < sink->opts->batch_rows && next + n < end) {
+            rc = td_tape_iter_next(iter, &sink->ev);
+            if (rc != TD_OK)
+                break;
+            TD_ASSERT(sink->ev.offset == next + n);
+            int t = table_of(sink->ev.kind);
+            if (t < 0) {
+                rc = td_err_set(errbuf, errlen, TD_ERR_UNSUPPORTED, "%s output offset %" PRIu64 ": a %s has no table",
+                                symbol, sink->ev.offset, td_event_kind_name(sink->ev.kind));
+                break;
+            }
+            bool wide = false;
+            tables[t].encode(&sink->copy[t], &sink->ev, &wide);
+            if (wide) {
+                rc = td_err_set(errbuf, errlen, TD_ERR_OVERFLOW,
+                                "%s output offset %" PRIu64 ": an unsigned value does not fit PostgreSQL's signed column",
+                                symbol, sink->ev.offset);
+                break;
+            }
+            if (t == TD_SINK_BARS)
+                rc = note_month(sink, sink->ev.u.bar.open_time);
+            n++;
+        }
+        if (rc == TD_ERR_END)
+            rc = td_err_set(errbuf, errlen, TD_ERR_CORRUPT, "%s output stream ends at %" PRIu64 ", before %" PRIu64,
+                            symbol, next + n, end);
+        else if (rc != TD_OK && !errbuf[0]) {
+            char detail[512];
+            td_tape_last_error(tape, detail, sizeof detail);
+            td_err_set(errbuf, errlen, rc, "%s output offset %" PRIu64 ": %s", symbol, next + n, detail);
+        }
+        if (rc == TD_OK) {
+            rc = write_batch(sink, symbol, next, next + n, errbuf, errlen);
+            if (rc != TD_OK)
+                *pg_failed = true;
+            else
+                next += n;
+        }
+    }
+    td_tape_iter_destroy(iter);
+    return rc;
+}
+
+/* One symbol, retrying across connection losses. TD_ERR_END when stopped while waiting. */
+static td_err_t sink_symbol(sink_t *sink, td_tape_t *tape, const char *symbol, char *errbuf, size_t errlen)
+{
+    for (;;) {
+        td_err_t rc = ensure_connected(sink, errbuf, errlen);
+        if (rc != TD_OK)
+            return rc;
+        bool pg_failed = false;
+        errbuf[0] = '\0';
+        rc = sync_symbol(sink, tape, symbol, &pg_failed, errbuf, errlen);
+        if (rc == TD_OK || !pg_failed)
+            return rc;
+        if (rc == TD_ERR_IO || !td_pg_ok(sink->pg)) {
+            log_at(sink, TD_LOG_WARN, rc, "lost PostgreSQL (%s); resuming %s from the offset the warehouse holds",
+                   errbuf, symbol);
+            td_pg_close(sink->pg);
+            sink->pg = NULL;
+        } else if (rc == TD_ERR_STATE) {
+            log_at(sink, TD_LOG_WARN, rc, "%s; resuming %s from the offset the warehouse holds", errbuf, symbol);
+        } else {
+            return rc;
+        }
+        sink->stats->retries++;
+        if (stopping(sink))
+            return TD_ERR_END;
+    }
+}
+
+typedef struct name_list {
+    char (*names)[TD_SYMBOL_MAX + 1];
+    size_t len;
+} name_list_t;
+
+static td_err_t add_name(void *opaque, const char *symbol)
+{
+    name_list_t *list = opaque;
+    void *p = realloc(list->names, (list->len + 1) * sizeof *list->names);
+    if (!p)
+        return TD_ERR_NOMEM;
+    list->names = p;
+    snprintf(list->names[list->len++], TD_SYMBOL_MAX + 1, "%s", symbol);
+    return TD_OK;
+}
+
+/* One pass over the tape as it is now. */
+static td_err_t sink_pass(sink_t *sink, char *errbuf, size_t errlen)
+{
+    td_tape_opts_t topts = sink->opts->tape_opts;
+    topts.read_only = true;
+    td_tape_t *tape = NULL;
+    td_err_t rc = td_tape_open(sink->opts->tape_dir, &topts, &tape, errbuf, errlen);
+    if (rc != TD_OK)
+        return rc;
+    name_list_t list = {0};
+    if (sink->opts->symbol) {
+        if (td_tape_next_offset(tape, TD_STREAM_OUTPUT, sink->opts->symbol) == 0)
+            rc = td_err_set(errbuf, errlen, TD_ERR_NOT_FOUND, "no output stream for %s on the tape (run tapedeck process)",
+                            sink->opts->symbol);
+        else
+            rc = add_name(&list, sink->opts->symbol);
+    } else {
+        rc = td_tape_symbols(tape, TD_STREAM_OUTPUT, add_name, &list);
+    }
+    for (size_t i = 0; rc == TD_OK && i < list.len && !stopping(sink); i++) {
+        sink->stats->symbols++;
+        rc = sink_symbol(sink, tape, list.names[i], errbuf, errlen);
+    }
+    free(list.names);
+    td_tape_close(tape);
+    return rc;
+}
+
+td_err_t td_sink_run(const td_sink_opts_t *opts, td_sink_stats_t *stats, char *errbuf, size_t errlen)
+{
+    TD_ASSERT(opts->batch_rows >= 1 && opts->retry_max_ms >= 100);
+    memset(stats, 0, sizeof *stats);
+    sink_t *sink = calloc(1, sizeof *sink);
+    if (!sink)
+        return TD_ERR_NOMEM;
+    sink->opts = opts;
+    sink->stats = stats;
+    td_err_t rc = build_sql(sink);
+    while (rc == TD_OK) {
+        rc = sink_pass(sink, errbuf, errlen);
+        if (rc != TD_OK || opts->once || stopping(sink))
+            break;
+        if (!pause_ms(sink, opts->poll_ms))
+            break;
+        stats->symbols = 0;
+    }
+    if (rc == TD_ERR_END)
+        rc = TD_OK; /* stopped while waiting for PostgreSQL */
+    sink_fini(sink);
+    free(sink);
+    return rc;
+}

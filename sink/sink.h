@@ -1,0 +1,72 @@
+/* sink.h - the warehouse sink: the tape's output streams into PostgreSQL, exactly once.
+ *
+ * For each symbol's output stream the sink reads, from the offset recorded in PostgreSQL
+ * (sink_offsets), up to batch_rows events and writes them in ONE SQL transaction: a binary COPY
+ * per table into a temporary staging table, an upsert from staging into the table keyed by the
+ * output's deterministic id (symbol, input_offset, idx; bars by symbol, timeframe, open time),
+ * and the stream's new offset. Rows and offset commit together or not at all, so a crash at any
+ * instant or a database restart neither loses nor duplicates a row: the next run (or the next
+ * attempt) starts from the offset the database holds. When PostgreSQL cannot be reached the sink
+ * logs it and retries with a doubling wait (100 ms .. retry_max_ms); after a failure whose outcome
+ * is unknown (the connection broke during COMMIT) it re-reads the offset instead of guessing.
+ *
+ * The sink opens the tape read-only, beside a running writer, and never holds it up: it only
+ * reads what the processor host has committed.
+ *
+ * Thread: td_sink_run runs in the caller's thread until done (or *stop becomes non-zero).
+ */
+#ifndef TD_SINK_H
+#define TD_SINK_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/err.h"
+#include "core/log.h"
+#include "core/tape.h"
+
+typedef struct td_sink_opts {
+    const char *uri;          /* NULL or "" = the libpq environment */
+    const char *tape_dir;     /* the data directory */
+    td_tape_opts_t tape_opts; /* read_only is forced */
+    const char *symbol;       /* NULL = every output stream */
+    uint32_t batch_rows;      /* output events per transaction, >= 1 */
+    bool once;                /* one pass to the end of the tape, then return */
+    uint32_t poll_ms;         /* follow mode: wait between passes */
+    uint32_t retry_max_ms;    /* longest wait between connection attempts */
+    uint32_t give_up_s;       /* 0 = retry forever; else TD_ERR_IO after this long unreachable */
+    uint32_t hold_ms;         /* testing aid: keep each batch's transaction open this long before COMMIT */
+    td_log_t *log;            /* may be NULL */
+    volatile sig_atomic_t *stop; /* may be NULL; non-zero = finish the current batch and return */
+} td_sink_opts_t;
+
+/* Row counts by table, in this order. */
+enum {
+    TD_SINK_BARS,
+    TD_SINK_SIGNALS,
+    TD_SINK_INTENTS,
+    TD_SINK_FILLS,
+    TD_SINK_POSITIONS,
+    TD_SINK_TRADES,
+    TD_SINK_DIGESTS,
+    TD_SINK_TABLES
+};
+
+typedef struct td_sink_stats {
+    uint64_t symbols;  /* output streams visited */
+    uint64_t rows;     /* rows committed by this run */
+    uint64_t batches;  /* transactions committed */
+    uint64_t retries;  /* failed connection attempts and batches retried */
+    uint64_t by_table[TD_SINK_TABLES];
+} td_sink_stats_t;
+
+/* The table name of a TD_SINK_* index ("bars", "fills", ...). */
+const char *td_sink_table_name(int table);
+
+/* Runs the sink (see above). Returns TD_OK when done (once) or stopped; TD_ERR_IO when
+ * PostgreSQL stayed unreachable past give_up_s; TD_ERR_STATE when the database has no tapedeck
+ * schema (message: run tapedeck migrate); other codes for tape or SQL failures, with detail. */
+td_err_t td_sink_run(const td_sink_opts_t *opts, td_sink_stats_t *stats, char *errbuf, size_t errlen) TD_WUR;
+
+#endif

@@ -1,0 +1,81 @@
+# pg.sh - a private PostgreSQL cluster for one integration test (sourced after lib.sh).
+#
+# pg_start: initdb into $TD_WORK/pg (as the `postgres` user when running as root: initdb refuses
+# root), a server on a free 127.0.0.1 port with its Unix socket in that folder, a database
+# `tapedeck`, and PGHOST/PGPORT/PGDATABASE/PGUSER exported for libpq (tapedeck, psql). An EXIT trap
+# stops it (pg_ctl stop -m immediate) and removes the folder. Skips (exit 77) only when the
+# PostgreSQL server binaries are not installed.
+# pg_restart: pg_ctl restart (fast shutdown, same port). pg_sql SQL: one psql -At query.
+
+PG_BIN=""
+for d in /usr/lib/postgresql/15/bin /usr/lib/postgresql/*/bin; do
+  if [ -x "$d/initdb" ] && [ -x "$d/pg_ctl" ] && [ -x "$d/postgres" ]; then PG_BIN=$d; break; fi
+done
+
+PG_DIR="$TD_WORK/pg"
+PG_LOG="$TD_WORK/pg.log"
+PG_STARTED=0
+
+# Runs a PostgreSQL server tool as the cluster's owner.
+pg_as_owner() {
+  if [ "$(id -u)" -eq 0 ]; then
+    su postgres -s /bin/sh -c "$(printf '%q ' "$@")"
+  else
+    "$@"
+  fi
+}
+
+pg_free_port() {
+  local port
+  for _ in $(seq 1 50); do
+    port=$((20000 + RANDOM % 20000))
+    if ! (echo > "/dev/tcp/127.0.0.1/$port") 2> /dev/null && [ ! -e "$PG_DIR/.s.PGSQL.$port" ]; then
+      echo "$port"
+      return 0
+    fi
+  done
+  return 1
+}
+
+pg_stop() {
+  if [ "$PG_STARTED" -eq 1 ]; then
+    pg_as_owner "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m immediate -w stop > /dev/null 2>&1 || true
+    PG_STARTED=0
+  fi
+  rm -rf "$PG_DIR"
+}
+
+pg_start() {
+  if [ -z "$PG_BIN" ]; then
+    echo "SKIP: PostgreSQL server binaries not found (/usr/lib/postgresql/*/bin/initdb); install Debian's postgresql package"
+    exit 77
+  fi
+  rm -rf "$PG_DIR"
+  mkdir -p "$PG_DIR"
+  if [ "$(id -u)" -eq 0 ]; then
+    id postgres > /dev/null 2>&1 || fail "running as root but there is no 'postgres' user to run initdb as"
+    chown postgres: "$PG_DIR"
+    # the owner must reach the folder through every parent
+    local p=$PG_DIR
+    while [ "$p" != "/" ]; do p=$(dirname "$p"); chmod o+x "$p" 2> /dev/null || true; done
+    touch "$PG_LOG" && chown postgres: "$PG_LOG"
+  fi
+  pg_as_owner "$PG_BIN/initdb" -D "$PG_DIR/data" -U postgres -A trust -E UTF8 --no-locale --no-sync > "$TD_WORK/initdb.log" 2>&1 ||
+    { cat "$TD_WORK/initdb.log" >&2; fail "initdb failed"; }
+  PGPORT=$(pg_free_port) || fail "no free port for PostgreSQL"
+  trap pg_stop EXIT
+  pg_as_owner "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_LOG" -w -t 30 start \
+    -o "-c listen_addresses=127.0.0.1 -p $PGPORT -k $PG_DIR -c fsync=off -c full_page_writes=off -c synchronous_commit=off -c max_connections=20 -c shared_buffers=64MB" \
+    > /dev/null 2>&1 || { cat "$PG_LOG" >&2; fail "PostgreSQL did not start"; }
+  PG_STARTED=1
+  export PGHOST=$PG_DIR PGPORT PGUSER=postgres PGDATABASE=tapedeck
+  unset PGPASSWORD PGSERVICE PGOPTIONS
+  "$PG_BIN/createdb" tapedeck || fail "createdb failed"
+}
+
+pg_restart() {
+  pg_as_owner "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_LOG" -m fast -w -t 30 restart > /dev/null 2>&1 ||
+    { cat "$PG_LOG" >&2; fail "PostgreSQL did not restart"; }
+}
+
+pg_sql() { "$PG_BIN/psql" -X -q -At -v ON_ERROR_STOP=1 -c "$1"; }
