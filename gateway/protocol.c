@@ -18,17 +18,59 @@
 #define MAX_FIELDS 32
 #define QUOTE_MAX 40
 
-typedef enum key_type { K_STR, K_U64, K_TIME, K_PRICE, K_DEC, K_U32, K_DIGITS, K_WEEKDAY, K_SIDE, K_STATUS, K_SWAP } key_type_t;
+typedef enum key_type {
+    K_STR,
+    K_U64,
+    K_TIME,
+    K_PRICE,
+    K_DEC,
+    K_U32,
+    K_DIGITS,
+    K_WEEKDAY,
+    K_SIDE,
+    K_STATUS,
+    K_SWAP
+} key_type_t;
 
 /* where a value goes */
 typedef enum key_id {
-    ID_VERSION, ID_ACCOUNT, ID_TERMINAL, ID_TOKEN,
-    ID_SYMBOL, ID_TIME, ID_BID, ID_ASK, ID_LAST, ID_VOLUME, ID_FLAGS,
-    ID_DIGITS, ID_CONTRACT, ID_TICK_SIZE, ID_TICK_VALUE, ID_SWAP_LONG, ID_SWAP_SHORT, ID_SWAP_MODE,
-    ID_TRIPLE, ID_VSTEP, ID_VMIN, ID_VMAX,
-    ID_INTENT, ID_DEAL, ID_ORDER, ID_POSITION, ID_SIDE, ID_PRICE, ID_COMMISSION, ID_SWAP, ID_PROFIT,
-    ID_STATUS, ID_REASON,
-    ID_BALANCE, ID_EQUITY, ID_MARGIN, ID_CURRENCY,
+    ID_VERSION,
+    ID_ACCOUNT,
+    ID_TERMINAL,
+    ID_TOKEN,
+    ID_SYMBOL,
+    ID_TIME,
+    ID_BID,
+    ID_ASK,
+    ID_LAST,
+    ID_VOLUME,
+    ID_FLAGS,
+    ID_DIGITS,
+    ID_CONTRACT,
+    ID_TICK_SIZE,
+    ID_TICK_VALUE,
+    ID_SWAP_LONG,
+    ID_SWAP_SHORT,
+    ID_SWAP_MODE,
+    ID_TRIPLE,
+    ID_VSTEP,
+    ID_VMIN,
+    ID_VMAX,
+    ID_INTENT,
+    ID_DEAL,
+    ID_ORDER,
+    ID_POSITION,
+    ID_SIDE,
+    ID_PRICE,
+    ID_COMMISSION,
+    ID_SWAP,
+    ID_PROFIT,
+    ID_STATUS,
+    ID_REASON,
+    ID_BALANCE,
+    ID_EQUITY,
+    ID_MARGIN,
+    ID_CURRENCY,
 } key_id_t;
 
 typedef struct key_def {
@@ -46,41 +88,34 @@ static const key_def_t hello_keys[] = {
 };
 
 static const key_def_t tick_keys[] = {
-    {"symbol", K_STR, true, ID_SYMBOL}, {"time", K_TIME, true, ID_TIME},      {"bid", K_PRICE, true, ID_BID},
-    {"ask", K_PRICE, true, ID_ASK},     {"last", K_DEC, false, ID_LAST},      {"volume", K_DEC, false, ID_VOLUME},
+    {"symbol", K_STR, true, ID_SYMBOL}, {"time", K_TIME, true, ID_TIME}, {"bid", K_PRICE, true, ID_BID},
+    {"ask", K_PRICE, true, ID_ASK},     {"last", K_DEC, false, ID_LAST}, {"volume", K_DEC, false, ID_VOLUME},
     {"flags", K_U32, false, ID_FLAGS},
 };
 
 static const key_def_t spec_keys[] = {
-    {"symbol", K_STR, true, ID_SYMBOL},
-    {"time", K_TIME, true, ID_TIME},
-    {"digits", K_DIGITS, true, ID_DIGITS},
-    {"contract_size", K_DEC, true, ID_CONTRACT},
-    {"tick_size", K_DEC, true, ID_TICK_SIZE},
-    {"tick_value", K_DEC, true, ID_TICK_VALUE},
-    {"swap_long", K_DEC, true, ID_SWAP_LONG},
-    {"swap_short", K_DEC, true, ID_SWAP_SHORT},
-    {"swap_mode", K_SWAP, true, ID_SWAP_MODE},
-    {"triple_swap_weekday", K_WEEKDAY, true, ID_TRIPLE},
-    {"volume_step", K_DEC, true, ID_VSTEP},
-    {"volume_min", K_DEC, true, ID_VMIN},
+    {"symbol", K_STR, true, ID_SYMBOL},        {"time", K_TIME, true, ID_TIME},
+    {"digits", K_DIGITS, true, ID_DIGITS},     {"contract_size", K_DEC, true, ID_CONTRACT},
+    {"tick_size", K_DEC, true, ID_TICK_SIZE},  {"tick_value", K_DEC, true, ID_TICK_VALUE},
+    {"swap_long", K_DEC, true, ID_SWAP_LONG},  {"swap_short", K_DEC, true, ID_SWAP_SHORT},
+    {"swap_mode", K_SWAP, true, ID_SWAP_MODE}, {"triple_swap_weekday", K_WEEKDAY, true, ID_TRIPLE},
+    {"volume_step", K_DEC, true, ID_VSTEP},    {"volume_min", K_DEC, true, ID_VMIN},
     {"volume_max", K_DEC, true, ID_VMAX},
 };
 
 static const key_def_t exec_keys[] = {
-    {"symbol", K_STR, true, ID_SYMBOL},   {"time", K_TIME, true, ID_TIME},
-    {"intent", K_STR, false, ID_INTENT},  {"deal", K_U64, false, ID_DEAL},
-    {"order", K_U64, false, ID_ORDER},    {"position", K_U64, false, ID_POSITION},
-    {"side", K_SIDE, true, ID_SIDE},      {"price", K_DEC, true, ID_PRICE},
-    {"volume", K_DEC, true, ID_VOLUME},   {"commission", K_DEC, false, ID_COMMISSION},
-    {"swap", K_DEC, false, ID_SWAP},      {"profit", K_DEC, false, ID_PROFIT},
+    {"symbol", K_STR, true, ID_SYMBOL},    {"time", K_TIME, true, ID_TIME},
+    {"intent", K_STR, false, ID_INTENT},   {"deal", K_U64, false, ID_DEAL},
+    {"order", K_U64, false, ID_ORDER},     {"position", K_U64, false, ID_POSITION},
+    {"side", K_SIDE, true, ID_SIDE},       {"price", K_DEC, true, ID_PRICE},
+    {"volume", K_DEC, true, ID_VOLUME},    {"commission", K_DEC, false, ID_COMMISSION},
+    {"swap", K_DEC, false, ID_SWAP},       {"profit", K_DEC, false, ID_PROFIT},
     {"status", K_STATUS, true, ID_STATUS}, {"reason", K_STR, false, ID_REASON},
 };
 
 static const key_def_t account_keys[] = {
-    {"time", K_TIME, true, ID_TIME},         {"balance", K_DEC, true, ID_BALANCE},
-    {"equity", K_DEC, true, ID_EQUITY},      {"margin", K_DEC, true, ID_MARGIN},
-    {"currency", K_STR, true, ID_CURRENCY},
+    {"time", K_TIME, true, ID_TIME},    {"balance", K_DEC, true, ID_BALANCE},   {"equity", K_DEC, true, ID_EQUITY},
+    {"margin", K_DEC, true, ID_MARGIN}, {"currency", K_STR, true, ID_CURRENCY},
 };
 
 static const key_def_t heartbeat_keys[] = {
@@ -155,8 +190,7 @@ static td_err_t take(const key_def_t *k, field_t f, td_gw_msg_t *msg, char *errb
     char *str = NULL;
     size_t str_size = 0;
     switch (k->type) {
-    case K_STR:
-        break;
+    case K_STR: break;
     case K_U64:
     case K_U32:
     case K_DIGITS:

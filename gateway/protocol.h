@@ -53,11 +53,11 @@ typedef struct td_gw_account {
 
 typedef struct td_gw_msg {
     td_gw_verb_t verb;
-    uint64_t seq;         /* >= 1 */
-    td_event_t ev;        /* TICK, SPEC, EXEC: the input event (symbol, time, body; source "mt5") */
-    td_gw_hello_t hello;  /* HELLO */
+    uint64_t seq;            /* >= 1 */
+    td_event_t ev;           /* TICK, SPEC, EXEC: the input event (symbol, time, body; source "mt5") */
+    td_gw_hello_t hello;     /* HELLO */
     td_gw_account_t account; /* ACCOUNT (with ev.time_ms) */
-    int64_t time_ms;      /* HEARTBEAT, ACCOUNT */
+    int64_t time_ms;         /* HEARTBEAT, ACCOUNT */
 } td_gw_msg_t;
 
 /* Parses one line (without its LF; a trailing CR is dropped) into msg. TD_ERR_PARSE with detail

@@ -115,11 +115,13 @@ static void test_bad_lines(void **unused)
     parse_bad("TICK\t-1\tsymbol=E", "seq");
     parse_bad("TICK\t99999999999999999999999\tsymbol=E", "seq");
     parse_bad("TICK\t1\tsymbol=EURUSD\ttime=1704186000123\tbid=1.1\task=1.0", "bid: expected bid <= ask");
-    parse_bad("TICK\t1\tsymbol=EURUSD\ttime=1704186000123\tbid=abc\task=1.0", "bid: expected a decimal number, found 'abc'");
+    parse_bad("TICK\t1\tsymbol=EURUSD\ttime=1704186000123\tbid=abc\task=1.0",
+              "bid: expected a decimal number, found 'abc'");
     parse_bad("TICK\t1\tsymbol=EURUSD\ttime=1704186000123\tbid=0\task=1.0", "bid: expected a price above 0");
     parse_bad("TICK\t1\tsymbol=EURUSD\ttime=17\tbid=1\task=1", "time: expected UTC milliseconds");
     parse_bad("TICK\t1\tsymbol=EURUSD\tsymbol=GBPUSD\ttime=1704186000123\tbid=1\task=1", "symbol: expected once");
-    parse_bad("TICK\t1\tsymbol=EURUSD\ttime=1704186000123\tbid=1\task=1\tcolour=red", "key: expected a key of TICK, found 'colour'");
+    parse_bad("TICK\t1\tsymbol=EURUSD\ttime=1704186000123\tbid=1\task=1\tcolour=red",
+              "key: expected a key of TICK, found 'colour'");
     parse_bad("TICK\t1\tsymbol\ttime=1704186000123", "field: expected key=value");
     parse_bad("TICK\t1\tsymbol=\ttime=1704186000123\tbid=1\task=1", "symbol: expected 1..31 characters");
     parse_bad("TICK\t1\ttime=1704186000123\tbid=1\task=1", "symbol: expected in TICK");
@@ -162,8 +164,9 @@ static void test_format(void **unused)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_hello),           cmocka_unit_test(test_tick),     cmocka_unit_test(test_spec_and_exec),
-        cmocka_unit_test(test_account_heartbeat), cmocka_unit_test(test_bad_lines), cmocka_unit_test(test_format),
+        cmocka_unit_test(test_hello),         cmocka_unit_test(test_tick),
+        cmocka_unit_test(test_spec_and_exec), cmocka_unit_test(test_account_heartbeat),
+        cmocka_unit_test(test_bad_lines),     cmocka_unit_test(test_format),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
