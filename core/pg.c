@@ -38,6 +38,15 @@ static void copy_message(char *errbuf, size_t errlen, const char *prefix, const 
         snprintf(errbuf, errlen, "%s%.*s (SQLSTATE %s)", prefix, (int)n, n ? msg : "", sqlstate);
     else
         snprintf(errbuf, errlen, "%s%.*s", prefix, (int)n, n ? msg : "unknown libpq error");
+    /* libpq's messages span lines ("...\n\tThis probably means..."): one log line each */
+    char *w = errbuf;
+    for (const char *r = errbuf; *r; r++) {
+        bool space = *r == '\n' || *r == '\t' || *r == '\r' || *r == ' ';
+        if (space && (w == errbuf || w[-1] == ' '))
+            continue;
+        *w++ = space ? ' ' : *r;
+    }
+    *w = '\0';
 }
 
 /* Translates a failed result (res may be NULL) into a code and a message; clears res. */
