@@ -393,44 +393,31 @@ td_err_t td_pipeline_step_raw(td_pipeline_t *pipeline, const td_event_t *ev, con
 
 /* ---- state encoding ---- */
 
-static void spec_to_proto(const td_symbol_spec_t *s, Td__SymbolSpec *p)
+/* The spec travels in the state as the codec's own encoding of a SymbolSpec event: one mapping of
+ * the message in the code base (core/codec.c). */
+static td_err_t spec_encode(const td_symbol_spec_t *spec, td_buf_t *out)
 {
-    td__symbol_spec__init(p);
-    p->digits = s->digits;
-    p->point = s->point;
-    p->contract_size = s->contract_size;
-    p->tick_size = s->tick_size;
-    p->tick_value = s->tick_value;
-    p->swap_long = s->swap_long;
-    p->swap_short = s->swap_short;
-    p->swap_mode = (Td__SwapMode)s->swap_mode;
-    p->triple_swap_weekday = s->triple_swap_weekday;
-    p->volume_step = s->volume_step;
-    p->volume_min = s->volume_min;
-    p->volume_max = s->volume_max;
+    td_event_t ev;
+    memset(&ev, 0, sizeof ev);
+    ev.kind = TD_EV_SYMBOL_SPEC;
+    ev.u.spec = *spec;
+    return td_codec_encode(&ev, TD_CODEC_FOR_DIGEST, out);
 }
 
-static void spec_from_proto(const Td__SymbolSpec *p, td_symbol_spec_t *s)
+static td_err_t spec_decode(const uint8_t *p, size_t n, td_symbol_spec_t *spec)
 {
-    memset(s, 0, sizeof *s);
-    s->digits = p->digits;
-    s->point = p->point;
-    s->contract_size = p->contract_size;
-    s->tick_size = p->tick_size;
-    s->tick_value = p->tick_value;
-    s->swap_long = p->swap_long;
-    s->swap_short = p->swap_short;
-    s->swap_mode = (td_swap_mode_t)p->swap_mode;
-    s->triple_swap_weekday = p->triple_swap_weekday;
-    s->volume_step = p->volume_step;
-    s->volume_min = p->volume_min;
-    s->volume_max = p->volume_max;
+    td_event_t ev;
+    td_err_t rc = td_codec_decode(p, n, &ev, NULL, 0);
+    if (rc != TD_OK || ev.kind != TD_EV_SYMBOL_SPEC)
+        return TD_ERR_CORRUPT;
+    *spec = ev.u.spec;
+    return TD_OK;
 }
 
 td_err_t td_pipeline_encode(const td_pipeline_t *pipeline, td_buf_t *out)
 {
-    td_buf_t parts[5];
-    for (int i = 0; i < 5; i++)
+    td_buf_t parts[6]; /* bars, strategy, fill, positions, metrics, spec */
+    for (int i = 0; i < 6; i++)
         td_buf_init(&parts[i]);
     td_err_t rc = td_bars_encode(&pipeline->bars, &parts[0]);
     if (rc == TD_OK && pipeline->strategy)
@@ -441,19 +428,17 @@ td_err_t td_pipeline_encode(const td_pipeline_t *pipeline, td_buf_t *out)
         rc = td_positions_encode(&pipeline->positions, &parts[3]);
     if (rc == TD_OK)
         rc = td_metrics_encode(&pipeline->metrics, &parts[4]);
+    if (rc == TD_OK && pipeline->has_spec)
+        rc = spec_encode(&pipeline->spec, &parts[5]);
 
     Td__PipelineState st;
-    Td__SymbolSpec spec;
     Td__OutstandingIntent os[TD_PIPELINE_OUTSTANDING_MAX];
     Td__OutstandingIntent *osp[TD_PIPELINE_OUTSTANDING_MAX];
     if (rc == TD_OK) {
         td__pipeline_state__init(&st);
         st.symbol = (char *)pipeline->symbol;
         st.has_spec = pipeline->has_spec;
-        if (pipeline->has_spec) {
-            spec_to_proto(&pipeline->spec, &spec);
-            st.spec = &spec;
-        }
+        st.spec = (ProtobufCBinaryData){parts[5].len, parts[5].ptr};
         st.bars = (ProtobufCBinaryData){parts[0].len, parts[0].ptr};
         st.strategy = (ProtobufCBinaryData){parts[1].len, parts[1].ptr};
         st.fill = (ProtobufCBinaryData){parts[2].len, parts[2].ptr};
@@ -491,7 +476,7 @@ td_err_t td_pipeline_encode(const td_pipeline_t *pipeline, td_buf_t *out)
         if (rc == TD_OK)
             out->len += td__pipeline_state__pack(&st, out->ptr + out->len);
     }
-    for (int i = 0; i < 5; i++)
+    for (int i = 0; i < 6; i++)
         td_buf_fini(&parts[i]);
     return rc;
 }
@@ -503,7 +488,7 @@ td_err_t td_pipeline_decode(td_pipeline_t *pipeline, const uint8_t *p, size_t n)
         return TD_ERR_CORRUPT;
     td_err_t rc = TD_OK;
     if (strcmp(st->symbol, pipeline->symbol) != 0 || st->prev_digest.len != TD_SHA256_LEN ||
-        (st->has_spec && !st->spec) || st->chain.len != TD_SHA256_LEN ||
+        st->has_spec != (st->spec.len > 0) || st->chain.len != TD_SHA256_LEN ||
         st->n_outstanding > TD_PIPELINE_OUTSTANDING_MAX || st->chain_items >= TD_CHAIN_BLOCK_ITEMS)
         rc = TD_ERR_CORRUPT;
     if (rc == TD_OK)
@@ -517,10 +502,13 @@ td_err_t td_pipeline_decode(td_pipeline_t *pipeline, const uint8_t *p, size_t n)
         rc = td_positions_decode(&pipeline->positions, st->positions.data, st->positions.len);
     if (rc == TD_OK)
         rc = td_metrics_decode(&pipeline->metrics, st->metrics.data, st->metrics.len);
+    td_symbol_spec_t spec;
+    memset(&spec, 0, sizeof spec);
+    if (rc == TD_OK && st->has_spec)
+        rc = spec_decode(st->spec.data, st->spec.len, &spec);
     if (rc == TD_OK) {
         pipeline->has_spec = st->has_spec;
-        if (st->spec)
-            spec_from_proto(st->spec, &pipeline->spec);
+        pipeline->spec = spec;
         td_strategy_destroy(pipeline->strategy);
         pipeline->strategy = strategy;
         strategy = NULL;
