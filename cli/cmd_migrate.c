@@ -69,7 +69,8 @@ int td_cmd_migrate(td_cli_t *cli, int argc, char **argv)
 
     char err[1024] = "";
     td_migration_set_t set = {0};
-    td_err_t rc = dir ? td_migrate_set_load_dir(&set, dir, err, sizeof err) : td_migrate_set_embedded(&set, err, sizeof err);
+    td_err_t rc =
+        dir ? td_migrate_set_load_dir(&set, dir, err, sizeof err) : td_migrate_set_embedded(&set, err, sizeof err);
     if (rc != TD_OK)
         return td_cli_fail(cli, rc, "%s", err);
     td_pg_t *pg = NULL;

@@ -184,8 +184,8 @@ td_err_t td_pg_commit(td_pg_t *pg, char *errbuf, size_t errlen)
         return fail_result(pg, res, errbuf, errlen);
     td_err_t rc = TD_OK;
     if (strcmp(PQcmdStatus(res), "COMMIT") != 0)
-        rc = td_err_set(errbuf, errlen, TD_ERR_STATE, "PostgreSQL: COMMIT answered '%s': the transaction was rolled back",
-                        PQcmdStatus(res));
+        rc = td_err_set(errbuf, errlen, TD_ERR_STATE,
+                        "PostgreSQL: COMMIT answered '%s': the transaction was rolled back", PQcmdStatus(res));
     PQclear(res);
     return rc;
 }
@@ -198,8 +198,7 @@ void td_pg_rollback(td_pg_t *pg)
 
 #define COPY_CHUNK (256 * 1024)
 
-td_err_t td_pg_copy_in(td_pg_t *pg, const char *copy_sql, td_slice_t data, uint64_t *rows, char *errbuf,
-                       size_t errlen)
+td_err_t td_pg_copy_in(td_pg_t *pg, const char *copy_sql, td_slice_t data, uint64_t *rows, char *errbuf, size_t errlen)
 {
     PGresult *res = PQexec(pg->conn, copy_sql);
     if (!res || PQresultStatus(res) != PGRES_COPY_IN)

@@ -222,8 +222,8 @@ td_err_t td_migrate_status(td_pg_t *pg, const td_migration_set_t *set, td_migrat
 }
 
 /* The first reason to refuse the whole run, or TD_OK. */
-static td_err_t check_history(const td_migration_set_t *set, const td_migration_status_t *list, size_t n,
-                              char *errbuf, size_t errlen)
+static td_err_t check_history(const td_migration_set_t *set, const td_migration_status_t *list, size_t n, char *errbuf,
+                              size_t errlen)
 {
     uint32_t newest_applied = 0;
     const char *newest_name = "";
@@ -250,8 +250,8 @@ static td_err_t check_history(const td_migration_set_t *set, const td_migration_
     for (size_t i = 0; i < n; i++)
         if (list[i].state == TD_MIGRATION_PENDING && list[i].version < newest_applied)
             return td_err_set(errbuf, errlen, TD_ERR_MISMATCH,
-                              "%s/%s: pending, but the newer %s is already applied; renumber it after %s",
-                              set->origin, list[i].name, newest_name, newest_name);
+                              "%s/%s: pending, but the newer %s is already applied; renumber it after %s", set->origin,
+                              list[i].name, newest_name, newest_name);
     return TD_OK;
 }
 

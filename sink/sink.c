@@ -204,22 +204,24 @@ static const table_def_t tables[TD_SINK_TABLES] = {
                                 "swap_e8, profit_e8, status, reason",
                        OUT_KEY, NULL, enc_fill},
     [TD_SINK_POSITIONS] = {"position_changes", TD_EV_POSITION_CHANGED,
-                           OUT_HEAD "volume_e8, avg_price_e8, realized_pnl_e8, commission_e8, swap_e8, deal_id, intent_id",
+                           OUT_HEAD
+                           "volume_e8, avg_price_e8, realized_pnl_e8, commission_e8, swap_e8, deal_id, intent_id",
                            OUT_KEY, NULL, enc_position},
     [TD_SINK_TRADES] = {"closed_trades", TD_EV_TRADE_CLOSED,
                         OUT_HEAD "side, entry_time, entry_price_e8, exit_time, exit_price_e8, volume_e8, pnl_e8, "
                                  "commission_e8, swap_e8",
                         OUT_KEY, NULL, enc_trade},
-    [TD_SINK_DIGESTS] = {"day_digests", TD_EV_DAY_DIGEST,
-                         OUT_HEAD "trading_day, sha256, first_offset, last_offset, inputs, outputs, trades, wins, "
-                                  "realized_pnl_e8, max_drawdown_e8, late_ticks",
-                         OUT_KEY,
-                         /* the input stream's day index, as the digest states it */
-                         "INSERT INTO day_index (symbol, stream, trading_day, first_offset, last_offset, count) "
-                         "SELECT symbol, 'input', trading_day, first_offset, last_offset, last_offset - first_offset + 1 "
-                         "FROM stage_day_digests ON CONFLICT (symbol, stream, trading_day) DO UPDATE SET "
-                         "first_offset = EXCLUDED.first_offset, last_offset = EXCLUDED.last_offset, count = EXCLUDED.count",
-                         enc_digest},
+    [TD_SINK_DIGESTS] =
+        {"day_digests", TD_EV_DAY_DIGEST,
+         OUT_HEAD "trading_day, sha256, first_offset, last_offset, inputs, outputs, trades, wins, "
+                  "realized_pnl_e8, max_drawdown_e8, late_ticks",
+         OUT_KEY,
+         /* the input stream's day index, as the digest states it */
+         "INSERT INTO day_index (symbol, stream, trading_day, first_offset, last_offset, count) "
+         "SELECT symbol, 'input', trading_day, first_offset, last_offset, last_offset - first_offset + 1 "
+         "FROM stage_day_digests ON CONFLICT (symbol, stream, trading_day) DO UPDATE SET "
+         "first_offset = EXCLUDED.first_offset, last_offset = EXCLUDED.last_offset, count = EXCLUDED.count",
+         enc_digest},
 };
 
 const char *td_sink_table_name(int table)
@@ -291,8 +293,9 @@ static td_err_t build_sql(sink_t *sink)
         td_pg_copy_init(&sink->copy[t]);
         rc = td_buf_printf(&sink->copy_sql[t], "COPY stage_%s (%s) FROM STDIN (FORMAT binary)", d->name, d->cols);
         if (rc == TD_OK)
-            rc = td_buf_printf(&sink->upsert_sql[t], "INSERT INTO %s (%s) SELECT %s FROM stage_%s ON CONFLICT (%s) DO UPDATE SET ",
-                               d->name, d->cols, d->cols, d->name, d->key);
+            rc = td_buf_printf(&sink->upsert_sql[t],
+                               "INSERT INTO %s (%s) SELECT %s FROM stage_%s ON CONFLICT (%s) DO UPDATE SET ", d->name,
+                               d->cols, d->cols, d->name, d->key);
         /* every column outside the key: c = EXCLUDED.c */
         bool first = true;
         for (const char *p = d->cols; rc == TD_OK && *p;) {
@@ -481,8 +484,10 @@ static td_err_t write_batch(sink_t *sink, const char *symbol, uint64_t from, uin
                                "EXCLUDED.rows_written, updated_at = now() WHERE sink_offsets.next_offset = $2",
                                4, params, &moved, d, dl);
     if (rc == TD_OK && moved != 1)
-        rc = td_err_set(d, dl, TD_ERR_STATE, "the warehouse's offset of %s moved while this batch was written "
-                        "(another sink?)", symbol);
+        rc = td_err_set(d, dl, TD_ERR_STATE,
+                        "the warehouse's offset of %s moved while this batch was written "
+                        "(another sink?)",
+                        symbol);
     if (rc == TD_OK && sink->opts->hold_ms)
         pause_ms(sink, sink->opts->hold_ms); /* a stop request still commits: the batch is complete */
     if (rc == TD_OK)
@@ -541,7 +546,8 @@ static td_err_t sync_symbol(sink_t *sink, td_tape_t *tape, const char *symbol, b
     uint64_t end = td_tape_next_offset(tape, TD_STREAM_OUTPUT, symbol);
     if (next > end)
         return td_err_set(errbuf, errlen, TD_ERR_MISMATCH,
-                          "the warehouse has %s's outputs up to offset %" PRIu64 " but the tape's output stream ends at "
+                          "the warehouse has %s's outputs up to offset %" PRIu64
+                          " but the tape's output stream ends at "
                           "%" PRIu64 ": is this the tape the warehouse was filled from?",
                           symbol, next, end);
     if (next == end)
@@ -569,7 +575,8 @@ static td_err_t sync_symbol(sink_t *sink, td_tape_t *tape, const char *symbol, b
             tables[t].encode(&sink->copy[t], &sink->ev, &wide);
             if (wide) {
                 rc = td_err_set(errbuf, errlen, TD_ERR_OVERFLOW,
-                                "%s output offset %" PRIu64 ": an unsigned value does not fit PostgreSQL's signed column",
+                                "%s output offset %" PRIu64
+                                ": an unsigned value does not fit PostgreSQL's signed column",
                                 symbol, sink->ev.offset);
                 break;
             }
@@ -653,8 +660,8 @@ static td_err_t sink_pass(sink_t *sink, char *errbuf, size_t errlen)
     name_list_t list = {0};
     if (sink->opts->symbol) {
         if (td_tape_next_offset(tape, TD_STREAM_OUTPUT, sink->opts->symbol) == 0)
-            rc = td_err_set(errbuf, errlen, TD_ERR_NOT_FOUND, "no output stream for %s on the tape (run tapedeck process)",
-                            sink->opts->symbol);
+            rc = td_err_set(errbuf, errlen, TD_ERR_NOT_FOUND,
+                            "no output stream for %s on the tape (run tapedeck process)", sink->opts->symbol);
         else
             rc = add_name(&list, sink->opts->symbol);
     } else {

@@ -27,17 +27,17 @@
 #include "core/tape.h"
 
 typedef struct td_sink_opts {
-    const char *uri;          /* NULL or "" = the libpq environment */
-    const char *tape_dir;     /* the data directory */
-    td_tape_opts_t tape_opts; /* read_only is forced */
-    const char *symbol;       /* NULL = every output stream */
-    uint32_t batch_rows;      /* output events per transaction, >= 1 */
-    bool once;                /* one pass to the end of the tape, then return */
-    uint32_t poll_ms;         /* follow mode: wait between passes */
-    uint32_t retry_max_ms;    /* longest wait between connection attempts */
-    uint32_t give_up_s;       /* 0 = retry forever; else TD_ERR_IO after this long unreachable */
-    uint32_t hold_ms;         /* testing aid: keep each batch's transaction open this long before COMMIT */
-    td_log_t *log;            /* may be NULL */
+    const char *uri;             /* NULL or "" = the libpq environment */
+    const char *tape_dir;        /* the data directory */
+    td_tape_opts_t tape_opts;    /* read_only is forced */
+    const char *symbol;          /* NULL = every output stream */
+    uint32_t batch_rows;         /* output events per transaction, >= 1 */
+    bool once;                   /* one pass to the end of the tape, then return */
+    uint32_t poll_ms;            /* follow mode: wait between passes */
+    uint32_t retry_max_ms;       /* longest wait between connection attempts */
+    uint32_t give_up_s;          /* 0 = retry forever; else TD_ERR_IO after this long unreachable */
+    uint32_t hold_ms;            /* testing aid: keep each batch's transaction open this long before COMMIT */
+    td_log_t *log;               /* may be NULL */
     volatile sig_atomic_t *stop; /* may be NULL; non-zero = finish the current batch and return */
 } td_sink_opts_t;
 
@@ -54,10 +54,10 @@ enum {
 };
 
 typedef struct td_sink_stats {
-    uint64_t symbols;  /* output streams visited */
-    uint64_t rows;     /* rows committed by this run */
-    uint64_t batches;  /* transactions committed */
-    uint64_t retries;  /* failed connection attempts and batches retried */
+    uint64_t symbols; /* output streams visited */
+    uint64_t rows;    /* rows committed by this run */
+    uint64_t batches; /* transactions committed */
+    uint64_t retries; /* failed connection attempts and batches retried */
     uint64_t by_table[TD_SINK_TABLES];
 } td_sink_stats_t;
 

@@ -56,16 +56,16 @@ static void test_field_bytes(void **unused)
     td_pg_copy_text(&copy, "");
     assert_int_equal(td_pg_copy_finish(&copy), TD_OK);
     static const uint8_t want[] = {
-        0, 8,                                                 /* field count */
-        0, 0, 0, 8, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfe, /* int8 -2 */
-        0, 0, 0, 4, 1, 2, 3, 4,                               /* int4 */
-        0, 0, 0, 2, 0xff, 0xff,                               /* int2 -1 */
-        0xff, 0xff, 0xff, 0xff,                               /* NULL */
-        0, 0, 0, 6, 'E', 'U', 'R', 'U', 'S', 'D',             /* text, no NUL */
-        0, 0, 0, 1, 1,                                        /* bool */
-        0, 0, 0, 2, 0, 1,                                     /* bytea */
-        0, 0, 0, 0,                                           /* empty text (not NULL) */
-        0xff, 0xff,                                           /* trailer */
+        0,    8,                                                                /* field count */
+        0,    0,    0,    8,    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfe, /* int8 -2 */
+        0,    0,    0,    4,    1,    2,    3,    4,                            /* int4 */
+        0,    0,    0,    2,    0xff, 0xff,                                     /* int2 -1 */
+        0xff, 0xff, 0xff, 0xff,                                                 /* NULL */
+        0,    0,    0,    6,    'E',  'U',  'R',  'U',  'S',  'D',              /* text, no NUL */
+        0,    0,    0,    1,    1,                                              /* bool */
+        0,    0,    0,    2,    0,    1,                                        /* bytea */
+        0,    0,    0,    0,                                                    /* empty text (not NULL) */
+        0xff, 0xff,                                                             /* trailer */
     };
     assert_int_equal(copy.buf.len, sizeof header + sizeof want);
     assert_memory_equal(copy.buf.ptr + sizeof header, want, sizeof want);
@@ -153,8 +153,14 @@ static void test_differential(void **unused)
             x->kind = (int)(next_rand() % 4);
             switch (x->kind) {
             case 0: td_pg_copy_null(&copy); break;
-            case 1: x->i = (int64_t)next_rand(); td_pg_copy_int8(&copy, x->i); break;
-            case 2: x->i = (int32_t)(uint32_t)next_rand(); td_pg_copy_int4(&copy, (int32_t)x->i); break;
+            case 1:
+                x->i = (int64_t)next_rand();
+                td_pg_copy_int8(&copy, x->i);
+                break;
+            case 2:
+                x->i = (int32_t)(uint32_t)next_rand();
+                td_pg_copy_int4(&copy, (int32_t)x->i);
+                break;
             default: {
                 size_t n = next_rand() % (sizeof x->s - 1);
                 for (size_t k = 0; k < n; k++)
@@ -181,11 +187,15 @@ static void test_differential(void **unused)
             p += 4;
             switch (x->kind) {
             case 0: assert_int_equal(len, -1); break;
-            case 1: assert_int_equal(len, 8); assert_int_equal((int64_t)be(p, 8), x->i); break;
-            case 2: assert_int_equal(len, 4); assert_int_equal((int32_t)(uint32_t)be(p, 4), x->i); break;
-            default:
-                assert_int_equal(len, (int32_t)strlen(x->s));
-                assert_memory_equal(p, x->s, (size_t)len);
+            case 1:
+                assert_int_equal(len, 8);
+                assert_int_equal((int64_t)be(p, 8), x->i);
+                break;
+            case 2:
+                assert_int_equal(len, 4);
+                assert_int_equal((int32_t)(uint32_t)be(p, 4), x->i);
+                break;
+            default: assert_int_equal(len, (int32_t)strlen(x->s)); assert_memory_equal(p, x->s, (size_t)len);
             }
             if (len > 0)
                 p += len;
