@@ -1,0 +1,746 @@
+/* server.c - the gateway's libev TCP server (see server.h for the contract).
+ *
+ * One loop, one thread. A connection goes through three states: AUTH (only a HELLO is accepted;
+ * the auth timer runs), OPEN (data lines; the idle timer runs) and CLOSING (a BYE was queued: the
+ * rest of the output is flushed, the write side shut down, input is read and dropped until the
+ * peer closes or the linger time ends - closing with unread input would reset the connection and
+ * could destroy the BYE before the peer reads it).
+ *
+ * Durability order within one read callback: every complete line of the burst goes into one tape
+ * batch; the account's sequence number goes into the same batch; commit; only then ACK. Nothing is
+ * ever left uncommitted between two callbacks.
+ */
+#include "gateway/server.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <ev.h>
+#include <inttypes.h>
+#include <netinet/tcp.h>
+#include <openssl/crypto.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "core/digest.h"
+#include "gateway/protocol.h"
+
+#define READ_CHUNK 65536
+#define BURST_MAX (4u * 1024 * 1024) /* bytes read per callback before committing */
+#define OUT_MAX (8u * 1024 * 1024)   /* queued output of a peer that does not read */
+#define LINGER_S 1.0
+#define ACCEPT_PAUSE_S 0.2
+
+/* ---- pure helpers ---- */
+
+void td_gw_lines_init(td_gw_lines_t *lines, size_t max_line)
+{
+    td_buf_init(&lines->partial);
+    lines->max_line = max_line;
+    lines->skipping = false;
+}
+
+void td_gw_lines_fini(td_gw_lines_t *lines)
+{
+    td_buf_fini(&lines->partial);
+}
+
+td_err_t td_gw_lines_feed(td_gw_lines_t *lines, const uint8_t *data, size_t len, td_gw_line_fn fn, void *opaque)
+{
+    size_t pos = 0;
+    while (pos < len) {
+        const uint8_t *lf = memchr(data + pos, '\n', len - pos);
+        size_t seg = lf ? (size_t)(lf - (data + pos)) : len - pos; /* bytes before the LF */
+        if (lines->skipping) {
+            if (lf)
+                lines->skipping = false;
+            pos += seg + (lf ? 1 : 0);
+            continue;
+        }
+        size_t total = lines->partial.len + seg; /* the line's length so far, without LF */
+        if (total + 1 > lines->max_line) {
+            /* too long, whether or not its end is here: report once, drop it up to its LF */
+            td_buf_reset(&lines->partial);
+            lines->skipping = lf == NULL;
+            pos += seg + (lf ? 1 : 0);
+            if (!fn(opaque, NULL, total, true))
+                return TD_ERR_END;
+            continue;
+        }
+        if (!lf) { /* unfinished: keep it for the next feed */
+            td_err_t rc = td_buf_append(&lines->partial, data + pos, seg);
+            if (rc != TD_OK)
+                return rc;
+            break;
+        }
+        bool go;
+        if (lines->partial.len == 0) {
+            go = fn(opaque, (const char *)data + pos, seg, false);
+        } else {
+            td_err_t rc = td_buf_append(&lines->partial, data + pos, seg);
+            if (rc != TD_OK)
+                return rc;
+            go = fn(opaque, (const char *)lines->partial.ptr, lines->partial.len, false);
+            td_buf_reset(&lines->partial);
+        }
+        pos += seg + 1;
+        if (!go)
+            return TD_ERR_END;
+    }
+    return TD_OK;
+}
+
+td_err_t td_gw_acked_key(const char *account, char *key, size_t keylen)
+{
+    int n = snprintf(key, keylen, "gateway/acked/%s", account);
+    return n > 0 && (size_t)n < keylen ? TD_OK : TD_ERR_INVALID;
+}
+
+int td_gw_acked_encode(uint64_t acked, char *buf, size_t len)
+{
+    return snprintf(buf, len, "%" PRIu64, acked);
+}
+
+td_err_t td_gw_acked_decode(const uint8_t *val, size_t len, uint64_t *acked)
+{
+    if (len == 0 || len > 20)
+        return TD_ERR_CORRUPT;
+    uint64_t v = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (val[i] < '0' || val[i] > '9')
+            return TD_ERR_CORRUPT;
+        unsigned d = (unsigned)(val[i] - '0');
+        if (v > (UINT64_MAX - d) / 10)
+            return TD_ERR_CORRUPT;
+        v = v * 10 + d;
+    }
+    *acked = v;
+    return TD_OK;
+}
+
+bool td_gw_token_equal(const char *given, const char *expected)
+{
+    uint8_t a[TD_SHA256_LEN], b[TD_SHA256_LEN];
+    td_sha256(given, strlen(given), a);
+    td_sha256(expected, strlen(expected), b);
+    return CRYPTO_memcmp(a, b, sizeof a) == 0;
+}
+
+td_err_t td_gw_parse_address(const char *text, struct sockaddr_in *addr, char *errbuf, size_t errlen)
+{
+    const char *colon = strrchr(text, ':');
+    char host[64];
+    if (!colon || colon == text || (size_t)(colon - text) >= sizeof host)
+        return td_err_set(errbuf, errlen, TD_ERR_INVALID, "listen: expected HOST:PORT, found '%s'", text);
+    memcpy(host, text, (size_t)(colon - text));
+    host[colon - text] = '\0';
+    char *end = NULL;
+    unsigned long port = strtoul(colon + 1, &end, 10);
+    if (!colon[1] || *end || colon[1] == '-' || colon[1] == '+' || port > 65535)
+        return td_err_set(errbuf, errlen, TD_ERR_INVALID, "listen: expected a port 0..65535, found '%s'", colon + 1);
+    memset(addr, 0, sizeof *addr);
+    addr->sin_family = AF_INET;
+    addr->sin_port = htons((uint16_t)port);
+    if (strcmp(host, "localhost") == 0)
+        strcpy(host, "127.0.0.1");
+    if (inet_pton(AF_INET, host, &addr->sin_addr) != 1)
+        return td_err_set(errbuf, errlen, TD_ERR_INVALID, "listen: expected an IPv4 address, found '%s'", host);
+    return TD_OK;
+}
+
+/* ---- the server ---- */
+
+typedef enum conn_state { ST_AUTH, ST_OPEN, ST_CLOSING } conn_state_t;
+
+typedef struct conn {
+    td_gw_server_t *server;
+    struct conn *prev, *next;
+    int fd;
+    ev_io rio, wio;
+    ev_timer timer;
+    conn_state_t state;
+    char peer[48];
+    char account[32];
+    td_gw_lines_t lines;
+    td_buf_t out;
+    size_t out_off;
+    ev_tstamp opened, last_line;
+    uint64_t acked;           /* highest handled sequence number, this burst included */
+    uint64_t acked_committed; /* what the tape holds */
+    uint64_t ack_pending;     /* highest seq to acknowledge after this burst's commit (0 = none) */
+    td_tape_batch_t *batch;   /* this burst's, NULL until the first event */
+    uint64_t lines_n, events, duplicates, errors;
+    bool drop; /* close hard after this callback (a write failed) */
+} conn_t;
+
+struct td_gw_server {
+    td_gw_server_opts_t opts;
+    td_tape_t *tape;
+    td_log_t *log;
+    struct ev_loop *loop;
+    int listen_fd;
+    struct sockaddr_in addr;
+    ev_io accept_io;
+    ev_timer accept_pause;
+    ev_signal sigterm, sigint;
+    conn_t *conns;
+    unsigned n_open; /* connections counted against max_connections (not CLOSING) */
+    td_gw_stats_t stats;
+    td_err_t failed; /* sticky: a tape commit failed */
+    char failed_msg[512];
+    uint8_t rbuf[READ_CHUNK];
+    td_gw_msg_t msg;
+    char err[512];
+};
+
+static void conn_free(conn_t *conn);
+static void conn_flush(conn_t *conn);
+
+static void conn_log_close(conn_t *conn, td_log_level_t level, const char *reason)
+{
+    td_log_write(conn->server->log, level, "gateway", TD_OK,
+                 "close peer=%s account=%s reason=\"%s\" lines=%" PRIu64 " events=%" PRIu64 " duplicates=%" PRIu64
+                 " errors=%" PRIu64 " acked=%" PRIu64,
+                 conn->peer, conn->account[0] ? conn->account : "-", reason, conn->lines_n, conn->events,
+                 conn->duplicates, conn->errors, conn->acked_committed);
+}
+
+/* Queues a line built by one of the protocol formatters; a failure to queue drops the peer. */
+static void conn_queue(conn_t *conn, td_err_t rc)
+{
+    if (rc != TD_OK)
+        conn->drop = true;
+}
+
+/* Queues BYE and enters CLOSING: the peer gets the rest of its output, then the write side closes. */
+static void conn_bye(conn_t *conn, td_log_level_t level, const char *reason)
+{
+    if (conn->state == ST_CLOSING)
+        return;
+    conn_log_close(conn, level, reason);
+    if (conn->state != ST_CLOSING && conn->server->n_open > 0)
+        conn->server->n_open--;
+    conn->state = ST_CLOSING;
+    conn_queue(conn, td_gw_format_bye(&conn->out, reason));
+    ev_timer_stop(conn->server->loop, &conn->timer);
+    ev_timer_set(&conn->timer, LINGER_S, 0.);
+    ev_timer_start(conn->server->loop, &conn->timer);
+}
+
+static void conn_err(conn_t *conn, uint64_t seq, const char *message)
+{
+    conn->errors++;
+    conn->server->stats.errors++;
+    conn_queue(conn, td_gw_format_err(&conn->out, seq, message));
+    td_log_write(conn->server->log, TD_LOG_WARN, "gateway", TD_ERR_PARSE,
+                 "refused line peer=%s seq=%" PRIu64 " msg=\"%s\"", conn->peer, seq, message);
+    if (conn->errors > conn->server->opts.max_errors)
+        conn_bye(conn, TD_LOG_WARN, "too many errors");
+}
+
+/* Reads the account's recorded sequence number; closes another session of the same account. */
+static td_err_t conn_start_session(conn_t *conn)
+{
+    td_gw_server_t *server = conn->server;
+    for (conn_t *other = server->conns; other; other = other->next)
+        if (other != conn && other->state == ST_OPEN && strcmp(other->account, conn->account) == 0) {
+            conn_bye(other, TD_LOG_INFO, "replaced by a new session");
+            conn_flush(other);
+        }
+    char key[80];
+    td_err_t rc = td_gw_acked_key(conn->account, key, sizeof key);
+    td_buf_t val;
+    td_buf_init(&val);
+    uint64_t acked = 0;
+    if (rc == TD_OK) {
+        rc = td_tape_get_meta(server->tape, key, &val);
+        if (rc == TD_OK)
+            rc = td_gw_acked_decode(val.ptr, val.len, &acked);
+        else if (rc == TD_ERR_NOT_FOUND)
+            rc = TD_OK;
+    }
+    td_buf_fini(&val);
+    conn->acked = conn->acked_committed = acked;
+    return rc;
+}
+
+static void handle_hello(conn_t *conn, const char *line, size_t len)
+{
+    td_gw_server_t *server = conn->server;
+    td_gw_msg_t *msg = &server->msg;
+    td_err_t rc = td_gw_parse_line(line, len, msg, server->err, sizeof server->err);
+    if (rc == TD_OK && msg->verb != TD_GW_HELLO) {
+        rc = TD_ERR_PARSE;
+        snprintf(server->err, sizeof server->err, "verb: expected HELLO first");
+    }
+    if (rc == TD_OK && !td_gw_token_equal(msg->hello.token, server->opts.token)) {
+        rc = TD_ERR_PARSE;
+        snprintf(server->err, sizeof server->err, "token: refused");
+    }
+    if (rc != TD_OK) {
+        server->stats.auth_failures++;
+        conn->errors++;
+        td_log_write(server->log, TD_LOG_WARN, "gateway", rc, "auth failure peer=%s msg=\"%s\"", conn->peer,
+                     server->err);
+        conn_queue(conn, td_gw_format_err(&conn->out, msg->seq, server->err));
+        conn_bye(conn, TD_LOG_WARN, "authentication failed");
+        return;
+    }
+    memcpy(conn->account, msg->hello.account, sizeof conn->account);
+    rc = conn_start_session(conn);
+    if (rc != TD_OK) {
+        td_log_write(server->log, TD_LOG_ERROR, "gateway", rc, "cannot read the sequence of account %s", conn->account);
+        conn_bye(conn, TD_LOG_ERROR, "internal error: cannot read the account's sequence number");
+        return;
+    }
+    conn->state = ST_OPEN;
+    td_log_write(server->log, TD_LOG_INFO, "gateway", TD_OK,
+                 "session peer=%s account=%s terminal=\"%s\" acked=%" PRIu64, conn->peer, conn->account,
+                 msg->hello.terminal, conn->acked);
+    conn_queue(conn, td_gw_format_welcome(&conn->out, conn->acked));
+}
+
+static void handle_data(conn_t *conn, const char *line, size_t len)
+{
+    td_gw_server_t *server = conn->server;
+    td_gw_msg_t *msg = &server->msg;
+    td_err_t rc = td_gw_parse_line(line, len, msg, server->err, sizeof server->err);
+    if (rc != TD_OK) {
+        conn_err(conn, msg->seq, server->err);
+        return;
+    }
+    if (msg->verb == TD_GW_HELLO) {
+        conn_err(conn, msg->seq, "HELLO: expected once per connection");
+        return;
+    }
+    if (td_gw_seq_is_duplicate(msg->seq, conn->acked)) {
+        conn->duplicates++;
+        server->stats.duplicates++;
+        if (msg->seq > conn->ack_pending)
+            conn->ack_pending = msg->seq;
+        return;
+    }
+    switch (msg->verb) {
+    case TD_GW_TICK:
+    case TD_GW_SPEC:
+    case TD_GW_EXEC:
+        if (!conn->batch)
+            rc = td_tape_batch_new(server->tape, &conn->batch);
+        if (rc == TD_OK)
+            rc = td_tape_batch_append(conn->batch, TD_STREAM_INPUT, &msg->ev);
+        if (rc == TD_ERR_INVALID) { /* the tape's own checks (time range): a bad line */
+            char detail[256];
+            td_tape_last_error(server->tape, detail, sizeof detail);
+            conn_err(conn, msg->seq, detail);
+            return;
+        }
+        if (rc != TD_OK) {
+            td_log_write(server->log, TD_LOG_ERROR, "gateway", rc, "cannot append to the tape batch peer=%s",
+                         conn->peer);
+            conn->drop = true;
+            return;
+        }
+        conn->events++;
+        break;
+    case TD_GW_ACCOUNT:
+        td_log_write(server->log, TD_LOG_DEBUG, "gateway", TD_OK, "account %s time=%" PRId64 " currency=%s",
+                     conn->account, msg->time_ms, msg->account.currency);
+        break;
+    default: break; /* HEARTBEAT */
+    }
+    conn->acked = msg->seq;
+    conn->ack_pending = msg->seq;
+}
+
+static bool on_line(void *opaque, const char *line, size_t len, bool oversized)
+{
+    conn_t *conn = opaque;
+    td_gw_server_t *server = conn->server;
+    if (conn->state == ST_CLOSING)
+        return false;
+    conn->last_line = ev_now(server->loop);
+    if (oversized) {
+        char msg[96];
+        snprintf(msg, sizeof msg, "line: expected at most %zu bytes, found %zu or more", server->opts.max_line - 1,
+                 len);
+        if (conn->state == ST_AUTH) {
+            server->stats.auth_failures++;
+            conn_queue(conn, td_gw_format_err(&conn->out, 0, msg));
+            conn_bye(conn, TD_LOG_WARN, "authentication failed");
+        } else {
+            conn_err(conn, 0, msg);
+        }
+    } else if (conn->state == ST_AUTH) {
+        handle_hello(conn, line, len);
+    } else {
+        conn->lines_n++;
+        server->stats.lines++;
+        handle_data(conn, line, len);
+    }
+    return conn->state != ST_CLOSING && !conn->drop;
+}
+
+/* Commits the burst's events with the account's sequence number, then queues the ACK. */
+static void conn_end_burst(conn_t *conn)
+{
+    td_gw_server_t *server = conn->server;
+    td_err_t rc = TD_OK;
+    if (conn->drop) {
+        td_tape_batch_destroy(conn->batch);
+        conn->batch = NULL;
+        conn->acked = conn->acked_committed;
+        conn->ack_pending = 0;
+        return;
+    }
+    if (conn->acked != conn->acked_committed && server->failed == TD_OK) {
+        char key[80], val[24];
+        if (!conn->batch)
+            rc = td_tape_batch_new(server->tape, &conn->batch);
+        if (rc == TD_OK)
+            rc = td_gw_acked_key(conn->account, key, sizeof key);
+        if (rc == TD_OK) {
+            int n = td_gw_acked_encode(conn->acked, val, sizeof val);
+            rc = td_tape_batch_put_meta(conn->batch, key, val, (size_t)n);
+        }
+        if (rc == TD_OK) {
+            size_t n_events = td_tape_batch_events(conn->batch);
+            rc = td_tape_commit(server->tape, conn->batch); /* consumes the batch either way */
+            conn->batch = NULL;
+            if (rc == TD_OK) {
+                server->stats.commits++;
+                server->stats.events += n_events;
+                conn->acked_committed = conn->acked;
+            }
+        }
+        if (rc != TD_OK) {
+            td_tape_batch_destroy(conn->batch);
+            conn->batch = NULL;
+            char detail[256];
+            td_tape_last_error(server->tape, detail, sizeof detail);
+            server->failed = rc;
+            snprintf(server->failed_msg, sizeof server->failed_msg, "tape commit failed: %s", detail);
+            td_log_write(server->log, TD_LOG_ERROR, "gateway", rc, "tape commit failed: %s", detail);
+            conn->acked = conn->acked_committed;
+            conn->ack_pending = 0;
+            ev_break(server->loop, EVBREAK_ALL);
+            return;
+        }
+    }
+    td_tape_batch_destroy(conn->batch); /* only duplicates/heartbeats: an empty batch */
+    conn->batch = NULL;
+    if (conn->ack_pending) {
+        conn_queue(conn, td_gw_format_ack(&conn->out, conn->ack_pending));
+        conn->ack_pending = 0;
+    }
+}
+
+static void conn_flush(conn_t *conn)
+{
+    td_gw_server_t *server = conn->server;
+    while (conn->out_off < conn->out.len) {
+        ssize_t n = send(conn->fd, conn->out.ptr + conn->out_off, conn->out.len - conn->out_off, MSG_NOSIGNAL);
+        if (n > 0) {
+            conn->out_off += (size_t)n;
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            if (conn->out.len - conn->out_off > OUT_MAX) {
+                if (conn->state != ST_CLOSING)
+                    conn_log_close(conn, TD_LOG_WARN, "the peer does not read its acknowledgements");
+                conn->drop = true;
+            } else {
+                ev_io_start(server->loop, &conn->wio);
+            }
+            return;
+        }
+        if (conn->state != ST_CLOSING)
+            conn_log_close(conn, TD_LOG_INFO, n == 0 ? "send returned 0" : strerror(errno));
+        conn->drop = true;
+        return;
+    }
+    td_buf_reset(&conn->out);
+    conn->out_off = 0;
+    ev_io_stop(server->loop, &conn->wio);
+    if (conn->state == ST_CLOSING)
+        shutdown(conn->fd, SHUT_WR);
+}
+
+static void conn_free(conn_t *conn)
+{
+    td_gw_server_t *server = conn->server;
+    ev_io_stop(server->loop, &conn->rio);
+    ev_io_stop(server->loop, &conn->wio);
+    ev_timer_stop(server->loop, &conn->timer);
+    if (conn->state != ST_CLOSING && server->n_open > 0)
+        server->n_open--;
+    close(conn->fd);
+    td_tape_batch_destroy(conn->batch);
+    td_gw_lines_fini(&conn->lines);
+    td_buf_fini(&conn->out);
+    if (conn->prev)
+        conn->prev->next = conn->next;
+    else
+        server->conns = conn->next;
+    if (conn->next)
+        conn->next->prev = conn->prev;
+    free(conn);
+}
+
+static void on_read(struct ev_loop *loop, ev_io *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    conn_t *conn = w->data;
+    td_gw_server_t *server = conn->server;
+    bool eof = false;
+    const char *why = "peer closed";
+    size_t burst = 0;
+    while (burst < BURST_MAX && !conn->drop) {
+        ssize_t n = read(conn->fd, server->rbuf, sizeof server->rbuf);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            break;
+        if (n <= 0) {
+            eof = true;
+            if (n < 0)
+                why = strerror(errno);
+            break;
+        }
+        burst += (size_t)n;
+        if (conn->state == ST_CLOSING)
+            continue; /* draining */
+        td_err_t rc = td_gw_lines_feed(&conn->lines, server->rbuf, (size_t)n, on_line, conn);
+        if (rc == TD_ERR_NOMEM) {
+            td_log_write(server->log, TD_LOG_ERROR, "gateway", rc, "out of memory peer=%s", conn->peer);
+            conn->drop = true;
+        }
+    }
+    if (conn->state != ST_AUTH)
+        conn_end_burst(conn);
+    if (!conn->drop)
+        conn_flush(conn);
+    if (eof && conn->state != ST_CLOSING)
+        conn_log_close(conn, TD_LOG_INFO, why);
+    if (eof || conn->drop)
+        conn_free(conn);
+}
+
+static void on_write(struct ev_loop *loop, ev_io *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    conn_t *conn = w->data;
+    conn_flush(conn);
+    if (conn->drop)
+        conn_free(conn);
+}
+
+/* One timer per connection: the auth deadline, then the idle deadline, then the linger time. */
+static void on_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)revents;
+    conn_t *conn = w->data;
+    td_gw_server_t *server = conn->server;
+    ev_tstamp now = ev_now(loop);
+    if (conn->state == ST_CLOSING) {
+        conn_free(conn);
+        return;
+    }
+    ev_tstamp deadline = conn->state == ST_AUTH ? conn->opened + (double)server->opts.auth_timeout_ms / 1000.
+                                                : conn->last_line + (double)server->opts.idle_timeout_ms / 1000.;
+    if (now < deadline) {
+        ev_timer_set(w, deadline - now, 0.);
+        ev_timer_start(loop, w);
+        return;
+    }
+    if (conn->state == ST_AUTH) {
+        server->stats.auth_failures++;
+        td_log_write(server->log, TD_LOG_WARN, "gateway", TD_OK,
+                     "auth failure peer=%s msg=\"no HELLO within %" PRId64 " ms\"", conn->peer,
+                     server->opts.auth_timeout_ms);
+        conn_bye(conn, TD_LOG_WARN, "no HELLO in time");
+    } else {
+        conn_bye(conn, TD_LOG_WARN, "idle timeout");
+    }
+    conn_flush(conn);
+    if (conn->drop)
+        conn_free(conn);
+}
+
+static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
+{
+    (void)revents;
+    td_gw_server_t *server = w->data;
+    for (int i = 0; i < 64; i++) {
+        struct sockaddr_in peer;
+        socklen_t plen = sizeof peer;
+        int fd = accept4(server->listen_fd, (struct sockaddr *)&peer, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EINTR || errno == ECONNABORTED)
+                continue;
+            if (errno != EAGAIN && errno != EWOULDBLOCK) {
+                /* out of descriptors or memory: pause accepting instead of spinning */
+                td_log_write(server->log, TD_LOG_WARN, "gateway", TD_ERR_IO, "accept: %s", strerror(errno));
+                ev_io_stop(loop, &server->accept_io);
+                ev_timer_set(&server->accept_pause, ACCEPT_PAUSE_S, 0.);
+                ev_timer_start(loop, &server->accept_pause);
+            }
+            return;
+        }
+        conn_t *conn = calloc(1, sizeof *conn);
+        if (!conn) {
+            close(fd);
+            continue;
+        }
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        conn->server = server;
+        conn->fd = fd;
+        char ip[INET_ADDRSTRLEN] = "?";
+        inet_ntop(AF_INET, &peer.sin_addr, ip, sizeof ip);
+        snprintf(conn->peer, sizeof conn->peer, "%s:%u", ip, (unsigned)ntohs(peer.sin_port));
+        td_gw_lines_init(&conn->lines, server->opts.max_line);
+        td_buf_init(&conn->out);
+        conn->opened = conn->last_line = ev_now(loop);
+        conn->next = server->conns;
+        if (server->conns)
+            server->conns->prev = conn;
+        server->conns = conn;
+        ev_io_init(&conn->rio, on_read, fd, EV_READ);
+        ev_io_init(&conn->wio, on_write, fd, EV_WRITE);
+        ev_timer_init(&conn->timer, on_timer, (double)server->opts.auth_timeout_ms / 1000., 0.);
+        conn->rio.data = conn->wio.data = conn->timer.data = conn;
+        ev_io_start(loop, &conn->rio);
+        ev_timer_start(loop, &conn->timer);
+        server->stats.connections++;
+        if (server->n_open >= server->opts.max_connections) {
+            server->stats.refused++;
+            server->n_open++; /* conn_bye takes it back off */
+            conn_bye(conn, TD_LOG_WARN, "too many connections");
+        } else {
+            server->n_open++;
+            td_log_write(server->log, TD_LOG_INFO, "gateway", TD_OK, "connect peer=%s open=%u", conn->peer,
+                         server->n_open);
+        }
+        conn_flush(conn);
+        if (conn->drop)
+            conn_free(conn);
+    }
+}
+
+static void on_accept_pause(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)revents;
+    td_gw_server_t *server = w->data;
+    ev_io_start(loop, &server->accept_io);
+}
+
+static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
+{
+    (void)revents;
+    td_gw_server_t *server = w->data;
+    td_log_write(server->log, TD_LOG_INFO, "gateway", TD_OK, "signal %d: stopping", w->signum);
+    ev_break(loop, EVBREAK_ALL);
+}
+
+td_err_t td_gw_server_new(const td_gw_server_opts_t *opts, td_tape_t *tape, td_log_t *log, td_gw_server_t **out,
+                          char *errbuf, size_t errlen)
+{
+    *out = NULL;
+    if (!opts->token || !*opts->token)
+        return td_err_set(errbuf, errlen, TD_ERR_INVALID, "gateway.token: expected a secret, found nothing");
+    if (opts->max_line < 64 || opts->max_line > TD_GW_LINE_MAX || opts->max_connections == 0)
+        return td_err_set(errbuf, errlen, TD_ERR_INVALID, "gateway: max_line or max_connections out of range");
+    td_gw_server_t *server = calloc(1, sizeof *server);
+    if (!server)
+        return TD_ERR_NOMEM;
+    server->opts = *opts;
+    server->tape = tape;
+    server->log = log;
+    server->listen_fd = -1;
+    td_err_t rc = td_gw_parse_address(opts->listen, &server->addr, errbuf, errlen);
+    if (rc == TD_OK) {
+        server->loop = ev_loop_new(EVFLAG_AUTO);
+        if (!server->loop)
+            rc = td_err_set(errbuf, errlen, TD_ERR_IO, "gateway: cannot create the event loop");
+    }
+    if (rc == TD_OK) {
+        server->listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        int one = 1;
+        socklen_t alen = sizeof server->addr;
+        if (server->listen_fd < 0 || setsockopt(server->listen_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+            bind(server->listen_fd, (struct sockaddr *)&server->addr, sizeof server->addr) != 0 ||
+            listen(server->listen_fd, 128) != 0 ||
+            getsockname(server->listen_fd, (struct sockaddr *)&server->addr, &alen) != 0)
+            rc = td_err_set(errbuf, errlen, TD_ERR_IO, "gateway: cannot listen on %s: %s", opts->listen,
+                            strerror(errno));
+    }
+    if (rc != TD_OK) {
+        td_gw_server_destroy(server);
+        return rc;
+    }
+    ev_io_init(&server->accept_io, on_accept, server->listen_fd, EV_READ);
+    ev_timer_init(&server->accept_pause, on_accept_pause, ACCEPT_PAUSE_S, 0.);
+    ev_signal_init(&server->sigterm, on_signal, SIGTERM);
+    ev_signal_init(&server->sigint, on_signal, SIGINT);
+    server->accept_io.data = server->accept_pause.data = server->sigterm.data = server->sigint.data = server;
+    *out = server;
+    return TD_OK;
+}
+
+void td_gw_server_address(const td_gw_server_t *server, char *buf, size_t len)
+{
+    char ip[INET_ADDRSTRLEN] = "?";
+    inet_ntop(AF_INET, &server->addr.sin_addr, ip, sizeof ip);
+    snprintf(buf, len, "%s:%u", ip, (unsigned)ntohs(server->addr.sin_port));
+}
+
+td_err_t td_gw_server_run(td_gw_server_t *server, char *errbuf, size_t errlen)
+{
+    struct ev_loop *loop = server->loop;
+    ev_io_start(loop, &server->accept_io);
+    ev_signal_start(loop, &server->sigterm);
+    ev_signal_start(loop, &server->sigint);
+    ev_run(loop, 0);
+    /* stopped: no more connections; every burst was committed in its own callback */
+    ev_io_stop(loop, &server->accept_io);
+    ev_timer_stop(loop, &server->accept_pause);
+    ev_signal_stop(loop, &server->sigterm);
+    ev_signal_stop(loop, &server->sigint);
+    close(server->listen_fd);
+    server->listen_fd = -1;
+    const char *reason = server->failed != TD_OK ? "storage failure" : "shutting down";
+    while (server->conns) {
+        conn_t *conn = server->conns;
+        conn_bye(conn, TD_LOG_INFO, reason);
+        conn_flush(conn);
+        conn_free(conn);
+    }
+    if (server->failed != TD_OK)
+        return td_err_set(errbuf, errlen, server->failed, "%s", server->failed_msg);
+    return TD_OK;
+}
+
+void td_gw_server_stats(const td_gw_server_t *server, td_gw_stats_t *stats)
+{
+    *stats = server->stats;
+}
+
+void td_gw_server_destroy(td_gw_server_t *server)
+{
+    if (!server)
+        return;
+    while (server->conns)
+        conn_free(server->conns);
+    if (server->listen_fd >= 0)
+        close(server->listen_fd);
+    if (server->loop)
+        ev_loop_destroy(server->loop);
+    free(server);
+}

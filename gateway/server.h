@@ -1,0 +1,117 @@
+/* server.h - the gateway: the TCP server the MT5 Expert Advisor connects to (libev, one thread).
+ *
+ * The EA speaks the line protocol of gateway/protocol.h. Per connection the server:
+ *   - accepts only a HELLO first, with the configured token (compared in constant time); anything
+ *     else, a missing or wrong token, gets ERR and BYE and the connection is closed; a connection
+ *     without a HELLO after auth_timeout_ms is closed;
+ *   - appends TICK, SPEC and EXEC lines as input events to the symbol's stream of the local tape,
+ *     all lines of one read burst in ONE tape batch, together with the account's highest handled
+ *     sequence number (meta "gateway/acked/<account>"); only after that batch is committed does
+ *     it write ACK <highest seq> - so an ACK always means "durably on the tape";
+ *   - drops lines whose sequence number is <= the account's recorded one (a resend after a
+ *     reconnect) and acknowledges them again; WELCOME acked=N tells the EA where to resume;
+ *   - answers a malformed line with ERR <seq or 0> <the parser's message> and counts it; more
+ *     than max_errors errors close the connection with BYE; a line longer than max_line gets
+ *     ERR 0 and is skipped up to its end (and counted);
+ *   - closes a connection that completes no line for idle_timeout_ms (a slow client).
+ * HELLO's own sequence number is neither acknowledged nor recorded: WELCOME answers it. HEARTBEAT
+ * and ACCOUNT are acknowledged and move the recorded sequence number (ACCOUNT is logged). One
+ * session per account: a new HELLO for an account closes the older connection of that account
+ * (BYE "replaced by a new session"), so two connections never race on one account's sequence.
+ *
+ * Nothing from the network can stop the server: every bad input is answered and counted. Only a
+ * failed tape commit (the tape's sticky failure) stops it, with that code.
+ *
+ * Threads: everything runs on the thread that calls td_gw_server_run.
+ */
+#ifndef TD_GW_SERVER_H
+#define TD_GW_SERVER_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/buf.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "core/tape.h"
+
+typedef struct td_gw_server_opts {
+    const char *listen; /* "HOST:PORT", HOST an IPv4 address or "localhost"; port 0 = any free port */
+    const char *token;  /* non-empty */
+    unsigned max_connections;
+    size_t max_line; /* bytes with the LF, <= TD_GW_LINE_MAX */
+    int64_t auth_timeout_ms, idle_timeout_ms;
+    uint64_t max_errors;
+} td_gw_server_opts_t;
+
+typedef struct td_gw_stats {
+    uint64_t connections;   /* accepted */
+    uint64_t refused;       /* over max_connections */
+    uint64_t auth_failures; /* no HELLO, a bad one or a wrong token */
+    uint64_t lines;         /* complete lines read from authenticated connections */
+    uint64_t events;        /* appended to the tape */
+    uint64_t duplicates;    /* dropped: already on the tape */
+    uint64_t errors;        /* malformed or oversized lines */
+    uint64_t commits;
+} td_gw_stats_t;
+
+typedef struct td_gw_server td_gw_server_t;
+
+/* Binds and listens (SO_REUSEADDR), ready to run. The tape stays the caller's and must outlive the
+ * server; log too. TD_ERR_INVALID for bad options, TD_ERR_IO when the address cannot be bound. */
+td_err_t td_gw_server_new(const td_gw_server_opts_t *opts, td_tape_t *tape, td_log_t *log, td_gw_server_t **server,
+                          char *errbuf, size_t errlen) TD_WUR;
+/* Closes every connection and the listener; NULL is a no-op. */
+void td_gw_server_destroy(td_gw_server_t *server);
+/* The address actually bound, "127.0.0.1:7878" (the real port when 0 was asked for). */
+void td_gw_server_address(const td_gw_server_t *server, char *buf, size_t len);
+
+/* Serves until SIGTERM or SIGINT (then: stop accepting, close every connection with BYE - each
+ * read burst is committed before its callback returns, so nothing is pending - and return TD_OK)
+ * or until a tape commit fails (returns that code, detail in errbuf). */
+td_err_t td_gw_server_run(td_gw_server_t *server, char *errbuf, size_t errlen) TD_WUR;
+void td_gw_server_stats(const td_gw_server_t *server, td_gw_stats_t *stats);
+
+/* ---- pure helpers (no I/O), shared with tests ---- */
+
+/* Splits a byte stream into lines of at most max_line bytes with their LF. */
+typedef struct td_gw_lines {
+    td_buf_t partial; /* the unfinished line so far */
+    size_t max_line;
+    bool skipping; /* inside an oversized line: its bytes are dropped up to its LF */
+} td_gw_lines_t;
+
+/* Receives a complete line (without its LF) or, with oversized set, the news that a line is longer
+ * than max_line (line NULL, len = bytes seen of it so far; called once per such line, as soon as
+ * it is known). Returns false to stop: the rest of the bytes are dropped. */
+typedef bool (*td_gw_line_fn)(void *opaque, const char *line, size_t len, bool oversized);
+
+void td_gw_lines_init(td_gw_lines_t *lines, size_t max_line);
+void td_gw_lines_fini(td_gw_lines_t *lines);
+/* Feeds len bytes; calls fn for every line they complete, in order. Complete lines are handed
+ * straight from data when nothing is pending (no copy). TD_OK, TD_ERR_END when fn stopped, or
+ * TD_ERR_NOMEM. */
+td_err_t td_gw_lines_feed(td_gw_lines_t *lines, const uint8_t *data, size_t len, td_gw_line_fn fn, void *opaque) TD_WUR;
+
+/* True when a data line with sequence number seq is a resend of what the account already has. */
+static inline bool td_gw_seq_is_duplicate(uint64_t seq, uint64_t acked)
+{
+    return seq <= acked;
+}
+
+/* The meta key of an account's recorded sequence number, "gateway/acked/<account>". */
+td_err_t td_gw_acked_key(const char *account, char *key, size_t keylen) TD_WUR;
+/* The stored value: decimal ASCII. Decoding anything else is TD_ERR_CORRUPT. */
+int td_gw_acked_encode(uint64_t acked, char *buf, size_t len);
+td_err_t td_gw_acked_decode(const uint8_t *val, size_t len, uint64_t *acked) TD_WUR;
+
+/* Constant-time token check: both are hashed (SHA-256) and the digests compared with
+ * CRYPTO_memcmp, so neither the content nor the length of the secret leaks through timing. */
+bool td_gw_token_equal(const char *given, const char *expected);
+
+/* Parses "HOST:PORT" into addr. TD_ERR_INVALID with detail otherwise. */
+td_err_t td_gw_parse_address(const char *text, struct sockaddr_in *addr, char *errbuf, size_t errlen) TD_WUR;
+
+#endif
