@@ -173,6 +173,8 @@ typedef struct conn {
     uint64_t ack_pending;     /* highest seq to acknowledge after this burst's commit (0 = none) */
     td_tape_batch_t *batch;   /* this burst's, NULL until the first event */
     uint64_t lines_n, events, duplicates, errors;
+    const char *bye_reason; /* CLOSING: the BYE's text, queued after this burst's ACK */
+    bool bye_queued;
     bool drop; /* close hard after this callback (a write failed) */
 } conn_t;
 
@@ -215,7 +217,8 @@ static void conn_queue(conn_t *conn, td_err_t rc)
         conn->drop = true;
 }
 
-/* Queues BYE and enters CLOSING: the peer gets the rest of its output, then the write side closes. */
+/* Enters CLOSING: the peer gets the rest of its output (the burst's ACK included) and BYE with
+ * `reason` (a string constant), then the write side closes. */
 static void conn_bye(conn_t *conn, td_log_level_t level, const char *reason)
 {
     if (conn->state == ST_CLOSING)
@@ -224,10 +227,24 @@ static void conn_bye(conn_t *conn, td_log_level_t level, const char *reason)
     if (conn->state != ST_CLOSING && conn->server->n_open > 0)
         conn->server->n_open--;
     conn->state = ST_CLOSING;
-    conn_queue(conn, td_gw_format_bye(&conn->out, reason));
+    conn->bye_reason = reason;
     ev_timer_stop(conn->server->loop, &conn->timer);
     ev_timer_set(&conn->timer, LINGER_S, 0.);
     ev_timer_start(conn->server->loop, &conn->timer);
+}
+
+/* The sequence number of a line the parser refused before reading it (an unknown verb, a bad
+ * byte after the number): the second field if it is a number, else 0. Only for the ERR reply. */
+static uint64_t guess_seq(const char *line, size_t len)
+{
+    const char *tab = memchr(line, '\t', len);
+    if (!tab)
+        return 0;
+    uint64_t seq = 0;
+    size_t i = (size_t)(tab - line) + 1, digits = 0;
+    for (; i < len && line[i] >= '0' && line[i] <= '9' && digits < 19; i++, digits++)
+        seq = seq * 10 + (uint64_t)(line[i] - '0');
+    return digits && (i == len || line[i] == '\t') ? seq : 0;
 }
 
 static void conn_err(conn_t *conn, uint64_t seq, const char *message)
@@ -309,7 +326,7 @@ static void handle_data(conn_t *conn, const char *line, size_t len)
     td_gw_msg_t *msg = &server->msg;
     td_err_t rc = td_gw_parse_line(line, len, msg, server->err, sizeof server->err);
     if (rc != TD_OK) {
-        conn_err(conn, msg->seq, server->err);
+        conn_err(conn, msg->seq ? msg->seq : guess_seq(line, len), server->err);
         return;
     }
     if (msg->verb == TD_GW_HELLO) {
@@ -440,6 +457,10 @@ static void conn_end_burst(conn_t *conn)
 static void conn_flush(conn_t *conn)
 {
     td_gw_server_t *server = conn->server;
+    if (conn->state == ST_CLOSING && !conn->bye_queued) {
+        conn->bye_queued = true;
+        conn_queue(conn, td_gw_format_bye(&conn->out, conn->bye_reason));
+    }
     while (conn->out_off < conn->out.len) {
         ssize_t n = send(conn->fd, conn->out.ptr + conn->out_off, conn->out.len - conn->out_off, MSG_NOSIGNAL);
         if (n > 0) {
