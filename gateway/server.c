@@ -405,14 +405,14 @@ static void conn_end_burst(conn_t *conn)
 {
     td_gw_server_t *server = conn->server;
     td_err_t rc = TD_OK;
-    if (conn->drop) {
+    if (conn->drop || server->failed != TD_OK) { /* nothing of this burst is on the tape: no ACK */
         td_tape_batch_destroy(conn->batch);
         conn->batch = NULL;
         conn->acked = conn->acked_committed;
         conn->ack_pending = 0;
         return;
     }
-    if (conn->acked != conn->acked_committed && server->failed == TD_OK) {
+    if (conn->acked != conn->acked_committed) {
         char key[80], val[24];
         if (!conn->batch)
             rc = td_tape_batch_new(server->tape, &conn->batch);
