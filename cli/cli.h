@@ -43,6 +43,7 @@ bool td_cli_wants_help(int argc, char **argv);
 int td_cmd_import(td_cli_t *cli, int argc, char **argv);
 int td_cmd_process(td_cli_t *cli, int argc, char **argv);
 int td_cmd_replay(td_cli_t *cli, int argc, char **argv);
+int td_cmd_audit(td_cli_t *cli, int argc, char **argv);
 int td_cmd_dump(td_cli_t *cli, int argc, char **argv);
 int td_cmd_bars(td_cli_t *cli, int argc, char **argv);
 int td_cmd_params(td_cli_t *cli, int argc, char **argv);
