@@ -12,12 +12,12 @@ typedef struct command {
 } command_t;
 
 static const command_t commands[] = {
-    {"import", td_cmd_import, "append history files (ticks) to the tape, all of a file or none"},
+    {"import", td_cmd_import, "append history files (ticks, bars) to the tape, all of a file or none"},
     {"process", td_cmd_process, "run the processors over the tape to its end, then stop"},
     {"replay", td_cmd_replay, "re-run a recorded day and prove it bit-exact"},
     {"audit", td_cmd_audit, "a symbol's state at an instant: position, open intents, parameters, last events"},
     {"days", td_cmd_days, "list the trading days on the tape with their digests"},
-    {"bars", td_cmd_bars, "print the bars the processors built"},
+    {"bars", td_cmd_bars, "print bars of any timeframe built from the tape's ticks"},
     {"dump", td_cmd_dump, "print a stream of the tape, as text or JSON"},
     {"params", td_cmd_params, "validate, push and show strategy parameter sets"},
     {"config", td_cmd_config, "print the configuration reference or an example file"},
