@@ -55,6 +55,7 @@ int td_cmd_migrate(td_cli_t *cli, int argc, char **argv);
 int td_cmd_sink(td_cli_t *cli, int argc, char **argv);
 int td_cmd_run(td_cli_t *cli, int argc, char **argv);
 int td_cmd_feed(td_cli_t *cli, int argc, char **argv);
+int td_cmd_compact(td_cli_t *cli, int argc, char **argv);
 
 /* The names of the streams of `kind` (or just `only`, if it has one), in byte order. */
 typedef struct td_cli_symbols {

@@ -2,7 +2,7 @@
 # The command-line contract: --help everywhere, exit 2 with one clear line on bad usage, the demo.
 . "$(dirname "$0")/lib.sh"
 
-for cmd in import process replay audit days bars dump params config demo backtest run feed; do
+for cmd in import process replay audit days bars dump params config demo backtest run feed compact; do
   expect_exit 0 td "$cmd" --help
   grep -q "usage: tapedeck" "$TD_WORK/last.out" || fail "$cmd --help prints no usage"
 done
