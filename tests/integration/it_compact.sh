@@ -27,6 +27,8 @@ expect_err "not processed yet"
 pass "a day not processed yet is refused (exit 1)"
 
 tdc process > /dev/null
+# the sink writes the processors' own M30 bars first: compact keeps them and checks they agree
+tdc sink --once > /dev/null
 for d in 2019-02-04 2019-02-05; do
   expect_exit 0 tdc compact --date "$d"
   cat "$TD_WORK/last.out"
@@ -102,6 +104,14 @@ expect_err "header's SHA-256"
 cp "$TD_WORK/sealed.orig" "$f"
 expect_exit 0 tdc compact --date 2019-02-04
 pass "a flipped byte in the sealed file (payload or header) is refused (exit 1)"
+
+# a sink-written bar that disagrees with the ticks: refused, naming it
+pg_sql "UPDATE bars SET close_e8 = close_e8 + 1 WHERE symbol = 'EURUSD' AND timeframe_s = 1800 AND out_offset >= 0
+        AND open_time = '2019-02-05T10:00:00Z'"
+expect_exit 1 tdc compact --date 2019-02-05
+expect_err "bar 1800 s at 2019-02-05T10:00:00Z"
+pg_sql "UPDATE bars SET close_e8 = close_e8 - 1 WHERE symbol = 'EURUSD' AND timeframe_s = 1800 AND open_time = '2019-02-05T10:00:00Z'"
+pass "a warehouse bar that disagrees with the tape is refused (exit 1)"
 
 # an altered output event: refused, naming the symbol and the offset
 first=$(td --data-dir "$dir" dump --stream output --symbol EURUSD | grep -n '"kind":"trade_closed"' | head -1 | cut -d: -f1)
