@@ -19,8 +19,8 @@
 #define TD_EXIT_ENV 3
 
 typedef struct td_cli {
-    const char *command;   /* "import", "process", ... */
-    const char *data_dir;  /* --data-dir, $TAPEDECK_HOME, else ./var */
+    const char *command;  /* "import", "process", ... */
+    const char *data_dir; /* --data-dir, $TAPEDECK_HOME, else ./var */
     const char *config_path;
     td_config_t *config;
     td_log_t log;

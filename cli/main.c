@@ -32,18 +32,17 @@ static const command_t commands[] = {
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "usage: tapedeck [--data-dir DIR] [--config FILE] [--set KEY=VALUE]... COMMAND [ARGS]\n"
-            "\n"
-            "Records every market and execution event on a tape, rebuilds state from it with\n"
-            "deterministic processors and replays any day bit-exactly.\n"
-            "\n"
-            "global options:\n"
-            "  --data-dir DIR     tape, state and run files (default $TAPEDECK_HOME, else ./var)\n"
-            "  --config FILE      YAML configuration (every key has a default: tapedeck config --reference)\n"
-            "  --set KEY=VALUE    override one configuration key, e.g. --set bars.timeframe=H1\n"
-            "\n"
-            "commands:\n");
+    fprintf(out, "usage: tapedeck [--data-dir DIR] [--config FILE] [--set KEY=VALUE]... COMMAND [ARGS]\n"
+                 "\n"
+                 "Records every market and execution event on a tape, rebuilds state from it with\n"
+                 "deterministic processors and replays any day bit-exactly.\n"
+                 "\n"
+                 "global options:\n"
+                 "  --data-dir DIR     tape, state and run files (default $TAPEDECK_HOME, else ./var)\n"
+                 "  --config FILE      YAML configuration (every key has a default: tapedeck config --reference)\n"
+                 "  --set KEY=VALUE    override one configuration key, e.g. --set bars.timeframe=H1\n"
+                 "\n"
+                 "commands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(out, "  %-9s %s\n", commands[i].name, commands[i].summary);
     fprintf(out, "\n'tapedeck COMMAND --help' describes a command. Exit codes: 0 ok, 1 a failed check,\n"

@@ -15,7 +15,7 @@
 typedef enum key_type { K_INT, K_DECIMAL, K_BOOL, K_ENUM, K_STR } key_type_t;
 
 typedef struct key_def {
-    const char *key;     /* global: "tape.sync"; per symbol: "symbol.digits" */
+    const char *key; /* global: "tape.sync"; per symbol: "symbol.digits" */
     key_type_t type;
     const char *def;     /* default, as text */
     int64_t min, max;    /* K_INT: range; K_DECIMAL: range scaled by 1e8 */
@@ -23,11 +23,12 @@ typedef struct key_def {
     const char *doc;
 } key_def_t;
 
-#define DEC(x) ((int64_t)(x) * TD_FX_SCALE)
+#define DEC(x) ((int64_t)(x)*TD_FX_SCALE)
 
 static const key_def_t keys[] = {
     {"tape.sync", K_ENUM, "commit", 0, 0, "none|commit",
-     "commit: fsync the tape's write-ahead log on every commit (survives power loss); none: survives a process crash only"},
+     "commit: fsync the tape's write-ahead log on every commit (survives power loss); none: survives a process crash "
+     "only"},
     {"tape.batch_events", K_INT, "4096", 1, 1000000, NULL,
      "input events the processor host applies between two commits of state, offsets and outputs"},
     {"session.day_offset_minutes", K_INT, "0", -720, 720, NULL,
@@ -36,41 +37,55 @@ static const key_def_t keys[] = {
      "time zone (UTC+minutes) of trading-hours windows and weekday masks of strategies"},
     {"bars.timeframe", K_ENUM, "M30", 0, 0, "M1|M5|M15|M30|H1|H4|D1", "timeframe of the bars the strategies run on"},
     {"broker.mode", K_ENUM, "paper", 0, 0, "paper|external",
-     "paper: the processor host fills order intents with the fill model; external: fills arrive as execution reports on the stream"},
+     "paper: the processor host fills order intents with the fill model; external: fills arrive as execution reports "
+     "on the stream"},
     {"broker.slippage_points", K_INT, "0", 0, 100000, NULL, "paper fills: slippage against the order, in points"},
-    {"broker.commission_per_lot", K_DECIMAL, "0", 0, DEC(100000), NULL, "paper fills: commission per lot per side, money"},
+    {"broker.commission_per_lot", K_DECIMAL, "0", 0, DEC(100000), NULL,
+     "paper fills: commission per lot per side, money"},
     {"warehouse.uri", K_STR, "", 0, 0, NULL,
-     "PostgreSQL connection URI or key=value string; empty = the libpq environment (PGHOST, PGPORT, PGDATABASE, PGUSER)"},
+     "PostgreSQL connection URI or key=value string; empty = the libpq environment (PGHOST, PGPORT, PGDATABASE, "
+     "PGUSER)"},
     {"warehouse.batch_rows", K_INT, "10000", 1, 1000000, NULL,
      "sink: output events per SQL transaction (binary COPY into staging, upsert, the new offset)"},
-    {"warehouse.poll_ms", K_INT, "1000", 10, 600000, NULL, "sink: how often a running sink looks for new outputs on the tape"},
+    {"warehouse.poll_ms", K_INT, "1000", 10, 600000, NULL,
+     "sink: how often a running sink looks for new outputs on the tape"},
     {"warehouse.retry_max_ms", K_INT, "5000", 100, 600000, NULL,
      "sink: longest wait between two attempts to reach PostgreSQL (the wait doubles from 100 ms)"},
     {"warehouse.give_up_s", K_INT, "0", 0, 604800, NULL,
      "sink: stop with exit 3 after PostgreSQL has been unreachable this long; 0 = keep trying"},
     {"compact.retain_days", K_INT, "0", 0, 36500, NULL,
-     "compact: trading days of raw tape data to keep before the compacted day; 0 = keep everything (this version only reports)"},
-    {"compact.xz_preset", K_INT, "1", 0, 9, NULL, "compact: xz compression preset of sealed day files (0 fastest .. 9 smallest)"},
+     "compact: trading days of raw tape data to keep before the compacted day; 0 = keep everything (this version only "
+     "reports)"},
+    {"compact.xz_preset", K_INT, "1", 0, 9, NULL,
+     "compact: xz compression preset of sealed day files (0 fastest .. 9 smallest)"},
     {"gateway.listen", K_STR, "127.0.0.1:7878", 0, 0, NULL,
      "HOST:PORT the gateway listens on for the EA (an IPv4 address; port 0 = any free port, printed at startup)"},
     {"gateway.token", K_STR, "", 0, 0, NULL,
      "shared secret the EA sends in HELLO, compared in constant time; required by tapedeck run --role gateway"},
     {"gateway.max_connections", K_INT, "16", 1, 1024, NULL, "EA connections served at once; one more gets BYE"},
-    {"gateway.max_line", K_INT, "4096", 64, 4096, NULL, "longest line from the EA, bytes with its LF; a longer one gets ERR and is counted"},
-    {"gateway.auth_timeout_ms", K_INT, "5000", 10, 600000, NULL, "a connection that sends no valid HELLO within this time is closed"},
+    {"gateway.max_line", K_INT, "4096", 64, 4096, NULL,
+     "longest line from the EA, bytes with its LF; a longer one gets ERR and is counted"},
+    {"gateway.auth_timeout_ms", K_INT, "5000", 10, 600000, NULL,
+     "a connection that sends no valid HELLO within this time is closed"},
     {"gateway.idle_timeout_ms", K_INT, "60000", 10, 3600000, NULL,
      "a connection that completes no line for this long is closed (heartbeats keep an EA alive)"},
-    {"gateway.max_errors", K_INT, "10", 0, 1000000, NULL, "malformed lines tolerated per connection; one more closes it with BYE"},
+    {"gateway.max_errors", K_INT, "10", 0, 1000000, NULL,
+     "malformed lines tolerated per connection; one more closes it with BYE"},
     {"log.level", K_ENUM, "info", 0, 0, "debug|info|warn|error", "least severe level written to stderr"},
     {"log.format", K_ENUM, "text", 0, 0, "text|json", "text: key=value lines; json: one JSON object per line"},
     {"symbol.digits", K_INT, "5", 0, 8, NULL, "decimal places of a price (point = 10^-digits)"},
     {"symbol.contract_size", K_DECIMAL, "100000", 1, DEC(100000000), NULL, "units of the base per lot"},
     {"symbol.tick_size", K_DECIMAL, "0", 0, DEC(100000), NULL, "smallest price change; 0 = one point"},
-    {"symbol.tick_value", K_DECIMAL, "0", 0, DEC(100000000), NULL, "money per tick per lot; 0 = tick_size x contract_size"},
-    {"symbol.swap_mode", K_ENUM, "points", 0, 0, "disabled|points|money|interest", "how swap_long and swap_short are expressed"},
-    {"symbol.swap_long", K_DECIMAL, "0", -DEC(1000000), DEC(1000000), NULL, "swap of a long position per day, unit per swap_mode"},
-    {"symbol.swap_short", K_DECIMAL, "0", -DEC(1000000), DEC(1000000), NULL, "swap of a short position per day, unit per swap_mode"},
-    {"symbol.triple_swap_weekday", K_INT, "3", 0, 6, NULL, "weekday (0 = Sunday) whose rollover charges three days of swap"},
+    {"symbol.tick_value", K_DECIMAL, "0", 0, DEC(100000000), NULL,
+     "money per tick per lot; 0 = tick_size x contract_size"},
+    {"symbol.swap_mode", K_ENUM, "points", 0, 0, "disabled|points|money|interest",
+     "how swap_long and swap_short are expressed"},
+    {"symbol.swap_long", K_DECIMAL, "0", -DEC(1000000), DEC(1000000), NULL,
+     "swap of a long position per day, unit per swap_mode"},
+    {"symbol.swap_short", K_DECIMAL, "0", -DEC(1000000), DEC(1000000), NULL,
+     "swap of a short position per day, unit per swap_mode"},
+    {"symbol.triple_swap_weekday", K_INT, "3", 0, 6, NULL,
+     "weekday (0 = Sunday) whose rollover charges three days of swap"},
     {"symbol.volume_step", K_DECIMAL, "0.01", 1, DEC(1000), NULL, "lot step"},
     {"symbol.volume_min", K_DECIMAL, "0.01", 1, DEC(1000), NULL, "smallest order, lots"},
     {"symbol.volume_max", K_DECIMAL, "100", 1, DEC(1000000), NULL, "largest order, lots"},
@@ -96,7 +111,10 @@ struct td_config {
     int64_t defaults[N_KEYS];
 };
 
-static bool is_symbol_key(const key_def_t *k) { return strncmp(k->key, "symbol.", 7) == 0; }
+static bool is_symbol_key(const key_def_t *k)
+{
+    return strncmp(k->key, "symbol.", 7) == 0;
+}
 
 static int find_key(const char *key, bool per_symbol)
 {
@@ -159,16 +177,14 @@ static td_err_t parse_value(const key_def_t *k, const char *shown_key, const cha
             *num = value[0] == 't';
             return TD_OK;
         }
-        return td_err_set(errbuf, errlen, TD_ERR_CONFIG, "%s: %s: expected true or false, found '%s'", where,
-                          shown_key, value);
+        return td_err_set(errbuf, errlen, TD_ERR_CONFIG, "%s: %s: expected true or false, found '%s'", where, shown_key,
+                          value);
     case K_ENUM:
         if (enum_index(k->choices, value, num))
             return TD_OK;
         return td_err_set(errbuf, errlen, TD_ERR_CONFIG, "%s: %s: expected one of %s, found '%s'", where, shown_key,
                           k->choices, value);
-    case K_STR:
-        *num = 0;
-        return TD_OK;
+    case K_STR: *num = 0; return TD_OK;
     }
     return TD_ERR_CONFIG;
 }
@@ -219,8 +235,8 @@ static symbol_section_t *section_get(td_config_t *config, const char *symbol, bo
     return s;
 }
 
-static td_err_t set_slot(slot_t *slot, const key_def_t *k, const char *shown_key, const char *value,
-                         const char *where, unsigned line, char *errbuf, size_t errlen)
+static td_err_t set_slot(slot_t *slot, const key_def_t *k, const char *shown_key, const char *value, const char *where,
+                         unsigned line, char *errbuf, size_t errlen)
 {
     int64_t num = 0;
     td_err_t rc = parse_value(k, shown_key, value, where, &num, errbuf, errlen);
@@ -249,8 +265,9 @@ static td_err_t set_at(td_config_t *config, const char *key, const char *value, 
         name[dot - sym] = '\0';
         int i = find_key(dot + 1, true);
         if (i < 0)
-            return td_err_set(errbuf, errlen, TD_ERR_CONFIG, "%s: %s: unknown per-symbol key '%s' (see tapedeck config --reference)",
-                              where, key, dot + 1);
+            return td_err_set(errbuf, errlen, TD_ERR_CONFIG,
+                              "%s: %s: unknown per-symbol key '%s' (see tapedeck config --reference)", where, key,
+                              dot + 1);
         symbol_section_t *s = section_get(config, name, true);
         if (!s)
             return TD_ERR_NOMEM;
@@ -282,7 +299,7 @@ td_err_t td_config_load(td_config_t *config, const char *path, char *errbuf, siz
     yaml_parser_set_input_file(&parser, f);
 
     char *stack[MAX_DEPTH] = {0};
-    int depth = 0;             /* open mappings */
+    int depth = 0; /* open mappings */
     bool want_key[MAX_DEPTH + 1] = {true};
     td_err_t rc = TD_OK;
     bool done = false;
@@ -297,9 +314,7 @@ td_err_t td_config_load(td_config_t *config, const char *path, char *errbuf, siz
         char where[512];
         snprintf(where, sizeof where, "%s:%u", path, line);
         switch (ev.type) {
-        case YAML_STREAM_END_EVENT:
-            done = true;
-            break;
+        case YAML_STREAM_END_EVENT: done = true; break;
         case YAML_MAPPING_START_EVENT:
             if (depth > 0 && want_key[depth]) {
                 rc = td_err_set(errbuf, errlen, TD_ERR_CONFIG, "%s: expected a key, found a mapping", where);
@@ -324,7 +339,8 @@ td_err_t td_config_load(td_config_t *config, const char *path, char *errbuf, siz
             const char *text = (const char *)ev.data.scalar.value;
             if (depth == 0) {
                 if (ev.data.scalar.length)
-                    rc = td_err_set(errbuf, errlen, TD_ERR_CONFIG, "%s: expected a mapping of keys, found '%s'", where, text);
+                    rc = td_err_set(errbuf, errlen, TD_ERR_CONFIG, "%s: expected a mapping of keys, found '%s'", where,
+                                    text);
             } else if (want_key[depth]) {
                 stack[depth - 1] = strdup(text);
                 if (!stack[depth - 1])
@@ -350,8 +366,7 @@ td_err_t td_config_load(td_config_t *config, const char *path, char *errbuf, siz
         case YAML_ALIAS_EVENT:
             rc = td_err_set(errbuf, errlen, TD_ERR_CONFIG, "%s: YAML aliases are not supported", where);
             break;
-        default:
-            break;
+        default: break;
         }
         yaml_event_delete(&ev);
     }
@@ -479,19 +494,14 @@ static void range_text(const key_def_t *k, char *buf, size_t n)
 {
     char lo[40], hi[40];
     switch (k->type) {
-    case K_INT:
-        snprintf(buf, n, "%lld..%lld", (long long)k->min, (long long)k->max);
-        return;
+    case K_INT: snprintf(buf, n, "%lld..%lld", (long long)k->min, (long long)k->max); return;
     case K_DECIMAL:
         td_fx_format(k->min, 8, lo, sizeof lo);
         td_fx_format(k->max, 8, hi, sizeof hi);
         snprintf(buf, n, "%s..%s", lo, hi);
         return;
-    case K_ENUM:
-        snprintf(buf, n, "%s", k->choices);
-        return;
-    default:
-        snprintf(buf, n, "-");
+    case K_ENUM: snprintf(buf, n, "%s", k->choices); return;
+    default: snprintf(buf, n, "-");
     }
 }
 
