@@ -19,6 +19,7 @@
 #define TD_EXIT_ENV 3
 
 typedef struct td_cli {
+    const char *program;  /* argv[0], for commands printed for the user to run */
     const char *command;  /* "import", "process", ... */
     const char *data_dir; /* --data-dir, $TAPEDECK_HOME, else ./var */
     const char *config_path;

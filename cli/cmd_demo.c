@@ -270,9 +270,9 @@ int td_cmd_demo(td_cli_t *cli, int argc, char **argv)
         return td_cli_fail(cli, rc, "%s", err[0] ? err : "demo failed");
     printf("\n  realised P&L is in each symbol's profit currency, before costs; fills are paper fills\n"
            "  (the shared fill model) at the tick after each decision.\n"
-           "\n  prove the day bit-exact again:\n    tapedeck --data-dir %s replay --date %s\n"
-           "  look at it:\n    tapedeck --data-dir %s bars --symbol EURUSD\n    tapedeck --data-dir %s dump --stream "
+           "\n  prove the day bit-exact again:\n    %s --data-dir %s replay --date %s\n"
+           "  look at it:\n    %s --data-dir %s bars --symbol EURUSD\n    %s --data-dir %s dump --stream "
            "output --symbol EURUSD\n",
-           dir, date, dir, dir);
+           cli->program, dir, date, cli->program, dir, cli->program, dir);
     return all_equal ? TD_EXIT_OK : TD_EXIT_CHECK;
 }

@@ -51,7 +51,7 @@ static void usage(FILE *out)
 
 int main(int argc, char **argv)
 {
-    td_cli_t cli = {.command = "", .data_dir = getenv("TAPEDECK_HOME")};
+    td_cli_t cli = {.program = argv[0], .command = "", .data_dir = getenv("TAPEDECK_HOME")};
     if (!cli.data_dir || !*cli.data_dir)
         cli.data_dir = "./var";
     const char *sets[64];
