@@ -1,31 +1,78 @@
-/* cmd_run.c - `tapedeck run`: the live pipeline service. This slice runs the gateway role only:
- * the EA's TCP server appending to the local tape until SIGTERM or SIGINT. */
+/* cmd_run.c - `tapedeck run`: the live pipeline service on the local tape, until SIGTERM or SIGINT.
+ *
+ * All roles in one process (the default): the gateway's libev loop is the only thread and the
+ * tape's single writer; after each committed burst of the EA's lines (and every router.interval_ms)
+ * its hook runs the processor host over the tape (td_host_process: every input stream to its end)
+ * and then the order router (gateway/router.h), which sends new OrderIntents to the EA's session.
+ * `--role gateway` runs the gateway alone. The processor and router roles alone need a journal
+ * that two processes can share (Kafka); they are refused for now. */
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cli/cli.h"
+#include "gateway/router.h"
 #include "gateway/server.h"
+#include "host/host.h"
 
 static void help(void)
 {
-    printf("usage: tapedeck run --role gateway [--config FILE]\n"
+    printf("usage: tapedeck run [--role all|gateway] [--config FILE]\n"
            "\n"
-           "Runs the live pipeline service until SIGTERM or SIGINT. Roles built so far:\n"
+           "Runs the live pipeline service on the local tape until SIGTERM or SIGINT. Roles:\n"
            "  gateway     the TCP server the MT5 Expert Advisor (or tapedeck feed) connects to: it\n"
            "              authenticates the EA (gateway.token), appends its ticks, symbol specs and\n"
            "              execution reports to the local tape and acknowledges what is durably there\n"
            "              (docs/PROTOCOL.md). Listens on gateway.listen (default 127.0.0.1:7878).\n"
-           "The processor, router and archiver roles and all roles in one process are not built yet.\n"
+           "  processor   the processor host: after every gateway commit it processes the tape's\n"
+           "              input streams to their end (as tapedeck process does).\n"
+           "  router      sends new OrderIntents to the EA's session as ORDER lines, each recorded as\n"
+           "              sent on the tape before it is written; an intent older than\n"
+           "              router.max_age_ms is not sent but recorded as expired (an ExecutionReport\n"
+           "              input). Only with broker.mode external; in paper mode the processor fills.\n"
+           "all (the default) runs the three in one process; --role gateway runs the gateway alone.\n"
+           "The processor and router roles alone and the archiver role are not built yet.\n"
            "\n"
            "options:\n"
-           "  --role ROLE     gateway (required for now)\n"
+           "  --role ROLE     all (default) or gateway\n"
            "  --config FILE   YAML configuration (as the global option; gateway.* and tape.* keys)\n"
            "\n"
            "On SIGTERM/SIGINT it stops accepting, closes every connection with BYE (all it read is\n"
-           "committed) and exits 0. Exit codes: 0 stopped by a signal, 2 bad usage or configuration,\n"
+           "committed and processed) and exits 0. Exit codes: 0 stopped by a signal, 2 bad usage or configuration,\n"
            "3 the environment failed (cannot listen, tape failure).\n");
+}
+
+typedef struct live {
+    td_cli_t *cli;
+    td_tape_t *tape;
+    td_gw_server_t *server;
+    td_router_t *router; /* NULL in paper mode */
+    td_host_opts_t host;
+    uint64_t host_runs, host_inputs, host_outputs;
+} live_t;
+
+/* The gateway's hook (its loop thread, the tape's writer): process the tape to its end, then
+ * route; an expiry appends reports, which are processed at once so the strategy sees them. */
+static td_err_t live_hook(void *opaque, double burst_start, char *errbuf, size_t errlen)
+{
+    live_t *live = opaque;
+    td_err_t rc = TD_OK;
+    for (int round = 0; rc == TD_OK && round < 4; round++) {
+        td_host_stats_t st;
+        rc = td_host_process(live->tape, &live->host, &st, errbuf, errlen);
+        if (rc != TD_OK)
+            break;
+        live->host_runs++;
+        live->host_inputs += st.inputs;
+        live->host_outputs += st.outputs;
+        uint64_t expired = 0;
+        if (live->router)
+            rc = td_router_run(live->router, live->tape, live->server, burst_start, &expired, errbuf, errlen);
+        if (expired == 0)
+            break;
+    }
+    return rc;
 }
 
 int td_cmd_run(td_cli_t *cli, int argc, char **argv)
@@ -54,10 +101,17 @@ int td_cmd_run(td_cli_t *cli, int argc, char **argv)
     if (optind < argc)
         return td_cli_usage(cli, "unexpected argument '%s'", argv[optind]);
     if (!role)
-        return td_cli_usage(cli, "--role expects gateway (all roles in one process are not built yet)");
-    if (strcmp(role, "gateway") != 0)
-        return td_cli_usage(cli, "--role %s is not built yet; this version runs --role gateway only", role);
+        role = "all";
+    bool all = strcmp(role, "all") == 0;
+    if (!all && (strcmp(role, "processor") == 0 || strcmp(role, "router") == 0))
+        return td_cli_usage(cli,
+                            "--role %s alone is not built yet (it needs a journal shared between processes); "
+                            "run all roles in one process (the default) or --role gateway",
+                            role);
+    if (!all && strcmp(role, "gateway") != 0)
+        return td_cli_usage(cli, "--role expects all or gateway, found '%s'", role);
 
+    live_t live = {.cli = cli};
     td_gw_server_opts_t opts = {
         .listen = td_config_str(cli->config, "gateway.listen"),
         .token = td_config_str(cli->config, "gateway.token"),
@@ -70,31 +124,58 @@ int td_cmd_run(td_cli_t *cli, int argc, char **argv)
     if (!*opts.token)
         return td_cli_usage(cli, "gateway.token: expected a secret for the EA's HELLO, found nothing "
                                  "(set it in the config or with --set gateway.token=...)");
+    if (all) {
+        td_host_pipeline_config(cli->config, &live.host.pipeline);
+        live.host.batch_events = (uint32_t)td_config_int(cli->config, "tape.batch_events");
+        live.host.log = &cli->log;
+        opts.hook = live_hook;
+        opts.hook_opaque = &live;
+        opts.hook_interval_ms = td_config_int(cli->config, "router.interval_ms");
+    }
 
-    td_tape_t *tape = NULL;
-    td_gw_server_t *server = NULL;
-    td_err_t rc = td_cli_open_tape(cli, false, &tape, err, sizeof err);
+    td_err_t rc = td_cli_open_tape(cli, false, &live.tape, err, sizeof err);
+    if (rc == TD_OK && all)
+        rc = td_host_check_config(live.tape, &live.host.pipeline, err, sizeof err);
+    if (rc == TD_OK && all && !live.host.pipeline.paper)
+        rc = td_router_new(cli->config, td_config_int(cli->config, "router.max_age_ms"), &cli->log, &live.router);
     if (rc == TD_OK)
-        rc = td_gw_server_new(&opts, tape, &cli->log, &server, err, sizeof err);
+        rc = td_gw_server_new(&opts, live.tape, &cli->log, &live.server, err, sizeof err);
     if (rc == TD_OK) {
         char addr[64];
-        td_gw_server_address(server, addr, sizeof addr);
-        printf("tapedeck run: gateway listening on %s, writing to the local tape in %s (tape.sync=%s)\n", addr,
+        td_gw_server_address(live.server, addr, sizeof addr);
+        printf("tapedeck run: gateway listening on %s, writing to the local tape in %s (tape.sync=%s)", addr,
                cli->data_dir, td_config_str(cli->config, "tape.sync"));
+        if (all)
+            printf("; processor%s", live.router ? " and order router (broker.mode external)"
+                                                : " with the paper broker (broker.mode paper; no order router)");
+        printf("\n");
         fflush(stdout);
-        rc = td_gw_server_run(server, err, sizeof err);
+        rc = td_gw_server_run(live.server, err, sizeof err);
     }
-    if (server) {
+    if (rc == TD_OK && all) /* what the last burst brought, processed and routed before leaving */
+        rc = live_hook(&live, 0, err, sizeof err);
+    if (live.server) {
         td_gw_stats_t st;
-        td_gw_server_stats(server, &st);
+        td_gw_server_stats(live.server, &st);
         printf("tapedeck run: gateway stopped: %" PRIu64 " connection(s), %" PRIu64 " refused, %" PRIu64
                " auth failure(s), %" PRIu64 " line(s), %" PRIu64 " event(s) appended, %" PRIu64
                " duplicate(s) dropped, %" PRIu64 " error(s), %" PRIu64 " commit(s)\n",
                st.connections, st.refused, st.auth_failures, st.lines, st.events, st.duplicates, st.errors, st.commits);
-        fflush(stdout);
     }
-    td_gw_server_destroy(server);
-    td_tape_close(tape);
+    if (all && live.server)
+        printf("tapedeck run: processor: %" PRIu64 " run(s), %" PRIu64 " input(s), %" PRIu64 " output(s)\n",
+               live.host_runs, live.host_inputs, live.host_outputs);
+    if (live.router) {
+        td_router_stats_t rs;
+        td_router_stats(live.router, &rs);
+        printf("tapedeck run: router: %" PRIu64 " order(s) sent, %" PRIu64 " expired, %" PRIu64
+               " lost; tick-to-order latency over %" PRIu64 " order(s): p50 %.3f ms, p99 %.3f ms, max %.3f ms\n",
+               rs.sent, rs.expired, rs.lost, rs.latency_n, rs.latency_p50_ms, rs.latency_p99_ms, rs.latency_max_ms);
+    }
+    fflush(stdout);
+    td_gw_server_destroy(live.server);
+    td_router_destroy(live.router);
+    td_tape_close(live.tape);
     if (rc != TD_OK)
         return td_cli_fail(cli, rc, "%s", err);
     return TD_EXIT_OK;

@@ -71,6 +71,11 @@ static const key_def_t keys[] = {
      "a connection that completes no line for this long is closed (heartbeats keep an EA alive)"},
     {"gateway.max_errors", K_INT, "10", 0, 1000000, NULL,
      "malformed lines tolerated per connection; one more closes it with BYE"},
+    {"router.max_age_ms", K_INT, "5000", 1, 86400000, NULL,
+     "an order intent not sent to the EA this long after the processor wrote it is not sent: it is recorded as "
+     "expired"},
+    {"router.interval_ms", K_INT, "50", 1, 60000, NULL,
+     "tapedeck run: how often the processor and the router look at the tape besides after each gateway commit"},
     {"log.level", K_ENUM, "info", 0, 0, "debug|info|warn|error", "least severe level written to stderr"},
     {"log.format", K_ENUM, "text", 0, 0, "text|json", "text: key=value lines; json: one JSON object per line"},
     {"symbol.digits", K_INT, "5", 0, 8, NULL, "decimal places of a price (point = 10^-digits)"},

@@ -188,6 +188,8 @@ struct td_gw_server {
     ev_io accept_io;
     ev_timer accept_pause;
     ev_signal sigterm, sigint;
+    ev_timer hook_timer;
+    ev_tstamp burst_start;
     conn_t *conns;
     unsigned n_open; /* connections counted against max_connections (not CLOSING) */
     td_gw_stats_t stats;
@@ -200,6 +202,7 @@ struct td_gw_server {
 
 static void conn_free(conn_t *conn);
 static void conn_flush(conn_t *conn);
+static void run_hook(td_gw_server_t *server, double burst_start);
 
 static void conn_log_close(conn_t *conn, td_log_level_t level, const char *reason)
 {
@@ -521,6 +524,7 @@ static void on_read(struct ev_loop *loop, ev_io *w, int revents)
     bool eof = false;
     const char *why = "peer closed";
     size_t burst = 0;
+    server->burst_start = ev_time();
     while (burst < BURST_MAX && !conn->drop) {
         ssize_t n = read(conn->fd, server->rbuf, sizeof server->rbuf);
         if (n < 0 && errno == EINTR)
@@ -542,14 +546,72 @@ static void on_read(struct ev_loop *loop, ev_io *w, int revents)
             conn->drop = true;
         }
     }
+    uint64_t commits = server->stats.commits;
     if (conn->state != ST_AUTH)
         conn_end_burst(conn);
     if (!conn->drop)
         conn_flush(conn);
+    if (server->stats.commits != commits)
+        run_hook(server, server->burst_start);
     if (eof && conn->state != ST_CLOSING)
         conn_log_close(conn, TD_LOG_INFO, why);
     if (eof || conn->drop)
         conn_free(conn);
+}
+
+/* Runs the owner's hook; a failure stops the loop like a failed commit. */
+static void run_hook(td_gw_server_t *server, double burst_start)
+{
+    if (!server->opts.hook || server->failed != TD_OK)
+        return;
+    char detail[512] = "";
+    td_err_t rc = server->opts.hook(server->opts.hook_opaque, burst_start, detail, sizeof detail);
+    if (rc != TD_OK) {
+        server->failed = rc;
+        snprintf(server->failed_msg, sizeof server->failed_msg, "%s", detail[0] ? detail : td_err_name(rc));
+        td_log_write(server->log, TD_LOG_ERROR, "gateway", rc, "hook failed: %s", server->failed_msg);
+        ev_break(server->loop, EVBREAK_ALL);
+    }
+}
+
+static void on_hook_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    run_hook(w->data, 0);
+}
+
+/* The one open session of account (any account when NULL); NULL when none or several. */
+static conn_t *find_session(const td_gw_server_t *server, const char *account)
+{
+    conn_t *found = NULL;
+    for (conn_t *conn = server->conns; conn; conn = conn->next) {
+        if (conn->state != ST_OPEN || conn->drop || (account && strcmp(conn->account, account) != 0))
+            continue;
+        if (found)
+            return NULL; /* more than one session: the caller must name the account */
+        found = conn;
+    }
+    return found;
+}
+
+bool td_gw_server_connected(const td_gw_server_t *server, const char *account)
+{
+    return find_session(server, account) != NULL;
+}
+
+td_err_t td_gw_server_send(td_gw_server_t *server, const char *account, const uint8_t *line, size_t len)
+{
+    conn_t *found = find_session(server, account);
+    if (!found)
+        return TD_ERR_NOT_FOUND;
+    td_err_t rc = td_buf_append(&found->out, line, len);
+    if (rc != TD_OK)
+        return rc;
+    conn_flush(found);
+    /* a failed write marks the connection dropped; its next read event frees it (never here: the
+     * hook may run inside that connection's own read callback) */
+    return found->drop ? TD_ERR_NOT_FOUND : TD_OK;
 }
 
 static void on_write(struct ev_loop *loop, ev_io *w, int revents)
@@ -710,7 +772,10 @@ td_err_t td_gw_server_new(const td_gw_server_opts_t *opts, td_tape_t *tape, td_l
     ev_timer_init(&server->accept_pause, on_accept_pause, ACCEPT_PAUSE_S, 0.);
     ev_signal_init(&server->sigterm, on_signal, SIGTERM);
     ev_signal_init(&server->sigint, on_signal, SIGINT);
+    ev_timer_init(&server->hook_timer, on_hook_timer, 0.,
+                  opts->hook_interval_ms > 0 ? (double)opts->hook_interval_ms / 1000. : 1.);
     server->accept_io.data = server->accept_pause.data = server->sigterm.data = server->sigint.data = server;
+    server->hook_timer.data = server;
     *out = server;
     return TD_OK;
 }
@@ -728,7 +793,10 @@ td_err_t td_gw_server_run(td_gw_server_t *server, char *errbuf, size_t errlen)
     ev_io_start(loop, &server->accept_io);
     ev_signal_start(loop, &server->sigterm);
     ev_signal_start(loop, &server->sigint);
+    if (server->opts.hook)
+        ev_timer_again(loop, &server->hook_timer);
     ev_run(loop, 0);
+    ev_timer_stop(loop, &server->hook_timer);
     /* stopped: no more connections; every burst was committed in its own callback */
     ev_io_stop(loop, &server->accept_io);
     ev_timer_stop(loop, &server->accept_pause);

@@ -44,6 +44,13 @@ typedef struct td_gw_server_opts {
     size_t max_line; /* bytes with the LF, <= TD_GW_LINE_MAX */
     int64_t auth_timeout_ms, idle_timeout_ms;
     uint64_t max_errors;
+    /* Optional: called on the loop's thread after every committed burst (with the monotonic time,
+     * ev_time(), at which that burst's read began) and every hook_interval_ms (with 0), so that
+     * the processor and the router of the same process can follow the tape. A hook returning an
+     * error stops the server with that code (as a failed commit does), detail in its errbuf. */
+    td_err_t (*hook)(void *opaque, double burst_start, char *errbuf, size_t errlen);
+    void *hook_opaque;
+    int64_t hook_interval_ms; /* > 0 when hook is set */
 } td_gw_server_opts_t;
 
 typedef struct td_gw_stats {
@@ -73,6 +80,13 @@ void td_gw_server_address(const td_gw_server_t *server, char *buf, size_t len);
  * or until a tape commit fails (returns that code, detail in errbuf). */
 td_err_t td_gw_server_run(td_gw_server_t *server, char *errbuf, size_t errlen) TD_WUR;
 void td_gw_server_stats(const td_gw_server_t *server, td_gw_stats_t *stats);
+
+/* Queues line (with its LF) for the authenticated session of account, or of the only open session
+ * when account is NULL, and starts writing it. TD_ERR_NOT_FOUND when there is no such session (or
+ * more than one with account NULL), TD_ERR_NOMEM. Loop thread only (from the hook). */
+/* True when td_gw_server_send(server, account, ...) would find its session. Loop thread only. */
+bool td_gw_server_connected(const td_gw_server_t *server, const char *account);
+td_err_t td_gw_server_send(td_gw_server_t *server, const char *account, const uint8_t *line, size_t len) TD_WUR;
 
 /* ---- pure helpers (no I/O), shared with tests ---- */
 
