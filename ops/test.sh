@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: installs what is missing, builds twice (RelWithDebInfo with -Werror, then
-# Debug with ASan+UBSan) and runs every CTest test (unit and integration) in both builds.
-# Exit 0 only when every test of both builds passes.
+# Debug with ASan+UBSan) and runs every CTest test (unit and integration) in both builds, then
+# runs the coverage-guided libFuzzer targets (Clang) for a bounded time (tests/fuzz/libfuzzer.sh).
+# Exit 0 only when every test of both builds passes and no fuzzer found a crash.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,4 +26,6 @@ echo "== build and test: Debug, ASan + UBSan"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 run_build build-asan -DCMAKE_BUILD_TYPE=Debug -DTD_SANITIZE=ON
-echo "test: all suites passed in both builds"
+echo "== fuzz: libFuzzer (Clang, ASan+UBSan), bounded time per parser"
+./tests/fuzz/libfuzzer.sh build-fuzz
+echo "test: all suites passed in both builds, and the fuzzers found nothing"
