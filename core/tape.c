@@ -16,9 +16,10 @@
  * tape's copies change only after RocksDB accepted the write, so a failed commit leaves nothing to
  * undo (and makes the tape refuse further commits: its state on disk is then unknown).
  *
- * Threads: open/close, batches, td_tape_next_offset and td_tape_symbols belong to the writer's
- * thread (the stream map is not locked). td_tape_read, the state/meta/day getters and iterators
- * only use RocksDB's thread-safe reads and may run in any thread. td_tape_last_error is locked.
+ * Threads: open/close, batches and td_tape_next_offset belong to the writer's thread (the stream
+ * map is not locked). td_tape_read, td_tape_stream_end, td_tape_symbols, the state/meta/day
+ * getters and iterators only use RocksDB's thread-safe reads and may run in any thread.
+ * td_tape_last_error is locked.
  */
 #include "core/tape.h"
 
@@ -411,6 +412,8 @@ static void configure(rocksdb_options_t *options, const td_tape_opts_t *opts, bo
     rocksdb_options_increase_parallelism(options, 2);
     rocksdb_options_set_write_buffer_size(options, 16u << 20);
     rocksdb_options_set_keep_log_file_num(options, 4);
+    if (opts->read_only)
+        rocksdb_options_set_max_open_files(options, -1); /* see td_tape_open: files held from the open */
     /* LZ4 at every level: replay reads whole days, and LZ4 decompresses several times faster than
      * ZSTD (which cost replay about 7% of its time); sealed archives (compact) can use ZSTD. */
     rocksdb_options_set_compression(options, compress ? rocksdb_lz4_compression : rocksdb_no_compression);
@@ -425,6 +428,15 @@ static void configure(rocksdb_options_t *options, const td_tape_opts_t *opts, bo
 static bool compression_refused(const char *err)
 {
     return err && strstr(err, "ompression") && strstr(err, "not");
+}
+
+/* Read-only opens retried when a file named by the MANIFEST vanished: 10, 20, 40, 80, 160, then
+ * 320 ms apart, about 3 s in all. */
+#define OPEN_RETRIES 12
+
+static bool file_vanished(const char *err)
+{
+    return strstr(err, "No such file") != NULL;
 }
 
 /* The day index of a tape is only meaningful under one trading-day roll: the first writer records
@@ -502,7 +514,11 @@ td_err_t td_tape_open(const char *dir, const td_tape_opts_t *opts, td_tape_t **o
     pthread_mutex_init(&tape->err_lock, NULL);
     tape->opts = *opts;
 
-    for (int attempt = 0; attempt < 2; attempt++) {
+    /* A read-only open beside a writer reads the writer's MANIFEST and then the table files it
+     * names; a flush or compaction finishing in between deletes one of them ("No such file").
+     * The tape itself is fine: read the MANIFEST again (a few times, with a short wait). Once
+     * open, every table file is held open (max_open_files -1), so later deletions do not matter. */
+    for (int attempt = 0, vanished = 0; attempt < 2; attempt++) {
         const rocksdb_options_t *cf_opts[CF_COUNT];
         if (tape->options)
             rocksdb_options_destroy(tape->options);
@@ -518,6 +534,13 @@ td_err_t td_tape_open(const char *dir, const td_tape_opts_t *opts, td_tape_t **o
         else
             tape->db = rocksdb_open_column_families(tape->options, (const char *)path.ptr, CF_COUNT, cf_names, cf_opts,
                                                     tape->cf, &err);
+        if (err && opts->read_only && file_vanished(err) && vanished < OPEN_RETRIES) {
+            struct timespec ts = {.tv_sec = 0, .tv_nsec = (long)(10 << (vanished < 5 ? vanished : 5)) * 1000000L};
+            nanosleep(&ts, NULL);
+            vanished++;
+            attempt--; /* the same compression choice again */
+            continue;
+        }
         if (!err || !compression_refused(err))
             break; /* a library built without LZ4/ZSTD gets an uncompressed tape */
     }
@@ -636,6 +659,23 @@ uint64_t td_tape_next_offset(td_tape_t *tape, td_stream_kind_t kind, const char 
     if (stream_get(tape, kind, symbol, symlen, &stream) != TD_OK)
         return 0;
     return stream->next;
+}
+
+td_err_t td_tape_stream_end(td_tape_t *tape, td_stream_kind_t kind, const char *symbol, uint64_t *end)
+{
+    size_t symlen = symbol_len(symbol);
+    if (!end)
+        return TD_ERR_INVALID;
+    *end = 0;
+    if (!tape || !kind_ok(kind) || !symlen)
+        return TD_ERR_INVALID;
+    uint8_t probe[STREAM_KEY_MAX], key[STREAM_KEY_MAX];
+    bool found = false;
+    size_t klen = stream_key(probe, symbol, symlen, UINT64_MAX);
+    td_err_t rc = last_with_prefix(tape, stream_cf(tape, kind), probe, klen, symlen + 1, &found, key, NULL, NULL);
+    if (rc == TD_OK && found)
+        *end = get_be64(key + symlen + 1) + 1;
+    return rc;
 }
 
 td_err_t td_tape_symbols(td_tape_t *tape, td_stream_kind_t kind, td_err_t (*cb)(void *opaque, const char *symbol),

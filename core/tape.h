@@ -63,8 +63,13 @@ void td_tape_close(td_tape_t *tape);
 /* The next offset an append to (kind, symbol) would get; 0 for a stream that does not exist. */
 uint64_t td_tape_next_offset(td_tape_t *tape, td_stream_kind_t kind, const char *symbol);
 
+/* The same as committed in the database now, read with a reverse seek instead of the writer's
+ * stream map: for readers in other threads (the sink inside tapedeck run). *end = 0 for a stream
+ * that does not exist. Any thread. */
+td_err_t td_tape_stream_end(td_tape_t *tape, td_stream_kind_t kind, const char *symbol, uint64_t *end) TD_WUR;
+
 /* Lists the symbols that have a stream of `kind`, in byte order of the name. The callback's
- * non-TD_OK return stops the listing with that code. */
+ * non-TD_OK return stops the listing with that code. Any thread. */
 td_err_t td_tape_symbols(td_tape_t *tape, td_stream_kind_t kind, td_err_t (*cb)(void *opaque, const char *symbol),
                          void *opaque) TD_WUR;
 

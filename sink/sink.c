@@ -543,7 +543,13 @@ static td_err_t sync_symbol(sink_t *sink, td_tape_t *tape, const char *symbol, b
     if (rc != TD_OK)
         return rc;
     *pg_failed = false;
-    uint64_t end = td_tape_next_offset(tape, TD_STREAM_OUTPUT, symbol);
+    uint64_t end = 0;
+    rc = td_tape_stream_end(tape, TD_STREAM_OUTPUT, symbol, &end);
+    if (rc != TD_OK) {
+        char detail[512];
+        td_tape_last_error(tape, detail, sizeof detail);
+        return td_err_set(errbuf, errlen, rc, "%s output stream: %s", symbol, detail);
+    }
     if (next > end)
         return td_err_set(errbuf, errlen, TD_ERR_MISMATCH,
                           "the warehouse has %s's outputs up to offset %" PRIu64
@@ -648,21 +654,32 @@ static td_err_t add_name(void *opaque, const char *symbol)
     return TD_OK;
 }
 
-/* One pass over the tape as it is now. */
+/* One pass over the tape as it is now: the caller's handle, or a read-only one opened for it. */
 static td_err_t sink_pass(sink_t *sink, char *errbuf, size_t errlen)
 {
-    td_tape_opts_t topts = sink->opts->tape_opts;
-    topts.read_only = true;
-    td_tape_t *tape = NULL;
-    td_err_t rc = td_tape_open(sink->opts->tape_dir, &topts, &tape, errbuf, errlen);
-    if (rc != TD_OK)
-        return rc;
+    td_tape_t *tape = sink->opts->tape;
+    td_err_t rc = TD_OK;
+    if (!tape) {
+        td_tape_opts_t topts = sink->opts->tape_opts;
+        topts.read_only = true;
+        rc = td_tape_open(sink->opts->tape_dir, &topts, &tape, errbuf, errlen);
+        if (rc == TD_ERR_STORE && !sink->opts->once) {
+            /* a following sink outlives a writer's busy moment: try again at the next pass */
+            log_at(sink, TD_LOG_WARN, rc, "%s; trying again in %u ms", errbuf, sink->opts->poll_ms);
+            errbuf[0] = '\0';
+            return TD_OK;
+        }
+        if (rc != TD_OK)
+            return rc;
+    }
     name_list_t list = {0};
     if (sink->opts->symbol) {
-        if (td_tape_next_offset(tape, TD_STREAM_OUTPUT, sink->opts->symbol) == 0)
+        uint64_t end = 0;
+        rc = td_tape_stream_end(tape, TD_STREAM_OUTPUT, sink->opts->symbol, &end);
+        if (rc == TD_OK && end == 0)
             rc = td_err_set(errbuf, errlen, TD_ERR_NOT_FOUND,
                             "no output stream for %s on the tape (run tapedeck process)", sink->opts->symbol);
-        else
+        else if (rc == TD_OK)
             rc = add_name(&list, sink->opts->symbol);
     } else {
         rc = td_tape_symbols(tape, TD_STREAM_OUTPUT, add_name, &list);
@@ -672,7 +689,8 @@ static td_err_t sink_pass(sink_t *sink, char *errbuf, size_t errlen)
         rc = sink_symbol(sink, tape, list.names[i], errbuf, errlen);
     }
     free(list.names);
-    td_tape_close(tape);
+    if (tape != sink->opts->tape)
+        td_tape_close(tape);
     return rc;
 }
 

@@ -10,10 +10,14 @@
  * logs it and retries with a doubling wait (100 ms .. retry_max_ms); after a failure whose outcome
  * is unknown (the connection broke during COMMIT) it re-reads the offset instead of guessing.
  *
- * The sink opens the tape read-only, beside a running writer, and never holds it up: it only
- * reads what the processor host has committed.
+ * The sink opens the tape read-only, beside a running writer (a new handle at every pass), and
+ * never holds it up: it only reads what the processor host has committed. A following sink
+ * (once = false) whose open fails in a writer's busy moment logs it and tries again at the next
+ * pass. Inside tapedeck run it reads through the writer's own handle instead (opts.tape), with the
+ * tape's any-thread reads only (iterators, td_tape_stream_end, td_tape_symbols).
  *
- * Thread: td_sink_run runs in the caller's thread until done (or *stop becomes non-zero).
+ * Thread: td_sink_run runs in the caller's thread until done (or *stop becomes non-zero); see
+ * sink/sink_thread.h for the sink as a thread of tapedeck run.
  */
 #ifndef TD_SINK_H
 #define TD_SINK_H
@@ -28,7 +32,9 @@
 
 typedef struct td_sink_opts {
     const char *uri;             /* NULL or "" = the libpq environment */
-    const char *tape_dir;        /* the data directory */
+    td_tape_t *tape;             /* NULL = open tape_dir read-only at every pass; else read through this
+                                    handle (written by another thread, closed only after the sink ends) */
+    const char *tape_dir;        /* the data directory (when tape is NULL) */
     td_tape_opts_t tape_opts;    /* read_only is forced */
     const char *symbol;          /* NULL = every output stream */
     uint32_t batch_rows;         /* output events per transaction, >= 1 */

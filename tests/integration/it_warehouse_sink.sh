@@ -113,7 +113,8 @@ diff "$TD_WORK/want.txt" "$TD_WORK/got.txt" || fail "the warehouse differs from 
 [ "$(pg_sql "SELECT count(*) FROM pg_inherits WHERE inhparent = 'bars'::regclass")" -ge 1 ] || fail "no month partition of bars"
 pass "after $kills SIGKILLs and a PostgreSQL restart, counts and sums of all 7 tables equal the tape's ($n_out outputs)"
 
-# 4. follow mode: a running sink picks up what a later `process` appends, and stops on SIGTERM
+# 4. follow mode: a running sink picks up what a later `process` appends (its read-only opens race
+#    with process's flushes and compactions: it must outlive them), and stops on SIGTERM
 tdc params push --symbol GBPUSD --strategy sma_cross --set fast=5,slow=20,direction=both,volume=1,sl_points=0,tp_points=0 \
    --author tests --reason warehouse --at 2019-02-04T00:00:00 > /dev/null
 tdc import --format dukascopy-csv --symbol GBPUSD --day-end last "$TD_SHARED_DATA/ticks/dukascopy-eurusd-2019-02-04_05.csv" > /dev/null
@@ -122,9 +123,10 @@ pid=$!
 tdc process > /dev/null
 for _ in $(seq 1 100); do
   [ "$(pg_sql "SELECT coalesce((SELECT next_offset FROM sink_offsets WHERE symbol = 'GBPUSD'), 0)")" -eq "$n_out" ] && break
+  kill -0 "$pid" 2> /dev/null || break
   sleep 0.1
 done
-kill -TERM "$pid"
+kill -TERM "$pid" 2> /dev/null || { cat "$TD_WORK/follow.err" >&2; fail "the following sink had exited while process ran"; }
 wait "$pid" || { cat "$TD_WORK/follow.err" >&2; fail "the following sink did not stop cleanly on SIGTERM"; }
 [ "$(pg_sql "SELECT count(*) FROM bars WHERE symbol = 'GBPUSD'")" -eq "$(pg_sql "SELECT count(*) FROM bars WHERE symbol = 'EURUSD'")" ] ||
   fail "the following sink did not write GBPUSD's bars"
