@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "cli/cli.h"
+#include "cli/replay_against.h"
 #include "core/event_json.h"
 #include "core/timeutil.h"
 #include "host/host.h"
@@ -14,7 +15,7 @@
 
 static void help(void)
 {
-    printf("usage: tapedeck replay --date YYYY-MM-DD [--symbol SYMBOL] [--against live] [--json]\n"
+    printf("usage: tapedeck replay --date YYYY-MM-DD [--symbol SYMBOL] [--against live|backtest] [--json]\n"
            "\n"
            "Re-runs the trading day from the state the processor host saved at the day's start, over\n"
            "the same input offsets, and compares every output and the day digest with what the host\n"
@@ -28,8 +29,21 @@ static void help(void)
            "options:\n"
            "  --date D        the trading day (YYYY-MM-DD or YYYYMMDD)\n"
            "  --symbol S      only this symbol (default: every symbol with events that day)\n"
-           "  --against live  compare with the recorded outputs (the default and only mode here)\n"
-           "  --json          one JSON document on stdout\n");
+           "  --against live  compare with the recorded outputs (the default)\n"
+           "  --json          one JSON document on stdout\n"
+           "\n"
+           "--against backtest: did live trade as the backtest predicts? The day's recorded inputs\n"
+           "(ticks, specs, parameter changes; not the broker's execution reports) go through the same\n"
+           "strategy with the backtest's fill model (the paper broker) from the day-start state, and\n"
+           "its trades are compared trade by trade with the recorded ones: matched (entry and exit\n"
+           "delay in ms and price difference in points, + = worse for the account), missing (the\n"
+           "model traded, live did not), extra (live traded, the model did not), and the slippage of\n"
+           "fills of the same intent id. A position the external broker held at the day's start is\n"
+           "taken over by the model (no stop or target). Verdict: consistent (exit 0) when no trade is\n"
+           "missing or extra and no fill slipped more than --max-slippage-points; else diverged (exit 1).\n"
+           "  --tolerance-ms N          entries further apart do not match (default 60000)\n"
+           "  --slippage-points N       the model's slippage (default: broker.slippage_points)\n"
+           "  --max-slippage-points X   fail when a fill slipped more than X points (default: not checked)\n");
 }
 
 static const char *verdict_name(td_replay_verdict_t v)
@@ -122,12 +136,20 @@ static void print_result(const td_replay_result_t *r, const char *date, double s
 int td_cmd_replay(td_cli_t *cli, int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"date", required_argument, NULL, 'd'},    {"symbol", required_argument, NULL, 's'},
-        {"against", required_argument, NULL, 'a'}, {"json", no_argument, NULL, 'j'},
-        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
+        {"date", required_argument, NULL, 'd'},
+        {"symbol", required_argument, NULL, 's'},
+        {"against", required_argument, NULL, 'a'},
+        {"json", no_argument, NULL, 'j'},
+        {"help", no_argument, NULL, 'h'},
+        {"tolerance-ms", required_argument, NULL, 't'},
+        {"slippage-points", required_argument, NULL, 'p'},
+        {"max-slippage-points", required_argument, NULL, 'm'},
+        {NULL, 0, NULL, 0},
     };
     const char *date = NULL, *symbol = NULL;
-    bool json = false;
+    bool json = false, backtest = false;
+    td_against_opts_t aopts = {.tolerance_ms = 60000, .max_slip_points = -1};
+    char *end = NULL;
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -135,9 +157,25 @@ int td_cmd_replay(td_cli_t *cli, int argc, char **argv)
         case 'd': date = optarg; break;
         case 's': symbol = optarg; break;
         case 'a':
-            if (strcmp(optarg, "live") != 0)
-                return td_cli_fail(cli, TD_ERR_UNSUPPORTED,
-                                   "--against %s: only 'live' (the recorded outputs) is available", optarg);
+            if (strcmp(optarg, "live") != 0 && strcmp(optarg, "backtest") != 0)
+                return td_cli_usage(cli, "--against expects live or backtest, found '%s'", optarg);
+            backtest = strcmp(optarg, "backtest") == 0;
+            break;
+        case 't':
+            aopts.tolerance_ms = strtoll(optarg, &end, 10);
+            if (!*optarg || *end || aopts.tolerance_ms < 0)
+                return td_cli_usage(cli, "--tolerance-ms expects milliseconds >= 0, found '%s'", optarg);
+            break;
+        case 'p':
+            aopts.slippage_points = strtoll(optarg, &end, 10);
+            aopts.slippage_set = true;
+            if (!*optarg || *end || aopts.slippage_points < 0 || aopts.slippage_points > 100000)
+                return td_cli_usage(cli, "--slippage-points expects whole points 0..100000, found '%s'", optarg);
+            break;
+        case 'm':
+            aopts.max_slip_points = strtod(optarg, &end);
+            if (!*optarg || *end || !(aopts.max_slip_points >= 0))
+                return td_cli_usage(cli, "--max-slippage-points expects points >= 0, found '%s'", optarg);
             break;
         case 'j': json = true; break;
         case 'h': help(); return TD_EXIT_OK;
@@ -184,6 +222,23 @@ int td_cmd_replay(td_cli_t *cli, int argc, char **argv)
         if (td_tape_day_get(tape, TD_STREAM_INPUT, symbols.names[i], day, &range) != TD_OK)
             continue;
         err[0] = '\0';
+        if (backtest) {
+            td_against_result_t ar;
+            rc = td_against_day(tape, &config, symbols.names[i], day, &aopts, &ar, err, sizeof err);
+            if (rc != TD_OK) {
+                code = td_cli_fail(cli, rc, "%s", err);
+                break;
+            }
+            replayed++;
+            diverged |= !ar.consistent;
+            if (json)
+                rc = (replayed > 1 ? td_buf_append(&out, ",", 1) : TD_OK) == TD_OK ? td_against_json(&out, &ar)
+                                                                                   : TD_ERR_NOMEM;
+            else
+                td_against_print(&ar, date);
+            td_against_result_fini(&ar);
+            continue;
+        }
         struct timespec t0, t1;
         clock_gettime(CLOCK_MONOTONIC, &t0);
         rc = td_replay_day(tape, &config, symbols.names[i], day, r, err, sizeof err);
@@ -208,10 +263,11 @@ int td_cmd_replay(td_cli_t *cli, int argc, char **argv)
                            symbol ? symbol : "");
     if (code == TD_EXIT_OK) {
         if (json) {
-            if (td_buf_printf(&out, "],\"verdict\":\"%s\"}\n",
-                              diverged ? "diverged"
-                              : open   ? "open"
-                                       : "equal") == TD_OK)
+            if (td_buf_printf(&out, "],\"against\":\"%s\",\"verdict\":\"%s\"}\n", backtest ? "backtest" : "live",
+                              diverged   ? "diverged"
+                              : backtest ? "consistent"
+                              : open     ? "open"
+                                         : "equal") == TD_OK)
                 fwrite(out.ptr, 1, out.len, stdout);
         }
         code = diverged ? TD_EXIT_CHECK : TD_EXIT_OK;

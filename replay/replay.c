@@ -107,6 +107,37 @@ static uint64_t be64(const uint8_t *p)
     return v;
 }
 
+td_err_t td_replay_load_snapshot(td_tape_t *tape, const td_pipeline_config_t *config, const char *symbol, uint32_t day,
+                                 td_pipeline_t *pipeline, uint64_t *first_output, char *errbuf, size_t errlen)
+{
+    char key[64];
+    td_host_snapshot_key(symbol, day, key, sizeof key);
+    td_buf_t snap;
+    td_buf_init(&snap);
+    td_err_t rc = td_tape_get_state(tape, key, &snap);
+    if (rc == TD_ERR_NOT_FOUND)
+        td_err_set(errbuf, errlen, rc,
+                   "%s: trading day %08" PRIu32 " has not been processed yet (run tapedeck process)", symbol, day);
+    else if (rc == TD_OK && snap.len < 8)
+        rc = td_err_set(errbuf, errlen, TD_ERR_CORRUPT, "%s: snapshot of %08" PRIu32 " is truncated", symbol, day);
+    bool initialised = false;
+    if (rc == TD_OK) {
+        rc = td_pipeline_init(pipeline, symbol, config);
+        initialised = rc == TD_OK;
+        if (rc == TD_OK)
+            rc = td_pipeline_decode(pipeline, snap.ptr + 8, snap.len - 8);
+        if (rc != TD_OK)
+            td_err_set(errbuf, errlen, rc, "%s: snapshot of %08" PRIu32 " does not load (%s)", symbol, day,
+                       td_err_name(rc));
+    }
+    if (rc == TD_OK)
+        *first_output = be64(snap.ptr);
+    else if (initialised)
+        td_pipeline_fini(pipeline);
+    td_buf_fini(&snap);
+    return rc;
+}
+
 td_err_t td_replay_day(td_tape_t *tape, const td_pipeline_config_t *config, const char *symbol, uint32_t day,
                        td_replay_result_t *result, char *errbuf, size_t errlen)
 {
@@ -135,8 +166,6 @@ td_err_t td_replay_day(td_tape_t *tape, const td_pipeline_config_t *config, cons
     compare_t cmp = {.tape = tape, .result = result};
     td_buf_init(&cmp.a);
     td_buf_init(&cmp.b);
-    td_buf_t snap;
-    td_buf_init(&snap);
     td_pipeline_t pipeline;
     bool have_pipeline = false;
     td_tape_iter_t *inputs = NULL;
@@ -146,27 +175,11 @@ td_err_t td_replay_day(td_tape_t *tape, const td_pipeline_config_t *config, cons
     if (!ev)
         rc = TD_ERR_NOMEM;
 
-    char key[64];
-    td_host_snapshot_key(symbol, day, key, sizeof key);
     if (rc == TD_OK) {
-        rc = td_tape_get_state(tape, key, &snap);
-        if (rc == TD_ERR_NOT_FOUND)
-            td_err_set(errbuf, errlen, rc,
-                       "%s: trading day %08" PRIu32 " has not been processed yet (run tapedeck process)", symbol, day);
-    }
-    if (rc == TD_OK && snap.len < 8)
-        rc = td_err_set(errbuf, errlen, TD_ERR_CORRUPT, "%s: snapshot of %08" PRIu32 " is truncated", symbol, day);
-    if (rc == TD_OK) {
-        rc = td_pipeline_init(&pipeline, symbol, config);
+        rc = td_replay_load_snapshot(tape, config, symbol, day, &pipeline, &result->first_output, errbuf, errlen);
         have_pipeline = rc == TD_OK;
-        if (rc == TD_OK)
-            rc = td_pipeline_decode(&pipeline, snap.ptr + 8, snap.len - 8);
-        if (rc != TD_OK)
-            td_err_set(errbuf, errlen, rc, "%s: snapshot of %08" PRIu32 " does not load (%s)", symbol, day,
-                       td_err_name(rc));
     }
     if (rc == TD_OK) {
-        result->first_output = be64(snap.ptr);
         cmp.next_output = result->first_output;
         td_err_t orc = td_tape_day_get(tape, TD_STREAM_OUTPUT, symbol, day, &out_range);
         if (orc == TD_OK)
@@ -235,7 +248,6 @@ td_err_t td_replay_day(td_tape_t *tape, const td_pipeline_config_t *config, cons
     if (have_pipeline)
         td_pipeline_fini(&pipeline);
     td_outbuf_fini(&out);
-    td_buf_fini(&snap);
     td_buf_fini(&cmp.a);
     td_buf_fini(&cmp.b);
     free(ev);

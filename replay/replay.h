@@ -55,4 +55,11 @@ typedef struct td_replay_result {
 td_err_t td_replay_day(td_tape_t *tape, const td_pipeline_config_t *config, const char *symbol, uint32_t day,
                        td_replay_result_t *result, char *errbuf, size_t errlen) TD_WUR;
 
+/* Starts *pipeline (initialised here with config; td_pipeline_fini it when TD_OK) from the snapshot
+ * the host stored at the start of (symbol, day), and gives the offset of the day's first output.
+ * TD_ERR_NOT_FOUND when the day has not been processed yet, TD_ERR_CORRUPT for a snapshot that does
+ * not load; detail in errbuf. Shared by replay, audit's neighbours and --against backtest. */
+td_err_t td_replay_load_snapshot(td_tape_t *tape, const td_pipeline_config_t *config, const char *symbol, uint32_t day,
+                                 td_pipeline_t *pipeline, uint64_t *first_output, char *errbuf, size_t errlen) TD_WUR;
+
 #endif
