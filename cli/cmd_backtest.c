@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "backtest/grid.h"
+#include "cli/backtest_source.h"
 #include "cli/cli.h"
 #include "core/buf.h"
 #include "core/event_json.h"
@@ -28,7 +29,8 @@
 
 static void help(void)
 {
-    printf("usage: tapedeck backtest --strategy NAME --symbol SYMBOL --data FILE --format FORMAT --grid SPEC\n"
+    printf("usage: tapedeck backtest --strategy NAME --symbol SYMBOL --data FILE|tape|warehouse [--format FORMAT]\n"
+           "                         --grid SPEC [--timeframe TF]\n"
            "                         [--threads N] [--out FILE] [--json] [--trades-out FILE] [--equity-out FILE]\n"
            "                         [--spread POINTS] [--commission MONEY] [--slippage POINTS] [--no-costs]\n"
            "                         [--basis bid|mid] [--capital MONEY] [--tz-offset MIN] [--best N]\n"
@@ -39,6 +41,12 @@ static void help(void)
            "  --strategy NAME     sma_cross or breakout (parameters: docs/STRATEGIES.md)\n"
            "  --symbol SYMBOL     needs a symbols.SYMBOL section in the config (digits, contract_size, swap)\n"
            "  --data FILE         the bar file; --format mt5-bars, dukascopy-bars or lean-bars\n"
+           "  --data tape         the symbol's bars on the tape of --data-dir: its imported bar history\n"
+           "                      (SYMBOL@TF; --timeframe, default the only one or M30), else the bars the\n"
+           "                      processor host built from its ticks (bars.timeframe)\n"
+           "  --data warehouse    the PostgreSQL bars table (warehouse.uri or PGHOST...) for the symbol and\n"
+           "                      --timeframe (default bars.timeframe)\n"
+           "  --timeframe TF      M1 M5 M15 M30 H1 H4 D1, for --data tape or warehouse\n"
            "  --grid SPEC         NAME=LO:HI:STEP (inclusive), NAME=V1|V2|..., NAME=VALUE, comma-separated:\n"
            "                      fast=5:50:5,slow=20:200:10,direction=both,volume=0.1\n"
            "                      combinations the strategy refuses (fast >= slow) are counted and reported\n"
@@ -484,10 +492,12 @@ int td_cmd_backtest(td_cli_t *cli, int argc, char **argv)
         {"capital", required_argument, NULL, 'C'},
         {"tz-offset", required_argument, NULL, 'z'},
         {"best", required_argument, NULL, 'B'},
+        {"timeframe", required_argument, NULL, 'F'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *strategy = NULL, *symbol = NULL, *data = NULL, *format_name = NULL, *spec = NULL;
+    uint32_t timeframe_s = 0; /* --timeframe: tape and warehouse sources only */
     const char *out_path = NULL, *trades_path = NULL, *equity_path = NULL;
     long threads = 0, spread_points = -1, slippage = -1, tz_offset = 0, best_n = 5;
     int64_t commission = -1, capital = INT64_C(100000) * TD_FX_SCALE;
@@ -501,6 +511,10 @@ int td_cmd_backtest(td_cli_t *cli, int argc, char **argv)
         case 's': symbol = optarg; break;
         case 'd': data = optarg; break;
         case 'f': format_name = optarg; break;
+        case 'F':
+            if (td_cli_timeframe_parse(optarg, &timeframe_s) != TD_OK)
+                return td_cli_usage(cli, "--timeframe expects M1, M5, M15, M30, H1, H4 or D1, found '%s'", optarg);
+            break;
         case 'g': spec = optarg; break;
         case 't':
             if (!parse_count(optarg, 1, 256, &threads))
@@ -549,10 +563,18 @@ int td_cmd_backtest(td_cli_t *cli, int argc, char **argv)
     }
     if (optind < argc)
         return td_cli_usage(cli, "unexpected argument '%s'", argv[optind]);
-    if (!strategy || !symbol || !data || !format_name || !spec)
-        return td_cli_usage(cli, "--strategy, --symbol, --data, --format and --grid are required");
-    td_import_format_t format;
-    if (td_import_format_parse(format_name, &format) != TD_OK || !td_import_format_is_bars(format))
+    if (!strategy || !symbol || !data || !spec)
+        return td_cli_usage(cli, "--strategy, --symbol, --data and --grid are required");
+    bool from_file = td_bt_source_kind(data) == TD_BT_FILE;
+    if (from_file && !format_name)
+        return td_cli_usage(cli, "--data %s is a file: --format is required (mt5-bars, dukascopy-bars, lean-bars)",
+                            data);
+    if (!from_file && format_name)
+        return td_cli_usage(cli, "--format is for files; --data %s reads bars already on the %s", data, data);
+    if (from_file && timeframe_s)
+        return td_cli_usage(cli, "--timeframe is for --data tape or warehouse; a file's timeframe is read from it");
+    td_import_format_t format = TD_FMT_MT5_BARS;
+    if (from_file && (td_import_format_parse(format_name, &format) != TD_OK || !td_import_format_is_bars(format)))
         return td_cli_usage(cli, "--format expects a bar format (mt5-bars, dukascopy-bars, lean-bars), found '%s'",
                             format_name);
     if (!td_config_has_symbol(cli->config, symbol))
@@ -588,9 +610,9 @@ int td_cmd_backtest(td_cli_t *cli, int argc, char **argv)
         .tz_offset_minutes = (int)tz_offset,
         .price_divisor_digits = config.spec.digits,
     };
-    td_import_stats_t istats;
-    memset(&istats, 0, sizeof istats);
-    rc = td_import_file(data, &iopts, bar_sink, &bars, &istats, err, sizeof err);
+    char source[192];
+    rc = td_bt_source_read(cli, data, symbol, timeframe_s, &iopts, bar_sink, &bars, source, sizeof source, err,
+                           sizeof err);
     if (rc == TD_OK && bars.len < 2)
         rc = td_err_set(err, sizeof err, TD_ERR_PARSE, "%s: %zu bars: a backtest needs at least 2", data, bars.len);
     if (rc != TD_OK) {
@@ -669,10 +691,10 @@ int td_cmd_backtest(td_cli_t *cli, int argc, char **argv)
         if (rc == TD_OK)
             rc = td_buf_printf(&run.line, ",\"data\":{\"file\":");
         if (rc == TD_OK)
-            rc = td_json_string(&run.line, data);
+            rc = td_json_string(&run.line, source);
         if (rc == TD_OK)
             rc = td_buf_printf(&run.line, ",\"format\":\"%s\",\"bars\":%zu,\"timeframe_s\":%u,\"first_bar\":\"",
-                               td_import_format_name(format), bars.len, bars.v[0].timeframe_s);
+                               from_file ? td_import_format_name(format) : data, bars.len, bars.v[0].timeframe_s);
         if (rc == TD_OK)
             rc = put_iso(&run.line, bars.v[0].open_time);
         if (rc == TD_OK)
@@ -761,7 +783,8 @@ int td_cmd_backtest(td_cli_t *cli, int argc, char **argv)
 
     int code = TD_EXIT_OK;
     if (rc == TD_OK) {
-        fprintf(summary, "%s: %zu bars of %s (%s .. ", data, bars.len, tf, td_import_format_name(format));
+        fprintf(summary, "%s: %zu bars of %s (%s .. ", source, bars.len, tf,
+                from_file ? td_import_format_name(format) : data);
         char iso[32];
         td_time_format_iso(bars.v[0].open_time, iso);
         fprintf(summary, "%s", iso);

@@ -24,11 +24,6 @@ static void help(void)
         "  --json          one JSON document {\"bars\":[...]}\n");
 }
 
-static const struct {
-    const char *name;
-    uint32_t seconds;
-} timeframes[] = {{"M1", 60}, {"M5", 300}, {"M15", 900}, {"M30", 1800}, {"H1", 3600}, {"H4", 14400}, {"D1", 86400}};
-
 static int print_bar(const td_bar_t *b, int digits, int format, bool *first)
 {
     char iso[32], o[40], h[40], l[40], c[40], smin[40], smax[40], smean[40];
@@ -88,10 +83,7 @@ int td_cmd_bars(td_cli_t *cli, int argc, char **argv)
     if (!symbol)
         return td_cli_usage(cli, "--symbol is required");
     uint32_t seconds = 0;
-    for (size_t i = 0; i < sizeof timeframes / sizeof timeframes[0]; i++)
-        if (strcmp(timeframes[i].name, tf) == 0)
-            seconds = timeframes[i].seconds;
-    if (!seconds)
+    if (td_cli_timeframe_parse(tf, &seconds) != TD_OK)
         return td_cli_usage(cli, "--timeframe expects M1, M5, M15, M30, H1, H4 or D1, found '%s'", tf);
 
     char err[1024] = "";

@@ -127,19 +127,6 @@ static td_err_t stream_position(import_run_t *run)
     return TD_OK;
 }
 
-static const char *timeframe_name(uint32_t seconds, char buf[16])
-{
-    static const struct {
-        uint32_t s;
-        const char *name;
-    } names[] = {{60, "M1"}, {300, "M5"}, {900, "M15"}, {1800, "M30"}, {3600, "H1"}, {14400, "H4"}, {86400, "D1"}};
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-        if (names[i].s == seconds)
-            return names[i].name;
-    snprintf(buf, 16, "S%u", seconds);
-    return buf;
-}
-
 static td_err_t sink(void *opaque, const td_event_t *in)
 {
     import_run_t *run = opaque;
@@ -151,7 +138,7 @@ static td_err_t sink(void *opaque, const td_event_t *in)
             /* bars go to their own stream per timeframe, known from the first bar */
             char tf[16];
             if (snprintf(run->stream, sizeof run->stream, "%s@%s", run->symbol,
-                         timeframe_name(in->u.bar.timeframe_s, tf)) >= (int)sizeof run->stream)
+                         td_cli_timeframe_name(in->u.bar.timeframe_s, tf)) >= (int)sizeof run->stream)
                 return td_err_set(run->err, sizeof run->err, TD_ERR_INVALID,
                                   "%s: symbol too long for a bar stream name", run->symbol);
             rc = stream_position(run);
