@@ -19,6 +19,7 @@
 
 #include "backtest/grid.h"
 #include "cli/backtest_source.h"
+#include "cli/backtest_warehouse.h"
 #include "cli/cli.h"
 #include "core/buf.h"
 #include "core/event_json.h"
@@ -30,7 +31,7 @@
 static void help(void)
 {
     printf("usage: tapedeck backtest --strategy NAME --symbol SYMBOL --data FILE|tape|warehouse [--format FORMAT]\n"
-           "                         --grid SPEC [--timeframe TF]\n"
+           "                         --grid SPEC [--timeframe TF] [--warehouse]\n"
            "                         [--threads N] [--out FILE] [--json] [--trades-out FILE] [--equity-out FILE]\n"
            "                         [--spread POINTS] [--commission MONEY] [--slippage POINTS] [--no-costs]\n"
            "                         [--basis bid|mid] [--capital MONEY] [--tz-offset MIN] [--best N]\n"
@@ -47,6 +48,8 @@ static void help(void)
            "  --data warehouse    the PostgreSQL bars table (warehouse.uri or PGHOST...) for the symbol and\n"
            "                      --timeframe (default bars.timeframe)\n"
            "  --timeframe TF      M1 M5 M15 M30 H1 H4 D1, for --data tape or warehouse\n"
+           "  --warehouse         also store the run and every set's result in PostgreSQL (backtest_runs,\n"
+           "                      backtest_results; one transaction: a failed run stores nothing)\n"
            "  --grid SPEC         NAME=LO:HI:STEP (inclusive), NAME=V1|V2|..., NAME=VALUE, comma-separated:\n"
            "                      fast=5:50:5,slow=20:200:10,direction=both,volume=0.1\n"
            "                      combinations the strategy refuses (fast >= slow) are counted and reported\n"
@@ -123,6 +126,7 @@ typedef struct bt_run {
     td_buf_t line;
     best_t best[BEST_MAX];
     size_t n_best, best_max;
+    td_bt_wh_t *wh; /* --warehouse: the run's open transaction */
     /* progress on a terminal */
     bool progress;
     struct timespec last_progress;
@@ -261,7 +265,9 @@ static td_err_t on_row(void *opaque, const td_grid_row_t *row)
     td_err_t rc = TD_OK;
     if (!row->refused) {
         best_insert(run, row->index, row->result);
-        if (run->csv) {
+        if (run->wh)
+            rc = td_bt_wh_add(run->wh, run->grid, row->index, row->result, run->err, sizeof run->err);
+        if (rc == TD_OK && run->csv) {
             td_buf_reset(&run->line);
             rc = put_params_csv(run, row->index);
             if (rc == TD_OK)
@@ -493,11 +499,13 @@ int td_cmd_backtest(td_cli_t *cli, int argc, char **argv)
         {"tz-offset", required_argument, NULL, 'z'},
         {"best", required_argument, NULL, 'B'},
         {"timeframe", required_argument, NULL, 'F'},
+        {"warehouse", no_argument, NULL, 'W'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *strategy = NULL, *symbol = NULL, *data = NULL, *format_name = NULL, *spec = NULL;
     uint32_t timeframe_s = 0; /* --timeframe: tape and warehouse sources only */
+    bool to_warehouse = false;
     const char *out_path = NULL, *trades_path = NULL, *equity_path = NULL;
     long threads = 0, spread_points = -1, slippage = -1, tz_offset = 0, best_n = 5;
     int64_t commission = -1, capital = INT64_C(100000) * TD_FX_SCALE;
@@ -511,6 +519,7 @@ int td_cmd_backtest(td_cli_t *cli, int argc, char **argv)
         case 's': symbol = optarg; break;
         case 'd': data = optarg; break;
         case 'f': format_name = optarg; break;
+        case 'W': to_warehouse = true; break;
         case 'F':
             if (td_cli_timeframe_parse(optarg, &timeframe_s) != TD_OK)
                 return td_cli_usage(cli, "--timeframe expects M1, M5, M15, M30, H1, H4 or D1, found '%s'", optarg);
@@ -730,6 +739,11 @@ int td_cmd_backtest(td_cli_t *cli, int argc, char **argv)
     if (rc != TD_OK && !err[0])
         td_err_set(err, sizeof err, rc, "cannot write the outputs");
 
+    int64_t run_id = 0;
+    if (rc == TD_OK && to_warehouse)
+        rc = td_bt_wh_begin(td_config_str(cli->config, "warehouse.uri"), strategy, symbol, source, spec, &run.wh,
+                            &run_id, err, sizeof err);
+
     /* the grid */
     td_grid_stats_t stats;
     memset(&stats, 0, sizeof stats);
@@ -745,6 +759,8 @@ int td_cmd_backtest(td_cli_t *cli, int argc, char **argv)
         if (rc != TD_OK && run.err[0])
             snprintf(err, sizeof err, "%s", run.err);
     }
+    if (rc == TD_OK && run.wh)
+        rc = td_bt_wh_finish(run.wh, err, sizeof err);
 
     if (rc == TD_OK && json) {
         td_buf_reset(&run.line);
@@ -798,6 +814,9 @@ int td_cmd_backtest(td_cli_t *cli, int argc, char **argv)
         fprintf(summary, ")\n");
         if (write_summary(summary, &run, &stats, spec) != TD_OK)
             code = td_cli_fail(cli, TD_ERR_NOMEM, "out of memory");
+        if (run.wh)
+            fprintf(summary, "warehouse: backtest run %" PRId64 ", %" PRIu64 " result row(s) in backtest_results\n",
+                    run_id, stats.evaluated);
         fprintf(summary,
                 "%" PRIu64 " bar-steps (%zu bars x %" PRIu64 " sets) in %.3f s on %u threads: %.0f bar-steps/s\n",
                 stats.bar_steps, bars.len, stats.evaluated, elapsed, stats.threads,
@@ -805,6 +824,7 @@ int td_cmd_backtest(td_cli_t *cli, int argc, char **argv)
     } else {
         code = td_cli_fail(cli, rc, "%s", err[0] ? err : "failed");
     }
+    td_bt_wh_destroy(run.wh);
     td_buf_fini(&run.line);
     free(bars.v);
     td_grid_destroy(grid);

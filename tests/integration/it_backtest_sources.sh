@@ -58,6 +58,30 @@ same "$TD_WORK/out" "$TD_WORK/wh"
 grep -q "warehouse .*table bars, EURUSD M1" "$TD_WORK/wh.summary" || fail "summary: $(cat "$TD_WORK/wh.summary")"
 pass "--data warehouse --timeframe M1 = --data tape: byte-identical results from PostgreSQL's bars"
 
+# the results into the warehouse: one run, one row per set, equal to the CSV
+bt "$TD_WORK/whrun" "$live" warehouse --timeframe M1 --warehouse
+same "$TD_WORK/out" "$TD_WORK/whrun"
+sets=$(($(wc -l < "$TD_WORK/whrun.csv") - 1))
+grep -q "warehouse: backtest run [0-9]*, $sets result row(s)" "$TD_WORK/whrun.summary" ||
+  fail "summary: $(cat "$TD_WORK/whrun.summary")"
+[ "$(pg_sql "SELECT count(*) FROM backtest_runs WHERE finished_at IS NOT NULL AND param_sets = $sets AND symbol = 'EURUSD'")" -eq 1 ] ||
+  fail "backtest_runs: $(pg_sql "SELECT * FROM backtest_runs")"
+# trades and fast per set, in index order, from the CSV (columns index,fast,slow,direction,volume,trades,...)
+awk -F, 'NR > 1 { print $1 "|" $2 "|" $6 }' "$TD_WORK/whrun.csv" > "$TD_WORK/want_rows.txt"
+pg_sql "SELECT param_index || '|' || (params->>'fast') || '|' || trades FROM backtest_results ORDER BY param_index" \
+  > "$TD_WORK/got_rows.txt"
+diff "$TD_WORK/want_rows.txt" "$TD_WORK/got_rows.txt" || fail "backtest_results differ from the CSV (want < > got)"
+# a run that fails half-way (its trade file cannot be written) leaves nothing behind
+set +e
+td --data-dir "$live" --config "$cfg" backtest --strategy sma_cross --symbol EURUSD --data warehouse --timeframe M1 \
+   --grid "$grid" --warehouse --out "$TD_WORK/fail.csv" --trades-out /dev/full > /dev/null 2> "$TD_WORK/fail.err"
+rc=$?
+set -e
+[ "$rc" -ne 0 ] || fail "a backtest writing to /dev/full succeeded"
+[ "$(pg_sql "SELECT count(*) FROM backtest_runs")" -eq 1 ] && [ "$(pg_sql "SELECT count(*) FROM backtest_results")" -eq "$sets" ] ||
+  fail "a failed run left rows in the warehouse"
+pass "--warehouse: run + $sets result rows equal to the CSV; a failed run is rolled back (exit $rc)"
+
 # 3. bad input
 expect_exit 2 td --data-dir "$hist" --config "$cfg" backtest --strategy sma_cross --symbol EURUSD --data tape \
   --format mt5-bars --grid "$grid"
