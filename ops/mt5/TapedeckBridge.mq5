@@ -37,6 +37,8 @@ ulong  g_seq = 0;          // last sequence number used (file seq.txt)
 ulong  g_acked = 0;        // highest sequence number the gateway acknowledged
 string g_outbox[];         // unacknowledged lines, in sequence order (file outbox.txt)
 ulong  g_outbox_seq[];
+ulong  g_outbox_msc[];     // a TICK line: the server time_msc of its tick (0 for other lines)
+int    g_outbox_n[];       // and how many ticks with that time_msc had been sent with it
 string g_executed[];       // intent ids executed by this EA (file executed.txt)
 
 // ---- symbols ----
@@ -99,21 +101,30 @@ void SaveSeq()
    FileClose(h);
 }
 
+// One outbox record per line: "R <tick time_msc> <n> <the protocol line> END" (TAB separated), written
+// with one call; a record cut short by a crash lacks its END and is ignored on loading - its line was
+// never sent (it is sent after being written), and the tick position it carries is not taken.
+string OutboxRecord(const int i)
+{
+   return "R\t" + IntegerToString((long)g_outbox_msc[i]) + "\t" + IntegerToString(g_outbox_n[i]) + "\t" +
+          g_outbox[i] + "\tEND\n";
+}
+
 void SaveOutbox()
 {
    int h = FileOpen(g_dir + "outbox.txt", FILE_WRITE | FILE_TXT | FILE_ANSI);
    if(h == INVALID_HANDLE) { Print("tapedeck: cannot write outbox.txt: ", GetLastError()); return; }
    for(int i = 0; i < ArraySize(g_outbox); i++)
-      FileWriteString(h, g_outbox[i] + "\n");
+      FileWriteString(h, OutboxRecord(i));
    FileClose(h);
 }
 
-void AppendOutbox(const string line)
+void AppendOutbox(const int i)
 {
    int h = FileOpen(g_dir + "outbox.txt", FILE_READ | FILE_WRITE | FILE_TXT | FILE_ANSI);
    if(h == INVALID_HANDLE) { Print("tapedeck: cannot append outbox.txt: ", GetLastError()); return; }
    FileSeek(h, 0, SEEK_END);
-   FileWriteString(h, line + "\n");
+   FileWriteString(h, OutboxRecord(i));
    FileClose(h);
 }
 
@@ -132,18 +143,25 @@ void LoadState()
    int h = FileOpen(g_dir + "seq.txt", FILE_READ | FILE_TXT | FILE_ANSI);
    if(h != INVALID_HANDLE) { g_seq = (ulong)StringToInteger(FileReadString(h)); FileClose(h); }
 
-   ArrayResize(g_outbox, 0); ArrayResize(g_outbox_seq, 0);
+   ArrayResize(g_outbox, 0); ArrayResize(g_outbox_seq, 0); ArrayResize(g_outbox_msc, 0); ArrayResize(g_outbox_n, 0);
    h = FileOpen(g_dir + "outbox.txt", FILE_READ | FILE_TXT | FILE_ANSI);
    if(h != INVALID_HANDLE)
    {
       while(!FileIsEnding(h))
       {
-         string line = FileReadString(h);
          string parts[];
-         if(StringSplit(line, '\t', parts) < 2) continue;
+         int k = StringSplit(FileReadString(h), '\t', parts);
+         if(k < 6 || parts[0] != "R" || parts[k - 1] != "END") continue;  // a record cut short
+         string line = parts[3];
+         for(int j = 4; j < k - 1; j++) line += "\t" + parts[j];
          int n = ArraySize(g_outbox);
          ArrayResize(g_outbox, n + 1); ArrayResize(g_outbox_seq, n + 1);
-         g_outbox[n] = line; g_outbox_seq[n] = (ulong)StringToInteger(parts[1]);
+         ArrayResize(g_outbox_msc, n + 1); ArrayResize(g_outbox_n, n + 1);
+         g_outbox[n] = line;
+         g_outbox_seq[n] = (ulong)StringToInteger(parts[4]);
+         g_outbox_msc[n] = (ulong)StringToInteger(parts[1]);
+         g_outbox_n[n] = (int)StringToInteger(parts[2]);
+         if(g_outbox_seq[n] > g_seq) g_seq = g_outbox_seq[n];  // seq.txt may lag the outbox
       }
       FileClose(h);
    }
@@ -172,6 +190,15 @@ void LoadState()
             if(g_sym[i] == parts[0]) { g_last_msc[i] = (ulong)StringToInteger(parts[1]); g_last_n[i] = (int)StringToInteger(parts[2]); }
       }
       FileClose(h);
+   }
+   // ticks written to the outbox after ticks.txt was last saved: resume after them
+   for(int j = 0; j < ArraySize(g_outbox); j++)
+   {
+      if(g_outbox_msc[j] == 0) continue;
+      for(int i = 0; i < ArraySize(g_sym); i++)
+         if(StringFind(g_outbox[j], "\tsymbol=" + g_sym[i] + "\t") >= 0 &&
+            (g_outbox_msc[j] > g_last_msc[i] || (g_outbox_msc[j] == g_last_msc[i] && g_outbox_n[j] > g_last_n[i])))
+         { g_last_msc[i] = g_outbox_msc[j]; g_last_n[i] = g_outbox_n[j]; }
    }
 }
 
@@ -202,16 +229,18 @@ bool SendRaw(const string line)
    return true;
 }
 
-// Gives the body the next sequence number, keeps the line until it is acknowledged, and sends it
-// when a session is open (otherwise it goes out with the resend after the next WELCOME).
-void Emit(const string verb, const string body)
+// Gives the body the next sequence number, keeps the line (with the tick position it reaches, for
+// a TICK) until it is acknowledged, and sends it when a session is open (otherwise it goes out with
+// the resend after the next WELCOME). The record is on disk before the line is on the wire.
+void Emit(const string verb, const string body, const ulong tick_msc = 0, const int tick_n = 0)
 {
    g_seq++;
    string line = verb + "\t" + IntegerToString((long)g_seq) + "\t" + body;
    int n = ArraySize(g_outbox);
    ArrayResize(g_outbox, n + 1); ArrayResize(g_outbox_seq, n + 1);
-   g_outbox[n] = line; g_outbox_seq[n] = g_seq;
-   AppendOutbox(line);
+   ArrayResize(g_outbox_msc, n + 1); ArrayResize(g_outbox_n, n + 1);
+   g_outbox[n] = line; g_outbox_seq[n] = g_seq; g_outbox_msc[n] = tick_msc; g_outbox_n[n] = tick_n;
+   AppendOutbox(n);
    SaveSeq();
    if(g_welcomed) SendRaw(line);
 }
@@ -231,12 +260,20 @@ void OnAck(const ulong acked)
    if(acked > g_acked) g_acked = acked;
    int keep = 0;
    for(int i = 0; i < ArraySize(g_outbox); i++)
-      if(g_outbox_seq[i] > g_acked) { g_outbox[keep] = g_outbox[i]; g_outbox_seq[keep] = g_outbox_seq[i]; keep++; }
+      if(g_outbox_seq[i] > g_acked)
+      {
+         g_outbox[keep] = g_outbox[i]; g_outbox_seq[keep] = g_outbox_seq[i];
+         g_outbox_msc[keep] = g_outbox_msc[i]; g_outbox_n[keep] = g_outbox_n[i];
+         keep++;
+      }
    if(keep != ArraySize(g_outbox))
    {
-      ArrayResize(g_outbox, keep); ArrayResize(g_outbox_seq, keep);
-      SaveOutbox();
+      // the tick positions first: a crash between the two files then leaves acknowledged records in
+      // the outbox (resent, dropped by the gateway), never a position behind what was sent
       SaveTicks();
+      ArrayResize(g_outbox, keep); ArrayResize(g_outbox_seq, keep);
+      ArrayResize(g_outbox_msc, keep); ArrayResize(g_outbox_n, keep);
+      SaveOutbox();
    }
 }
 
@@ -318,13 +355,14 @@ void PollTicks(const int i)
    {
       ulong msc = (ulong)ticks[k].time_msc;
       if(msc == g_last_msc[i] && skip < g_last_n[i]) { skip++; continue; }
+      // the position counts every tick consumed, so the skip above stays exact
+      if(msc == g_last_msc[i]) g_last_n[i]++;
+      else { g_last_msc[i] = msc; g_last_n[i] = 1; }
       if(ticks[k].bid <= 0 || ticks[k].ask <= 0 || ticks[k].bid > ticks[k].ask) continue; // not a quote
       int digits = (int)SymbolInfoInteger(g_sym[i], SYMBOL_DIGITS);
       Emit("TICK", "symbol=" + g_sym[i] + "\ttime=" + IntegerToString(ServerMscToUtc((long)msc)) +
                    "\tbid=" + Dec(ticks[k].bid, digits) + "\task=" + Dec(ticks[k].ask, digits) +
-                   "\tflags=" + IntegerToString(ticks[k].flags));
-      if(msc == g_last_msc[i]) g_last_n[i]++;
-      else { g_last_msc[i] = msc; g_last_n[i] = 1; }
+                   "\tflags=" + IntegerToString(ticks[k].flags), msc, g_last_n[i]);
    }
 }
 
