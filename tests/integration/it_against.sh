@@ -61,23 +61,14 @@ expect_err "--tolerance-ms expects milliseconds"
 pass "bad --against and --tolerance-ms are usage errors (exit 2)"
 
 # ---- 2. external broker: run + feed
-PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill -9 "$p" 2> /dev/null || true; done; }
 trap cleanup EXIT
 printf 'gateway:\n  token: it-s3cret\nbroker:\n  mode: external\nrouter:\n  max_age_ms: 10000\n' >> "$cfg"
 live="$TD_WORK/live"
 push_params "$live"
-"$TAPEDECK" --data-dir "$live" --config "$cfg" --set gateway.listen=127.0.0.1:0 run \
-   > "$TD_WORK/run.out" 2> "$TD_WORK/run.err" &
-RUN=$!
-PIDS+=("$RUN")
-for _ in $(seq 200); do
-  grep -q "listening on" "$TD_WORK/run.out" && break
-  kill -0 "$RUN" 2> /dev/null || { cat "$TD_WORK/run.err" >&2; fail "tapedeck run did not start"; }
-  sleep 0.1
-done
-PORT=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$TD_WORK/run.out" | head -1)
-[ -n "$PORT" ] || fail "no startup line: $(cat "$TD_WORK/run.out")"
+start_service "$TD_WORK/run.out" "$TD_WORK/run.err" --data-dir "$live" --config "$cfg" \
+  --set gateway.listen=127.0.0.1:0 run
+RUN=$SVC
 set +e
 timeout 300 "$TAPEDECK" --config "$cfg" feed --gateway "127.0.0.1:$PORT" --token it-s3cret --account 1001 \
    --fast --linger-s 2 --format lean-ticks --symbol XAUUSD "$day1" > "$TD_WORK/feed.out" 2> "$TD_WORK/feed.err"

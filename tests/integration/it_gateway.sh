@@ -21,21 +21,12 @@ YAML
 
 # start_gateway DIR LISTEN: runs the gateway in the background ($GW = its pid, $PORT = its port)
 start_gateway() {
-  local dir=$1 listen=$2 i
+  local dir=$1 listen=$2
   mkdir -p "$dir"
   : > "$dir/gw.out"
-  # the binary itself in the background (not through a shell function), so that $GW is its pid
-  "$TAPEDECK" --data-dir "$dir" --config "$cfg" --set "gateway.listen=$listen" run --role gateway \
-     >> "$dir/gw.out" 2>> "$dir/gw.err" &
-  GW=$!
-  PIDS+=("$GW")
-  for i in $(seq 100); do
-    grep -q "listening on" "$dir/gw.out" && break
-    kill -0 "$GW" 2> /dev/null || { cat "$dir/gw.err" >&2; fail "the gateway did not start"; }
-    sleep 0.1
-  done
-  PORT=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$dir/gw.out" | tail -1)
-  [ -n "$PORT" ] || fail "no startup line: $(cat "$dir/gw.out")"
+  start_service "$dir/gw.out" "$dir/gw.err" --data-dir "$dir" --config "$cfg" --set "gateway.listen=$listen" \
+    run --role gateway
+  GW=$SVC
 }
 
 stop_gateway() {

@@ -22,16 +22,8 @@ gateway:
   idle_timeout_ms: 700
 YAML
 dir="$TD_WORK/gw"
-"$TAPEDECK" --data-dir "$dir" --config "$cfg" run --role gateway > "$TD_WORK/gw.out" 2> "$TD_WORK/gw.err" &
-GW=$!
-PIDS+=("$GW")
-for i in $(seq 100); do
-  grep -q "listening on" "$TD_WORK/gw.out" && break
-  kill -0 "$GW" 2> /dev/null || { cat "$TD_WORK/gw.err" >&2; fail "the gateway did not start"; }
-  sleep 0.1
-done
-PORT=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$TD_WORK/gw.out")
-[ -n "$PORT" ] || fail "no startup line"
+start_service "$TD_WORK/gw.out" "$TD_WORK/gw.err" --data-dir "$dir" --config "$cfg" run --role gateway
+GW=$SVC
 grep -q "writing to the local tape in $dir" "$TD_WORK/gw.out" || fail "startup line: $(cat "$TD_WORK/gw.out")"
 
 T=$'\t'

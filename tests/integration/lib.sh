@@ -20,6 +20,24 @@ expect_err() {
   grep -qF -- "$1" "$TD_WORK/last.err" || { cat "$TD_WORK/last.err" >&2; fail "stderr lacks '$1'"; }
 }
 
+# start_service OUT ERR ARGS...: runs "$TAPEDECK" ARGS... in the background (the binary itself, not a
+# shell function, so that $SVC is its pid; also added to PIDS for the caller's cleanup), waits for
+# its "listening on" line in OUT and sets PORT from it.
+PIDS=()
+start_service() {
+  local out=$1 err=$2; shift 2
+  "$TAPEDECK" "$@" >> "$out" 2>> "$err" &
+  SVC=$!
+  PIDS+=("$SVC")
+  for _ in $(seq 300); do
+    grep -q "listening on" "$out" && break
+    kill -0 "$SVC" 2> /dev/null || { cat "$err" >&2; fail "tapedeck $* did not start"; }
+    sleep 0.1
+  done
+  PORT=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$out" | tail -1)
+  [ -n "$PORT" ] || fail "no startup line from tapedeck $*: $(cat "$out")"
+}
+
 need_data() {
   if [ ! -d "$TD_SHARED_DATA" ]; then
     echo "SKIP: real market data not found at $TD_SHARED_DATA (../shared/data); this test needs it"
