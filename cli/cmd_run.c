@@ -25,6 +25,7 @@ static void help(void)
            "              authenticates the EA (gateway.token), appends its ticks, symbol specs and\n"
            "              execution reports to the local tape and acknowledges what is durably there\n"
            "              (docs/PROTOCOL.md). Listens on gateway.listen (default 127.0.0.1:7878).\n"
+           "              The EA's HEARTBEATs become Clock events of the symbols whose bar they end.\n"
            "  processor   the processor host: after every gateway commit it processes the tape's\n"
            "              input streams to their end (as tapedeck process does).\n"
            "  router      sends new OrderIntents to the EA's session as ORDER lines, each recorded as\n"
@@ -121,6 +122,10 @@ int td_cmd_run(td_cli_t *cli, int argc, char **argv)
         .idle_timeout_ms = td_config_int(cli->config, "gateway.idle_timeout_ms"),
         .max_errors = (uint64_t)td_config_int(cli->config, "gateway.max_errors"),
     };
+    td_pipeline_config_t clock_cfg; /* heartbeats close bars of the pipeline's timeframe */
+    td_host_pipeline_config(cli->config, &clock_cfg);
+    opts.clock_timeframe_ms = (int64_t)clock_cfg.timeframe_s * 1000;
+    opts.clock_align_minutes = clock_cfg.day_offset_minutes;
     if (!*opts.token)
         return td_cli_usage(cli, "gateway.token: expected a secret for the EA's HELLO, found nothing "
                                  "(set it in the config or with --set gateway.token=...)");

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "core/digest.h"
+#include "gateway/clock.h"
 #include "gateway/protocol.h"
 
 #define READ_CHUNK 65536
@@ -193,7 +194,8 @@ struct td_gw_server {
     conn_t *conns;
     unsigned n_open; /* connections counted against max_connections (not CLOSING) */
     td_gw_stats_t stats;
-    td_err_t failed; /* sticky: a tape commit failed */
+    td_gw_clock_t *clock; /* NULL when heartbeats make no Clock events */
+    td_err_t failed;      /* sticky: a tape commit failed */
     char failed_msg[512];
     uint8_t rbuf[READ_CHUNK];
     td_gw_msg_t msg;
@@ -320,7 +322,10 @@ static void handle_hello(conn_t *conn, const char *line, size_t len)
     td_log_write(server->log, TD_LOG_INFO, "gateway", TD_OK,
                  "session peer=%s account=%s terminal=\"%s\" acked=%" PRIu64, conn->peer, conn->account,
                  msg->hello.terminal, conn->acked);
-    conn_queue(conn, td_gw_format_welcome(&conn->out, conn->acked));
+    /* orders waiting for a session go out BEFORE the WELCOME: the EA has them before it resumes */
+    uint64_t acked = conn->acked;
+    run_hook(server, 0);
+    conn_queue(conn, td_gw_format_welcome(&conn->out, acked));
 }
 
 static void handle_data(conn_t *conn, const char *line, size_t len)
@@ -351,6 +356,8 @@ static void handle_data(conn_t *conn, const char *line, size_t len)
             rc = td_tape_batch_new(server->tape, &conn->batch);
         if (rc == TD_OK)
             rc = td_tape_batch_append(conn->batch, TD_STREAM_INPUT, &msg->ev);
+        if (rc == TD_OK && server->clock)
+            rc = td_gw_clock_seen(server->clock, msg->ev.symbol, msg->ev.time_ms);
         if (rc == TD_ERR_INVALID) { /* the tape's own checks (time range): a bad line */
             char detail[256];
             td_tape_last_error(server->tape, detail, sizeof detail);
@@ -369,7 +376,15 @@ static void handle_data(conn_t *conn, const char *line, size_t len)
         td_log_write(server->log, TD_LOG_DEBUG, "gateway", TD_OK, "account %s time=%" PRId64 " currency=%s",
                      conn->account, msg->time_ms, msg->account.currency);
         break;
-    default: break; /* HEARTBEAT */
+    default: /* HEARTBEAT: time passes for every symbol (gateway/clock.h) */
+        if (server->clock)
+            rc = td_gw_clock_heartbeat(server->clock, msg->time_ms, server->tape, &conn->batch, &conn->events);
+        if (rc != TD_OK) {
+            td_log_write(server->log, TD_LOG_ERROR, "gateway", rc, "cannot append Clock events peer=%s", conn->peer);
+            conn->drop = true;
+            return;
+        }
+        break;
     }
     conn->acked = msg->seq;
     conn->ack_pending = msg->seq;
@@ -408,7 +423,11 @@ static void conn_end_burst(conn_t *conn)
 {
     td_gw_server_t *server = conn->server;
     td_err_t rc = TD_OK;
+    uint64_t commits = server->stats.commits;
     if (conn->drop || server->failed != TD_OK) { /* nothing of this burst is on the tape: no ACK */
+        if (conn->batch && server->clock && server->failed == TD_OK &&
+            td_gw_clock_load(server->clock, server->tape) != TD_OK) /* forget the burst's times */
+            server->clock = NULL; /* never reached with a healthy tape; no Clocks rather than wrong ones */
         td_tape_batch_destroy(conn->batch);
         conn->batch = NULL;
         conn->acked = conn->acked_committed;
@@ -451,6 +470,10 @@ static void conn_end_burst(conn_t *conn)
     }
     td_tape_batch_destroy(conn->batch); /* only duplicates/heartbeats: an empty batch */
     conn->batch = NULL;
+    /* the hook (processor, router) runs BEFORE the ACK: an ORDER caused by this burst reaches the EA
+     * ahead of the burst's ACK, so an EA that waits for an ACK has every order it caused */
+    if (server->stats.commits != commits)
+        run_hook(server, server->burst_start);
     if (conn->ack_pending) {
         conn_queue(conn, td_gw_format_ack(&conn->out, conn->ack_pending));
         conn->ack_pending = 0;
@@ -546,13 +569,10 @@ static void on_read(struct ev_loop *loop, ev_io *w, int revents)
             conn->drop = true;
         }
     }
-    uint64_t commits = server->stats.commits;
     if (conn->state != ST_AUTH)
         conn_end_burst(conn);
     if (!conn->drop)
         conn_flush(conn);
-    if (server->stats.commits != commits)
-        run_hook(server, server->burst_start);
     if (eof && conn->state != ST_CLOSING)
         conn_log_close(conn, TD_LOG_INFO, why);
     if (eof || conn->drop)
@@ -764,6 +784,13 @@ td_err_t td_gw_server_new(const td_gw_server_opts_t *opts, td_tape_t *tape, td_l
             rc = td_err_set(errbuf, errlen, TD_ERR_IO, "gateway: cannot listen on %s: %s", opts->listen,
                             strerror(errno));
     }
+    if (rc == TD_OK && opts->clock_timeframe_ms > 0) {
+        rc = td_gw_clock_new(opts->clock_timeframe_ms, opts->clock_align_minutes, &server->clock);
+        if (rc == TD_OK)
+            rc = td_gw_clock_load(server->clock, tape);
+        if (rc != TD_OK)
+            td_err_set(errbuf, errlen, rc, "gateway: cannot read the input streams' last times");
+    }
     if (rc != TD_OK) {
         td_gw_server_destroy(server);
         return rc;
@@ -831,5 +858,6 @@ void td_gw_server_destroy(td_gw_server_t *server)
         close(server->listen_fd);
     if (server->loop)
         ev_loop_destroy(server->loop);
+    td_gw_clock_destroy(server->clock);
     free(server);
 }

@@ -15,7 +15,11 @@
  *     ERR 0 and is skipped up to its end (and counted);
  *   - closes a connection that completes no line for idle_timeout_ms (a slow client).
  * HELLO's own sequence number is neither acknowledged nor recorded: WELCOME answers it. HEARTBEAT
- * and ACCOUNT are acknowledged and move the recorded sequence number (ACCOUNT is logged). One
+ * and ACCOUNT are acknowledged and move the recorded sequence number (ACCOUNT is logged); a
+ * HEARTBEAT appends Clock events (gateway/clock.h) when clock_timeframe_ms is set.
+ * The hook, when set, runs after each committed burst BEFORE its ACK is queued, and once when a
+ * session opens, before its WELCOME: an order caused by the EA's lines reaches it ahead of the ACK
+ * of those lines, and orders waiting for a session ahead of the WELCOME. One
  * session per account: a new HELLO for an account closes the older connection of that account
  * (BYE "replaced by a new session"), so two connections never race on one account's sequence.
  *
@@ -51,6 +55,10 @@ typedef struct td_gw_server_opts {
     td_err_t (*hook)(void *opaque, double burst_start, char *errbuf, size_t errlen);
     void *hook_opaque;
     int64_t hook_interval_ms; /* > 0 when hook is set */
+    /* HEARTBEAT -> Clock events (gateway/clock.h): the bars' timeframe and alignment (minutes, as
+     * session.day_offset_minutes); 0 = heartbeats append nothing. */
+    int64_t clock_timeframe_ms;
+    int clock_align_minutes;
 } td_gw_server_opts_t;
 
 typedef struct td_gw_stats {
