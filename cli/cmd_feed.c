@@ -1,24 +1,42 @@
 /* cmd_feed.c - `tapedeck feed`: the MT5 stand-in, the EA's side of the line protocol over TCP.
  *
- * It parses the tick files first (td_import_file). HELLO is 1, the symbol spec 2, then the ticks in
- * file order, each followed by the EXEC reports of the fills it caused (below). The message map
- * (sequence number -> tick or EXEC report) is built as ticks are queued and kept for the whole run,
- * so a resend after a reconnect is exact: WELCOME acked=N says where the gateway stands and the
- * feed sends from N + 1. Without orders the map is simply tick i = i + 3, which is what makes a
- * killed and restarted feed (state file) exact too. The gateway does not record HELLO's sequence
+ * Its ticks come from tick files (td_import_file; one symbol) or from the built-in synthetic day
+ * (cli/synthetic.h; several symbols, merged in time order). HELLO is 1, the symbol specs 2..1+S,
+ * then the messages: the ticks in time order, each followed by the EXEC reports of the fills it
+ * caused (below), and with --heartbeat-s a HEARTBEAT at every N seconds of tick time plus one at
+ * the end of the last tick's trading day (its bars and the day close on it, gateway/clock.h). The
+ * message map (sequence number -> tick, EXEC report or heartbeat) is built as messages are queued
+ * and kept for the whole run, so a resend after a reconnect is exact: WELCOME acked=N says where
+ * the gateway stands and the feed sends from N + 1. The gateway does not record HELLO's sequence
  * number, so every session's HELLO is 1.
  *
  * The paper broker: an ORDER from the gateway is queued in the shared fill model (td_fill_submit)
- * and filled at the next tick the feed queues (td_fill_on_tick), which also checks the position's
- * stop-loss and take-profit; each resulting deal is sent as an EXEC line right after that tick.
- * An intent id the feed has already queued or executed is refused (counted, never executed
- * twice): that is the EA's guard against an ORDER resent after a reconnect. The broker's state
- * (and so that guard) lives in this process only: a restarted feed starts flat.
+ * of its symbol and filled at the next tick of that symbol the feed queues (td_fill_on_tick), which
+ * also checks the position's stop-loss and take-profit; each resulting deal is sent as an EXEC line
+ * right after that tick. An intent id the feed has already received is refused (counted, never
+ * executed twice): the EA's guard against an ORDER sent twice.
+ *
+ * Durability (--state FILE): FILE holds the last acknowledged and highest sent sequence numbers
+ * (rewritten atomically a few times a second); FILE.broker is the broker's journal, appended and
+ * flushed to disk (fdatasync) line by line, like the terminal's trade history:
+ *   order <TAB> AT <TAB> <the ORDER line's fields>   before the order enters the fill model; AT is
+ *                                                    the index of the next tick to be mapped
+ *   exec <TAB> SEQ <TAB> INTENT                      before the EXEC line SEQ of an intent's fill
+ *                                                    is sent (stop/target exits are not intents)
+ * A restarted feed reads the journal: every intent id in it is refused again, and the message map
+ * is rebuilt exactly by submitting each journaled order at its AT while mapping (the fill model is
+ * deterministic), up to what the gateway holds, before anything new is sent. The executions per
+ * intent id are counted from the journal's exec lines: across restarts, never in memory only.
+ *
+ * --sync-bars (deterministic fills): a message that can close a bar - a tick in a later bar than
+ * its symbol's last event, a heartbeat that makes a Clock event (the gateway's rule, mirrored), an
+ * EXEC report - is a barrier: nothing after it is mapped until it is acknowledged. The gateway
+ * routes the orders a burst causes before it acknowledges the burst (gateway/server.h), so every
+ * order arrives at the same point of the message map on every run: the tape is the same, byte for
+ * byte, run after run, and after crashes of either side.
  *
  * One thread, one socket, poll(): lines are written ahead of the acknowledgements (pipelined) and
- * ACK/ERR/ORDER/BYE lines are read as they come. The state file holds the last acknowledged and the
- * highest sent sequence numbers (rewritten atomically a few times a second and at the end), so a
- * restarted feed can tell what it resends.
+ * ACK/ERR/ORDER/BYE lines are read as they come.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -36,28 +54,33 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/synthetic.h"
 #include "core/fixed.h"
 #include "core/timeutil.h"
+#include "gateway/clock.h"
 #include "gateway/protocol.h"
 #include "gateway/server.h"
+#include "host/host.h"
 #include "import/import.h"
 #include "processors/fill.h"
 
 #define SEQ_SPEC 2
-#define SEQ_FIRST_TICK 3
+#define SYMBOLS_MAX 64
 #define OUT_HIGH (256u * 1024)
 #define WAIT_ACK_S 30.0
+#define PENDING_MAX 64
 
 static void help(void)
 {
-    printf("usage: tapedeck feed --gateway HOST:PORT --token T --account A --format F --symbol S\n"
-           "                     [--speed N | --fast] [--state FILE] [--retry-s N] FILE...\n"
+    printf("usage: tapedeck feed --gateway HOST:PORT --token T --account A\n"
+           "                     (--format F --symbol S FILE... | --synthetic SET [--date D])\n"
+           "                     [--speed N | --fast] [--state FILE] [--heartbeat-s N] [--sync-bars] ...\n"
            "\n"
            "The MT5 stand-in: connects to the gateway like the Expert Advisor does (docs/PROTOCOL.md),\n"
-           "sends HELLO, the symbol spec from the config's symbols.S section, then every tick of the\n"
-           "FILEs (parsed as tapedeck import does) as TICK lines, and waits until all are acknowledged.\n"
-           "Sequence numbers are fixed by the files (HELLO 1, spec 2, ticks from 3), so after a\n"
-           "reconnect - or a restart with the same files - it resends exactly what the gateway lacks.\n"
+           "sends HELLO, the symbol specs from the config's symbols.S sections, then every tick as a\n"
+           "TICK line, and waits until all are acknowledged. Sequence numbers are fixed by the ticks\n"
+           "(HELLO 1, specs 2.., ticks after), so after a reconnect - or a restart with the same ticks\n"
+           "and state file - it resends exactly what the gateway lacks.\n"
            "\n"
            "options:\n"
            "  --gateway HOST:PORT  where the gateway listens\n"
@@ -65,49 +88,81 @@ static void help(void)
            "  --account A          the account id in HELLO (the gateway keeps one sequence per account)\n"
            "  --terminal NAME      the terminal name in HELLO (default \"tapedeck feed\")\n"
            "  --format F           the files' format (tick formats of tapedeck import --help)\n"
-           "  --symbol S           the symbol of the ticks\n"
+           "  --symbol S           the symbol of the files' ticks\n"
+           "  --synthetic SET      instead of files: the built-in SYNTHETIC day (not market data) of a\n"
+           "                       set of symbols: demo (EURUSD, XAUUSD, US500) or desk (18 symbols);\n"
+           "                       their symbols.S digits and contract_size are set to the set's\n"
+           "  --date D             the synthetic day, YYYY-MM-DD (default 2024-01-02)\n"
            "  --speed N            N times real time (default 1)\n"
            "  --fast               as fast as possible\n"
-           "  --state FILE         keeps the last acknowledged and highest sent sequence numbers\n"
+           "  --heartbeat-s N      a HEARTBEAT every N seconds of tick time and one at the end of the\n"
+           "                       last tick's trading day (default 0: none)\n"
+           "  --sync-bars          wait for the acknowledgement of every line that can close a bar\n"
+           "                       before sending the next: orders and fills land at the same place\n"
+           "                       on every run (the tape is deterministic)\n"
+           "  --state FILE         keeps the sequence numbers (FILE) and the broker's journal\n"
+           "                       (FILE.broker: orders received, executions per intent id) on disk\n"
            "  --retry-s N          keep reconnecting for N seconds after a lost connection (default 10)\n"
-           "\n"
            "  --linger-s N         after the last acknowledgement, wait N seconds for late ORDERs\n"
            "                       (default 0)\n"
+           "  --drop-every N       close the connection abruptly after every N lines sent, reconnect\n"
+           "                       and resend everything not seen acknowledged (a disconnect test)\n"
            "\n"
            "The paper broker: an ORDER from the gateway is filled with the shared fill model\n"
-           "(broker.slippage_points, broker.commission_per_lot) at the next tick sent, and reported\n"
-           "as an EXEC line; the position's stop-loss and take-profit exits are reported too. An\n"
-           "intent id already executed is refused. The summary counts orders received, executed\n"
-           "and refused repeats.\n"
+           "(broker.slippage_points, broker.commission_per_lot) at the next tick of its symbol, and\n"
+           "reported as an EXEC line; the position's stop-loss and take-profit exits are reported too.\n"
+           "An intent id already received is refused (with --state, also after a restart). The summary\n"
+           "counts orders received, executed and refused repeats, and the most executions of one\n"
+           "intent id.\n"
            "Exit codes: 0 every line acknowledged, 1 the gateway refused some lines (ERR), 2 bad usage,\n"
-           "bad files or a refused HELLO, 3 the gateway unreachable for longer than --retry-s.\n");
+           "bad files, a bad journal or a refused HELLO, 3 the gateway unreachable for longer than\n"
+           "--retry-s.\n");
 }
+
+typedef struct feed_symbol {
+    char name[TD_SYMBOL_MAX + 1];
+    td_symbol_spec_t spec;
+    td_fill_t fill;
+    int64_t last_ms; /* the gateway's clock rule, mirrored: the last event time of the symbol */
+} feed_symbol_t;
 
 typedef struct feed_tick {
     int64_t time_ms;
     td_price_t bid, ask, last;
     td_volume_t volume;
     uint32_t flags;
+    uint32_t sym;
 } feed_tick_t;
 
-#define MSG_EXEC 0x80000000u /* a message map entry: EXEC report index | MSG_EXEC, else tick index */
+/* a message map entry: a tick index, or an EXEC report / heartbeat index with its flag */
+#define MSG_EXEC 0x80000000u
+#define MSG_HEARTBEAT 0x40000000u
+#define MSG_INDEX 0x3fffffffu
 
 typedef struct feed_intent {
     char id[TD_ID_MAX + 1];
-    uint32_t executions;
+    uint32_t executions; /* from the journal's exec lines (or in memory without --state) */
 } feed_intent_t;
+
+typedef struct journal_order {
+    size_t at;    /* submit before mapping this tick */
+    char *fields; /* the ORDER line's fields */
+} journal_order_t;
 
 typedef struct feed {
     td_cli_t *cli;
-    const char *symbol, *account, *token, *terminal, *state_path;
+    const char *account, *token, *terminal, *state_path;
     struct sockaddr_in addr;
     double speed; /* 0 = as fast as possible */
     double retry_s;
+    feed_symbol_t syms[SYMBOLS_MAX];
+    size_t n_syms;
+    uint32_t cur_sym; /* the symbol collect() is reading */
     feed_tick_t *ticks;
     size_t n_ticks, cap_ticks;
-    td_symbol_spec_t spec;
-    uint64_t last_seq; /* of the last message mapped so far */
-    /* the message map: seq SEQ_FIRST_TICK + i -> map[i] */
+    uint64_t first_msg; /* the first sequence number after the specs */
+    uint64_t last_seq;  /* of the last message mapped so far */
+    /* the message map: seq first_msg + i -> map[i] */
     uint32_t *map;
     size_t n_map, cap_map;
     size_t next_tick;   /* the first tick not mapped yet */
@@ -115,20 +170,36 @@ typedef struct feed {
     size_t *exec_off;   /* start of report i in exec_text; exec_off[n_exec] = its end */
     int64_t *exec_time; /* report i's time (its tick's), for the pace */
     size_t n_exec, cap_exec;
-    /* the paper broker */
-    td_fill_t fill;
+    /* heartbeats */
+    int64_t hb_ms, hb_next;
+    bool hb_end_done;
+    int64_t *hb_time;
+    size_t n_hb, cap_hb;
+    /* bars, for --sync-bars */
+    bool sync;
+    int64_t tf_ms;
     int day_offset_minutes;
+    uint64_t barrier_seq; /* nothing after a step ending here is mapped before it is acked */
+    /* the paper broker */
     td_outbuf_t fills;
-    feed_intent_t *intents; /* every intent id ever queued, in arrival order */
+    feed_intent_t *intents; /* every intent id ever received, in arrival order */
     size_t n_intents, cap_intents;
     uint64_t orders_executed, repeats_refused, orders_bad, exits, deals;
-    td_err_t broker_rc; /* sticky: the fill model failed; the feed stops */
+    td_err_t broker_rc; /* sticky: the fill model or the journal failed; the feed stops */
     double linger_s;
+    /* the journal */
+    int journal_fd;
+    journal_order_t *jorders; /* orders read from the journal, submitted again while mapping */
+    size_t n_jorders, j_next;
+    uint64_t journal_exec_max; /* highest EXEC seq recorded in the journal */
+    char *pending[PENDING_MAX]; /* ORDERs read before WELCOME: handled after it */
+    size_t n_pending;
     /* progress */
     uint64_t acked;    /* highest acknowledged */
     uint64_t sent_max; /* highest ever sent (this run or, from the state file, before) */
     uint64_t next;     /* next to send in this session */
-    uint64_t sent, resent, errors, orders, reconnects;
+    uint64_t sent, resent, errors, orders, reconnects, drops;
+    uint64_t drop_every, session_sent;
     double last_order_at;
     /* session */
     int fd;
@@ -149,22 +220,46 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static td_err_t collect(void *opaque, const td_event_t *ev)
+static td_err_t add_tick(feed_t *feed, const feed_tick_t *tick)
 {
-    feed_t *feed = opaque;
-    if (ev->kind != TD_EV_TICK)
-        return TD_OK;
     if (feed->n_ticks == feed->cap_ticks) {
         size_t cap = feed->cap_ticks ? feed->cap_ticks * 2 : 65536;
+        if (cap > MSG_INDEX)
+            return TD_ERR_NOMEM;
         feed_tick_t *p = realloc(feed->ticks, cap * sizeof *p);
         if (!p)
             return TD_ERR_NOMEM;
         feed->ticks = p;
         feed->cap_ticks = cap;
     }
-    feed->ticks[feed->n_ticks++] = (feed_tick_t){ev->time_ms,     ev->u.tick.bid,    ev->u.tick.ask,
-                                                 ev->u.tick.last, ev->u.tick.volume, ev->u.tick.flags};
+    feed->ticks[feed->n_ticks++] = *tick;
     return TD_OK;
+}
+
+static td_err_t collect(void *opaque, const td_event_t *ev)
+{
+    feed_t *feed = opaque;
+    if (ev->kind != TD_EV_TICK)
+        return TD_OK;
+    feed_tick_t k = {ev->time_ms,       ev->u.tick.bid,   ev->u.tick.ask, ev->u.tick.last,
+                     ev->u.tick.volume, ev->u.tick.flags, feed->cur_sym};
+    return add_tick(feed, &k);
+}
+
+static td_err_t collect_synthetic(void *opaque, int64_t time_ms, int64_t bid, int64_t ask)
+{
+    feed_t *feed = opaque;
+    feed_tick_t k = {time_ms, bid, ask, 0, 0, TD_TICK_FLAG_BID | TD_TICK_FLAG_ASK, feed->cur_sym};
+    return add_tick(feed, &k);
+}
+
+/* Time order, then symbol order: the merged synthetic day is the same on every machine. */
+static int tick_cmp(const void *a, const void *b)
+{
+    const feed_tick_t *x = a, *y = b;
+    if (x->time_ms != y->time_ms)
+        return x->time_ms < y->time_ms ? -1 : 1;
+    return x->sym < y->sym ? -1 : x->sym > y->sym;
 }
 
 /* A fixed-point value as the shortest exact decimal. */
@@ -178,33 +273,40 @@ static const char *dec(int64_t v, char buf[40])
     return buf;
 }
 
+static int64_t first_time(const feed_t *feed)
+{
+    return feed->n_ticks ? feed->ticks[0].time_ms : 0;
+}
+
 static td_err_t format_message(feed_t *feed, uint64_t seq, td_buf_t *out)
 {
     char a[40], b[40], c[40], d[40], e[40], f[40], g[40], h[40];
-    if (seq == SEQ_SPEC) {
+    if (seq < feed->first_msg) {
         static const char *modes[] = {"disabled", "points", "money", "interest"};
-        const td_symbol_spec_t *s = &feed->spec;
-        int64_t t = feed->n_ticks ? feed->ticks[0].time_ms : 0;
+        const feed_symbol_t *sym = &feed->syms[seq - SEQ_SPEC];
+        const td_symbol_spec_t *s = &sym->spec;
         return td_buf_printf(out,
                              "SPEC\t%" PRIu64 "\tsymbol=%s\ttime=%" PRId64 "\tdigits=%u\tcontract_size=%s\ttick_size=%s"
                              "\ttick_value=%s\tswap_long=%s\tswap_short=%s\tswap_mode=%s\ttriple_swap_weekday=%u"
                              "\tvolume_step=%s\tvolume_min=%s\tvolume_max=%s\n",
-                             seq, feed->symbol, t, s->digits, dec(s->contract_size, a), dec(s->tick_size, b),
-                             dec(s->tick_value, c), dec(s->swap_long, d), dec(s->swap_short, e),
+                             seq, sym->name, first_time(feed), s->digits, dec(s->contract_size, a),
+                             dec(s->tick_size, b), dec(s->tick_value, c), dec(s->swap_long, d), dec(s->swap_short, e),
                              modes[(unsigned)s->swap_mode & 3], s->triple_swap_weekday, dec(s->volume_step, f),
                              dec(s->volume_min, g), dec(s->volume_max, h));
     }
-    uint32_t m = feed->map[seq - SEQ_FIRST_TICK];
+    uint32_t m = feed->map[seq - feed->first_msg];
     if (m & MSG_EXEC) {
-        size_t i = m & ~MSG_EXEC;
+        size_t i = m & MSG_INDEX;
         td_err_t rc = td_buf_printf(out, "EXEC\t%" PRIu64, seq);
         if (rc == TD_OK)
             rc = td_buf_append(out, feed->exec_text.ptr + feed->exec_off[i], feed->exec_off[i + 1] - feed->exec_off[i]);
         return rc;
     }
+    if (m & MSG_HEARTBEAT)
+        return td_buf_printf(out, "HEARTBEAT\t%" PRIu64 "\ttime=%" PRId64 "\n", seq, feed->hb_time[m & MSG_INDEX]);
     const feed_tick_t *k = &feed->ticks[m];
     td_err_t rc = td_buf_printf(out, "TICK\t%" PRIu64 "\tsymbol=%s\ttime=%" PRId64 "\tbid=%s\task=%s", seq,
-                                feed->symbol, k->time_ms, dec(k->bid, a), dec(k->ask, b));
+                                feed->syms[k->sym].name, k->time_ms, dec(k->bid, a), dec(k->ask, b));
     if (rc == TD_OK && k->last)
         rc = td_buf_printf(out, "\tlast=%s", dec(k->last, c));
     if (rc == TD_OK && k->volume)
@@ -218,17 +320,62 @@ static int64_t message_time(const feed_t *feed, uint64_t seq)
 {
     if (!feed->n_ticks)
         return 0;
-    if (seq < SEQ_FIRST_TICK)
-        return feed->ticks[0].time_ms;
-    if (seq > feed->last_seq) /* not mapped yet: the next tick's */
+    if (seq < feed->first_msg)
+        return first_time(feed);
+    if (seq > feed->last_seq) /* not mapped yet: the next tick's (or the last one's) */
         return feed->ticks[feed->next_tick < feed->n_ticks ? feed->next_tick : feed->n_ticks - 1].time_ms;
-    uint32_t m = feed->map[seq - SEQ_FIRST_TICK];
+    uint32_t m = feed->map[seq - feed->first_msg];
     if (m & MSG_EXEC) /* an EXEC carries the time of the tick it follows */
-        return feed->exec_time[m & ~MSG_EXEC];
+        return feed->exec_time[m & MSG_INDEX];
+    if (m & MSG_HEARTBEAT)
+        return feed->hb_time[m & MSG_INDEX];
     return feed->ticks[m].time_ms;
 }
 
-/* ---- the paper broker ---- */
+/* ---- the journal ---- */
+
+/* Appends one line and flushes it to disk. A failure is sticky: the broker stops. */
+static td_err_t journal_write(feed_t *feed, const char *line, size_t len)
+{
+    if (feed->journal_fd < 0)
+        return TD_OK;
+    size_t off = 0;
+    while (off < len) {
+        ssize_t n = write(feed->journal_fd, line + off, len - off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return TD_ERR_IO;
+        off += (size_t)n;
+    }
+    return fdatasync(feed->journal_fd) == 0 ? TD_OK : TD_ERR_IO;
+}
+
+static feed_intent_t *intent_find(feed_t *feed, const char *id)
+{
+    for (size_t i = feed->n_intents; i-- > 0;)
+        if (strcmp(feed->intents[i].id, id) == 0)
+            return &feed->intents[i];
+    return NULL;
+}
+
+static feed_intent_t *intent_add(feed_t *feed, const char *id)
+{
+    if (feed->n_intents == feed->cap_intents) {
+        size_t cap = feed->cap_intents ? feed->cap_intents * 2 : 64;
+        feed_intent_t *p = realloc(feed->intents, cap * sizeof *p);
+        if (!p)
+            return NULL;
+        feed->intents = p;
+        feed->cap_intents = cap;
+    }
+    feed_intent_t *it = &feed->intents[feed->n_intents++];
+    memset(it, 0, sizeof *it);
+    snprintf(it->id, sizeof it->id, "%s", id);
+    return it;
+}
+
+/* ---- the message map ---- */
 
 static td_err_t map_add(feed_t *feed, uint32_t entry)
 {
@@ -241,20 +388,12 @@ static td_err_t map_add(feed_t *feed, uint32_t entry)
         feed->cap_map = cap;
     }
     feed->map[feed->n_map++] = entry;
-    feed->last_seq = SEQ_FIRST_TICK + feed->n_map - 1;
+    feed->last_seq = feed->first_msg + feed->n_map - 1;
     return TD_OK;
 }
 
-static feed_intent_t *intent_find(feed_t *feed, const char *id)
-{
-    for (size_t i = feed->n_intents; i-- > 0;)
-        if (strcmp(feed->intents[i].id, id) == 0)
-            return &feed->intents[i];
-    return NULL;
-}
-
 /* Stores the fields of one EXEC report (after the sequence number) and maps it to the next seq. */
-static td_err_t add_exec(feed_t *feed, int64_t time_ms, const td_exec_report_t *x)
+static td_err_t add_exec(feed_t *feed, const char *symbol, int64_t time_ms, const td_exec_report_t *x)
 {
     char a[40], b[40], c[40], d[40], e[40];
     if (feed->n_exec + 2 > feed->cap_exec) {
@@ -273,7 +412,7 @@ static td_err_t add_exec(feed_t *feed, int64_t time_ms, const td_exec_report_t *
                                 "\tsymbol=%s\ttime=%" PRId64 "\tintent=%s\tdeal=%" PRIu64 "\torder=%" PRIu64
                                 "\tposition=%" PRIu64 "\tside=%s\tprice=%s\tvolume=%s\tcommission=%s\tswap=%s"
                                 "\tprofit=%s\tstatus=filled%s%s\n",
-                                feed->symbol, time_ms, x->intent_id, x->deal_id, x->order_id, x->position_id,
+                                symbol, time_ms, x->intent_id, x->deal_id, x->order_id, x->position_id,
                                 x->side == TD_SIDE_BUY ? "buy" : "sell", dec(x->price, a), dec(x->volume, b),
                                 dec(x->commission, c), dec(x->swap, d), dec(x->profit, e),
                                 x->reason[0] ? "\treason=" : "", x->reason);
@@ -286,35 +425,124 @@ static td_err_t add_exec(feed_t *feed, int64_t time_ms, const td_exec_report_t *
     return map_add(feed, (uint32_t)(feed->n_exec - 1) | MSG_EXEC);
 }
 
-/* Maps the next tick, then the EXEC reports of what the fill model does at it. */
-static td_err_t map_next_tick(feed_t *feed)
+/* An intent's fill mapped at seq: counted once, in the journal when it is new there. */
+static td_err_t count_execution(feed_t *feed, feed_intent_t *it, uint64_t seq)
+{
+    feed->orders_executed++;
+    if (feed->journal_fd < 0) {
+        it->executions++;
+        return TD_OK;
+    }
+    if (seq <= feed->journal_exec_max)
+        return TD_OK; /* rebuilt after a restart: the journal counted it when it happened */
+    char line[TD_ID_MAX + 48];
+    int n = snprintf(line, sizeof line, "exec\t%" PRIu64 "\t%s\n", seq, it->id);
+    it->executions++;
+    feed->journal_exec_max = seq;
+    return journal_write(feed, line, (size_t)n);
+}
+
+static bool bar_later(const feed_t *feed, int64_t t, int64_t last)
+{
+    return t > last && td_gw_clock_bar(t, feed->tf_ms, feed->day_offset_minutes) >
+                           td_gw_clock_bar(last, feed->tf_ms, feed->day_offset_minutes);
+}
+
+static td_err_t submit(feed_t *feed, const char *fields, size_t len, bool from_journal);
+
+/* Maps a heartbeat at time t; *barrier when the gateway makes a Clock of it for some symbol. */
+static td_err_t map_heartbeat(feed_t *feed, int64_t t, bool *barrier)
+{
+    if (feed->n_hb == feed->cap_hb) {
+        size_t cap = feed->cap_hb ? feed->cap_hb * 2 : 1024;
+        int64_t *p = realloc(feed->hb_time, cap * sizeof *p);
+        if (!p)
+            return TD_ERR_NOMEM;
+        feed->hb_time = p;
+        feed->cap_hb = cap;
+    }
+    feed->hb_time[feed->n_hb] = t;
+    for (size_t i = 0; i < feed->n_syms; i++)
+        if (bar_later(feed, t, feed->syms[i].last_ms)) {
+            feed->syms[i].last_ms = t;
+            *barrier = true;
+        }
+    return map_add(feed, (uint32_t)feed->n_hb++ | MSG_HEARTBEAT);
+}
+
+/* Maps the next tick, then the EXEC reports of what its symbol's fill model does at it. */
+static td_err_t map_tick(feed_t *feed, bool *barrier)
 {
     size_t i = feed->next_tick;
     TD_ASSERT(i < feed->n_ticks);
-    td_err_t rc = map_add(feed, (uint32_t)i);
+    td_err_t rc = TD_OK;
+    /* orders of the journal received at this point of an earlier run */
+    while (rc == TD_OK && feed->j_next < feed->n_jorders && feed->jorders[feed->j_next].at == i) {
+        const char *f = feed->jorders[feed->j_next++].fields;
+        rc = submit(feed, f, strlen(f), true);
+    }
+    if (rc == TD_OK)
+        rc = map_add(feed, (uint32_t)i);
     if (rc != TD_OK)
         return rc;
     feed->next_tick++;
     const feed_tick_t *k = &feed->ticks[i];
-    if (feed->fill.n_queue == 0 && td_fill_volume(&feed->fill) == 0)
+    feed_symbol_t *sym = &feed->syms[k->sym];
+    if (bar_later(feed, k->time_ms, sym->last_ms))
+        *barrier = true;
+    if (k->time_ms > sym->last_ms)
+        sym->last_ms = k->time_ms;
+    if (sym->fill.n_queue == 0 && td_fill_volume(&sym->fill) == 0)
         return TD_OK; /* nothing to fill, no position to stop: the common case, kept cheap */
     td_tick_t tick = {k->bid, k->ask, k->last, k->volume, k->flags};
     td_outbuf_clear(&feed->fills);
-    rc = td_fill_on_tick(&feed->fill, &feed->spec, k->time_ms, &tick, feed->day_offset_minutes, &feed->fills);
+    rc = td_fill_on_tick(&sym->fill, &sym->spec, k->time_ms, &tick, feed->day_offset_minutes, &feed->fills);
     for (size_t j = 0; rc == TD_OK && j < feed->fills.len; j++) {
         const td_exec_report_t *x = &feed->fills.ev[j].u.exec;
         feed->deals++;
+        *barrier = true;
+        rc = add_exec(feed, sym->name, k->time_ms, x);
         feed_intent_t *it = intent_find(feed, x->intent_id);
-        if (it) {
-            it->executions++;
-            feed->orders_executed++;
-        } else {
+        if (rc == TD_OK && it)
+            rc = count_execution(feed, it, feed->last_seq);
+        else if (rc == TD_OK)
             feed->exits++; /* "sl:<id>" / "tp:<id>" */
-        }
-        rc = add_exec(feed, k->time_ms, x);
     }
     return rc;
 }
+
+static bool more_to_map(const feed_t *feed)
+{
+    return feed->next_tick < feed->n_ticks || (feed->hb_ms > 0 && !feed->hb_end_done && feed->n_ticks > 0);
+}
+
+/* Maps one step: a heartbeat that is due, or the next tick with its fills, or the day's last
+ * heartbeat. With --sync-bars a step that can close a bar becomes the barrier. */
+static td_err_t map_step(feed_t *feed)
+{
+    TD_ASSERT(more_to_map(feed));
+    bool barrier = false;
+    td_err_t rc;
+    if (feed->next_tick < feed->n_ticks) {
+        int64_t t = feed->ticks[feed->next_tick].time_ms;
+        if (feed->hb_ms > 0 && t >= feed->hb_next) {
+            int64_t at = t - ((t % feed->hb_ms) + feed->hb_ms) % feed->hb_ms; /* floor to the interval */
+            feed->hb_next = at + feed->hb_ms;
+            rc = map_heartbeat(feed, at, &barrier);
+        } else {
+            rc = map_tick(feed, &barrier);
+        }
+    } else { /* time passes to the end of the last tick's trading day */
+        uint32_t day = td_time_trading_day(feed->ticks[feed->n_ticks - 1].time_ms, feed->day_offset_minutes);
+        feed->hb_end_done = true;
+        rc = map_heartbeat(feed, td_time_trading_day_start(td_time_next_day(day), feed->day_offset_minutes), &barrier);
+    }
+    if (rc == TD_OK && barrier && feed->sync)
+        feed->barrier_seq = feed->last_seq;
+    return rc;
+}
+
+/* ---- orders ---- */
 
 /* Splits "KEY=VALUE" fields of an ORDER line; returns the value of key or NULL. */
 static const char *order_field(const char *line, size_t len, const char *key, size_t *vlen)
@@ -341,68 +569,93 @@ static bool order_price(const char *line, size_t len, const char *key, int64_t *
     return p && td_fx_parse(p, n, v, &rounded) == TD_OK && *v >= 0;
 }
 
-/* An ORDER line: queue it in the fill model unless its intent id is known. */
+/* Parses an ORDER's fields into intent and its symbol's index; false when malformed. */
+static bool order_parse(feed_t *feed, const char *line, size_t len, td_order_intent_t *intent, size_t *sym_index)
+{
+    memset(intent, 0, sizeof *intent);
+    size_t n = 0, sym_n = 0, side_n = 0;
+    const char *id = order_field(line, len, "intent", &n);
+    if (!id || n == 0 || n > TD_ID_MAX || memchr(id, '\n', n))
+        return false;
+    memcpy(intent->intent_id, id, n);
+    const char *sym = order_field(line, len, "symbol", &sym_n);
+    const char *side = order_field(line, len, "side", &side_n);
+    if (!sym || !side)
+        return false;
+    *sym_index = feed->n_syms;
+    for (size_t i = 0; i < feed->n_syms; i++)
+        if (strlen(feed->syms[i].name) == sym_n && memcmp(feed->syms[i].name, sym, sym_n) == 0)
+            *sym_index = i;
+    if (*sym_index == feed->n_syms)
+        return false;
+    if (side_n == 3 && memcmp(side, "buy", 3) == 0)
+        intent->side = TD_SIDE_BUY;
+    else if (side_n == 4 && memcmp(side, "sell", 4) == 0)
+        intent->side = TD_SIDE_SELL;
+    else
+        return false;
+    return order_price(line, len, "volume", &intent->volume) && order_price(line, len, "sl", &intent->stop_loss) &&
+           order_price(line, len, "tp", &intent->take_profit);
+}
+
+/* Queues an order in its symbol's fill model. A live order is journaled first (so a restart
+ * rebuilds the same fills and refuses its id); an order of the journal is only submitted again. */
+static td_err_t submit(feed_t *feed, const char *fields, size_t len, bool from_journal)
+{
+    td_order_intent_t intent;
+    size_t si = 0;
+    if (!order_parse(feed, fields, len, &intent, &si)) {
+        feed->orders_bad++;
+        fprintf(stderr, "tapedeck feed: refused a malformed ORDER: %.*s\n", (int)(len > 300 ? 300 : len), fields);
+        return TD_OK;
+    }
+    feed_intent_t *known = intent_find(feed, intent.intent_id);
+    if (!from_journal && known) {
+        feed->repeats_refused++;
+        fprintf(stderr, "tapedeck feed: refused ORDER intent=%s: this intent id was already received\n",
+                intent.intent_id);
+        return TD_OK;
+    }
+    td_err_t rc = TD_OK;
+    if (!from_journal && feed->journal_fd >= 0) {
+        td_buf_t line;
+        td_buf_init(&line);
+        rc = td_buf_printf(&line, "order\t%zu\t%.*s\n", feed->next_tick, (int)len, fields);
+        if (rc == TD_OK)
+            rc = journal_write(feed, (const char *)line.ptr, line.len);
+        td_buf_fini(&line);
+        if (rc != TD_OK)
+            return rc;
+    }
+    if (!known && !intent_add(feed, intent.intent_id))
+        return TD_ERR_NOMEM;
+    int64_t t = feed->next_tick ? feed->ticks[feed->next_tick - 1].time_ms : 0;
+    rc = td_fill_submit(&feed->syms[si].fill, t, &intent);
+    if (rc != TD_OK) {
+        feed->orders_bad++;
+        fprintf(stderr, "tapedeck feed: cannot queue ORDER intent=%s: %s\n", intent.intent_id, td_err_name(rc));
+    }
+    return TD_OK;
+}
+
 static void on_order(feed_t *feed, const char *line, size_t len)
 {
     feed->orders++;
     feed->last_order_at = now_s();
-    td_order_intent_t intent;
-    memset(&intent, 0, sizeof intent);
-    size_t n = 0;
-    const char *id = order_field(line, len, "intent", &n);
-    const char *sym = NULL, *side = NULL;
-    size_t sym_n = 0, side_n = 0;
-    bool ok = id && n > 0 && n <= TD_ID_MAX;
-    if (ok) {
-        memcpy(intent.intent_id, id, n);
-        sym = order_field(line, len, "symbol", &sym_n);
-        side = order_field(line, len, "side", &side_n);
-        ok = sym && sym_n == strlen(feed->symbol) && memcmp(sym, feed->symbol, sym_n) == 0 && side;
-    }
-    if (ok) {
-        if (side_n == 3 && memcmp(side, "buy", 3) == 0)
-            intent.side = TD_SIDE_BUY;
-        else if (side_n == 4 && memcmp(side, "sell", 4) == 0)
-            intent.side = TD_SIDE_SELL;
+    if (!feed->welcomed) { /* sent ahead of WELCOME: handled once the map is where the gateway is */
+        char *copy = feed->n_pending < PENDING_MAX ? strndup(line, len) : NULL;
+        if (copy)
+            feed->pending[feed->n_pending++] = copy;
         else
-            ok = false;
-    }
-    ok = ok && order_price(line, len, "volume", &intent.volume) && order_price(line, len, "sl", &intent.stop_loss) &&
-         order_price(line, len, "tp", &intent.take_profit);
-    if (!ok) {
-        feed->orders_bad++;
-        fprintf(stderr, "tapedeck feed: refused a malformed ORDER: %.*s\n", (int)(len > 300 ? 300 : len), line);
+            feed->broker_rc = TD_ERR_NOMEM;
         return;
     }
-    if (intent_find(feed, intent.intent_id)) {
-        feed->repeats_refused++;
-        fprintf(stderr, "tapedeck feed: refused ORDER intent=%s: this intent id was already received\n",
-                intent.intent_id);
-        return;
-    }
-    if (feed->n_intents == feed->cap_intents) {
-        size_t cap = feed->cap_intents ? feed->cap_intents * 2 : 64;
-        feed_intent_t *p = realloc(feed->intents, cap * sizeof *p);
-        if (!p) {
-            feed->orders_bad++;
-            return;
-        }
-        feed->intents = p;
-        feed->cap_intents = cap;
-    }
-    int64_t t = feed->next_tick ? feed->ticks[feed->next_tick - 1].time_ms : 0;
-    td_err_t rc = td_fill_submit(&feed->fill, t, &intent);
-    if (rc != TD_OK) {
-        feed->orders_bad++;
-        fprintf(stderr, "tapedeck feed: cannot queue ORDER intent=%s: %s\n", intent.intent_id, td_err_name(rc));
-        return;
-    }
-    feed_intent_t *it = &feed->intents[feed->n_intents++];
-    memcpy(it->id, intent.intent_id, sizeof it->id);
-    it->executions = 0;
+    td_err_t rc = submit(feed, line, len, false);
+    if (rc != TD_OK)
+        feed->broker_rc = rc;
 }
 
-/* ---- the state file ---- */
+/* ---- the state file and the journal ---- */
 
 static void state_load(feed_t *feed)
 {
@@ -433,8 +686,6 @@ static void state_save(feed_t *feed)
         rename(tmp, feed->state_path);
 }
 
-/* ---- the gateway's lines ---- */
-
 static bool field_u64(const char *p, size_t len, uint64_t *v)
 {
     if (!len || len > 20)
@@ -448,6 +699,97 @@ static bool field_u64(const char *p, size_t len, uint64_t *v)
     *v = x;
     return true;
 }
+
+/* Reads FILE.broker (the orders and executions of earlier runs) and opens it for appending.
+ * A malformed line is TD_ERR_PARSE naming the file, line and what was expected. */
+static td_err_t journal_open(feed_t *feed)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s.broker", feed->state_path);
+    FILE *f = fopen(path, "r");
+    td_err_t rc = TD_OK;
+    if (f) {
+        char *line = NULL;
+        size_t cap = 0;
+        ssize_t len;
+        unsigned lineno = 0;
+        while (rc == TD_OK && (len = getline(&line, &cap, f)) >= 0) {
+            lineno++;
+            if (len == 0 || line[len - 1] != '\n') { /* torn by a crash in the middle of the write */
+                rc = td_err_set(feed->err, sizeof feed->err, TD_ERR_PARSE,
+                                "%s:%u: expected a whole line ending with LF (a torn last write?)", path, lineno);
+                break;
+            }
+            line[--len] = '\0';
+            char *t1 = strchr(line, '\t'), *t2 = t1 ? strchr(t1 + 1, '\t') : NULL;
+            uint64_t n = 0;
+            if (!t1 || !t2 || !field_u64(t1 + 1, (size_t)(t2 - t1 - 1), &n)) {
+                rc = td_err_set(feed->err, sizeof feed->err, TD_ERR_PARSE,
+                                "%s:%u: expected 'order<TAB>AT<TAB>FIELDS' or 'exec<TAB>SEQ<TAB>INTENT'", path, lineno);
+            } else if (t1 - line == 5 && memcmp(line, "order", 5) == 0) {
+                size_t flen = strlen(t2 + 1);
+                td_order_intent_t intent;
+                size_t si;
+                if (n > feed->n_ticks || (feed->n_jorders && n < feed->jorders[feed->n_jorders - 1].at) ||
+                    !order_parse(feed, t2 + 1, flen, &intent, &si)) {
+                    rc = td_err_set(feed->err, sizeof feed->err, TD_ERR_PARSE,
+                                    "%s:%u: order: expected a tick index in order and an ORDER of these ticks' symbols",
+                                    path, lineno);
+                    break;
+                }
+                journal_order_t *p = realloc(feed->jorders, (feed->n_jorders + 1) * sizeof *p);
+                char *copy = p ? strdup(t2 + 1) : NULL;
+                if (p)
+                    feed->jorders = p;
+                if (!copy || (!intent_find(feed, intent.intent_id) && !intent_add(feed, intent.intent_id))) {
+                    free(copy);
+                    rc = TD_ERR_NOMEM;
+                    break;
+                }
+                feed->jorders[feed->n_jorders++] = (journal_order_t){(size_t)n, copy};
+            } else if (t1 - line == 4 && memcmp(line, "exec", 4) == 0) {
+                feed_intent_t *it = intent_find(feed, t2 + 1);
+                if (!it || n <= feed->journal_exec_max) {
+                    rc = td_err_set(feed->err, sizeof feed->err, TD_ERR_PARSE,
+                                    "%s:%u: exec: expected an increasing sequence number and an intent ordered above",
+                                    path, lineno);
+                    break;
+                }
+                it->executions++;
+                feed->journal_exec_max = n;
+            } else {
+                rc = td_err_set(feed->err, sizeof feed->err, TD_ERR_PARSE, "%s:%u: expected 'order' or 'exec' first",
+                                path, lineno);
+            }
+        }
+        free(line);
+        fclose(f);
+    }
+    if (rc == TD_OK) {
+        feed->journal_fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+        if (feed->journal_fd < 0)
+            rc = td_err_set(feed->err, sizeof feed->err, TD_ERR_IO, "%s: %s", path, strerror(errno));
+    }
+    return rc;
+}
+
+/* After WELCOME acked=N: the map is rebuilt up to N and every journaled order, so nothing the
+ * gateway holds is mapped differently; then the ORDERs that came before the WELCOME. */
+static td_err_t catch_up(feed_t *feed, uint64_t acked)
+{
+    td_err_t rc = TD_OK;
+    while (rc == TD_OK && more_to_map(feed) && (feed->last_seq < acked || feed->j_next < feed->n_jorders))
+        rc = map_step(feed);
+    for (size_t i = 0; i < feed->n_pending; i++) {
+        if (rc == TD_OK)
+            rc = submit(feed, feed->pending[i], strlen(feed->pending[i]), false);
+        free(feed->pending[i]);
+    }
+    feed->n_pending = 0;
+    return rc;
+}
+
+/* ---- the gateway's lines ---- */
 
 static bool on_gateway_line(void *opaque, const char *line, size_t len, bool oversized)
 {
@@ -468,14 +810,20 @@ static bool on_gateway_line(void *opaque, const char *line, size_t len, bool ove
         const char *p = memmem(line, len, "acked=", 6);
         uint64_t acked = 0;
         if (p && field_u64(p + 6, len - (size_t)(p + 6 - line), &acked)) {
-            if (acked < feed->acked)
+            if (acked < feed->acked && !feed->drop_every)
                 fprintf(stderr,
                         "tapedeck feed: the gateway has up to %" PRIu64 ", the state file says %" PRIu64
                         " was acknowledged: resending from %" PRIu64 "\n",
                         acked, feed->acked, acked + 1);
+            /* --drop-every resends all it has not seen acknowledged, as an EA with a file of unacked
+             * lines does; the gateway drops what it already has */
+            uint64_t from = feed->drop_every && feed->acked < acked ? feed->acked : acked;
             feed->acked = acked;
-            feed->next = acked + 1 < SEQ_SPEC ? SEQ_SPEC : acked + 1;
+            feed->next = from + 1 < SEQ_SPEC ? SEQ_SPEC : from + 1;
             feed->welcomed = true;
+            td_err_t rc = catch_up(feed, acked);
+            if (rc != TD_OK)
+                feed->broker_rc = rc;
         }
     } else if (len > 6 && memcmp(line, "ORDER\t", 6) == 0) {
         on_order(feed, line + 6, len - 6);
@@ -505,6 +853,7 @@ static void session_close(feed_t *feed)
 static bool session_open(feed_t *feed)
 {
     feed->welcomed = feed->bye = feed->refused = false;
+    feed->session_sent = 0;
     feed->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (feed->fd < 0)
         return false;
@@ -564,13 +913,16 @@ static bool session_read(feed_t *feed)
     }
 }
 
-/* Queues messages up to the output bound and the pace; returns the seconds until the next is due
- * (0 when none waits for the clock). */
+/* Queues messages up to the output bound, the pace and the barrier; returns the seconds until the
+ * next is due (0 when none waits for the clock). */
 static double queue_messages(feed_t *feed)
 {
     double wait = 0;
-    while ((feed->next <= feed->last_seq || feed->next_tick < feed->n_ticks) &&
-           feed->out.len - feed->out_off < OUT_HIGH) {
+    while ((feed->next <= feed->last_seq || more_to_map(feed)) && feed->out.len - feed->out_off < OUT_HIGH) {
+        if (feed->drop_every && feed->session_sent >= feed->drop_every)
+            break;
+        if (feed->next > feed->last_seq && feed->acked < feed->barrier_seq)
+            break; /* --sync-bars: the last step can close a bar; its orders come before its ACK */
         if (feed->speed > 0) {
             double due =
                 feed->pace_wall0 + (double)(message_time(feed, feed->next) - feed->pace_time0) / 1000.0 / feed->speed;
@@ -580,12 +932,12 @@ static double queue_messages(feed_t *feed)
                 break;
             }
         }
-        while (feed->next > feed->last_seq && feed->next_tick < feed->n_ticks)
-            if ((feed->broker_rc = map_next_tick(feed)) != TD_OK)
-                return 0;
+        if (feed->next > feed->last_seq && (feed->broker_rc = map_step(feed)) != TD_OK)
+            return 0;
         if (feed->next > feed->last_seq || format_message(feed, feed->next, &feed->out) != TD_OK)
             break;
         feed->sent++;
+        feed->session_sent++;
         if (feed->next <= feed->sent_max)
             feed->resent++;
         else
@@ -611,7 +963,7 @@ static bool session_run(feed_t *feed)
                 paced = true;
             }
             wait = queue_messages(feed);
-            if (feed->next > feed->last_seq && feed->next_tick == feed->n_ticks && feed->out_off == feed->out.len &&
+            if (feed->next > feed->last_seq && !more_to_map(feed) && feed->out_off == feed->out.len &&
                 feed->acked >= feed->last_seq) {
                 double quiet = now_s() - (feed->last_order_at > done_at ? feed->last_order_at : done_at);
                 if (done_at == 0)
@@ -626,6 +978,11 @@ static bool session_run(feed_t *feed)
         }
         if (!session_write(feed))
             return false;
+        if (feed->drop_every && feed->session_sent >= feed->drop_every && feed->out_off == feed->out.len) {
+            feed->drops++;
+            snprintf(feed->err, sizeof feed->err, "dropped after %" PRIu64 " lines (--drop-every)", feed->session_sent);
+            return false;
+        }
         struct pollfd p = {feed->fd, POLLIN | (feed->out_off < feed->out.len ? POLLOUT : 0), 0};
         int timeout = wait > 0 ? (int)(wait * 1000) + 1 : 200;
         if (timeout > 200)
@@ -653,7 +1010,8 @@ static bool session_run(feed_t *feed)
     }
 }
 
-static int parse_args(feed_t *feed, int argc, char **argv, const char **format_name, bool *fast)
+static int parse_args(feed_t *feed, int argc, char **argv, const char **format_name, const char **symbol,
+                      const char **synthetic, const char **date, bool *fast)
 {
     static const struct option longopts[] = {
         {"gateway", required_argument, NULL, 'g'},
@@ -662,16 +1020,22 @@ static int parse_args(feed_t *feed, int argc, char **argv, const char **format_n
         {"terminal", required_argument, NULL, 'n'},
         {"format", required_argument, NULL, 'f'},
         {"symbol", required_argument, NULL, 's'},
+        {"synthetic", required_argument, NULL, 'Y'},
+        {"date", required_argument, NULL, 'd'},
         {"speed", required_argument, NULL, 'p'},
         {"fast", no_argument, NULL, 'F'},
         {"state", required_argument, NULL, 'S'},
         {"retry-s", required_argument, NULL, 'r'},
         {"linger-s", required_argument, NULL, 'L'},
+        {"heartbeat-s", required_argument, NULL, 'H'},
+        {"sync-bars", no_argument, NULL, 'B'},
+        {"drop-every", required_argument, NULL, 'D'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *gateway = NULL;
     char *end;
+    double hb = 0;
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -681,7 +1045,9 @@ static int parse_args(feed_t *feed, int argc, char **argv, const char **format_n
         case 'a': feed->account = optarg; break;
         case 'n': feed->terminal = optarg; break;
         case 'f': *format_name = optarg; break;
-        case 's': feed->symbol = optarg; break;
+        case 's': *symbol = optarg; break;
+        case 'Y': *synthetic = optarg; break;
+        case 'd': *date = optarg; break;
         case 'p':
             feed->speed = strtod(optarg, &end);
             if (!*optarg || *end || !(feed->speed > 0) || feed->speed > 1e9)
@@ -699,6 +1065,20 @@ static int parse_args(feed_t *feed, int argc, char **argv, const char **format_n
             if (!*optarg || *end || !(feed->linger_s >= 0) || feed->linger_s > 3600)
                 return td_cli_usage(feed->cli, "--linger-s expects seconds 0..3600, found '%s'", optarg);
             break;
+        case 'H':
+            hb = strtod(optarg, &end);
+            if (!*optarg || *end || !(hb >= 0) || hb > 86400)
+                return td_cli_usage(feed->cli, "--heartbeat-s expects seconds 0..86400, found '%s'", optarg);
+            feed->hb_ms = (int64_t)(hb * 1000);
+            if (hb > 0 && feed->hb_ms < 1)
+                return td_cli_usage(feed->cli, "--heartbeat-s expects at least 0.001 s, found '%s'", optarg);
+            break;
+        case 'B': feed->sync = true; break;
+        case 'D':
+            feed->drop_every = strtoull(optarg, &end, 10);
+            if (!*optarg || *end || *optarg == '-' || feed->drop_every < 1)
+                return td_cli_usage(feed->cli, "--drop-every expects a number of lines >= 1, found '%s'", optarg);
+            break;
         case 'h': help(); return -1;
         default: return td_cli_usage(feed->cli, "unknown option (see tapedeck feed --help)");
         }
@@ -710,129 +1090,220 @@ static int parse_args(feed_t *feed, int argc, char **argv, const char **format_n
         return td_cli_usage(feed->cli, "--token expects the gateway's token");
     if (!feed->account || !*feed->account || strlen(feed->account) > 31 || strpbrk(feed->account, "\t\r\n"))
         return td_cli_usage(feed->cli, "--account expects an account id of 1..31 characters");
-    if (!feed->symbol || !*feed->symbol || strlen(feed->symbol) > TD_SYMBOL_MAX || strpbrk(feed->symbol, "\t\r\n="))
-        return td_cli_usage(feed->cli, "--symbol expects a symbol name of 1..%d characters", TD_SYMBOL_MAX);
     if (strpbrk(feed->token, "\t\r\n") || strlen(feed->token) > 127)
         return td_cli_usage(feed->cli, "--token expects at most 127 characters without TAB or line ends");
     if (strpbrk(feed->terminal, "\t\r\n") || strlen(feed->terminal) > 63)
         return td_cli_usage(feed->cli, "--terminal expects at most 63 characters without TAB or line ends");
     if (*fast && feed->speed > 0)
         return td_cli_usage(feed->cli, "--speed and --fast exclude each other");
+    if (*synthetic) {
+        if (*symbol || *format_name || optind < argc)
+            return td_cli_usage(feed->cli, "--synthetic excludes --symbol, --format and FILEs");
+        return TD_EXIT_OK;
+    }
+    if (*date)
+        return td_cli_usage(feed->cli, "--date goes with --synthetic");
+    if (!*symbol || !**symbol || strlen(*symbol) > TD_SYMBOL_MAX || strpbrk(*symbol, "\t\r\n="))
+        return td_cli_usage(feed->cli, "--symbol expects a symbol name of 1..%d characters", TD_SYMBOL_MAX);
     if (optind >= argc)
-        return td_cli_usage(feed->cli, "expected tick FILEs after the options");
+        return td_cli_usage(feed->cli, "expected tick FILEs after the options (or --synthetic SET)");
     return TD_EXIT_OK;
 }
 
-int td_cmd_feed(td_cli_t *cli, int argc, char **argv)
+/* The ticks: the files of one symbol, or the synthetic day of a set, merged in time order. */
+static int load_ticks(feed_t *feed, int argc, char **argv, const char *format_name, const char *symbol,
+                      const char *synthetic, const char *date)
 {
-    feed_t feed = {.cli = cli, .terminal = "tapedeck feed", .retry_s = 10, .fd = -1};
-    const char *format_name = NULL;
-    bool fast = false;
-    int code = parse_args(&feed, argc, argv, &format_name, &fast);
-    if (code == -1)
+    td_cli_t *cli = feed->cli;
+    if (synthetic) {
+        size_t n = 0;
+        const td_synth_symbol_t *set = td_synth_set(synthetic, &n);
+        uint32_t day;
+        if (!set)
+            return td_cli_usage(cli, "--synthetic expects demo or desk, found '%s'", synthetic);
+        if (td_cli_parse_date(date ? date : "2024-01-02", &day) != TD_OK)
+            return td_cli_usage(cli, "--date expects YYYY-MM-DD, found '%s'", date);
+        if (td_synth_configure(cli->config, set, n, feed->err, sizeof feed->err) != TD_OK)
+            return td_cli_fail(cli, TD_ERR_CONFIG, "%s", feed->err);
+        int64_t t0 = td_time_trading_day_start(day, feed->day_offset_minutes);
+        for (size_t i = 0; i < n; i++) {
+            snprintf(feed->syms[i].name, sizeof feed->syms[i].name, "%s", set[i].name);
+            feed->cur_sym = (uint32_t)i;
+            td_err_t rc = td_synth_day(&set[i], t0, collect_synthetic, feed);
+            if (rc != TD_OK)
+                return td_cli_fail(cli, rc, "the synthetic day of %s", set[i].name);
+        }
+        feed->n_syms = n;
+        qsort(feed->ticks, feed->n_ticks, sizeof *feed->ticks, tick_cmp);
         return TD_EXIT_OK;
-    if (code != TD_EXIT_OK)
-        return code;
-    if (fast)
-        feed.speed = 0;
-    else if (feed.speed == 0)
-        feed.speed = 1;
+    }
     td_import_format_t format;
     if (!format_name || td_import_format_parse(format_name, &format) != TD_OK || td_import_format_is_bars(format))
         return td_cli_usage(cli, "--format expects a tick format (see tapedeck import --help), found '%s'",
                             format_name ? format_name : "");
-
-    td_config_symbol_spec(cli->config, feed.symbol, &feed.spec);
+    snprintf(feed->syms[0].name, sizeof feed->syms[0].name, "%s", symbol);
+    feed->n_syms = 1;
+    td_config_symbol_spec(cli->config, symbol, &feed->syms[0].spec);
     td_import_opts_t iopts = {
         .format = format,
-        .symbol = feed.symbol,
-        .price_divisor_digits = feed.spec.digits,
+        .symbol = symbol,
+        .price_divisor_digits = feed->syms[0].spec.digits,
     };
     for (int i = optind; i < argc; i++) {
         td_import_stats_t st;
-        td_err_t rc = td_import_file(argv[i], &iopts, collect, &feed, &st, feed.err, sizeof feed.err);
-        if (rc != TD_OK) {
-            free(feed.ticks);
-            return td_cli_fail(cli, rc, "%s", feed.err);
-        }
+        td_err_t rc = td_import_file(argv[i], &iopts, collect, feed, &st, feed->err, sizeof feed->err);
+        if (rc != TD_OK)
+            return td_cli_fail(cli, rc, "%s", feed->err);
     }
-    feed.last_seq = SEQ_SPEC; /* grows as ticks (and fills) are mapped */
-    uint32_t h = 2166136261u; /* FNV-1a of the symbol: deal and order ids apart per symbol, as the host's */
-    for (const char *p = feed.symbol; *p; p++)
-        h = (h ^ (uint8_t)*p) * 16777619u;
-    td_fill_config_t fcfg = {
-        .slippage_points = td_config_int(cli->config, "broker.slippage_points"),
-        .commission_per_lot = td_config_decimal(cli->config, "broker.commission_per_lot"),
-        .id_base = (uint64_t)(h & 0x7fffffffu) << 24,
-    };
-    td_fill_init(&feed.fill, &fcfg);
-    feed.day_offset_minutes = (int)td_config_int(cli->config, "session.day_offset_minutes");
-    td_outbuf_init(&feed.fills);
-    td_buf_init(&feed.exec_text);
-    state_load(&feed);
-    td_buf_init(&feed.out);
-    td_gw_lines_init(&feed.lines, TD_GW_LINE_MAX);
-    printf("tapedeck feed: %zu ticks of %s to %s:%u as account %s, %s\n", feed.n_ticks, feed.symbol,
-           inet_ntoa(feed.addr.sin_addr), (unsigned)ntohs(feed.addr.sin_port), feed.account,
-           feed.speed > 0 ? "paced" : "as fast as possible");
+    return TD_EXIT_OK;
+}
+
+static void feed_fini(feed_t *feed)
+{
+    td_buf_fini(&feed->out);
+    td_gw_lines_fini(&feed->lines);
+    free(feed->ticks);
+    free(feed->map);
+    free(feed->exec_off);
+    free(feed->exec_time);
+    free(feed->hb_time);
+    free(feed->intents);
+    for (size_t i = 0; i < feed->n_jorders; i++)
+        free(feed->jorders[i].fields);
+    free(feed->jorders);
+    for (size_t i = 0; i < feed->n_pending; i++)
+        free(feed->pending[i]);
+    if (feed->journal_fd >= 0)
+        close(feed->journal_fd);
+    td_buf_fini(&feed->exec_text);
+    td_outbuf_fini(&feed->fills);
+}
+
+int td_cmd_feed(td_cli_t *cli, int argc, char **argv)
+{
+    feed_t *feed = calloc(1, sizeof *feed);
+    if (!feed)
+        return td_cli_fail(cli, TD_ERR_NOMEM, "out of memory");
+    *feed = (feed_t){.cli = cli, .terminal = "tapedeck feed", .retry_s = 10, .fd = -1, .journal_fd = -1};
+    td_buf_init(&feed->out);
+    td_gw_lines_init(&feed->lines, TD_GW_LINE_MAX);
+    td_buf_init(&feed->exec_text);
+    td_outbuf_init(&feed->fills);
+    const char *format_name = NULL, *symbol = NULL, *synthetic = NULL, *date = NULL;
+    bool fast = false;
+    int code = parse_args(feed, argc, argv, &format_name, &symbol, &synthetic, &date, &fast);
+    if (code == TD_EXIT_OK) {
+        if (fast)
+            feed->speed = 0;
+        else if (feed->speed == 0)
+            feed->speed = 1;
+        td_pipeline_config_t pcfg;
+        td_host_pipeline_config(cli->config, &pcfg);
+        feed->tf_ms = (int64_t)pcfg.timeframe_s * 1000;
+        feed->day_offset_minutes = pcfg.day_offset_minutes;
+        code = load_ticks(feed, argc, argv, format_name, symbol, synthetic, date);
+    }
+    if (code != TD_EXIT_OK) {
+        feed_fini(feed);
+        free(feed);
+        return code == -1 ? TD_EXIT_OK : code;
+    }
+    feed->first_msg = SEQ_SPEC + feed->n_syms;
+    feed->last_seq = feed->first_msg - 1; /* grows as messages are mapped */
+    if (feed->n_ticks) {
+        int64_t t0 = first_time(feed);
+        feed->hb_next = feed->hb_ms > 0 ? t0 - ((t0 % feed->hb_ms) + feed->hb_ms) % feed->hb_ms + feed->hb_ms : 0;
+    }
+    for (size_t i = 0; i < feed->n_syms; i++) {
+        feed_symbol_t *sym = &feed->syms[i];
+        td_config_symbol_spec(cli->config, sym->name, &sym->spec);
+        uint32_t h = 2166136261u; /* FNV-1a of the symbol: deal and order ids apart per symbol, as the host's */
+        for (const char *p = sym->name; *p; p++)
+            h = (h ^ (uint8_t)*p) * 16777619u;
+        td_fill_config_t fcfg = {
+            .slippage_points = td_config_int(cli->config, "broker.slippage_points"),
+            .commission_per_lot = td_config_decimal(cli->config, "broker.commission_per_lot"),
+            .id_base = (uint64_t)(h & 0x7fffffffu) << 24,
+        };
+        td_fill_init(&sym->fill, &fcfg);
+        sym->last_ms = first_time(feed); /* the SPEC's time */
+    }
+    state_load(feed);
+    if (feed->state_path && journal_open(feed) != TD_OK) {
+        code = td_cli_fail(cli, TD_ERR_PARSE, "%s", feed->err);
+        feed_fini(feed);
+        free(feed);
+        return code;
+    }
+    printf("tapedeck feed: %zu ticks of %zu symbol(s)%s to %s:%u as account %s, %s%s\n", feed->n_ticks, feed->n_syms,
+           synthetic ? " (SYNTHETIC, not market data)" : "", inet_ntoa(feed->addr.sin_addr),
+           (unsigned)ntohs(feed->addr.sin_port), feed->account, feed->speed > 0 ? "paced" : "as fast as possible",
+           feed->sync ? ", in step with the bars" : "");
+    if (feed->n_jorders)
+        printf("tapedeck feed: journal: %zu order(s) of earlier runs, executions recorded up to seq %" PRIu64 "\n",
+               feed->n_jorders, feed->journal_exec_max);
     fflush(stdout);
 
     double t0 = now_s();
     bool done = false;
-    code = TD_EXIT_OK;
     while (!done) {
         double lost_at = now_s();
         bool open = false;
-        while (!(open = session_open(&feed)) && now_s() - lost_at < feed.retry_s) {
+        while (!(open = session_open(feed)) && now_s() - lost_at < feed->retry_s) {
             struct timespec ts = {0, 100 * 1000 * 1000};
             nanosleep(&ts, NULL);
         }
         if (!open) {
             code =
-                td_cli_fail(cli, TD_ERR_IO, "gateway %s:%u unreachable for %.0f s: %s", inet_ntoa(feed.addr.sin_addr),
-                            (unsigned)ntohs(feed.addr.sin_port), feed.retry_s, feed.err);
+                td_cli_fail(cli, TD_ERR_IO, "gateway %s:%u unreachable for %.0f s: %s", inet_ntoa(feed->addr.sin_addr),
+                            (unsigned)ntohs(feed->addr.sin_port), feed->retry_s, feed->err);
             break;
         }
-        done = session_run(&feed);
-        session_close(&feed);
-        state_save(&feed);
-        if (!done && feed.broker_rc != TD_OK) {
-            code = td_cli_fail(cli, feed.broker_rc, "%s", feed.err);
+        done = session_run(feed);
+        session_close(feed);
+        state_save(feed);
+        if (!done && feed->broker_rc != TD_OK) {
+            code = td_cli_fail(cli, feed->broker_rc, "%s", feed->err);
             break;
         }
-        if (!done && feed.refused) {
+        if (!done && feed->refused) {
             code = td_cli_fail(cli, TD_ERR_INVALID, "the gateway refused the session: %s",
-                               feed.bye_reason[0] ? feed.bye_reason : feed.err);
+                               feed->bye_reason[0] ? feed->bye_reason : feed->err);
             break;
         }
         if (!done) {
-            feed.reconnects++;
-            fprintf(stderr, "tapedeck feed: connection lost (%s); reconnecting\n", feed.err);
+            feed->reconnects++;
+            if (!feed->drop_every)
+                fprintf(stderr, "tapedeck feed: connection lost (%s); reconnecting\n", feed->err);
         }
     }
     double dt = now_s() - t0;
     uint32_t most = 0;
-    for (size_t i = 0; i < feed.n_intents; i++)
-        most = feed.intents[i].executions > most ? feed.intents[i].executions : most;
+    size_t executed_ids = 0;
+    for (size_t i = 0; i < feed->n_intents; i++) {
+        most = feed->intents[i].executions > most ? feed->intents[i].executions : most;
+        executed_ids += feed->intents[i].executions > 0;
+    }
+    unsigned unfilled = 0;
+    for (size_t i = 0; i < feed->n_syms; i++)
+        unfilled += feed->syms[i].fill.n_queue;
     printf("tapedeck feed: paper broker: %" PRIu64 " order(s) received, %" PRIu64 " executed, %" PRIu64
            " refused repeat(s), %" PRIu64 " malformed, %u unfilled (no tick after them), %" PRIu64
            " stop/target exit(s), %" PRIu64 " deal(s); at most %" PRIu32 " execution(s) per intent id\n",
-           feed.orders, feed.orders_executed, feed.repeats_refused, feed.orders_bad, feed.fill.n_queue, feed.exits,
-           feed.deals, most);
+           feed->orders, feed->orders_executed, feed->repeats_refused, feed->orders_bad, unfilled, feed->exits,
+           feed->deals, most);
+    if (feed->journal_fd >= 0)
+        printf("tapedeck feed: journal %s.broker: %zu intent id(s), %zu executed, at most %" PRIu32
+               " execution(s) per intent id over every run\n",
+               feed->state_path, feed->n_intents, executed_ids, most);
     printf("tapedeck feed: %" PRIu64 " lines sent (%" PRIu64 " resent), acked up to %" PRIu64 " of %" PRIu64
-           ", %" PRIu64 " error(s), %" PRIu64 " order(s), %" PRIu64 " reconnect(s), %.3f s, %.0f lines/s\n",
-           feed.sent, feed.resent, feed.acked, feed.last_seq, feed.errors, feed.orders, feed.reconnects, dt,
-           dt > 0 ? (double)feed.sent / dt : 0.0);
-    if (code == TD_EXIT_OK && feed.errors)
-        code = td_cli_fail(cli, TD_ERR_MISMATCH, "the gateway refused %" PRIu64 " line(s)", feed.errors);
-    td_buf_fini(&feed.out);
-    td_gw_lines_fini(&feed.lines);
-    free(feed.ticks);
-    free(feed.map);
-    free(feed.exec_off);
-    free(feed.exec_time);
-    free(feed.intents);
-    td_buf_fini(&feed.exec_text);
-    td_outbuf_fini(&feed.fills);
+           ", %" PRIu64 " error(s), %" PRIu64 " order(s), %" PRIu64 " reconnect(s) (%" PRIu64
+           " dropped on purpose), %.3f s, %.0f lines/s\n",
+           feed->sent, feed->resent, feed->acked, feed->last_seq, feed->errors, feed->orders, feed->reconnects,
+           feed->drops, dt, dt > 0 ? (double)feed->sent / dt : 0.0);
+    if (code == TD_EXIT_OK && feed->errors)
+        code = td_cli_fail(cli, TD_ERR_MISMATCH, "the gateway refused %" PRIu64 " line(s)", feed->errors);
+    feed_fini(feed);
+    free(feed);
     return code;
 }

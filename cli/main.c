@@ -21,13 +21,13 @@ static const command_t commands[] = {
     {"dump", td_cmd_dump, "print a stream of the tape, as text or JSON"},
     {"params", td_cmd_params, "validate, push and show strategy parameter sets"},
     {"config", td_cmd_config, "print the configuration reference or an example file"},
-    {"demo", td_cmd_demo, "a deterministic synthetic day through the whole engine"},
+    {"demo", td_cmd_demo, "one synthetic day through the live pipeline (run + feed), summarised and replayed"},
     {"migrate", td_cmd_migrate, "apply the warehouse schema migrations to PostgreSQL (--status lists them)"},
     {"sink", td_cmd_sink, "write the processors' outputs into the PostgreSQL warehouse, exactly once"},
     {"compact", td_cmd_compact, "nightly: verify a closed day, build its M1/M30 bars and performance, seal it"},
     {"backtest", td_cmd_backtest, "grid-search a strategy's parameters over a bar file, on all cores"},
-    {"run", td_cmd_run, "the live pipeline service (this version: --role gateway, the EA's TCP server)"},
-    {"feed", td_cmd_feed, "the MT5 stand-in: replay tick files to the gateway over the EA protocol"},
+    {"run", td_cmd_run, "the live pipeline service: gateway, processor and order router on the local tape"},
+    {"feed", td_cmd_feed, "the MT5 stand-in and paper broker: ticks (files or synthetic) over the EA protocol"},
 };
 
 static void usage(FILE *out)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The main job on a fresh machine: install, build, then run `tapedeck demo` (a deterministic
-# synthetic day through the engine, replayed bit-exact) with its tape under ./var.
+# The main job on a fresh machine: install, build, then run `tapedeck demo` (the live pipeline -
+# `tapedeck run` and `tapedeck feed` - over a deterministic synthetic day, replayed bit-exact) with
+# its data under ./var.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./ops/build.sh

@@ -30,16 +30,35 @@ td config --example > "$TD_WORK/example.yaml"
 expect_exit 0 td --config "$TD_WORK/example.yaml" config --check
 pass "config reference and example"
 
-# the demo: a synthetic day through the engine, replayed equal, twice the same digests
+# the demo: a synthetic day through the live pipeline (run + feed as child processes), replayed
+# equal by the replay command it prints; twice the same day digests (the feed runs in step with the
+# bars, so fills land at the same place); no child left running
 expect_exit 0 td --data-dir "$TD_WORK/demo1" demo
-grep -q "equal" "$TD_WORK/last.out" || fail "demo did not replay equal"
-grep -q "DIFFERS" "$TD_WORK/last.out" && fail "demo replay differs"
+cp "$TD_WORK/last.out" "$TD_WORK/demo1.out"
+cat "$TD_WORK/demo1.out"
+grep -q "SYNTHETIC" "$TD_WORK/demo1.out" || fail "demo output does not say the day is synthetic"
+[ "$(grep -c ': equal - ' "$TD_WORK/demo1.out")" -eq 3 ] || fail "demo: replay not equal for each of the 3 symbols"
+grep -q "DIFFERS\|diverged" "$TD_WORK/demo1.out" && fail "demo replay differs"
+grep -q "service stopped with SIGTERM" "$TD_WORK/demo1.out" || fail "demo did not stop the service"
+grep -qE "tick-to-order latency over [1-9][0-9]* order" "$TD_WORK/demo1.out" || fail "demo: no order latency"
+grep -qE "paper broker: [1-9][0-9]* order\(s\) received" "$TD_WORK/demo1.out" || fail "demo: no orders reached the feed"
+grep -q "at most 1 execution(s) per intent id" "$TD_WORK/demo1.out" || fail "demo: an intent executed twice"
+# all 48 M30 bars of each symbol closed: the last one only by the midnight HEARTBEAT's Clock event
+for sym in EURUSD XAUUSD US500; do
+  awk -v s="$sym" '$1 == s && $4 >= 1 && $5 == 48 { ok = 1 } END { exit !ok }' "$TD_WORK/demo1.out" \
+    || fail "demo: $sym lacks Clock events or 48 bars"
+done
+pid=$(sed -n 's/.*, pid \([0-9]*\)$/\1/p' "$TD_WORK/demo1.out")
+[ -n "$pid" ] && ! kill -0 "$pid" 2> /dev/null || fail "demo left the service (pid $pid) running"
 d1=$(ls -d "$TD_WORK"/demo1/demo-*)
 expect_exit 0 td --data-dir "$TD_WORK/demo2" demo
 d2=$(ls -d "$TD_WORK"/demo2/demo-*)
 td --data-dir "$d1" days --json > "$TD_WORK/days1.json"
 td --data-dir "$d2" days --json > "$TD_WORK/days2.json"
+grep -q 2024 "$TD_WORK/days1.json" || fail "demo: no day on the tape"
 cmp "$TD_WORK/days1.json" "$TD_WORK/days2.json" || fail "two demo runs gave different day digests"
-expect_exit 0 td --data-dir "$d1" replay --date 2024-01-02 --json
+expect_exit 0 td --data-dir "$d1" --config "$d1/demo.yaml" replay --date 2024-01-02 --json
 grep -q '"verdict":"equal"' "$TD_WORK/last.out" || fail "replay --json verdict"
-pass "demo runs, replays equal, and is deterministic"
+expect_exit 2 td --data-dir "$TD_WORK/demo3" demo --ticks
+expect_err "--ticks expects --format F --symbol S and tick FILEs"
+pass "demo runs the live pipeline, replays equal, and is deterministic"
