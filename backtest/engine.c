@@ -2,10 +2,11 @@
  *
  * The loop is the live pipeline's order of calls per bar, minus the tape: fill model, position
  * keeper, strategy, intents queued. The one liberty taken for speed: a bar on which the fill model
- * can provably do nothing is not handed to it (see quiet_bar); config.reference turns that off and
- * the differential test checks that both give the same trades.
+ * can provably do nothing is not handed to it (td_fill_bar_quiet); config.reference turns that off
+ * and the differential test checks that both give the same trades. The per-run account (fill
+ * model, position keeper, equity, metrics) is shared with backtest/sweep.c through engine_impl.h.
  */
-#include "backtest/engine.h"
+#include "backtest/engine_impl.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -32,25 +33,7 @@ double td_backtest_exposure(const td_backtest_result_t *result)
     return result->bars ? (double)result->bars_in_position / (double)result->bars : NAN;
 }
 
-/* The state of one run. */
-typedef struct run {
-    const td_backtest_config_t *config;
-    const td_backtest_sink_t *sink;
-    td_backtest_result_t *result;
-    td_symbol_spec_t spec; /* the config's, swap disabled when costs are off */
-    td_strategy_t *strategy;
-    td_fill_t fill;
-    td_positions_t positions;
-    td_volume_t pending;
-    td_outbuf_t fills, outs, strategy_out;
-    double *returns;
-    size_t n_returns, cap_returns;
-    td_money_t prev_equity;
-    char *errbuf;
-    size_t errlen;
-} run_t;
-
-static td_price_t bar_spread(const td_backtest_config_t *config, const td_bar_t *bar)
+td_price_t td_backtest__bar_spread(const td_backtest_config_t *config, const td_bar_t *bar)
 {
     if (!config->costs)
         return 0;
@@ -59,19 +42,6 @@ static td_price_t bar_spread(const td_backtest_config_t *config, const td_bar_t 
     if (bar->spread_sum > 0 && bar->tick_volume > 0)
         return bar->spread_sum / (int64_t)bar->tick_volume;
     return bar->spread_min > 0 ? bar->spread_min : 0;
-}
-
-/* True when td_fill_on_bar would change nothing that matters: no queued intent, and either flat
- * (then only its last_day moves, which matters only while a position is open: the next call with
- * a position catches the rollover itself) or a position without stop / target on a trading day
- * the fill model has already seen (no rollover, no stop check). fill.h documents each of these. */
-static bool quiet_bar(const td_fill_t *fill, uint32_t day)
-{
-    if (fill->n_queue != 0)
-        return false;
-    if (td_fill_volume(fill) == 0)
-        return true;
-    return fill->stop_loss == 0 && fill->take_profit == 0 && day <= fill->last_day;
 }
 
 static void fnv_mix(uint64_t *h, int64_t v)
@@ -83,7 +53,7 @@ static void fnv_mix(uint64_t *h, int64_t v)
     }
 }
 
-static td_err_t on_trade(run_t *run, const td_trade_closed_t *trade)
+static td_err_t on_trade(td_backtest__run_t *run, const td_trade_closed_t *trade)
 {
     td_backtest_result_t *result = run->result;
     td_err_t rc = td_btmetrics_trades_add(&result->trades, trade, run->config->day_offset_minutes);
@@ -105,7 +75,7 @@ static td_err_t on_trade(run_t *run, const td_trade_closed_t *trade)
 }
 
 /* The fill model's step on one bar; its reports go to the position keeper. */
-static td_err_t fill_bar(run_t *run, const td_bar_t *fill_view, td_price_t spread, size_t index)
+td_err_t td_backtest__fill_bar(td_backtest__run_t *run, const td_bar_t *fill_view, td_price_t spread, size_t index)
 {
     td_outbuf_clear(&run->fills);
     td_err_t rc = td_fill_on_bar(&run->fill, &run->spec, fill_view->open_time, fill_view, spread,
@@ -135,7 +105,7 @@ static td_err_t fill_bar(run_t *run, const td_bar_t *fill_view, td_price_t sprea
 }
 
 /* The strategy on one closed bar; its intents join the fill model's queue. */
-static td_err_t strategy_bar(run_t *run, const td_bar_t *bar, size_t index)
+static td_err_t strategy_bar(td_backtest__run_t *run, const td_bar_t *bar, size_t index)
 {
     td_strategy_ctx_t ctx = {
         .spec = &run->spec,
@@ -145,12 +115,22 @@ static td_err_t strategy_bar(run_t *run, const td_bar_t *bar, size_t index)
     };
     td_outbuf_clear(&run->strategy_out);
     td_err_t rc = td_strategy_on_bar(run->strategy, &ctx, bar, &run->strategy_out);
-    if (rc != TD_OK) {
-        char iso[32];
-        td_time_format_iso(bar->open_time, iso);
-        return td_err_set(run->errbuf, run->errlen, rc, "%s: bar %zu (%s): the strategy refused it: %s",
-                          run->config->symbol, index, iso, td_err_name(rc));
-    }
+    if (rc != TD_OK)
+        return td_backtest__strategy_failed(run, bar, index, rc);
+    return td_backtest__submit(run, bar, index);
+}
+
+td_err_t td_backtest__strategy_failed(td_backtest__run_t *run, const td_bar_t *bar, size_t index, td_err_t rc)
+{
+    char iso[32];
+    td_time_format_iso(bar->open_time, iso);
+    return td_err_set(run->errbuf, run->errlen, rc, "%s: bar %zu (%s): the strategy refused it: %s",
+                      run->config->symbol, index, iso, td_err_name(rc));
+}
+
+td_err_t td_backtest__submit(td_backtest__run_t *run, const td_bar_t *bar, size_t index)
+{
+    td_err_t rc = TD_OK;
     int64_t close_time = bar->open_time + (int64_t)bar->timeframe_s * 1000;
     for (size_t j = 0; rc == TD_OK && j < run->strategy_out.len; j++) {
         td_event_t *o = &run->strategy_out.ev[j];
@@ -174,7 +154,8 @@ static td_err_t strategy_bar(run_t *run, const td_bar_t *bar, size_t index)
 }
 
 /* Equity at the close of fill_view (the bid view of the bar), see engine.h. */
-static td_err_t equity_at(const run_t *run, const td_bar_t *fill_view, td_price_t spread, td_money_t *equity)
+static td_err_t equity_at(const td_backtest__run_t *run, const td_bar_t *fill_view, td_price_t spread,
+                          td_money_t *equity)
 {
     const td_positions_t *positions = &run->positions;
     td_money_t e = run->config->initial_equity, open_pnl = 0;
@@ -202,7 +183,7 @@ static td_err_t equity_at(const run_t *run, const td_bar_t *fill_view, td_price_
     return rc;
 }
 
-static td_err_t day_end(run_t *run, const td_bar_t *fill_view, td_price_t spread, uint32_t day)
+td_err_t td_backtest__day_end(td_backtest__run_t *run, const td_bar_t *fill_view, td_price_t spread, uint32_t day)
 {
     td_money_t equity = 0;
     td_err_t rc = equity_at(run, fill_view, spread, &equity);
@@ -241,61 +222,87 @@ static td_err_t check_config(const td_backtest_config_t *config, char *errbuf, s
     return TD_OK;
 }
 
-td_err_t td_backtest_run(const td_backtest_config_t *config, const td_params_changed_t *params, const td_bar_t *bars,
-                         size_t n, const td_backtest_sink_t *sink, td_backtest_result_t *result, char *errbuf,
-                         size_t errlen)
+td_err_t td_backtest__begin(td_backtest__run_t *run, const td_backtest_config_t *config,
+                            const td_params_changed_t *params, const td_backtest_sink_t *sink,
+                            td_backtest_result_t *result, char *errbuf, size_t errlen)
 {
+    memset(run, 0, sizeof *run);
     memset(result, 0, sizeof *result);
     result->trades_digest = UINT64_C(0xcbf29ce484222325);
     td_btmetrics_trades_init(&result->trades);
+    run->config = config;
+    run->sink = sink;
+    run->result = result;
+    run->errbuf = errbuf;
+    run->errlen = errlen;
+    run->spec = config->spec;
+    run->prev_equity = config->initial_equity;
+    td_outbuf_init(&run->fills);
+    td_outbuf_init(&run->outs);
+    td_outbuf_init(&run->strategy_out);
     td_err_t rc = check_config(config, errbuf, errlen);
     if (rc != TD_OK)
         return rc;
-
-    run_t run;
-    memset(&run, 0, sizeof run);
-    run.config = config;
-    run.sink = sink;
-    run.result = result;
-    run.errbuf = errbuf;
-    run.errlen = errlen;
-    run.spec = config->spec;
-    run.prev_equity = config->initial_equity;
     if (!config->costs)
-        run.spec.swap_mode = TD_SWAP_DISABLED;
+        run->spec.swap_mode = TD_SWAP_DISABLED;
     td_fill_config_t fill_config = {
         .slippage_points = config->costs ? config->slippage_points : 0,
         .commission_per_lot = config->costs ? config->commission_per_lot : 0,
         .id_base = 0,
     };
-    td_fill_init(&run.fill, &fill_config);
-    td_positions_init(&run.positions);
-    td_positions_set_spec(&run.positions, &run.spec);
-    td_outbuf_init(&run.fills);
-    td_outbuf_init(&run.outs);
-    td_outbuf_init(&run.strategy_out);
-
-    rc = td_strategy_new(params, &run.strategy, errbuf, errlen);
+    td_fill_init(&run->fill, &fill_config);
+    td_positions_init(&run->positions);
+    td_positions_set_spec(&run->positions, &run->spec);
+    rc = td_strategy_new(params, &run->strategy, errbuf, errlen);
     if (rc == TD_ERR_INVALID)
         result->refused = true;
+    return rc;
+}
 
+td_err_t td_backtest__end(td_backtest__run_t *run, td_err_t rc)
+{
+    if (rc == TD_OK && run->strategy) {
+        run->result->open_volume = td_positions_volume(&run->positions);
+        td_btmetrics_ratios(run->returns, run->n_returns, &run->result->ratios);
+    }
+    free(run->returns);
+    run->returns = NULL;
+    td_outbuf_fini(&run->strategy_out);
+    td_outbuf_fini(&run->outs);
+    td_outbuf_fini(&run->fills);
+    td_strategy_destroy(run->strategy);
+    run->strategy = NULL;
+    return rc;
+}
+
+const td_bar_t *td_backtest__fill_view(const td_backtest_config_t *config, const td_bar_t *bar, td_price_t spread,
+                                       td_bar_t *shifted)
+{
+    if (config->basis != TD_BACKTEST_MID || spread <= 0)
+        return bar;
+    td_price_t half = spread / 2;
+    *shifted = *bar;
+    shifted->open -= half;
+    shifted->high -= half;
+    shifted->low -= half;
+    shifted->close -= half;
+    return shifted;
+}
+
+td_err_t td_backtest_run(const td_backtest_config_t *config, const td_params_changed_t *params, const td_bar_t *bars,
+                         size_t n, const td_backtest_sink_t *sink, td_backtest_result_t *result, char *errbuf,
+                         size_t errlen)
+{
+    td_backtest__run_t run;
+    td_err_t rc = td_backtest__begin(&run, config, params, sink, result, errbuf, errlen);
     for (size_t i = 0; rc == TD_OK && i < n; i++) {
         const td_bar_t *bar = &bars[i];
-        td_price_t spread = bar_spread(config, bar);
+        td_price_t spread = td_backtest__bar_spread(config, bar);
         td_bar_t shifted;
-        const td_bar_t *fill_view = bar;
-        if (config->basis == TD_BACKTEST_MID && spread > 0) {
-            td_price_t half = spread / 2;
-            shifted = *bar;
-            shifted.open -= half;
-            shifted.high -= half;
-            shifted.low -= half;
-            shifted.close -= half;
-            fill_view = &shifted;
-        }
+        const td_bar_t *fill_view = td_backtest__fill_view(config, bar, spread, &shifted);
         uint32_t day = td_time_trading_day(bar->open_time, config->day_offset_minutes);
-        if (config->reference || !quiet_bar(&run.fill, day))
-            rc = fill_bar(&run, fill_view, spread, i);
+        if (config->reference || !td_fill_bar_quiet(&run.fill, fill_view->high, fill_view->low, spread, day))
+            rc = td_backtest__fill_bar(&run, fill_view, spread, i);
         if (rc == TD_OK)
             rc = strategy_bar(&run, bar, i);
         if (rc != TD_OK)
@@ -304,17 +311,7 @@ td_err_t td_backtest_run(const td_backtest_config_t *config, const td_params_cha
         if (td_positions_volume(&run.positions) != 0)
             result->bars_in_position++;
         if (i + 1 == n || td_time_trading_day(bars[i + 1].open_time, config->day_offset_minutes) != day)
-            rc = day_end(&run, fill_view, spread, day);
+            rc = td_backtest__day_end(&run, fill_view, spread, day);
     }
-
-    if (rc == TD_OK) {
-        result->open_volume = td_positions_volume(&run.positions);
-        td_btmetrics_ratios(run.returns, run.n_returns, &result->ratios);
-    }
-    free(run.returns);
-    td_outbuf_fini(&run.strategy_out);
-    td_outbuf_fini(&run.outs);
-    td_outbuf_fini(&run.fills);
-    td_strategy_destroy(run.strategy);
-    return rc;
+    return td_backtest__end(&run, rc);
 }

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "backtest/sweep.h"
 #include "core/buf.h"
 #include "core/fixed.h"
 #include "processors/strategy.h"
@@ -302,6 +303,7 @@ typedef struct shared {
     const td_bar_t *bars;
     size_t n_bars;
     const td_grid_opts_t *opts;
+    td_sweep_t *sweep; /* the shared indicators; NULL: every set through td_backtest_run */
     size_t window;
     slot_t *slots;
     pthread_mutex_t mu;
@@ -362,7 +364,9 @@ static void *worker(void *arg)
         };
         td_grid_params(sh->grid, sh->strategy, index, &params);
         err[0] = '\0';
-        td_err_t rc = td_backtest_run(sh->config, &params, sh->bars, sh->n_bars, &sink, &slot->result, err, sizeof err);
+        td_err_t rc = sh->sweep ? td_sweep_run(sh->sweep, &params, &sink, &slot->result, err, sizeof err)
+                                : td_backtest_run(sh->config, &params, sh->bars, sh->n_bars, &sink, &slot->result, err,
+                                                  sizeof err);
         if (slot->result.refused) {
             copy_text(slot->message, sizeof slot->message, err);
             rc = TD_OK;
@@ -440,11 +444,17 @@ td_err_t td_grid_run(const td_grid_t *grid, const char *strategy, const td_backt
     sh.n_bars = n;
     sh.opts = opts;
     sh.window = opts->window ? opts->window : 4 * (size_t)threads;
+    if (!opts->plain && !config->reference) {
+        rc = td_sweep_new(config, strategy, bars, n, &sh.sweep, errbuf, errlen);
+        if (rc != TD_OK)
+            return rc;
+    }
     sh.slots = calloc(sh.window, sizeof *sh.slots);
     pthread_t *tids = calloc(threads, sizeof *tids);
     if (!sh.slots || !tids) {
         free(sh.slots);
         free(tids);
+        td_sweep_destroy(sh.sweep);
         return td_err_set(errbuf, errlen, TD_ERR_NOMEM, "grid: out of memory");
     }
     for (size_t k = 0; k < sh.window; k++) {
@@ -521,5 +531,6 @@ td_err_t td_grid_run(const td_grid_t *grid, const char *strategy, const td_backt
     }
     free(sh.slots);
     free(tids);
+    td_sweep_destroy(sh.sweep);
     return rc;
 }

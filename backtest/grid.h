@@ -13,7 +13,10 @@
  * Order: combinations are numbered 0..count-1 like nested loops in the spec's order, the first
  * item outermost (it changes slowest), each item's values in the order given (ranges ascending).
  *
- * Evaluation (td_grid_run): every combination is one td_backtest_run over the same bars. Workers
+ * Evaluation (td_grid_run): every combination is one run over the same bars: td_sweep_run
+ * (backtest/sweep.h: the indicators computed once for all combinations, each combination through
+ * the strategy's own decision rule and account - the same results as td_backtest_run, tested
+ * differentially), or td_backtest_run itself with opts.plain or config.reference. Workers
  * claim combinations in index order; results are handed to the caller's callback on the calling
  * thread strictly in index order, whatever the thread count, so output written from the callback
  * is byte-identical for 1 or N threads. At most `window` combinations are in flight or waiting to
@@ -91,6 +94,7 @@ typedef struct td_grid_opts {
     size_t window;       /* combinations in flight or waiting; 0 = 4 x threads */
     bool collect_trades; /* hand each row its trades */
     bool collect_equity; /* hand each row its equity points */
+    bool plain;          /* every combination through td_backtest_run (no shared indicators) */
 } td_grid_opts_t;
 
 typedef struct td_grid_stats {

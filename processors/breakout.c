@@ -21,7 +21,8 @@
  *                                                           both with reversal
  *   volume         decimal   0.00000001..100000   (req.)    lots of a full position
  *
- * Decision, on each closed bar once `lookback` earlier bars are known:
+ * Decision (td_breakout__decide, processors/strategy_rules.h, shared with the grid backtester), on
+ * each closed bar once `lookback` earlier bars are known:
  *   - close > highest high: go long (reason "breakout_high") when long entries are allowed and the
  *     session, the weekday mask and (when stops are set) a ready ATR permit; otherwise a short
  *     exposure is closed (exits are always allowed).
@@ -48,7 +49,7 @@
 #include <string.h>
 
 #include "core/timeutil.h"
-#include "processors/strategy_impl.h"
+#include "processors/strategy_rules.h"
 
 enum {
     P_ATR_N,
@@ -107,19 +108,24 @@ static int64_t abs64(int64_t x)
 }
 
 /* Prices are within +-2^52 (TD_STRATEGY__PRICE_MAX), so these differences fit. */
-static int64_t true_range(const td_strategy__hbar_t *prev, td_price_t high, td_price_t low)
+int64_t td_breakout__true_range(bool has_prev, td_price_t prev_close, td_price_t high, td_price_t low)
 {
     int64_t tr = high - low;
-    if (prev) {
-        if (abs64(high - prev->close) > tr)
-            tr = abs64(high - prev->close);
-        if (abs64(low - prev->close) > tr)
-            tr = abs64(low - prev->close);
+    if (has_prev) {
+        if (abs64(high - prev_close) > tr)
+            tr = abs64(high - prev_close);
+        if (abs64(low - prev_close) > tr)
+            tr = abs64(low - prev_close);
     }
     return tr;
 }
 
-static void atr_fold(td_breakout_state_t *st, uint32_t n, int64_t tr)
+static int64_t true_range(const td_strategy__hbar_t *prev, td_price_t high, td_price_t low)
+{
+    return td_breakout__true_range(prev != NULL, prev ? prev->close : 0, high, low);
+}
+
+void td_breakout__atr_fold(td_breakout_state_t *st, uint32_t n, int64_t tr)
 {
     if (st->atr_count < n) {
         st->atr_sum += tr;
@@ -139,7 +145,8 @@ static void rebuild(td_strategy_t *strategy, const td_strategy__cfg_t *old)
     st->atr_count = 0;
     for (size_t i = 0; i < strategy->hist_len; i++) {
         const td_strategy__hbar_t *hb = td_strategy__hist_at(strategy, i);
-        atr_fold(st, cfg->atr_n, true_range(i ? td_strategy__hist_at(strategy, i - 1) : NULL, hb->high, hb->low));
+        td_breakout__atr_fold(st, cfg->atr_n,
+                              true_range(i ? td_strategy__hist_at(strategy, i - 1) : NULL, hb->high, hb->low));
     }
 }
 
@@ -151,11 +158,15 @@ bool td_strategy__breakout_atr(const td_strategy_t *strategy, td_price_t *atr)
     return true;
 }
 
-static bool in_session(const td_breakout_cfg_t *cfg, int64_t open_time, int tz_offset_minutes)
+int td_breakout__minute_of_day(int64_t open_time, int tz_offset_minutes)
 {
     int64_t local = open_time + (int64_t)tz_offset_minutes * 60000;
     int64_t ms_of_day = local - td_time_day_number(local) * TD_MS_PER_DAY;
-    int m = (int)(ms_of_day / 60000);
+    return (int)(ms_of_day / 60000);
+}
+
+static bool in_session(const td_breakout_cfg_t *cfg, int m)
+{
     int s = cfg->session_start, e = cfg->session_end;
     if (s == e)
         return true;
@@ -183,26 +194,20 @@ static td_err_t stop_distance(int64_t mult, td_price_t atr, td_price_t point, td
     return TD_OK;
 }
 
-static td_err_t on_bar(td_strategy_t *strategy, const td_strategy_ctx_t *ctx, const td_bar_t *bar, td_outbuf_t *out)
+td_err_t td_breakout__decide(const td_breakout_cfg_t *cfg, td_breakout_state_t *st, const td_strategy_ctx_t *ctx,
+                             const td_breakout__bar_in_t *in, bool *decided_out, td_strategy__decision_t *decision)
 {
-    const td_breakout_cfg_t *cfg = &strategy->cfg.brk;
-    td_breakout_state_t st = strategy->st.brk;
-    const size_t n = strategy->hist_len; /* bars before this one */
     const bool stops = cfg->sl_atr || cfg->tp_atr;
-    if (stops && !(ctx->spec && ctx->spec->point > 0))
-        return TD_ERR_INVALID;
-
-    atr_fold(&st, cfg->atr_n, true_range(n ? td_strategy__hist_at(strategy, n - 1) : NULL, bar->high, bar->low));
-    const bool atr_ready = st.atr_count == cfg->atr_n;
+    const bool atr_ready = st->atr_count == cfg->atr_n;
 
     int pos_sign = td_strategy__sign64(ctx->position);
     if (pos_sign == 0)
-        st.held_bars = 0;
-    else if (pos_sign != st.held_sign)
-        st.held_bars = 1;
-    else if (st.held_bars < UINT32_MAX)
-        st.held_bars++;
-    st.held_sign = pos_sign;
+        st->held_bars = 0;
+    else if (pos_sign != st->held_sign)
+        st->held_bars = 1;
+    else if (st->held_bars < UINT32_MAX)
+        st->held_bars++;
+    st->held_sign = pos_sign;
 
     td_volume_t exposure;
     if (td_fx_add(ctx->position, ctx->pending, &exposure) != TD_OK)
@@ -212,24 +217,14 @@ static td_err_t on_bar(td_strategy_t *strategy, const td_strategy_ctx_t *ctx, co
     td_strategy__decision_t d = {0};
     bool decided = false;
     d.volume = cfg->volume;
-    if (cfg->max_hold && pos_sign != 0 && st.held_bars >= cfg->max_hold) {
+    if (cfg->max_hold && pos_sign != 0 && st->held_bars >= cfg->max_hold) {
         d.target = 0;
         d.reason = "max_hold";
         decided = true;
-    } else if (n >= cfg->lookback) {
-        td_price_t hh = td_strategy__hist_at(strategy, n - cfg->lookback)->high;
-        td_price_t ll = td_strategy__hist_at(strategy, n - cfg->lookback)->low;
-        for (size_t i = n - cfg->lookback + 1; i < n; i++) {
-            const td_strategy__hbar_t *hb = td_strategy__hist_at(strategy, i);
-            if (hb->high > hh)
-                hh = hb->high;
-            if (hb->low < ll)
-                ll = hb->low;
-        }
-        const bool entries_ok = in_session(cfg, bar->open_time, ctx->tz_offset_minutes) &&
-                                (cfg->weekday_mask & (1u << td_time_weekday(bar->open_time, ctx->tz_offset_minutes))) &&
-                                (atr_ready || !stops);
-        if (bar->close > hh) {
+    } else if (in->have_range) {
+        const bool entries_ok =
+            in_session(cfg, in->minute) && (cfg->weekday_mask & (1u << in->weekday)) && (atr_ready || !stops);
+        if (in->close > in->hh) {
             d.reason = "breakout_high";
             if ((cfg->direction & TD_STRATEGY_LONG) && entries_ok) {
                 d.target = 1;
@@ -238,7 +233,7 @@ static td_err_t on_bar(td_strategy_t *strategy, const td_strategy_ctx_t *ctx, co
                 d.target = 0;
                 decided = true;
             }
-        } else if (bar->close < ll) {
+        } else if (in->close < in->ll) {
             d.reason = "breakout_low";
             if ((cfg->direction & TD_STRATEGY_SHORT) && entries_ok) {
                 d.target = -1;
@@ -252,11 +247,50 @@ static td_err_t on_bar(td_strategy_t *strategy, const td_strategy_ctx_t *ctx, co
 
     td_err_t rc = TD_OK;
     if (decided && d.target != 0 && stops) {
-        td_price_t atr = rdiv(st.atr_sum, cfg->atr_n);
+        td_price_t atr = rdiv(st->atr_sum, cfg->atr_n);
         rc = stop_distance(cfg->sl_atr, atr, ctx->spec->point, &d.sl_dist);
         if (rc == TD_OK)
             rc = stop_distance(cfg->tp_atr, atr, ctx->spec->point, &d.tp_dist);
     }
+    if (rc != TD_OK)
+        return rc;
+    *decided_out = decided;
+    if (decided)
+        *decision = d;
+    return TD_OK;
+}
+
+static td_err_t on_bar(td_strategy_t *strategy, const td_strategy_ctx_t *ctx, const td_bar_t *bar, td_outbuf_t *out)
+{
+    const td_breakout_cfg_t *cfg = &strategy->cfg.brk;
+    td_breakout_state_t st = strategy->st.brk;
+    const size_t n = strategy->hist_len; /* bars before this one */
+    const bool stops = cfg->sl_atr || cfg->tp_atr;
+    if (stops && !(ctx->spec && ctx->spec->point > 0))
+        return TD_ERR_INVALID;
+
+    td_breakout__atr_fold(&st, cfg->atr_n,
+                          true_range(n ? td_strategy__hist_at(strategy, n - 1) : NULL, bar->high, bar->low));
+    td_breakout__bar_in_t in = {
+        .close = bar->close,
+        .have_range = n >= cfg->lookback,
+        .minute = td_breakout__minute_of_day(bar->open_time, ctx->tz_offset_minutes),
+        .weekday = td_time_weekday(bar->open_time, ctx->tz_offset_minutes),
+    };
+    if (in.have_range) {
+        in.hh = td_strategy__hist_at(strategy, n - cfg->lookback)->high;
+        in.ll = td_strategy__hist_at(strategy, n - cfg->lookback)->low;
+        for (size_t i = n - cfg->lookback + 1; i < n; i++) {
+            const td_strategy__hbar_t *hb = td_strategy__hist_at(strategy, i);
+            if (hb->high > in.hh)
+                in.hh = hb->high;
+            if (hb->low < in.ll)
+                in.ll = hb->low;
+        }
+    }
+    bool decided = false;
+    td_strategy__decision_t d;
+    td_err_t rc = td_breakout__decide(cfg, &st, ctx, &in, &decided, &d);
     if (rc == TD_OK && decided)
         rc = td_strategy__act(strategy, ctx, bar, &d, out);
     if (rc == TD_OK)

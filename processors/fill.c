@@ -6,6 +6,7 @@
  */
 #include "processors/fill.h"
 
+#include <stddef.h>
 #include <string.h>
 
 #include "core/timeutil.h"
@@ -91,12 +92,14 @@ static td_err_t swap_one_day(const td_symbol_spec_t *spec, td_volume_t volume, t
     }
 }
 
-/* Charges the swap of the rollovers between the last trading day seen and the one of time_ms. */
-static td_err_t rollover(td_fill_t *next, const td_symbol_spec_t *spec, int64_t time_ms, int day_offset_minutes)
+/* Charges the swap of the rollovers between *last_day and the trading day of time_ms to *accrued
+ * for a position of signed volume, and moves *last_day. Both are left as they were on error. */
+static td_err_t rollover_swap(td_volume_t volume, const td_symbol_spec_t *spec, int64_t time_ms, int day_offset_minutes,
+                              td_money_t *accrued, uint32_t *last_day)
 {
     uint32_t day = td_time_trading_day(time_ms, day_offset_minutes);
-    if (next->last_day != 0 && day > next->last_day && next->book.volume != 0) {
-        int64_t from = days_of_yyyymmdd(next->last_day), n = days_of_yyyymmdd(day) - from;
+    if (*last_day != 0 && day > *last_day && volume != 0) {
+        int64_t from = days_of_yyyymmdd(*last_day), n = days_of_yyyymmdd(day) - from;
         int64_t week = 0, mult = 0;
         for (int wd = 0; wd < 7; wd++)
             week += day_multiplier(wd, spec->triple_swap_weekday);
@@ -105,18 +108,24 @@ static td_err_t rollover(td_fill_t *next, const td_symbol_spec_t *spec, int64_t 
             mult += day_multiplier(weekday_of_days(from + k), spec->triple_swap_weekday);
         if (mult > 0) {
             td_money_t per_day = 0, charge = 0;
-            td_err_t rc = swap_one_day(spec, next->book.volume, &per_day);
+            td_err_t rc = swap_one_day(spec, volume, &per_day);
             if (rc == TD_OK && __builtin_mul_overflow(per_day, mult, &charge))
                 rc = TD_ERR_OVERFLOW;
             if (rc == TD_OK)
-                rc = td_fx_add(next->accrued_swap, charge, &next->accrued_swap);
+                rc = td_fx_add(*accrued, charge, accrued);
             if (rc != TD_OK)
                 return rc;
         }
     }
-    if (day > next->last_day)
-        next->last_day = day;
+    if (day > *last_day)
+        *last_day = day;
     return TD_OK;
+}
+
+/* Charges the swap of the rollovers between the last trading day seen and the one of time_ms. */
+static td_err_t rollover(td_fill_t *next, const td_symbol_spec_t *spec, int64_t time_ms, int day_offset_minutes)
+{
+    return rollover_swap(next->book.volume, spec, time_ms, day_offset_minutes, &next->accrued_swap, &next->last_day);
 }
 
 /* ---- execution ---- */
@@ -223,17 +232,42 @@ static td_err_t roll_and_fill(td_fill_t *next, const td_symbol_spec_t *spec, int
             rc = execute(next, time_ms, intent, price, "market", out);
     }
     if (rc == TD_OK) {
+        memset(next->queue, 0, next->n_queue * sizeof next->queue[0]);
         next->n_queue = 0;
-        memset(next->queue, 0, sizeof next->queue);
     }
     return rc;
+}
+
+/* Copies of the state without moving the whole 16-entry queue. In a committed state the queue
+ * entries at and after n_queue are all zero (td_fill_init, td_fill_submit and roll_and_fill keep it
+ * so), which makes these copies give the same bytes as a plain assignment where it matters:
+ *   - working_copy: *next = *fill, except that next's queue entries from fill->n_queue on are left
+ *     as they were (a working copy never reads them);
+ *   - commit: *fill = *next, given that next's entries in [next->n_queue, fill->n_queue) are zero
+ *     (roll_and_fill zeroes the entries it consumed), so fill keeps its zero tail. */
+static void copy_regions(td_fill_t *dst, const td_fill_t *src, uint32_t entries)
+{
+    memcpy(dst, src, offsetof(td_fill_t, queue));
+    memcpy(dst->queue, src->queue, entries * sizeof src->queue[0]);
+    memcpy((char *)dst + offsetof(td_fill_t, book), (const char *)src + offsetof(td_fill_t, book),
+           sizeof *src - offsetof(td_fill_t, book));
+}
+
+static void working_copy(td_fill_t *next, const td_fill_t *fill)
+{
+    copy_regions(next, fill, fill->n_queue);
+}
+
+static void commit(td_fill_t *fill, const td_fill_t *next)
+{
+    copy_regions(fill, next, fill->n_queue > next->n_queue ? fill->n_queue : next->n_queue);
 }
 
 /* Commits next into fill on success; on failure rolls out back and keeps a sticky overflow. */
 static td_err_t finish(td_fill_t *fill, const td_fill_t *next, td_err_t rc, td_outbuf_t *out, size_t start)
 {
     if (rc == TD_OK) {
-        *fill = *next;
+        commit(fill, next);
         return TD_OK;
     }
     out->len = start;
@@ -276,7 +310,8 @@ td_err_t td_fill_on_tick(td_fill_t *fill, const td_symbol_spec_t *spec, int64_t 
         return TD_OK;
     }
     size_t start = out->len;
-    td_fill_t next = *fill;
+    td_fill_t next;
+    working_copy(&next, fill);
     td_price_t slip = 0;
     td_err_t rc = TD_OK;
     if (__builtin_mul_overflow(next.config.slippage_points, spec->point, &slip))
@@ -309,6 +344,38 @@ td_err_t td_fill_on_tick(td_fill_t *fill, const td_symbol_spec_t *spec, int64_t 
     return finish(fill, &next, rc, out, start);
 }
 
+/* The stop / target of fill's position inside a bar (td_fill_on_bar's rules): *hit, *is_sl and
+ * the fill price *px (slippage applied). TD_ERR_OVERFLOW. */
+static td_err_t bar_stop(const td_fill_t *fill, const td_bar_t *bar, td_price_t ask_open, td_price_t ask_high,
+                         td_price_t ask_low, td_price_t slip, int *hit, int *is_sl, td_price_t *px)
+{
+    td_volume_t v = fill->book.volume;
+    td_price_t sl = fill->stop_loss, tp = fill->take_profit;
+    *hit = *is_sl = 0;
+    if (v > 0) {
+        if (sl != 0 && bar->low <= sl) {
+            *hit = *is_sl = 1;
+            *px = bar->open < sl ? bar->open : sl;
+        } else if (tp != 0 && bar->high >= tp) {
+            *hit = 1;
+            *px = bar->open > tp ? bar->open : tp;
+        }
+        if (*hit)
+            return td_fx_sub(*px, slip, px);
+    } else if (v < 0) {
+        if (sl != 0 && ask_high >= sl) {
+            *hit = *is_sl = 1;
+            *px = ask_open > sl ? ask_open : sl;
+        } else if (tp != 0 && ask_low <= tp) {
+            *hit = 1;
+            *px = ask_open < tp ? ask_open : tp;
+        }
+        if (*hit)
+            return td_fx_add(*px, slip, px);
+    }
+    return TD_OK;
+}
+
 td_err_t td_fill_on_bar(td_fill_t *fill, const td_symbol_spec_t *spec, int64_t time_ms, const td_bar_t *bar,
                         td_price_t spread, int day_offset_minutes, td_outbuf_t *out)
 {
@@ -318,10 +385,9 @@ td_err_t td_fill_on_bar(td_fill_t *fill, const td_symbol_spec_t *spec, int64_t t
         bar->open > bar->high)
         return TD_ERR_INVALID;
     size_t start = out->len;
-    td_fill_t next = *fill;
     td_price_t slip = 0, ask_open = 0, ask_high = 0, ask_low = 0;
     td_err_t rc = TD_OK;
-    if (__builtin_mul_overflow(next.config.slippage_points, spec->point, &slip))
+    if (__builtin_mul_overflow(fill->config.slippage_points, spec->point, &slip))
         rc = TD_ERR_OVERFLOW;
     if (rc == TD_OK)
         rc = td_fx_add(bar->open, spread, &ask_open);
@@ -329,37 +395,35 @@ td_err_t td_fill_on_bar(td_fill_t *fill, const td_symbol_spec_t *spec, int64_t t
         rc = td_fx_add(bar->high, spread, &ask_high);
     if (rc == TD_OK)
         rc = td_fx_add(bar->low, spread, &ask_low);
+    if (rc == TD_OK && fill->n_queue == 0) {
+        /* Nothing queued: the position is the one the stop check sees. Without a stop or target
+         * exit, only the rollover's two fields and the book's spec move - no copy of the state. */
+        int hit = 0, is_sl = 0;
+        td_price_t px = 0;
+        rc = bar_stop(fill, bar, ask_open, ask_high, ask_low, slip, &hit, &is_sl, &px);
+        if (rc == TD_OK && !hit) {
+            td_money_t accrued = fill->accrued_swap;
+            uint32_t last_day = fill->last_day;
+            rc = rollover_swap(fill->book.volume, spec, time_ms, day_offset_minutes, &accrued, &last_day);
+            if (rc == TD_OK) {
+                td_positions_set_spec(&fill->book, spec);
+                fill->accrued_swap = accrued;
+                fill->last_day = last_day;
+                return TD_OK;
+            }
+        }
+    }
+    td_fill_t next;
+    working_copy(&next, fill);
     if (rc == TD_OK)
         rc = roll_and_fill(&next, spec, time_ms, bar->open, ask_open, day_offset_minutes, slip, out);
 
-    td_volume_t v = next.book.volume;
-    if (rc == TD_OK && v != 0) {
-        td_price_t sl = next.stop_loss, tp = next.take_profit, px = 0;
-        int hit = 0, is_sl = 0;
-        if (v > 0) {
-            if (sl != 0 && bar->low <= sl) {
-                hit = is_sl = 1;
-                px = bar->open < sl ? bar->open : sl;
-            } else if (tp != 0 && bar->high >= tp) {
-                hit = 1;
-                px = bar->open > tp ? bar->open : tp;
-            }
-            if (hit)
-                rc = td_fx_sub(px, slip, &px);
-        } else {
-            if (sl != 0 && ask_high >= sl) {
-                hit = is_sl = 1;
-                px = ask_open > sl ? ask_open : sl;
-            } else if (tp != 0 && ask_low <= tp) {
-                hit = 1;
-                px = ask_open < tp ? ask_open : tp;
-            }
-            if (hit)
-                rc = td_fx_add(px, slip, &px);
-        }
-        if (rc == TD_OK && hit)
-            rc = close_by_stop(&next, time_ms, is_sl, px, out);
-    }
+    int hit = 0, is_sl = 0;
+    td_price_t px = 0;
+    if (rc == TD_OK)
+        rc = bar_stop(&next, bar, ask_open, ask_high, ask_low, slip, &hit, &is_sl, &px);
+    if (rc == TD_OK && hit)
+        rc = close_by_stop(&next, time_ms, is_sl, px, out);
     return finish(fill, &next, rc, out, start);
 }
 

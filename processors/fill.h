@@ -47,6 +47,7 @@
 #ifndef TD_FILL_H
 #define TD_FILL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -117,6 +118,35 @@ td_err_t td_fill_on_tick(td_fill_t *fill, const td_symbol_spec_t *spec, int64_t 
  * Errors as td_fill_on_tick(). */
 td_err_t td_fill_on_bar(td_fill_t *fill, const td_symbol_spec_t *spec, int64_t time_ms, const td_bar_t *bar,
                         td_price_t spread, int day_offset_minutes, td_outbuf_t *out) TD_WUR;
+
+/* True when td_fill_on_bar(fill, spec, time_ms, bar, spread, ...) with a bar of that high and low
+ * whose trading day is `day` can change nothing that any later call or output depends on: no queued intent, and either
+ * flat (only last_day would move, and the next call that matters - a queued intent - rolls the
+ * day over itself while still flat, so no swap is lost) or a position on a trading day already seen
+ * (no rollover) whose stop and target the bar does not touch by the rules of td_fill_on_bar. The
+ * caller may then skip td_fill_on_bar. False whenever an ask price would overflow (the real call
+ * reports that). A skipped bar is not validated: a caller that must see td_fill_on_bar refuse a bad
+ * bar (the backtester's reference mode) hands it every bar. */
+static inline bool td_fill_bar_quiet(const td_fill_t *fill, td_price_t high, td_price_t low, td_price_t spread,
+                                     uint32_t day)
+{
+    if (fill->n_queue != 0)
+        return false;
+    td_volume_t v = fill->book.volume;
+    if (v == 0)
+        return true;
+    if (day > fill->last_day)
+        return false;
+    td_price_t sl = fill->stop_loss, tp = fill->take_profit;
+    if (sl == 0 && tp == 0)
+        return true;
+    if (v > 0)
+        return !(sl != 0 && low <= sl) && !(tp != 0 && high >= tp);
+    td_price_t ask_high, ask_low;
+    if (__builtin_add_overflow(high, spread, &ask_high) || __builtin_add_overflow(low, spread, &ask_low))
+        return false;
+    return !(sl != 0 && ask_high >= sl) && !(tp != 0 && ask_low <= tp);
+}
 
 /* The broker's signed net volume. */
 td_volume_t td_fill_volume(const td_fill_t *fill);

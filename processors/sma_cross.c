@@ -13,7 +13,8 @@
  *   sl_points  integer  0..10000000           0        stop loss, points from the bar close; 0 = none
  *   tp_points  integer  0..10000000           0        take profit, points from the bar close; 0 = none
  *
- * Decision, on each closed bar: with F and S the sums of the last `fast` and `slow` closes, the sign
+ * Decision (the rule in processors/strategy_rules.h, shared with the grid backtester), on each
+ * closed bar: with F and S the sums of the last `fast` and `slow` closes, the sign
  * of (F/fast - S/slow) is computed exactly, without division, as sign(F*slow - S*fast) in __int128.
  * A cross is a bar whose non-zero sign differs from the LAST NON-ZERO sign; a bar where the two
  * averages are exactly equal changes nothing and keeps the remembered sign. The first non-zero sign
@@ -28,7 +29,7 @@
  */
 #include <string.h>
 
-#include "processors/strategy_impl.h"
+#include "processors/strategy_rules.h"
 
 enum { P_DIRECTION, P_FAST, P_SL_POINTS, P_SLOW, P_TP_POINTS, P_VOLUME, P_COUNT };
 
@@ -69,10 +70,28 @@ static int64_t sum_closes(const td_strategy_t *strategy, size_t end, uint32_t k)
     return sum;
 }
 
-static int cross_sign(int64_t sum_fast, int64_t sum_slow, uint32_t fast, uint32_t slow)
+td_err_t td_sma_cross__decide(const td_sma_cross_cfg_t *cfg, int cross, const td_symbol_spec_t *spec,
+                              td_strategy__decision_t *decision)
 {
-    __int128 d = (__int128)sum_fast * slow - (__int128)sum_slow * fast;
-    return (d > 0) - (d < 0);
+    TD_ASSERT(cross == 1 || cross == -1);
+    td_strategy__decision_t d = {0};
+    d.volume = cfg->volume;
+    d.signal_always = true;
+    if (cross > 0) {
+        d.reason = "cross_up";
+        d.target = (cfg->direction & TD_STRATEGY_LONG) ? 1 : 0;
+    } else {
+        d.reason = "cross_down";
+        d.target = (cfg->direction & TD_STRATEGY_SHORT) ? -1 : 0;
+    }
+    if (cfg->sl_points || cfg->tp_points) {
+        int64_t point = spec->point;
+        if (__builtin_mul_overflow(cfg->sl_points, point, &d.sl_dist) ||
+            __builtin_mul_overflow(cfg->tp_points, point, &d.tp_dist))
+            return TD_ERR_OVERFLOW;
+    }
+    *decision = d;
+    return TD_OK;
 }
 
 static void rebuild(td_strategy_t *strategy, const td_strategy__cfg_t *old)
@@ -94,11 +113,8 @@ static void rebuild(td_strategy_t *strategy, const td_strategy__cfg_t *old)
             f -= td_strategy__hist_at(strategy, i - cfg->fast)->close;
         if (i >= cfg->slow)
             s -= td_strategy__hist_at(strategy, i - cfg->slow)->close;
-        if (i + 1 >= cfg->slow) {
-            int sign = cross_sign(f, s, cfg->fast, cfg->slow);
-            if (sign != 0)
-                last = sign;
-        }
+        if (i + 1 >= cfg->slow)
+            (void)td_sma_cross__rule(cfg->fast, cfg->slow, f, s, &last);
     }
     st->last_sign = last;
 }
@@ -123,28 +139,13 @@ static td_err_t on_bar(td_strategy_t *strategy, const td_strategy_ctx_t *ctx, co
 
     td_err_t rc = TD_OK;
     if (n + 1 >= cfg->slow) {
-        int sign = cross_sign(st.sum_fast, st.sum_slow, cfg->fast, cfg->slow);
-        if (sign != 0 && st.last_sign != 0 && sign != st.last_sign) {
-            td_strategy__decision_t d = {0};
-            d.volume = cfg->volume;
-            d.signal_always = true;
-            if (sign > 0) {
-                d.reason = "cross_up";
-                d.target = (cfg->direction & TD_STRATEGY_LONG) ? 1 : 0;
-            } else {
-                d.reason = "cross_down";
-                d.target = (cfg->direction & TD_STRATEGY_SHORT) ? -1 : 0;
-            }
-            if (stops) {
-                int64_t point = ctx->spec->point;
-                if (__builtin_mul_overflow(cfg->sl_points, point, &d.sl_dist) ||
-                    __builtin_mul_overflow(cfg->tp_points, point, &d.tp_dist))
-                    return TD_ERR_OVERFLOW;
-            }
-            rc = td_strategy__act(strategy, ctx, bar, &d, out);
+        int cross = td_sma_cross__rule(cfg->fast, cfg->slow, st.sum_fast, st.sum_slow, &st.last_sign);
+        if (cross != 0) {
+            td_strategy__decision_t d;
+            rc = td_sma_cross__decide(cfg, cross, ctx->spec, &d);
+            if (rc == TD_OK)
+                rc = td_strategy__act(strategy, ctx, bar, &d, out);
         }
-        if (sign != 0)
-            st.last_sign = sign;
     }
     if (rc == TD_OK)
         strategy->st.sma = st;

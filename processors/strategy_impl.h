@@ -1,4 +1,5 @@
-/* strategy_impl.h - private to processors/strategy.c, sma_cross.c and breakout.c (and their tests).
+/* strategy_impl.h - private to processors/strategy.c, sma_cross.c and breakout.c (and their tests),
+ * and, through processors/strategy_rules.h, to the grid backtester's shared-indicator engine.
  *
  * td_strategy_t holds every implementation's configuration and state by value (a union), so a
  * strategy is one allocation and copies of it carry no pointers but `impl`. An implementation is a

@@ -1,0 +1,455 @@
+/* sweep.c - the shared-indicator engine of the grid backtester (contract in sweep.h).
+ *
+ * Each per-set loop below is td_backtest_run's loop (engine.c) with the strategy object's bar
+ * step replaced by the same rule over shared indicators: the fill model on the bars it is not
+ * provably quiet on, the rule and td_strategy__act, td_backtest__submit, the counters, the day's
+ * equity point. Every value the rule sees is the integer the strategy object would compute from
+ * its own history:
+ *   - sma_cross: the object keeps running sums of the last fast / slow closes; here a window sum is
+ *     prefix[i + 1] - prefix[i + 1 - k] in uint64 arithmetic (mod 2^64). The true sum fits in
+ *     int64 (at most 1000 prices of magnitude <= 2^52, which every accepted bar has), so the
+ *     modular difference converted back to int64 is that sum exactly.
+ *   - breakout: the object scans the previous lookback bars for the highest high and lowest low;
+ *     here two lookups in a sparse table over the same bars give the same maximum and minimum. The
+ *     ATR state after bar i depends only on the bars and atr_n and is folded with the object's own
+ *     td_breakout__atr_fold; the clock values come from the object's own functions.
+ * The strategy refuses bars with bad prices or times (TD_ERR_INVALID / TD_ERR_ORDER); when any
+ * bar would be refused, the sweep is not shared and every set runs td_backtest_run, so that error
+ * is reported exactly as there.
+ */
+#include "backtest/sweep.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backtest/engine_impl.h"
+#include "core/timeutil.h"
+#include "processors/strategy_rules.h"
+
+enum { KIND_NONE, KIND_SMA, KIND_BREAKOUT };
+
+/* Sparse-table levels: lookback <= 1000 < 2^10, so levels 0..9 answer every range. */
+#define LEVELS 10
+
+typedef struct atr_entry {
+    uint32_t atr_n;
+    int64_t *sum; /* ATR state (atr_sum) after each bar */
+} atr_entry_t;
+
+/* What the account loop reads of every bar, packed in one 32-byte record (one cache line holds
+ * two): the fill model's view (high, low), the spread, the trading day, and the index of the
+ * bar that ends that day (the bar itself when it does). */
+typedef struct acct_bar {
+    td_price_t high, low, spread;
+    uint32_t day;
+    uint32_t day_end;
+} acct_bar_t;
+
+struct td_sweep {
+    td_backtest_config_t config;
+    const td_bar_t *bars;
+    size_t n;
+    int kind;
+    acct_bar_t *acct;
+    td_bar_t *fill_view; /* mid basis only, else NULL */
+    uint64_t *prefix;    /* sma_cross: prefix[i] = closes[0..i) summed mod 2^64 */
+    int64_t *tr;         /* breakout: true range of each bar */
+    td_price_t *hi[LEVELS], *lo[LEVELS];
+    int16_t *minute;
+    uint8_t *weekday;
+    pthread_mutex_t mu; /* guards atr */
+    atr_entry_t atr[TD_SWEEP_ATR_CACHE];
+    size_t n_atr;
+};
+
+/* The strategy's bar checks (strategy.c: hbar_valid and the time order). */
+static bool bars_accepted(const td_bar_t *bars, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        const td_bar_t *b = &bars[i];
+        if (b->low < -TD_STRATEGY__PRICE_MAX || b->high > TD_STRATEGY__PRICE_MAX || b->low > b->high ||
+            b->close < b->low || b->close > b->high)
+            return false;
+        if (i > 0 && b->open_time <= bars[i - 1].open_time)
+            return false;
+    }
+    return true;
+}
+
+static td_err_t build_breakout(td_sweep_t *sweep)
+{
+    const size_t n = sweep->n;
+    const td_bar_t *bars = sweep->bars;
+    sweep->tr = malloc(n * sizeof *sweep->tr);
+    sweep->minute = malloc(n * sizeof *sweep->minute);
+    sweep->weekday = malloc(n * sizeof *sweep->weekday);
+    if (!sweep->tr || !sweep->minute || !sweep->weekday)
+        return TD_ERR_NOMEM;
+    for (size_t i = 0; i < n; i++) {
+        sweep->tr[i] = td_breakout__true_range(i > 0, i > 0 ? bars[i - 1].close : 0, bars[i].high, bars[i].low);
+        sweep->minute[i] = (int16_t)td_breakout__minute_of_day(bars[i].open_time, sweep->config.tz_offset_minutes);
+        sweep->weekday[i] = (uint8_t)td_time_weekday(bars[i].open_time, sweep->config.tz_offset_minutes);
+    }
+    for (int k = 0; k < LEVELS; k++) {
+        size_t width = (size_t)1 << k;
+        if (width > n)
+            break;
+        size_t len = n - width + 1;
+        sweep->hi[k] = malloc(len * sizeof(td_price_t));
+        sweep->lo[k] = malloc(len * sizeof(td_price_t));
+        if (!sweep->hi[k] || !sweep->lo[k])
+            return TD_ERR_NOMEM;
+        for (size_t i = 0; i < len; i++) {
+            if (k == 0) {
+                sweep->hi[0][i] = bars[i].high;
+                sweep->lo[0][i] = bars[i].low;
+            } else {
+                size_t half = width / 2;
+                td_price_t a = sweep->hi[k - 1][i], b = sweep->hi[k - 1][i + half];
+                sweep->hi[k][i] = a > b ? a : b;
+                a = sweep->lo[k - 1][i];
+                b = sweep->lo[k - 1][i + half];
+                sweep->lo[k][i] = a < b ? a : b;
+            }
+        }
+    }
+    return TD_OK;
+}
+
+td_err_t td_sweep_new(const td_backtest_config_t *config, const char *strategy, const td_bar_t *bars, size_t n,
+                      td_sweep_t **sweep, char *errbuf, size_t errlen)
+{
+    *sweep = NULL;
+    td_sweep_t *created = calloc(1, sizeof *created);
+    if (!created)
+        return td_err_set(errbuf, errlen, TD_ERR_NOMEM, "sweep: out of memory");
+    pthread_mutex_init(&created->mu, NULL);
+    created->config = *config;
+    created->bars = bars;
+    created->n = n;
+    if (strcmp(strategy, "sma_cross") == 0)
+        created->kind = KIND_SMA;
+    else if (strcmp(strategy, "breakout") == 0)
+        created->kind = KIND_BREAKOUT;
+    if (n == 0 || !bars_accepted(bars, n))
+        created->kind = KIND_NONE;
+
+    td_err_t rc = TD_OK;
+    if (created->kind != KIND_NONE) {
+        created->acct = n <= UINT32_MAX ? malloc(n * sizeof *created->acct) : NULL;
+        if (config->basis == TD_BACKTEST_MID)
+            created->fill_view = malloc(n * sizeof *created->fill_view);
+        if (!created->acct || (config->basis == TD_BACKTEST_MID && !created->fill_view))
+            rc = TD_ERR_NOMEM;
+    }
+    if (rc == TD_OK && created->kind != KIND_NONE) {
+        for (size_t i = 0; i < n; i++) {
+            acct_bar_t *a = &created->acct[i];
+            a->spread = td_backtest__bar_spread(config, &bars[i]);
+            a->day = td_time_trading_day(bars[i].open_time, config->day_offset_minutes);
+            td_bar_t shifted;
+            const td_bar_t *view = td_backtest__fill_view(config, &bars[i], a->spread, &shifted);
+            if (created->fill_view)
+                created->fill_view[i] = *view;
+            a->high = view->high;
+            a->low = view->low;
+        }
+        for (size_t i = n; i-- > 0;)
+            created->acct[i].day_end = i + 1 == n || created->acct[i + 1].day != created->acct[i].day
+                                           ? (uint32_t)i
+                                           : created->acct[i + 1].day_end;
+    }
+    if (rc == TD_OK && created->kind == KIND_SMA) {
+        created->prefix = malloc((n + 1) * sizeof *created->prefix);
+        if (!created->prefix)
+            rc = TD_ERR_NOMEM;
+        else {
+            created->prefix[0] = 0;
+            for (size_t i = 0; i < n; i++)
+                created->prefix[i + 1] = created->prefix[i] + (uint64_t)bars[i].close;
+        }
+    }
+    if (rc == TD_OK && created->kind == KIND_BREAKOUT)
+        rc = build_breakout(created);
+    if (rc != TD_OK) {
+        td_sweep_destroy(created);
+        return td_err_set(errbuf, errlen, rc, "sweep: out of memory");
+    }
+    *sweep = created;
+    return TD_OK;
+}
+
+void td_sweep_destroy(td_sweep_t *sweep)
+{
+    if (!sweep)
+        return;
+    free(sweep->acct);
+    free(sweep->fill_view);
+    free(sweep->prefix);
+    free(sweep->tr);
+    free(sweep->minute);
+    free(sweep->weekday);
+    for (int k = 0; k < LEVELS; k++) {
+        free(sweep->hi[k]);
+        free(sweep->lo[k]);
+    }
+    for (size_t k = 0; k < sweep->n_atr; k++)
+        free(sweep->atr[k].sum);
+    pthread_mutex_destroy(&sweep->mu);
+    free(sweep);
+}
+
+bool td_sweep_shared(const td_sweep_t *sweep)
+{
+    return sweep->kind != KIND_NONE;
+}
+
+/* ---- the per-set loops ---- */
+
+/* The fill model's step on bar i, unless it is provably quiet (as td_backtest_run decides). */
+static inline td_err_t fill_step(const td_sweep_t *sweep, td_backtest__run_t *run, size_t i)
+{
+    const acct_bar_t *a = &sweep->acct[i];
+    if (td_fill_bar_quiet(&run->fill, a->high, a->low, a->spread, a->day))
+        return TD_OK;
+    const td_bar_t *view = sweep->fill_view ? &sweep->fill_view[i] : &sweep->bars[i];
+    return td_backtest__fill_bar(run, view, a->spread, i);
+}
+
+/* Counters and the day's equity point after bar i, as td_backtest_run. */
+static inline td_err_t close_step(const td_sweep_t *sweep, td_backtest__run_t *run, size_t i)
+{
+    run->result->bars++;
+    if (run->positions.volume != 0)
+        run->result->bars_in_position++;
+    const acct_bar_t *a = &sweep->acct[i];
+    if (a->day_end != i)
+        return TD_OK;
+    const td_bar_t *view = sweep->fill_view ? &sweep->fill_view[i] : &sweep->bars[i];
+    return td_backtest__day_end(run, view, a->spread, a->day);
+}
+
+/* Bar i follows a bar the loop fully stepped, and the strategy decides nothing before bar `until`
+ * (<= the block's end). Returns the first bar from i on that the loop must step, having counted
+ * the bars before it: the bars up to the end of the current trading day (or `until`), when
+ * nothing is queued and the position is flat or has neither stop nor target. On such a bar the
+ * plain loop either leaves the fill model alone (td_fill_bar_quiet) or, on the first bar of a
+ * trading day with a position open, lets it charge the rollover swap. That charge only accrues (it
+ * is reported when the position closes) and depends only on the trading days left and the
+ * position, so it is the same when made at a later bar of the same trading day - and the bar the
+ * loop steps next is one: the day's last bar (whose equity point needs the accrued swap) or a
+ * decision bar, both of which step the fill model first (their day is after fill.last_day, so it
+ * is not quiet). No skipped bar ends a day or carries a decision; the counters are bumped here:
+ * bars += count, and bars_in_position += count while a position is open. */
+static inline size_t skip_quiet(const td_sweep_t *sweep, td_backtest__run_t *run, size_t i, size_t until)
+{
+    const td_fill_t *fill = &run->fill;
+    if (fill->n_queue != 0 || (fill->book.volume != 0 && (fill->stop_loss != 0 || fill->take_profit != 0)))
+        return i;
+    size_t day_end = sweep->acct[i].day_end;
+    size_t stop = day_end < until ? day_end : until;
+    size_t count = stop - i;
+    run->result->bars += count;
+    if (run->positions.volume != 0)
+        run->result->bars_in_position += count;
+    return stop;
+}
+
+static td_strategy_ctx_t ctx_of(const td_backtest__run_t *run)
+{
+    td_strategy_ctx_t ctx = {
+        .spec = &run->spec,
+        .position = td_positions_volume(&run->positions),
+        .pending = run->pending,
+        .tz_offset_minutes = run->config->tz_offset_minutes,
+    };
+    return ctx;
+}
+
+/* A decision into outputs and intents, as td_strategy_on_bar + td_backtest__submit. */
+static td_err_t act(td_backtest__run_t *run, const td_strategy_ctx_t *ctx, const td_strategy__decision_t *d, size_t i,
+                    const td_bar_t *bar)
+{
+    td_outbuf_clear(&run->strategy_out);
+    td_err_t rc = td_strategy__act(run->strategy, ctx, bar, d, &run->strategy_out);
+    if (rc != TD_OK)
+        return td_backtest__strategy_failed(run, bar, i, rc);
+    return td_backtest__submit(run, bar, i);
+}
+
+/* Bars per block of run_sma: the crosses of a block are found first (a tight loop over the prefix
+ * sums), then the block's bars are stepped with the crosses known a few ahead, so that the bars a
+ * decision or a fill will read are fetched from memory early. */
+#define BLOCK 2048
+
+static inline void prefetch_bar(const td_sweep_t *sweep, size_t i)
+{
+    if (i >= sweep->n)
+        return;
+    const td_bar_t *bar = &sweep->bars[i];
+    __builtin_prefetch(bar);
+    __builtin_prefetch((const char *)(bar + 1) - 1);
+    if (sweep->fill_view) {
+        __builtin_prefetch(&sweep->fill_view[i]);
+        __builtin_prefetch((const char *)(&sweep->fill_view[i] + 1) - 1);
+    }
+}
+
+static td_err_t run_sma(const td_sweep_t *sweep, td_backtest__run_t *run)
+{
+    const td_sma_cross_cfg_t cfg = run->strategy->cfg.sma;
+    const uint64_t *prefix = sweep->prefix;
+    int last_sign = 0;
+    uint32_t at[BLOCK];
+    int8_t cross_of[BLOCK];
+    td_err_t rc = TD_OK;
+    for (size_t from = 0; rc == TD_OK && from < sweep->n; from += BLOCK) {
+        size_t to = from + BLOCK < sweep->n ? from + BLOCK : sweep->n;
+        /* 1: the rule on every bar of the block (the strategy's decision does not depend on the
+         * account: only the intent's volume does, which td_strategy__act works out below) */
+        size_t n_cross = 0;
+        for (size_t i = from < cfg.slow - 1 ? cfg.slow - 1 : from; i < to; i++) {
+            int64_t sum_fast = (int64_t)(prefix[i + 1] - prefix[i + 1 - cfg.fast]);
+            int64_t sum_slow = (int64_t)(prefix[i + 1] - prefix[i + 1 - cfg.slow]);
+            int cross = td_sma_cross__rule(cfg.fast, cfg.slow, sum_fast, sum_slow, &last_sign);
+            at[n_cross] = (uint32_t)(i - from);
+            cross_of[n_cross] = (int8_t)cross;
+            n_cross += cross != 0;
+        }
+        for (size_t k = 0; k < n_cross && k < 2; k++) {
+            prefetch_bar(sweep, from + at[k]);
+            prefetch_bar(sweep, from + at[k] + 1);
+        }
+        /* 2: the account, bar by bar, as td_backtest_run - except for runs of bars on which that
+         * loop provably does nothing but count (see skip_quiet) */
+        size_t k = 0;
+        for (size_t i = from; rc == TD_OK && i < to;) {
+            rc = fill_step(sweep, run, i);
+            if (rc == TD_OK && k < n_cross && from + at[k] == i) {
+                if (k + 2 < n_cross) {
+                    prefetch_bar(sweep, from + at[k + 2]);
+                    prefetch_bar(sweep, from + at[k + 2] + 1);
+                }
+                td_strategy_ctx_t ctx = ctx_of(run);
+                td_strategy__decision_t d;
+                rc = td_sma_cross__decide(&cfg, cross_of[k], ctx.spec, &d);
+                if (rc != TD_OK)
+                    rc = td_backtest__strategy_failed(run, &sweep->bars[i], i, rc);
+                else
+                    rc = act(run, &ctx, &d, i, &sweep->bars[i]);
+                k++;
+            }
+            if (rc == TD_OK)
+                rc = close_step(sweep, run, i);
+            i++;
+            if (rc == TD_OK && i < to)
+                i = skip_quiet(sweep, run, i, k < n_cross ? from + at[k] : to);
+        }
+    }
+    return rc;
+}
+
+/* The ATR state series of period atr_n: from the cache (filled on first use), or computed into
+ * *owned (freed by the caller) when the cache is full. NULL when out of memory. */
+static const int64_t *atr_series(td_sweep_t *sweep, uint32_t atr_n, int64_t **owned)
+{
+    *owned = NULL;
+    const int64_t *found = NULL;
+    pthread_mutex_lock(&sweep->mu);
+    for (size_t k = 0; k < sweep->n_atr && !found; k++)
+        if (sweep->atr[k].atr_n == atr_n)
+            found = sweep->atr[k].sum;
+    if (!found) {
+        int64_t *sum = malloc(sweep->n * sizeof *sum);
+        if (sum) {
+            td_breakout_state_t st = {0};
+            for (size_t i = 0; i < sweep->n; i++) {
+                td_breakout__atr_fold(&st, atr_n, sweep->tr[i]);
+                sum[i] = st.atr_sum;
+            }
+            if (sweep->n_atr < TD_SWEEP_ATR_CACHE) {
+                sweep->atr[sweep->n_atr].atr_n = atr_n;
+                sweep->atr[sweep->n_atr].sum = sum;
+                sweep->n_atr++;
+            } else {
+                *owned = sum;
+            }
+            found = sum;
+        }
+    }
+    pthread_mutex_unlock(&sweep->mu);
+    return found;
+}
+
+static inline td_price_t range_max(td_price_t *const *table, size_t from, size_t len)
+{
+    int k = 31 - __builtin_clz((unsigned)len);
+    td_price_t a = table[k][from], b = table[k][from + len - ((size_t)1 << k)];
+    return a > b ? a : b;
+}
+
+static inline td_price_t range_min(td_price_t *const *table, size_t from, size_t len)
+{
+    int k = 31 - __builtin_clz((unsigned)len);
+    td_price_t a = table[k][from], b = table[k][from + len - ((size_t)1 << k)];
+    return a < b ? a : b;
+}
+
+static td_err_t run_breakout(td_sweep_t *sweep, td_backtest__run_t *run)
+{
+    const td_breakout_cfg_t cfg = run->strategy->cfg.brk;
+    int64_t *owned = NULL;
+    const int64_t *atr = atr_series(sweep, cfg.atr_n, &owned);
+    if (!atr)
+        return td_err_set(run->errbuf, run->errlen, TD_ERR_NOMEM, "%s: out of memory", run->config->symbol);
+    td_breakout_state_t st = {0};
+    td_err_t rc = TD_OK;
+    for (size_t i = 0; rc == TD_OK && i < sweep->n; i++) {
+        rc = fill_step(sweep, run, i);
+        if (rc != TD_OK)
+            break;
+        st.atr_sum = atr[i];
+        st.atr_count = i + 1 < cfg.atr_n ? (uint32_t)(i + 1) : cfg.atr_n;
+        td_breakout__bar_in_t in = {
+            .close = sweep->bars[i].close,
+            .have_range = i >= cfg.lookback,
+            .minute = sweep->minute[i],
+            .weekday = sweep->weekday[i],
+        };
+        if (in.have_range) {
+            in.hh = range_max(sweep->hi, i - cfg.lookback, cfg.lookback);
+            in.ll = range_min(sweep->lo, i - cfg.lookback, cfg.lookback);
+        }
+        td_strategy_ctx_t ctx = ctx_of(run);
+        bool decided = false;
+        td_strategy__decision_t d;
+        rc = td_breakout__decide(&cfg, &st, &ctx, &in, &decided, &d);
+        if (rc != TD_OK)
+            rc = td_backtest__strategy_failed(run, &sweep->bars[i], i, rc);
+        else if (decided)
+            rc = act(run, &ctx, &d, i, &sweep->bars[i]);
+        if (rc == TD_OK)
+            rc = close_step(sweep, run, i);
+    }
+    free(owned);
+    return rc;
+}
+
+td_err_t td_sweep_run(td_sweep_t *sweep, const td_params_changed_t *params, const td_backtest_sink_t *sink,
+                      td_backtest_result_t *result, char *errbuf, size_t errlen)
+{
+    if (sweep->kind == KIND_NONE)
+        return td_backtest_run(&sweep->config, params, sweep->bars, sweep->n, sink, result, errbuf, errlen);
+    td_backtest__run_t run;
+    td_err_t rc = td_backtest__begin(&run, &sweep->config, params, sink, result, errbuf, errlen);
+    if (rc == TD_OK && strcmp(td_strategy_name(run.strategy), "sma_cross") == 0 && sweep->kind == KIND_SMA)
+        rc = run_sma(sweep, &run);
+    else if (rc == TD_OK && strcmp(td_strategy_name(run.strategy), "breakout") == 0 && sweep->kind == KIND_BREAKOUT)
+        rc = run_breakout(sweep, &run);
+    else if (rc == TD_OK) {
+        rc = td_backtest__end(&run, TD_OK);
+        return td_backtest_run(&sweep->config, params, sweep->bars, sweep->n, sink, result, errbuf, errlen);
+    }
+    return td_backtest__end(&run, rc);
+}
