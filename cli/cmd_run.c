@@ -5,7 +5,9 @@
  * its hook runs the processor host over the tape (td_host_process: every input stream to its end)
  * and then the order router (gateway/router.h), which sends new OrderIntents to the EA's session.
  * `--role gateway` runs the gateway alone. The processor and router roles alone need a journal
- * that two processes can share (Kafka); they are refused for now. */
+ * that two processes can share (Kafka); they are refused for now. With warehouse.enabled the
+ * warehouse sink runs in its own thread (sink/sink_thread.h), reading the writer's tape handle;
+ * `--role sink` is the sink alone, following the tape of a running `run` (as tapedeck sink). */
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -15,10 +17,11 @@
 #include "gateway/router.h"
 #include "gateway/server.h"
 #include "host/host.h"
+#include "sink/sink_thread.h"
 
 static void help(void)
 {
-    printf("usage: tapedeck run [--role all|gateway] [--config FILE]\n"
+    printf("usage: tapedeck run [--role all|gateway|sink] [--config FILE]\n"
            "\n"
            "Runs the live pipeline service on the local tape until SIGTERM or SIGINT. Roles:\n"
            "  gateway     the TCP server the MT5 Expert Advisor (or tapedeck feed) connects to: it\n"
@@ -32,11 +35,17 @@ static void help(void)
            "              sent on the tape before it is written; an intent older than\n"
            "              router.max_age_ms is not sent but recorded as expired (an ExecutionReport\n"
            "              input). Only with broker.mode external; in paper mode the processor fills.\n"
-           "all (the default) runs the three in one process; --role gateway runs the gateway alone.\n"
-           "The processor and router roles alone and the archiver role are not built yet.\n"
+           "  sink        the warehouse sink: the tape's streams into PostgreSQL, exactly once\n"
+           "              (tapedeck sink --help). In all roles it runs in its own thread when\n"
+           "              warehouse.enabled is true; while PostgreSQL is down it logs and retries,\n"
+           "              and the gateway goes on acknowledging. --role sink runs it alone, next to a\n"
+           "              running tapedeck run on the same data directory.\n"
+           "all (the default) runs the first three (and the sink, if enabled) in one process; --role\n"
+           "gateway runs the gateway alone. The processor and router roles alone and the archiver\n"
+           "role are not built yet.\n"
            "\n"
            "options:\n"
-           "  --role ROLE     all (default) or gateway\n"
+           "  --role ROLE     all (default), gateway or sink\n"
            "  --config FILE   YAML configuration (as the global option; gateway.* and tape.* keys)\n"
            "\n"
            "On SIGTERM/SIGINT it stops accepting, closes every connection with BYE (all it read is\n"
@@ -48,7 +57,8 @@ typedef struct live {
     td_cli_t *cli;
     td_tape_t *tape;
     td_gw_server_t *server;
-    td_router_t *router; /* NULL in paper mode */
+    td_router_t *router;    /* NULL in paper mode */
+    td_sink_thread_t *sink; /* NULL unless warehouse.enabled */
     td_host_opts_t host;
     uint64_t host_runs, host_inputs, host_outputs;
 } live_t;
@@ -74,6 +84,28 @@ static td_err_t live_hook(void *opaque, double burst_start, char *errbuf, size_t
             break;
     }
     return rc;
+}
+
+/* The sink role in this process: its own thread, reading the writer's tape handle. */
+static td_err_t start_sink(live_t *live, char *errbuf, size_t errlen)
+{
+    td_sink_opts_t opts;
+    td_sink_config(live->cli->config, &opts);
+    opts.tape = live->tape;
+    opts.log = &live->cli->log;
+    return td_sink_thread_start(&opts, &live->sink, errbuf, errlen);
+}
+
+/* Stops the sink after the last burst was processed (it finishes its batch) and prints its totals. */
+static void stop_sink(live_t *live)
+{
+    if (!live->sink)
+        return;
+    td_sink_stats_t st = {0};
+    td_sink_thread_stop(live->sink, &st);
+    live->sink = NULL;
+    printf("tapedeck run: sink: %" PRIu64 " row(s) in %" PRIu64 " transaction(s), %" PRIu64 " retry(ies)\n", st.rows,
+           st.batches, st.retries);
 }
 
 int td_cmd_run(td_cli_t *cli, int argc, char **argv)
@@ -103,6 +135,8 @@ int td_cmd_run(td_cli_t *cli, int argc, char **argv)
         return td_cli_usage(cli, "unexpected argument '%s'", argv[optind]);
     if (!role)
         role = "all";
+    if (strcmp(role, "sink") == 0) /* the sink alone: tapedeck sink in follow mode */
+        return td_cmd_sink(cli, 1, (char *[]){"sink", NULL});
     bool all = strcmp(role, "all") == 0;
     if (!all && (strcmp(role, "processor") == 0 || strcmp(role, "router") == 0))
         return td_cli_usage(cli,
@@ -110,7 +144,7 @@ int td_cmd_run(td_cli_t *cli, int argc, char **argv)
                             "run all roles in one process (the default) or --role gateway",
                             role);
     if (!all && strcmp(role, "gateway") != 0)
-        return td_cli_usage(cli, "--role expects all or gateway, found '%s'", role);
+        return td_cli_usage(cli, "--role expects all, gateway or sink, found '%s'", role);
 
     live_t live = {.cli = cli};
     td_gw_server_opts_t opts = {
@@ -143,6 +177,8 @@ int td_cmd_run(td_cli_t *cli, int argc, char **argv)
         rc = td_host_check_config(live.tape, &live.host.pipeline, err, sizeof err);
     if (rc == TD_OK && all && !live.host.pipeline.paper)
         rc = td_router_new(cli->config, td_config_int(cli->config, "router.max_age_ms"), &cli->log, &live.router);
+    if (rc == TD_OK && all && td_sink_enabled(cli->config))
+        rc = start_sink(&live, err, sizeof err);
     if (rc == TD_OK)
         rc = td_gw_server_new(&opts, live.tape, &cli->log, &live.server, err, sizeof err);
     if (rc == TD_OK) {
@@ -151,8 +187,10 @@ int td_cmd_run(td_cli_t *cli, int argc, char **argv)
         printf("tapedeck run: gateway listening on %s, writing to the local tape in %s (tape.sync=%s)", addr,
                cli->data_dir, td_config_str(cli->config, "tape.sync"));
         if (all)
-            printf("; processor%s", live.router ? " and order router (broker.mode external)"
-                                                : " with the paper broker (broker.mode paper; no order router)");
+            printf("; processor%s%s",
+                   live.router ? " and order router (broker.mode external)"
+                               : " with the paper broker (broker.mode paper; no order router)",
+                   live.sink ? "; warehouse sink" : "");
         printf("\n");
         fflush(stdout);
         rc = td_gw_server_run(live.server, err, sizeof err);
@@ -177,6 +215,7 @@ int td_cmd_run(td_cli_t *cli, int argc, char **argv)
                " lost; tick-to-order latency over %" PRIu64 " order(s): p50 %.3f ms, p99 %.3f ms, max %.3f ms\n",
                rs.sent, rs.expired, rs.lost, rs.latency_n, rs.latency_p50_ms, rs.latency_p99_ms, rs.latency_max_ms);
     }
+    stop_sink(&live);
     fflush(stdout);
     td_gw_server_destroy(live.server);
     td_router_destroy(live.router);

@@ -9,6 +9,7 @@
 
 #include "cli/cli.h"
 #include "sink/sink.h"
+#include "sink/sink_thread.h"
 
 static void help(void)
 {
@@ -68,18 +69,11 @@ int td_cmd_sink(td_cli_t *cli, int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    td_sink_opts_t opts = {
-        .uri = td_config_str(cli->config, "warehouse.uri"),
-        .tape_dir = cli->data_dir,
-        .tape_opts = {.day_offset_minutes = (int)td_config_int(cli->config, "session.day_offset_minutes"),
-                      .read_only = true},
-        .batch_rows = (uint32_t)td_config_int(cli->config, "warehouse.batch_rows"),
-        .poll_ms = (uint32_t)td_config_int(cli->config, "warehouse.poll_ms"),
-        .retry_max_ms = (uint32_t)td_config_int(cli->config, "warehouse.retry_max_ms"),
-        .give_up_s = (uint32_t)td_config_int(cli->config, "warehouse.give_up_s"),
-        .log = &cli->log,
-        .stop = &stop_flag,
-    };
+    td_sink_opts_t opts;
+    td_sink_config(cli->config, &opts);
+    opts.tape_dir = cli->data_dir;
+    opts.log = &cli->log;
+    opts.stop = &stop_flag;
     int c, code;
     optind = 1;
     while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {

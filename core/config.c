@@ -45,6 +45,8 @@ static const key_def_t keys[] = {
     {"warehouse.uri", K_STR, "", 0, 0, NULL,
      "PostgreSQL connection URI or key=value string; empty = the libpq environment (PGHOST, PGPORT, PGDATABASE, "
      "PGUSER)"},
+    {"warehouse.enabled", K_BOOL, "false", 0, 0, NULL,
+     "tapedeck run (all roles) also runs the warehouse sink, in its own thread, into warehouse.uri"},
     {"warehouse.batch_rows", K_INT, "10000", 1, 1000000, NULL,
      "sink: output events per SQL transaction (binary COPY into staging, upsert, the new offset)"},
     {"warehouse.poll_ms", K_INT, "1000", 10, 600000, NULL,

@@ -5,7 +5,8 @@
 # `tapedeck`, and PGHOST/PGPORT/PGDATABASE/PGUSER exported for libpq (tapedeck, psql). An EXIT trap
 # stops it (pg_ctl stop -m immediate) and removes the folder. Skips (exit 77) only when the
 # PostgreSQL server binaries are not installed.
-# pg_restart: pg_ctl restart (fast shutdown, same port). pg_sql SQL: one psql -At query.
+# pg_restart: pg_ctl restart (fast shutdown, same port). pg_down / pg_up: stop it, start it again.
+# pg_sql SQL: one psql -At query.
 
 PG_BIN=""
 for d in /usr/lib/postgresql/15/bin /usr/lib/postgresql/*/bin; do
@@ -64,13 +65,25 @@ pg_start() {
     { cat "$TD_WORK/initdb.log" >&2; fail "initdb failed"; }
   PGPORT=$(pg_free_port) || fail "no free port for PostgreSQL"
   trap pg_stop EXIT
+  pg_up
+  export PGHOST=$PG_DIR PGPORT PGUSER=postgres PGDATABASE=tapedeck
+  unset PGPASSWORD PGSERVICE PGOPTIONS
+  "$PG_BIN/createdb" tapedeck || fail "createdb failed"
+}
+
+# pg_up / pg_down: start the stopped server again (same port and folder) / stop it (fast shutdown:
+# the clients' connections are closed), to show what a database outage does.
+pg_up() {
   pg_as_owner "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_LOG" -w -t 30 start \
     -o "-c listen_addresses=127.0.0.1 -p $PGPORT -k $PG_DIR -c fsync=off -c full_page_writes=off -c synchronous_commit=off -c max_connections=20 -c shared_buffers=64MB" \
     > /dev/null 2>&1 || { cat "$PG_LOG" >&2; fail "PostgreSQL did not start"; }
   PG_STARTED=1
-  export PGHOST=$PG_DIR PGPORT PGUSER=postgres PGDATABASE=tapedeck
-  unset PGPASSWORD PGSERVICE PGOPTIONS
-  "$PG_BIN/createdb" tapedeck || fail "createdb failed"
+}
+
+pg_down() {
+  pg_as_owner "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m fast -w -t 30 stop > /dev/null 2>&1 ||
+    { cat "$PG_LOG" >&2; fail "PostgreSQL did not stop"; }
+  PG_STARTED=0
 }
 
 pg_restart() {
