@@ -1,4 +1,4 @@
-/* cmd_sink.c - `tapedeck sink [--once]`: the tape's output streams into the PostgreSQL warehouse. */
+/* cmd_sink.c - `tapedeck sink [--once]`: the tape's streams into the PostgreSQL warehouse. */
 #include <getopt.h>
 #include <inttypes.h>
 #include <signal.h>
@@ -16,16 +16,18 @@ static void help(void)
     printf("usage: tapedeck sink [--once] [--symbol SYMBOL] [--batch-rows N]\n"
            "\n"
            "Writes the processors' outputs (bars, signals, order intents, fills, position changes,\n"
-           "closed trades, day digests) from the tape into PostgreSQL, exactly once: each batch is one\n"
-           "SQL transaction - binary COPY into staging tables, an upsert keyed by the output's id, and\n"
-           "the stream's new offset - so a crash or a database restart neither loses nor duplicates a\n"
-           "row. While PostgreSQL is unreachable the sink logs it and retries with backoff. Without\n"
+           "closed trades, day digests) and the input streams' symbol specs, parameter sets and\n"
+           "broker execution reports from the tape into PostgreSQL, exactly once: each batch is one\n"
+           "SQL transaction - binary COPY into staging tables, an upsert keyed by the event's id\n"
+           "(symbol and offset), and the stream's new offset - so a crash or a database restart\n"
+           "neither loses nor duplicates a row. While PostgreSQL is unreachable the sink logs it and retries with "
+           "backoff. Without\n"
            "--once it keeps following the tape (every warehouse.poll_ms) until SIGINT or SIGTERM.\n"
            "The schema must exist: tapedeck migrate.\n"
            "\n"
            "options:\n"
            "  --once           write everything the tape holds now, then exit\n"
-           "  --symbol SYMBOL  only this symbol's output stream\n"
+           "  --symbol SYMBOL  only this symbol's streams\n"
            "  --batch-rows N   output events per transaction (default: warehouse.batch_rows)\n"
            "  --hold-ms N      testing aid: keep each transaction open N ms before COMMIT, so that a kill\n"
            "                   or a database restart lands inside one\n"

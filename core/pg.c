@@ -349,6 +349,15 @@ void td_pg_copy_text(td_pg_copy_t *copy, const char *s)
     td_pg_copy_bytes(copy, s, strlen(s));
 }
 
+void td_pg_copy_jsonb(td_pg_copy_t *copy, const void *json, size_t n)
+{
+    static const uint8_t version = 1;
+    TD_ASSERT(n < INT32_MAX);
+    field(copy, (int32_t)(n + 1));
+    put(copy, &version, 1);
+    put(copy, json, n);
+}
+
 void td_pg_copy_time_ms(td_pg_copy_t *copy, int64_t unix_ms)
 {
     /* Event times are bounded far inside int64 microseconds (+-292,000 years). */

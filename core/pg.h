@@ -102,6 +102,8 @@ void td_pg_copy_bool(td_pg_copy_t *copy, bool v);
 /* text: UTF-8 bytes without the NUL; bytea: raw bytes. */
 void td_pg_copy_text(td_pg_copy_t *copy, const char *s);
 void td_pg_copy_bytes(td_pg_copy_t *copy, const void *p, size_t n);
+/* jsonb from JSON text (the binary form: version byte 1, then the text; PostgreSQL parses it). */
+void td_pg_copy_jsonb(td_pg_copy_t *copy, const void *json, size_t n);
 /* timestamptz from Unix milliseconds (exact: the binary form is microseconds since 2000). */
 void td_pg_copy_time_ms(td_pg_copy_t *copy, int64_t unix_ms);
 /* date from YYYYMMDD (a valid calendar date, asserted). */

@@ -15,11 +15,13 @@
 #include <time.h>
 
 #include "core/buf.h"
+#include "core/event_json.h"
 #include "core/pg.h"
 #include "core/timeutil.h"
 
 typedef struct table_def {
     const char *name;
+    td_stream_kind_t stream;
     td_event_kind_t kind;
     const char *cols;  /* COPY order = the encoder's order */
     const char *key;   /* conflict target; the other columns are updated */
@@ -188,31 +190,128 @@ static void enc_digest(td_pg_copy_t *copy, const td_event_t *ev, bool *wide)
     u64(copy, d->late_ticks, wide);
 }
 
+static void u16(td_pg_copy_t *copy, uint32_t v, bool *wide)
+{
+    if (v > (uint32_t)INT16_MAX)
+        *wide = true;
+    td_pg_copy_int2(copy, (int16_t)v);
+}
+
+static const char *swap_mode_name(td_swap_mode_t m)
+{
+    static const char *names[] = {"disabled", "points", "money", "interest"};
+    return (unsigned)m < sizeof names / sizeof names[0] ? names[m] : "unknown";
+}
+
+/* The common head of every input row: symbol, in_offset, the time it took effect, its source. */
+static void in_head(td_pg_copy_t *copy, const td_event_t *ev, bool *wide)
+{
+    td_pg_copy_text(copy, ev->symbol);
+    u64(copy, ev->offset, wide);
+    td_pg_copy_time_ms(copy, ev->time_ms);
+    td_pg_copy_text(copy, ev->source);
+}
+
+static void enc_spec(td_pg_copy_t *copy, const td_event_t *ev, bool *wide)
+{
+    const td_symbol_spec_t *p = &ev->u.spec;
+    td_pg_copy_row(copy, 16);
+    in_head(copy, ev, wide);
+    u16(copy, p->digits, wide);
+    td_pg_copy_int8(copy, p->point);
+    td_pg_copy_int8(copy, p->contract_size);
+    td_pg_copy_int8(copy, p->tick_size);
+    td_pg_copy_int8(copy, p->tick_value);
+    td_pg_copy_text(copy, swap_mode_name(p->swap_mode));
+    td_pg_copy_int8(copy, p->swap_long);
+    td_pg_copy_int8(copy, p->swap_short);
+    u16(copy, p->triple_swap_weekday, wide);
+    td_pg_copy_int8(copy, p->volume_step);
+    td_pg_copy_int8(copy, p->volume_min);
+    td_pg_copy_int8(copy, p->volume_max);
+}
+
+/* The parameter values as a JSON object of strings, in the event's (name) order. */
+static void enc_params(td_pg_copy_t *copy, const td_event_t *ev, bool *wide)
+{
+    const td_params_changed_t *p = &ev->u.params;
+    td_buf_t json;
+    td_buf_init(&json);
+    td_err_t rc = td_buf_append(&json, "{", 1);
+    for (uint32_t i = 0; rc == TD_OK && i < p->n_values; i++) {
+        if (i)
+            rc = td_buf_append(&json, ",", 1);
+        if (rc == TD_OK)
+            rc = td_json_string(&json, p->values[i].name);
+        if (rc == TD_OK)
+            rc = td_buf_append(&json, ":", 1);
+        if (rc == TD_OK)
+            rc = td_json_string(&json, p->values[i].value);
+    }
+    if (rc == TD_OK)
+        rc = td_buf_append(&json, "}", 1);
+    td_pg_copy_row(copy, 9);
+    in_head(copy, ev, wide);
+    td_pg_copy_text(copy, p->strategy);
+    u32(copy, p->version, wide);
+    if (rc == TD_OK)
+        td_pg_copy_jsonb(copy, json.ptr, json.len);
+    else
+        copy->rc = rc; /* sticky: td_pg_copy_finish reports it (the row is never sent) */
+    td_pg_copy_text(copy, p->author);
+    td_pg_copy_text(copy, p->reason);
+    td_buf_fini(&json);
+}
+
+static void enc_exec(td_pg_copy_t *copy, const td_event_t *ev, bool *wide)
+{
+    const td_exec_report_t *x = &ev->u.exec;
+    td_pg_copy_row(copy, 16);
+    in_head(copy, ev, wide);
+    td_pg_copy_text(copy, x->intent_id);
+    u64(copy, x->deal_id, wide);
+    u64(copy, x->order_id, wide);
+    u64(copy, x->position_id, wide);
+    td_pg_copy_text(copy, side_name(x->side));
+    td_pg_copy_int8(copy, x->price);
+    td_pg_copy_int8(copy, x->volume);
+    td_pg_copy_int8(copy, x->commission);
+    td_pg_copy_int8(copy, x->swap);
+    td_pg_copy_int8(copy, x->profit);
+    td_pg_copy_text(copy, status_name(x->status));
+    td_pg_copy_text(copy, x->reason);
+}
+
+#define IN_HEAD "symbol, in_offset, effective_at, source, "
+#define IN_KEY "symbol, in_offset"
+#define OUT TD_STREAM_OUTPUT
+#define IN TD_STREAM_INPUT
+
 static const table_def_t tables[TD_SINK_TABLES] = {
-    [TD_SINK_BARS] = {"bars", TD_EV_BAR,
+    [TD_SINK_BARS] = {"bars", OUT, TD_EV_BAR,
                       "symbol, timeframe_s, open_time, open_e8, high_e8, low_e8, close_e8, tick_volume, spread_min_e8, "
                       "spread_max_e8, spread_sum_e8, late_ticks, event_time, out_offset, input_offset, idx",
                       "symbol, timeframe_s, open_time", NULL, enc_bar},
-    [TD_SINK_SIGNALS] = {"signals", TD_EV_SIGNAL, OUT_HEAD "strategy, params_version, direction, bar_time, reason",
+    [TD_SINK_SIGNALS] = {"signals", OUT, TD_EV_SIGNAL, OUT_HEAD "strategy, params_version, direction, bar_time, reason",
                          OUT_KEY, NULL, enc_signal},
-    [TD_SINK_INTENTS] = {"order_intents", TD_EV_ORDER_INTENT,
+    [TD_SINK_INTENTS] = {"order_intents", OUT, TD_EV_ORDER_INTENT,
                          OUT_HEAD "intent_id, side, volume_e8, order_type, stop_loss_e8, take_profit_e8, strategy, "
                                   "params_version, reason",
                          OUT_KEY, NULL, enc_intent},
-    [TD_SINK_FILLS] = {"fills", TD_EV_EXEC_REPORT,
+    [TD_SINK_FILLS] = {"fills", OUT, TD_EV_EXEC_REPORT,
                        OUT_HEAD "intent_id, deal_id, order_id, position_id, side, price_e8, volume_e8, commission_e8, "
                                 "swap_e8, profit_e8, status, reason",
                        OUT_KEY, NULL, enc_fill},
-    [TD_SINK_POSITIONS] = {"position_changes", TD_EV_POSITION_CHANGED,
+    [TD_SINK_POSITIONS] = {"position_changes", OUT, TD_EV_POSITION_CHANGED,
                            OUT_HEAD
                            "volume_e8, avg_price_e8, realized_pnl_e8, commission_e8, swap_e8, deal_id, intent_id",
                            OUT_KEY, NULL, enc_position},
-    [TD_SINK_TRADES] = {"closed_trades", TD_EV_TRADE_CLOSED,
+    [TD_SINK_TRADES] = {"closed_trades", OUT, TD_EV_TRADE_CLOSED,
                         OUT_HEAD "side, entry_time, entry_price_e8, exit_time, exit_price_e8, volume_e8, pnl_e8, "
                                  "commission_e8, swap_e8",
                         OUT_KEY, NULL, enc_trade},
     [TD_SINK_DIGESTS] =
-        {"day_digests", TD_EV_DAY_DIGEST,
+        {"day_digests", OUT, TD_EV_DAY_DIGEST,
          OUT_HEAD "trading_day, sha256, first_offset, last_offset, inputs, outputs, trades, wins, "
                   "realized_pnl_e8, max_drawdown_e8, late_ticks",
          OUT_KEY,
@@ -222,6 +321,17 @@ static const table_def_t tables[TD_SINK_TABLES] = {
          "FROM stage_day_digests ON CONFLICT (symbol, stream, trading_day) DO UPDATE SET "
          "first_offset = EXCLUDED.first_offset, last_offset = EXCLUDED.last_offset, count = EXCLUDED.count",
          enc_digest},
+    [TD_SINK_SPECS] = {"symbol_specs", IN, TD_EV_SYMBOL_SPEC,
+                       IN_HEAD "digits, point_e8, contract_size_e8, tick_size_e8, tick_value_e8, swap_mode, "
+                               "swap_long_e8, swap_short_e8, triple_swap_weekday, volume_step_e8, volume_min_e8, "
+                               "volume_max_e8",
+                       IN_KEY, NULL, enc_spec},
+    [TD_SINK_PARAMS] = {"params_history", IN, TD_EV_PARAMS_CHANGED, IN_HEAD "strategy, version, params, author, reason",
+                        IN_KEY, NULL, enc_params},
+    [TD_SINK_EXECS] = {"exec_reports", IN, TD_EV_EXEC_REPORT,
+                       "symbol, in_offset, event_time, source, intent_id, deal_id, order_id, position_id, side, "
+                       "price_e8, volume_e8, commission_e8, swap_e8, profit_e8, status, reason",
+                       IN_KEY, NULL, enc_exec},
 };
 
 const char *td_sink_table_name(int table)
@@ -437,9 +547,15 @@ static td_err_t note_month(sink_t *sink, int64_t open_time_ms)
     return push_month(&sink->new_months, &sink->n_new_months, &sink->cap_new_months, start);
 }
 
-/* Writes one batch of `symbol` - output offsets [from, to) already encoded in sink->copy - in one
- * transaction with the new offset. *conn_lost is set when the failure is the connection's. */
-static td_err_t write_batch(sink_t *sink, const char *symbol, uint64_t from, uint64_t to, char *errbuf, size_t errlen)
+static const char *stream_name(td_stream_kind_t stream)
+{
+    return stream == TD_STREAM_INPUT ? "input" : "output";
+}
+
+/* Writes one batch of `symbol`'s `stream` - offsets [from, to) already encoded in sink->copy - in
+ * one transaction with the stream's new offset. */
+static td_err_t write_batch(sink_t *sink, const char *symbol, td_stream_kind_t stream, uint64_t from, uint64_t to,
+                            char *errbuf, size_t errlen)
 {
     char *d = sink->detail;
     size_t dl = sizeof sink->detail;
@@ -474,27 +590,28 @@ static td_err_t write_batch(sink_t *sink, const char *symbol, uint64_t from, uin
     snprintf(s_from, sizeof s_from, "%" PRIu64, from);
     snprintf(s_to, sizeof s_to, "%" PRIu64, to);
     snprintf(s_rows, sizeof s_rows, "%" PRIu64, rows);
-    const char *params[4] = {symbol, s_from, s_to, s_rows};
+    const char *params[5] = {symbol, s_from, s_to, s_rows, stream_name(stream)};
     uint64_t moved = 0;
     if (rc == TD_OK)
         rc = td_pg_exec_params(sink->pg,
                                "INSERT INTO sink_offsets (symbol, stream, next_offset, rows_written) "
-                               "VALUES ($1, 'output', $3, $4) ON CONFLICT (symbol, stream) DO UPDATE SET "
+                               "VALUES ($1, $5, $3, $4) ON CONFLICT (symbol, stream) DO UPDATE SET "
                                "next_offset = EXCLUDED.next_offset, rows_written = sink_offsets.rows_written + "
                                "EXCLUDED.rows_written, updated_at = now() WHERE sink_offsets.next_offset = $2",
-                               4, params, &moved, d, dl);
+                               5, params, &moved, d, dl);
     if (rc == TD_OK && moved != 1)
         rc = td_err_set(d, dl, TD_ERR_STATE,
-                        "the warehouse's offset of %s moved while this batch was written "
+                        "the warehouse's %s offset of %s moved while this batch was written "
                         "(another sink?)",
-                        symbol);
+                        stream_name(stream), symbol);
     if (rc == TD_OK && sink->opts->hold_ms)
         pause_ms(sink, sink->opts->hold_ms); /* a stop request still commits: the batch is complete */
     if (rc == TD_OK)
         rc = td_pg_commit(sink->pg, d, dl);
     if (rc != TD_OK) {
         td_pg_rollback(sink->pg);
-        return td_err_set(errbuf, errlen, rc, "%s outputs %" PRIu64 "..%" PRIu64 ": %s", symbol, from, to - 1, d);
+        return td_err_set(errbuf, errlen, rc, "%s %ss %" PRIu64 "..%" PRIu64 ": %s", symbol, stream_name(stream), from,
+                          to - 1, d);
     }
     for (size_t i = 0; i < sink->n_new_months; i++)
         if (push_month(&sink->months, &sink->n_months, &sink->cap_months, sink->new_months[i]) != TD_OK)
@@ -506,21 +623,23 @@ static td_err_t write_batch(sink_t *sink, const char *symbol, uint64_t from, uin
     return TD_OK;
 }
 
-static int table_of(td_event_kind_t kind)
+/* The table of an event of `stream`, or -1 (an input without a table: ticks, clock, session). */
+static int table_of(td_stream_kind_t stream, td_event_kind_t kind)
 {
     for (int t = 0; t < TD_SINK_TABLES; t++)
-        if (tables[t].kind == kind)
+        if (tables[t].stream == stream && tables[t].kind == kind)
             return t;
     return -1;
 }
 
-/* The warehouse's next output offset of symbol (0 when it has none). */
-static td_err_t read_offset(sink_t *sink, const char *symbol, uint64_t *next, char *errbuf, size_t errlen)
+/* The warehouse's next offset of symbol's stream (0 when it has none). */
+static td_err_t read_offset(sink_t *sink, const char *symbol, td_stream_kind_t stream, uint64_t *next, char *errbuf,
+                            size_t errlen)
 {
-    const char *params[1] = {symbol};
+    const char *params[2] = {symbol, stream_name(stream)};
     td_pg_rows_t *rows = NULL;
-    td_err_t rc = td_pg_query(sink->pg, "SELECT next_offset FROM sink_offsets WHERE symbol = $1 AND stream = 'output'",
-                              1, params, &rows, errbuf, errlen);
+    td_err_t rc = td_pg_query(sink->pg, "SELECT next_offset FROM sink_offsets WHERE symbol = $1 AND stream = $2", 2,
+                              params, &rows, errbuf, errlen);
     if (rc != TD_OK)
         return rc;
     *next = td_pg_rows_count(rows) ? strtoull(td_pg_rows_get(rows, 0, 0), NULL, 10) : 0;
@@ -528,50 +647,59 @@ static td_err_t read_offset(sink_t *sink, const char *symbol, uint64_t *next, ch
     return TD_OK;
 }
 
-/* Brings symbol's rows up to the tape's end (as of this tape handle). *pg_failed tells a
- * failure of PostgreSQL (retry after reconnecting) from one of the tape or the data. */
-static td_err_t sync_symbol(sink_t *sink, td_tape_t *tape, const char *symbol, bool *pg_failed, char *errbuf,
-                            size_t errlen)
+/* Input events a batch scans at most: ticks have no table, and the offset must still move on. */
+static uint64_t scan_limit(const sink_t *sink, td_stream_kind_t stream)
 {
+    if (stream == TD_STREAM_OUTPUT)
+        return sink->opts->batch_rows;
+    uint64_t n = (uint64_t)sink->opts->batch_rows * 64;
+    return n < 65536 ? 65536 : n;
+}
+
+/* Brings symbol's `stream` rows up to the stream's end (as committed now). *pg_failed tells a
+ * failure of PostgreSQL (retry after reconnecting) from one of the tape or the data. */
+static td_err_t sync_stream(sink_t *sink, td_tape_t *tape, const char *symbol, td_stream_kind_t stream, bool *pg_failed,
+                            char *errbuf, size_t errlen)
+{
+    const char *sname = stream_name(stream);
     *pg_failed = true;
-    const char *params[1] = {symbol};
-    td_err_t rc = td_pg_exec_params(sink->pg, "INSERT INTO symbols (symbol) VALUES ($1) ON CONFLICT DO NOTHING", 1,
-                                    params, NULL, errbuf, errlen);
     uint64_t next = 0;
-    if (rc == TD_OK)
-        rc = read_offset(sink, symbol, &next, errbuf, errlen);
+    td_err_t rc = read_offset(sink, symbol, stream, &next, errbuf, errlen);
     if (rc != TD_OK)
         return rc;
     *pg_failed = false;
     uint64_t end = 0;
-    rc = td_tape_stream_end(tape, TD_STREAM_OUTPUT, symbol, &end);
+    rc = td_tape_stream_end(tape, stream, symbol, &end);
     if (rc != TD_OK) {
         char detail[512];
         td_tape_last_error(tape, detail, sizeof detail);
-        return td_err_set(errbuf, errlen, rc, "%s output stream: %s", symbol, detail);
+        return td_err_set(errbuf, errlen, rc, "%s %s stream: %s", symbol, sname, detail);
     }
     if (next > end)
         return td_err_set(errbuf, errlen, TD_ERR_MISMATCH,
-                          "the warehouse has %s's outputs up to offset %" PRIu64
-                          " but the tape's output stream ends at "
+                          "the warehouse has %s's %ss up to offset %" PRIu64 " but the tape's %s stream ends at "
                           "%" PRIu64 ": is this the tape the warehouse was filled from?",
-                          symbol, next, end);
+                          symbol, sname, next, sname, end);
     if (next == end)
         return TD_OK;
-    log_at(sink, TD_LOG_DEBUG, TD_OK, "%s: outputs %" PRIu64 "..%" PRIu64 " to write", symbol, next, end - 1);
+    log_at(sink, TD_LOG_DEBUG, TD_OK, "%s: %ss %" PRIu64 "..%" PRIu64 " to write", symbol, sname, next, end - 1);
     td_tape_iter_t *iter = NULL;
-    rc = td_tape_iter_new(tape, TD_STREAM_OUTPUT, symbol, next, &iter);
+    rc = td_tape_iter_new(tape, stream, symbol, next, &iter);
+    uint64_t limit = scan_limit(sink, stream);
     while (rc == TD_OK && next < end && !stopping(sink)) {
         for (int t = 0; t < TD_SINK_TABLES; t++)
             td_pg_copy_reset(&sink->copy[t]);
         sink->n_new_months = 0;
-        uint64_t n = 0;
-        while (rc == TD_OK && n < sink->opts->batch_rows && next + n < end) {
+        uint64_t n = 0, rows = 0;
+        while (rc == TD_OK && rows < sink->opts->batch_rows && n < limit && next + n < end) {
             rc = td_tape_iter_next(iter, &sink->ev);
             if (rc != TD_OK)
                 break;
             TD_ASSERT(sink->ev.offset == next + n);
-            int t = table_of(sink->ev.kind);
+            n++;
+            int t = table_of(stream, sink->ev.kind);
+            if (t < 0 && stream == TD_STREAM_INPUT)
+                continue;
             if (t < 0) {
                 rc = td_err_set(errbuf, errlen, TD_ERR_UNSUPPORTED, "%s output offset %" PRIu64 ": a %s has no table",
                                 symbol, sink->ev.offset, td_event_kind_name(sink->ev.kind));
@@ -581,25 +709,24 @@ static td_err_t sync_symbol(sink_t *sink, td_tape_t *tape, const char *symbol, b
             tables[t].encode(&sink->copy[t], &sink->ev, &wide);
             if (wide) {
                 rc = td_err_set(errbuf, errlen, TD_ERR_OVERFLOW,
-                                "%s output offset %" PRIu64
-                                ": an unsigned value does not fit PostgreSQL's signed column",
-                                symbol, sink->ev.offset);
+                                "%s %s offset %" PRIu64 ": an unsigned value does not fit PostgreSQL's signed column",
+                                symbol, sname, sink->ev.offset);
                 break;
             }
             if (t == TD_SINK_BARS)
                 rc = note_month(sink, sink->ev.u.bar.open_time);
-            n++;
+            rows++;
         }
         if (rc == TD_ERR_END)
-            rc = td_err_set(errbuf, errlen, TD_ERR_CORRUPT, "%s output stream ends at %" PRIu64 ", before %" PRIu64,
-                            symbol, next + n, end);
+            rc = td_err_set(errbuf, errlen, TD_ERR_CORRUPT, "%s %s stream ends at %" PRIu64 ", before %" PRIu64, symbol,
+                            sname, next + n, end);
         else if (rc != TD_OK && !errbuf[0]) {
             char detail[512];
             td_tape_last_error(tape, detail, sizeof detail);
-            td_err_set(errbuf, errlen, rc, "%s output offset %" PRIu64 ": %s", symbol, next + n, detail);
+            td_err_set(errbuf, errlen, rc, "%s %s offset %" PRIu64 ": %s", symbol, sname, next + n, detail);
         }
         if (rc == TD_OK) {
-            rc = write_batch(sink, symbol, next, next + n, errbuf, errlen);
+            rc = write_batch(sink, symbol, stream, next, next + n, errbuf, errlen);
             if (rc != TD_OK)
                 *pg_failed = true;
             else
@@ -607,6 +734,21 @@ static td_err_t sync_symbol(sink_t *sink, td_tape_t *tape, const char *symbol, b
         }
     }
     td_tape_iter_destroy(iter);
+    return rc;
+}
+
+/* Both streams of symbol (the symbol row first). */
+static td_err_t sync_symbol(sink_t *sink, td_tape_t *tape, const char *symbol, bool *pg_failed, char *errbuf,
+                            size_t errlen)
+{
+    *pg_failed = true;
+    const char *params[1] = {symbol};
+    td_err_t rc = td_pg_exec_params(sink->pg, "INSERT INTO symbols (symbol) VALUES ($1) ON CONFLICT DO NOTHING", 1,
+                                    params, NULL, errbuf, errlen);
+    if (rc == TD_OK)
+        rc = sync_stream(sink, tape, symbol, TD_STREAM_OUTPUT, pg_failed, errbuf, errlen);
+    if (rc == TD_OK && !stopping(sink))
+        rc = sync_stream(sink, tape, symbol, TD_STREAM_INPUT, pg_failed, errbuf, errlen);
     return rc;
 }
 
@@ -623,12 +765,12 @@ static td_err_t sink_symbol(sink_t *sink, td_tape_t *tape, const char *symbol, c
         if (rc == TD_OK || !pg_failed)
             return rc;
         if (rc == TD_ERR_IO || !td_pg_ok(sink->pg)) {
-            log_at(sink, TD_LOG_WARN, rc, "lost PostgreSQL (%s); resuming %s from the offset the warehouse holds",
+            log_at(sink, TD_LOG_WARN, rc, "lost PostgreSQL (%s); resuming %s from the offsets the warehouse holds",
                    errbuf, symbol);
             td_pg_close(sink->pg);
             sink->pg = NULL;
         } else if (rc == TD_ERR_STATE) {
-            log_at(sink, TD_LOG_WARN, rc, "%s; resuming %s from the offset the warehouse holds", errbuf, symbol);
+            log_at(sink, TD_LOG_WARN, rc, "%s; resuming %s from the offsets the warehouse holds", errbuf, symbol);
         } else {
             return rc;
         }
@@ -654,6 +796,15 @@ static td_err_t add_name(void *opaque, const char *symbol)
     return TD_OK;
 }
 
+static td_err_t add_new_name(void *opaque, const char *symbol)
+{
+    const name_list_t *list = opaque;
+    for (size_t i = 0; i < list->len; i++)
+        if (strcmp(list->names[i], symbol) == 0)
+            return TD_OK;
+    return add_name(opaque, symbol);
+}
+
 /* One pass over the tape as it is now: the caller's handle, or a read-only one opened for it. */
 static td_err_t sink_pass(sink_t *sink, char *errbuf, size_t errlen)
 {
@@ -674,15 +825,19 @@ static td_err_t sink_pass(sink_t *sink, char *errbuf, size_t errlen)
     }
     name_list_t list = {0};
     if (sink->opts->symbol) {
-        uint64_t end = 0;
-        rc = td_tape_stream_end(tape, TD_STREAM_OUTPUT, sink->opts->symbol, &end);
-        if (rc == TD_OK && end == 0)
-            rc = td_err_set(errbuf, errlen, TD_ERR_NOT_FOUND,
-                            "no output stream for %s on the tape (run tapedeck process)", sink->opts->symbol);
+        uint64_t in_end = 0, out_end = 0;
+        rc = td_tape_stream_end(tape, TD_STREAM_INPUT, sink->opts->symbol, &in_end);
+        if (rc == TD_OK)
+            rc = td_tape_stream_end(tape, TD_STREAM_OUTPUT, sink->opts->symbol, &out_end);
+        if (rc == TD_OK && in_end == 0 && out_end == 0)
+            rc = td_err_set(errbuf, errlen, TD_ERR_NOT_FOUND, "no stream for %s on the tape", sink->opts->symbol);
         else if (rc == TD_OK)
             rc = add_name(&list, sink->opts->symbol);
     } else {
-        rc = td_tape_symbols(tape, TD_STREAM_OUTPUT, add_name, &list);
+        /* every symbol with an input stream, and any with only an output stream */
+        rc = td_tape_symbols(tape, TD_STREAM_INPUT, add_name, &list);
+        if (rc == TD_OK)
+            rc = td_tape_symbols(tape, TD_STREAM_OUTPUT, add_new_name, &list);
     }
     for (size_t i = 0; rc == TD_OK && i < list.len && !stopping(sink); i++) {
         sink->stats->symbols++;

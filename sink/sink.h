@@ -1,10 +1,14 @@
-/* sink.h - the warehouse sink: the tape's output streams into PostgreSQL, exactly once.
+/* sink.h - the warehouse sink: the tape's streams into PostgreSQL, exactly once.
  *
- * For each symbol's output stream the sink reads, from the offset recorded in PostgreSQL
- * (sink_offsets), up to batch_rows events and writes them in ONE SQL transaction: a binary COPY
- * per table into a temporary staging table, an upsert from staging into the table keyed by the
- * output's deterministic id (symbol, input_offset, idx; bars by symbol, timeframe, open time),
- * and the stream's new offset. Rows and offset commit together or not at all, so a crash at any
+ * For each symbol the sink reads its OUTPUT stream (bars, signals, intents, paper fills, position
+ * changes, closed trades, day digests) and its INPUT stream (symbol specs, parameter sets, the
+ * broker's execution reports; ticks, clock and session marks have no table and are skipped), each
+ * from its own offset recorded in PostgreSQL (sink_offsets, stream 'output' / 'input'). A batch -
+ * up to batch_rows rows, and for an input stream at most max(batch_rows * 64, 65536) events
+ * scanned - is ONE SQL transaction: a binary COPY per table into a temporary staging table, an
+ * upsert from staging into the table keyed by the event's deterministic id (outputs: symbol,
+ * input_offset, idx; bars: symbol, timeframe, open time; inputs: symbol, in_offset), and the
+ * stream's new offset. Rows and offset commit together or not at all, so a crash at any
  * instant or a database restart neither loses nor duplicates a row: the next run (or the next
  * attempt) starts from the offset the database holds. When PostgreSQL cannot be reached the sink
  * logs it and retries with a doubling wait (100 ms .. retry_max_ms); after a failure whose outcome
@@ -56,6 +60,9 @@ enum {
     TD_SINK_POSITIONS,
     TD_SINK_TRADES,
     TD_SINK_DIGESTS,
+    TD_SINK_SPECS, /* input streams from here on */
+    TD_SINK_PARAMS,
+    TD_SINK_EXECS,
     TD_SINK_TABLES
 };
 

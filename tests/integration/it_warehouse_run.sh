@@ -4,8 +4,8 @@
 # and - warehouse.enabled - the sink thread) fed by `tapedeck feed --fast`, while PostgreSQL is
 # DOWN: the feed must still get every tick acknowledged, and the sink must log the outage. Once
 # PostgreSQL is back the sink catches up by itself and the warehouse equals the tape (counts and
-# sums per table). Then `run --role sink` alone, next to a `run` without the sink, writes the next
-# day (2014-05-07) the same way.
+# sums per table, the input streams' specs, parameter sets and execution reports included). Then
+# `run --role sink` alone, next to a `run` without the sink, writes the next day (2014-05-07).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/pg.sh"
 . "$(dirname "$0")/warehouse.sh"
@@ -81,18 +81,20 @@ stop_pid() {
   [ "$rc" -eq 0 ] || { cat "$TD_WORK/$2.err" >&2; fail "$2 exited $rc on SIGTERM"; }
 }
 
-# wait_caught_up NAME: polls (up to 120 s) until the warehouse's offset is the tape's output end
-# (the tape read beside the running writer), and prints that end
+# wait_caught_up NAME: polls (up to 120 s) until the warehouse's offsets are the tape's output and
+# input ends (the tape read beside the running writer), and prints the output end
 wait_caught_up() {
-  local end=0 got=-1
-  for _ in $(seq 600); do
+  local end=0 got=-1 in_end=0 in_got=-1
+  for _ in $(seq 300); do
     end=$(td --data-dir "$dir" dump --stream output --symbol XAUUSD | wc -l)
+    in_end=$(td --data-dir "$dir" dump --symbol XAUUSD | wc -l)
     got=$(pg_sql "SELECT coalesce((SELECT next_offset FROM sink_offsets WHERE symbol = 'XAUUSD' AND stream = 'output'), 0)")
-    [ "$end" -gt 0 ] && [ "$got" -eq "$end" ] && { echo "$end"; return 0; }
+    in_got=$(pg_sql "SELECT coalesce((SELECT next_offset FROM sink_offsets WHERE symbol = 'XAUUSD' AND stream = 'input'), 0)")
+    [ "$end" -gt 0 ] && [ "$got" -eq "$end" ] && [ "$in_got" -eq "$in_end" ] && { echo "$end"; return 0; }
     sleep 0.2
   done
   cat "$TD_WORK/$1.err" >&2
-  fail "$1: the warehouse is at output $got, the tape at $end, after 120 s"
+  fail "$1: the warehouse is at output $got and input $in_got, the tape at $end and $in_end, after 120 s"
 }
 
 # 1. all roles with the sink; PostgreSQL down for the whole day's feed
@@ -113,10 +115,12 @@ grep -q "tapedeck run: sink: [1-9][0-9]* row(s)" "$TD_WORK/run1.out" || fail "ru
 td --data-dir "$dir" dump --stream output > "$TD_WORK/out1.jsonl"
 [ "$(wc -l < "$TD_WORK/out1.jsonl")" -eq "$end1" ] || fail "the tape grew after the warehouse caught up"
 grep -q '"kind":"position_changed"' "$TD_WORK/out1.jsonl" || fail "the day made no trade: the test wants one"
-warehouse_want "$TD_WORK/out1.jsonl" > "$TD_WORK/want1.txt"
+n_in1=$(dump_inputs "$dir" "$TD_WORK/in1.jsonl")
+grep -q '"kind":"execution_report"' "$TD_WORK/in1.jsonl" || fail "no execution report on the input stream"
+warehouse_want "$TD_WORK/out1.jsonl" "$TD_WORK/in1.jsonl" "$n_in1" > "$TD_WORK/want1.txt"
 warehouse_summary > "$TD_WORK/got1.txt"
 diff "$TD_WORK/want1.txt" "$TD_WORK/got1.txt" || fail "after the outage the warehouse differs from the tape (want < > got)"
-pass "PostgreSQL back: the sink thread caught up by itself; all 7 tables equal the tape ($end1 outputs)"
+pass "PostgreSQL back: the sink thread caught up by itself; all 10 tables equal the tape ($end1 outputs, $n_in1 inputs: specs, parameter sets, $(grep -c execution_report "$TD_WORK/in1.jsonl") execution reports)"
 
 # 2. run without the sink, and run --role sink beside it
 start_run run2
@@ -130,7 +134,8 @@ end2=$(wait_caught_up sink2)
 stop_pid "$SINK" sink2
 stop_pid "$RUN" run2
 td --data-dir "$dir" dump --stream output > "$TD_WORK/out2.jsonl"
-warehouse_want "$TD_WORK/out2.jsonl" > "$TD_WORK/want2.txt"
+n_in2=$(dump_inputs "$dir" "$TD_WORK/in2.jsonl")
+warehouse_want "$TD_WORK/out2.jsonl" "$TD_WORK/in2.jsonl" "$n_in2" > "$TD_WORK/want2.txt"
 warehouse_summary > "$TD_WORK/got2.txt"
 diff "$TD_WORK/want2.txt" "$TD_WORK/got2.txt" || fail "after run --role sink the warehouse differs from the tape (want < > got)"
-pass "run --role sink beside run: day 2 written, all 7 tables equal the tape ($end2 outputs)"
+pass "run --role sink beside run: day 2 written, all 10 tables equal the tape ($end2 outputs, $n_in2 inputs)"

@@ -19,24 +19,43 @@ tdc params push --symbol EURUSD --strategy sma_cross \
    --at 2019-02-04T00:00:00 > /dev/null
 tdc import --format dukascopy-csv --symbol EURUSD --day-end last \
    "$TD_SHARED_DATA/ticks/dukascopy-eurusd-2019-02-04_05.csv" > /dev/null
+tdc params push --symbol EURUSD --strategy sma_cross \
+   --set fast=8,slow=30,direction=both,volume=1,sl_points=0,tp_points=0 --author tests --reason "second set" \
+   --at 2019-02-06T00:00:00 > /dev/null
 tdc process > /dev/null
 td --data-dir "$dir" dump --stream output > "$TD_WORK/outputs.jsonl"
 n_out=$(wc -l < "$TD_WORK/outputs.jsonl")
 [ "$n_out" -gt 1000 ] || fail "only $n_out outputs: the test wants a long stream"
 
+n_in=$(dump_inputs "$dir" "$TD_WORK/inputs.jsonl")
+# the input events with a table (specs, parameter sets, execution reports), by offset
+jq -r 'select(.kind == "symbol_spec" or .kind == "params_changed" or .kind == "execution_report") | .offset' \
+   "$TD_WORK/inputs.jsonl" > "$TD_WORK/input_rows.txt"
+[ "$(wc -l < "$TD_WORK/input_rows.txt")" -ge 3 ] || fail "the input stream lacks its specs and parameter sets"
+
 # What the warehouse must hold, from the tape: per table a count and sums of its columns.
-warehouse_want "$TD_WORK/outputs.jsonl" > "$TD_WORK/want.txt"
+warehouse_want "$TD_WORK/outputs.jsonl" "$TD_WORK/inputs.jsonl" "$n_in" > "$TD_WORK/want.txt"
 ALL=$WAREHOUSE_ALL
 
 # The invariant at any instant: the rows are exactly the outputs 0 .. next_offset-1, once each, and
 # every committed batch was counted once (rows_written).
 check_prefix() {
   local state
-  state=$(pg_sql "SELECT coalesce((SELECT next_offset || ' ' || rows_written FROM sink_offsets WHERE symbol = 'EURUSD'), '0 0')
+  state=$(pg_sql "SELECT coalesce((SELECT next_offset || ' ' || rows_written FROM sink_offsets WHERE symbol = 'EURUSD' AND stream = 'output'), '0 0')
                   || ' ' || (SELECT count(*) || ' ' || count(DISTINCT out_offset) || ' ' || coalesce(max(out_offset) + 1, 0) FROM ($ALL) x)")
   read -r next written rows distinct top <<< "$state"
   [ "$next" -eq "$written" ] && [ "$rows" -eq "$next" ] && [ "$distinct" -eq "$next" ] && [ "$top" -eq "$next" ] ||
     fail "$1: offset $next, rows_written $written, rows $rows ($distinct distinct, max+1 $top): not exactly the prefix"
+  # the input stream: its rows are exactly the table events below its own offset
+  state=$(pg_sql "SELECT coalesce((SELECT next_offset || ' ' || rows_written FROM sink_offsets WHERE symbol = 'EURUSD' AND stream = 'input'), '0 0')
+                  || ' ' || (SELECT count(*) || ' ' || coalesce(sum(in_offset), 0) FROM (SELECT in_offset FROM symbol_specs
+                             UNION ALL SELECT in_offset FROM params_history UNION ALL SELECT in_offset FROM exec_reports) x)")
+  read -r inext iwritten irows isum <<< "$state"
+  local want_rows want_sum
+  want_rows=$(awk -v n="$inext" '$1 < n' "$TD_WORK/input_rows.txt" | wc -l)
+  want_sum=$(awk -v n="$inext" '$1 < n { s += $1 } END { print s + 0 }' "$TD_WORK/input_rows.txt")
+  [ "$irows" -eq "$want_rows" ] && [ "$isum" -eq "$want_sum" ] && [ "$iwritten" -eq "$irows" ] ||
+    fail "$1: input offset $inext: $irows input rows (offsets summing to $isum, rows_written $iwritten), the tape has $want_rows below it (sum $want_sum)"
   echo "$next"
 }
 
@@ -48,26 +67,40 @@ expect_exit 3 env PGPORT=1 "$TAPEDECK" --data-dir "$dir" --config "$cfg" --set w
 expect_err "PostgreSQL unreachable for 1 s, giving up"
 pass "an unreachable PostgreSQL is retried, then given up after warehouse.give_up_s (exit 3)"
 
-# 1. SIGKILL inside transactions: small batches, each held open 25 ms before COMMIT
+# 1. SIGKILL inside transactions: small batches, each held open 25 ms before COMMIT. Each kill
+#    waits (polling, not a fixed delay: the machine may be loaded) until the sink has committed a
+#    batch beyond the previous kill's offset, then lands a few ms later - mostly inside the next one.
+out_offset() {
+  pg_sql "SELECT coalesce((SELECT next_offset FROM sink_offsets WHERE symbol = 'EURUSD' AND stream = 'output'), 0)"
+}
 kills=0 last=0
-for delay in 0.35 0.5 0.3 0.45 0.4; do
+for delay in 0.035 0.06 0.02 0.045 0.01; do
   "$TAPEDECK" --data-dir "$dir" --config "$cfg" sink --once --batch-rows 40 --hold-ms 25 > /dev/null 2> "$TD_WORK/kill.err" &
   pid=$!
+  for _ in $(seq 600); do
+    [ "$(out_offset)" -gt "$last" ] && break
+    kill -0 "$pid" 2> /dev/null || break
+    sleep 0.05
+  done
   sleep "$delay"
   if kill -9 "$pid" 2> /dev/null; then kills=$((kills + 1)); fi
   wait "$pid" 2> /dev/null || true
   at=$(check_prefix "after SIGKILL $kills")
-  [ "$at" -ge "$last" ] || fail "the offset went back from $last to $at"
+  [ "$at" -gt "$last" ] || { cat "$TD_WORK/kill.err" >&2; fail "the sink made no progress after $last, or went back ($at)"; }
   last=$at
 done
 [ "$kills" -ge 4 ] || fail "only $kills of 5 SIGKILLs hit a running sink"
-[ "$last" -gt 0 ] && [ "$last" -lt "$n_out" ] || fail "after the kills the sink is at $last of $n_out: the kills did not land mid-stream"
+[ "$last" -lt "$n_out" ] || fail "after the kills the sink is at $last of $n_out: the kills did not land mid-stream"
 pass "$kills SIGKILLs mid-transaction: the warehouse always held exactly outputs 0..$((last - 1)) (of $n_out)"
 
 # 2. PostgreSQL restarted while the sink runs (and holds a transaction open)
 "$TAPEDECK" --data-dir "$dir" --config "$cfg" sink --once --batch-rows 40 --hold-ms 25 > "$TD_WORK/restart.out" 2> "$TD_WORK/restart.err" &
 pid=$!
-sleep 0.4
+for _ in $(seq 600); do
+  [ "$(out_offset)" -gt "$last" ] && break
+  kill -0 "$pid" 2> /dev/null || break
+  sleep 0.05
+done
 mid=$(check_prefix "before the restart")
 pg_restart
 wait "$pid" || { cat "$TD_WORK/restart.err" >&2; fail "the sink did not survive a PostgreSQL restart"; }
@@ -82,10 +115,11 @@ grep -q "^sink: 0 row(s)" "$TD_WORK/last.out" || { cat "$TD_WORK/last.out"; fail
 check_prefix "at the end" > /dev/null
 warehouse_summary > "$TD_WORK/got.txt"
 diff "$TD_WORK/want.txt" "$TD_WORK/got.txt" || fail "the warehouse differs from the tape (want < > got)"
-[ "$(pg_sql "SELECT next_offset FROM sink_offsets WHERE symbol = 'EURUSD'")" -eq "$n_out" ] || fail "the stored offset is not the stream's end"
+[ "$(pg_sql "SELECT next_offset FROM sink_offsets WHERE symbol = 'EURUSD' AND stream = 'output'")" -eq "$n_out" ] || fail "the stored offset is not the stream's end"
 [ "$(pg_sql "SELECT count(*) FROM day_index WHERE stream = 'input'")" -eq 2 ] || fail "day_index lacks the 2 days"
 [ "$(pg_sql "SELECT count(*) FROM pg_inherits WHERE inhparent = 'bars'::regclass")" -ge 1 ] || fail "no month partition of bars"
-pass "after $kills SIGKILLs and a PostgreSQL restart, counts and sums of all 7 tables equal the tape's ($n_out outputs)"
+[ "$(pg_sql "SELECT next_offset FROM sink_offsets WHERE symbol = 'EURUSD' AND stream = 'input'")" -eq "$n_in" ] || fail "the stored input offset is not the stream's end"
+pass "after $kills SIGKILLs and a PostgreSQL restart, counts and sums of all 10 tables equal the tape's ($n_out outputs, $n_in inputs)"
 
 # 4. follow mode: a running sink picks up what a later `process` appends (its read-only opens race
 #    with process's flushes and compactions: it must outlive them), and stops on SIGTERM
@@ -96,7 +130,7 @@ tdc import --format dukascopy-csv --symbol GBPUSD --day-end last "$TD_SHARED_DAT
 pid=$!
 tdc process > /dev/null
 for _ in $(seq 1 100); do
-  [ "$(pg_sql "SELECT coalesce((SELECT next_offset FROM sink_offsets WHERE symbol = 'GBPUSD'), 0)")" -eq "$n_out" ] && break
+  [ "$(pg_sql "SELECT coalesce((SELECT next_offset FROM sink_offsets WHERE symbol = 'GBPUSD' AND stream = 'output'), 0)")" -eq "$n_out" ] && break
   kill -0 "$pid" 2> /dev/null || break
   sleep 0.1
 done

@@ -1,7 +1,8 @@
 # warehouse.sh - what the warehouse must hold, from the tape, and what it holds (sourced after
-# pg.sh). warehouse_want OUTPUTS.jsonl: per table a count and sums of its columns, computed with jq
-# from `tapedeck dump --stream output`. warehouse_summary: the same lines from PostgreSQL. Equal
-# lines = the warehouse holds exactly what the tape says.
+# pg.sh). warehouse_want OUTPUTS.jsonl INPUTS.jsonl N_INPUTS: per table a count and sums of its
+# columns, computed with jq from `tapedeck dump --stream output` and from `tapedeck dump` (the input
+# streams) without its ticks (dump_inputs), N_INPUTS = the input events with ticks. warehouse_summary: the same lines from
+# PostgreSQL. Equal lines = the warehouse holds exactly what the tape says.
 warehouse_want() {
   jq -rs '
     def e8: . * 100000000 | round;
@@ -16,6 +17,15 @@ warehouse_want() {
     (t("day_digest") | "day_digests \(length) \(sum(.realized_pnl | e8)) \(map(.sha256) | join(","))"),
     "offsets \(length) \(sum(.offset))"
   ' "$1"
+  jq -rs '
+    def e8: . * 100000000 | round;
+    def sum(f): map(f) | add // 0;
+    def t(k): map(select(.kind == k));
+    (t("symbol_spec") | "symbol_specs \(length) \(sum(.offset)) \(sum(.digits)) \(sum(.contract_size | e8)) \(sum(.volume_step | e8)) \(map(.swap_mode + "/" + .source) | join(","))"),
+    (t("params_changed") | "params_history \(length) \(sum(.offset)) \(sum(.version)) \(map(.strategy + ":" + .author + ":" + .reason + ":" + (.values | to_entries | map("\(.key)=\(.value)") | join(";"))) | join(","))"),
+    (t("execution_report") | "exec_reports \(length) \(sum(.offset)) \(sum(.price | e8)) \(sum(.volume | e8)) \(sum(.profit | e8)) \(map(.source + ":" + .intent_id) | join(","))"),
+    "input_offsets \($n)"
+  ' --argjson n "$3" "$2"
 }
 
 WAREHOUSE_ALL="SELECT out_offset FROM bars UNION ALL SELECT out_offset FROM signals UNION ALL SELECT out_offset FROM order_intents
@@ -33,4 +43,23 @@ warehouse_summary() {
   pg_sql "SELECT 'day_digests ' || count(*) || ' ' || coalesce(sum(realized_pnl_e8), 0) || ' ' ||
                  coalesce(string_agg(encode(sha256, 'hex'), ',' ORDER BY out_offset), '') FROM day_digests"
   pg_sql "SELECT 'offsets ' || count(*) || ' ' || coalesce(sum(out_offset), 0) FROM ($WAREHOUSE_ALL) x"
+  pg_sql "SELECT 'symbol_specs ' || count(*) || ' ' || coalesce(sum(in_offset), 0) || ' ' || coalesce(sum(digits), 0) || ' ' ||
+                 coalesce(sum(contract_size_e8), 0) || ' ' || coalesce(sum(volume_step_e8), 0) || ' ' ||
+                 coalesce(string_agg(swap_mode || '/' || source, ',' ORDER BY symbol, in_offset), '') FROM symbol_specs"
+  pg_sql "SELECT 'params_history ' || count(*) || ' ' || coalesce(sum(in_offset), 0) || ' ' || coalesce(sum(version), 0) || ' ' ||
+                 coalesce(string_agg(strategy || ':' || author || ':' || reason || ':' ||
+                   (SELECT string_agg(key || '=' || value, ';' ORDER BY key) FROM jsonb_each_text(params)), ',' ORDER BY symbol, in_offset), '')
+          FROM params_history"
+  pg_sql "SELECT 'exec_reports ' || count(*) || ' ' || coalesce(sum(in_offset), 0) || ' ' || coalesce(sum(price_e8), 0) || ' ' ||
+                 coalesce(sum(volume_e8), 0) || ' ' || coalesce(sum(profit_e8), 0) || ' ' ||
+                 coalesce(string_agg(source || ':' || intent_id, ',' ORDER BY symbol, in_offset), '') FROM exec_reports"
+  pg_sql "SELECT 'input_offsets ' || coalesce(sum(next_offset), 0) FROM sink_offsets WHERE stream = 'input'"
+}
+
+# dump_inputs DIR OUT: the input streams without ticks into OUT; prints the number of input events
+dump_inputs() {
+  "$TAPEDECK" --data-dir "$1" dump > "$2.all"
+  wc -l < "$2.all"
+  grep -v '"kind":"tick"' "$2.all" > "$2" || true
+  rm -f "$2.all"
 }
