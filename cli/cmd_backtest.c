@@ -1,12 +1,19 @@
-/* cmd_backtest.c - `tapedeck backtest`: a grid search of one strategy over one symbol's bar file.
+/* cmd_backtest.c - `tapedeck backtest`: a grid search of one strategy over one or many symbols'
+ * bar files, with the overfitting statistics and optional walk-forward.
  *
- * Reads the bars with the importers (td_import_file: the timeframe is inferred and checked, so a
- * daily bar inside an M30 file is a parse error naming the line), reports gaps, runs every grid
- * combination with backtest/grid.c on N threads and writes, in combination order whatever the
- * thread count: one CSV row per parameter set (--out, else stdout), optional trade and equity
- * files, or one JSON document (--json). The summary (bars, gaps, refusals, the best sets by
- * Sharpe, throughput) goes to stdout when the results go to a file, else to stderr; the timing is
- * never in a result file, so result files are byte-identical across runs and thread counts.
+ * The job list comes from the command line (one symbol) or from a grid file (--config, many;
+ * backtest/gridfile.h). Everything is checked before any output is written: the grid, each
+ * symbol's config section and format. Then, per symbol in order: the bars are read with the
+ * importers (td_import_file: the timeframe is inferred and checked, so a daily bar inside an M30
+ * file is a parse error naming the line), gaps are reported, every grid combination runs with
+ * backtest/grid.c on N threads and the rows are written in combination order whatever the thread
+ * count: one CSV row per parameter set (--out, else stdout), optional trade and equity files, or
+ * one JSON document (--json). Each row's daily returns are folded into the Deflated Sharpe Ratio
+ * and the PBO (backtest/validate.h; nothing per set is kept); --walk-forward adds the concatenated
+ * out-of-sample result (backtest/walkforward.h). The summary (bars, gaps, refusals, the best sets,
+ * DSR, PBO, walk-forward, throughput) goes to stdout when the results go to a file, else to
+ * stderr; the timing is never in a result file, so result files are byte-identical across runs
+ * and thread counts.
  */
 #include <getopt.h>
 #include <inttypes.h>
@@ -18,6 +25,9 @@
 #include <unistd.h>
 
 #include "backtest/grid.h"
+#include "backtest/gridfile.h"
+#include "backtest/validate.h"
+#include "backtest/walkforward.h"
 #include "cli/backtest_source.h"
 #include "cli/backtest_warehouse.h"
 #include "cli/cli.h"
@@ -32,13 +42,21 @@ static void help(void)
 {
     printf("usage: tapedeck backtest --strategy NAME --symbol SYMBOL --data FILE|tape|warehouse [--format FORMAT]\n"
            "                         --grid SPEC [--timeframe TF] [--warehouse]\n"
+           "       tapedeck backtest --config GRIDFILE [--warehouse]\n"
            "                         [--threads N] [--out FILE] [--json] [--trades-out FILE] [--equity-out FILE]\n"
+           "                         [--summary-out FILE] [--walk-forward IS:OOS] [--wf-metric M] [--wf-out FILE]\n"
+           "                         [--wf-trades-out FILE] [--wf-equity-out FILE] [--pbo-blocks S]\n"
            "                         [--spread POINTS] [--commission MONEY] [--slippage POINTS] [--no-costs]\n"
            "                         [--basis bid|mid] [--capital MONEY] [--tz-offset MIN] [--best N]\n"
            "\n"
            "Runs every combination of the parameter grid of strategy NAME (sma_cross, breakout) over the bars\n"
-           "of FILE with the engine's own strategy code, fill model and position keeper, on N threads.\n"
+           "of FILE with the engine's own strategy code, fill model and position keeper, on N threads, and\n"
+           "judges the best set: Deflated Sharpe Ratio, Probability of Backtest Overfitting, walk-forward.\n"
+           "See docs/BACKTEST.md.\n"
            "\n"
+           "  --config GRIDFILE   a YAML grid file: strategy, grid, one or many symbols each with its data file\n"
+           "                      and format (docs/BACKTEST.md); the tapedeck config stays the global --config\n"
+           "                      given before the command. Result files then start with a symbol column.\n"
            "  --strategy NAME     sma_cross or breakout (parameters: docs/STRATEGIES.md)\n"
            "  --symbol SYMBOL     needs a symbols.SYMBOL section in the config (digits, contract_size, swap)\n"
            "  --data FILE         the bar file; --format mt5-bars, dukascopy-bars or lean-bars\n"
@@ -66,6 +84,15 @@ static void help(void)
            "  --capital MONEY     initial equity for the daily returns (default 100000)\n"
            "  --tz-offset MIN     the file's clock is UTC+MIN (FXCM Lean files: -300; default 0)\n"
            "  --best N            best sets by Sharpe in the summary (default 5, at most 100)\n"
+           "  --summary-out FILE  CSV, one row per symbol: data facts, best set, its P&L by month and weekday,\n"
+           "                      DSR, PBO and the walk-forward's out-of-sample figures\n"
+           "  --pbo-blocks S      CSCV blocks of the PBO, even, 2..20 (default backtest.pbo_blocks: 16)\n"
+           "  --walk-forward IS:OOS  rolling in-sample / out-of-sample windows, in bars (6000:1500) or months\n"
+           "                      (24m:6m): the best set in-sample by --wf-metric runs on the next OOS part\n"
+           "  --wf-metric M       sharpe, sortino, calmar, net_pnl or profit_factor (default backtest.wf_metric)\n"
+           "  --wf-out FILE       CSV, one row per window: its dates, the chosen set, IS metric, OOS figures\n"
+           "  --wf-trades-out FILE  CSV, the concatenated out-of-sample trades (window first)\n"
+           "  --wf-equity-out FILE  CSV, the concatenated out-of-sample days: window,day,return,wealth\n"
            "\n"
            "Conventions: signal at the bar's close, market fill at the next bar's open (a buy at the ask =\n"
            "bid + spread, plus slippage); stop loss / take profit inside a bar against high and low, the stop\n"
@@ -75,6 +102,11 @@ static void help(void)
            "profit currency. CSV columns: index, the grid's parameters, trades, win_rate, net_pnl,\n"
            "profit_factor, expectancy, sharpe, sortino, max_drawdown, calmar, exposure, annual_return,\n"
            "annual_volatility, final_equity.\n"
+           "DSR (Bailey & Lopez de Prado 2014): probability that the best set's true Sharpe beats the expected\n"
+           "maximum of N = evaluated sets, from the sets' Sharpe variance, the best set's skewness and\n"
+           "kurtosis and its number of days. PBO (Bailey, Borwein, Lopez de Prado & Zhu): the share of the\n"
+           "C(S, S/2) in-sample / out-of-sample splits of the days in which the in-sample best set is at or\n"
+           "below the median out of sample. Memory of the PBO: 16 x sets x S bytes (at most 100000 sets).\n"
            "Exit codes: 0 done, 2 bad usage or input (grid, symbol, file), 3 an output cannot be written.\n");
 }
 
@@ -122,11 +154,13 @@ typedef struct bt_run {
     unsigned digits;
     FILE *csv, *trades, *equity;
     bool json;
+    bool multi; /* several symbols: result and equity rows start with the symbol */
     bool first_json_row;
+    td_validate_t *validate;
+    td_bt_wh_t *wh; /* --warehouse: the run's open transaction */
     td_buf_t line;
     best_t best[BEST_MAX];
     size_t n_best, best_max;
-    td_bt_wh_t *wh; /* --warehouse: the run's open transaction */
     /* progress on a terminal */
     bool progress;
     struct timespec last_progress;
@@ -149,7 +183,9 @@ static td_err_t write_line(bt_run_t *run, FILE *f, const char *what)
 
 static td_err_t put_params_csv(bt_run_t *run, uint64_t index)
 {
-    td_err_t rc = td_buf_printf(&run->line, "%" PRIu64, index);
+    td_err_t rc = run->multi ? td_buf_printf(&run->line, "%s,", run->symbol) : TD_OK;
+    if (rc == TD_OK)
+        rc = td_buf_printf(&run->line, "%" PRIu64, index);
     char v[TD_PARAM_VALUE_MAX + 1];
     for (size_t i = 0; rc == TD_OK && i < td_grid_n_params(run->grid); i++) {
         td_grid_value(run->grid, index, i, v);
@@ -259,13 +295,50 @@ static void best_insert(bt_run_t *run, uint64_t index, const td_backtest_result_
         run->n_best++;
 }
 
+/* One trades-file line: N,symbol,side,entry_time,entry_price,exit_time,exit_price,volume,pnl,
+ * commission,swap,net (N: the set's index, or the window in walk-forward files). */
+static td_err_t put_trade(td_buf_t *line, uint64_t n, const char *symbol, unsigned digits, const td_trade_closed_t *t)
+{
+    td_money_t net = 0;
+    td_err_t rc = td_buf_printf(line, "%" PRIu64 ",%s,%s,", n, symbol, t->side == TD_SIDE_BUY ? "long" : "short");
+    if (rc == TD_OK)
+        rc = put_iso(line, t->entry_time);
+    if (rc == TD_OK)
+        rc = td_buf_printf(line, ",");
+    if (rc == TD_OK)
+        rc = put_price(line, t->entry_price, digits);
+    if (rc == TD_OK)
+        rc = td_buf_printf(line, ",");
+    if (rc == TD_OK)
+        rc = put_iso(line, t->exit_time);
+    if (rc == TD_OK)
+        rc = td_buf_printf(line, ",");
+    if (rc == TD_OK)
+        rc = put_price(line, t->exit_price, digits);
+    const int64_t money[] = {t->volume, t->pnl, t->commission, t->swap};
+    for (size_t j = 0; rc == TD_OK && j < 4; j++) {
+        rc = td_buf_printf(line, ",");
+        if (rc == TD_OK)
+            rc = put_fixed(line, money[j]);
+    }
+    if (rc == TD_OK)
+        rc = td_btmetrics_trade_net(t, &net);
+    if (rc == TD_OK)
+        rc = td_buf_printf(line, ",");
+    if (rc == TD_OK)
+        rc = put_fixed(line, net);
+    return rc == TD_OK ? td_buf_printf(line, "\n") : rc;
+}
+
 static td_err_t on_row(void *opaque, const td_grid_row_t *row)
 {
     bt_run_t *run = opaque;
     td_err_t rc = TD_OK;
     if (!row->refused) {
         best_insert(run, row->index, row->result);
-        if (run->wh)
+        if (run->validate)
+            rc = td_validate_add(run->validate, row);
+        if (rc == TD_OK && run->wh)
             rc = td_bt_wh_add(run->wh, run->grid, row->index, row->result, run->err, sizeof run->err);
         if (rc == TD_OK && run->csv) {
             td_buf_reset(&run->line);
@@ -291,39 +364,8 @@ static td_err_t on_row(void *opaque, const td_grid_row_t *row)
                 rc = write_line(run, stdout, "JSON document");
         }
         for (size_t k = 0; rc == TD_OK && run->trades && k < row->n_trades; k++) {
-            const td_trade_closed_t *t = &row->trades[k];
-            td_money_t net = 0;
             td_buf_reset(&run->line);
-            rc = td_buf_printf(&run->line, "%" PRIu64 ",%s,%s,", row->index, run->symbol,
-                               t->side == TD_SIDE_BUY ? "long" : "short");
-            if (rc == TD_OK)
-                rc = put_iso(&run->line, t->entry_time);
-            if (rc == TD_OK)
-                rc = td_buf_printf(&run->line, ",");
-            if (rc == TD_OK)
-                rc = put_price(&run->line, t->entry_price, run->digits);
-            if (rc == TD_OK)
-                rc = td_buf_printf(&run->line, ",");
-            if (rc == TD_OK)
-                rc = put_iso(&run->line, t->exit_time);
-            if (rc == TD_OK)
-                rc = td_buf_printf(&run->line, ",");
-            if (rc == TD_OK)
-                rc = put_price(&run->line, t->exit_price, run->digits);
-            const int64_t money[] = {t->volume, t->pnl, t->commission, t->swap};
-            for (size_t j = 0; rc == TD_OK && j < 4; j++) {
-                rc = td_buf_printf(&run->line, ",");
-                if (rc == TD_OK)
-                    rc = put_fixed(&run->line, money[j]);
-            }
-            if (rc == TD_OK)
-                rc = td_btmetrics_trade_net(t, &net);
-            if (rc == TD_OK)
-                rc = td_buf_printf(&run->line, ",");
-            if (rc == TD_OK)
-                rc = put_fixed(&run->line, net);
-            if (rc == TD_OK)
-                rc = td_buf_printf(&run->line, "\n");
+            rc = put_trade(&run->line, row->index, run->symbol, run->digits, &row->trades[k]);
             if (rc == TD_OK)
                 rc = write_line(run, run->trades, "trades file");
         }
@@ -331,8 +373,10 @@ static td_err_t on_row(void *opaque, const td_grid_row_t *row)
             const td_grid_equity_t *e = &row->equity[k];
             td_buf_reset(&run->line);
             uint32_t d = e->trading_day;
-            rc =
-                td_buf_printf(&run->line, "%" PRIu64 ",%04u-%02u-%02u,", row->index, d / 10000, d / 100 % 100, d % 100);
+            rc = run->multi ? td_buf_printf(&run->line, "%s,", run->symbol) : TD_OK;
+            if (rc == TD_OK)
+                rc = td_buf_printf(&run->line, "%" PRIu64 ",%04u-%02u-%02u,", row->index, d / 10000, d / 100 % 100,
+                                   d % 100);
             if (rc == TD_OK)
                 rc = put_fixed(&run->line, e->equity);
             if (rc == TD_OK)
@@ -425,8 +469,6 @@ static void find_gaps(const bar_vec_t *bars, gaps_t *gaps)
     }
 }
 
-/* ---- the command ---- */
-
 static td_err_t parse_money(const char *s, int64_t *out)
 {
     int rounded = 0;
@@ -477,6 +519,653 @@ static td_err_t write_summary(FILE *out, const bt_run_t *run, const td_grid_stat
     return rc;
 }
 
+/* ---- validation and walk-forward output ---- */
+
+static const char *const month_names[12] = {"jan", "feb", "mar", "apr", "may", "jun",
+                                            "jul", "aug", "sep", "oct", "nov", "dec"};
+static const char *const weekday_names[7] = {"sun", "mon", "tue", "wed", "thu", "fri", "sat"};
+
+/* "fast=10 slow=30 ..." (no commas: it sits in one CSV field) */
+static td_err_t put_params_text(td_buf_t *buf, const td_grid_t *grid, uint64_t index)
+{
+    td_err_t rc = TD_OK;
+    char v[TD_PARAM_VALUE_MAX + 1];
+    for (size_t i = 0; rc == TD_OK && i < td_grid_n_params(grid); i++) {
+        td_grid_value(grid, index, i, v);
+        rc = td_buf_printf(buf, "%s%s=%s", i ? " " : "", td_grid_param_name(grid, i), v);
+    }
+    return rc;
+}
+
+static td_err_t put_validation_json(td_buf_t *buf, const td_validation_t *v)
+{
+    const double ann = sqrt((double)TD_BTMETRICS_DAYS_PER_YEAR);
+    td_err_t rc = td_buf_printf(buf, ",\"validation\":{\"trials\":%" PRIu64 ",\"best_index\":", v->trials);
+    if (rc == TD_OK)
+        rc = v->have_best ? td_buf_printf(buf, "%" PRIu64, v->best_index) : td_buf_printf(buf, "null");
+    struct {
+        const char *name;
+        double value;
+    } f[] = {
+        {"dsr", v->dsr.dsr},
+        {"psr", v->dsr.psr0},
+        {"sharpe_per_day", v->dsr.sharpe},
+        {"sharpe_variance_per_day", v->dsr.var_sharpe},
+        {"expected_max_sharpe_per_day", v->dsr.expected_max},
+        {"expected_max_sharpe", v->dsr.expected_max * ann},
+        {"skewness", v->dsr.skewness},
+        {"kurtosis", v->dsr.kurtosis},
+    };
+    for (size_t k = 0; rc == TD_OK && k < sizeof f / sizeof f[0]; k++) {
+        rc = td_buf_printf(buf, ",\"%s\":", f[k].name);
+        if (rc == TD_OK)
+            rc = put_double(buf, f[k].value, true);
+    }
+    if (rc == TD_OK)
+        rc = td_buf_printf(buf, ",\"observations\":%" PRIu64 ",\"pbo\":", v->dsr.n_obs);
+    if (rc == TD_OK && v->have_pbo) {
+        const td_pbo_result_t *p = &v->pbo;
+        rc = td_buf_printf(buf, "{\"value\":");
+        if (rc == TD_OK)
+            rc = put_double(buf, p->pbo, true);
+        if (rc == TD_OK)
+            rc = td_buf_printf(buf,
+                               ",\"blocks\":%u,\"block_days\":%zu,\"dropped_days\":%zu,\"combinations\":%" PRIu64
+                               ",\"overfit\":%" PRIu64 ",\"logit_mean\":",
+                               p->blocks, p->block_len, p->dropped, p->combinations, p->overfit);
+        if (rc == TD_OK)
+            rc = put_double(buf, p->logit_mean, true);
+        if (rc == TD_OK)
+            rc = td_buf_printf(buf, ",\"prob_oos_loss\":");
+        if (rc == TD_OK)
+            rc = put_double(buf, p->prob_oos_loss, true);
+        if (rc == TD_OK)
+            rc = td_buf_printf(buf, "},\"pbo_skipped\":null}");
+    } else if (rc == TD_OK) {
+        rc = td_buf_printf(buf, "null,\"pbo_skipped\":");
+        if (rc == TD_OK)
+            rc = td_json_string(buf, v->pbo_skipped);
+        if (rc == TD_OK)
+            rc = td_buf_printf(buf, "}");
+    }
+    return rc;
+}
+
+/* The figures of an out-of-sample trade list and return series, as JSON members. */
+static td_err_t put_oos_json(td_buf_t *buf, const td_btmetrics_trades_t *t, const td_btmetrics_ratios_t *m)
+{
+    td_err_t rc = td_buf_printf(buf, "\"trades\":%" PRIu64 ",\"wins\":%" PRIu64 ",\"net_pnl\":", t->trades, t->wins);
+    if (rc == TD_OK)
+        rc = put_fixed(buf, t->net_pnl);
+    struct {
+        const char *name;
+        double value;
+    } f[] = {
+        {"win_rate", td_btmetrics_win_rate(t)},
+        {"profit_factor", td_btmetrics_profit_factor(t)},
+        {"sharpe", m->sharpe},
+        {"sortino", m->sortino},
+        {"max_drawdown", m->max_drawdown},
+        {"annual_return", m->annual_return},
+    };
+    for (size_t k = 0; rc == TD_OK && k < sizeof f / sizeof f[0]; k++) {
+        rc = td_buf_printf(buf, ",\"%s\":", f[k].name);
+        if (rc == TD_OK)
+            rc = put_double(buf, f[k].value, true);
+    }
+    return rc;
+}
+
+typedef struct wf_out {
+    bt_run_t *run;
+    const td_grid_t *grid;
+    const td_bar_t *bars;
+    size_t n_bars;
+    FILE *csv, *trades, *equity;
+    bool first_window;
+} wf_out_t;
+
+static td_err_t wf_window(void *opaque, const td_wf_window_t *w)
+{
+    wf_out_t *out = opaque;
+    bt_run_t *run = out->run;
+    char from[32], oos[32], to[32];
+    td_time_format_iso(out->bars[w->is_from].open_time, from);
+    td_time_format_iso(out->bars[w->is_to].open_time, oos);
+    td_time_format_iso(out->bars[w->oos_to - 1].open_time, to);
+    td_err_t rc = TD_OK;
+    if (out->csv) {
+        td_buf_reset(&run->line);
+        rc = run->multi ? td_buf_printf(&run->line, "%s,", run->symbol) : TD_OK;
+        if (rc == TD_OK)
+            rc = td_buf_printf(&run->line, "%zu,%s,%s,%s,", w->number, from, oos, to);
+        if (rc == TD_OK && w->chosen) {
+            rc = td_buf_printf(&run->line, "%" PRIu64 ",", w->index);
+            if (rc == TD_OK)
+                rc = put_params_text(&run->line, out->grid, w->index);
+        } else if (rc == TD_OK) {
+            rc = td_buf_printf(&run->line, ",none");
+        }
+        if (rc == TD_OK)
+            rc = td_buf_printf(&run->line, ",");
+        if (rc == TD_OK)
+            rc = put_double(&run->line, w->is_metric, false);
+        if (rc == TD_OK)
+            rc = td_buf_printf(&run->line, ",%" PRIu64 ",%" PRIu64 ",", w->oos_days, w->oos_trades.trades);
+        if (rc == TD_OK)
+            rc = put_fixed(&run->line, w->oos_trades.net_pnl);
+        if (rc == TD_OK)
+            rc = td_buf_printf(&run->line, ",");
+        if (rc == TD_OK)
+            rc = put_double(&run->line, w->oos_ratios.sharpe, false);
+        if (rc == TD_OK)
+            rc = td_buf_printf(&run->line, ",");
+        if (rc == TD_OK)
+            rc = put_double(&run->line, w->oos_ratios.max_drawdown, false);
+        if (rc == TD_OK)
+            rc = td_buf_printf(&run->line, "\n");
+        if (rc == TD_OK)
+            rc = write_line(run, out->csv, "walk-forward file");
+    }
+    if (rc == TD_OK && run->json) {
+        td_buf_reset(&run->line);
+        rc = td_buf_printf(&run->line,
+                           "%s{\"window\":%zu,\"is_from\":\"%s\",\"oos_from\":\"%s\",\"oos_last_bar\":\"%s\","
+                           "\"is_evaluated\":%" PRIu64 ",\"chosen\":",
+                           out->first_window ? "" : ",", w->number, from, oos, to, w->is_evaluated);
+        out->first_window = false;
+        if (rc == TD_OK && w->chosen) {
+            rc = td_buf_printf(&run->line, "{");
+            if (rc == TD_OK)
+                rc = put_params_json(&run->line, out->grid, w->index);
+            if (rc == TD_OK)
+                rc = td_buf_printf(&run->line, "}");
+        } else if (rc == TD_OK) {
+            rc = td_buf_printf(&run->line, "null");
+        }
+        if (rc == TD_OK)
+            rc = td_buf_printf(&run->line, ",\"is_metric\":");
+        if (rc == TD_OK)
+            rc = put_double(&run->line, w->is_metric, true);
+        if (rc == TD_OK)
+            rc = td_buf_printf(&run->line, ",\"oos_days\":%" PRIu64 ",", w->oos_days);
+        if (rc == TD_OK)
+            rc = put_oos_json(&run->line, &w->oos_trades, &w->oos_ratios);
+        if (rc == TD_OK)
+            rc = td_buf_printf(&run->line, "}");
+        if (rc == TD_OK)
+            rc = write_line(run, stdout, "JSON document");
+    }
+    return rc;
+}
+
+static td_err_t wf_trade(void *opaque, const td_wf_window_t *w, const td_trade_closed_t *trade)
+{
+    wf_out_t *out = opaque;
+    if (!out->trades)
+        return TD_OK;
+    td_buf_reset(&out->run->line);
+    td_err_t rc = put_trade(&out->run->line, w->number, out->run->symbol, out->run->digits, trade);
+    return rc == TD_OK ? write_line(out->run, out->trades, "walk-forward trades file") : rc;
+}
+
+static td_err_t wf_equity(void *opaque, const td_wf_window_t *w, uint32_t d, double ret, double wealth)
+{
+    wf_out_t *out = opaque;
+    if (!out->equity)
+        return TD_OK;
+    bt_run_t *run = out->run;
+    td_buf_reset(&run->line);
+    td_err_t rc = run->multi ? td_buf_printf(&run->line, "%s,", run->symbol) : TD_OK;
+    if (rc == TD_OK)
+        rc = td_buf_printf(&run->line, "%zu,%04u-%02u-%02u,", w->number, d / 10000, d / 100 % 100, d % 100);
+    if (rc == TD_OK)
+        rc = put_double(&run->line, ret, false);
+    if (rc == TD_OK)
+        rc = td_buf_printf(&run->line, ",%.12g\n", wealth);
+    return rc == TD_OK ? write_line(run, out->equity, "walk-forward equity file") : rc;
+}
+
+/* ---- the command ---- */
+
+typedef struct bt_opts {
+    const char *strategy, *spec;
+    const char *out_path, *trades_path, *equity_path, *summary_path;
+    const char *wf_path, *wf_trades_path, *wf_equity_path;
+    long threads, spread_points, slippage, best_n;
+    int64_t commission, capital;
+    bool json, costs;
+    td_backtest_basis_t basis;
+    bool wf;
+    const char *wf_text;
+    td_wf_spec_t wf_spec;
+    td_wf_metric_t wf_metric;
+    unsigned pbo_blocks;
+    bool to_warehouse;
+} bt_opts_t;
+
+typedef struct bt_job {
+    const char *symbol, *data; /* data: a file, "tape" or "warehouse" (backtest_source.h) */
+    bool from_file;
+    td_import_format_t format; /* files only */
+    uint32_t timeframe_s;      /* tape and warehouse: --timeframe, 0 = the source's default */
+    int tz_offset;
+} bt_job_t;
+
+/* What the final summary needs of a symbol once its run is over. */
+typedef struct bt_done {
+    bool have_best;
+    uint64_t index;
+    double sharpe;
+    uint64_t trades;
+    td_money_t net_pnl;
+    double dsr, pbo;
+} bt_done_t;
+
+typedef struct bt_files {
+    FILE *csv, *trades, *equity, *summary_csv, *wf, *wf_trades, *wf_equity;
+    FILE *summary; /* text summary: stdout when the results go to files, else stderr */
+} bt_files_t;
+
+static void summary_text(FILE *out, const bt_run_t *run, const td_validation_t *v, const td_wf_result_t *wf,
+                         const bt_opts_t *o)
+{
+    const double ann = sqrt((double)TD_BTMETRICS_DAYS_PER_YEAR);
+    if (v->have_best)
+        fprintf(out,
+                "DSR %.4f: best set #%" PRIu64 " (Sharpe %.4f, %" PRIu64 " days, skewness %.3f, kurtosis %.3f) against "
+                "an expected maximum Sharpe of %.4f from %" PRIu64 " sets; PSR(0) %.4f\n",
+                v->dsr.dsr, v->best_index, v->dsr.sharpe * ann, v->dsr.n_obs, v->dsr.skewness, v->dsr.kurtosis,
+                v->dsr.expected_max * ann, v->trials, v->dsr.psr0);
+    else
+        fprintf(out, "DSR: no set has a defined Sharpe ratio\n");
+    if (v->have_pbo)
+        fprintf(out,
+                "PBO %.4f: %" PRIu64 " of %" PRIu64 " splits (%u blocks of %zu days%s) put the in-sample best at or "
+                "below the out-of-sample median; mean logit %.3f, out-of-sample loss in %.1f%%\n",
+                v->pbo.pbo, v->pbo.overfit, v->pbo.combinations, v->pbo.blocks, v->pbo.block_len,
+                v->pbo.dropped ? ", oldest days left out" : "", v->pbo.logit_mean, v->pbo.prob_oos_loss * 100.0);
+    else
+        fprintf(out, "PBO: not computed (%s)\n", v->pbo_skipped);
+    if (run->n_best) {
+        const td_btmetrics_trades_t *t = &run->best[0].result.trades;
+        char num[48];
+        fprintf(out, "best set P&L by exit month:");
+        for (int k = 0; k < 12; k++) {
+            td_fx_format(t->by_month[k], 2, num, sizeof num);
+            fprintf(out, " %s %s", month_names[k], num);
+        }
+        fprintf(out, "\nbest set P&L by exit weekday:");
+        for (int k = 0; k < 7; k++) {
+            td_fx_format(t->by_weekday[k], 2, num, sizeof num);
+            fprintf(out, " %s %s", weekday_names[k], num);
+        }
+        fprintf(out, "\n");
+    }
+    if (o->wf) {
+        char num[48];
+        td_fx_format(wf->trades.net_pnl, 2, num, sizeof num);
+        fprintf(out,
+                "walk-forward %s by %s: %zu windows (%zu with a chosen set), out of sample %" PRIu64 " days, %" PRIu64
+                " trades, net P&L %s, Sharpe %.4f, max drawdown %.4f\n",
+                o->wf_text, td_wf_metric_name(o->wf_metric), wf->windows, wf->chosen_windows, wf->days,
+                wf->trades.trades, num, wf->ratios.sharpe, wf->ratios.max_drawdown);
+    }
+}
+
+static td_err_t summary_csv_row(FILE *f, td_buf_t *line, const bt_run_t *run, const bt_job_t *job, size_t n_bars,
+                                const gaps_t *gaps, const td_grid_stats_t *stats, const td_validation_t *v,
+                                const td_wf_result_t *wf, const bt_opts_t *o)
+{
+    const double ann = sqrt((double)TD_BTMETRICS_DAYS_PER_YEAR);
+    td_buf_reset(line);
+    td_err_t rc =
+        td_buf_printf(line, "%s,%s,%s,%zu,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",",
+                      job->symbol, o->strategy, job->from_file ? td_import_format_name(job->format) : job->data, n_bars,
+                      gaps->total, gaps->weekend, gaps->other, stats->combinations, stats->evaluated, stats->refused);
+    const best_t *b = run->n_best ? &run->best[0] : NULL;
+    if (rc == TD_OK && b) {
+        rc = td_buf_printf(line, "%" PRIu64 ",", b->index);
+        if (rc == TD_OK)
+            rc = put_params_text(line, run->grid, b->index);
+        if (rc == TD_OK)
+            rc = td_buf_printf(line, ",");
+        if (rc == TD_OK)
+            rc = put_double(line, b->sharpe, false);
+        if (rc == TD_OK)
+            rc = td_buf_printf(line, ",%" PRIu64 ",", b->result.trades.trades);
+        if (rc == TD_OK)
+            rc = put_fixed(line, b->result.trades.net_pnl);
+        for (int k = 0; rc == TD_OK && k < 12; k++) {
+            rc = td_buf_printf(line, ",");
+            if (rc == TD_OK)
+                rc = put_fixed(line, b->result.trades.by_month[k]);
+        }
+        for (int k = 0; rc == TD_OK && k < 7; k++) {
+            rc = td_buf_printf(line, ",");
+            if (rc == TD_OK)
+                rc = put_fixed(line, b->result.trades.by_weekday[k]);
+        }
+    } else if (rc == TD_OK) {
+        rc = td_buf_printf(line, ",,nan,,,,,,,,,,,,,,,,,,,,,");
+    }
+    double figs[] = {v->dsr.dsr, v->dsr.expected_max * ann, v->have_pbo ? v->pbo.pbo : NAN};
+    for (size_t k = 0; rc == TD_OK && k < 3; k++) {
+        rc = td_buf_printf(line, ",");
+        if (rc == TD_OK)
+            rc = put_double(line, figs[k], false);
+    }
+    if (rc == TD_OK && o->wf) {
+        rc = td_buf_printf(line, ",%s,%zu,%" PRIu64 ",%" PRIu64 ",", o->wf_text, wf->windows, wf->days,
+                           wf->trades.trades);
+        if (rc == TD_OK)
+            rc = put_fixed(line, wf->trades.net_pnl);
+        if (rc == TD_OK)
+            rc = td_buf_printf(line, ",");
+        if (rc == TD_OK)
+            rc = put_double(line, wf->ratios.sharpe, false);
+        if (rc == TD_OK)
+            rc = td_buf_printf(line, ",");
+        if (rc == TD_OK)
+            rc = put_double(line, wf->ratios.max_drawdown, false);
+    } else if (rc == TD_OK) {
+        rc = td_buf_printf(line, ",,,,,,,");
+    }
+    if (rc == TD_OK)
+        rc = td_buf_printf(line, "\n");
+    if (rc == TD_OK && fwrite(line->ptr, 1, line->len, f) != line->len)
+        rc = TD_ERR_IO;
+    return rc;
+}
+
+/* Runs one symbol: bars, grid, validation, walk-forward, outputs. n is the job's number (0 = the
+ * first: no comma before its JSON document). */
+static td_err_t run_symbol(td_cli_t *cli, const bt_opts_t *o, const td_grid_t *grid, const bt_job_t *job, size_t n,
+                           bool multi, bt_files_t *files, bt_done_t *done, char *err, size_t errlen)
+{
+    td_backtest_config_t config;
+    td_backtest_config_init(&config);
+    snprintf(config.symbol, sizeof config.symbol, "%s", job->symbol);
+    td_config_symbol_spec(cli->config, job->symbol, &config.spec);
+    config.basis = o->basis;
+    config.costs = o->costs;
+    config.spread = o->spread_points >= 0 ? (td_price_t)o->spread_points * config.spec.point : -1;
+    config.slippage_points = o->slippage >= 0 ? o->slippage : td_config_int(cli->config, "broker.slippage_points");
+    config.commission_per_lot =
+        o->commission >= 0 ? o->commission : td_config_decimal(cli->config, "broker.commission_per_lot");
+    config.day_offset_minutes = (int)td_config_int(cli->config, "session.day_offset_minutes");
+    config.tz_offset_minutes = (int)td_config_int(cli->config, "session.tz_offset_minutes");
+    config.initial_equity = o->capital;
+
+    /* the bars */
+    bar_vec_t bars = {0};
+    td_import_opts_t iopts = {
+        .format = job->format,
+        .symbol = job->symbol,
+        .tz_offset_minutes = job->tz_offset,
+        .price_divisor_digits = config.spec.digits,
+    };
+    char source[192];
+    td_err_t rc = td_bt_source_read(cli, job->data, job->symbol, job->timeframe_s, &iopts, bar_sink, &bars, source,
+                                    sizeof source, err, errlen);
+    if (rc == TD_OK && bars.len < 2)
+        rc = td_err_set(err, errlen, TD_ERR_PARSE, "%s: %zu bars: a backtest needs at least 2", job->data, bars.len);
+    if (rc != TD_OK) {
+        free(bars.v);
+        return rc;
+    }
+    gaps_t gaps;
+    find_gaps(&bars, &gaps);
+
+    bt_run_t *run = calloc(1, sizeof *run);
+    if (!run) {
+        free(bars.v);
+        return TD_ERR_NOMEM;
+    }
+    run->cli = cli;
+    run->grid = grid;
+    run->symbol = job->symbol;
+    run->digits = config.spec.digits;
+    run->json = o->json;
+    run->multi = multi;
+    run->first_json_row = true;
+    run->best_max = (size_t)(o->best_n > 0 ? o->best_n : 1); /* the best set is always kept for the summary */
+    run->csv = files->csv;
+    run->trades = files->trades;
+    run->equity = files->equity;
+    td_buf_init(&run->line);
+    run->progress = !o->json && files->csv != stdout && isatty(STDERR_FILENO);
+    if (run->progress)
+        clock_gettime(CLOCK_MONOTONIC, &run->last_progress);
+    rc = td_validate_new(td_grid_count(grid), o->pbo_blocks, &run->validate, err, errlen);
+
+    if (rc == TD_OK && o->json) {
+        td_buf_reset(&run->line);
+        rc = td_buf_printf(&run->line, "%s{\"symbol\":", n ? ",\n" : "");
+        if (rc == TD_OK)
+            rc = td_json_string(&run->line, job->symbol);
+        if (rc == TD_OK)
+            rc = td_buf_printf(&run->line, ",\"strategy\":");
+        if (rc == TD_OK)
+            rc = td_json_string(&run->line, o->strategy);
+        if (rc == TD_OK)
+            rc = td_buf_printf(&run->line, ",\"grid\":");
+        if (rc == TD_OK)
+            rc = td_json_string(&run->line, o->spec);
+        if (rc == TD_OK)
+            rc = td_buf_printf(&run->line, ",\"data\":{\"file\":");
+        if (rc == TD_OK)
+            rc = td_json_string(&run->line, source);
+        if (rc == TD_OK)
+            rc = td_buf_printf(&run->line, ",\"format\":\"%s\",\"bars\":%zu,\"timeframe_s\":%u,\"first_bar\":\"",
+                               job->from_file ? td_import_format_name(job->format) : job->data, bars.len,
+                               bars.v[0].timeframe_s);
+        if (rc == TD_OK)
+            rc = put_iso(&run->line, bars.v[0].open_time);
+        if (rc == TD_OK)
+            rc = td_buf_printf(&run->line, "\",\"last_bar\":\"");
+        if (rc == TD_OK)
+            rc = put_iso(&run->line, bars.v[bars.len - 1].open_time);
+        if (rc == TD_OK)
+            rc = td_buf_printf(&run->line,
+                               "\",\"gaps\":%" PRIu64 ",\"weekend_gaps\":%" PRIu64 ",\"other_gaps\":%" PRIu64
+                               ",\"largest_gap_hours\":%.2f},\"conventions\":{\"signal\":\"bar close\","
+                               "\"fill\":\"next bar open\",\"basis\":\"%s\",\"costs\":%s,\"spread_points\":",
+                               gaps.total, gaps.weekend, gaps.other, (double)gaps.largest_ms / 3600000.0,
+                               o->basis == TD_BACKTEST_MID ? "mid" : "bid", o->costs ? "true" : "false");
+        if (rc == TD_OK)
+            rc = o->spread_points >= 0 ? td_buf_printf(&run->line, "%ld", o->spread_points)
+                                       : td_buf_printf(&run->line, "\"from the bars\"");
+        if (rc == TD_OK)
+            rc = td_buf_printf(&run->line,
+                               ",\"slippage_points\":%" PRId64 ",\"commission_per_lot\":", config.slippage_points);
+        if (rc == TD_OK)
+            rc = put_fixed(&run->line, config.commission_per_lot);
+        if (rc == TD_OK)
+            rc = td_buf_printf(&run->line, ",\"initial_equity\":");
+        if (rc == TD_OK)
+            rc = put_fixed(&run->line, o->capital);
+        if (rc == TD_OK)
+            rc = td_buf_printf(&run->line,
+                               ",\"day_offset_minutes\":%d,\"days_per_year\":%d,\"risk_free\":0},\"results\":[",
+                               config.day_offset_minutes, TD_BTMETRICS_DAYS_PER_YEAR);
+        if (rc == TD_OK)
+            rc = write_line(run, stdout, "JSON document");
+    }
+
+    int64_t run_id = 0;
+    if (rc == TD_OK && o->to_warehouse)
+        rc = td_bt_wh_begin(td_config_str(cli->config, "warehouse.uri"), o->strategy, job->symbol, source, o->spec,
+                            &run->wh, &run_id, err, errlen);
+
+    /* the grid */
+    td_grid_stats_t stats;
+    memset(&stats, 0, sizeof stats);
+    double t0 = now_s(), elapsed = 0;
+    if (rc == TD_OK) {
+        td_grid_opts_t gopts = {
+            .threads = (unsigned)o->threads,
+            .collect_trades = files->trades != NULL,
+            .collect_equity = true, /* the DSR and PBO fold every set's daily returns */
+        };
+        rc = td_grid_run(grid, o->strategy, &config, bars.v, bars.len, &gopts, on_row, run, &stats, err, errlen);
+        elapsed = now_s() - t0;
+        if (rc != TD_OK && run->err[0])
+            snprintf(err, errlen, "%s", run->err);
+    }
+    if (rc == TD_OK && run->wh)
+        rc = td_bt_wh_finish(run->wh, err, errlen);
+    td_validation_t validation;
+    memset(&validation, 0, sizeof validation);
+    if (rc == TD_OK)
+        rc = td_validate_finish(run->validate, &validation);
+
+    if (rc == TD_OK && o->json) {
+        td_buf_reset(&run->line);
+        rc = td_buf_printf(&run->line,
+                           "\n],\"combinations\":%" PRIu64 ",\"evaluated\":%" PRIu64 ",\"refused\":%" PRIu64
+                           ",\"first_refusal\":",
+                           stats.combinations, stats.evaluated, stats.refused);
+        if (rc == TD_OK)
+            rc = stats.refused ? td_json_string(&run->line, stats.first_refusal) : td_buf_printf(&run->line, "null");
+        if (rc == TD_OK)
+            rc = td_buf_printf(&run->line, ",\"best_by_sharpe\":[");
+        for (size_t k = 0; rc == TD_OK && k < run->n_best && k < (size_t)o->best_n; k++) {
+            rc = td_buf_printf(&run->line, "%s{", k ? "," : "");
+            if (rc == TD_OK)
+                rc = put_params_json(&run->line, grid, run->best[k].index);
+            if (rc == TD_OK)
+                rc = put_metrics(&run->line, &run->best[k].result, true);
+            if (rc == TD_OK)
+                rc = td_buf_printf(&run->line, "}");
+        }
+        if (rc == TD_OK)
+            rc = td_buf_printf(&run->line, "]");
+        if (rc == TD_OK)
+            rc = put_validation_json(&run->line, &validation);
+        if (rc == TD_OK && o->wf) {
+            rc = td_buf_printf(&run->line, ",\"walk_forward\":{\"spec\":");
+            if (rc == TD_OK)
+                rc = td_json_string(&run->line, o->wf_text);
+            if (rc == TD_OK)
+                rc = td_buf_printf(&run->line, ",\"metric\":\"%s\",\"windows\":[", td_wf_metric_name(o->wf_metric));
+        }
+        if (rc == TD_OK)
+            rc = write_line(run, stdout, "JSON document");
+    }
+
+    /* walk-forward */
+    td_wf_result_t wf;
+    memset(&wf, 0, sizeof wf);
+    if (rc == TD_OK && o->wf) {
+        wf_out_t wout = {run, grid, bars.v, bars.len, files->wf, files->wf_trades, files->wf_equity, true};
+        td_wf_sink_t sink = {wf_window, wf_trade, wf_equity, &wout};
+        td_grid_opts_t gopts = {.threads = (unsigned)o->threads};
+        double t1 = now_s();
+        rc = td_wf_run(&o->wf_spec, o->wf_metric, grid, o->strategy, &config, bars.v, bars.len, &gopts, &sink, &wf, err,
+                       errlen);
+        elapsed += now_s() - t1;
+        if (rc != TD_OK && run->err[0])
+            snprintf(err, errlen, "%s", run->err);
+        if (rc == TD_OK && o->json) {
+            td_buf_reset(&run->line);
+            rc = td_buf_printf(
+                &run->line,
+                "],\"oos\":{\"windows\":%zu,\"chosen_windows\":%zu,\"days\":%" PRIu64 ",\"final_wealth\":", wf.windows,
+                wf.chosen_windows, wf.days);
+            if (rc == TD_OK)
+                rc = put_double(&run->line, wf.final_wealth, true);
+            if (rc == TD_OK)
+                rc = td_buf_printf(&run->line, ",");
+            if (rc == TD_OK)
+                rc = put_oos_json(&run->line, &wf.trades, &wf.ratios);
+            if (rc == TD_OK)
+                rc = td_buf_printf(&run->line, "}}");
+            if (rc == TD_OK)
+                rc = write_line(run, stdout, "JSON document");
+        }
+    }
+    if (rc == TD_OK && o->json) {
+        td_buf_reset(&run->line);
+        rc = td_buf_printf(&run->line, "}");
+        if (rc == TD_OK)
+            rc = write_line(run, stdout, "JSON document");
+    }
+
+    if (rc == TD_OK) {
+        FILE *out = files->summary;
+        fprintf(out, "%s%s%s: %zu bars of %us (%s .. ", multi ? job->symbol : "", multi ? " " : "", source, bars.len,
+                bars.v[0].timeframe_s, job->from_file ? td_import_format_name(job->format) : job->data);
+        char iso[32];
+        td_time_format_iso(bars.v[0].open_time, iso);
+        fprintf(out, "%s", iso);
+        td_time_format_iso(bars.v[bars.len - 1].open_time, iso);
+        fprintf(out, " .. %s); gaps: %" PRIu64 " (%" PRIu64 " weekends, %" PRIu64 " other; largest %.1f h", iso,
+                gaps.total, gaps.weekend, gaps.other, (double)gaps.largest_ms / 3600000.0);
+        if (gaps.total) {
+            td_time_format_iso(gaps.largest_at, iso);
+            fprintf(out, " before %s", iso);
+        }
+        fprintf(out, ")\n");
+        size_t keep = run->n_best;
+        run->n_best = keep < (size_t)o->best_n ? keep : (size_t)o->best_n;
+        rc = write_summary(out, run, &stats, o->spec);
+        run->n_best = keep;
+        if (rc == TD_OK)
+            summary_text(out, run, &validation, &wf, o);
+        if (run->wh)
+            fprintf(out, "warehouse: backtest run %" PRId64 ", %" PRIu64 " result row(s) in backtest_results\n", run_id,
+                    stats.evaluated);
+        fprintf(out, "%" PRIu64 " bar-steps (%zu bars x %" PRIu64 " sets) in %.3f s on %u threads: %.0f bar-steps/s\n",
+                stats.bar_steps + wf.bar_steps, bars.len, stats.evaluated, elapsed, stats.threads,
+                elapsed > 0 ? (double)(stats.bar_steps + wf.bar_steps) / elapsed : 0.0);
+        if (rc != TD_OK)
+            td_err_set(err, errlen, rc, "out of memory");
+    }
+    if (rc == TD_OK && files->summary_csv) {
+        rc = summary_csv_row(files->summary_csv, &run->line, run, job, bars.len, &gaps, &stats, &validation, &wf, o);
+        if (rc != TD_OK)
+            td_err_set(err, errlen, rc, "cannot write the summary file");
+    }
+    if (rc == TD_OK) {
+        memset(done, 0, sizeof *done);
+        done->have_best = run->n_best > 0;
+        if (done->have_best) {
+            done->index = run->best[0].index;
+            done->sharpe = run->best[0].sharpe;
+            done->trades = run->best[0].result.trades.trades;
+            done->net_pnl = run->best[0].result.trades.net_pnl;
+        }
+        done->dsr = validation.dsr.dsr;
+        done->pbo = validation.have_pbo ? validation.pbo.pbo : NAN;
+    }
+    if (rc != TD_OK && !err[0])
+        td_err_set(err, errlen, rc, "cannot write the outputs");
+    td_bt_wh_destroy(run->wh);
+    td_validate_destroy(run->validate);
+    td_buf_fini(&run->line);
+    free(run);
+    free(bars.v);
+    return rc;
+}
+
+static FILE *open_out(const char *path, const char **failed)
+{
+    if (!path)
+        return NULL;
+    FILE *f = fopen(path, "w");
+    if (!f && !*failed)
+        *failed = path;
+    return f;
+}
+
+static td_err_t put_header(FILE *f, bool multi, const char *text)
+{
+    if (!f)
+        return TD_OK;
+    return fprintf(f, "%s%s", multi ? "symbol," : "", text) < 0 ? TD_ERR_IO : TD_OK;
+}
+
 int td_cmd_backtest(td_cli_t *cli, int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -485,11 +1174,19 @@ int td_cmd_backtest(td_cli_t *cli, int argc, char **argv)
         {"data", required_argument, NULL, 'd'},
         {"format", required_argument, NULL, 'f'},
         {"grid", required_argument, NULL, 'g'},
+        {"config", required_argument, NULL, 'G'},
         {"threads", required_argument, NULL, 't'},
         {"out", required_argument, NULL, 'o'},
         {"json", no_argument, NULL, 'j'},
         {"trades-out", required_argument, NULL, 'T'},
         {"equity-out", required_argument, NULL, 'E'},
+        {"summary-out", required_argument, NULL, 'U'},
+        {"walk-forward", required_argument, NULL, 'K'},
+        {"wf-metric", required_argument, NULL, 'M'},
+        {"wf-out", required_argument, NULL, 'w'},
+        {"wf-trades-out", required_argument, NULL, 'x'},
+        {"wf-equity-out", required_argument, NULL, 'y'},
+        {"pbo-blocks", required_argument, NULL, 'P'},
         {"spread", required_argument, NULL, 'p'},
         {"commission", required_argument, NULL, 'c'},
         {"slippage", required_argument, NULL, 'l'},
@@ -503,59 +1200,78 @@ int td_cmd_backtest(td_cli_t *cli, int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    const char *strategy = NULL, *symbol = NULL, *data = NULL, *format_name = NULL, *spec = NULL;
+    bt_opts_t o;
+    memset(&o, 0, sizeof o);
+    o.spread_points = -1;
+    o.slippage = -1;
+    o.best_n = 5;
+    o.commission = -1;
+    o.capital = INT64_C(100000) * TD_FX_SCALE;
+    o.costs = true;
+    o.basis = TD_BACKTEST_BID;
+    o.pbo_blocks = (unsigned)td_config_int(cli->config, "backtest.pbo_blocks");
+    const char *symbol = NULL, *data = NULL, *format_name = NULL, *grid_file = NULL, *metric_name = NULL;
+    long tz_offset = 0, pbo_blocks = -1;
     uint32_t timeframe_s = 0; /* --timeframe: tape and warehouse sources only */
-    bool to_warehouse = false;
-    const char *out_path = NULL, *trades_path = NULL, *equity_path = NULL;
-    long threads = 0, spread_points = -1, slippage = -1, tz_offset = 0, best_n = 5;
-    int64_t commission = -1, capital = INT64_C(100000) * TD_FX_SCALE;
-    bool json = false, costs = true;
-    td_backtest_basis_t basis = TD_BACKTEST_BID;
+    char err[1024] = "";
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         switch (c) {
-        case 'S': strategy = optarg; break;
+        case 'S': o.strategy = optarg; break;
         case 's': symbol = optarg; break;
         case 'd': data = optarg; break;
         case 'f': format_name = optarg; break;
-        case 'W': to_warehouse = true; break;
+        case 'g': o.spec = optarg; break;
+        case 'G': grid_file = optarg; break;
+        case 'W': o.to_warehouse = true; break;
         case 'F':
             if (td_cli_timeframe_parse(optarg, &timeframe_s) != TD_OK)
                 return td_cli_usage(cli, "--timeframe expects M1, M5, M15, M30, H1, H4 or D1, found '%s'", optarg);
             break;
-        case 'g': spec = optarg; break;
         case 't':
-            if (!parse_count(optarg, 1, 256, &threads))
+            if (!parse_count(optarg, 1, 256, &o.threads))
                 return td_cli_usage(cli, "--threads expects 1..256, found '%s'", optarg);
             break;
-        case 'o': out_path = optarg; break;
-        case 'j': json = true; break;
-        case 'T': trades_path = optarg; break;
-        case 'E': equity_path = optarg; break;
+        case 'o': o.out_path = optarg; break;
+        case 'j': o.json = true; break;
+        case 'T': o.trades_path = optarg; break;
+        case 'E': o.equity_path = optarg; break;
+        case 'U': o.summary_path = optarg; break;
+        case 'K': o.wf_text = optarg; break;
+        case 'M': metric_name = optarg; break;
+        case 'w': o.wf_path = optarg; break;
+        case 'x': o.wf_trades_path = optarg; break;
+        case 'y': o.wf_equity_path = optarg; break;
+        case 'P':
+            if (!parse_count(optarg, 2, TD_PBO_MAX_BLOCKS, &pbo_blocks) || pbo_blocks % 2)
+                return td_cli_usage(cli, "--pbo-blocks expects an even number in 2..%d, found '%s'", TD_PBO_MAX_BLOCKS,
+                                    optarg);
+            o.pbo_blocks = (unsigned)pbo_blocks;
+            break;
         case 'p':
-            if (!parse_count(optarg, 0, 100000000, &spread_points))
+            if (!parse_count(optarg, 0, 100000000, &o.spread_points))
                 return td_cli_usage(cli, "--spread expects whole points 0..100000000, found '%s'", optarg);
             break;
         case 'c':
-            if (parse_money(optarg, &commission) != TD_OK)
+            if (parse_money(optarg, &o.commission) != TD_OK)
                 return td_cli_usage(cli, "--commission expects money >= 0 with at most 8 decimals, found '%s'", optarg);
             break;
         case 'l':
-            if (!parse_count(optarg, 0, 100000, &slippage))
+            if (!parse_count(optarg, 0, 100000, &o.slippage))
                 return td_cli_usage(cli, "--slippage expects whole points 0..100000, found '%s'", optarg);
             break;
-        case 'n': costs = false; break;
+        case 'n': o.costs = false; break;
         case 'b':
             if (strcmp(optarg, "bid") == 0)
-                basis = TD_BACKTEST_BID;
+                o.basis = TD_BACKTEST_BID;
             else if (strcmp(optarg, "mid") == 0)
-                basis = TD_BACKTEST_MID;
+                o.basis = TD_BACKTEST_MID;
             else
                 return td_cli_usage(cli, "--basis expects bid or mid, found '%s'", optarg);
             break;
         case 'C':
-            if (parse_money(optarg, &capital) != TD_OK || capital <= 0)
+            if (parse_money(optarg, &o.capital) != TD_OK || o.capital <= 0)
                 return td_cli_usage(cli, "--capital expects money > 0, found '%s'", optarg);
             break;
         case 'z':
@@ -563,7 +1279,7 @@ int td_cmd_backtest(td_cli_t *cli, int argc, char **argv)
                 return td_cli_usage(cli, "--tz-offset expects minutes -720..720, found '%s'", optarg);
             break;
         case 'B':
-            if (!parse_count(optarg, 0, BEST_MAX, &best_n))
+            if (!parse_count(optarg, 0, BEST_MAX, &o.best_n))
                 return td_cli_usage(cli, "--best expects 0..%d, found '%s'", BEST_MAX, optarg);
             break;
         case 'h': help(); return TD_EXIT_OK;
@@ -572,261 +1288,255 @@ int td_cmd_backtest(td_cli_t *cli, int argc, char **argv)
     }
     if (optind < argc)
         return td_cli_usage(cli, "unexpected argument '%s'", argv[optind]);
-    if (!strategy || !symbol || !data || !spec)
-        return td_cli_usage(cli, "--strategy, --symbol, --data and --grid are required");
-    bool from_file = td_bt_source_kind(data) == TD_BT_FILE;
-    if (from_file && !format_name)
-        return td_cli_usage(cli, "--data %s is a file: --format is required (mt5-bars, dukascopy-bars, lean-bars)",
-                            data);
-    if (!from_file && format_name)
-        return td_cli_usage(cli, "--format is for files; --data %s reads bars already on the %s", data, data);
-    if (from_file && timeframe_s)
-        return td_cli_usage(cli, "--timeframe is for --data tape or warehouse; a file's timeframe is read from it");
-    td_import_format_t format = TD_FMT_MT5_BARS;
-    if (from_file && (td_import_format_parse(format_name, &format) != TD_OK || !td_import_format_is_bars(format)))
-        return td_cli_usage(cli, "--format expects a bar format (mt5-bars, dukascopy-bars, lean-bars), found '%s'",
-                            format_name);
-    if (!td_config_has_symbol(cli->config, symbol))
-        return td_cli_fail(cli, TD_ERR_CONFIG,
-                           "unknown symbol '%s': the config has no symbols.%s section (digits, contract_size, ...)%s",
-                           symbol, symbol, cli->config_path ? "" : "; pass one with --config FILE");
 
-    char err[1024] = "";
-    td_grid_t *grid = NULL;
-    td_err_t rc = td_grid_parse(spec, &grid, err, sizeof err);
-    if (rc != TD_OK)
-        return td_cli_fail(cli, rc, "--grid %s: %s", spec, err);
-
-    td_backtest_config_t config;
-    td_backtest_config_init(&config);
-    snprintf(config.symbol, sizeof config.symbol, "%s", symbol);
-    td_config_symbol_spec(cli->config, symbol, &config.spec);
-    config.basis = basis;
-    config.costs = costs;
-    config.spread = spread_points >= 0 ? (td_price_t)spread_points * config.spec.point : -1;
-    config.slippage_points = slippage >= 0 ? slippage : td_config_int(cli->config, "broker.slippage_points");
-    config.commission_per_lot =
-        commission >= 0 ? commission : td_config_decimal(cli->config, "broker.commission_per_lot");
-    config.day_offset_minutes = (int)td_config_int(cli->config, "session.day_offset_minutes");
-    config.tz_offset_minutes = (int)td_config_int(cli->config, "session.tz_offset_minutes");
-    config.initial_equity = capital;
-
-    /* the bars */
-    bar_vec_t bars = {0};
-    td_import_opts_t iopts = {
-        .format = format,
-        .symbol = symbol,
-        .tz_offset_minutes = (int)tz_offset,
-        .price_divisor_digits = config.spec.digits,
-    };
-    char source[192];
-    rc = td_bt_source_read(cli, data, symbol, timeframe_s, &iopts, bar_sink, &bars, source, sizeof source, err,
-                           sizeof err);
-    if (rc == TD_OK && bars.len < 2)
-        rc = td_err_set(err, sizeof err, TD_ERR_PARSE, "%s: %zu bars: a backtest needs at least 2", data, bars.len);
-    if (rc != TD_OK) {
-        free(bars.v);
-        td_grid_destroy(grid);
-        return td_cli_fail(cli, rc, "%s", err);
+    /* the jobs */
+    td_gridfile_t *gf = NULL;
+    bt_job_t jobs[TD_GRIDFILE_MAX_SYMBOLS];
+    memset(jobs, 0, sizeof jobs);
+    size_t n_jobs = 0;
+    bool multi = grid_file != NULL;
+    if (grid_file) {
+        if (symbol || data || format_name || o.spec || o.strategy || timeframe_s)
+            return td_cli_usage(cli, "--config GRIDFILE gives the strategy, grid and symbols: drop --strategy, "
+                                     "--symbol, --data, --format, --timeframe and --grid");
+        gf = malloc(sizeof *gf);
+        if (!gf)
+            return td_cli_fail(cli, TD_ERR_NOMEM, "out of memory");
+        td_err_t rc = td_gridfile_load(grid_file, gf, err, sizeof err);
+        if (rc != TD_OK) {
+            free(gf);
+            return td_cli_fail(cli, rc == TD_ERR_IO ? TD_ERR_INVALID : rc, "%s", err);
+        }
+        o.strategy = gf->strategy;
+        o.spec = gf->grid;
+        if (!o.wf_text && gf->walk_forward[0])
+            o.wf_text = gf->walk_forward;
+        if (!metric_name && gf->wf_metric[0])
+            metric_name = gf->wf_metric;
+        for (size_t i = 0; i < gf->n_symbols; i++) {
+            const td_gridfile_symbol_t *s = &gf->symbols[i];
+            bt_job_t *job = &jobs[n_jobs++];
+            job->symbol = s->symbol;
+            job->data = s->data;
+            job->tz_offset = s->tz_offset_minutes;
+            job->from_file = true;
+            if (td_import_format_parse(s->format, &job->format) != TD_OK || !td_import_format_is_bars(job->format)) {
+                int code = td_cli_fail(cli, TD_ERR_INVALID,
+                                       "%s:%u: symbols.%s.format: expected a bar format (mt5-bars, dukascopy-bars, "
+                                       "lean-bars), found '%s'",
+                                       grid_file, s->line, s->symbol, s->format);
+                free(gf);
+                return code;
+            }
+        }
+    } else {
+        if (!o.strategy || !symbol || !data || !o.spec)
+            return td_cli_usage(cli, "--strategy, --symbol, --data and --grid are required (or --config GRIDFILE)");
+        bt_job_t *job = &jobs[n_jobs++];
+        job->symbol = symbol;
+        job->data = data;
+        job->tz_offset = (int)tz_offset;
+        job->timeframe_s = timeframe_s;
+        job->from_file = td_bt_source_kind(data) == TD_BT_FILE;
+        job->format = TD_FMT_MT5_BARS;
+        if (job->from_file && !format_name)
+            return td_cli_usage(cli, "--data %s is a file: --format is required (mt5-bars, dukascopy-bars, lean-bars)",
+                                data);
+        if (!job->from_file && format_name)
+            return td_cli_usage(cli, "--format is for files; --data %s reads bars already on the %s", data, data);
+        if (job->from_file && timeframe_s)
+            return td_cli_usage(cli, "--timeframe is for --data tape or warehouse; a file's timeframe is read from it");
+        if (job->from_file &&
+            (td_import_format_parse(format_name, &job->format) != TD_OK || !td_import_format_is_bars(job->format)))
+            return td_cli_usage(cli, "--format expects a bar format (mt5-bars, dukascopy-bars, lean-bars), found '%s'",
+                                format_name);
     }
-    gaps_t gaps;
-    find_gaps(&bars, &gaps);
+    int code = TD_EXIT_OK;
+    const char *metric_text = metric_name ? metric_name : td_config_str(cli->config, "backtest.wf_metric");
+    if (td_wf_metric_parse(metric_text, &o.wf_metric) != TD_OK)
+        code = td_cli_usage(cli, "--wf-metric expects sharpe, sortino, calmar, net_pnl or profit_factor, found '%s'",
+                            metric_text);
+    if (code == TD_EXIT_OK && o.wf_text) {
+        o.wf = true;
+        if (td_wf_parse(o.wf_text, &o.wf_spec, err, sizeof err) != TD_OK)
+            code = td_cli_fail(cli, TD_ERR_INVALID, "%s%s%s", grid_file ? grid_file : "--walk-forward",
+                               grid_file ? ": walk_forward: " : ": ", err);
+    }
+    if (code == TD_EXIT_OK && !o.wf && (o.wf_path || o.wf_trades_path || o.wf_equity_path))
+        code = td_cli_usage(cli, "--wf-out, --wf-trades-out and --wf-equity-out need --walk-forward IS:OOS");
+    for (size_t i = 0; code == TD_EXIT_OK && i < n_jobs; i++)
+        if (!td_config_has_symbol(cli->config, jobs[i].symbol))
+            code = td_cli_fail(cli, TD_ERR_CONFIG,
+                               "unknown symbol '%s': the config has no symbols.%s section (digits, contract_size, "
+                               "...)%s",
+                               jobs[i].symbol, jobs[i].symbol,
+                               cli->config_path ? "" : "; pass one with --config FILE before the command");
+    td_grid_t *grid = NULL;
+    if (code == TD_EXIT_OK) {
+        td_err_t rc = td_grid_parse(o.spec, &grid, err, sizeof err);
+        if (rc != TD_OK)
+            code = td_cli_fail(cli, rc, "%s%s%s: %s", grid_file ? grid_file : "--grid ", grid_file ? ": grid " : "",
+                               o.spec, err);
+    }
+    if (code != TD_EXIT_OK) {
+        free(gf);
+        return code;
+    }
 
     /* the outputs */
-    bt_run_t run;
-    memset(&run, 0, sizeof run);
-    run.cli = cli;
-    run.grid = grid;
-    run.symbol = symbol;
-    run.digits = config.spec.digits;
-    run.json = json;
-    run.first_json_row = true;
-    run.best_max = (size_t)best_n;
-    td_buf_init(&run.line);
-    FILE *summary = stderr;
-    if (out_path) {
-        run.csv = fopen(out_path, "w");
-        summary = json ? stderr : stdout;
-    } else if (!json) {
-        run.csv = stdout;
+    bt_files_t files;
+    memset(&files, 0, sizeof files);
+    const char *failed = NULL;
+    files.summary = stderr;
+    if (o.out_path) {
+        files.csv = open_out(o.out_path, &failed);
+        files.summary = o.json ? stderr : stdout;
+    } else if (!o.json) {
+        files.csv = stdout;
     }
-    if (trades_path)
-        run.trades = fopen(trades_path, "w");
-    if (equity_path)
-        run.equity = fopen(equity_path, "w");
-    if ((out_path && !run.csv) || (trades_path && !run.trades) || (equity_path && !run.equity))
-        rc = td_err_set(err, sizeof err, TD_ERR_IO, "cannot create %s",
-                        out_path && !run.csv         ? out_path
-                        : trades_path && !run.trades ? trades_path
-                                                     : equity_path);
-    run.progress = !json && run.csv != stdout && isatty(STDERR_FILENO);
-    if (run.progress)
-        clock_gettime(CLOCK_MONOTONIC, &run.last_progress);
+    files.trades = open_out(o.trades_path, &failed);
+    files.equity = open_out(o.equity_path, &failed);
+    files.summary_csv = open_out(o.summary_path, &failed);
+    files.wf = open_out(o.wf_path, &failed);
+    files.wf_trades = open_out(o.wf_trades_path, &failed);
+    files.wf_equity = open_out(o.wf_equity_path, &failed);
+    td_err_t rc = failed ? td_err_set(err, sizeof err, TD_ERR_IO, "cannot create %s", failed) : TD_OK;
 
-    char tf[16];
-    snprintf(tf, sizeof tf, "%us", bars.v[0].timeframe_s);
-    if (rc == TD_OK && run.csv) {
-        td_buf_reset(&run.line);
-        rc = td_buf_printf(&run.line, "index");
+    td_buf_t head;
+    td_buf_init(&head);
+    if (rc == TD_OK && files.csv) {
         for (size_t i = 0; rc == TD_OK && i < td_grid_n_params(grid); i++)
-            rc = td_buf_printf(&run.line, ",%s", td_grid_param_name(grid, i));
+            rc = td_buf_printf(&head, ",%s", td_grid_param_name(grid, i));
         if (rc == TD_OK)
-            rc =
-                td_buf_printf(&run.line, ",trades,win_rate,net_pnl,profit_factor,expectancy,sharpe,sortino,"
-                                         "max_drawdown,calmar,exposure,annual_return,annual_volatility,final_equity\n");
+            rc = td_buf_printf(&head, ",trades,win_rate,net_pnl,profit_factor,expectancy,sharpe,sortino,"
+                                      "max_drawdown,calmar,exposure,annual_return,annual_volatility,final_equity\n");
         if (rc == TD_OK)
-            rc = write_line(&run, run.csv, "results");
+            rc = multi ? fprintf(files.csv, "symbol,index%s", td_buf_cstr(&head)) < 0 ? TD_ERR_IO : TD_OK
+                 : fprintf(files.csv, "index%s", td_buf_cstr(&head)) < 0 ? TD_ERR_IO
+                                                                         : TD_OK;
     }
-    if (rc == TD_OK && run.trades)
-        rc = fputs("index,symbol,side,entry_time,entry_price,exit_time,exit_price,volume,pnl,commission,swap,net\n",
-                   run.trades) < 0
-                 ? TD_ERR_IO
-                 : TD_OK;
-    if (rc == TD_OK && run.equity)
-        rc = fputs("index,day,equity,return\n", run.equity) < 0 ? TD_ERR_IO : TD_OK;
-    if (rc == TD_OK && json) {
-        td_buf_reset(&run.line);
-        rc = td_buf_printf(&run.line, "{\"symbol\":");
+    if (rc == TD_OK)
+        rc = put_header(
+            files.trades, false,
+            "index,symbol,side,entry_time,entry_price,exit_time,exit_price,volume,pnl,commission,swap,net\n");
+    if (rc == TD_OK)
+        rc = put_header(files.equity, multi, "index,day,equity,return\n");
+    if (rc == TD_OK)
+        rc = put_header(files.wf, multi,
+                        "window,is_from,oos_from,oos_last_bar,chosen_index,chosen_params,is_metric,oos_days,"
+                        "oos_trades,oos_net_pnl,oos_sharpe,oos_max_drawdown\n");
+    if (rc == TD_OK)
+        rc = put_header(files.wf_trades, false,
+                        "window,symbol,side,entry_time,entry_price,exit_time,exit_price,volume,pnl,commission,swap,"
+                        "net\n");
+    if (rc == TD_OK)
+        rc = put_header(files.wf_equity, multi, "window,day,return,wealth\n");
+    if (rc == TD_OK && files.summary_csv) {
+        td_buf_reset(&head);
+        rc = td_buf_printf(&head, "symbol,strategy,format,bars,gaps,weekend_gaps,other_gaps,combinations,evaluated,"
+                                  "refused,best_index,best_params,best_sharpe,best_trades,best_net_pnl");
+        for (int k = 0; rc == TD_OK && k < 12; k++)
+            rc = td_buf_printf(&head, ",pnl_%s", month_names[k]);
+        for (int k = 0; rc == TD_OK && k < 7; k++)
+            rc = td_buf_printf(&head, ",pnl_%s", weekday_names[k]);
         if (rc == TD_OK)
-            rc = td_json_string(&run.line, symbol);
+            rc = td_buf_printf(&head, ",dsr,expected_max_sharpe,pbo,walk_forward,wf_windows,wf_oos_days,"
+                                      "wf_oos_trades,wf_oos_net_pnl,wf_oos_sharpe,wf_oos_max_drawdown\n");
         if (rc == TD_OK)
-            rc = td_buf_printf(&run.line, ",\"strategy\":");
+            rc = fputs(td_buf_cstr(&head), files.summary_csv) < 0 ? TD_ERR_IO : TD_OK;
+    }
+    if (rc == TD_OK && o.json && multi) {
+        td_buf_reset(&head);
+        rc = td_buf_printf(&head, "{\"grid_file\":");
         if (rc == TD_OK)
-            rc = td_json_string(&run.line, strategy);
+            rc = td_json_string(&head, grid_file);
         if (rc == TD_OK)
-            rc = td_buf_printf(&run.line, ",\"grid\":");
+            rc = td_buf_printf(&head, ",\"runs\":[\n");
         if (rc == TD_OK)
-            rc = td_json_string(&run.line, spec);
-        if (rc == TD_OK)
-            rc = td_buf_printf(&run.line, ",\"data\":{\"file\":");
-        if (rc == TD_OK)
-            rc = td_json_string(&run.line, source);
-        if (rc == TD_OK)
-            rc = td_buf_printf(&run.line, ",\"format\":\"%s\",\"bars\":%zu,\"timeframe_s\":%u,\"first_bar\":\"",
-                               from_file ? td_import_format_name(format) : data, bars.len, bars.v[0].timeframe_s);
-        if (rc == TD_OK)
-            rc = put_iso(&run.line, bars.v[0].open_time);
-        if (rc == TD_OK)
-            rc = td_buf_printf(&run.line, "\",\"last_bar\":\"");
-        if (rc == TD_OK)
-            rc = put_iso(&run.line, bars.v[bars.len - 1].open_time);
-        if (rc == TD_OK)
-            rc = td_buf_printf(&run.line,
-                               "\",\"gaps\":%" PRIu64 ",\"weekend_gaps\":%" PRIu64 ",\"other_gaps\":%" PRIu64
-                               ",\"largest_gap_hours\":%.2f},\"conventions\":{\"signal\":\"bar close\","
-                               "\"fill\":\"next bar open\",\"basis\":\"%s\",\"costs\":%s,\"spread_points\":",
-                               gaps.total, gaps.weekend, gaps.other, (double)gaps.largest_ms / 3600000.0,
-                               basis == TD_BACKTEST_MID ? "mid" : "bid", costs ? "true" : "false");
-        if (rc == TD_OK)
-            rc = spread_points >= 0 ? td_buf_printf(&run.line, "%ld", spread_points)
-                                    : td_buf_printf(&run.line, "\"from the bars\"");
-        if (rc == TD_OK)
-            rc = td_buf_printf(&run.line,
-                               ",\"slippage_points\":%" PRId64 ",\"commission_per_lot\":", config.slippage_points);
-        if (rc == TD_OK)
-            rc = put_fixed(&run.line, config.commission_per_lot);
-        if (rc == TD_OK)
-            rc = td_buf_printf(&run.line, ",\"initial_equity\":");
-        if (rc == TD_OK)
-            rc = put_fixed(&run.line, capital);
-        if (rc == TD_OK)
-            rc = td_buf_printf(&run.line,
-                               ",\"day_offset_minutes\":%d,\"days_per_year\":%d,\"risk_free\":0},\"results\":[",
-                               config.day_offset_minutes, TD_BTMETRICS_DAYS_PER_YEAR);
-        if (rc == TD_OK)
-            rc = write_line(&run, stdout, "JSON document");
+            rc = fputs(td_buf_cstr(&head), stdout) < 0 ? TD_ERR_IO : TD_OK;
     }
     if (rc != TD_OK && !err[0])
         td_err_set(err, sizeof err, rc, "cannot write the outputs");
 
-    int64_t run_id = 0;
-    if (rc == TD_OK && to_warehouse)
-        rc = td_bt_wh_begin(td_config_str(cli->config, "warehouse.uri"), strategy, symbol, source, spec, &run.wh,
-                            &run_id, err, sizeof err);
+    bt_done_t done[TD_GRIDFILE_MAX_SYMBOLS];
+    for (size_t i = 0; rc == TD_OK && i < n_jobs; i++)
+        rc = run_symbol(cli, &o, grid, &jobs[i], i, multi, &files, &done[i], err, sizeof err);
 
-    /* the grid */
-    td_grid_stats_t stats;
-    memset(&stats, 0, sizeof stats);
-    double t0 = now_s(), elapsed = 0;
-    if (rc == TD_OK) {
-        td_grid_opts_t gopts = {
-            .threads = (unsigned)threads,
-            .collect_trades = run.trades != NULL,
-            .collect_equity = run.equity != NULL,
-        };
-        rc = td_grid_run(grid, strategy, &config, bars.v, bars.len, &gopts, on_row, &run, &stats, err, sizeof err);
-        elapsed = now_s() - t0;
-        if (rc != TD_OK && run.err[0])
-            snprintf(err, sizeof err, "%s", run.err);
-    }
-    if (rc == TD_OK && run.wh)
-        rc = td_bt_wh_finish(run.wh, err, sizeof err);
-
-    if (rc == TD_OK && json) {
-        td_buf_reset(&run.line);
-        rc = td_buf_printf(&run.line,
-                           "\n],\"combinations\":%" PRIu64 ",\"evaluated\":%" PRIu64 ",\"refused\":%" PRIu64
-                           ",\"first_refusal\":",
-                           stats.combinations, stats.evaluated, stats.refused);
-        if (rc == TD_OK)
-            rc = stats.refused ? td_json_string(&run.line, stats.first_refusal) : td_buf_printf(&run.line, "null");
-        if (rc == TD_OK)
-            rc = td_buf_printf(&run.line, ",\"best_by_sharpe\":[");
-        for (size_t k = 0; rc == TD_OK && k < run.n_best; k++) {
-            rc = td_buf_printf(&run.line, "%s{", k ? "," : "");
+    if (rc == TD_OK && multi) {
+        if (o.json) {
+            td_buf_reset(&head);
+            rc = td_buf_printf(&head, "\n],\"best_by_symbol\":[");
+            for (size_t i = 0; rc == TD_OK && i < n_jobs; i++) {
+                rc = td_buf_printf(&head, "%s{\"symbol\":", i ? "," : "");
+                if (rc == TD_OK)
+                    rc = td_json_string(&head, jobs[i].symbol);
+                if (rc == TD_OK && done[i].have_best) {
+                    rc = td_buf_printf(&head, ",");
+                    if (rc == TD_OK)
+                        rc = put_params_json(&head, grid, done[i].index);
+                    if (rc == TD_OK)
+                        rc = td_buf_printf(&head, ",\"sharpe\":");
+                    if (rc == TD_OK)
+                        rc = put_double(&head, done[i].sharpe, true);
+                } else if (rc == TD_OK) {
+                    rc = td_buf_printf(&head, ",\"index\":null");
+                }
+                if (rc == TD_OK)
+                    rc = td_buf_printf(&head, ",\"dsr\":");
+                if (rc == TD_OK)
+                    rc = put_double(&head, done[i].dsr, true);
+                if (rc == TD_OK)
+                    rc = td_buf_printf(&head, ",\"pbo\":");
+                if (rc == TD_OK)
+                    rc = put_double(&head, done[i].pbo, true);
+                if (rc == TD_OK)
+                    rc = td_buf_printf(&head, "}");
+            }
             if (rc == TD_OK)
-                rc = put_params_json(&run.line, grid, run.best[k].index);
+                rc = td_buf_printf(&head, "]}\n");
             if (rc == TD_OK)
-                rc = put_metrics(&run.line, &run.best[k].result, true);
-            if (rc == TD_OK)
-                rc = td_buf_printf(&run.line, "}");
+                rc = fputs(td_buf_cstr(&head), stdout) < 0 ? TD_ERR_IO : TD_OK;
         }
-        if (rc == TD_OK)
-            rc = td_buf_printf(&run.line, "]}\n");
-        if (rc == TD_OK)
-            rc = write_line(&run, stdout, "JSON document");
-        if (rc != TD_OK)
-            snprintf(err, sizeof err, "%s", run.err);
+        fprintf(files.summary, "best set per symbol (by Sharpe):\n");
+        for (size_t i = 0; rc == TD_OK && i < n_jobs; i++) {
+            td_buf_reset(&head);
+            rc = td_buf_printf(&head, "  %-10s ", jobs[i].symbol);
+            if (rc == TD_OK && done[i].have_best) {
+                rc = td_buf_printf(&head, "#%" PRIu64 " ", done[i].index);
+                if (rc == TD_OK)
+                    rc = put_params_text(&head, grid, done[i].index);
+                char num[48];
+                td_fx_format(done[i].net_pnl, 2, num, sizeof num);
+                if (rc == TD_OK)
+                    rc = td_buf_printf(&head, "  sharpe %.4f trades %" PRIu64 " net_pnl %s dsr %.4f pbo %.4f\n",
+                                       done[i].sharpe, done[i].trades, num, done[i].dsr, done[i].pbo);
+            } else if (rc == TD_OK) {
+                rc = td_buf_printf(&head, "no set with a defined Sharpe\n");
+            }
+            if (rc == TD_OK)
+                fputs(td_buf_cstr(&head), files.summary);
+        }
+    } else if (rc == TD_OK && o.json) {
+        rc = fputs("\n", stdout) < 0 ? TD_ERR_IO : TD_OK;
     }
 
     /* close the files; a failed flush is a failed write */
-    FILE *files[] = {run.csv != stdout ? run.csv : NULL, run.trades, run.equity};
-    for (size_t k = 0; k < 3; k++)
-        if (files[k] && fclose(files[k]) != 0 && rc == TD_OK)
+    FILE *all[] = {files.csv != stdout ? files.csv : NULL,
+                   files.trades,
+                   files.equity,
+                   files.summary_csv,
+                   files.wf,
+                   files.wf_trades,
+                   files.wf_equity};
+    for (size_t k = 0; k < sizeof all / sizeof all[0]; k++)
+        if (all[k] && fclose(all[k]) != 0 && rc == TD_OK)
             rc = td_err_set(err, sizeof err, TD_ERR_IO, "cannot write an output file");
     if (rc == TD_OK && fflush(stdout) != 0)
         rc = td_err_set(err, sizeof err, TD_ERR_IO, "cannot write to stdout");
-
-    int code = TD_EXIT_OK;
-    if (rc == TD_OK) {
-        fprintf(summary, "%s: %zu bars of %s (%s .. ", source, bars.len, tf,
-                from_file ? td_import_format_name(format) : data);
-        char iso[32];
-        td_time_format_iso(bars.v[0].open_time, iso);
-        fprintf(summary, "%s", iso);
-        td_time_format_iso(bars.v[bars.len - 1].open_time, iso);
-        fprintf(summary, " .. %s); gaps: %" PRIu64 " (%" PRIu64 " weekends, %" PRIu64 " other; largest %.1f h", iso,
-                gaps.total, gaps.weekend, gaps.other, (double)gaps.largest_ms / 3600000.0);
-        if (gaps.total) {
-            td_time_format_iso(gaps.largest_at, iso);
-            fprintf(summary, " before %s", iso);
-        }
-        fprintf(summary, ")\n");
-        if (write_summary(summary, &run, &stats, spec) != TD_OK)
-            code = td_cli_fail(cli, TD_ERR_NOMEM, "out of memory");
-        if (run.wh)
-            fprintf(summary, "warehouse: backtest run %" PRId64 ", %" PRIu64 " result row(s) in backtest_results\n",
-                    run_id, stats.evaluated);
-        fprintf(summary,
-                "%" PRIu64 " bar-steps (%zu bars x %" PRIu64 " sets) in %.3f s on %u threads: %.0f bar-steps/s\n",
-                stats.bar_steps, bars.len, stats.evaluated, elapsed, stats.threads,
-                elapsed > 0 ? (double)stats.bar_steps / elapsed : 0.0);
-    } else {
+    if (rc != TD_OK)
         code = td_cli_fail(cli, rc, "%s", err[0] ? err : "failed");
-    }
-    td_bt_wh_destroy(run.wh);
-    td_buf_fini(&run.line);
-    free(bars.v);
+    td_buf_fini(&head);
     td_grid_destroy(grid);
+    free(gf);
     return code;
 }

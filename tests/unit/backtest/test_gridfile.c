@@ -1,0 +1,124 @@
+/* test_gridfile.c - backtest/gridfile.c: a grid file becomes the same spec as the command line,
+ * symbols in order with paths resolved against the file's folder; every bad shape is refused
+ * naming the line. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "backtest/gridfile.h"
+
+static const char *write_file(const char *text)
+{
+    static char path[256];
+    snprintf(path, sizeof path, "%s/test_gridfile.yaml", TD_TEST_BINARY_DIR);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+    return path;
+}
+
+static void test_good(void **state)
+{
+    (void)state;
+    const char *path = write_file("strategy: sma_cross\n"
+                                  "grid:\n"
+                                  "  fast: 5:50:5\n"
+                                  "  slow: [20, 50, 100]\n"
+                                  "  direction: long|short\n"
+                                  "  volume: 0.1\n"
+                                  "symbols:\n"
+                                  "  EURUSD:\n"
+                                  "    data: bars/eurusd.csv\n"
+                                  "    format: mt5-bars\n"
+                                  "  XAUUSD:\n"
+                                  "    data: /abs/xau.csv\n"
+                                  "    format: lean-bars\n"
+                                  "    tz_offset: -300\n"
+                                  "walk_forward: 24m:6m\n");
+    td_gridfile_t *file = malloc(sizeof *file);
+    assert_non_null(file);
+    char err[512] = "";
+    td_err_t rc = td_gridfile_load(path, file, err, sizeof err);
+    if (rc != TD_OK)
+        fail_msg("%s", err);
+    assert_string_equal(file->strategy, "sma_cross");
+    assert_string_equal(file->grid, "fast=5:50:5,slow=20|50|100,direction=long|short,volume=0.1");
+    assert_int_equal(file->n_symbols, 2);
+    assert_string_equal(file->symbols[0].symbol, "EURUSD");
+    char want[1024];
+    snprintf(want, sizeof want, "%s/bars/eurusd.csv", TD_TEST_BINARY_DIR);
+    assert_string_equal(file->symbols[0].data, want);
+    assert_string_equal(file->symbols[0].format, "mt5-bars");
+    assert_int_equal(file->symbols[0].line, 8);
+    assert_string_equal(file->symbols[1].data, "/abs/xau.csv");
+    assert_int_equal(file->symbols[1].tz_offset_minutes, -300);
+    assert_string_equal(file->walk_forward, "24m:6m");
+    assert_string_equal(file->wf_metric, "");
+    free(file);
+}
+
+static void bad(const char *text, const char *want)
+{
+    const char *path = write_file(text);
+    td_gridfile_t *file = malloc(sizeof *file);
+    assert_non_null(file);
+    char err[512] = "";
+    assert_int_equal(td_gridfile_load(path, file, err, sizeof err), TD_ERR_INVALID);
+    if (!strstr(err, want))
+        fail_msg("message '%s' lacks '%s'", err, want);
+    assert_non_null(strstr(err, "test_gridfile.yaml:"));
+    free(file);
+}
+
+static void test_bad(void **state)
+{
+    (void)state;
+    const char *sym = "symbols:\n  EURUSD: {data: a.csv, format: mt5-bars}\n";
+    char text[512];
+    bad("strategy: sma_cross\n", "grid: missing");
+    snprintf(text, sizeof text, "grid: {fast: 5}\n%s", sym);
+    bad(text, "strategy: missing");
+    snprintf(text, sizeof text, "strategy: sma_cross\ngrid: {}\n%s", sym);
+    bad(text, "grid: expected a mapping");
+    snprintf(text, sizeof text, "strategy: sma_cross\ngrid: {fast: []}\n%s", sym);
+    bad(text, "empty list of values gives no combinations");
+    bad("strategy: sma_cross\ngrid: {fast: 5}\n", "symbols: missing");
+    bad("strategy: sma_cross\ngrid: {fast: 5}\nsymbols: {}\n", "symbols: expected one or more");
+    bad("strategy: sma_cross\ngrid: {fast: 5}\nsymbols:\n  EURUSD: {data: a.csv}\n", "expected both data");
+    bad("strategy: sma_cross\ngrid: {fast: 5}\nsymbols:\n  EURUSD: {data: a, format: b, speed: 3}\n",
+        "unknown key 'speed'");
+    bad("strategy: sma_cross\ngrid: {fast: 5}\nsymbols:\n  EURUSD: {data: a, format: b, tz_offset: 900}\n",
+        "tz_offset: expected minutes");
+    snprintf(text, sizeof text, "strategy: sma_cross\nthreads: 4\ngrid: {fast: 5}\n%s", sym);
+    bad(text, ":2: unknown key 'threads'");
+    bad("strategy: [a\n", "YAML");
+    bad("- a\n- b\n", "expected a mapping");
+}
+
+static void test_missing_file(void **state)
+{
+    (void)state;
+    td_gridfile_t *file = malloc(sizeof *file);
+    assert_non_null(file);
+    char err[512] = "";
+    assert_int_equal(td_gridfile_load("/nonexistent/grid.yaml", file, err, sizeof err), TD_ERR_IO);
+    assert_non_null(strstr(err, "/nonexistent/grid.yaml"));
+    free(file);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_good),
+        cmocka_unit_test(test_bad),
+        cmocka_unit_test(test_missing_file),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
