@@ -53,6 +53,7 @@ int td_cmd_audit(td_cli_t *cli, int argc, char **argv);
 int td_cmd_dump(td_cli_t *cli, int argc, char **argv);
 int td_cmd_bars(td_cli_t *cli, int argc, char **argv);
 int td_cmd_params(td_cli_t *cli, int argc, char **argv);
+int td_cmd_params_propose(td_cli_t *cli, int argc, char **argv);
 int td_cmd_config(td_cli_t *cli, int argc, char **argv);
 int td_cmd_days(td_cli_t *cli, int argc, char **argv);
 int td_cmd_demo(td_cli_t *cli, int argc, char **argv);

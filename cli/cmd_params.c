@@ -6,6 +6,10 @@
  *                                                 next version to S's input stream
  *   show --symbol S                               the set in force at the stream's end
  *   history --symbol S                            every ParamsChanged of the stream, with offsets
+ *   propose --symbol S --report R ...             a parameter file from a backtest report that
+ *                                                 passes the thresholds (cmd_params_propose.c)
+ * validate and push also take --file F, a parameter file (cli/params_file.h), instead of
+ * --strategy/--set (and, for push, --symbol and the default --reason).
  */
 #include <getopt.h>
 #include <inttypes.h>
@@ -14,6 +18,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/params_file.h"
 #include "core/event_json.h"
 #include "core/timeutil.h"
 #include "processors/strategy.h"
@@ -23,6 +28,9 @@ static void help(void)
     printf("usage: tapedeck params validate --strategy NAME --set K=V[,K=V...]\n"
            "       tapedeck params push --symbol S --strategy NAME --set K=V[,K=V...] --author WHO --reason WHY [--at "
            "TIME]\n"
+           "       tapedeck params validate --file FILE\n"
+           "       tapedeck params push --file FILE --author WHO [--reason WHY] [--at TIME]\n"
+           "       tapedeck params propose --symbol S --report REPORT [--out FILE] [thresholds]  (propose --help)\n"
            "       tapedeck params show --symbol S\n"
            "       tapedeck params history --symbol S\n"
            "\n"
@@ -30,6 +38,8 @@ static void help(void)
            "replay applies it at exactly the same point as live. push validates the set with the strategy's\n"
            "own rules first (exit 2 on a bad set), then appends it with version = previous + 1.\n"
            "\n"
+           "  --file FILE a parameter file (as params propose writes it): symbol, strategy, version, reason,\n"
+           "              params; push takes the symbol and, without --reason, the reason from it\n"
            "  --at TIME   event time of the change (YYYY-MM-DDTHH:MM:SS UTC); default: the stream's last\n"
            "              event time; required when the stream is still empty\n"
            "\n"
@@ -120,21 +130,21 @@ static td_err_t parse_time(const char *s, int64_t *ms)
 
 int td_cmd_params(td_cli_t *cli, int argc, char **argv)
 {
+    if (argc >= 2 && strcmp(argv[1], "propose") == 0)
+        return td_cmd_params_propose(cli, argc, argv);
     if (argc < 2 || td_cli_wants_help(argc, argv)) {
         help();
         return argc < 2 ? TD_EXIT_USAGE : TD_EXIT_OK;
     }
     const char *verb = argv[1];
     static const struct option longopts[] = {
-        {"symbol", required_argument, NULL, 's'},
-        {"strategy", required_argument, NULL, 'S'},
-        {"set", required_argument, NULL, 'v'},
-        {"author", required_argument, NULL, 'a'},
-        {"reason", required_argument, NULL, 'r'},
-        {"at", required_argument, NULL, 't'},
-        {NULL, 0, NULL, 0},
+        {"symbol", required_argument, NULL, 's'}, {"strategy", required_argument, NULL, 'S'},
+        {"set", required_argument, NULL, 'v'},    {"author", required_argument, NULL, 'a'},
+        {"reason", required_argument, NULL, 'r'}, {"at", required_argument, NULL, 't'},
+        {"file", required_argument, NULL, 'f'},   {NULL, 0, NULL, 0},
     };
     const char *symbol = NULL, *strategy = NULL, *set = NULL, *author = NULL, *reason = NULL, *at = NULL;
+    const char *file_path = NULL;
     int c;
     optind = 2;
     while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -145,6 +155,7 @@ int td_cmd_params(td_cli_t *cli, int argc, char **argv)
         case 'a': author = optarg; break;
         case 'r': reason = optarg; break;
         case 't': at = optarg; break;
+        case 'f': file_path = optarg; break;
         default: return td_cli_usage(cli, "unknown option");
         }
     }
@@ -159,20 +170,42 @@ int td_cmd_params(td_cli_t *cli, int argc, char **argv)
     if (strcmp(verb, "validate") == 0 || strcmp(verb, "push") == 0) {
         bool push = verb[0] == 'p';
         td_params_changed_t *p = &ev->u.params;
-        if (!strategy || !set)
-            code = td_cli_usage(cli, "--strategy and --set are required");
+        td_params_file_t *file = NULL;
+        if (file_path && (strategy || set)) {
+            code = td_cli_usage(cli, "--file gives the strategy and the set: drop --strategy and --set");
+        } else if (file_path) {
+            file = malloc(sizeof *file);
+            rc = file ? td_params_file_load(file_path, file, err, sizeof err) : TD_ERR_NOMEM;
+            if (rc != TD_OK)
+                code = td_cli_fail(cli, rc == TD_ERR_IO ? TD_ERR_INVALID : rc, "%s", err[0] ? err : "out of memory");
+            else if (symbol && strcmp(symbol, file->symbol) != 0)
+                code = td_cli_usage(cli, "--symbol %s, but %s is for %s", symbol, file_path, file->symbol);
+            if (code == TD_EXIT_OK) {
+                symbol = file->symbol;
+                strategy = file->params.strategy;
+                if (!reason && file->reason[0])
+                    reason = file->reason;
+            }
+        }
+        if (code != TD_EXIT_OK)
+            ; /* reported */
+        else if (!strategy || (!set && !file))
+            code = td_cli_usage(cli, "--strategy and --set (or --file) are required");
         else if (push && (!symbol || !author || !reason))
             code = td_cli_usage(cli, "push needs --symbol, --author and --reason: every change is audited");
         else if (td_event_set_str(p->strategy, sizeof p->strategy, strategy) != TD_OK ||
                  (push && (td_event_set_str(p->author, sizeof p->author, author) != TD_OK ||
                            td_event_set_str(p->reason, sizeof p->reason, reason) != TD_OK)))
             code = td_cli_usage(cli, "--strategy, --author or --reason is too long");
+        else if (file)
+            memcpy(p->values, file->params.values, sizeof p->values), p->n_values = file->params.n_values;
         else if ((rc = parse_set(set, p, err, sizeof err)) != TD_OK)
             code = td_cli_fail(cli, rc, "%s", err);
-        else if ((rc = validate(p, err, sizeof err)) != TD_OK)
-            code = td_cli_fail(cli, TD_ERR_INVALID, "%s", err);
-        else if (!push)
-            printf("ok: %s with %" PRIu32 " parameter(s) is valid\n", strategy, p->n_values);
+        if (code == TD_EXIT_OK && (rc = validate(p, err, sizeof err)) != TD_OK)
+            code = td_cli_fail(cli, TD_ERR_INVALID, "%s%s%s", file ? file_path : "", file ? ": " : "", err);
+        else if (code == TD_EXIT_OK && !push)
+            printf("ok: %s with %" PRIu32 " parameter(s) is valid%s%s\n", strategy, p->n_values, file ? " for " : "",
+                   file ? symbol : "");
         if (push && code == TD_EXIT_OK) {
             rc = td_cli_open_tape(cli, false, &tape, err, sizeof err);
             td_event_t *last = malloc(sizeof *last);
@@ -229,6 +262,7 @@ int td_cmd_params(td_cli_t *cli, int argc, char **argv)
                 code = td_cli_fail(cli, rc, "%s", err[0] ? err : "push failed");
             free(last);
         }
+        free(file);
     } else if (strcmp(verb, "show") == 0 || strcmp(verb, "history") == 0) {
         if (!symbol) {
             code = td_cli_usage(cli, "--symbol is required");
