@@ -2,6 +2,7 @@
 #include "backtest/pbo.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -120,83 +121,149 @@ static double sharpe_of(double trial_mean, double s, double s2, size_t n)
     return mean == 0.0 ? 0.0 : mean > 0.0 ? INFINITY : -INFINITY;
 }
 
-td_err_t td_pbo_compute(const td_pbo_t *pbo, td_pbo_result_t *result, char *errbuf, size_t errlen)
+/* The work of one thread: combinations first, first + step, ... of the list. */
+typedef struct job {
+    const td_pbo_t *pbo;
+    const uint8_t (*picks)[TD_PBO_MAX_BLOCKS / 2]; /* [combination][k]: the chosen blocks */
+    size_t n_combos, first, step;
+    const double *tot_sum, *tot_sq; /* [trial]: over every block */
+    double *logit;                  /* [combination] */
+    uint8_t *flags;                 /* [combination]: 1 overfit, 2 out-of-sample loss */
+    double *is, *oos;               /* scratch [trial] */
+} job_t;
+
+static void *run_job(void *arg)
+{
+    job_t *job = arg;
+    const td_pbo_t *pbo = job->pbo;
+    const unsigned S = pbo->blocks, half = S / 2;
+    const size_t N = pbo->given, half_n = pbo->block_len * half;
+    for (size_t c = job->first; c < job->n_combos; c += job->step) {
+        const uint8_t *pick = job->picks[c];
+        size_t best = 0;
+        for (size_t t = 0; t < N; t++) {
+            const double *sum = &pbo->sum[t * S], *sq = &pbo->sq[t * S];
+            double s_in = 0.0, q_in = 0.0;
+            for (unsigned k = 0; k < half; k++) {
+                s_in += sum[pick[k]];
+                q_in += sq[pick[k]];
+            }
+            job->is[t] = sharpe_of(pbo->mean[t], s_in, q_in, half_n);
+            job->oos[t] = sharpe_of(pbo->mean[t], job->tot_sum[t] - s_in, job->tot_sq[t] - q_in, half_n);
+            if (job->is[t] > job->is[best])
+                best = t;
+        }
+        size_t below = 0, equal = 0;
+        const double target = job->oos[best];
+        for (size_t t = 0; t < N; t++) {
+            below += job->oos[t] < target;
+            equal += job->oos[t] == target;
+        }
+        double rank = 1.0 + (double)below + (double)(equal - 1) / 2.0; /* equal counts n* itself */
+        double w = rank / (double)(N + 1);
+        job->logit[c] = log(w / (1.0 - w));
+        job->flags[c] = (uint8_t)((job->logit[c] <= 0.0 ? 1 : 0) | (target < 0.0 ? 2 : 0));
+    }
+    return NULL;
+}
+
+td_err_t td_pbo_compute(const td_pbo_t *pbo, unsigned threads, td_pbo_result_t *result, char *errbuf, size_t errlen)
 {
     memset(result, 0, sizeof *result);
     if (pbo->given < 2)
         return td_err_set(errbuf, errlen, TD_ERR_INVALID, "PBO needs 2 trials at least, found %zu", pbo->given);
     const unsigned S = pbo->blocks, half = S / 2;
-    const size_t N = pbo->given, half_n = pbo->block_len * half;
-    double *is = malloc(N * sizeof *is), *oos = malloc(N * sizeof *oos);
-    if (!is || !oos) {
-        free(is);
-        free(oos);
-        return TD_ERR_NOMEM;
-    }
-    unsigned pick[TD_PBO_MAX_BLOCKS];
-    for (unsigned k = 0; k < half; k++)
-        pick[k] = k;
-    uint64_t combos = 0, overfit = 0, losses = 0;
-    double logit_sum = 0.0;
-    for (;;) {
-        bool in[TD_PBO_MAX_BLOCKS] = {false};
+    const size_t N = pbo->given;
+    const size_t n_combos = (size_t)choose(S, half);
+    if (threads < 1)
+        threads = 1;
+    if (threads > 64)
+        threads = 64;
+    uint8_t(*picks)[TD_PBO_MAX_BLOCKS / 2] = malloc(n_combos * sizeof *picks);
+    double *logit = malloc(n_combos * sizeof *logit);
+    uint8_t *flags = malloc(n_combos);
+    double *tot = malloc(2 * N * sizeof *tot);
+    double *scratch = malloc(2 * N * threads * sizeof *scratch);
+    job_t *jobs = calloc(threads, sizeof *jobs);
+    pthread_t *tids = calloc(threads, sizeof *tids);
+    td_err_t rc = picks && logit && flags && tot && scratch && jobs && tids ? TD_OK : TD_ERR_NOMEM;
+    if (rc == TD_OK) {
+        /* every combination of half of the S blocks, in lexicographic order */
+        unsigned pick[TD_PBO_MAX_BLOCKS];
         for (unsigned k = 0; k < half; k++)
-            in[pick[k]] = true;
-        size_t best = 0;
-        for (size_t t = 0; t < N; t++) {
-            const double *sum = &pbo->sum[t * S], *sq = &pbo->sq[t * S];
-            double s_in = 0.0, q_in = 0.0, s_out = 0.0, q_out = 0.0;
-            for (unsigned b = 0; b < S; b++) {
-                if (in[b]) {
-                    s_in += sum[b];
-                    q_in += sq[b];
-                } else {
-                    s_out += sum[b];
-                    q_out += sq[b];
-                }
+            pick[k] = k;
+        for (size_t c = 0; c < n_combos; c++) {
+            for (unsigned k = 0; k < half; k++)
+                picks[c][k] = (uint8_t)pick[k];
+            int k = (int)half - 1;
+            while (k >= 0 && pick[k] == S - half + (unsigned)k)
+                k--;
+            if (k < 0) {
+                TD_ASSERT(c + 1 == n_combos);
+                break;
             }
-            is[t] = sharpe_of(pbo->mean[t], s_in, q_in, half_n);
-            oos[t] = sharpe_of(pbo->mean[t], s_out, q_out, half_n);
-            if (is[t] > is[best])
-                best = t;
+            pick[k]++;
+            for (unsigned j = (unsigned)k + 1; j < half; j++)
+                pick[j] = pick[j - 1] + 1;
         }
-        size_t below = 0, equal = 0;
+        /* each trial's sums over every block, in block order */
         for (size_t t = 0; t < N; t++) {
-            if (oos[t] < oos[best])
-                below++;
-            else if (oos[t] == oos[best] && t != best)
-                equal++;
+            double a = 0.0, b = 0.0;
+            for (unsigned k = 0; k < S; k++) {
+                a += pbo->sum[t * S + k];
+                b += pbo->sq[t * S + k];
+            }
+            tot[t] = a;
+            tot[N + t] = b;
         }
-        double rank = 1.0 + (double)below + (double)equal / 2.0;
-        double w = rank / (double)(N + 1);
-        double logit = log(w / (1.0 - w));
-        combos++;
-        logit_sum += logit;
-        if (logit <= 0.0)
-            overfit++;
-        if (oos[best] < 0.0)
-            losses++;
-        /* next combination in lexicographic order */
-        int k = (int)half - 1;
-        while (k >= 0 && pick[k] == S - half + (unsigned)k)
-            k--;
-        if (k < 0)
-            break;
-        pick[k]++;
-        for (unsigned j = (unsigned)k + 1; j < half; j++)
-            pick[j] = pick[j - 1] + 1;
+        bool started[64] = {false};
+        for (unsigned i = 0; i < threads; i++)
+            jobs[i] = (job_t){pbo,
+                              (const uint8_t(*)[TD_PBO_MAX_BLOCKS / 2]) picks,
+                              n_combos,
+                              i,
+                              threads,
+                              tot,
+                              tot + N,
+                              logit,
+                              flags,
+                              scratch + 2 * N * i,
+                              scratch + 2 * N * i + N};
+        for (unsigned i = 1; i < threads; i++)
+            started[i] = pthread_create(&tids[i], NULL, run_job, &jobs[i]) == 0;
+        run_job(&jobs[0]);
+        for (unsigned i = 1; i < threads; i++) {
+            if (started[i])
+                pthread_join(tids[i], NULL);
+            else
+                run_job(&jobs[i]); /* a thread that could not start: its share runs here */
+        }
     }
-    free(is);
-    free(oos);
-    TD_ASSERT(combos == choose(S, half));
-    result->trials = N;
-    result->blocks = S;
-    result->block_len = pbo->block_len;
-    result->dropped = pbo->dropped;
-    result->combinations = combos;
-    result->overfit = overfit;
-    result->pbo = (double)overfit / (double)combos;
-    result->logit_mean = logit_sum / (double)combos;
-    result->prob_oos_loss = (double)losses / (double)combos;
-    return TD_OK;
+    free(picks);
+    free(tot);
+    free(scratch);
+    free(jobs);
+    free(tids);
+    if (rc == TD_OK) {
+        /* in combination order: the same bits whatever the thread count */
+        uint64_t overfit = 0, losses = 0;
+        double logit_sum = 0.0;
+        for (size_t c = 0; c < n_combos; c++) {
+            logit_sum += logit[c];
+            overfit += flags[c] & 1;
+            losses += (flags[c] >> 1) & 1;
+        }
+        result->trials = N;
+        result->blocks = S;
+        result->block_len = pbo->block_len;
+        result->dropped = pbo->dropped;
+        result->combinations = n_combos;
+        result->overfit = overfit;
+        result->pbo = (double)overfit / (double)n_combos;
+        result->logit_mean = logit_sum / (double)n_combos;
+        result->prob_oos_loss = (double)losses / (double)n_combos;
+    }
+    free(logit);
+    free(flags);
+    return rc;
 }

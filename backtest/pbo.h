@@ -26,9 +26,11 @@
  * counts as a return of 0. Each trial's returns are centred on its own mean before the sums are formed, so the block
  * variances do not lose precision to cancellation.
  *
- * Determinism: fixed combination order, sums in row order, no threads: the same bits every run.
+ * Determinism: fixed combination order, sums in row order, the logits summed in combination order
+ * whatever the number of threads td_pbo_compute uses: the same bits every run.
  *
- * Threading: one td_pbo_t per thread.
+ * Threading: td_pbo_new / td_pbo_add / td_pbo_compute on one thread at a time; td_pbo_compute
+ * starts its own helpers and joins them before it returns.
  */
 #ifndef TD_BACKTEST_PBO_H
 #define TD_BACKTEST_PBO_H
@@ -75,8 +77,12 @@ typedef struct td_pbo_result {
     double prob_oos_loss;  /* fraction of combinations where n*'s out-of-sample Sharpe < 0 */
 } td_pbo_result_t;
 
-/* Runs the cross-validation over every combination with the trials given. TD_ERR_INVALID with
- * fewer than 2; TD_ERR_NOMEM. */
-td_err_t td_pbo_compute(const td_pbo_t *pbo, td_pbo_result_t *result, char *errbuf, size_t errlen) TD_WUR;
+/* Runs the cross-validation over every combination with the trials given, on `threads` threads
+ * (1..64; the calling thread is one of them): each combination's logit is kept in its slot and
+ * the sums run in combination order afterwards, so the result has the same bits for any thread
+ * count. Extra memory: 9 x C(S, S/2) + 16 x N x threads bytes. TD_ERR_INVALID with fewer than 2
+ * trials; TD_ERR_NOMEM. */
+td_err_t td_pbo_compute(const td_pbo_t *pbo, unsigned threads, td_pbo_result_t *result, char *errbuf,
+                        size_t errlen) TD_WUR;
 
 #endif

@@ -99,7 +99,7 @@ td_err_t td_validate_add(td_validate_t *v, const td_grid_row_t *row)
     return TD_OK;
 }
 
-td_err_t td_validate_finish(td_validate_t *v, td_validation_t *out)
+td_err_t td_validate_finish(td_validate_t *v, unsigned threads, td_validation_t *out)
 {
     memset(out, 0, sizeof *out);
     out->trials = v->evaluated;
@@ -116,7 +116,7 @@ td_err_t td_validate_finish(td_validate_t *v, td_validation_t *out)
         return TD_OK;
     }
     char err[160] = "";
-    td_err_t rc = td_pbo_compute(v->pbo, &out->pbo, err, sizeof err);
+    td_err_t rc = td_pbo_compute(v->pbo, threads, &out->pbo, err, sizeof err);
     if (rc == TD_ERR_NOMEM)
         return rc;
     out->have_pbo = rc == TD_OK;

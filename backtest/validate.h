@@ -49,8 +49,8 @@ typedef struct td_validation {
     char pbo_skipped[160]; /* why there is no PBO (have_pbo false) */
 } td_validation_t;
 
-/* Computes the statistics of what was folded. TD_ERR_NOMEM; other failures only leave have_pbo
- * false with the reason. */
-td_err_t td_validate_finish(td_validate_t *validate, td_validation_t *out) TD_WUR;
+/* Computes the statistics of what was folded, the PBO on `threads` threads (same result for any
+ * count). TD_ERR_NOMEM; other failures only leave have_pbo false with the reason. */
+td_err_t td_validate_finish(td_validate_t *validate, unsigned threads, td_validation_t *out) TD_WUR;
 
 #endif

@@ -1018,7 +1018,7 @@ static td_err_t run_symbol(td_cli_t *cli, const bt_opts_t *o, const td_grid_t *g
     td_validation_t validation;
     memset(&validation, 0, sizeof validation);
     if (rc == TD_OK)
-        rc = td_validate_finish(run->validate, &validation);
+        rc = td_validate_finish(run->validate, stats.threads, &validation);
 
     if (rc == TD_OK && o->json) {
         td_buf_reset(&run->line);

@@ -21,7 +21,7 @@ static void assert_rel(double got, double want, double tol, const char *what)
 }
 
 /* Builds a PBO from a row-major T x N matrix (m[t * N + n]). */
-static td_pbo_result_t pbo_of(const double *m, size_t T, size_t N, unsigned S)
+static td_pbo_result_t pbo_of_threads(const double *m, size_t T, size_t N, unsigned S, unsigned threads)
 {
     char err[256] = "";
     td_pbo_t *pbo = NULL;
@@ -35,10 +35,15 @@ static td_pbo_result_t pbo_of(const double *m, size_t T, size_t N, unsigned S)
     }
     assert_int_equal(td_pbo_trials(pbo), N);
     td_pbo_result_t r;
-    assert_int_equal(td_pbo_compute(pbo, &r, err, sizeof err), TD_OK);
+    assert_int_equal(td_pbo_compute(pbo, threads, &r, err, sizeof err), TD_OK);
     free(col);
     td_pbo_destroy(pbo);
     return r;
+}
+
+static td_pbo_result_t pbo_of(const double *m, size_t T, size_t N, unsigned S)
+{
+    return pbo_of_threads(m, T, N, S, 1);
 }
 
 /* Two trials, two blocks: each is best where the other is worst. Either way the in-sample winner
@@ -108,9 +113,11 @@ static void test_against_brute_force(void **state)
     assert_rel(r.pbo, 10.0 / 252.0, 1e-15, "pbo 250x12");
     assert_rel(r.logit_mean, 0.7990859654509084, 1e-12, "logit mean 250x12");
     assert_rel(r.prob_oos_loss, 2.0 / 252.0, 1e-15, "OOS loss 250x12");
-    /* the same input gives the same bits */
-    td_pbo_result_t again = pbo_of(m, 250, 12, 10);
-    assert_memory_equal(&r, &again, sizeof r);
+    /* the same input gives the same bits, on 1, 2 or 3 threads */
+    for (unsigned threads = 1; threads <= 3; threads++) {
+        td_pbo_result_t again = pbo_of_threads(m, 250, 12, 10, threads);
+        assert_memory_equal(&r, &again, sizeof r);
+    }
     free(m);
 }
 
@@ -129,12 +136,12 @@ static void test_bad_shapes(void **state)
     assert_int_equal(td_pbo_add(pbo, r, 15, err, sizeof err), TD_ERR_INVALID);
     assert_int_equal(td_pbo_add(pbo, r, 16, err, sizeof err), TD_OK);
     td_pbo_result_t res;
-    assert_int_equal(td_pbo_compute(pbo, &res, err, sizeof err), TD_ERR_INVALID); /* one trial only */
+    assert_int_equal(td_pbo_compute(pbo, 1, &res, err, sizeof err), TD_ERR_INVALID); /* one trial only */
     assert_int_equal(td_pbo_add(pbo, r, 16, err, sizeof err), TD_OK);
     assert_int_equal(td_pbo_add(pbo, r, 16, err, sizeof err), TD_OK);
     assert_int_equal(td_pbo_add(pbo, r, 16, err, sizeof err), TD_ERR_INVALID); /* a 4th of 3 */
     /* all flat: every Sharpe 0, all ranks tied at the median: lambda = 0 counts as overfit */
-    assert_int_equal(td_pbo_compute(pbo, &res, err, sizeof err), TD_OK);
+    assert_int_equal(td_pbo_compute(pbo, 1, &res, err, sizeof err), TD_OK);
     assert_true(res.pbo == 1.0 && res.logit_mean == 0.0);
     td_pbo_destroy(pbo);
     td_pbo_destroy(NULL);

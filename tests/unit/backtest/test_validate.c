@@ -62,7 +62,7 @@ static void test_against_direct(void **state)
     td_grid_stats_t stats;
     assert_int_equal(td_grid_run(grid, "sma_cross", &config, bars, n, &opts, fold, v, &stats, err, sizeof err), TD_OK);
     td_validation_t got;
-    assert_int_equal(td_validate_finish(v, &got), TD_OK);
+    assert_int_equal(td_validate_finish(v, 2, &got), TD_OK);
     td_validate_destroy(v);
 
     /* direct */
@@ -110,7 +110,7 @@ static void test_against_direct(void **state)
     assert_true(!isnan(want.dsr));
     assert_true(memcmp(&got.dsr, &want, sizeof want) == 0);
     td_pbo_result_t want_pbo;
-    assert_int_equal(td_pbo_compute(pbo, &want_pbo, err, sizeof err), TD_OK);
+    assert_int_equal(td_pbo_compute(pbo, 1, &want_pbo, err, sizeof err), TD_OK);
     assert_true(got.have_pbo);
     assert_true(memcmp(&got.pbo, &want_pbo, sizeof want_pbo) == 0);
     assert_int_equal(got.pbo.combinations, 6);
@@ -129,7 +129,7 @@ static void test_bad_blocks_and_cap(void **state)
     /* more sets than the PBO cap: no PBO, and nothing allocated for it */
     assert_int_equal(td_validate_new((uint64_t)TD_PBO_MAX_TRIALS + 1, 16, &v, err, sizeof err), TD_OK);
     td_validation_t out;
-    assert_int_equal(td_validate_finish(v, &out), TD_OK);
+    assert_int_equal(td_validate_finish(v, 1, &out), TD_OK);
     assert_false(out.have_pbo);
     assert_non_null(strstr(out.pbo_skipped, "memory bound"));
     assert_true(isnan(out.dsr.dsr));
