@@ -90,6 +90,23 @@ static const key_def_t keys[] = {
      "params propose: fewest walk-forward out-of-sample trades"},
     {"params.min_oos_sharpe", K_DECIMAL, "0", -DEC(100), DEC(100), NULL,
      "params propose: lowest walk-forward out-of-sample Sharpe ratio (annualised)"},
+    {"journal.mode", K_ENUM, "tape", 0, 0, "tape|kafka",
+     "tapedeck run: tape: every role on the local tape of one process; kafka: the input and output topics of "
+     "kafka.* join the roles, one per process (docs/OPERATIONS.md)"},
+    {"kafka.brokers", K_STR, "127.0.0.1:9092", 0, 0, NULL, "journal.mode kafka: bootstrap servers, HOST:PORT[,...]"},
+    {"kafka.input_topic", K_STR, "tapedeck.input", 0, 0, NULL,
+     "journal.mode kafka: topic of the EA's ticks, symbol specs and execution reports (key = symbol)"},
+    {"kafka.output_topic", K_STR, "tapedeck.output", 0, 0, NULL,
+     "journal.mode kafka: topic of the processor's outputs and state records (key = symbol)"},
+    {"kafka.partitions", K_INT, "6", 1, 10000, NULL,
+     "journal.mode kafka: partitions of each topic (checked at startup); a symbol's partition is FNV-1a-32(symbol) "
+     "mod this - changing it moves symbols: never change it on a live cluster"},
+    {"kafka.linger_ms", K_INT, "1", 0, 1000, NULL, "journal.mode kafka: producer batching delay (linger.ms)"},
+    {"kafka.delivery_timeout_ms", K_INT, "300000", 1000, 86400000, NULL,
+     "journal.mode kafka: a message not acknowledged by the brokers within this time fails the role (exit 3; "
+     "nothing acknowledged is lost, the restart resends)"},
+    {"kafka.batch_messages", K_INT, "5000", 1, 1000000, NULL,
+     "journal.mode kafka: consumed messages per local tape commit (archiver, processor)"},
     {"log.level", K_ENUM, "info", 0, 0, "debug|info|warn|error", "least severe level written to stderr"},
     {"log.format", K_ENUM, "text", 0, 0, "text|json", "text: key=value lines; json: one JSON object per line"},
     {"symbol.digits", K_INT, "5", 0, 8, NULL, "decimal places of a price (point = 10^-digits)"},
