@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/run_kafka.h"
 #include "gateway/router.h"
 #include "gateway/server.h"
 #include "host/host.h"
@@ -21,7 +22,7 @@
 
 static void help(void)
 {
-    printf("usage: tapedeck run [--role all|gateway|sink] [--config FILE]\n"
+    printf("usage: tapedeck run [--role all|gateway|sink|processor|archiver] [--config FILE]\n"
            "\n"
            "Runs the live pipeline service on the local tape until SIGTERM or SIGINT. Roles:\n"
            "  gateway     the TCP server the MT5 Expert Advisor (or tapedeck feed) connects to: it\n"
@@ -41,11 +42,21 @@ static void help(void)
            "              and the gateway goes on acknowledging. --role sink runs it alone, next to a\n"
            "              running tapedeck run on the same data directory.\n"
            "all (the default) runs the first three (and the sink, if enabled) in one process; --role\n"
-           "gateway runs the gateway alone. The processor and router roles alone and the archiver\n"
-           "role are not built yet.\n"
+           "gateway runs the gateway alone. The processor and router roles alone are not built on the\n"
+           "local tape.\n"
+           "\n"
+           "With journal.mode kafka (docs/OPERATIONS.md) each role is its own process with its own\n"
+           "--data-dir, joined by the topics kafka.input_topic and kafka.output_topic at kafka.brokers:\n"
+           "  --role gateway    produces each burst to the input topic, ACKs after delivery (acks=all)\n"
+           "  --role processor  input topic -> its own tape -> processor host -> output topic\n"
+           "  --role archiver   both topics -> the local tape (the replayable record, day index)\n"
+           "  --role sink       as above, on the archiver's data directory\n"
+           "In Kafka mode the order router would run inside the gateway process (only it holds the EA's\n"
+           "socket); it is not built yet, so Kafka mode needs broker.mode paper.\n"
            "\n"
            "options:\n"
-           "  --role ROLE     all (default), gateway or sink\n"
+           "  --role ROLE     all (default), gateway or sink; with journal.mode kafka: gateway,\n"
+           "                  processor, archiver or sink\n"
            "  --config FILE   YAML configuration (as the global option; gateway.* and tape.* keys)\n"
            "\n"
            "On SIGTERM/SIGINT it stops accepting, closes every connection with BYE (all it read is\n"
@@ -137,6 +148,14 @@ int td_cmd_run(td_cli_t *cli, int argc, char **argv)
         role = "all";
     if (strcmp(role, "sink") == 0) /* the sink alone: tapedeck sink in follow mode */
         return td_cmd_sink(cli, 1, (char *[]){"sink", NULL});
+    if (td_config_int(cli->config, "journal.mode") == 1) { /* kafka: cli/run_kafka.c */
+        if (strcmp(role, "gateway") != 0 && strcmp(role, "processor") != 0 && strcmp(role, "archiver") != 0)
+            return td_cli_usage(cli,
+                                "journal.mode kafka: --role expects gateway, processor, archiver or sink (one "
+                                "role per process), found '%s'",
+                                role);
+        return td_run_kafka(cli, role);
+    }
     bool all = strcmp(role, "all") == 0;
     if (!all && (strcmp(role, "processor") == 0 || strcmp(role, "router") == 0))
         return td_cli_usage(cli,

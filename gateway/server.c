@@ -173,6 +173,7 @@ typedef struct conn {
     uint64_t acked_committed; /* what the tape holds */
     uint64_t ack_pending;     /* highest seq to acknowledge after this burst's commit (0 = none) */
     td_tape_batch_t *batch;   /* this burst's, NULL until the first event */
+    uint64_t journal_events;  /* this burst's events in opts.journal */
     uint64_t lines_n, events, duplicates, errors;
     const char *bye_reason; /* CLOSING: the BYE's text, queued after this burst's ACK */
     bool bye_queued;
@@ -277,7 +278,9 @@ static td_err_t conn_start_session(conn_t *conn)
     td_buf_t val;
     td_buf_init(&val);
     uint64_t acked = 0;
-    if (rc == TD_OK) {
+    if (rc == TD_OK && server->opts.journal) {
+        rc = server->opts.journal->acked(server->opts.journal->opaque, conn->account, &acked);
+    } else if (rc == TD_OK) {
         rc = td_tape_get_meta(server->tape, key, &val);
         if (rc == TD_OK)
             rc = td_gw_acked_decode(val.ptr, val.len, &acked);
@@ -328,6 +331,27 @@ static void handle_hello(conn_t *conn, const char *line, size_t len)
     conn_queue(conn, td_gw_format_welcome(&conn->out, acked));
 }
 
+/* One event into opts.journal: a line it refuses gets ERR, a failure of the journal drops the peer
+ * (nothing of the burst is acknowledged). */
+static td_err_t journal_append(conn_t *conn, td_gw_msg_t *msg)
+{
+    td_gw_server_t *server = conn->server;
+    char detail[256] = "";
+    td_err_t rc = server->opts.journal->append(server->opts.journal->opaque, conn->account, msg->seq, &msg->ev, detail,
+                                               sizeof detail);
+    if (rc == TD_ERR_INVALID) {
+        conn_err(conn, msg->seq, detail);
+    } else if (rc != TD_OK) {
+        td_log_write(server->log, TD_LOG_ERROR, "gateway", rc, "cannot append to the journal peer=%s: %s", conn->peer,
+                     detail);
+        conn->drop = true;
+    } else {
+        conn->journal_events++;
+        conn->events++;
+    }
+    return rc;
+}
+
 static void handle_data(conn_t *conn, const char *line, size_t len)
 {
     td_gw_server_t *server = conn->server;
@@ -352,6 +376,12 @@ static void handle_data(conn_t *conn, const char *line, size_t len)
     case TD_GW_TICK:
     case TD_GW_SPEC:
     case TD_GW_EXEC:
+        if (server->opts.journal) {
+            rc = journal_append(conn, msg);
+            if (rc != TD_OK)
+                return;
+            break;
+        }
         if (!conn->batch)
             rc = td_tape_batch_new(server->tape, &conn->batch);
         if (rc == TD_OK)
@@ -432,9 +462,26 @@ static void conn_end_burst(conn_t *conn)
         conn->batch = NULL;
         conn->acked = conn->acked_committed;
         conn->ack_pending = 0;
+        conn->journal_events = 0;
         return;
     }
-    if (conn->acked != conn->acked_committed) {
+    if (server->opts.journal && conn->acked != conn->acked_committed) {
+        rc = server->opts.journal->commit(server->opts.journal->opaque, conn->account, conn->acked, server->failed_msg,
+                                          sizeof server->failed_msg);
+        if (rc == TD_OK) {
+            server->stats.commits++;
+            server->stats.events += conn->journal_events;
+            conn->acked_committed = conn->acked;
+        } else {
+            server->failed = rc;
+            td_log_write(server->log, TD_LOG_ERROR, "gateway", rc, "journal commit failed: %s", server->failed_msg);
+            conn->acked = conn->acked_committed;
+            conn->ack_pending = 0;
+            conn->journal_events = 0;
+            ev_break(server->loop, EVBREAK_ALL);
+            return;
+        }
+    } else if (conn->acked != conn->acked_committed) {
         char key[80], val[24];
         if (!conn->batch)
             rc = td_tape_batch_new(server->tape, &conn->batch);
@@ -470,6 +517,7 @@ static void conn_end_burst(conn_t *conn)
     }
     td_tape_batch_destroy(conn->batch); /* only duplicates/heartbeats: an empty batch */
     conn->batch = NULL;
+    conn->journal_events = 0;
     /* the hook (processor, router) runs BEFORE the ACK: an ORDER caused by this burst reaches the EA
      * ahead of the burst's ACK, so an EA that waits for an ACK has every order it caused */
     if (server->stats.commits != commits)

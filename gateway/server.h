@@ -41,6 +41,18 @@
 #include "core/log.h"
 #include "core/tape.h"
 
+/* Another journal than the local tape (Kafka: gateway/journal_kafka.h). With one, the server
+ * never touches a tape: each event of a burst goes to append, and at the burst's end commit must
+ * make all of them durable and record the account's sequence number before it returns TD_OK -
+ * only then is the ACK written. acked reads that number when a session starts. A commit failure
+ * stops the server like a failed tape commit; append's TD_ERR_INVALID refuses one line (ERR). */
+typedef struct td_gw_journal {
+    void *opaque;
+    td_err_t (*acked)(void *opaque, const char *account, uint64_t *acked);
+    td_err_t (*append)(void *opaque, const char *account, uint64_t seq, td_event_t *ev, char *errbuf, size_t errlen);
+    td_err_t (*commit)(void *opaque, const char *account, uint64_t acked, char *errbuf, size_t errlen);
+} td_gw_journal_t;
+
 typedef struct td_gw_server_opts {
     const char *listen; /* "HOST:PORT", HOST an IPv4 address or "localhost"; port 0 = any free port */
     const char *token;  /* non-empty */
@@ -59,6 +71,7 @@ typedef struct td_gw_server_opts {
      * session.day_offset_minutes); 0 = heartbeats append nothing. */
     int64_t clock_timeframe_ms;
     int clock_align_minutes;
+    const td_gw_journal_t *journal; /* NULL: the local tape (td_gw_server_new's tape) */
 } td_gw_server_opts_t;
 
 typedef struct td_gw_stats {
@@ -74,8 +87,9 @@ typedef struct td_gw_stats {
 
 typedef struct td_gw_server td_gw_server_t;
 
-/* Binds and listens (SO_REUSEADDR), ready to run. The tape stays the caller's and must outlive the
- * server; log too. TD_ERR_INVALID for bad options, TD_ERR_IO when the address cannot be bound. */
+/* Binds and listens (SO_REUSEADDR), ready to run. The tape (NULL with opts->journal) stays the
+ * caller's and must outlive the server; log too. TD_ERR_INVALID for bad options, TD_ERR_IO when the address cannot be
+ * bound. */
 td_err_t td_gw_server_new(const td_gw_server_opts_t *opts, td_tape_t *tape, td_log_t *log, td_gw_server_t **server,
                           char *errbuf, size_t errlen) TD_WUR;
 /* Closes every connection and the listener; NULL is a no-op. */

@@ -1,0 +1,418 @@
+/* run_kafka.c - the roles of `tapedeck run` in Kafka mode (see run_kafka.h). */
+#include "cli/run_kafka.h"
+
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/codec.h"
+#include "core/kafka.h"
+#include "core/kafka_ingest.h"
+#include "gateway/journal_kafka.h"
+#include "gateway/server.h"
+#include "host/host.h"
+
+#define POLL_MS 100
+
+static volatile sig_atomic_t stop_signal;
+
+static void on_stop(int signum)
+{
+    stop_signal = signum;
+}
+
+static void catch_stop_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+}
+
+static void print_ingest(const char *role, const td_ingest_t *ingest)
+{
+    td_ingest_stats_t st;
+    td_ingest_stats(ingest, &st);
+    printf("tapedeck run: %s: %" PRIu64 " message(s) consumed: %" PRIu64 " input(s), %" PRIu64 " output(s), %" PRIu64
+           " state record(s) archived; %" PRIu64 " duplicate input(s) and %" PRIu64
+           " duplicate output(s) dropped, %" PRIu64 " refused; %" PRIu64 " commit(s)\n",
+           role, st.messages, st.inputs, st.outputs, st.states, st.duplicate_inputs, st.duplicate_outputs, st.refused,
+           st.commits);
+}
+
+/* ---- archiver ---- */
+
+static int run_archiver(td_cli_t *cli, const td_kafka_opts_t *kopts, td_tape_t *tape)
+{
+    char err[1024] = "";
+    td_ingest_t *ingest = NULL;
+    td_ingest_opts_t iopts = {.kafka = kopts,
+                              .inputs = true,
+                              .outputs = true,
+                              .batch_messages = (uint32_t)td_config_int(cli->config, "kafka.batch_messages"),
+                              .log = &cli->log};
+    td_err_t rc = td_ingest_new(&iopts, tape, &ingest, err, sizeof err);
+    if (rc == TD_OK) {
+        printf("tapedeck run: archiver consuming %s and %s from %s into the local tape in %s\n", kopts->input_topic,
+               kopts->output_topic, kopts->brokers, cli->data_dir);
+        fflush(stdout);
+    }
+    while (rc == TD_OK && !stop_signal) {
+        uint64_t n = 0;
+        rc = td_ingest_poll(ingest, POLL_MS, &n, err, sizeof err);
+    }
+    if (ingest)
+        print_ingest("archiver", ingest);
+    fflush(stdout);
+    td_ingest_destroy(ingest);
+    return rc == TD_OK ? TD_EXIT_OK : td_cli_fail(cli, rc, "%s", err);
+}
+
+/* ---- processor ---- */
+
+typedef struct sym_state {
+    char symbol[TD_SYMBOL_MAX + 1];
+    uint64_t state_at;          /* input next offset when "proc/<SYMBOL>" was last produced; UINT64_MAX = never */
+    uint64_t produced, snapday; /* what the tape's meta says */
+    uint64_t new_produced, new_snapday;
+} sym_state_t;
+
+typedef struct proc {
+    td_cli_t *cli;
+    const td_kafka_opts_t *kopts;
+    td_tape_t *tape;
+    td_kafka_producer_t *producer;
+    sym_state_t *syms;
+    size_t n_syms, cap_syms;
+    td_buf_t val, state;
+    td_event_t *ev;
+    td_day_range_t *days;
+    size_t n_days, cap_days;
+    uint64_t outputs_produced, states_produced;
+    char *err;
+    size_t errlen;
+} proc_t;
+
+static td_err_t collect_day(void *opaque, const td_day_range_t *range)
+{
+    proc_t *proc = opaque;
+    if (proc->n_days == proc->cap_days) {
+        size_t cap = proc->cap_days ? 2 * proc->cap_days : 64;
+        td_day_range_t *p = realloc(proc->days, cap * sizeof *p);
+        if (!p)
+            return TD_ERR_NOMEM;
+        proc->days = p;
+        proc->cap_days = cap;
+    }
+    proc->days[proc->n_days++] = *range;
+    return TD_OK;
+}
+
+static td_err_t load_days(proc_t *proc, td_stream_kind_t kind, const char *symbol)
+{
+    proc->n_days = 0;
+    return td_tape_days(proc->tape, kind, symbol, collect_day, proc);
+}
+
+static td_err_t produce_state(proc_t *proc, const char *symbol, const char *key)
+{
+    td_err_t rc = td_tape_get_state(proc->tape, key, &proc->state);
+    if (rc != TD_OK)
+        return rc;
+    td_kafka_header_t h[2] = {{TD_KAFKA_H_TYPE, "state", 5}, {TD_KAFKA_H_KEY, key, strlen(key)}};
+    rc = td_kafka_produce(proc->producer, proc->kopts->output_topic, symbol, proc->state.ptr, proc->state.len, h, 2,
+                          proc->err, proc->errlen);
+    if (rc == TD_OK)
+        proc->states_produced++;
+    return rc;
+}
+
+static sym_state_t *sym_get(proc_t *proc, const char *symbol, td_err_t *rc)
+{
+    for (size_t i = 0; i < proc->n_syms; i++)
+        if (strcmp(proc->syms[i].symbol, symbol) == 0)
+            return &proc->syms[i];
+    if (proc->n_syms == proc->cap_syms) {
+        size_t cap = proc->cap_syms ? 2 * proc->cap_syms : 16;
+        sym_state_t *p = realloc(proc->syms, cap * sizeof *p);
+        if (!p) {
+            *rc = TD_ERR_NOMEM;
+            return NULL;
+        }
+        proc->syms = p;
+        proc->cap_syms = cap;
+    }
+    sym_state_t *s = &proc->syms[proc->n_syms];
+    memset(s, 0, sizeof *s);
+    snprintf(s->symbol, sizeof s->symbol, "%s", symbol);
+    s->state_at = UINT64_MAX;
+    char key[96];
+    snprintf(key, sizeof key, "kafka/produced/%s", symbol);
+    *rc = td_ingest_meta_u64(proc->tape, key, &s->produced);
+    if (*rc == TD_ERR_NOT_FOUND)
+        *rc = TD_OK;
+    snprintf(key, sizeof key, "kafka/snapday/%s", symbol);
+    if (*rc == TD_OK)
+        *rc = td_ingest_meta_u64(proc->tape, key, &s->snapday);
+    if (*rc == TD_ERR_NOT_FOUND)
+        *rc = TD_OK;
+    if (*rc != TD_OK)
+        return NULL;
+    proc->n_syms++;
+    return s;
+}
+
+/* Enqueues what symbol has that is not delivered yet: its outputs from "produced" on (each with
+ * its day), the day-start snapshots of the days after "snapday", and its state when its input
+ * moved. Nothing is recorded here: publish() does after delivery. */
+static td_err_t publish_symbol(void *opaque, const char *symbol)
+{
+    proc_t *proc = opaque;
+    td_err_t rc = TD_OK;
+    sym_state_t *s = sym_get(proc, symbol, &rc);
+    if (!s)
+        return rc;
+    s->new_produced = s->produced;
+    s->new_snapday = s->snapday;
+    uint64_t end = td_tape_next_offset(proc->tape, TD_STREAM_OUTPUT, symbol);
+    if (s->produced < end) {
+        rc = load_days(proc, TD_STREAM_OUTPUT, symbol);
+        td_tape_iter_t *iter = NULL;
+        if (rc == TD_OK)
+            rc = td_tape_iter_new(proc->tape, TD_STREAM_OUTPUT, symbol, s->produced, &iter);
+        size_t d = 0;
+        while (rc == TD_OK) {
+            rc = td_tape_iter_next(iter, proc->ev);
+            if (rc == TD_ERR_END) {
+                rc = TD_OK;
+                break;
+            }
+            while (rc == TD_OK && d < proc->n_days && proc->days[d].last_offset < proc->ev->offset)
+                d++;
+            if (rc == TD_OK && (d == proc->n_days || proc->days[d].first_offset > proc->ev->offset))
+                rc =
+                    td_err_set(proc->err, proc->errlen, TD_ERR_CORRUPT,
+                               "%s: output offset %" PRIu64 " is in no day of the day index", symbol, proc->ev->offset);
+            td_buf_reset(&proc->val);
+            if (rc == TD_OK)
+                rc = td_codec_encode(proc->ev, TD_CODEC_DEFAULT, &proc->val);
+            if (rc == TD_OK) {
+                char day[16];
+                int n = snprintf(day, sizeof day, "%08" PRIu32, proc->days[d].trading_day);
+                td_kafka_header_t h = {TD_KAFKA_H_DAY, day, (size_t)n};
+                rc = td_kafka_produce(proc->producer, proc->kopts->output_topic, symbol, proc->val.ptr, proc->val.len,
+                                      &h, 1, proc->err, proc->errlen);
+            }
+            if (rc == TD_OK) {
+                s->new_produced = proc->ev->offset + 1;
+                proc->outputs_produced++;
+            }
+        }
+        td_tape_iter_destroy(iter);
+    }
+    if (rc == TD_OK)
+        rc = load_days(proc, TD_STREAM_INPUT, symbol);
+    for (size_t i = 0; rc == TD_OK && i < proc->n_days; i++) {
+        if (proc->days[i].trading_day <= s->snapday)
+            continue;
+        char key[96];
+        td_host_snapshot_key(symbol, proc->days[i].trading_day, key, sizeof key);
+        rc = produce_state(proc, symbol, key);
+        if (rc == TD_ERR_NOT_FOUND) { /* not processed that far yet */
+            rc = TD_OK;
+            break;
+        }
+        if (rc == TD_OK)
+            s->new_snapday = proc->days[i].trading_day;
+    }
+    uint64_t in_next = td_tape_next_offset(proc->tape, TD_STREAM_INPUT, symbol);
+    if (rc == TD_OK && in_next != s->state_at) {
+        char key[96];
+        td_host_state_key(symbol, key, sizeof key);
+        rc = produce_state(proc, symbol, key);
+        if (rc == TD_ERR_NOT_FOUND)
+            rc = TD_OK;
+        if (rc == TD_OK)
+            s->state_at = in_next;
+    }
+    return rc;
+}
+
+/* Produces what is new on every symbol, waits for its delivery, then records it. */
+static td_err_t publish(proc_t *proc)
+{
+    td_err_t rc = td_tape_symbols(proc->tape, TD_STREAM_INPUT, publish_symbol, proc);
+    if (rc == TD_OK)
+        rc = td_kafka_producer_wait(proc->producer, proc->kopts->delivery_timeout_ms, proc->err, proc->errlen);
+    td_tape_batch_t *batch = NULL;
+    for (size_t i = 0; rc == TD_OK && i < proc->n_syms; i++) {
+        sym_state_t *s = &proc->syms[i];
+        if (s->new_produced == s->produced && s->new_snapday == s->snapday)
+            continue;
+        char key[96];
+        if (!batch)
+            rc = td_tape_batch_new(proc->tape, &batch);
+        snprintf(key, sizeof key, "kafka/produced/%s", s->symbol);
+        if (rc == TD_OK)
+            rc = td_ingest_put_u64(batch, key, s->new_produced);
+        snprintf(key, sizeof key, "kafka/snapday/%s", s->symbol);
+        if (rc == TD_OK)
+            rc = td_ingest_put_u64(batch, key, s->new_snapday);
+    }
+    if (rc == TD_OK && batch) {
+        rc = td_tape_commit(proc->tape, batch);
+        batch = NULL;
+        for (size_t i = 0; rc == TD_OK && i < proc->n_syms; i++) {
+            proc->syms[i].produced = proc->syms[i].new_produced;
+            proc->syms[i].snapday = proc->syms[i].new_snapday;
+        }
+    }
+    td_tape_batch_destroy(batch);
+    return rc;
+}
+
+static int run_processor(td_cli_t *cli, const td_kafka_opts_t *kopts, td_tape_t *tape)
+{
+    char err[1024] = "";
+    proc_t proc = {.cli = cli, .kopts = kopts, .tape = tape, .err = err, .errlen = sizeof err};
+    td_buf_init(&proc.val);
+    td_buf_init(&proc.state);
+    proc.ev = malloc(sizeof *proc.ev);
+    td_host_opts_t host = {.batch_events = (uint32_t)td_config_int(cli->config, "tape.batch_events"), .log = &cli->log};
+    td_host_pipeline_config(cli->config, &host.pipeline);
+    td_ingest_t *ingest = NULL;
+    td_ingest_opts_t iopts = {.kafka = kopts,
+                              .inputs = true,
+                              .batch_messages = (uint32_t)td_config_int(cli->config, "kafka.batch_messages"),
+                              .log = &cli->log};
+    td_err_t rc = proc.ev ? TD_OK : TD_ERR_NOMEM;
+    if (rc == TD_OK && !host.pipeline.paper)
+        rc = td_err_set(err, sizeof err, TD_ERR_UNSUPPORTED,
+                        "broker.mode external: the order router does not run in Kafka mode yet; use broker.mode paper "
+                        "or journal.mode tape");
+    if (rc == TD_OK)
+        rc = td_host_check_config(tape, &host.pipeline, err, sizeof err);
+    if (rc == TD_OK)
+        rc = td_kafka_producer_new(kopts, &cli->log, &proc.producer, err, sizeof err);
+    if (rc == TD_OK)
+        rc = td_kafka_producer_check_topic(proc.producer, kopts->output_topic, 30000, err, sizeof err);
+    if (rc == TD_OK)
+        rc = td_ingest_new(&iopts, tape, &ingest, err, sizeof err);
+    if (rc == TD_OK) {
+        printf("tapedeck run: processor consuming %s from %s into the local tape in %s, producing to %s "
+               "(paper broker)\n",
+               kopts->input_topic, kopts->brokers, cli->data_dir, kopts->output_topic);
+        fflush(stdout);
+    }
+    uint64_t inputs = 0, outputs = 0;
+    bool first = true;
+    while (rc == TD_OK && !stop_signal) {
+        uint64_t n = 0;
+        rc = td_ingest_poll(ingest, POLL_MS, &n, err, sizeof err);
+        if (rc == TD_OK && (n > 0 || first)) {
+            td_host_stats_t st;
+            rc = td_host_process(tape, &host, &st, err, sizeof err);
+            inputs += st.inputs;
+            outputs += st.outputs;
+        }
+        if (rc == TD_OK && (n > 0 || first))
+            rc = publish(&proc);
+        first = false;
+    }
+    if (ingest)
+        print_ingest("processor", ingest);
+    printf("tapedeck run: processor: %" PRIu64 " input(s) processed, %" PRIu64 " output(s); %" PRIu64
+           " output(s) and %" PRIu64 " state record(s) produced\n",
+           inputs, outputs, proc.outputs_produced, proc.states_produced);
+    fflush(stdout);
+    td_ingest_destroy(ingest);
+    td_kafka_producer_destroy(proc.producer);
+    td_buf_fini(&proc.val);
+    td_buf_fini(&proc.state);
+    free(proc.syms);
+    free(proc.days);
+    free(proc.ev);
+    return rc == TD_OK ? TD_EXIT_OK : td_cli_fail(cli, rc, "%s", err);
+}
+
+/* ---- gateway ---- */
+
+static int run_gateway(td_cli_t *cli, const td_kafka_opts_t *kopts, td_tape_t *tape)
+{
+    char err[1024] = "";
+    td_gw_kafka_t *journal = NULL;
+    td_gw_server_t *server = NULL;
+    td_gw_server_opts_t opts = {
+        .listen = td_config_str(cli->config, "gateway.listen"),
+        .token = td_config_str(cli->config, "gateway.token"),
+        .max_connections = (unsigned)td_config_int(cli->config, "gateway.max_connections"),
+        .max_line = (size_t)td_config_int(cli->config, "gateway.max_line"),
+        .auth_timeout_ms = td_config_int(cli->config, "gateway.auth_timeout_ms"),
+        .idle_timeout_ms = td_config_int(cli->config, "gateway.idle_timeout_ms"),
+        .max_errors = (uint64_t)td_config_int(cli->config, "gateway.max_errors"),
+    };
+    if (!*opts.token)
+        return td_cli_usage(cli, "gateway.token: expected a secret for the EA's HELLO, found nothing "
+                                 "(set it in the config or with --set gateway.token=...)");
+    td_err_t rc = TD_OK;
+    if (td_config_int(cli->config, "broker.mode") != 0)
+        rc = td_err_set(err, sizeof err, TD_ERR_UNSUPPORTED,
+                        "broker.mode external: the order router does not run in Kafka mode yet; use broker.mode paper "
+                        "or journal.mode tape");
+    if (rc == TD_OK)
+        rc = td_gw_kafka_new(kopts, tape, &cli->log, &journal, err, sizeof err);
+    if (rc == TD_OK) {
+        opts.journal = td_gw_kafka_journal(journal);
+        rc = td_gw_server_new(&opts, NULL, &cli->log, &server, err, sizeof err);
+    }
+    if (rc == TD_OK) {
+        char addr[64];
+        td_gw_server_address(server, addr, sizeof addr);
+        printf("tapedeck run: gateway listening on %s, producing to kafka topic %s at %s (acked sequence numbers in "
+               "the local tape in %s)\n",
+               addr, kopts->input_topic, kopts->brokers, cli->data_dir);
+        fflush(stdout);
+        rc = td_gw_server_run(server, err, sizeof err);
+    }
+    if (server) {
+        td_gw_stats_t st;
+        td_gw_server_stats(server, &st);
+        printf("tapedeck run: gateway stopped: %" PRIu64 " connection(s), %" PRIu64 " refused, %" PRIu64
+               " auth failure(s), %" PRIu64 " line(s), %" PRIu64 " event(s) delivered to kafka, %" PRIu64
+               " duplicate(s) dropped, %" PRIu64 " error(s), %" PRIu64 " commit(s)\n",
+               st.connections, st.refused, st.auth_failures, st.lines, st.events, st.duplicates, st.errors, st.commits);
+        fflush(stdout);
+    }
+    td_gw_server_destroy(server);
+    td_gw_kafka_destroy(journal);
+    return rc == TD_OK ? TD_EXIT_OK : td_cli_fail(cli, rc, "%s", err);
+}
+
+int td_run_kafka(td_cli_t *cli, const char *role)
+{
+    td_kafka_opts_t kopts;
+    td_kafka_opts_from_config(cli->config, NULL, &kopts);
+    char client_id[64];
+    snprintf(client_id, sizeof client_id, "tapedeck-%s", role);
+    kopts.client_id = client_id;
+    char err[1024] = "";
+    td_tape_t *tape = NULL;
+    td_err_t rc = td_cli_open_tape(cli, false, &tape, err, sizeof err);
+    if (rc != TD_OK)
+        return td_cli_fail(cli, rc, "%s", err);
+    if (strcmp(role, "gateway") != 0)
+        catch_stop_signals(); /* the gateway's loop has its own */
+    int code;
+    if (strcmp(role, "archiver") == 0)
+        code = run_archiver(cli, &kopts, tape);
+    else if (strcmp(role, "processor") == 0)
+        code = run_processor(cli, &kopts, tape);
+    else
+        code = run_gateway(cli, &kopts, tape);
+    td_tape_close(tape);
+    return code;
+}

@@ -1,0 +1,22 @@
+/* run_kafka.h - `tapedeck run` with journal.mode kafka: one role per process, joined by the topics.
+ *
+ *   gateway    the EA's TCP server (gateway/server.h) with the Kafka journal
+ *              (gateway/journal_kafka.h): a burst is ACKed once every message of it is delivered;
+ *              the acked sequence numbers live in the gateway's own tape (its --data-dir).
+ *   processor  consumes the input topic into its own tape (core/kafka_ingest.h), runs the
+ *              processor host over it and produces the new outputs, its state ("proc/<SYMBOL>")
+ *              and day-start snapshots to the output topic; "kafka/produced/<SYMBOL>" and
+ *              "kafka/snapday/<SYMBOL>" in its tape's meta say what is delivered, recorded after
+ *              delivery, so a restart re-produces from there (the archiver drops the duplicates).
+ *   archiver   consumes both topics into its tape: the replayable record with the day index.
+ * Each role runs until SIGTERM or SIGINT (exit 0) or a failure (its exit code).
+ */
+#ifndef TD_RUN_KAFKA_H
+#define TD_RUN_KAFKA_H
+
+#include "cli/cli.h"
+
+/* role: "gateway", "processor" or "archiver" (checked by the caller). Returns the exit code. */
+int td_run_kafka(td_cli_t *cli, const char *role);
+
+#endif
