@@ -19,6 +19,7 @@
 
 #include "cli/cli.h"
 #include "cli/params_file.h"
+#include "cli/run_kafka.h"
 #include "core/event_json.h"
 #include "core/timeutil.h"
 #include "processors/strategy.h"
@@ -37,6 +38,8 @@ static void help(void)
            "A parameter set reaches a strategy only as a ParamsChanged event in the symbol's stream, so a\n"
            "replay applies it at exactly the same point as live. push validates the set with the strategy's\n"
            "own rules first (exit 2 on a bad set), then appends it with version = previous + 1.\n"
+           "With journal.mode kafka it is produced to kafka.input_topic instead (delivered before push\n"
+           "returns); give the archiver's --data-dir, whose tape is read for the previous version and time.\n"
            "\n"
            "  --file FILE a parameter file (as params propose writes it): symbol, strategy, version, reason,\n"
            "              params; push takes the symbol and, without --reason, the reason from it\n"
@@ -206,8 +209,10 @@ int td_cmd_params(td_cli_t *cli, int argc, char **argv)
         else if (code == TD_EXIT_OK && !push)
             printf("ok: %s with %" PRIu32 " parameter(s) is valid%s%s\n", strategy, p->n_values, file ? " for " : "",
                    file ? symbol : "");
+        /* journal.mode kafka: the tape is the archiver's (read only, for the version and time) */
+        bool kafka = td_config_int(cli->config, "journal.mode") == 1;
         if (push && code == TD_EXIT_OK) {
-            rc = td_cli_open_tape(cli, false, &tape, err, sizeof err);
+            rc = td_cli_open_tape(cli, kafka, &tape, err, sizeof err);
             td_event_t *last = malloc(sizeof *last);
             uint32_t version = 1;
             int64_t t = 0;
@@ -245,16 +250,22 @@ int td_cmd_params(td_cli_t *cli, int argc, char **argv)
                 ev->u.params.version = version;
                 snprintf(ev->source, sizeof ev->source, "params");
                 td_tape_batch_t *batch = NULL;
-                if (rc == TD_OK)
+                if (rc == TD_OK && kafka) {
+                    rc = td_run_kafka_push(cli, ev, err, sizeof err);
+                    if (rc == TD_OK)
+                        printf("pushed %s version %" PRIu32 " to %s on the kafka input topic\n", strategy, version,
+                               symbol);
+                } else if (rc == TD_OK) {
                     rc = td_tape_batch_new(tape, &batch);
-                if (rc == TD_OK)
+                }
+                if (rc == TD_OK && batch)
                     rc = td_tape_batch_append(batch, TD_STREAM_INPUT, ev);
-                if (rc == TD_OK) {
+                if (rc == TD_OK && batch) {
                     rc = td_tape_commit(tape, batch);
                     batch = NULL;
                 }
                 td_tape_batch_destroy(batch);
-                if (rc == TD_OK)
+                if (rc == TD_OK && !kafka)
                     printf("pushed %s version %" PRIu32 " to %s at offset %" PRIu64 "\n", strategy, version, symbol,
                            ev->offset);
             }

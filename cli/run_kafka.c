@@ -11,6 +11,7 @@
 #include "core/kafka.h"
 #include "core/kafka_ingest.h"
 #include "gateway/journal_kafka.h"
+#include "gateway/router.h"
 #include "gateway/server.h"
 #include "host/host.h"
 
@@ -290,10 +291,6 @@ static int run_processor(td_cli_t *cli, const td_kafka_opts_t *kopts, td_tape_t 
                               .batch_messages = (uint32_t)td_config_int(cli->config, "kafka.batch_messages"),
                               .log = &cli->log};
     td_err_t rc = proc.ev ? TD_OK : TD_ERR_NOMEM;
-    if (rc == TD_OK && !host.pipeline.paper)
-        rc = td_err_set(err, sizeof err, TD_ERR_UNSUPPORTED,
-                        "broker.mode external: the order router does not run in Kafka mode yet; use broker.mode paper "
-                        "or journal.mode tape");
     if (rc == TD_OK)
         rc = td_host_check_config(tape, &host.pipeline, err, sizeof err);
     if (rc == TD_OK)
@@ -303,9 +300,9 @@ static int run_processor(td_cli_t *cli, const td_kafka_opts_t *kopts, td_tape_t 
     if (rc == TD_OK)
         rc = td_ingest_new(&iopts, tape, &ingest, err, sizeof err);
     if (rc == TD_OK) {
-        printf("tapedeck run: processor consuming %s from %s into the local tape in %s, producing to %s "
-               "(paper broker)\n",
-               kopts->input_topic, kopts->brokers, cli->data_dir, kopts->output_topic);
+        printf("tapedeck run: processor consuming %s from %s into the local tape in %s, producing to %s (%s)\n",
+               kopts->input_topic, kopts->brokers, cli->data_dir, kopts->output_topic,
+               host.pipeline.paper ? "paper broker" : "broker.mode external: orders go to the gateway's router");
         fflush(stdout);
     }
     uint64_t inputs = 0, outputs = 0;
@@ -341,11 +338,68 @@ static int run_processor(td_cli_t *cli, const td_kafka_opts_t *kopts, td_tape_t 
 
 /* ---- gateway ---- */
 
+/* The gateway process in Kafka mode. With broker.mode external it also runs the order router: its
+ * tape mirrors both topics (core/kafka_ingest.h) so that the router (gateway/router.h) finds each
+ * intent and the input that caused it, and an expired intent's report is produced to the input
+ * topic (account "router", seq = the intent's output offset + 1, so a re-send is dropped). */
+typedef struct gw {
+    const td_kafka_opts_t *kopts;
+    td_tape_t *tape;
+    td_gw_server_t *server;
+    td_ingest_t *ingest;          /* broker.mode external only */
+    td_router_t *router;          /* idem */
+    td_kafka_producer_t *reports; /* idem: expired intents' reports */
+    td_event_t report;
+    td_buf_t val;
+    td_log_t *log;
+} gw_t;
+
+static td_err_t gw_report(void *opaque, const td_event_t *report, uint64_t intent_offset)
+{
+    gw_t *gw = opaque;
+    char err[512] = "";
+    gw->report = *report;
+    gw->report.offset = 0;
+    gw->report.ingest_ms = 0; /* the consumers' tapes stamp it */
+    td_buf_reset(&gw->val);
+    td_err_t rc = td_codec_encode(&gw->report, TD_CODEC_NO_OFFSET, &gw->val);
+    char seq[24];
+    int n = snprintf(seq, sizeof seq, "%" PRIu64, intent_offset + 1);
+    td_kafka_header_t h[2] = {{TD_KAFKA_H_ACCOUNT, "router", 6}, {TD_KAFKA_H_SEQ, seq, (size_t)n}};
+    if (rc == TD_OK)
+        rc = td_kafka_produce(gw->reports, gw->kopts->input_topic, report->symbol, gw->val.ptr, gw->val.len, h, 2, err,
+                              sizeof err);
+    if (rc == TD_OK)
+        rc = td_kafka_producer_wait(gw->reports, gw->kopts->delivery_timeout_ms, err, sizeof err);
+    if (rc != TD_OK)
+        td_log_write(gw->log, TD_LOG_ERROR, "router", rc, "cannot produce the report of an expired intent: %s", err);
+    return rc;
+}
+
+/* The server's hook (its loop): mirror what the topics have, then route new intents. */
+static td_err_t gw_hook(void *opaque, double burst_start, char *errbuf, size_t errlen)
+{
+    (void)burst_start; /* the latency counts from each intent's input ingest time instead */
+    gw_t *gw = opaque;
+    td_err_t rc = TD_OK;
+    for (int round = 0; rc == TD_OK && round < 16; round++) {
+        uint64_t n = 0;
+        rc = td_ingest_poll(gw->ingest, 0, &n, errbuf, errlen);
+        if (n == 0)
+            break;
+    }
+    uint64_t expired = 0;
+    if (rc == TD_OK)
+        rc = td_router_run(gw->router, gw->tape, gw->server, TD_ROUTER_FROM_INGEST, &expired, errbuf, errlen);
+    return rc;
+}
+
 static int run_gateway(td_cli_t *cli, const td_kafka_opts_t *kopts, td_tape_t *tape)
 {
     char err[1024] = "";
     td_gw_kafka_t *journal = NULL;
-    td_gw_server_t *server = NULL;
+    gw_t gw = {.kopts = kopts, .tape = tape, .log = &cli->log};
+    td_buf_init(&gw.val);
     td_gw_server_opts_t opts = {
         .listen = td_config_str(cli->config, "gateway.listen"),
         .token = td_config_str(cli->config, "gateway.token"),
@@ -358,38 +412,84 @@ static int run_gateway(td_cli_t *cli, const td_kafka_opts_t *kopts, td_tape_t *t
     if (!*opts.token)
         return td_cli_usage(cli, "gateway.token: expected a secret for the EA's HELLO, found nothing "
                                  "(set it in the config or with --set gateway.token=...)");
-    td_err_t rc = TD_OK;
-    if (td_config_int(cli->config, "broker.mode") != 0)
-        rc = td_err_set(err, sizeof err, TD_ERR_UNSUPPORTED,
-                        "broker.mode external: the order router does not run in Kafka mode yet; use broker.mode paper "
-                        "or journal.mode tape");
-    if (rc == TD_OK)
-        rc = td_gw_kafka_new(kopts, tape, &cli->log, &journal, err, sizeof err);
+    bool external = td_config_int(cli->config, "broker.mode") != 0;
+    td_err_t rc = td_gw_kafka_new(kopts, tape, &cli->log, &journal, err, sizeof err);
+    if (rc == TD_OK && external) {
+        td_ingest_opts_t iopts = {.kafka = kopts,
+                                  .inputs = true,
+                                  .outputs = true,
+                                  .batch_messages = (uint32_t)td_config_int(cli->config, "kafka.batch_messages"),
+                                  .log = &cli->log};
+        rc = td_ingest_new(&iopts, tape, &gw.ingest, err, sizeof err);
+        if (rc == TD_OK)
+            rc = td_kafka_producer_new(kopts, &cli->log, &gw.reports, err, sizeof err);
+        if (rc == TD_OK)
+            rc = td_router_new(cli->config, td_config_int(cli->config, "router.max_age_ms"), &cli->log, &gw.router);
+        if (rc == TD_OK) {
+            td_router_set_report_fn(gw.router, gw_report, &gw);
+            opts.hook = gw_hook;
+            opts.hook_opaque = &gw;
+            opts.hook_interval_ms = td_config_int(cli->config, "router.interval_ms");
+        }
+    }
     if (rc == TD_OK) {
         opts.journal = td_gw_kafka_journal(journal);
-        rc = td_gw_server_new(&opts, NULL, &cli->log, &server, err, sizeof err);
+        rc = td_gw_server_new(&opts, NULL, &cli->log, &gw.server, err, sizeof err);
     }
     if (rc == TD_OK) {
         char addr[64];
-        td_gw_server_address(server, addr, sizeof addr);
+        td_gw_server_address(gw.server, addr, sizeof addr);
         printf("tapedeck run: gateway listening on %s, producing to kafka topic %s at %s (acked sequence numbers in "
-               "the local tape in %s)\n",
-               addr, kopts->input_topic, kopts->brokers, cli->data_dir);
+               "the local tape in %s)%s\n",
+               addr, kopts->input_topic, kopts->brokers, cli->data_dir,
+               external ? "; order router following the output topic (broker.mode external)" : "");
         fflush(stdout);
-        rc = td_gw_server_run(server, err, sizeof err);
+        rc = td_gw_server_run(gw.server, err, sizeof err);
     }
-    if (server) {
+    if (gw.server) {
         td_gw_stats_t st;
-        td_gw_server_stats(server, &st);
+        td_gw_server_stats(gw.server, &st);
         printf("tapedeck run: gateway stopped: %" PRIu64 " connection(s), %" PRIu64 " refused, %" PRIu64
                " auth failure(s), %" PRIu64 " line(s), %" PRIu64 " event(s) delivered to kafka, %" PRIu64
                " duplicate(s) dropped, %" PRIu64 " error(s), %" PRIu64 " commit(s)\n",
                st.connections, st.refused, st.auth_failures, st.lines, st.events, st.duplicates, st.errors, st.commits);
-        fflush(stdout);
     }
-    td_gw_server_destroy(server);
+    if (gw.router) {
+        td_router_stats_t rs;
+        td_router_stats(gw.router, &rs);
+        printf("tapedeck run: router: %" PRIu64 " order(s) sent, %" PRIu64 " expired, %" PRIu64
+               " lost; tick-to-order latency over %" PRIu64 " order(s): p50 %.3f ms, p99 %.3f ms, max %.3f ms\n",
+               rs.sent, rs.expired, rs.lost, rs.latency_n, rs.latency_p50_ms, rs.latency_p99_ms, rs.latency_max_ms);
+    }
+    fflush(stdout);
+    td_gw_server_destroy(gw.server);
+    td_router_destroy(gw.router);
+    td_ingest_destroy(gw.ingest);
+    td_kafka_producer_destroy(gw.reports);
     td_gw_kafka_destroy(journal);
+    td_buf_fini(&gw.val);
     return rc == TD_OK ? TD_EXIT_OK : td_cli_fail(cli, rc, "%s", err);
+}
+
+td_err_t td_run_kafka_push(td_cli_t *cli, const td_event_t *ev, char *errbuf, size_t errlen)
+{
+    td_kafka_opts_t kopts;
+    td_kafka_opts_from_config(cli->config, "tapedeck-params", &kopts);
+    td_kafka_producer_t *producer = NULL;
+    td_buf_t val;
+    td_buf_init(&val);
+    td_err_t rc = td_codec_encode(ev, TD_CODEC_NO_OFFSET, &val);
+    if (rc == TD_OK)
+        rc = td_kafka_producer_new(&kopts, &cli->log, &producer, errbuf, errlen);
+    if (rc == TD_OK)
+        rc = td_kafka_producer_check_topic(producer, kopts.input_topic, 30000, errbuf, errlen);
+    if (rc == TD_OK)
+        rc = td_kafka_produce(producer, kopts.input_topic, ev->symbol, val.ptr, val.len, NULL, 0, errbuf, errlen);
+    if (rc == TD_OK)
+        rc = td_kafka_producer_wait(producer, kopts.delivery_timeout_ms, errbuf, errlen);
+    td_kafka_producer_destroy(producer);
+    td_buf_fini(&val);
+    return rc;
 }
 
 int td_run_kafka(td_cli_t *cli, const char *role)

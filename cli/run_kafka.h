@@ -19,4 +19,8 @@
 /* role: "gateway", "processor" or "archiver" (checked by the caller). Returns the exit code. */
 int td_run_kafka(td_cli_t *cli, const char *role);
 
+/* `params push` in Kafka mode: produces ev (a ParamsChanged input, no origin headers, so every
+ * consumer takes it) to the input topic and waits for its delivery. */
+td_err_t td_run_kafka_push(td_cli_t *cli, const td_event_t *ev, char *errbuf, size_t errlen) TD_WUR;
+
 #endif

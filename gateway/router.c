@@ -34,7 +34,15 @@ struct td_router {
     size_t n_latency, cap_latency;
     td_buf_t line, val;
     td_event_t ev;
+    td_router_report_fn report_fn; /* Kafka mode, else NULL */
+    void *report_opaque;
 };
+
+void td_router_set_report_fn(td_router_t *router, td_router_report_fn fn, void *opaque)
+{
+    router->report_fn = fn;
+    router->report_opaque = opaque;
+}
 
 static double wall_s(void)
 {
@@ -178,7 +186,8 @@ static td_err_t route_intent(td_router_t *router, td_tape_t *tape, td_gw_server_
             exec->volume = intent->volume;
             exec->status = TD_EXEC_EXPIRED;
             snprintf(exec->reason, sizeof exec->reason, "not sent within %" PRId64 " ms", router->max_age_ms);
-            rc = td_tape_batch_append(batch, TD_STREAM_INPUT, ev);
+            rc = router->report_fn ? router->report_fn(router->report_opaque, ev, out_ev->offset)
+                                   : td_tape_batch_append(batch, TD_STREAM_INPUT, ev);
         }
     }
     td_buf_reset(&router->line);
@@ -215,6 +224,8 @@ static td_err_t route_intent(td_router_t *router, td_tape_t *tape, td_gw_server_
                  pos->symbol);
     if (burst_start > 0)
         return add_latency(router, (wall_s() - burst_start) * 1000.);
+    if (burst_start == TD_ROUTER_FROM_INGEST) /* router->ev is the intent's input, read above */
+        return add_latency(router, wall_s() * 1000. - (double)router->ev.ingest_ms);
     return TD_OK;
 }
 

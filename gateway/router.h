@@ -46,6 +46,17 @@ void td_router_destroy(td_router_t *router);
 td_err_t td_router_run(td_router_t *router, td_tape_t *tape, td_gw_server_t *server, double burst_start,
                        uint64_t *expired_now, char *errbuf, size_t errlen) TD_WUR;
 
+/* Kafka mode (cli/run_kafka.c): an expired intent's ExecutionReport goes to fn instead of the
+ * tape's input stream (the tape there mirrors the topics; the report must reach the input topic).
+ * fn gets the report and the intent's output offset and must make the report durable before it
+ * returns TD_OK; the router records the intent as expired only after that. */
+typedef td_err_t (*td_router_report_fn)(void *opaque, const td_event_t *report, uint64_t intent_offset);
+void td_router_set_report_fn(td_router_t *router, td_router_report_fn fn, void *opaque);
+
+/* burst_start for td_router_run when the causing burst was read in another process (Kafka mode):
+ * each order's latency counts from its input's ingest time (ms resolution, so up to 1 ms more). */
+#define TD_ROUTER_FROM_INGEST (-1.0)
+
 /* Counters and the latency percentiles so far. */
 void td_router_stats(td_router_t *router, td_router_stats_t *stats);
 

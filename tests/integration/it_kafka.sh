@@ -4,11 +4,13 @@
 # and `--role gateway`, each its own process and data directory, fed by `tapedeck feed` with the
 # OANDA EURUSD ticks of 2014-05-04 and 2014-05-05 (the 4th closes when the 5th begins; ~26k ticks,
 # well under the mock's ~5 MiB per partition). The reference is the same feed into `tapedeck run`
-# on the local tape. Three runs on Kafka, each on a fresh mock cluster:
+# on the local tape. Four runs on Kafka, each on a fresh mock cluster:
 #   1. clean: the archiver's tape has every input and output, its day digests and output events
 #      equal the reference's, and `replay --date` exits 0 on it for both days;
 #   2. every broker down for 4 s mid-stream, then injected Produce errors: the same digests;
-#   3. each role killed with SIGKILL mid-stream and restarted: the same digests.
+#   3. each role killed with SIGKILL mid-stream and restarted: the same digests;
+#   4. broker.mode external: the parameter set pushed through the input topic, the order router in
+#      the gateway process; every intent routed once, filled at most once, replay exits 0.
 . "$(dirname "$0")/lib.sh"
 need_data
 [ -x "${TD_KAFKA_MOCK:-}" ] || { echo "SKIP: td_kafka_mock not built"; exit 77; }
@@ -17,6 +19,7 @@ FILES=("$EUR/20140504_eurusd_tick_quote.csv" "$EUR/20140505_eurusd_tick_quote.cs
 for f in "${FILES[@]}"; do [ -f "$f" ] || { echo "SKIP: $f not found"; exit 77; }; done
 
 PIDS=()
+EXTRA=(--set log.level=info) # more --set options for the roles
 cleanup() {
   for p in "${PIDS[@]}"; do kill -9 "$p" 2> /dev/null || true; done
   exec 3>&- 2> /dev/null || true
@@ -100,7 +103,7 @@ role() {
   local run=$1 r=$2 listen=${3:-0} before
   before=$(grep -c "tapedeck run: $r " "$TD_WORK/$run.$r.out" 2> /dev/null || true)
   "$TAPEDECK" --data-dir "$TD_WORK/$run/$r" --config "$cfg" --set journal.mode=kafka --set kafka.brokers="$BOOT" \
-     --set gateway.listen="127.0.0.1:$listen" run --role "$r" >> "$TD_WORK/$run.$r.out" 2>> "$TD_WORK/$run.$r.err" &
+     --set gateway.listen="127.0.0.1:$listen" "${EXTRA[@]}" run --role "$r" >> "$TD_WORK/$run.$r.out" 2>> "$TD_WORK/$run.$r.err" &
   local pid=$!
   PIDS+=("$pid")
   eval "${r}_pid=$pid"
@@ -206,3 +209,65 @@ stop_roles kill
 check kill
 pass "gateway, processor and archiver each SIGKILLed and restarted mid-stream: same digests, outputs and inputs"
 cat "$TD_WORK/kill.archiver.out" | grep "archiver:" || true
+
+# 4. broker.mode external: the order router in the gateway process follows the output topic; the
+# parameter set reaches the processor through the input topic (params push in Kafka mode)
+EXTRA=(--set broker.mode=external --set router.max_age_ms=10000 --set router.interval_ms=1)
+start_mock orders
+start_roles orders
+td --data-dir "$TD_WORK/orders/archiver" --config "$cfg" --set journal.mode=kafka --set kafka.brokers="$BOOT" \
+   params push --symbol EURUSD --strategy breakout \
+   --set lookback=4,atr_n=14,sl_atr=2,tp_atr=3,max_hold=16,direction=both,volume=0.10 \
+   --author tests --reason it_kafka --at 2014-05-01T00:00:00 > "$TD_WORK/orders.push.out"
+grep -q "pushed breakout version 1 to EURUSD on the kafka input topic" "$TD_WORK/orders.push.out" ||
+  fail "params push (kafka): $(cat "$TD_WORK/orders.push.out")"
+feed --fast --linger-s 5 > "$TD_WORK/orders.feed.out" 2> "$TD_WORK/orders.feed.err" ||
+  { cat "$TD_WORK/orders.feed.err" >&2; fail "feed (external broker) exited $?"; }
+kill -TERM "$gateway_pid"
+wait "$gateway_pid" || fail "orders: --role gateway exited $? on SIGTERM"
+n_gw=$(sed -n 's/.* \([0-9]*\) event(s) delivered to kafka.*/\1/p' "$TD_WORK/orders.gateway.out")
+n_exp=$(sed -n 's/.*order(s) sent, \([0-9]*\) expired.*/\1/p' "$TD_WORK/orders.gateway.out")
+want=$((n_gw + 1 + n_exp)) # the EA's events, the parameter set, the router's expiry reports
+prev=""
+for _ in $(seq 600); do
+  a=$(td --data-dir "$TD_WORK/orders/archiver" days --json 2> /dev/null | jq -c '[([.days[].inputs] | add), ([.days[].outputs] | add)]' || true)
+  p=$(td --data-dir "$TD_WORK/orders/processor" days --json 2> /dev/null | jq -c '[([.days[].inputs] | add), ([.days[].outputs] | add)]' || true)
+  if [ "$a" = "$p" ] && [ "$(echo "$a" | jq '.[0]')" = "$want" ] && [ "$a" = "$prev" ]; then break; fi
+  prev=$a
+  sleep 0.3
+done
+[ "$a" = "$p" ] && [ "$(echo "$a" | jq '.[0]')" = "$want" ] || fail "orders: archiver $a, processor $p, expected $want inputs"
+for r in processor archiver; do
+  eval "pid=\$${r}_pid"
+  kill -TERM "$pid"
+  wait "$pid" || fail "orders: --role $r exited $? on SIGTERM"
+done
+a="$TD_WORK/orders/archiver"
+td --data-dir "$a" dump --symbol EURUSD --stream output > "$TD_WORK/orders.out.jsonl"
+td --data-dir "$a" dump --symbol EURUSD > "$TD_WORK/orders.in.jsonl"
+jq -r 'select(.kind == "order_intent") | .intent_id' "$TD_WORK/orders.out.jsonl" > "$TD_WORK/orders.intents"
+n_intents=$(wc -l < "$TD_WORK/orders.intents")
+[ "$n_intents" -ge 1 ] || fail "orders: no OrderIntent on the archived output stream"
+jq -r 'select(.kind == "execution_report" and .source == "mt5" and .status == 1
+              and (.intent_id | test("^(sl|tp):") | not)) | .intent_id' "$TD_WORK/orders.in.jsonl" > "$TD_WORK/orders.filled"
+[ -z "$(sort "$TD_WORK/orders.filled" | uniq -d)" ] || fail "orders: an intent was filled twice"
+n_filled=$(wc -l < "$TD_WORK/orders.filled")
+[ "$n_filled" -ge 1 ] || fail "orders: no intent was filled"
+grep -q "router: $n_intents order(s) sent, 0 expired, 0 lost" "$TD_WORK/orders.gateway.out" ||
+  fail "orders: router summary: $(grep router: "$TD_WORK/orders.gateway.out")"
+grep -qE "paper broker: $n_intents order\(s\) received, $n_filled executed, 0 refused repeat\(s\)" "$TD_WORK/orders.feed.out" ||
+  fail "orders: feed summary: $(cat "$TD_WORK/orders.feed.out")"
+grep -q "at most 1 execution(s) per intent id" "$TD_WORK/orders.feed.out" || fail "orders: feed executed an intent twice"
+jq -r 'select(.kind == "execution_report" and .source == "mt5" and .status == 1) | .offset' "$TD_WORK/orders.in.jsonl" \
+   > "$TD_WORK/orders.exec"
+jq -r 'select(.kind == "position_changed") | .input_offset' "$TD_WORK/orders.out.jsonl" > "$TD_WORK/orders.pos"
+for off in $(cat "$TD_WORK/orders.exec"); do
+  grep -qx "$off" "$TD_WORK/orders.pos" || fail "orders: no PositionChanged for the EXEC report at input offset $off"
+done
+td --data-dir "$TD_WORK/orders/processor" days --json > "$TD_WORK/orders.proc.days"
+td --data-dir "$a" days --json > "$TD_WORK/orders.days"
+cmp -s "$TD_WORK/orders.proc.days" "$TD_WORK/orders.days" || fail "orders: the archive's days differ from the processor's"
+expect_exit 0 td --data-dir "$a" --config "$cfg" --set broker.mode=external replay --date 2014-05-04
+expect_exit 0 td --data-dir "$a" --config "$cfg" --set broker.mode=external replay --date 2014-05-05
+pass "broker.mode external on kafka: $n_intents intent(s) routed once each by the gateway's router, $n_filled filled once, PositionChanged after each fill, replay exits 0"
+echo "tick-to-order on kafka (feed --fast, a backlog: not a latency figure): $(grep -o 'latency over.*' "$TD_WORK/orders.gateway.out")"
