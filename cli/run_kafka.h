@@ -2,7 +2,9 @@
  *
  *   gateway    the EA's TCP server (gateway/server.h) with the Kafka journal
  *              (gateway/journal_kafka.h): a burst is ACKed once every message of it is delivered;
- *              the acked sequence numbers live in the gateway's own tape (its --data-dir).
+ *              the acked sequence numbers live in the gateway's own tape (its --data-dir). With
+ *              broker.mode external it also runs the order router: that tape then mirrors both
+ *              topics (core/kafka_ingest.h) and the router follows it.
  *   processor  consumes the input topic into its own tape (core/kafka_ingest.h), runs the
  *              processor host over it and produces the new outputs, its state ("proc/<SYMBOL>")
  *              and day-start snapshots to the output topic; "kafka/produced/<SYMBOL>" and
