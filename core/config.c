@@ -105,6 +105,9 @@ static const key_def_t keys[] = {
     {"kafka.delivery_timeout_ms", K_INT, "300000", 1000, 86400000, NULL,
      "journal.mode kafka: a message not acknowledged by the brokers within this time fails the role (exit 3; "
      "nothing acknowledged is lost, the restart resends)"},
+    {"kafka.fetch_wait_ms", K_INT, "100", 1, 10000, NULL,
+     "journal.mode kafka: longest wait of a consumer's fetch for new data (fetch.wait.max.ms); brokers answer as soon "
+     "as data arrives, but librdkafka's mock cluster only when the wait ends: set 1 there"},
     {"kafka.batch_messages", K_INT, "5000", 1, 1000000, NULL,
      "journal.mode kafka: consumed messages per local tape commit (archiver, processor)"},
     {"log.level", K_ENUM, "info", 0, 0, "debug|info|warn|error", "least severe level written to stderr"},

@@ -33,6 +33,7 @@ void td_kafka_opts_from_config(const td_config_t *config, const char *client_id,
     opts->partitions = (uint32_t)td_config_int(config, "kafka.partitions");
     opts->linger_ms = (int)td_config_int(config, "kafka.linger_ms");
     opts->delivery_timeout_ms = (int)td_config_int(config, "kafka.delivery_timeout_ms");
+    opts->fetch_wait_ms = (int)td_config_int(config, "kafka.fetch_wait_ms");
     opts->client_id = client_id;
 }
 
@@ -322,8 +323,10 @@ td_err_t td_kafka_consumer_new(const td_kafka_opts_t *opts, td_log_t *log, td_ka
         rc = conf_set(conf, "enable.auto.offset.store", "false", errbuf, errlen);
     if (rc == TD_OK)
         rc = conf_set(conf, "auto.offset.reset", "error", errbuf, errlen);
+    char fetch_wait[24];
+    snprintf(fetch_wait, sizeof fetch_wait, "%d", opts->fetch_wait_ms);
     if (rc == TD_OK)
-        rc = conf_set(conf, "fetch.wait.max.ms", "10", errbuf, errlen);
+        rc = conf_set(conf, "fetch.wait.max.ms", fetch_wait, errbuf, errlen);
     if (rc == TD_OK) {
         rd_kafka_conf_set_opaque(conf, consumer);
         char detail[512];

@@ -46,6 +46,7 @@ typedef struct td_kafka_opts {
     uint32_t partitions; /* of each topic; checked against the cluster's metadata */
     int linger_ms;       /* producer batching delay */
     int delivery_timeout_ms;
+    int fetch_wait_ms;     /* consumer fetch.wait.max.ms */
     const char *client_id; /* "tapedeck-gateway", ... */
 } td_kafka_opts_t;
 

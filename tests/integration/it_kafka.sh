@@ -34,6 +34,7 @@ gateway:
 kafka:
   partitions: 4
   batch_messages: 2000
+  fetch_wait_ms: 5 # the mock cluster answers an empty fetch only when this wait ends
 YAML
 
 # feed ARGS...: the two days to the gateway at $PORT, bounded in time

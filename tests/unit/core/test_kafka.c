@@ -46,6 +46,7 @@ static int setup(void **state)
                                 .partitions = PARTS,
                                 .linger_ms = 1,
                                 .delivery_timeout_ms = 60000,
+                                .fetch_wait_ms = 5,
                                 .client_id = "test"};
     *state = f;
     return 0;

@@ -53,6 +53,7 @@ static int setup(void **state)
                                 .partitions = PARTS,
                                 .linger_ms = 1,
                                 .delivery_timeout_ms = 60000,
+                                .fetch_wait_ms = 5,
                                 .client_id = "test"};
     snprintf(f->dir, sizeof f->dir, "%s/tmp-test-kafka-ingest-XXXXXX", TD_TEST_BINARY_DIR);
     assert_non_null(mkdtemp(f->dir));
