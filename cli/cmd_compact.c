@@ -24,8 +24,10 @@ static void help(void)
            "  4. seal     DATA_DIR/sealed/SYMBOL/YYYYMMDD.tdseal: the day's input and output events as\n"
            "              the tape stores them, xz-compressed, with a checksummed header; an existing file\n"
            "              is verified against the tape, never rewritten (a damaged one: exit 1)\n"
-           "  5. retention compact.retain_days > 0 reports the days a later version will remove from the\n"
-           "              tape; nothing is deleted yet\n"
+           "  5. retention compact.retain_m1_days N > 0 deletes the warehouse's M1 bars of SEALED days\n"
+           "              older than the N trading days ending with D (M30 and longer bars, fills, trades\n"
+           "              and summaries stay); compact.retain_days > 0 reports the tape's older days -\n"
+           "              the tape keeps every event (replay and audit read them)\n"
            "Every step checks what is already done: running compact twice changes nothing.\n"
            "PostgreSQL: warehouse.uri or the libpq environment; the schema must exist (tapedeck migrate).\n"
            "\n"
@@ -107,6 +109,8 @@ int td_cmd_compact(td_cli_t *cli, int argc, char **argv)
             .day = day,
             .symbol = symbol,
             .retain_days = (uint32_t)td_config_int(cli->config, "compact.retain_days"),
+            .retain_m1_days = (uint32_t)td_config_int(cli->config, "compact.retain_m1_days"),
+            .xz_threads = (unsigned)td_config_int(cli->config, "compact.xz_threads"),
             .xz_preset = (int)td_config_int(cli->config, "compact.xz_preset"),
             .out = stdout,
         };

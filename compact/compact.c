@@ -315,8 +315,8 @@ static td_err_t seal(day_work_t *work, seal_info_t *info, char *errbuf, size_t e
         td_seal_header_t header = {.trading_day = work->opts->day, .inputs = work->inputs, .outputs = work->outputs};
         snprintf(header.symbol, sizeof header.symbol, "%s", work->symbol);
         memcpy(header.day_digest, work->digest.sha256, TD_SHA256_LEN);
-        rc = td_seal_write(info->path, &header, td_buf_slice(&work->content), work->opts->xz_preset, &info->bytes,
-                           info->file_sha, errbuf, errlen);
+        rc = td_seal_write(info->path, &header, td_buf_slice(&work->content), work->opts->xz_preset,
+                           work->opts->xz_threads, &info->bytes, info->file_sha, errbuf, errlen);
         memcpy(info->content_sha, header.content_sha256, TD_SHA256_LEN);
         info->written = rc == TD_OK;
         return rc;
@@ -608,7 +608,45 @@ static td_err_t record_meta(td_tape_t *tape, day_work_t *work, const seal_info_t
     return TD_OK;
 }
 
-/* --- step 5: retention, reported only --- */
+/* --- step 5: retention: M1 bars of old sealed days deleted; the tape's days reported --- */
+
+/* Deletes this symbol's M1 bars (timeframe 60 s, written by compact or the sink) that lie inside a
+ * sealed day (sealed_days) before the window of retain_m1_days trading days ending with the
+ * compacted day. A day that is not sealed keeps its bars: its ticks have not been checked and
+ * archived yet. One statement: atomic; a second run finds nothing to delete. */
+static td_err_t retain_m1(td_pg_t *pg, day_work_t *work, uint64_t *deleted, char *errbuf, size_t errlen)
+{
+    uint32_t keep = work->opts->retain_m1_days;
+    *deleted = 0;
+    if (keep == 0) {
+        say(work, "retention: compact.retain_m1_days is 0, the warehouse keeps every M1 bar");
+        return TD_OK;
+    }
+    int offset_min = work->opts->pipeline->day_offset_minutes;
+    int64_t first_kept_ms = td_time_trading_day_start(work->opts->day, offset_min) - (int64_t)(keep - 1) * 86400000;
+    uint32_t first_kept = td_time_trading_day(first_kept_ms, offset_min);
+    char s_day[16], s_offset[16], s_cut[32];
+    snprintf(s_day, sizeof s_day, "%08" PRIu32, first_kept);
+    snprintf(s_offset, sizeof s_offset, "%d", offset_min);
+    td_time_format_iso(td_time_trading_day_start(first_kept, offset_min), s_cut);
+    const char *params[4] = {work->symbol, s_cut, s_day, s_offset};
+    char detail[512] = "";
+    td_err_t rc = td_pg_exec_params(
+        pg,
+        "DELETE FROM bars b USING sealed_days s WHERE b.symbol = $1 AND b.timeframe_s = 60 "
+        "AND b.open_time < $2::timestamptz AND s.symbol = b.symbol AND s.trading_day < $3::date "
+        "AND b.open_time >= (s.trading_day::timestamp AT TIME ZONE 'UTC') - make_interval(mins => $4::int) "
+        "AND b.open_time < (s.trading_day::timestamp AT TIME ZONE 'UTC') + interval '1 day' - "
+        "make_interval(mins => $4::int)",
+        4, params, deleted, detail, sizeof detail);
+    if (rc != TD_OK)
+        return td_err_set(errbuf, errlen, rc, "%s %s: retention of M1 bars: %s", work->symbol, work->date, detail);
+    say(work,
+        "retention: %" PRIu64 " M1 bar(s) of sealed days before %08" PRIu32 " deleted (compact.retain_m1_days %" PRIu32
+        "; M30 and longer bars, fills, trades and summaries are kept)",
+        *deleted, first_kept, keep);
+    return TD_OK;
+}
 
 typedef struct retention {
     uint32_t before; /* days < before would go */
@@ -630,7 +668,7 @@ static td_err_t retention(td_tape_t *tape, day_work_t *work)
 {
     uint32_t keep = work->opts->retain_days;
     if (keep == 0) {
-        say(work, "retention: compact.retain_days is 0, the tape keeps every day");
+        say(work, "retention: compact.retain_days is 0, the tape keeps every day (tape retention is not built)");
         return TD_OK;
     }
     int offset_min = work->opts->pipeline->day_offset_minutes;
@@ -645,7 +683,7 @@ static td_err_t retention(td_tape_t *tape, day_work_t *work)
     else
         say(work,
             "retention: %" PRIu32 " day(s) %08" PRIu32 "..%08" PRIu32 " are older than compact.retain_days %" PRIu32
-            " and would be removed once sealed; this version reports only and deletes nothing",
+            "; the tape keeps their events (replay and audit read them there) - tape retention is not built",
             ret.n, ret.first, ret.last, keep);
     return TD_OK;
 }
@@ -681,11 +719,15 @@ static td_err_t compact_symbol(td_tape_t *tape, td_pg_t *pg, day_work_t *work, t
                                             : "already done, verified");
         rc = retention(tape, work);
     }
+    uint64_t m1_deleted = 0;
+    if (rc == TD_OK)
+        rc = retain_m1(pg, work, &m1_deleted, errbuf, errlen);
     if (rc == TD_OK) {
         stats->symbols++;
         stats->bars_m1 += work->n_m1;
         stats->bars_m30 += work->n_m30;
-        stats->rows_changed += counts.bars + counts.perf + counts.sealed;
+        stats->rows_changed += counts.bars + counts.perf + counts.sealed + m1_deleted;
+        stats->m1_deleted += m1_deleted;
         stats->sealed_new += info.written;
     }
     return rc;

@@ -19,8 +19,11 @@
  *      verified against the tape (header, checksums, and that it holds exactly the tape's bytes),
  *      never rewritten; the seal is recorded in tape meta "seal/<SYMBOL>/<YYYYMMDD>" and in the
  *      warehouse's sealed_days;
- *   5. retention: with retain_days > 0, reports the sealed days older than that which a later
- *      version will remove from the tape; nothing is deleted in this version.
+ *   5. retention: with retain_m1_days > 0, deletes the symbol's M1 bars in the warehouse that lie
+ *      in SEALED days (a sealed_days row) before the window of retain_m1_days trading days ending
+ *      with the compacted day; M30 and longer bars, fills, trades, summaries and every table of
+ *      the sink stay. With retain_days > 0 it reports the tape's days older than that; the tape
+ *      itself keeps every event (replay and audit read them there).
  * Warehouse writes of one symbol are one SQL transaction; upserts touch a row only when a value
  * differs, so a second run changes nothing ("already done").
  *
@@ -42,8 +45,10 @@ typedef struct td_compact_opts {
     const td_pipeline_config_t *pipeline; /* the configuration the tape was processed with */
     uint32_t day;                         /* YYYYMMDD */
     const char *symbol;                   /* NULL = every symbol with inputs on the day */
-    uint32_t retain_days;                 /* 0 = keep everything */
+    uint32_t retain_days;                 /* tape days: reported only; 0 = no report */
+    uint32_t retain_m1_days;              /* warehouse M1 bars: days kept, the compacted one included; 0 = all */
     int xz_preset;                        /* 0..9 */
+    unsigned xz_threads;                  /* >= 1 */
     FILE *out;                            /* what was done, one line per step; may be NULL */
 } td_compact_opts_t;
 
@@ -52,6 +57,7 @@ typedef struct td_compact_stats {
     uint64_t bars_m1, bars_m30;
     uint64_t rows_changed; /* warehouse rows inserted, updated or deleted by this run */
     uint32_t sealed_new;   /* files written by this run */
+    uint64_t m1_deleted;   /* M1 bars deleted by retention */
 } td_compact_stats_t;
 
 /* Compacts the day (see above). TD_OK when every symbol is done; TD_ERR_MISMATCH (tape and

@@ -117,19 +117,45 @@ static td_err_t sync_parent(const char *path)
     return r == 0 ? TD_OK : TD_ERR_IO;
 }
 
+/* xz of `in` into out[cap]: one thread, one block (lzma_easy_buffer_encode), or liblzma's
+ * multi-threaded encoder, which cuts the input into blocks of 3 x the preset's dictionary and
+ * compresses them in parallel. Its output depends on the preset and the block size only, not on
+ * the thread count, so it is as reproducible as the single-threaded one. */
+static lzma_ret xz_encode(int preset, unsigned threads, td_slice_t in, uint8_t *out, size_t *out_len, size_t cap)
+{
+    if (threads <= 1)
+        return lzma_easy_buffer_encode((uint32_t)preset, LZMA_CHECK_CRC64, NULL, in.ptr, in.len, out, out_len, cap);
+    lzma_mt mt = {.threads = threads, .preset = (uint32_t)preset, .check = LZMA_CHECK_CRC64};
+    lzma_stream strm = LZMA_STREAM_INIT;
+    lzma_ret lr = lzma_stream_encoder_mt(&strm, &mt);
+    if (lr != LZMA_OK)
+        return lr;
+    strm.next_in = in.ptr;
+    strm.avail_in = in.len;
+    strm.next_out = out;
+    strm.avail_out = cap;
+    do
+        lr = lzma_code(&strm, LZMA_FINISH);
+    while (lr == LZMA_OK);
+    *out_len = (size_t)strm.total_out;
+    lzma_end(&strm);
+    return lr == LZMA_STREAM_END ? LZMA_OK : lr;
+}
+
 td_err_t td_seal_write(const char *path, td_seal_header_t *header, td_slice_t content, int xz_preset,
-                       uint64_t *file_bytes, uint8_t file_sha256[TD_SHA256_LEN], char *errbuf, size_t errlen)
+                       unsigned xz_threads, uint64_t *file_bytes, uint8_t file_sha256[TD_SHA256_LEN], char *errbuf,
+                       size_t errlen)
 {
     TD_ASSERT(xz_preset >= 0 && xz_preset <= 9);
     if (access(path, F_OK) == 0)
         return td_err_set(errbuf, errlen, TD_ERR_EXISTS, "%s: a sealed file exists already", path);
-    size_t bound = lzma_stream_buffer_bound(content.len);
+    /* one block's bound, plus room for the headers and index of many blocks */
+    size_t bound = lzma_stream_buffer_bound(content.len) + (content.len >> 10) + 4096;
     uint8_t *file = malloc(TD_SEAL_HEADER_LEN + bound);
     if (!file)
         return TD_ERR_NOMEM;
     size_t payload = 0;
-    lzma_ret lr = lzma_easy_buffer_encode((uint32_t)xz_preset, LZMA_CHECK_CRC64, NULL, content.ptr, content.len,
-                                          file + TD_SEAL_HEADER_LEN, &payload, bound);
+    lzma_ret lr = xz_encode(xz_preset, xz_threads, content, file + TD_SEAL_HEADER_LEN, &payload, bound);
     if (lr != LZMA_OK) {
         free(file);
         return td_err_set(errbuf, errlen, lr == LZMA_MEM_ERROR ? TD_ERR_NOMEM : TD_ERR_STATE,

@@ -58,11 +58,14 @@ td_err_t td_seal_add_record(td_buf_t *content, int stream, uint64_t offset, td_s
 
 /* Writes a new sealed file at path (which must not exist): header from *header (content_len,
  * payload_len and content_sha256 are filled in here), the content compressed with xz preset
- * xz_preset (0..9). *file_bytes and file_sha256 get the size and SHA-256 of the whole file.
+ * xz_preset (0..9), by xz_threads threads (1: one xz block; more: blocks compressed in parallel,
+ * the same bytes for any count > 1). *file_bytes and file_sha256 get the size and SHA-256 of the
+ * whole file.
  * TD_ERR_EXISTS when path exists; TD_ERR_IO with detail on a failed write (nothing is left
  * under path). */
 td_err_t td_seal_write(const char *path, td_seal_header_t *header, td_slice_t content, int xz_preset,
-                       uint64_t *file_bytes, uint8_t file_sha256[TD_SHA256_LEN], char *errbuf, size_t errlen) TD_WUR;
+                       unsigned xz_threads, uint64_t *file_bytes, uint8_t file_sha256[TD_SHA256_LEN], char *errbuf,
+                       size_t errlen) TD_WUR;
 
 /* Reads and verifies the sealed file at path: magic, version, header checksum, payload length,
  * xz integrity and the content's SHA-256. On TD_OK *header is what the file says, and content

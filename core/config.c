@@ -49,6 +49,9 @@ static const key_def_t keys[] = {
      "tapedeck run (all roles) also runs the warehouse sink, in its own thread, into warehouse.uri"},
     {"warehouse.batch_rows", K_INT, "10000", 1, 1000000, NULL,
      "sink: output events per SQL transaction (binary COPY into staging, upsert, the new offset)"},
+    {"warehouse.direct_copy", K_BOOL, "true", 0, 0, NULL,
+     "sink: COPY a batch straight into its table, falling back to staging + upsert when a key exists; false = always "
+     "staging + upsert"},
     {"warehouse.poll_ms", K_INT, "1000", 10, 600000, NULL,
      "sink: how often a running sink looks for new outputs on the tape"},
     {"warehouse.retry_max_ms", K_INT, "5000", 100, 600000, NULL,
@@ -56,10 +59,16 @@ static const key_def_t keys[] = {
     {"warehouse.give_up_s", K_INT, "0", 0, 604800, NULL,
      "sink: stop with exit 3 after PostgreSQL has been unreachable this long; 0 = keep trying"},
     {"compact.retain_days", K_INT, "0", 0, 36500, NULL,
-     "compact: trading days of raw tape data to keep before the compacted day; 0 = keep everything (this version only "
-     "reports)"},
+     "compact: trading days of raw tape data to keep before the compacted day; 0 = keep everything (reported only: the "
+     "tape keeps every event)"},
+    {"compact.retain_m1_days", K_INT, "0", 0, 36500, NULL,
+     "compact: trading days of M1 bars the warehouse keeps, the compacted day included; M1 bars of older sealed days "
+     "are deleted (M30 and longer stay); 0 = keep every M1 bar"},
     {"compact.xz_preset", K_INT, "1", 0, 9, NULL,
      "compact: xz compression preset of sealed day files (0 fastest .. 9 smallest)"},
+    {"compact.xz_threads", K_INT, "2", 1, 64, NULL,
+     "compact: threads compressing a sealed day file (1 = one xz block; more = blocks in parallel, the same bytes "
+     "for any count > 1)"},
     {"gateway.listen", K_STR, "127.0.0.1:7878", 0, 0, NULL,
      "HOST:PORT the gateway listens on for the EA (an IPv4 address; port 0 = any free port, printed at startup)"},
     {"gateway.token", K_STR, "", 0, 0, NULL,

@@ -343,7 +343,7 @@ typedef struct sink {
     const td_sink_opts_t *opts;
     td_sink_stats_t *stats;
     td_pg_t *pg;
-    td_buf_t copy_sql[TD_SINK_TABLES], upsert_sql[TD_SINK_TABLES];
+    td_buf_t copy_sql[TD_SINK_TABLES], upsert_sql[TD_SINK_TABLES], direct_sql[TD_SINK_TABLES];
     td_pg_copy_t copy[TD_SINK_TABLES];
     int64_t *months; /* month starts (Unix ms) whose bars partition is known to exist (committed) */
     size_t n_months, cap_months;
@@ -400,8 +400,11 @@ static td_err_t build_sql(sink_t *sink)
         const table_def_t *d = &tables[t];
         td_buf_init(&sink->copy_sql[t]);
         td_buf_init(&sink->upsert_sql[t]);
+        td_buf_init(&sink->direct_sql[t]);
         td_pg_copy_init(&sink->copy[t]);
         rc = td_buf_printf(&sink->copy_sql[t], "COPY stage_%s (%s) FROM STDIN (FORMAT binary)", d->name, d->cols);
+        if (rc == TD_OK)
+            rc = td_buf_printf(&sink->direct_sql[t], "COPY %s (%s) FROM STDIN (FORMAT binary)", d->name, d->cols);
         if (rc == TD_OK)
             rc = td_buf_printf(&sink->upsert_sql[t],
                                "INSERT INTO %s (%s) SELECT %s FROM stage_%s ON CONFLICT (%s) DO UPDATE SET ", d->name,
@@ -431,7 +434,8 @@ static td_err_t build_sql(sink_t *sink)
                 first = false;
             }
         }
-        if (rc == TD_OK && (!td_buf_cstr(&sink->copy_sql[t]) || !td_buf_cstr(&sink->upsert_sql[t])))
+        if (rc == TD_OK && (!td_buf_cstr(&sink->copy_sql[t]) || !td_buf_cstr(&sink->upsert_sql[t]) ||
+                            !td_buf_cstr(&sink->direct_sql[t])))
             rc = TD_ERR_NOMEM;
     }
     return rc;
@@ -442,6 +446,7 @@ static void sink_fini(sink_t *sink)
     for (int t = 0; t < TD_SINK_TABLES; t++) {
         td_buf_fini(&sink->copy_sql[t]);
         td_buf_fini(&sink->upsert_sql[t]);
+        td_buf_fini(&sink->direct_sql[t]);
         td_pg_copy_fini(&sink->copy[t]);
     }
     free(sink->months);
@@ -462,6 +467,10 @@ static td_err_t session_open(sink_t *sink, char *errbuf, size_t errlen)
         rc = td_err_set(errbuf, errlen, TD_ERR_STATE,
                         "the database has no tapedeck warehouse schema (sink_offsets, bars): run tapedeck migrate");
     td_pg_rows_destroy(rows);
+    /* A commit need not wait for the WAL flush: rows and offset are one transaction, so one that a
+     * database crash loses takes its offset with it and is written again - nothing is doubled. */
+    if (rc == TD_OK)
+        rc = td_pg_exec(pg, "SET synchronous_commit = off", errbuf, errlen);
     for (int t = 0; rc == TD_OK && t < TD_SINK_TABLES; t++) {
         char sql[256];
         snprintf(sql, sizeof sql, "CREATE TEMP TABLE stage_%s (LIKE %s) ON COMMIT DELETE ROWS", tables[t].name,
@@ -547,6 +556,46 @@ static td_err_t note_month(sink_t *sink, int64_t open_time_ms)
     return push_month(&sink->new_months, &sink->n_new_months, &sink->cap_new_months, start);
 }
 
+/* COPYs sink->copy[t] (finished) into stage_<table>. */
+static td_err_t copy_rows(sink_t *sink, int t, const td_buf_t *sql, char *d, size_t dl)
+{
+    uint64_t copied = 0;
+    td_err_t rc = td_pg_copy_in(sink->pg, (const char *)sql->ptr, td_buf_slice(&sink->copy[t].buf), &copied, d, dl);
+    if (rc == TD_OK && copied != sink->copy[t].rows)
+        rc = td_err_set(d, dl, TD_ERR_STATE, "COPY into %s took %" PRIu64 " of %" PRIu64 " rows", tables[t].name,
+                        copied, sink->copy[t].rows);
+    return rc;
+}
+
+/* One table's rows of the batch, inside its transaction. The upsert path: COPY into the staging
+ * table, INSERT ... SELECT ... ON CONFLICT DO UPDATE. With direct_copy, first a COPY straight into
+ * the table under a savepoint: rows past the warehouse's offset do not exist yet, so it normally
+ * succeeds at half the cost; a key that does exist (a replayed range, a bar compact wrote first)
+ * fails it with a unique violation, and the savepoint's rollback leaves the upsert path to write
+ * the batch. Tables with a follow-up statement over the staging table always take the upsert. */
+static td_err_t write_table(sink_t *sink, int t, char *d, size_t dl)
+{
+    td_err_t rc = TD_OK;
+    if (sink->opts->direct_copy && !tables[t].extra) {
+        rc = td_pg_exec(sink->pg, "SAVEPOINT direct", d, dl);
+        if (rc == TD_OK)
+            rc = copy_rows(sink, t, &sink->direct_sql[t], d, dl);
+        if (rc == TD_OK)
+            return td_pg_exec(sink->pg, "RELEASE SAVEPOINT direct", d, dl);
+        if (rc != TD_ERR_EXISTS)
+            return rc;
+        rc = td_pg_exec(sink->pg, "ROLLBACK TO SAVEPOINT direct", d, dl);
+        sink->stats->upserted_batches++;
+    }
+    if (rc == TD_OK)
+        rc = copy_rows(sink, t, &sink->copy_sql[t], d, dl);
+    if (rc == TD_OK)
+        rc = td_pg_exec(sink->pg, (const char *)sink->upsert_sql[t].ptr, d, dl);
+    if (rc == TD_OK && tables[t].extra)
+        rc = td_pg_exec(sink->pg, tables[t].extra, d, dl);
+    return rc;
+}
+
 static const char *stream_name(td_stream_kind_t stream)
 {
     return stream == TD_STREAM_INPUT ? "input" : "output";
@@ -574,16 +623,8 @@ static td_err_t write_batch(sink_t *sink, const char *symbol, td_stream_kind_t s
         if (copy->rows == 0)
             continue;
         rc = td_pg_copy_finish(copy);
-        uint64_t copied = 0;
         if (rc == TD_OK)
-            rc = td_pg_copy_in(sink->pg, (const char *)sink->copy_sql[t].ptr, td_buf_slice(&copy->buf), &copied, d, dl);
-        if (rc == TD_OK && copied != copy->rows)
-            rc = td_err_set(d, dl, TD_ERR_STATE, "COPY into stage_%s took %" PRIu64 " of %" PRIu64 " rows",
-                            tables[t].name, copied, copy->rows);
-        if (rc == TD_OK)
-            rc = td_pg_exec(sink->pg, (const char *)sink->upsert_sql[t].ptr, d, dl);
-        if (rc == TD_OK && tables[t].extra)
-            rc = td_pg_exec(sink->pg, tables[t].extra, d, dl);
+            rc = write_table(sink, t, d, dl);
         rows += copy->rows;
     }
     char s_from[24], s_to[24], s_rows[24];

@@ -46,6 +46,7 @@ typedef struct td_sink_opts {
     uint32_t poll_ms;            /* follow mode: wait between passes */
     uint32_t retry_max_ms;       /* longest wait between connection attempts */
     uint32_t give_up_s;          /* 0 = retry forever; else TD_ERR_IO after this long unreachable */
+    bool direct_copy;            /* COPY straight into the table, the upsert only when a key exists (sink.c) */
     uint32_t hold_ms;            /* testing aid: keep each batch's transaction open this long before COMMIT */
     td_log_t *log;               /* may be NULL */
     volatile sig_atomic_t *stop; /* may be NULL; non-zero = finish the current batch and return */
@@ -67,10 +68,11 @@ enum {
 };
 
 typedef struct td_sink_stats {
-    uint64_t symbols; /* output streams visited */
-    uint64_t rows;    /* rows committed by this run */
-    uint64_t batches; /* transactions committed */
-    uint64_t retries; /* failed connection attempts and batches retried */
+    uint64_t symbols;          /* output streams visited */
+    uint64_t rows;             /* rows committed by this run */
+    uint64_t batches;          /* transactions committed */
+    uint64_t retries;          /* failed connection attempts and batches retried */
+    uint64_t upserted_batches; /* direct_copy: table batches that met an existing key and were upserted */
     uint64_t by_table[TD_SINK_TABLES];
 } td_sink_stats_t;
 

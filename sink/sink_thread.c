@@ -31,6 +31,7 @@ void td_sink_config(const td_config_t *config, td_sink_opts_t *opts)
     opts->poll_ms = (uint32_t)td_config_int(config, "warehouse.poll_ms");
     opts->retry_max_ms = (uint32_t)td_config_int(config, "warehouse.retry_max_ms");
     opts->give_up_s = (uint32_t)td_config_int(config, "warehouse.give_up_s");
+    opts->direct_copy = td_config_bool(config, "warehouse.direct_copy");
 }
 
 static void add_stats(td_sink_stats_t *total, const td_sink_stats_t *run)
@@ -39,6 +40,7 @@ static void add_stats(td_sink_stats_t *total, const td_sink_stats_t *run)
     total->rows += run->rows;
     total->batches += run->batches;
     total->retries += run->retries;
+    total->upserted_batches += run->upserted_batches;
     for (int t = 0; t < TD_SINK_TABLES; t++)
         total->by_table[t] += run->by_table[t];
 }

@@ -88,6 +88,45 @@ snapshot > "$TD_WORK/snap2"
 cmp "$TD_WORK/snap1" "$TD_WORK/snap2" || fail "a second compact changed the warehouse or the sealed files"
 pass "compact twice: identical tables and sealed files"
 
+# retention of M1 bars (compact.retain_m1_days N: the N trading days ending with the compacted day
+# keep theirs; sealed older days lose them; M30 bars, perf, sealed files stay)
+m1_of() { pg_sql "SELECT count(*) FROM bars WHERE symbol = 'EURUSD' AND timeframe_s = 60 AND open_time >= '$1' AND open_time < '$2'"; }
+others() {
+  pg_sql "SELECT md5(string_agg(b::text, '|' ORDER BY symbol, timeframe_s, open_time)) FROM bars b WHERE timeframe_s <> 60"
+  pg_sql "SELECT md5(string_agg(p::text, '|' ORDER BY symbol, trading_day)) FROM perf_daily p"
+  pg_sql "SELECT md5(string_agg(s::text, '|' ORDER BY symbol, trading_day)) FROM sealed_days s"
+  pg_sql "SELECT count(*) || ' ' || sum(close_e8) FROM bars WHERE timeframe_s = 60 AND open_time >= '2019-02-05'"
+  sha256sum "$dir"/sealed/EURUSD/*.tdseal
+}
+m1_04=$(m1_of 2019-02-04 2019-02-05)
+m1_05=$(m1_of 2019-02-05 2019-02-06)
+[ "$m1_04" -gt 1000 ] && [ "$m1_05" -gt 1000 ] || fail "M1 bars before retention: $m1_04 and $m1_05"
+others > "$TD_WORK/others1"
+expect_exit 0 tdc --set compact.retain_m1_days=2 compact --date 2019-02-05
+grep -q "retention: 0 M1 bar(s) of sealed days before 20190204 deleted" "$TD_WORK/last.out" ||
+  { cat "$TD_WORK/last.out"; fail "retain_m1_days 2: expected nothing deleted"; }
+[ "$(m1_of 2019-02-04 2019-02-05)" -eq "$m1_04" ] || fail "retain_m1_days 2 deleted M1 bars inside the window"
+expect_exit 0 tdc --set compact.retain_m1_days=1 compact --date 2019-02-05
+grep -q "retention: $m1_04 M1 bar(s) of sealed days before 20190205 deleted" "$TD_WORK/last.out" ||
+  { cat "$TD_WORK/last.out"; fail "retain_m1_days 1: expected $m1_04 M1 bars of 2019-02-04 deleted"; }
+[ "$(m1_of 2019-02-04 2019-02-05)" -eq 0 ] || fail "M1 bars of 2019-02-04 are still there"
+[ "$(m1_of 2019-02-05 2019-02-06)" -eq "$m1_05" ] || fail "M1 bars of the compacted day were touched"
+others > "$TD_WORK/others2"
+cmp "$TD_WORK/others1" "$TD_WORK/others2" || fail "retention touched M30 bars, perf, sealed_days or the sealed files"
+expect_exit 0 tdc --set compact.retain_m1_days=1 compact --date 2019-02-05
+grep -q "retention: 0 M1 bar(s)" "$TD_WORK/last.out" && grep -q "already done" "$TD_WORK/last.out" ||
+  { cat "$TD_WORK/last.out"; fail "a second compact with retention did something"; }
+others > "$TD_WORK/others3"
+cmp "$TD_WORK/others1" "$TD_WORK/others3" || fail "a second compact with retention changed a table"
+# a day whose seal record is missing keeps its M1 bars
+expect_exit 0 tdc compact --date 2019-02-04
+[ "$(m1_of 2019-02-04 2019-02-05)" -eq "$m1_04" ] || fail "compact 2019-02-04 did not rebuild its M1 bars"
+pg_sql "DELETE FROM sealed_days WHERE trading_day = '2019-02-04'"
+expect_exit 0 tdc --set compact.retain_m1_days=1 compact --date 2019-02-05
+[ "$(m1_of 2019-02-04 2019-02-05)" -eq "$m1_04" ] || fail "retention deleted M1 bars of a day without a seal record"
+expect_exit 0 tdc compact --date 2019-02-04
+pass "retention: $m1_04 M1 bars of the sealed 2019-02-04 deleted with retain_m1_days 1 (none with 2, none of an unsealed day), the compacted day's $m1_05 and every other table untouched, a second run deletes nothing"
+
 # the sealed file: present, read-only; a flipped byte is refused
 f="$dir/sealed/EURUSD/20190204.tdseal"
 [ -f "$f" ] || fail "no sealed file $f"
