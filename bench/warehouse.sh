@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Warehouse benchmarks: the sink and compact over the 2.02M OANDA XAUUSD ticks (13 days,
+# ../shared/data) processed with M1 bars, into a private PostgreSQL 15 started as the tests start it
+# (tests/integration/pg.sh: fsync off, synchronous_commit off). Usage: bench/warehouse.sh [BUILD_DIR]
+# (default ./build). Prints td_bench lines: the sink into an emptied warehouse (direct COPY and the
+# staging + upsert path, two batch sizes), then compact of three days, then the machine's load.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+src=$PWD
+build=${1:-build}
+td=$PWD/$build/cli/tapedeck
+bench=$PWD/$build/bench/td_bench
+data=$PWD/../shared/data/ticks/lean-oanda-xauusd
+[ -x "$td" ] && [ -x "$bench" ] || { echo "build first: ./ops/build.sh" >&2; exit 2; }
+[ -d "$data" ] || { echo "needs ../shared/data (real ticks)" >&2; exit 2; }
+TD_WORK=$(mktemp -d "${TMPDIR:-/tmp}/tapedeck-whbench.XXXXXX")
+fail() { echo "bench: $*" >&2; exit 3; }
+. "$src/tests/integration/pg.sh"
+trap 'pg_stop; rm -rf "$TD_WORK"' EXIT
+cat > "$TD_WORK/c.yaml" <<YAML
+tape:
+  sync: none
+  batch_events: 4096
+bars:
+  timeframe: M1
+symbols:
+  XAUUSD:
+    digits: 3
+    contract_size: 100
+YAML
+T() { "$td" --data-dir "$TD_WORK/tape" --config "$TD_WORK/c.yaml" "$@"; }
+T params push --symbol XAUUSD --strategy breakout \
+  --set lookback=12,atr_n=14,sl_atr=2,tp_atr=3,max_hold=16,direction=both,volume=0.10 \
+  --author bench --reason bench --at 2014-05-01T00:00:00 > /dev/null
+T import --format lean-ticks --symbol XAUUSD "$data"/*.csv > /dev/null
+T process > /dev/null
+pg_start
+"$td" migrate > /dev/null
+outputs=$(T dump --stream output | wc -l)
+echo "tapedeck warehouse benchmark: $outputs output rows, 2.02M inputs, $(nproc) cores, $(date -u +%Y-%m-%d)"
+empty() { pg_sql "TRUNCATE bars, signals, order_intents, fills, position_changes, closed_trades, day_digests, day_index,
+                  symbol_specs, params_history, exec_reports, sink_offsets, perf_daily, perf_hourly, sealed_days"; }
+# the sink into an empty warehouse: both paths, two batch sizes. td_bench's rate is output rows per
+# second of the whole command (the input stream's 2.02M events are scanned too; their 2 rows are
+# specs and parameter sets); the sink's own log gives the output phase alone.
+for direct in true false; do
+  for rows in 10000 50000; do
+    empty
+    "$bench" "sink (direct_copy $direct, batch $rows)" "$outputs" -- "$td" --data-dir "$TD_WORK/tape" \
+      --config "$TD_WORK/c.yaml" --set warehouse.direct_copy=$direct --set log.level=debug \
+      sink --once --batch-rows "$rows" 2> "$TD_WORK/sink.log"
+    t0=$(sed -nE 's/^([^ ]*) .*outputs 0\.\..*/\1/p' "$TD_WORK/sink.log")
+    t1=$(sed -nE 's/^([^ ]*) .*inputs 0\.\..*/\1/p' "$TD_WORK/sink.log")
+    ms=$(( $(date -d "$t1" +%s%3N) - $(date -d "$t0" +%s%3N) ))
+    printf '  output phase alone: %d rows in %d ms = %d rows/s\n' "$outputs" "$ms" $(( outputs * 1000 / (ms > 0 ? ms : 1) ))
+  done
+done
+for day in 2014-05-02 2014-05-07 2014-05-15; do
+  "$bench" "compact $day" 1 -- "$td" --data-dir "$TD_WORK/tape" --config "$TD_WORK/c.yaml" compact --date "$day"
+done
+echo "load average: $(cut -d" " -f1-3 /proc/loadavg)"
