@@ -120,6 +120,34 @@ static td_err_t strategy_bar(td_backtest__run_t *run, const td_bar_t *bar, size_
     return td_backtest__submit(run, bar, index);
 }
 
+/* Writes the decimal digits of v at p; returns the end. */
+static char *put_decimal(char *p, size_t v)
+{
+    char digits[24];
+    size_t n = 0;
+    do {
+        digits[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    while (n)
+        *p++ = digits[--n];
+    return p;
+}
+
+/* "bt-<index>-<j>" (what snprintf "bt-%zu-%zu" writes; at most 3 + 20 + 1 + 20 characters, so it
+ * always fits TD_ID_MAX), without the cost of a formatted print on every intent. */
+static void intent_id(char id[TD_ID_MAX + 1], size_t index, size_t j)
+{
+    char *p = id;
+    *p++ = 'b';
+    *p++ = 't';
+    *p++ = '-';
+    p = put_decimal(p, index);
+    *p++ = '-';
+    p = put_decimal(p, j);
+    *p = '\0';
+}
+
 td_err_t td_backtest__strategy_failed(td_backtest__run_t *run, const td_bar_t *bar, size_t index, td_err_t rc)
 {
     char iso[32];
@@ -142,7 +170,7 @@ td_err_t td_backtest__submit(td_backtest__run_t *run, const td_bar_t *bar, size_
             continue;
         td_order_intent_t *intent = &o->u.intent;
         /* the live pipeline uses "<symbol>-<input offset>-<index>"; here the bar index (fits 63) */
-        snprintf(intent->intent_id, sizeof intent->intent_id, "bt-%zu-%zu", index, j);
+        intent_id(intent->intent_id, index, j);
         rc = td_fill_submit(&run->fill, close_time, intent);
         if (rc != TD_OK)
             return td_err_set(run->errbuf, run->errlen, rc, "%s: bar %zu: the fill model refused an intent: %s",

@@ -52,10 +52,13 @@ struct td_sweep {
     size_t n;
     int kind;
     acct_bar_t *acct;
+    uint32_t *ends; /* the bars that end a trading day, in order */
+    size_t n_ends;
     td_bar_t *fill_view; /* mid basis only, else NULL */
     uint64_t *prefix;    /* sma_cross: prefix[i] = closes[0..i) summed mod 2^64 */
     int64_t *tr;         /* breakout: true range of each bar */
     td_price_t *hi[LEVELS], *lo[LEVELS];
+    td_price_t *close; /* breakout: each bar's close, packed */
     int16_t *minute;
     uint8_t *weekday;
     pthread_mutex_t mu; /* guards atr */
@@ -82,11 +85,13 @@ static td_err_t build_breakout(td_sweep_t *sweep)
     const size_t n = sweep->n;
     const td_bar_t *bars = sweep->bars;
     sweep->tr = malloc(n * sizeof *sweep->tr);
+    sweep->close = malloc(n * sizeof *sweep->close);
     sweep->minute = malloc(n * sizeof *sweep->minute);
     sweep->weekday = malloc(n * sizeof *sweep->weekday);
-    if (!sweep->tr || !sweep->minute || !sweep->weekday)
+    if (!sweep->tr || !sweep->close || !sweep->minute || !sweep->weekday)
         return TD_ERR_NOMEM;
     for (size_t i = 0; i < n; i++) {
+        sweep->close[i] = bars[i].close;
         sweep->tr[i] = td_breakout__true_range(i > 0, i > 0 ? bars[i - 1].close : 0, bars[i].high, bars[i].low);
         sweep->minute[i] = (int16_t)td_breakout__minute_of_day(bars[i].open_time, sweep->config.tz_offset_minutes);
         sweep->weekday[i] = (uint8_t)td_time_weekday(bars[i].open_time, sweep->config.tz_offset_minutes);
@@ -159,6 +164,14 @@ td_err_t td_sweep_new(const td_backtest_config_t *config, const char *strategy, 
             created->acct[i].day_end = i + 1 == n || created->acct[i + 1].day != created->acct[i].day
                                            ? (uint32_t)i
                                            : created->acct[i + 1].day_end;
+        for (size_t i = 0; i < n; i++)
+            created->n_ends += created->acct[i].day_end == i;
+        created->ends = malloc(created->n_ends * sizeof *created->ends);
+        if (!created->ends)
+            rc = TD_ERR_NOMEM;
+        for (size_t i = 0, k = 0; rc == TD_OK && i < n; i++)
+            if (created->acct[i].day_end == i)
+                created->ends[k++] = (uint32_t)i;
     }
     if (rc == TD_OK && created->kind == KIND_SMA) {
         created->prefix = malloc((n + 1) * sizeof *created->prefix);
@@ -185,9 +198,11 @@ void td_sweep_destroy(td_sweep_t *sweep)
     if (!sweep)
         return;
     free(sweep->acct);
+    free(sweep->ends);
     free(sweep->fill_view);
     free(sweep->prefix);
     free(sweep->tr);
+    free(sweep->close);
     free(sweep->minute);
     free(sweep->weekday);
     for (int k = 0; k < LEVELS; k++) {
@@ -206,6 +221,21 @@ bool td_sweep_shared(const td_sweep_t *sweep)
 }
 
 /* ---- the per-set loops ---- */
+
+/* Asks for the lines bar i's step will read (account record, bar, fill view). */
+static inline void prefetch_bar(const td_sweep_t *sweep, size_t i)
+{
+    if (i >= sweep->n)
+        return;
+    __builtin_prefetch(&sweep->acct[i]);
+    const td_bar_t *bar = &sweep->bars[i];
+    __builtin_prefetch(bar);
+    __builtin_prefetch((const char *)(bar + 1) - 1);
+    if (sweep->fill_view) {
+        __builtin_prefetch(&sweep->fill_view[i]);
+        __builtin_prefetch((const char *)(&sweep->fill_view[i] + 1) - 1);
+    }
+}
 
 /* The fill model's step on bar i, unless it is provably quiet (as td_backtest_run decides). */
 static inline td_err_t fill_step(const td_sweep_t *sweep, td_backtest__run_t *run, size_t i)
@@ -242,12 +272,18 @@ static inline td_err_t close_step(const td_sweep_t *sweep, td_backtest__run_t *r
  * decision bar, both of which step the fill model first (their day is after fill.last_day, so it
  * is not quiet). No skipped bar ends a day or carries a decision; the counters are bumped here:
  * bars += count, and bars_in_position += count while a position is open. */
-static inline size_t skip_quiet(const td_sweep_t *sweep, td_backtest__run_t *run, size_t i, size_t until)
+static inline size_t skip_quiet(const td_sweep_t *sweep, td_backtest__run_t *run, size_t i, size_t until,
+                                size_t *end_cursor)
 {
     const td_fill_t *fill = &run->fill;
     if (fill->n_queue != 0 || (fill->book.volume != 0 && (fill->stop_loss != 0 || fill->take_profit != 0)))
         return i;
-    size_t day_end = sweep->acct[i].day_end;
+    /* the end of bar i's trading day: the first day end at or after i (the cursor only moves on) */
+    while (sweep->ends[*end_cursor] < i) {
+        ++*end_cursor;
+        prefetch_bar(sweep, sweep->ends[*end_cursor + 1 < sweep->n_ends ? *end_cursor + 1 : *end_cursor]);
+    }
+    size_t day_end = sweep->ends[*end_cursor];
     size_t stop = day_end < until ? day_end : until;
     size_t count = stop - i;
     run->result->bars += count;
@@ -283,69 +319,88 @@ static td_err_t act(td_backtest__run_t *run, const td_strategy_ctx_t *ctx, const
  * decision or a fill will read are fetched from memory early. */
 #define BLOCK 2048
 
-static inline void prefetch_bar(const td_sweep_t *sweep, size_t i)
+/* The bars of one block on which a set's strategy may decide something ("marks"), found before
+ * the block's account is stepped, with a small integer the decision step receives. */
+typedef struct marks {
+    size_t n;
+    uint32_t at[BLOCK];  /* bar index - block start, ascending */
+    int8_t value[BLOCK]; /* sma_cross: the cross; breakout: unused */
+} marks_t;
+
+/* A decision on marked bar i: the strategy's outputs into intents (act). */
+typedef td_err_t (*decide_fn)(void *self, td_backtest__run_t *run, size_t i, int value);
+
+/* Steps bars [from, to) of a set's account as td_backtest_run does, with the strategy's decision
+ * taken only on the marked bars (the caller proves nothing is decided on the others), and runs of
+ * bars on which the plain loop only counts skipped (skip_quiet). */
+static td_err_t step_block(const td_sweep_t *sweep, td_backtest__run_t *run, size_t from, size_t to,
+                           const marks_t *marks, decide_fn decide, void *self, size_t *end_cursor)
 {
-    if (i >= sweep->n)
-        return;
-    const td_bar_t *bar = &sweep->bars[i];
-    __builtin_prefetch(bar);
-    __builtin_prefetch((const char *)(bar + 1) - 1);
-    if (sweep->fill_view) {
-        __builtin_prefetch(&sweep->fill_view[i]);
-        __builtin_prefetch((const char *)(&sweep->fill_view[i] + 1) - 1);
+    for (size_t k = 0; k < marks->n && k < 2; k++) {
+        prefetch_bar(sweep, from + marks->at[k]);
+        prefetch_bar(sweep, from + marks->at[k] + 1);
     }
+    td_err_t rc = TD_OK;
+    size_t k = 0;
+    for (size_t i = from; rc == TD_OK && i < to;) {
+        rc = fill_step(sweep, run, i);
+        if (rc == TD_OK && k < marks->n && from + marks->at[k] == i) {
+            if (k + 2 < marks->n) {
+                prefetch_bar(sweep, from + marks->at[k + 2]);
+                prefetch_bar(sweep, from + marks->at[k + 2] + 1);
+            }
+            rc = decide(self, run, i, marks->value[k]);
+            k++;
+        }
+        if (rc == TD_OK)
+            rc = close_step(sweep, run, i);
+        i++;
+        if (rc == TD_OK && i < to)
+            i = skip_quiet(sweep, run, i, k < marks->n ? from + marks->at[k] : to, end_cursor);
+    }
+    return rc;
+}
+
+typedef struct sma_self {
+    const td_sweep_t *sweep;
+    td_sma_cross_cfg_t cfg;
+} sma_self_t;
+
+static td_err_t sma_decide(void *opaque, td_backtest__run_t *run, size_t i, int cross)
+{
+    const sma_self_t *self = opaque;
+    const td_bar_t *bar = &self->sweep->bars[i];
+    td_strategy_ctx_t ctx = ctx_of(run);
+    td_strategy__decision_t d;
+    td_err_t rc = td_sma_cross__decide(&self->cfg, cross, ctx.spec, &d);
+    if (rc != TD_OK)
+        return td_backtest__strategy_failed(run, bar, i, rc);
+    return act(run, &ctx, &d, i, bar);
 }
 
 static td_err_t run_sma(const td_sweep_t *sweep, td_backtest__run_t *run)
 {
-    const td_sma_cross_cfg_t cfg = run->strategy->cfg.sma;
+    sma_self_t self = {sweep, run->strategy->cfg.sma};
+    const td_sma_cross_cfg_t *cfg = &self.cfg;
     const uint64_t *prefix = sweep->prefix;
     int last_sign = 0;
-    uint32_t at[BLOCK];
-    int8_t cross_of[BLOCK];
+    marks_t marks;
+    size_t end_cursor = 0;
     td_err_t rc = TD_OK;
     for (size_t from = 0; rc == TD_OK && from < sweep->n; from += BLOCK) {
         size_t to = from + BLOCK < sweep->n ? from + BLOCK : sweep->n;
-        /* 1: the rule on every bar of the block (the strategy's decision does not depend on the
-         * account: only the intent's volume does, which td_strategy__act works out below) */
-        size_t n_cross = 0;
-        for (size_t i = from < cfg.slow - 1 ? cfg.slow - 1 : from; i < to; i++) {
-            int64_t sum_fast = (int64_t)(prefix[i + 1] - prefix[i + 1 - cfg.fast]);
-            int64_t sum_slow = (int64_t)(prefix[i + 1] - prefix[i + 1 - cfg.slow]);
-            int cross = td_sma_cross__rule(cfg.fast, cfg.slow, sum_fast, sum_slow, &last_sign);
-            at[n_cross] = (uint32_t)(i - from);
-            cross_of[n_cross] = (int8_t)cross;
-            n_cross += cross != 0;
+        /* the rule on every bar of the block, in order (it depends on the bars alone); a bar
+         * without a cross decides nothing, exactly as in the strategy object's bar step */
+        marks.n = 0;
+        for (size_t i = from < cfg->slow - 1 ? cfg->slow - 1 : from; i < to; i++) {
+            int64_t sum_fast = (int64_t)(prefix[i + 1] - prefix[i + 1 - cfg->fast]);
+            int64_t sum_slow = (int64_t)(prefix[i + 1] - prefix[i + 1 - cfg->slow]);
+            int cross = td_sma_cross__rule(cfg->fast, cfg->slow, sum_fast, sum_slow, &last_sign);
+            marks.at[marks.n] = (uint32_t)(i - from);
+            marks.value[marks.n] = (int8_t)cross;
+            marks.n += cross != 0;
         }
-        for (size_t k = 0; k < n_cross && k < 2; k++) {
-            prefetch_bar(sweep, from + at[k]);
-            prefetch_bar(sweep, from + at[k] + 1);
-        }
-        /* 2: the account, bar by bar, as td_backtest_run - except for runs of bars on which that
-         * loop provably does nothing but count (see skip_quiet) */
-        size_t k = 0;
-        for (size_t i = from; rc == TD_OK && i < to;) {
-            rc = fill_step(sweep, run, i);
-            if (rc == TD_OK && k < n_cross && from + at[k] == i) {
-                if (k + 2 < n_cross) {
-                    prefetch_bar(sweep, from + at[k + 2]);
-                    prefetch_bar(sweep, from + at[k + 2] + 1);
-                }
-                td_strategy_ctx_t ctx = ctx_of(run);
-                td_strategy__decision_t d;
-                rc = td_sma_cross__decide(&cfg, cross_of[k], ctx.spec, &d);
-                if (rc != TD_OK)
-                    rc = td_backtest__strategy_failed(run, &sweep->bars[i], i, rc);
-                else
-                    rc = act(run, &ctx, &d, i, &sweep->bars[i]);
-                k++;
-            }
-            if (rc == TD_OK)
-                rc = close_step(sweep, run, i);
-            i++;
-            if (rc == TD_OK && i < to)
-                i = skip_quiet(sweep, run, i, k < n_cross ? from + at[k] : to);
-        }
+        rc = step_block(sweep, run, from, to, &marks, sma_decide, &self, &end_cursor);
     }
     return rc;
 }
@@ -396,41 +451,74 @@ static inline td_price_t range_min(td_price_t *const *table, size_t from, size_t
     return a < b ? a : b;
 }
 
+typedef struct breakout_self {
+    const td_sweep_t *sweep;
+    td_breakout_cfg_t cfg;
+    const int64_t *atr;
+    td_breakout_state_t st; /* held bars; the ATR fields are set per bar from atr */
+} breakout_self_t;
+
+/* The breakout rule on bar i (td_breakout__decide with the shared indicators). */
+static td_err_t breakout_decide(void *opaque, td_backtest__run_t *run, size_t i, int unused)
+{
+    (void)unused;
+    breakout_self_t *self = opaque;
+    const td_sweep_t *sweep = self->sweep;
+    const td_breakout_cfg_t *cfg = &self->cfg;
+    self->st.atr_sum = self->atr[i];
+    self->st.atr_count = i + 1 < cfg->atr_n ? (uint32_t)(i + 1) : cfg->atr_n;
+    td_breakout__bar_in_t in = {
+        .close = sweep->close[i],
+        .have_range = i >= cfg->lookback,
+        .minute = sweep->minute[i],
+        .weekday = sweep->weekday[i],
+    };
+    if (in.have_range) {
+        in.hh = range_max(sweep->hi, i - cfg->lookback, cfg->lookback);
+        in.ll = range_min(sweep->lo, i - cfg->lookback, cfg->lookback);
+    }
+    td_strategy_ctx_t ctx = ctx_of(run);
+    bool decided = false;
+    td_strategy__decision_t d;
+    td_err_t rc = td_breakout__decide(cfg, &self->st, &ctx, &in, &decided, &d);
+    if (rc != TD_OK)
+        return td_backtest__strategy_failed(run, &sweep->bars[i], i, rc);
+    return decided ? act(run, &ctx, &d, i, &sweep->bars[i]) : TD_OK;
+}
+
 static td_err_t run_breakout(td_sweep_t *sweep, td_backtest__run_t *run)
 {
-    const td_breakout_cfg_t cfg = run->strategy->cfg.brk;
+    breakout_self_t self = {.sweep = sweep, .cfg = run->strategy->cfg.brk};
+    const td_breakout_cfg_t *cfg = &self.cfg;
     int64_t *owned = NULL;
-    const int64_t *atr = atr_series(sweep, cfg.atr_n, &owned);
-    if (!atr)
+    self.atr = atr_series(sweep, cfg->atr_n, &owned);
+    if (!self.atr)
         return td_err_set(run->errbuf, run->errlen, TD_ERR_NOMEM, "%s: out of memory", run->config->symbol);
-    td_breakout_state_t st = {0};
+    marks_t marks;
+    size_t end_cursor = 0;
     td_err_t rc = TD_OK;
-    for (size_t i = 0; rc == TD_OK && i < sweep->n; i++) {
-        rc = fill_step(sweep, run, i);
-        if (rc != TD_OK)
-            break;
-        st.atr_sum = atr[i];
-        st.atr_count = i + 1 < cfg.atr_n ? (uint32_t)(i + 1) : cfg.atr_n;
-        td_breakout__bar_in_t in = {
-            .close = sweep->bars[i].close,
-            .have_range = i >= cfg.lookback,
-            .minute = sweep->minute[i],
-            .weekday = sweep->weekday[i],
-        };
-        if (in.have_range) {
-            in.hh = range_max(sweep->hi, i - cfg.lookback, cfg.lookback);
-            in.ll = range_min(sweep->lo, i - cfg.lookback, cfg.lookback);
+    for (size_t from = 0; rc == TD_OK && from < sweep->n; from += BLOCK) {
+        size_t to = from + BLOCK < sweep->n ? from + BLOCK : sweep->n;
+        marks.n = 0;
+        if (cfg->max_hold != 0) {
+            /* the held-bars count moves on every bar and can decide on any: every bar is marked */
+            for (size_t i = from; i < to; i++)
+                marks.at[marks.n++] = (uint32_t)(i - from);
+        } else {
+            /* Without max_hold, td_breakout__decide decides something only when the close is above
+             * the range's high or below its low (and only then needs the account); on any other
+             * bar it changes nothing but the held-bars count, which only max_hold reads. */
+            size_t first = from < cfg->lookback ? cfg->lookback : from;
+            for (size_t i = first; i < to; i++) {
+                td_price_t close = sweep->close[i];
+                bool beyond = close > range_max(sweep->hi, i - cfg->lookback, cfg->lookback) ||
+                              close < range_min(sweep->lo, i - cfg->lookback, cfg->lookback);
+                marks.at[marks.n] = (uint32_t)(i - from);
+                marks.value[marks.n] = 0;
+                marks.n += beyond;
+            }
         }
-        td_strategy_ctx_t ctx = ctx_of(run);
-        bool decided = false;
-        td_strategy__decision_t d;
-        rc = td_breakout__decide(&cfg, &st, &ctx, &in, &decided, &d);
-        if (rc != TD_OK)
-            rc = td_backtest__strategy_failed(run, &sweep->bars[i], i, rc);
-        else if (decided)
-            rc = act(run, &ctx, &d, i, &sweep->bars[i]);
-        if (rc == TD_OK)
-            rc = close_step(sweep, run, i);
+        rc = step_block(sweep, run, from, to, &marks, breakout_decide, &self, &end_cursor);
     }
     free(owned);
     return rc;

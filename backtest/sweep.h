@@ -14,7 +14,11 @@
  * function the live strategy object calls -, td_strategy__act to turn the decision into the
  * signal and intent, and the account of backtest/engine_impl.h (fill model, position keeper,
  * daily equity, metrics), exactly as td_backtest_run does. The strategy object itself is created
- * per set (parameter validation, refusal messages, the names on signals and intents).
+ * per set (parameter validation, refusal messages, the names on signals and intents). The bars on
+ * which a set may decide are found first, a block at a time (sma_cross: its crosses; breakout
+ * without max_hold: closes beyond the range); between them, runs of bars on which the plain loop
+ * would only count (no queued intent, flat or no stop / target, no day's end) are counted and
+ * skipped. sweep.c gives the argument for each.
  *
  * Contract: td_sweep_run(sweep, params, ...) gives the same return code, message, result, trades
  * and equity points as td_backtest_run(config, params, bars, n, ...) with the config and bars the
@@ -23,7 +27,7 @@
  * refused by the strategy (an invalid price, a time not after the previous one), or the strategy
  * has no shared-indicator path, td_sweep_run simply calls td_backtest_run.
  *
- * Memory: O(bars) for the sweep (about 170 bytes a bar for breakout, 30 for sma_cross, plus one
+ * Memory: O(bars) for the sweep (about 220 bytes a bar for breakout, 44 for sma_cross, plus one
  * bar copy per bar on the mid basis), whatever the grid; O(trading days) per running set.
  *
  * Threading: td_sweep_run may be called from any number of threads at once on one sweep.

@@ -211,8 +211,11 @@ int main(int argc, char **argv)
     }
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
-    printf("%" PRIu64 " bar-steps in %.2f s (grid runs only): %.1fM bar-steps/s, peak RSS %.1f MiB\n", steps, busy,
-           (double)steps / busy / 1e6, (double)ru.ru_maxrss / 1024.0);
+    double cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
+                 (double)ru.ru_stime.tv_usec / 1e6;
+    printf("%" PRIu64 " bar-steps in %.2f s (grid runs only): %.1fM bar-steps/s, peak RSS %.1f MiB; "
+           "process CPU time %.2f s (bar generation included)\n",
+           steps, busy, (double)steps / busy / 1e6, (double)ru.ru_maxrss / 1024.0, cpu);
     printf("results digest %016" PRIx64 " over %" PRIu64 " rows (%" PRIu64 " trades, %" PRIu64
            " equity days); best sharpe %.4f (set %" PRIu64 ")\n",
            digest.h, digest.rows, digest.trades, digest.days, digest.best_sharpe, digest.best_index);
