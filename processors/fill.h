@@ -119,14 +119,14 @@ td_err_t td_fill_on_tick(td_fill_t *fill, const td_symbol_spec_t *spec, int64_t 
 td_err_t td_fill_on_bar(td_fill_t *fill, const td_symbol_spec_t *spec, int64_t time_ms, const td_bar_t *bar,
                         td_price_t spread, int day_offset_minutes, td_outbuf_t *out) TD_WUR;
 
-/* True when td_fill_on_bar(fill, spec, time_ms, bar, spread, ...) with a bar of that high and low
- * whose trading day is `day` can change nothing that any later call or output depends on: no queued intent, and either
- * flat (only last_day would move, and the next call that matters - a queued intent - rolls the
- * day over itself while still flat, so no swap is lost) or a position on a trading day already seen
- * (no rollover) whose stop and target the bar does not touch by the rules of td_fill_on_bar. The
- * caller may then skip td_fill_on_bar. False whenever an ask price would overflow (the real call
- * reports that). A skipped bar is not validated: a caller that must see td_fill_on_bar refuse a bad
- * bar (the backtester's reference mode) hands it every bar. */
+/* True when td_fill_on_bar(fill, spec, time_ms, bar, spread, ...) with a bar of that high and
+ * low whose trading day is `day` can change nothing that any later call or output depends on: no
+ * queued intent, and either flat (only last_day would move, and the next call that matters - a
+ * queued intent - rolls the day over itself while still flat, so no swap is lost) or a position on
+ * a trading day already seen (no rollover) whose stop and target the bar does not touch by the
+ * rules of td_fill_on_bar. The caller may then skip td_fill_on_bar. False whenever an ask price
+ * would overflow (the real call reports that). A skipped bar is not validated: a caller that must
+ * see td_fill_on_bar refuse a bad bar (the backtester's reference mode) hands it every bar. */
 static inline bool td_fill_bar_quiet(const td_fill_t *fill, td_price_t high, td_price_t low, td_price_t spread,
                                      uint32_t day)
 {
