@@ -103,7 +103,7 @@ static td_err_t read_symbol(const ctx_t *ctx, const yaml_node_t *key, const yaml
     sym->line = (unsigned)key->start_mark.line + 1;
     if (map->type != YAML_MAPPING_NODE)
         return bad(ctx, map, "symbols: expected data: FILE and format: FORMAT under the symbol");
-    bool have_data = false, have_format = false;
+    bool have_data = false, have_format = false, have_timeframe = false;
     for (yaml_node_pair_t *p = map->data.mapping.pairs.start; rc == TD_OK && p < map->data.mapping.pairs.top; p++) {
         const yaml_node_t *k = yaml_document_get_node(ctx->doc, p->key);
         const yaml_node_t *v = yaml_document_get_node(ctx->doc, p->value);
@@ -114,6 +114,9 @@ static td_err_t read_symbol(const ctx_t *ctx, const yaml_node_t *key, const yaml
         } else if (name && strcmp(name, "format") == 0) {
             rc = copy_scalar(ctx, v, "format", sym->format, sizeof sym->format);
             have_format = true;
+        } else if (name && strcmp(name, "timeframe") == 0) {
+            rc = copy_scalar(ctx, v, "timeframe", sym->timeframe, sizeof sym->timeframe);
+            have_timeframe = true;
         } else if (name && strcmp(name, "tz_offset") == 0) {
             const char *s = scalar(v);
             char *end = NULL;
@@ -123,14 +126,24 @@ static td_err_t read_symbol(const ctx_t *ctx, const yaml_node_t *key, const yaml
             sym->tz_offset_minutes = (int)tz;
         } else {
             char msg[160];
-            snprintf(msg, sizeof msg, "symbols.%s: unknown key '%s' (expected data, format, tz_offset)", sym->symbol,
-                     name ? name : "?");
+            snprintf(msg, sizeof msg, "symbols.%s: unknown key '%s' (expected data, format, timeframe, tz_offset)",
+                     sym->symbol, name ? name : "?");
             return bad(ctx, k, msg);
         }
     }
-    if (rc == TD_OK && (!have_data || !have_format)) {
-        char msg[160];
-        snprintf(msg, sizeof msg, "symbols.%s: expected both data: FILE and format: FORMAT", sym->symbol);
+    bool stored = have_data && (strcmp(sym->data, "tape") == 0 || strcmp(sym->data, "warehouse") == 0);
+    char msg[200];
+    if (rc == TD_OK && (!have_data || (!stored && !have_format))) {
+        snprintf(msg, sizeof msg, "symbols.%s: expected data: FILE with format: FORMAT, or data: tape|warehouse",
+                 sym->symbol);
+        rc = bad(ctx, key, msg);
+    } else if (rc == TD_OK && stored && have_format) {
+        snprintf(msg, sizeof msg, "symbols.%s: format is for files; data: %.16s reads bars already imported",
+                 sym->symbol, sym->data);
+        rc = bad(ctx, key, msg);
+    } else if (rc == TD_OK && !stored && have_timeframe) {
+        snprintf(msg, sizeof msg, "symbols.%s: timeframe is for data: tape or warehouse; a file's is read from it",
+                 sym->symbol);
         rc = bad(ctx, key, msg);
     }
     return rc;
@@ -139,7 +152,7 @@ static td_err_t read_symbol(const ctx_t *ctx, const yaml_node_t *key, const yaml
 /* A relative data path is taken from the grid file's folder. */
 static td_err_t resolve(const ctx_t *ctx, const char *path, td_gridfile_symbol_t *sym)
 {
-    if (sym->data[0] == '/')
+    if (sym->data[0] == '/' || !sym->format[0]) /* absolute, or tape / warehouse */
         return TD_OK;
     const char *slash = strrchr(path, '/');
     if (!slash)

@@ -5,11 +5,14 @@
  *     fast: 5:50:5              # LO:HI:STEP, V1|V2|..., a single value (grid.h), or a YAML list
  *     slow: [20, 50, 100, 200]  #   of values (same as 20|50|100|200)
  *     volume: 0.1
- *   symbols:                    # one or many; each with its bar file
+ *   symbols:                    # one or many; each with its bars
  *     EURUSD:
  *       data: bars/eurusd-m30.csv   # relative paths are relative to this file's folder
  *       format: mt5-bars            # mt5-bars, dukascopy-bars or lean-bars
  *       tz_offset: 0                # optional: the file's clock is UTC+MINUTES
+ *     XAUUSD:
+ *       data: tape                  # or warehouse: bars already imported (no format)
+ *       timeframe: H1               # optional, for tape and warehouse only
  *   walk_forward: 24m:6m        # optional, as --walk-forward
  *   wf_metric: sharpe           # optional, as --wf-metric
  *
@@ -36,7 +39,8 @@
 typedef struct td_gridfile_symbol {
     char symbol[TD_SYMBOL_MAX + 1];
     char data[TD_GRIDFILE_PATH_MAX]; /* resolved against the file's folder when relative */
-    char format[32];
+    char format[32];                 /* "" for tape and warehouse */
+    char timeframe[8];               /* "" = the source's default; tape and warehouse only */
     int tz_offset_minutes;
     unsigned line; /* of the symbol's key, for messages */
 } td_gridfile_symbol_t;

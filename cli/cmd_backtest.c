@@ -1319,8 +1319,17 @@ int td_cmd_backtest(td_cli_t *cli, int argc, char **argv)
             job->symbol = s->symbol;
             job->data = s->data;
             job->tz_offset = s->tz_offset_minutes;
-            job->from_file = true;
-            if (td_import_format_parse(s->format, &job->format) != TD_OK || !td_import_format_is_bars(job->format)) {
+            job->from_file = td_bt_source_kind(s->data) == TD_BT_FILE;
+            if (s->timeframe[0] && td_cli_timeframe_parse(s->timeframe, &job->timeframe_s) != TD_OK) {
+                int code = td_cli_fail(cli, TD_ERR_INVALID,
+                                       "%s:%u: symbols.%s.timeframe: expected M1, M5, M15, M30, H1, H4 or D1, found "
+                                       "'%s'",
+                                       grid_file, s->line, s->symbol, s->timeframe);
+                free(gf);
+                return code;
+            }
+            if (job->from_file &&
+                (td_import_format_parse(s->format, &job->format) != TD_OK || !td_import_format_is_bars(job->format))) {
                 int code = td_cli_fail(cli, TD_ERR_INVALID,
                                        "%s:%u: symbols.%s.format: expected a bar format (mt5-bars, dukascopy-bars, "
                                        "lean-bars), found '%s'",

@@ -13,13 +13,13 @@ command -v clang > /dev/null || { echo "libfuzzer: clang not installed (ops/setu
 mkdir -p "$build"
 cmake -S "$src" -B "$build" -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug > "$build/configure.log" 2>&1 ||
   { cat "$build/configure.log"; exit 1; }
-cmake --build "$build" -j "$(nproc)" --target fuzz_libfuzzer fuzz_codec fuzz_import fuzz_config fuzz_protocol \
+cmake --build "$build" -j "$(nproc)" --target fuzz_libfuzzer fuzz_codec fuzz_import fuzz_config fuzz_protocol fuzz_gridfile \
   > "$build/build.log" 2>&1 || { grep -E 'error|warning' "$build/build.log" | head -40; exit 1; }
 
 cd "$build/tests/fuzz"
 status=0
 # name seconds max_len: the EA's line protocol gets the most time (it faces the network)
-for target in "protocol 40 4200" "codec 15 4096" "import 15 4096" "config 10 4096"; do
+for target in "protocol 40 4200" "codec 15 4096" "import 15 4096" "config 10 4096" "gridfile 10 4096"; do
   read -r name seconds max_len <<< "$target"
   seconds=$((seconds * scale))
   work="work-$name"; findings="findings-$name"

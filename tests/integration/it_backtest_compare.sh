@@ -16,7 +16,7 @@ fi
 mods="$(dirname "$TD_WORK")/npm-grademark"
 if [ ! -f "$mods/node_modules/grademark/package.json" ] || [ ! -f "$mods/node_modules/chai/package.json" ]; then
   mkdir -p "$mods"
-  if ! timeout 600 npm install --prefix "$mods" --no-audit --no-fund --no-save --loglevel=error \
+  if ! timeout 240 npm install --prefix "$mods" --no-audit --no-fund --no-save --loglevel=error \
        grademark@0.3.0 data-forge@1.10.5 chai@4.2.0 > "$TD_WORK/npm.log" 2>&1; then
     echo "SKIP: npm could not install grademark@0.3.0 (is the npm registry reachable?): $(tail -1 "$TD_WORK/npm.log")"
     exit 77

@@ -122,6 +122,19 @@ if command -v python3 > /dev/null; then
 fi
 pass "grid file: 2 symbols, 4 sets each, best set per symbol, summary CSV, one JSON document"
 
+# a grid file reading the tape: the same bars imported, the same results byte for byte
+td --data-dir "$TD_WORK/tape" --config "$cfg" import --format dukascopy-bars --symbol EURUSD "$h4" > /dev/null
+printf 'strategy: sma_cross\ngrid: {fast: [5, 10], slow: 50:100:50, volume: 0.1}\nsymbols:\n  EURUSD: {data: %s, %s}\n' \
+  tape "timeframe: H4" > "$TD_WORK/tape-grid.yaml"
+printf 'strategy: sma_cross\ngrid: {fast: [5, 10], slow: 50:100:50, volume: 0.1}\nsymbols:\n  EURUSD: {data: %s, %s}\n' \
+  "$h4" "format: dukascopy-bars" > "$TD_WORK/file-grid.yaml"
+td --data-dir "$TD_WORK/tape" --config "$cfg" backtest --config "$TD_WORK/tape-grid.yaml" --out "$TD_WORK/from-tape.csv" \
+   --summary-out "$TD_WORK/from-tape-summary.csv" > /dev/null
+td --config "$cfg" backtest --config "$TD_WORK/file-grid.yaml" --out "$TD_WORK/from-file.csv" > /dev/null
+cmp "$TD_WORK/from-tape.csv" "$TD_WORK/from-file.csv" || fail "grid file: the tape and the file give different results"
+grep -q "^EURUSD,sma_cross,tape,25847," "$TD_WORK/from-tape-summary.csv" || fail "summary CSV: source tape"
+pass "grid file with data: tape (H4 history stream): the same 4 result rows as the file, byte for byte"
+
 # bad grid files and specs: exit 2, one clear line
 bad_grid() { # NAME GRID-YAML SYMBOLS-YAML
   printf 'strategy: sma_cross\ngrid:\n%b\nsymbols:\n%b\n' "$2" "$3" > "$TD_WORK/$1.yaml"
@@ -136,6 +149,8 @@ bad_grid unknown "  fast: 5\n  slow: 20" "  GBPUSD: {data: $h4, format: dukascop
 expect_err "unknown symbol 'GBPUSD'"
 bad_grid format "  fast: 5\n  slow: 20" "  EURUSD: {data: $h4, format: ticks}"
 expect_err "symbols.EURUSD.format: expected a bar format"
+bad_grid tf "  fast: 5\n  slow: 20" "  EURUSD: {data: tape, timeframe: H2}"
+expect_err "symbols.EURUSD.timeframe: expected M1, M5, M15, M30, H1, H4 or D1, found 'H2'"
 bad_grid key "  fast: 5\n  slow: 20\nthreads: 4" "$eur"
 expect_err "key.yaml:5: unknown key 'threads'"
 daily="$TD_WORK/m30-with-daily.csv"

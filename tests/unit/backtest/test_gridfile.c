@@ -41,6 +41,7 @@ static void test_good(void **state)
                                   "    data: /abs/xau.csv\n"
                                   "    format: lean-bars\n"
                                   "    tz_offset: -300\n"
+                                  "  US500: {data: tape, timeframe: H1}\n"
                                   "walk_forward: 24m:6m\n");
     td_gridfile_t *file = malloc(sizeof *file);
     assert_non_null(file);
@@ -50,7 +51,11 @@ static void test_good(void **state)
         fail_msg("%s", err);
     assert_string_equal(file->strategy, "sma_cross");
     assert_string_equal(file->grid, "fast=5:50:5,slow=20|50|100,direction=long|short,volume=0.1");
-    assert_int_equal(file->n_symbols, 2);
+    assert_int_equal(file->n_symbols, 3);
+    assert_string_equal(file->symbols[2].data, "tape"); /* not a path: not resolved */
+    assert_string_equal(file->symbols[2].format, "");
+    assert_string_equal(file->symbols[2].timeframe, "H1");
+    assert_string_equal(file->symbols[0].timeframe, "");
     assert_string_equal(file->symbols[0].symbol, "EURUSD");
     char want[1024];
     snprintf(want, sizeof want, "%s/bars/eurusd.csv", TD_TEST_BINARY_DIR);
@@ -91,7 +96,12 @@ static void test_bad(void **state)
     bad(text, "empty list of values gives no combinations");
     bad("strategy: sma_cross\ngrid: {fast: 5}\n", "symbols: missing");
     bad("strategy: sma_cross\ngrid: {fast: 5}\nsymbols: {}\n", "symbols: expected one or more");
-    bad("strategy: sma_cross\ngrid: {fast: 5}\nsymbols:\n  EURUSD: {data: a.csv}\n", "expected both data");
+    bad("strategy: sma_cross\ngrid: {fast: 5}\nsymbols:\n  EURUSD: {data: a.csv}\n",
+        "expected data: FILE with format: FORMAT, or data: tape|warehouse");
+    bad("strategy: sma_cross\ngrid: {fast: 5}\nsymbols:\n  EURUSD: {data: tape, format: mt5-bars}\n",
+        "format is for files");
+    bad("strategy: sma_cross\ngrid: {fast: 5}\nsymbols:\n  EURUSD: {data: a.csv, format: mt5-bars, timeframe: H1}\n",
+        "timeframe is for data: tape or warehouse");
     bad("strategy: sma_cross\ngrid: {fast: 5}\nsymbols:\n  EURUSD: {data: a, format: b, speed: 3}\n",
         "unknown key 'speed'");
     bad("strategy: sma_cross\ngrid: {fast: 5}\nsymbols:\n  EURUSD: {data: a, format: b, tz_offset: 900}\n",
