@@ -93,6 +93,7 @@ static void help(void)
            "                       set of symbols: demo (EURUSD, XAUUSD, US500) or desk (18 symbols);\n"
            "                       their symbols.S digits and contract_size are set to the set's\n"
            "  --date D             the synthetic day, YYYY-MM-DD (default 2024-01-02)\n"
+           "  --hours H            only the first H hours of the synthetic day (1..24, default 24)\n"
            "  --speed N            N times real time (default 1)\n"
            "  --fast               as fast as possible\n"
            "  --heartbeat-s N      a HEARTBEAT every N seconds of tick time and one at the end of the\n"
@@ -157,7 +158,9 @@ typedef struct feed {
     double retry_s;
     feed_symbol_t syms[SYMBOLS_MAX];
     size_t n_syms;
-    uint32_t cur_sym; /* the symbol collect() is reading */
+    uint32_t cur_sym;    /* the symbol collect() is reading */
+    int64_t synth_until; /* --hours: synthetic ticks before this time only */
+    int synth_hours;
     feed_tick_t *ticks;
     size_t n_ticks, cap_ticks;
     uint64_t first_msg; /* the first sequence number after the specs */
@@ -191,7 +194,7 @@ typedef struct feed {
     int journal_fd;
     journal_order_t *jorders; /* orders read from the journal, submitted again while mapping */
     size_t n_jorders, j_next;
-    uint64_t journal_exec_max; /* highest EXEC seq recorded in the journal */
+    uint64_t journal_exec_max;  /* highest EXEC seq recorded in the journal */
     char *pending[PENDING_MAX]; /* ORDERs read before WELCOME: handled after it */
     size_t n_pending;
     /* progress */
@@ -249,6 +252,8 @@ static td_err_t collect(void *opaque, const td_event_t *ev)
 static td_err_t collect_synthetic(void *opaque, int64_t time_ms, int64_t bid, int64_t ask)
 {
     feed_t *feed = opaque;
+    if (time_ms >= feed->synth_until)
+        return TD_ERR_END; /* --hours: the rest of the day is not wanted */
     feed_tick_t k = {time_ms, bid, ask, 0, 0, TD_TICK_FLAG_BID | TD_TICK_FLAG_ASK, feed->cur_sym};
     return add_tick(feed, &k);
 }
@@ -1022,6 +1027,7 @@ static int parse_args(feed_t *feed, int argc, char **argv, const char **format_n
         {"symbol", required_argument, NULL, 's'},
         {"synthetic", required_argument, NULL, 'Y'},
         {"date", required_argument, NULL, 'd'},
+        {"hours", required_argument, NULL, 'O'},
         {"speed", required_argument, NULL, 'p'},
         {"fast", no_argument, NULL, 'F'},
         {"state", required_argument, NULL, 'S'},
@@ -1048,6 +1054,11 @@ static int parse_args(feed_t *feed, int argc, char **argv, const char **format_n
         case 's': *symbol = optarg; break;
         case 'Y': *synthetic = optarg; break;
         case 'd': *date = optarg; break;
+        case 'O':
+            feed->synth_hours = (int)strtol(optarg, &end, 10);
+            if (!*optarg || *end || feed->synth_hours < 1 || feed->synth_hours > 24)
+                return td_cli_usage(feed->cli, "--hours expects 1..24, found '%s'", optarg);
+            break;
         case 'p':
             feed->speed = strtod(optarg, &end);
             if (!*optarg || *end || !(feed->speed > 0) || feed->speed > 1e9)
@@ -1101,8 +1112,8 @@ static int parse_args(feed_t *feed, int argc, char **argv, const char **format_n
             return td_cli_usage(feed->cli, "--synthetic excludes --symbol, --format and FILEs");
         return TD_EXIT_OK;
     }
-    if (*date)
-        return td_cli_usage(feed->cli, "--date goes with --synthetic");
+    if (*date || feed->synth_hours)
+        return td_cli_usage(feed->cli, "--date and --hours go with --synthetic");
     if (!*symbol || !**symbol || strlen(*symbol) > TD_SYMBOL_MAX || strpbrk(*symbol, "\t\r\n="))
         return td_cli_usage(feed->cli, "--symbol expects a symbol name of 1..%d characters", TD_SYMBOL_MAX);
     if (optind >= argc)
@@ -1126,10 +1137,13 @@ static int load_ticks(feed_t *feed, int argc, char **argv, const char *format_na
         if (td_synth_configure(cli->config, set, n, feed->err, sizeof feed->err) != TD_OK)
             return td_cli_fail(cli, TD_ERR_CONFIG, "%s", feed->err);
         int64_t t0 = td_time_trading_day_start(day, feed->day_offset_minutes);
+        feed->synth_until = t0 + (int64_t)(feed->synth_hours ? feed->synth_hours : 24) * 3600 * 1000;
         for (size_t i = 0; i < n; i++) {
             snprintf(feed->syms[i].name, sizeof feed->syms[i].name, "%s", set[i].name);
             feed->cur_sym = (uint32_t)i;
             td_err_t rc = td_synth_day(&set[i], t0, collect_synthetic, feed);
+            if (rc == TD_ERR_END)
+                rc = TD_OK;
             if (rc != TD_OK)
                 return td_cli_fail(cli, rc, "the synthetic day of %s", set[i].name);
         }
