@@ -1,8 +1,10 @@
 /* router.c - the order router (see router.h for the contract).
  *
  * Per intent one tape commit (the meta records, and for an expired one its report) comes before
- * the socket write. Outputs that are not intents only move "router/next/<SYMBOL>", committed once
- * per scan.
+ * the socket write. Outputs that are not intents only move the scan position in memory; it is
+ * committed ("router/next/<SYMBOL>") by the calls without a burst (the timer, a new session, the
+ * end), never on the path from a tick to its order. A crash loses at most that cursor: the scan
+ * then starts earlier and skips every intent already handled (its "router/sent/<id>" record).
  */
 #include "gateway/router.h"
 
@@ -18,7 +20,8 @@
 
 typedef struct route_pos {
     char symbol[TD_SYMBOL_MAX + 1];
-    uint64_t next;
+    uint64_t next;   /* the next output offset to scan */
+    uint64_t stored; /* what router/next/<SYMBOL> holds */
 } route_pos_t;
 
 struct td_router {
@@ -107,7 +110,7 @@ static td_err_t position(td_router_t *router, td_tape_t *tape, const char *symbo
         return rc;
     route_pos_t *p = &router->pos[router->n_pos++];
     snprintf(p->symbol, sizeof p->symbol, "%s", symbol);
-    p->next = next;
+    p->next = p->stored = next;
     *pos = p;
     return TD_OK;
 }
@@ -203,7 +206,7 @@ static td_err_t route_intent(td_router_t *router, td_tape_t *tape, td_gw_server_
     td_tape_batch_destroy(batch);
     if (rc != TD_OK)
         return rc;
-    pos->next = out_ev->offset + 1;
+    pos->next = pos->stored = out_ev->offset + 1;
     if (expire) {
         router->stats.expired++;
         (*expired_now)++;
@@ -234,32 +237,30 @@ static td_err_t route_symbol(td_router_t *router, td_tape_t *tape, td_gw_server_
 {
     route_pos_t *pos = NULL;
     td_err_t rc = position(router, tape, symbol, &pos);
-    if (rc != TD_OK || pos->next >= td_tape_next_offset(tape, TD_STREAM_OUTPUT, symbol))
+    if (rc != TD_OK)
         return rc;
-    uint64_t committed = pos->next;
-    td_tape_iter_t *iter = NULL;
-    rc = td_tape_iter_new(tape, TD_STREAM_OUTPUT, symbol, pos->next, &iter);
-    td_event_t *ev = calloc(1, sizeof *ev);
-    if (rc == TD_OK && !ev)
-        rc = TD_ERR_NOMEM;
-    bool blocked = false;
-    while (rc == TD_OK && !blocked) {
-        rc = td_tape_iter_next(iter, ev);
-        if (rc != TD_OK)
-            break;
-        if (ev->kind == TD_EV_ORDER_INTENT) {
-            rc = route_intent(router, tape, server, pos, ev, burst_start, &blocked, expired_now);
-            if (rc == TD_OK && !blocked)
-                committed = pos->next;
-        } else {
-            pos->next = ev->offset + 1;
+    if (pos->next < td_tape_next_offset(tape, TD_STREAM_OUTPUT, symbol)) {
+        td_tape_iter_t *iter = NULL;
+        rc = td_tape_iter_new(tape, TD_STREAM_OUTPUT, symbol, pos->next, &iter);
+        td_event_t *ev = calloc(1, sizeof *ev);
+        if (rc == TD_OK && !ev)
+            rc = TD_ERR_NOMEM;
+        bool blocked = false;
+        while (rc == TD_OK && !blocked) {
+            rc = td_tape_iter_next(iter, ev);
+            if (rc != TD_OK)
+                break;
+            if (ev->kind == TD_EV_ORDER_INTENT)
+                rc = route_intent(router, tape, server, pos, ev, burst_start, &blocked, expired_now);
+            else
+                pos->next = ev->offset + 1;
         }
+        if (rc == TD_ERR_END)
+            rc = TD_OK;
+        td_tape_iter_destroy(iter);
+        free(ev);
     }
-    if (rc == TD_ERR_END)
-        rc = TD_OK;
-    td_tape_iter_destroy(iter);
-    free(ev);
-    if (rc == TD_OK && pos->next != committed) {
+    if (rc == TD_OK && burst_start <= 0 && pos->next != pos->stored) { /* not right after a burst */
         td_tape_batch_t *batch = NULL;
         rc = td_tape_batch_new(tape, &batch);
         if (rc == TD_OK)
@@ -269,6 +270,8 @@ static td_err_t route_symbol(td_router_t *router, td_tape_t *tape, td_gw_server_
             batch = NULL;
         }
         td_tape_batch_destroy(batch);
+        if (rc == TD_OK)
+            pos->stored = pos->next;
     }
     return rc;
 }

@@ -2,11 +2,15 @@
  *
  * For each output stream the router keeps "router/next/<SYMBOL>" (decimal: the next output offset
  * to scan) in the tape's meta space, and for each intent it handled "router/sent/<intent_id>"
- * ("sent" or "expired"). Both are COMMITTED before the ORDER line is queued to the EA's socket: a
- * crash after the commit loses that one order (the strategy's intent stays outstanding), but no
- * crash can ever send an order twice (DESIGN invariant 4). An intent older than max_age_ms (wall
- * clock since the input that caused it was appended: that input's ingest time) is not sent: in
- * the same commit the router appends an ExecutionReport input to the symbol's stream, status
+ * ("sent" or "expired"). The intent's record (with the scan position after it) is COMMITTED before
+ * the ORDER line is queued to the EA's socket: a crash after the commit loses that one order (the
+ * strategy's intent stays outstanding), but no crash can ever send an order twice (DESIGN invariant
+ * 4). Outputs that are not intents move the scan position in memory only; calls with burst_start 0
+ * or TD_ROUTER_FROM_INGEST (the timers) commit it, so no commit of a mere bar lies on the path from
+ * a tick to an order. After a crash the scan restarts from the last committed position and skips
+ * the intents it has records of. An intent older than max_age_ms (wall clock since the input that
+ * caused it was appended: that input's ingest time) is not sent: in the same commit the router
+ * appends an ExecutionReport input to the symbol's stream, status
  * expired, reason "not sent within N ms", so the strategy sees it. While no EA session is open an
  * intent waits (and eventually expires).
  *

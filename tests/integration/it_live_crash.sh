@@ -125,6 +125,8 @@ grep -q "journal: [0-9]* order(s) of earlier runs" "$crash.feed2.out" || grep -q
   fail "the restarted feed did not read its journal: $(cat "$crash.feed2.out")"
 grep -q "at most 1 execution(s) per intent id over every run" "$crash.feed2.out" ||
   fail "feed journal: $(cat "$crash.feed2.out")"
+# the router never sent an order twice (the feed would have refused the repeat)
+grep -q " 0 refused repeat(s)" "$crash.feed2.out" || fail "an ORDER was sent twice: $(cat "$crash.feed2.out")"
 record "$crash"
 same_as_ref "$crash"
 pass "service SIGKILLed $kills times, feed once: the same $(wc -l < "$crash.in") input events and day digests," \
