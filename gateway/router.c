@@ -156,6 +156,10 @@ static td_err_t route_intent(td_router_t *router, td_tape_t *tape, td_gw_server_
     /* the age counts from the arrival of the input that caused the intent (its ingest time), so
      * that intents the processor produces while catching up on a backlog are not sent late */
     rc = td_tape_read(tape, TD_STREAM_INPUT, pos->symbol, out_ev->input_offset, &router->ev);
+    if (rc == TD_ERR_NOT_FOUND) { /* Kafka mode: the mirrored input topic is behind the output topic */
+        *blocked = true;
+        return TD_OK;
+    }
     if (rc != TD_OK)
         return rc;
     int64_t age_ms = (int64_t)(wall_s() * 1000.) - router->ev.ingest_ms;

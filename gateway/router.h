@@ -53,7 +53,9 @@ td_err_t td_router_run(td_router_t *router, td_tape_t *tape, td_gw_server_t *ser
 /* Kafka mode (cli/run_kafka.c): an expired intent's ExecutionReport goes to fn instead of the
  * tape's input stream (the tape there mirrors the topics; the report must reach the input topic).
  * fn gets the report and the intent's output offset and must make the report durable before it
- * returns TD_OK; the router records the intent as expired only after that. */
+ * returns TD_OK; the router records the intent as expired only after that. A mirrored intent can
+ * arrive before the input that caused it: the router then waits for that input (the symbol's scan
+ * stops there until a later run). */
 typedef td_err_t (*td_router_report_fn)(void *opaque, const td_event_t *report, uint64_t intent_offset);
 void td_router_set_report_fn(td_router_t *router, td_router_report_fn fn, void *opaque);
 

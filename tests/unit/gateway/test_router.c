@@ -1,0 +1,102 @@
+/* test_router.c - gateway/router.c where it needs no EA session: an intent whose input is not on
+ * the tape yet (Kafka mode: the mirrored input topic behind the output topic) waits, and is
+ * routed (here: expired, which needs no socket) once that input is there. */
+#define _XOPEN_SOURCE 700
+#include <ftw.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <cmocka.h>
+
+#include "core/config.h"
+#include "gateway/router.h"
+
+#define T0 1399248000000LL /* 2014-05-05 00:00 UTC */
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+static int reports;
+
+static td_err_t count_report(void *opaque, const td_event_t *report, uint64_t intent_offset)
+{
+    (void)opaque;
+    assert_int_equal(report->kind, TD_EV_EXEC_REPORT);
+    assert_int_equal(report->u.exec.status, TD_EXEC_EXPIRED);
+    assert_int_equal(intent_offset, 0);
+    reports++;
+    return TD_OK;
+}
+
+static void test_intent_waits_for_its_input(void **state)
+{
+    (void)state;
+    char dir[512], err[512] = "";
+    snprintf(dir, sizeof dir, "%s/tmp-test-router-XXXXXX", TD_TEST_BINARY_DIR);
+    assert_non_null(mkdtemp(dir));
+    td_tape_t *tape = NULL;
+    td_tape_opts_t opts = {.sync = TD_SYNC_NONE};
+    assert_int_equal(td_tape_open(dir, &opts, &tape, err, sizeof err), TD_OK);
+    td_config_t *config = td_config_new();
+    td_router_t *router = NULL;
+    assert_int_equal(td_router_new(config, 1, NULL, &router), TD_OK);
+    td_router_set_report_fn(router, count_report, NULL);
+
+    /* the intent (caused by input offset 0) is on the tape, its input is not */
+    td_event_t ev;
+    assert_int_equal(td_event_init(&ev, TD_EV_ORDER_INTENT, "EURUSD", T0), TD_OK);
+    snprintf(ev.u.intent.intent_id, sizeof ev.u.intent.intent_id, "i-1");
+    ev.u.intent.side = TD_SIDE_BUY;
+    ev.u.intent.volume = 10000000;
+    ev.input_offset = 0;
+    td_tape_batch_t *batch = NULL;
+    assert_int_equal(td_tape_batch_new(tape, &batch), TD_OK);
+    assert_int_equal(td_tape_batch_append(batch, TD_STREAM_OUTPUT, &ev), TD_OK);
+    assert_int_equal(td_tape_commit(tape, batch), TD_OK);
+    uint64_t expired = 0;
+    assert_int_equal(td_router_run(router, tape, NULL, 0, &expired, err, sizeof err), TD_OK);
+    assert_int_equal(expired, 0);
+    assert_int_equal(reports, 0);
+
+    /* the input arrives (long ago: the intent is expired by now, max age 1 ms) */
+    assert_int_equal(td_event_init(&ev, TD_EV_TICK, "EURUSD", T0), TD_OK);
+    ev.u.tick.bid = 110000000;
+    ev.u.tick.ask = 110001000;
+    ev.ingest_ms = T0;
+    assert_int_equal(td_tape_batch_new(tape, &batch), TD_OK);
+    assert_int_equal(td_tape_batch_append(batch, TD_STREAM_INPUT, &ev), TD_OK);
+    assert_int_equal(td_tape_commit(tape, batch), TD_OK);
+    assert_int_equal(td_router_run(router, tape, NULL, 0, &expired, err, sizeof err), TD_OK);
+    assert_int_equal(expired, 1);
+    assert_int_equal(reports, 1);
+    /* the report went to the hook, not to the tape's input stream */
+    assert_int_equal(td_tape_next_offset(tape, TD_STREAM_INPUT, "EURUSD"), 1);
+    /* and never twice */
+    assert_int_equal(td_router_run(router, tape, NULL, 0, &expired, err, sizeof err), TD_OK);
+    assert_int_equal(expired, 0);
+    assert_int_equal(reports, 1);
+
+    td_router_destroy(router);
+    td_config_destroy(config);
+    td_tape_close(tape);
+    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_intent_waits_for_its_input),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
