@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# Kafka-mode benchmarks on librdkafka's mock cluster (3 brokers, td_kafka_mock), RelWithDebInfo:
+#  0. the same feed into the gateway on the local tape, as the baseline under the same machine load;
+#  1. gateway ingest from one `tapedeck feed --fast` connection into the input topic (every burst
+#     ACKed only after delivery with acks=all), from HELLO to the last ACK as feed reports it, over
+#     the 266,219 Dukascopy EURUSD ticks of 2019-02-04/05 (the mock keeps only ~5 MiB per
+#     partition and drops older data: fine for the producer side measured here);
+#  2. tick-to-order latency with all three roles and broker.mode external: the first 6 hours of the
+#     OANDA EURUSD ticks of 2014-05-05 paced at 360x real time, M1 bars, sma_cross fast=2 slow=5
+#     (an order every few bars), router.interval_ms 1; the router reports p50/p99/max from the
+#     gateway reading the tick to the ORDER written to the feed's socket.
+# Usage: bench/kafka.sh [BUILD_DIR]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build=${1:-build}
+ticks=../shared/data/ticks/dukascopy-eurusd-2019-02-04_05.csv
+lean=../shared/data/ticks/lean-oanda-eurusd/20140505_eurusd_tick_quote.csv
+td=$build/cli/tapedeck
+mock=$build/tests/integration/td_kafka_mock
+[ -x "$td" ] && [ -x "$mock" ] || { echo "build first: ./ops/build.sh" >&2; exit 2; }
+[ -f "$ticks" ] && [ -f "$lean" ] || { echo "needs ../shared/data" >&2; exit 2; }
+work=$(mktemp -d "${TMPDIR:-/tmp}/tapedeck-bench-kafka.XXXXXX")
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill -TERM "$p" 2> /dev/null || true; done
+  sleep 0.5
+  exec 3>&- 2> /dev/null || true
+  [ -n "${KEEP:-}" ] && echo "kept $work" || rm -rf "$work"
+}
+trap cleanup EXIT
+
+# start_mock: a fresh mock cluster; $boot its bootstrap servers
+start_mock() {
+  exec 3>&- 2> /dev/null || true
+  rm -f "$work/ctl" "$work/mock.out"
+  mkfifo "$work/ctl"
+  "$mock" --topic tapedeck.input:4 --topic tapedeck.output:4 < "$work/ctl" > "$work/mock.out" 2> "$work/mock.err" &
+  mock_pid=$!
+  pids+=("$mock_pid")
+  exec 3> "$work/ctl"
+  for _ in $(seq 100); do grep -q '^bootstrap ' "$work/mock.out" && break; sleep 0.1; done
+  boot=$(sed -n 's/^bootstrap //p' "$work/mock.out")
+}
+# cpu_s PID: the CPU seconds (user + system) the process has used so far
+cpu_s() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$1/stat"; }
+# start_role NAME ROLE: runs ROLE with $work/NAME as data directory, waits for its startup line
+start_role() {
+  "$td" --data-dir "$work/$1/$2" --config "$work/config.yaml" --set kafka.brokers="$boot" run --role "$2" \
+    > "$work/$1.$2.out" 2> "$work/$1.$2.err" &
+  pids+=("$!")
+  eval "${2}_pid=$!"
+  for _ in $(seq 300); do grep -q "tapedeck run: $2 " "$work/$1.$2.out" && break; sleep 0.1; done
+}
+cat > "$work/config.yaml" <<YAML
+tape:
+  sync: none
+journal:
+  mode: kafka
+kafka:
+  partitions: 4
+  linger_ms: 1
+  fetch_wait_ms: 1 # the mock answers an empty fetch only when this wait ends (a broker at once)
+gateway:
+  listen: 127.0.0.1:0
+  token: bench
+bars:
+  timeframe: M1
+broker:
+  mode: external
+router:
+  interval_ms: 1
+  max_age_ms: 60000
+symbols:
+  EURUSD:
+    digits: 5
+YAML
+echo "tapedeck kafka benchmark (mock cluster, 3 brokers): $(nproc) cores, $(date -u +%Y-%m-%d)"
+
+if [ -z "${ONLY_LATENCY:-}" ]; then
+# 0. the baseline: the gateway on the local tape
+"$td" --data-dir "$work/ingest-tape" --config "$work/config.yaml" --set journal.mode=tape --set broker.mode=paper \
+  run --role gateway > "$work/ingest.gateway.out" 2> "$work/ingest.gateway.err" &
+gw=$!
+pids+=("$gw")
+for _ in $(seq 300); do grep -q "listening on" "$work/ingest.gateway.out" && break; sleep 0.1; done
+port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$work/ingest.gateway.out")
+"$td" --config "$work/config.yaml" feed --gateway "127.0.0.1:$port" --token bench --account 1 \
+  --format dukascopy-csv --symbol EURUSD --fast "$ticks" | tail -1 | sed "s/^/gateway ingest into the local tape: /"
+kill -TERM "$gw"
+wait "$gw" || true
+
+# 1. ingest: the gateway alone; with broker.mode external it also mirrors both topics for its router
+for mode in paper external; do
+  start_mock
+  "$td" --data-dir "$work/ingest-$mode" --config "$work/config.yaml" --set kafka.brokers="$boot" \
+    --set broker.mode=$mode run --role gateway > "$work/ingest.gateway.out" 2> "$work/ingest.gateway.err" &
+  gw=$!
+  pids+=("$gw")
+  for _ in $(seq 300); do grep -q "listening on" "$work/ingest.gateway.out" && break; sleep 0.1; done
+  port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$work/ingest.gateway.out")
+  gw0=$(cpu_s "$gw")
+  mk0=$(cpu_s "$mock_pid")
+  "$td" --config "$work/config.yaml" feed --gateway "127.0.0.1:$port" --token bench --account 1 \
+    --format dukascopy-csv --symbol EURUSD --fast "$ticks" | tail -1 | sed "s/^/gateway ingest into kafka, broker.mode $mode: /"
+  echo "  CPU during the run: gateway $(echo "$(cpu_s "$gw") - $gw0" | bc) s, mock cluster $(echo "$(cpu_s "$mock_pid") - $mk0" | bc) s"
+  kill -TERM "$gw"
+  wait "$gw" || true
+  grep -o '[0-9]* commit(s)' "$work/ingest.gateway.out" | sed 's/^/  gateway: read bursts produced and waited for: /'
+done
+
+fi # ONLY_LATENCY
+
+# 2. tick-to-order: archiver, processor, gateway with its router; the feed paced
+start_mock
+for r in archiver processor gateway; do start_role lat "$r"; done
+"$td" --data-dir "$work/lat/archiver" --config "$work/config.yaml" --set kafka.brokers="$boot" params push \
+  --symbol EURUSD --strategy sma_cross --set fast=2,slow=5,volume=0.1 --author bench --reason bench \
+  --at 2014-05-01T00:00:00 > /dev/null
+mkdir -p "$work/six"   # the lean importer takes the date from the file name
+awk -F, '$1 < 21600000' "$lean" > "$work/six/20140505_eurusd_tick_quote.csv"
+port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$work/lat.gateway.out")
+"$td" --config "$work/config.yaml" feed --gateway "127.0.0.1:$port" --token bench --account 1 --format lean-ticks \
+  --symbol EURUSD --speed 360 --linger-s 2 "$work/six/20140505_eurusd_tick_quote.csv" | tail -1 | sed 's/^/latency run: /'
+kill -TERM "$gateway_pid"
+wait "$gateway_pid" || true
+grep 'router:' "$work/lat.gateway.out" | sed 's/^tapedeck run: /tick-to-order on kafka: /'
+# where the time goes: the first hop (gateway read -> the processor's tape appending the intent)
+# from the archive's ingest times (bench/td_hops.c); the rest of the path is the total minus it
+for r in processor archiver; do
+  eval "pid=\$${r}_pid"
+  kill -TERM "$pid"
+  wait "$pid" || true
+done
+"$build/bench/td_hops" "$work/lat/archiver" EURUSD
