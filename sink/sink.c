@@ -351,7 +351,14 @@ typedef struct sink {
     size_t n_new_months, cap_new_months;
     td_event_t ev;
     char detail[1024];
+    unsigned stale_passes; /* consecutive passes whose read-only view was behind the warehouse */
 } sink_t;
+
+/* A read-only open beside a running writer can miss the writer's newest write-ahead log (deleted by
+ * a flush between the open's reading of the manifest and of the logs): the view is then an older
+ * consistent state of the tape, and may end before what this sink already wrote. A following sink
+ * takes that for a stale view and tries again for this many passes before it reports the mismatch. */
+#define STALE_PASSES_MAX 50
 
 static void log_at(sink_t *sink, td_log_level_t level, td_err_t rc, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -885,8 +892,20 @@ static td_err_t sink_pass(sink_t *sink, char *errbuf, size_t errlen)
         rc = sink_symbol(sink, tape, list.names[i], errbuf, errlen);
     }
     free(list.names);
-    if (tape != sink->opts->tape)
+    bool own_view = tape != sink->opts->tape;
+    if (own_view)
         td_tape_close(tape);
+    if (rc == TD_ERR_MISMATCH && own_view && !sink->opts->once && sink->stale_passes < STALE_PASSES_MAX) {
+        sink->stale_passes++;
+        log_at(sink, TD_LOG_WARN, rc,
+               "%s - taken for a stale read-only view beside the writer (%u of %u); "
+               "trying again in %u ms",
+               errbuf, sink->stale_passes, STALE_PASSES_MAX, sink->opts->poll_ms);
+        errbuf[0] = '\0';
+        return TD_OK;
+    }
+    if (rc == TD_OK)
+        sink->stale_passes = 0;
     return rc;
 }
 

@@ -67,15 +67,16 @@ expect_exit 3 env PGPORT=1 "$TAPEDECK" --data-dir "$dir" --config "$cfg" --set w
 expect_err "PostgreSQL unreachable for 1 s, giving up"
 pass "an unreachable PostgreSQL is retried, then given up after warehouse.give_up_s (exit 3)"
 
-# 1. SIGKILL inside transactions: small batches, each held open 25 ms before COMMIT. Each kill
-#    waits (polling, not a fixed delay: the machine may be loaded) until the sink has committed a
-#    batch beyond the previous kill's offset, then lands a few ms later - mostly inside the next one.
+# 1. SIGKILL inside transactions: batches of 10 rows, each held open 25 ms before COMMIT (ten
+#    seconds at least for the stream, so that five kills land before its end on a loaded machine).
+#    Each kill waits (polling, not a fixed delay) until the sink has committed a batch beyond the
+#    previous kill's offset, then lands a few ms later - mostly inside the next one.
 out_offset() {
   pg_sql "SELECT coalesce((SELECT next_offset FROM sink_offsets WHERE symbol = 'EURUSD' AND stream = 'output'), 0)"
 }
 kills=0 last=0
 for delay in 0.035 0.06 0.02 0.045 0.01; do
-  "$TAPEDECK" --data-dir "$dir" --config "$cfg" sink --once --batch-rows 40 --hold-ms 25 > /dev/null 2> "$TD_WORK/kill.err" &
+  "$TAPEDECK" --data-dir "$dir" --config "$cfg" sink --once --batch-rows 10 --hold-ms 25 > /dev/null 2> "$TD_WORK/kill.err" &
   pid=$!
   for _ in $(seq 600); do
     [ "$(out_offset)" -gt "$last" ] && break
@@ -94,7 +95,7 @@ done
 pass "$kills SIGKILLs mid-transaction: the warehouse always held exactly outputs 0..$((last - 1)) (of $n_out)"
 
 # 2. PostgreSQL restarted while the sink runs (and holds a transaction open)
-"$TAPEDECK" --data-dir "$dir" --config "$cfg" sink --once --batch-rows 40 --hold-ms 25 > "$TD_WORK/restart.out" 2> "$TD_WORK/restart.err" &
+"$TAPEDECK" --data-dir "$dir" --config "$cfg" sink --once --batch-rows 10 --hold-ms 25 > "$TD_WORK/restart.out" 2> "$TD_WORK/restart.err" &
 pid=$!
 for _ in $(seq 600); do
   [ "$(out_offset)" -gt "$last" ] && break
