@@ -23,7 +23,11 @@ static inline void td_outbuf_clear(td_outbuf_t *out)
 {
     out->len = 0;
 }
-/* Appends a zeroed event of `kind` (schema version set) and returns it; NULL on allocation failure. */
+/* Appends an event of `kind` - envelope and the kind's own body zeroed, schema version set; the
+ * union's bytes beyond that body are unspecified - and returns it; NULL on allocation failure. */
 td_event_t *td_outbuf_add(td_outbuf_t *out, td_event_kind_t kind);
+/* The leading bytes of an event of `kind` that td_outbuf_add sets: the envelope and the kind's body
+ * (what two outputs must share to be the same output, compared as bytes). */
+size_t td_outbuf_event_bytes(td_event_kind_t kind);
 
 #endif
