@@ -123,11 +123,10 @@ static void enc_intent(td_pg_copy_t *copy, const td_event_t *ev, bool *wide)
     td_pg_copy_text(copy, o->reason);
 }
 
-static void enc_fill(td_pg_copy_t *copy, const td_event_t *ev, bool *wide)
+/* The columns of an execution report after the row's head: the fills output table and the
+ * exec_reports input table share them. */
+static void exec_fields(td_pg_copy_t *copy, const td_exec_report_t *x, bool *wide)
 {
-    const td_exec_report_t *x = &ev->u.exec;
-    td_pg_copy_row(copy, 17);
-    head(copy, ev, wide);
     td_pg_copy_text(copy, x->intent_id);
     u64(copy, x->deal_id, wide);
     u64(copy, x->order_id, wide);
@@ -140,6 +139,14 @@ static void enc_fill(td_pg_copy_t *copy, const td_event_t *ev, bool *wide)
     td_pg_copy_int8(copy, x->profit);
     td_pg_copy_text(copy, status_name(x->status));
     td_pg_copy_text(copy, x->reason);
+}
+
+static void enc_fill(td_pg_copy_t *copy, const td_event_t *ev, bool *wide)
+{
+    const td_exec_report_t *x = &ev->u.exec;
+    td_pg_copy_row(copy, 17);
+    head(copy, ev, wide);
+    exec_fields(copy, x, wide);
 }
 
 static void enc_position(td_pg_copy_t *copy, const td_event_t *ev, bool *wide)
@@ -268,18 +275,7 @@ static void enc_exec(td_pg_copy_t *copy, const td_event_t *ev, bool *wide)
     const td_exec_report_t *x = &ev->u.exec;
     td_pg_copy_row(copy, 16);
     in_head(copy, ev, wide);
-    td_pg_copy_text(copy, x->intent_id);
-    u64(copy, x->deal_id, wide);
-    u64(copy, x->order_id, wide);
-    u64(copy, x->position_id, wide);
-    td_pg_copy_text(copy, side_name(x->side));
-    td_pg_copy_int8(copy, x->price);
-    td_pg_copy_int8(copy, x->volume);
-    td_pg_copy_int8(copy, x->commission);
-    td_pg_copy_int8(copy, x->swap);
-    td_pg_copy_int8(copy, x->profit);
-    td_pg_copy_text(copy, status_name(x->status));
-    td_pg_copy_text(copy, x->reason);
+    exec_fields(copy, x, wide);
 }
 
 #define IN_HEAD "symbol, in_offset, effective_at, source, "
