@@ -229,15 +229,8 @@ int td_cmd_run(td_cli_t *cli, int argc, char **argv)
         return td_cli_usage(cli, "--role expects all, gateway or sink, found '%s'", role);
 
     live_t live = {.cli = cli};
-    td_gw_server_opts_t opts = {
-        .listen = td_config_str(cli->config, "gateway.listen"),
-        .token = td_config_str(cli->config, "gateway.token"),
-        .max_connections = (unsigned)td_config_int(cli->config, "gateway.max_connections"),
-        .max_line = (size_t)td_config_int(cli->config, "gateway.max_line"),
-        .auth_timeout_ms = td_config_int(cli->config, "gateway.auth_timeout_ms"),
-        .idle_timeout_ms = td_config_int(cli->config, "gateway.idle_timeout_ms"),
-        .max_errors = (uint64_t)td_config_int(cli->config, "gateway.max_errors"),
-    };
+    td_gw_server_opts_t opts;
+    td_gw_server_opts_from_config(cli->config, &opts);
     td_pipeline_config_t clock_cfg; /* heartbeats close bars of the pipeline's timeframe */
     td_host_pipeline_config(cli->config, &clock_cfg);
     opts.clock_timeframe_ms = (int64_t)clock_cfg.timeframe_s * 1000;

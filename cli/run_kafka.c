@@ -400,15 +400,8 @@ static int run_gateway(td_cli_t *cli, const td_kafka_opts_t *kopts, td_tape_t *t
     td_gw_kafka_t *journal = NULL;
     gw_t gw = {.kopts = kopts, .tape = tape, .log = &cli->log};
     td_buf_init(&gw.val);
-    td_gw_server_opts_t opts = {
-        .listen = td_config_str(cli->config, "gateway.listen"),
-        .token = td_config_str(cli->config, "gateway.token"),
-        .max_connections = (unsigned)td_config_int(cli->config, "gateway.max_connections"),
-        .max_line = (size_t)td_config_int(cli->config, "gateway.max_line"),
-        .auth_timeout_ms = td_config_int(cli->config, "gateway.auth_timeout_ms"),
-        .idle_timeout_ms = td_config_int(cli->config, "gateway.idle_timeout_ms"),
-        .max_errors = (uint64_t)td_config_int(cli->config, "gateway.max_errors"),
-    };
+    td_gw_server_opts_t opts;
+    td_gw_server_opts_from_config(cli->config, &opts);
     if (!*opts.token)
         return td_cli_usage(cli, "gateway.token: expected a secret for the EA's HELLO, found nothing "
                                  "(set it in the config or with --set gateway.token=...)");

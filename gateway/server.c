@@ -909,3 +909,16 @@ void td_gw_server_destroy(td_gw_server_t *server)
     td_gw_clock_destroy(server->clock);
     free(server);
 }
+
+void td_gw_server_opts_from_config(const td_config_t *config, td_gw_server_opts_t *opts)
+{
+    *opts = (td_gw_server_opts_t){
+        .listen = td_config_str(config, "gateway.listen"),
+        .token = td_config_str(config, "gateway.token"),
+        .max_connections = (unsigned)td_config_int(config, "gateway.max_connections"),
+        .max_line = (size_t)td_config_int(config, "gateway.max_line"),
+        .auth_timeout_ms = td_config_int(config, "gateway.auth_timeout_ms"),
+        .idle_timeout_ms = td_config_int(config, "gateway.idle_timeout_ms"),
+        .max_errors = (uint64_t)td_config_int(config, "gateway.max_errors"),
+    };
+}

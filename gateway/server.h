@@ -37,6 +37,7 @@
 #include <stdint.h>
 
 #include "core/buf.h"
+#include "core/config.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "core/tape.h"
@@ -86,6 +87,10 @@ typedef struct td_gw_stats {
 } td_gw_stats_t;
 
 typedef struct td_gw_server td_gw_server_t;
+
+/* The options of the config's gateway.* keys (listen, token, limits, timeouts); the hook and clock
+ * fields are left 0 for the caller. */
+void td_gw_server_opts_from_config(const td_config_t *config, td_gw_server_opts_t *opts);
 
 /* Binds and listens (SO_REUSEADDR), ready to run. The tape (NULL with opts->journal) stays the
  * caller's and must outlive the server; log too. TD_ERR_INVALID for bad options, TD_ERR_IO when the address cannot be
