@@ -87,34 +87,15 @@ bool td_cli_wants_help(int argc, char **argv)
     return false;
 }
 
-static td_err_t add_symbol(void *opaque, const char *symbol)
+td_err_t td_cli_list_symbols(td_tape_t *tape, td_stream_kind_t kind, const char *only, td_symbol_list_t *symbols)
 {
-    td_cli_symbols_t *symbols = opaque;
-    void *p = realloc(symbols->names, (symbols->len + 1) * sizeof *symbols->names);
-    if (!p)
-        return TD_ERR_NOMEM;
-    symbols->names = p;
-    snprintf(symbols->names[symbols->len++], TD_SYMBOL_MAX + 1, "%s", symbol);
-    return TD_OK;
-}
-
-td_err_t td_cli_list_symbols(td_tape_t *tape, td_stream_kind_t kind, const char *only, td_cli_symbols_t *symbols)
-{
-    symbols->names = NULL;
-    symbols->len = 0;
+    *symbols = (td_symbol_list_t){0};
     if (only) {
         if (td_tape_next_offset(tape, kind, only) == 0)
             return TD_ERR_NOT_FOUND;
-        return add_symbol(symbols, only);
+        return td_symbol_list_add(symbols, only);
     }
-    return td_tape_symbols(tape, kind, add_symbol, symbols);
-}
-
-void td_cli_symbols_fini(td_cli_symbols_t *symbols)
-{
-    free(symbols->names);
-    symbols->names = NULL;
-    symbols->len = 0;
+    return td_tape_symbol_list(tape, kind, symbols);
 }
 
 static const struct {

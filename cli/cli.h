@@ -64,13 +64,9 @@ int td_cmd_run(td_cli_t *cli, int argc, char **argv);
 int td_cmd_feed(td_cli_t *cli, int argc, char **argv);
 int td_cmd_compact(td_cli_t *cli, int argc, char **argv);
 
-/* The names of the streams of `kind` (or just `only`, if it has one), in byte order. */
-typedef struct td_cli_symbols {
-    char (*names)[TD_SYMBOL_MAX + 1];
-    size_t len;
-} td_cli_symbols_t;
+/* The names of the streams of `kind` (or just `only`, if it has one), in byte order; free them with
+ * td_symbol_list_fini. TD_ERR_NOT_FOUND when `only` has no such stream. */
 td_err_t td_cli_list_symbols(td_tape_t *tape, td_stream_kind_t kind, const char *only,
-                             td_cli_symbols_t *symbols) TD_WUR;
-void td_cli_symbols_fini(td_cli_symbols_t *symbols);
+                             td_symbol_list_t *symbols) TD_WUR;
 
 #endif

@@ -81,7 +81,7 @@ int td_cmd_days(td_cli_t *cli, int argc, char **argv)
     td_err_t rc = td_cli_open_tape(cli, true, &tape, err, sizeof err);
     if (rc != TD_OK)
         return td_cli_fail(cli, rc, "%s", err);
-    td_cli_symbols_t symbols = {0};
+    td_symbol_list_t symbols = {0};
     td_buf_t out;
     td_buf_init(&out);
     rc = td_cli_list_symbols(tape, TD_STREAM_INPUT, symbol, &symbols);
@@ -101,7 +101,7 @@ int td_cmd_days(td_cli_t *cli, int argc, char **argv)
         code = td_cli_fail(cli, rc, rc == TD_ERR_NOT_FOUND ? "no input stream for %s" : "cannot list the days (%s)",
                            rc == TD_ERR_NOT_FOUND && symbol ? symbol : td_err_name(rc));
     td_buf_fini(&out);
-    td_cli_symbols_fini(&symbols);
+    td_symbol_list_fini(&symbols);
     td_tape_close(tape);
     return code;
 }

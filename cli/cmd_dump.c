@@ -71,7 +71,7 @@ int td_cmd_dump(td_cli_t *cli, int argc, char **argv)
     td_err_t rc = td_cli_open_tape(cli, true, &tape, err, sizeof err);
     if (rc != TD_OK)
         return td_cli_fail(cli, rc, "%s", err);
-    td_cli_symbols_t symbols = {0};
+    td_symbol_list_t symbols = {0};
     rc = td_cli_list_symbols(tape, kind, symbol, &symbols);
     td_event_t *ev = malloc(sizeof *ev);
     td_buf_t line;
@@ -111,7 +111,7 @@ int td_cmd_dump(td_cli_t *cli, int argc, char **argv)
                            rc == TD_ERR_NOT_FOUND && symbol ? symbol : td_err_name(rc));
     td_buf_fini(&line);
     free(ev);
-    td_cli_symbols_fini(&symbols);
+    td_symbol_list_fini(&symbols);
     td_tape_close(tape);
     return code;
 }

@@ -194,7 +194,7 @@ int td_cmd_replay(td_cli_t *cli, int argc, char **argv)
     td_host_pipeline_config(cli->config, &config);
     td_buf_t have;
     td_buf_init(&have);
-    td_cli_symbols_t symbols = {0};
+    td_symbol_list_t symbols = {0};
     td_replay_result_t *r = malloc(sizeof *r);
     td_buf_t out;
     td_buf_init(&out);
@@ -275,7 +275,7 @@ int td_cmd_replay(td_cli_t *cli, int argc, char **argv)
     td_buf_fini(&out);
     td_buf_fini(&want);
     td_buf_fini(&have);
-    td_cli_symbols_fini(&symbols);
+    td_symbol_list_fini(&symbols);
     free(r);
     td_tape_close(tape);
     return code;

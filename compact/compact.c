@@ -733,30 +733,14 @@ static td_err_t compact_symbol(td_tape_t *tape, td_pg_t *pg, day_work_t *work, t
     return rc;
 }
 
-typedef struct name_list {
-    char (*names)[TD_SYMBOL_MAX + 1];
-    size_t len;
-} name_list_t;
-
-static td_err_t add_name(void *opaque, const char *symbol)
-{
-    name_list_t *list = opaque;
-    void *p = realloc(list->names, (list->len + 1) * sizeof *list->names);
-    if (!p)
-        return TD_ERR_NOMEM;
-    list->names = p;
-    snprintf(list->names[list->len++], TD_SYMBOL_MAX + 1, "%s", symbol);
-    return TD_OK;
-}
-
 td_err_t td_compact_day(td_tape_t *tape, td_pg_t *pg, const td_compact_opts_t *opts, td_compact_stats_t *stats,
                         char *errbuf, size_t errlen)
 {
     TD_ASSERT(opts->xz_preset >= 0 && opts->xz_preset <= 9);
     memset(stats, 0, sizeof *stats);
-    name_list_t list = {0};
+    td_symbol_list_t list = {0};
     td_err_t rc =
-        opts->symbol ? add_name(&list, opts->symbol) : td_tape_symbols(tape, TD_STREAM_INPUT, add_name, &list);
+        opts->symbol ? td_symbol_list_add(&list, opts->symbol) : td_tape_symbol_list(tape, TD_STREAM_INPUT, &list);
     day_work_t *work = calloc(1, sizeof *work);
     if (rc == TD_OK && !work)
         rc = TD_ERR_NOMEM;
@@ -781,6 +765,6 @@ td_err_t td_compact_day(td_tape_t *tape, td_pg_t *pg, const td_compact_opts_t *o
         rc = td_err_set(errbuf, errlen, TD_ERR_NOT_FOUND, "no inputs on trading day %08" PRIu32 "%s%s", opts->day,
                         opts->symbol ? " for " : "", opts->symbol ? opts->symbol : "");
     free(work);
-    free(list.names);
+    td_symbol_list_fini(&list);
     return rc;
 }

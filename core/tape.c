@@ -1247,3 +1247,33 @@ td_err_t td_tape_days(td_tape_t *tape, td_stream_kind_t kind, const char *symbol
     rocksdb_iter_destroy(it);
     return rc;
 }
+
+td_err_t td_symbol_list_add(td_symbol_list_t *list, const char *symbol)
+{
+    for (size_t i = 0; i < list->len; i++)
+        if (strcmp(list->names[i], symbol) == 0)
+            return TD_OK;
+    void *p = realloc(list->names, (list->len + 1) * sizeof *list->names);
+    if (!p)
+        return TD_ERR_NOMEM;
+    list->names = p;
+    snprintf(list->names[list->len++], TD_SYMBOL_MAX + 1, "%s", symbol);
+    return TD_OK;
+}
+
+static td_err_t symbol_list_cb(void *opaque, const char *symbol)
+{
+    return td_symbol_list_add(opaque, symbol);
+}
+
+td_err_t td_tape_symbol_list(td_tape_t *tape, td_stream_kind_t kind, td_symbol_list_t *list)
+{
+    return td_tape_symbols(tape, kind, symbol_list_cb, list);
+}
+
+void td_symbol_list_fini(td_symbol_list_t *list)
+{
+    free(list->names);
+    list->names = NULL;
+    list->len = 0;
+}

@@ -73,6 +73,18 @@ td_err_t td_tape_stream_end(td_tape_t *tape, td_stream_kind_t kind, const char *
 td_err_t td_tape_symbols(td_tape_t *tape, td_stream_kind_t kind, td_err_t (*cb)(void *opaque, const char *symbol),
                          void *opaque) TD_WUR;
 
+/* A list of stream names in the order added, each once (heap; td_symbol_list_fini frees it). */
+typedef struct td_symbol_list {
+    char (*names)[TD_SYMBOL_MAX + 1];
+    size_t len;
+} td_symbol_list_t;
+
+/* Appends symbol unless the list already holds it. TD_ERR_NOMEM. */
+td_err_t td_symbol_list_add(td_symbol_list_t *list, const char *symbol) TD_WUR;
+/* Appends the symbols that have a stream of `kind` (byte order), skipping those already listed. */
+td_err_t td_tape_symbol_list(td_tape_t *tape, td_stream_kind_t kind, td_symbol_list_t *list) TD_WUR;
+void td_symbol_list_fini(td_symbol_list_t *list);
+
 /* --- writing: batches --- */
 td_err_t td_tape_batch_new(td_tape_t *tape, td_tape_batch_t **batch) TD_WUR;
 void td_tape_batch_destroy(td_tape_batch_t *batch);

@@ -824,31 +824,6 @@ static td_err_t sink_symbol(sink_t *sink, td_tape_t *tape, const char *symbol, c
     }
 }
 
-typedef struct name_list {
-    char (*names)[TD_SYMBOL_MAX + 1];
-    size_t len;
-} name_list_t;
-
-static td_err_t add_name(void *opaque, const char *symbol)
-{
-    name_list_t *list = opaque;
-    void *p = realloc(list->names, (list->len + 1) * sizeof *list->names);
-    if (!p)
-        return TD_ERR_NOMEM;
-    list->names = p;
-    snprintf(list->names[list->len++], TD_SYMBOL_MAX + 1, "%s", symbol);
-    return TD_OK;
-}
-
-static td_err_t add_new_name(void *opaque, const char *symbol)
-{
-    const name_list_t *list = opaque;
-    for (size_t i = 0; i < list->len; i++)
-        if (strcmp(list->names[i], symbol) == 0)
-            return TD_OK;
-    return add_name(opaque, symbol);
-}
-
 /* One pass over the tape as it is now: the caller's handle, or a read-only one opened for it. */
 static td_err_t sink_pass(sink_t *sink, char *errbuf, size_t errlen)
 {
@@ -867,7 +842,7 @@ static td_err_t sink_pass(sink_t *sink, char *errbuf, size_t errlen)
         if (rc != TD_OK)
             return rc;
     }
-    name_list_t list = {0};
+    td_symbol_list_t list = {0};
     if (sink->opts->symbol) {
         uint64_t in_end = 0, out_end = 0;
         rc = td_tape_stream_end(tape, TD_STREAM_INPUT, sink->opts->symbol, &in_end);
@@ -876,18 +851,18 @@ static td_err_t sink_pass(sink_t *sink, char *errbuf, size_t errlen)
         if (rc == TD_OK && in_end == 0 && out_end == 0)
             rc = td_err_set(errbuf, errlen, TD_ERR_NOT_FOUND, "no stream for %s on the tape", sink->opts->symbol);
         else if (rc == TD_OK)
-            rc = add_name(&list, sink->opts->symbol);
+            rc = td_symbol_list_add(&list, sink->opts->symbol);
     } else {
         /* every symbol with an input stream, and any with only an output stream */
-        rc = td_tape_symbols(tape, TD_STREAM_INPUT, add_name, &list);
+        rc = td_tape_symbol_list(tape, TD_STREAM_INPUT, &list);
         if (rc == TD_OK)
-            rc = td_tape_symbols(tape, TD_STREAM_OUTPUT, add_new_name, &list);
+            rc = td_tape_symbol_list(tape, TD_STREAM_OUTPUT, &list);
     }
     for (size_t i = 0; rc == TD_OK && i < list.len && !stopping(sink); i++) {
         sink->stats->symbols++;
         rc = sink_symbol(sink, tape, list.names[i], errbuf, errlen);
     }
-    free(list.names);
+    td_symbol_list_fini(&list);
     bool own_view = tape != sink->opts->tape;
     if (own_view)
         td_tape_close(tape);
