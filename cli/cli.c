@@ -79,6 +79,24 @@ td_err_t td_cli_parse_date(const char *s, uint32_t *yyyymmdd)
     return TD_OK;
 }
 
+bool td_cli_tick_file(const char *arg, const char *default_symbol, char symbol[TD_SYMBOL_MAX + 1], const char **path)
+{
+    const char *eq = strchr(arg, '=');
+    size_t n = eq ? (size_t)(eq - arg) : 0;
+    if (eq && n >= 1 && n <= TD_SYMBOL_MAX && eq[1] && !memchr(arg, '/', n) && !memchr(arg, '\t', n) &&
+        !memchr(arg, '\r', n) && !memchr(arg, '\n', n)) {
+        memcpy(symbol, arg, n);
+        symbol[n] = '\0';
+        *path = eq + 1;
+        return true;
+    }
+    if (!default_symbol)
+        return false;
+    snprintf(symbol, TD_SYMBOL_MAX + 1, "%s", default_symbol);
+    *path = arg;
+    return true;
+}
+
 bool td_cli_wants_help(int argc, char **argv)
 {
     for (int i = 1; i < argc; i++)

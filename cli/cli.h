@@ -38,6 +38,11 @@ td_err_t td_cli_open_tape(td_cli_t *cli, bool read_only, td_tape_t **tape, char 
 /* Parses "2019-02-04" or "20190204" into YYYYMMDD; TD_ERR_INVALID otherwise. */
 td_err_t td_cli_parse_date(const char *s, uint32_t *yyyymmdd) TD_WUR;
 
+/* A tick FILE argument of feed and demo: SYMBOL=PATH names its symbol (SYMBOL: 1..TD_SYMBOL_MAX
+ * characters, no '/', TAB or line end), any other argument is a PATH of default_symbol. Fills
+ * symbol and *path (into arg); false when the argument names no symbol and default_symbol is NULL. */
+bool td_cli_tick_file(const char *arg, const char *default_symbol, char symbol[TD_SYMBOL_MAX + 1], const char **path);
+
 /* Timeframe names M1 M5 M15 M30 H1 H4 D1 <-> seconds. parse: TD_ERR_INVALID for another name;
  * name: "S<seconds>" for a length without a name (buf holds it). */
 td_err_t td_cli_timeframe_parse(const char *name, uint32_t *seconds) TD_WUR;

@@ -37,7 +37,7 @@
 static void help(void)
 {
     printf("usage: tapedeck [--data-dir DIR] demo [--date YYYY-MM-DD]\n"
-           "       tapedeck [--data-dir DIR] [--config FILE] demo --ticks --format F --symbol S FILE...\n"
+           "       tapedeck [--data-dir DIR] [--config FILE] demo --ticks --format F [--symbol S] [SYMBOL=]FILE...\n"
            "\n"
            "One trading day through the live pipeline, on this machine, in seconds:\n"
            "  1. a fresh data directory DIR/demo-XXXXXX with its configuration (demo.yaml: symbol specs,\n"
@@ -51,10 +51,11 @@ static void help(void)
            "\n"
            "options:\n"
            "  --date D          the synthetic day (default 2024-01-02)\n"
-           "  --ticks           real data instead: the FILEs (of --format, one --symbol; its spec from\n"
-           "                    the config's symbols.S section, else the synthetic set's)\n"
+           "  --ticks           real data instead: the FILEs (of --format; each symbol's spec from the\n"
+           "                    config's symbols.S section, else the synthetic set's)\n"
            "  --format F        the tick files' format (see tapedeck import --help)\n"
-           "  --symbol S        the files' symbol\n"
+           "  --symbol S        the symbol of the FILEs that do not name theirs: SYMBOL=FILE is a file of\n"
+           "                    SYMBOL's ticks (up to 8 symbols, merged in time order)\n"
            "\n"
            "Exit codes: 0 the day replayed equal, 1 it did not, 2 bad usage, 3 a child failed.\n"
            "Logs of the run and the feed stay in the demo directory (run.log, feed.log).\n");
@@ -189,8 +190,10 @@ static int run_feed(demo_t *demo, int argc, char **argv, bool ticks, const char 
     if (ticks) {
         args[n++] = "--format";
         args[n++] = (char *)format;
-        args[n++] = "--symbol";
-        args[n++] = (char *)symbol;
+        if (symbol) {
+            args[n++] = "--symbol";
+            args[n++] = (char *)symbol;
+        }
         for (int i = optind; i < argc && n < 62; i++)
             args[n++] = argv[i];
     } else {
@@ -441,8 +444,49 @@ typedef struct days {
 static td_err_t add_day(void *opaque, const td_day_range_t *range)
 {
     days_t *days = opaque;
-    if (days->n < DAYS_MAX && range->trading_day > 19700101 && range->count > 1) /* not the Clock's next day */
-        days->day[days->n++] = range->trading_day;
+    if (range->trading_day <= 19700101 || range->count <= 1) /* not the Clock's next day */
+        return TD_OK;
+    size_t i = 0; /* days of all symbols, once each, in order */
+    while (i < days->n && days->day[i] < range->trading_day)
+        i++;
+    if ((i < days->n && days->day[i] == range->trading_day) || days->n == DAYS_MAX)
+        return TD_OK;
+    memmove(&days->day[i + 1], &days->day[i], (days->n - i) * sizeof days->day[0]);
+    days->day[i] = range->trading_day;
+    days->n++;
+    return TD_OK;
+}
+
+/* Adds a symbol of the tick files (once): its strategy and spec from the synthetic set when it has
+ * the symbol, else sma_cross on a 5-digit forex spec; the config's symbols.S section wins. */
+static td_err_t tick_symbol(demo_t *demo, const char *name, const td_synth_symbol_t *set, size_t n_set)
+{
+    for (size_t i = 0; i < demo->n_syms; i++)
+        if (strcmp(demo->syms[i].name, name) == 0)
+            return TD_OK;
+    if (demo->n_syms == DEMO_SYMBOLS_MAX)
+        return TD_ERR_OVERFLOW;
+    demo_symbol_t *d = &demo->syms[demo->n_syms++];
+    snprintf(d->name, sizeof d->name, "%s", name);
+    d->strategy = "sma_cross";
+    d->params = "direction=both,fast=5,slow=20,sl_points=0,tp_points=0,volume=0.10";
+    d->digits = 5;
+    snprintf(d->contract_size, sizeof d->contract_size, "100000");
+    for (size_t i = 0; i < n_set; i++)
+        if (strcmp(set[i].name, name) == 0) {
+            d->strategy = set[i].strategy;
+            d->params = set[i].params;
+            d->digits = set[i].digits;
+            snprintf(d->contract_size, sizeof d->contract_size, "%s", set[i].contract_size);
+        }
+    if (td_config_has_symbol(demo->cli->config, name)) {
+        td_symbol_spec_t spec;
+        td_config_symbol_spec(demo->cli->config, name, &spec);
+        d->digits = (int)spec.digits;
+        char cs[40];
+        td_fx_format(spec.contract_size, 8, cs, sizeof cs);
+        snprintf(d->contract_size, sizeof d->contract_size, "%s", cs);
+    }
     return TD_OK;
 }
 
@@ -473,30 +517,17 @@ int td_cmd_demo(td_cli_t *cli, int argc, char **argv)
     if (ticks) {
         if (demo.date)
             return td_cli_usage(cli, "--date goes with the synthetic day; with --ticks the day is the files'");
-        if (!format || !symbol || optind >= argc)
-            return td_cli_usage(cli, "--ticks expects --format F --symbol S and tick FILEs");
-        if (strlen(symbol) > TD_SYMBOL_MAX)
-            return td_cli_usage(cli, "--symbol expects at most %d characters", TD_SYMBOL_MAX);
-        demo_symbol_t *d = &demo.syms[demo.n_syms++];
-        snprintf(d->name, sizeof d->name, "%s", symbol);
-        d->strategy = "sma_cross";
-        d->params = "direction=both,fast=5,slow=20,sl_points=0,tp_points=0,volume=0.10";
-        d->digits = 5;
-        snprintf(d->contract_size, sizeof d->contract_size, "100000");
-        for (size_t i = 0; i < n_set; i++)
-            if (strcmp(set[i].name, symbol) == 0) {
-                d->strategy = set[i].strategy;
-                d->params = set[i].params;
-                d->digits = set[i].digits;
-                snprintf(d->contract_size, sizeof d->contract_size, "%s", set[i].contract_size);
-            }
-        if (td_config_has_symbol(cli->config, symbol)) {
-            td_symbol_spec_t spec;
-            td_config_symbol_spec(cli->config, symbol, &spec);
-            d->digits = (int)spec.digits;
-            char cs[40];
-            td_fx_format(spec.contract_size, 8, cs, sizeof cs);
-            snprintf(d->contract_size, sizeof d->contract_size, "%s", cs);
+        if (!format || optind >= argc)
+            return td_cli_usage(cli, "--ticks expects --format F and tick FILEs ([--symbol S] or SYMBOL=FILE)");
+        if (symbol && (!*symbol || strlen(symbol) > TD_SYMBOL_MAX || strpbrk(symbol, "\t\r\n=/")))
+            return td_cli_usage(cli, "--symbol expects a symbol name of 1..%d characters", TD_SYMBOL_MAX);
+        for (int i = optind; i < argc; i++) {
+            char name[TD_SYMBOL_MAX + 1];
+            const char *path;
+            if (!td_cli_tick_file(argv[i], symbol, name, &path))
+                return td_cli_usage(cli, "'%s' names no symbol: write SYMBOL=FILE, or give --symbol S", argv[i]);
+            if (tick_symbol(&demo, name, set, n_set) != TD_OK)
+                return td_cli_usage(cli, "at most %d symbols with --ticks", DEMO_SYMBOLS_MAX);
         }
     } else {
         if (optind < argc)
@@ -533,10 +564,12 @@ int td_cmd_demo(td_cli_t *cli, int argc, char **argv)
 
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    if (ticks)
-        printf("tapedeck demo: %s ticks from %d file(s) through the live pipeline, in %s\n", symbol, argc - optind,
-               demo.dir);
-    else
+    if (ticks) {
+        printf("tapedeck demo: ticks of");
+        for (size_t i = 0; i < demo.n_syms; i++)
+            printf(" %s", demo.syms[i].name);
+        printf(" from %d file(s) through the live pipeline, in %s\n", argc - optind, demo.dir);
+    } else
         printf("tapedeck demo: one SYNTHETIC day (%s; generated, not market data) for %zu symbols through the live\n"
                "  pipeline, in %s\n",
                demo.date, demo.n_syms, demo.dir);
@@ -578,8 +611,8 @@ int td_cmd_demo(td_cli_t *cli, int argc, char **argv)
     days_t days = {0};
     td_tape_t *tape = NULL;
     td_err_t rc = td_cli_open_tape(cli, true, &tape, demo.err, sizeof demo.err);
-    if (rc == TD_OK)
-        rc = td_tape_days(tape, TD_STREAM_INPUT, symbol, add_day, &days);
+    for (size_t i = 0; rc == TD_OK && i < demo.n_syms; i++)
+        rc = td_tape_days(tape, TD_STREAM_INPUT, demo.syms[i].name, add_day, &days);
     td_tape_close(tape);
     if (rc != TD_OK)
         return td_cli_fail(cli, rc, "reading the day index: %s", demo.err);

@@ -1,7 +1,7 @@
 /* cmd_feed.c - `tapedeck feed`: the MT5 stand-in, the EA's side of the line protocol over TCP.
  *
- * Its ticks come from tick files (td_import_file; one symbol) or from the built-in synthetic day
- * (cli/synthetic.h; several symbols, merged in time order). HELLO is 1, the symbol specs 2..1+S,
+ * Its ticks come from tick files (td_import_file; SYMBOL=FILE or --symbol's) or from the built-in
+ * synthetic day (cli/synthetic.h); several symbols are merged in time order. HELLO is 1, the symbol specs 2..1+S,
  * then the messages: the ticks in time order, each followed by the EXEC reports of the fills it
  * caused (below), and with --heartbeat-s a HEARTBEAT at every N seconds of tick time plus one at
  * the end of the last tick's trading day (its bars and the day close on it, gateway/clock.h). The
@@ -73,7 +73,7 @@
 static void help(void)
 {
     printf("usage: tapedeck feed --gateway HOST:PORT --token T --account A\n"
-           "                     (--format F --symbol S FILE... | --synthetic SET [--date D])\n"
+           "                     (--format F [--symbol S] [SYMBOL=]FILE... | --synthetic SET [--date D])\n"
            "                     [--speed N | --fast] [--state FILE] [--heartbeat-s N] [--sync-bars] ...\n"
            "\n"
            "The MT5 stand-in: connects to the gateway like the Expert Advisor does (docs/PROTOCOL.md),\n"
@@ -88,7 +88,8 @@ static void help(void)
            "  --account A          the account id in HELLO (the gateway keeps one sequence per account)\n"
            "  --terminal NAME      the terminal name in HELLO (default \"tapedeck feed\")\n"
            "  --format F           the files' format (tick formats of tapedeck import --help)\n"
-           "  --symbol S           the symbol of the files' ticks\n"
+           "  --symbol S           the symbol of the FILEs that do not name theirs; SYMBOL=FILE is a\n"
+           "                       file of SYMBOL's ticks (several symbols are merged in time order)\n"
            "  --synthetic SET      instead of files: the built-in SYNTHETIC day (not market data) of a\n"
            "                       set of symbols: demo (EURUSD, XAUUSD, US500) or desk (18 symbols);\n"
            "                       their symbols.S digits and contract_size are set to the set's\n"
@@ -133,6 +134,7 @@ typedef struct feed_tick {
     td_volume_t volume;
     uint32_t flags;
     uint32_t sym;
+    uint32_t order; /* its place in the files, the last key of the merge */
 } feed_tick_t;
 
 /* a message map entry: a tick index, or an EXEC report / heartbeat index with its flag */
@@ -245,7 +247,7 @@ static td_err_t collect(void *opaque, const td_event_t *ev)
     if (ev->kind != TD_EV_TICK)
         return TD_OK;
     feed_tick_t k = {ev->time_ms,       ev->u.tick.bid,   ev->u.tick.ask, ev->u.tick.last,
-                     ev->u.tick.volume, ev->u.tick.flags, feed->cur_sym};
+                     ev->u.tick.volume, ev->u.tick.flags, feed->cur_sym,  (uint32_t)feed->n_ticks};
     return add_tick(feed, &k);
 }
 
@@ -254,17 +256,21 @@ static td_err_t collect_synthetic(void *opaque, int64_t time_ms, int64_t bid, in
     feed_t *feed = opaque;
     if (time_ms >= feed->synth_until)
         return TD_ERR_END; /* --hours: the rest of the day is not wanted */
-    feed_tick_t k = {time_ms, bid, ask, 0, 0, TD_TICK_FLAG_BID | TD_TICK_FLAG_ASK, feed->cur_sym};
+    feed_tick_t k = {
+        time_ms, bid, ask, 0, 0, TD_TICK_FLAG_BID | TD_TICK_FLAG_ASK, feed->cur_sym, (uint32_t)feed->n_ticks};
     return add_tick(feed, &k);
 }
 
-/* Time order, then symbol order: the merged synthetic day is the same on every machine. */
+/* Time order, then symbol order, then the files' order: the merged ticks are the same on every
+ * machine, and a symbol's ticks of one millisecond keep their order. */
 static int tick_cmp(const void *a, const void *b)
 {
     const feed_tick_t *x = a, *y = b;
     if (x->time_ms != y->time_ms)
         return x->time_ms < y->time_ms ? -1 : 1;
-    return x->sym < y->sym ? -1 : x->sym > y->sym;
+    if (x->sym != y->sym)
+        return x->sym < y->sym ? -1 : 1;
+    return x->order < y->order ? -1 : x->order > y->order;
 }
 
 /* A fixed-point value as the shortest exact decimal. */
@@ -1114,14 +1120,20 @@ static int parse_args(feed_t *feed, int argc, char **argv, const char **format_n
     }
     if (*date || feed->synth_hours)
         return td_cli_usage(feed->cli, "--date and --hours go with --synthetic");
-    if (!*symbol || !**symbol || strlen(*symbol) > TD_SYMBOL_MAX || strpbrk(*symbol, "\t\r\n="))
+    if (*symbol && (!**symbol || strlen(*symbol) > TD_SYMBOL_MAX || strpbrk(*symbol, "\t\r\n=/")))
         return td_cli_usage(feed->cli, "--symbol expects a symbol name of 1..%d characters", TD_SYMBOL_MAX);
     if (optind >= argc)
         return td_cli_usage(feed->cli, "expected tick FILEs after the options (or --synthetic SET)");
+    char name[TD_SYMBOL_MAX + 1];
+    const char *path;
+    for (int i = optind; i < argc; i++)
+        if (!td_cli_tick_file(argv[i], *symbol, name, &path))
+            return td_cli_usage(feed->cli, "'%s' names no symbol: write SYMBOL=FILE, or give --symbol S", argv[i]);
     return TD_EXIT_OK;
 }
 
-/* The ticks: the files of one symbol, or the synthetic day of a set, merged in time order. */
+/* The ticks: the files (each of its symbol: SYMBOL=FILE, or --symbol's) or the synthetic day of a
+ * set; several symbols are merged in time order (tick_cmp). */
 static int load_ticks(feed_t *feed, int argc, char **argv, const char *format_name, const char *symbol,
                       const char *synthetic, const char *date)
 {
@@ -1155,20 +1167,34 @@ static int load_ticks(feed_t *feed, int argc, char **argv, const char *format_na
     if (!format_name || td_import_format_parse(format_name, &format) != TD_OK || td_import_format_is_bars(format))
         return td_cli_usage(cli, "--format expects a tick format (see tapedeck import --help), found '%s'",
                             format_name ? format_name : "");
-    snprintf(feed->syms[0].name, sizeof feed->syms[0].name, "%s", symbol);
-    feed->n_syms = 1;
-    td_config_symbol_spec(cli->config, symbol, &feed->syms[0].spec);
-    td_import_opts_t iopts = {
-        .format = format,
-        .symbol = symbol,
-        .price_divisor_digits = feed->syms[0].spec.digits,
-    };
     for (int i = optind; i < argc; i++) {
+        char name[TD_SYMBOL_MAX + 1];
+        const char *path;
+        if (!td_cli_tick_file(argv[i], symbol, name, &path))
+            return td_cli_usage(cli, "'%s' names no symbol", argv[i]);
+        size_t k = 0;
+        while (k < feed->n_syms && strcmp(feed->syms[k].name, name) != 0)
+            k++;
+        if (k == SYMBOLS_MAX)
+            return td_cli_usage(cli, "at most %d symbols, found more in '%s'", SYMBOLS_MAX, argv[i]);
+        if (k == feed->n_syms) {
+            snprintf(feed->syms[k].name, sizeof feed->syms[k].name, "%s", name);
+            td_config_symbol_spec(cli->config, name, &feed->syms[k].spec);
+            feed->n_syms++;
+        }
+        td_import_opts_t iopts = {
+            .format = format,
+            .symbol = feed->syms[k].name,
+            .price_divisor_digits = feed->syms[k].spec.digits,
+        };
+        feed->cur_sym = (uint32_t)k;
         td_import_stats_t st;
-        td_err_t rc = td_import_file(argv[i], &iopts, collect, feed, &st, feed->err, sizeof feed->err);
+        td_err_t rc = td_import_file(path, &iopts, collect, feed, &st, feed->err, sizeof feed->err);
         if (rc != TD_OK)
             return td_cli_fail(cli, rc, "%s", feed->err);
     }
+    if (feed->n_syms > 1)
+        qsort(feed->ticks, feed->n_ticks, sizeof *feed->ticks, tick_cmp);
     return TD_EXIT_OK;
 }
 

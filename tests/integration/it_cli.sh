@@ -60,5 +60,23 @@ cmp "$TD_WORK/days1.json" "$TD_WORK/days2.json" || fail "two demo runs gave diff
 expect_exit 0 td --data-dir "$d1" --config "$d1/demo.yaml" replay --date 2024-01-02 --json
 grep -q '"verdict":"equal"' "$TD_WORK/last.out" || fail "replay --json verdict"
 expect_exit 2 td --data-dir "$TD_WORK/demo3" demo --ticks
-expect_err "--ticks expects --format F --symbol S and tick FILEs"
+expect_err "--ticks expects --format F and tick FILEs"
+expect_exit 2 td --data-dir "$TD_WORK/demo3" demo --ticks --format lean-ticks no-symbol.csv
+expect_err "'no-symbol.csv' names no symbol"
+# real ticks of two symbols, each file naming its symbol: merged, both traded, each day replayed equal
+if [ -d "$TD_SHARED_DATA" ]; then
+  T=$TD_SHARED_DATA/ticks
+  expect_exit 0 td --data-dir "$TD_WORK/demo4" demo --ticks --format lean-ticks \
+    EURUSD="$T/lean-oanda-eurusd/20140505_eurusd_tick_quote.csv" XAUUSD="$T/lean-oanda-xauusd/20140505_xauusd_tick_quote.csv"
+  cp "$TD_WORK/last.out" "$TD_WORK/demo4.out"
+  grep -q "ticks of EURUSD XAUUSD from 2 file(s)" "$TD_WORK/demo4.out" || fail "demo --ticks: not both symbols"
+  for sym in EURUSD XAUUSD; do
+    grep -q "replay 2014-05-05 $sym: equal" "$TD_WORK/demo4.out" || fail "demo --ticks: $sym not replayed equal"
+    awk -v s="$sym" '$1 == s && $5 > 40 && $6 >= 1 { ok = 1 } END { exit !ok }' "$TD_WORK/demo4.out" \
+      || fail "demo --ticks: $sym lacks bars or orders"
+  done
+  grep -q "at most 1 execution(s) per intent id" "$TD_WORK/demo4.out" || fail "demo --ticks: an intent executed twice"
+else
+  echo "SKIP (part): real market data not found at $TD_SHARED_DATA; demo --ticks with two symbols not run"
+fi
 pass "demo runs the live pipeline, replays equal, and is deterministic"
