@@ -84,6 +84,7 @@ typedef struct live {
     size_t n_seen;
     char grown[LIVE_SYMBOLS_MAX][TD_SYMBOL_MAX + 1]; /* scratch: the streams that grew */
     size_t n_grown;
+    bool scanned; /* every input stream was looked up once: from then on the tape's memory lists them */
 } live_t;
 
 static live_seen_t *seen_find(live_t *live, const char *symbol)
@@ -114,7 +115,11 @@ static td_err_t process_grown(live_t *live, td_host_stats_t *total, char *errbuf
 {
     memset(total, 0, sizeof *total);
     live->n_grown = 0;
-    td_err_t rc = td_tape_symbols(live->tape, TD_STREAM_INPUT, collect_grown, live);
+    /* a RocksDB scan of the streams' keys once; afterwards the writer's stream map, which every
+     * append of this process goes through (the scan was most of a burst's CPU time) */
+    td_err_t rc = live->scanned ? td_tape_known_symbols(live->tape, TD_STREAM_INPUT, collect_grown, live)
+                                : td_tape_symbols(live->tape, TD_STREAM_INPUT, collect_grown, live);
+    live->scanned = live->scanned || rc == TD_OK;
     for (size_t i = 0; rc == TD_OK && i < live->n_grown; i++) {
         const char *symbol = live->grown[i];
         uint64_t next = td_tape_next_offset(live->tape, TD_STREAM_INPUT, symbol);

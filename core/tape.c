@@ -17,8 +17,8 @@
  * undo (and makes the tape refuse further commits: its state on disk is then unknown).
  *
  * Threads: open/close, batches and td_tape_next_offset belong to the writer's thread (the stream
- * map is not locked). td_tape_read, td_tape_stream_end, td_tape_symbols, the state/meta/day
- * getters and iterators only use RocksDB's thread-safe reads and may run in any thread.
+ * map is not locked; td_tape_known_symbols reads it). td_tape_read, td_tape_stream_end, td_tape_symbols, the
+ * state/meta/day getters and iterators only use RocksDB's thread-safe reads and may run in any thread.
  * td_tape_last_error is locked.
  */
 #include "core/tape.h"
@@ -676,6 +676,22 @@ td_err_t td_tape_stream_end(td_tape_t *tape, td_stream_kind_t kind, const char *
     if (rc == TD_OK && found)
         *end = get_be64(key + symlen + 1) + 1;
     return rc;
+}
+
+td_err_t td_tape_known_symbols(td_tape_t *tape, td_stream_kind_t kind, td_err_t (*cb)(void *opaque, const char *symbol),
+                               void *opaque)
+{
+    if (!tape || !kind_ok(kind) || !cb)
+        return TD_ERR_INVALID;
+    for (size_t i = 0; i < tape->n_streams; i++) {
+        const stream_t *stream = tape->streams[i];
+        if (stream->kind != kind || stream->next == 0)
+            continue;
+        td_err_t rc = cb(opaque, stream->symbol);
+        if (rc != TD_OK)
+            return rc;
+    }
+    return TD_OK;
 }
 
 td_err_t td_tape_symbols(td_tape_t *tape, td_stream_kind_t kind, td_err_t (*cb)(void *opaque, const char *symbol),

@@ -73,6 +73,13 @@ td_err_t td_tape_stream_end(td_tape_t *tape, td_stream_kind_t kind, const char *
 td_err_t td_tape_symbols(td_tape_t *tape, td_stream_kind_t kind, td_err_t (*cb)(void *opaque, const char *symbol),
                          void *opaque) TD_WUR;
 
+/* Lists the non-empty streams of `kind` this handle has appended to or looked up since it opened
+ * (td_tape_next_offset loads one), in the order first seen - from memory, without reading RocksDB.
+ * For the writer, after one td_tape_symbols pass that looked every stream up, this is every stream
+ * of the tape: only the writer adds streams. The writer's thread only (the stream map is its own). */
+td_err_t td_tape_known_symbols(td_tape_t *tape, td_stream_kind_t kind, td_err_t (*cb)(void *opaque, const char *symbol),
+                               void *opaque) TD_WUR;
+
 /* A list of stream names in the order added, each once (heap; td_symbol_list_fini frees it). */
 typedef struct td_symbol_list {
     char (*names)[TD_SYMBOL_MAX + 1];

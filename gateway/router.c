@@ -32,6 +32,7 @@ struct td_router {
     size_t n_pos;
     char symbols[SYMBOLS_MAX][TD_SYMBOL_MAX + 1]; /* this scan's output streams */
     size_t n_symbols;
+    bool scanned; /* every output stream was looked up once: then the tape's stream map lists them */
     td_router_stats_t stats;
     double *latency_ms;
     size_t n_latency, cap_latency;
@@ -285,9 +286,12 @@ td_err_t td_router_run(td_router_t *router, td_tape_t *tape, td_gw_server_t *ser
 {
     *expired_now = 0;
     router->n_symbols = 0;
-    td_err_t rc = td_tape_symbols(tape, TD_STREAM_OUTPUT, collect_symbol, router);
+    /* a RocksDB scan once; then the writer's stream map, which every output append goes through */
+    td_err_t rc = router->scanned ? td_tape_known_symbols(tape, TD_STREAM_OUTPUT, collect_symbol, router)
+                                  : td_tape_symbols(tape, TD_STREAM_OUTPUT, collect_symbol, router);
     for (size_t i = 0; rc == TD_OK && i < router->n_symbols; i++)
         rc = route_symbol(router, tape, server, router->symbols[i], burst_start, expired_now);
+    router->scanned = router->scanned || rc == TD_OK;
     if (rc != TD_OK) {
         char detail[256];
         td_tape_last_error(tape, detail, sizeof detail);

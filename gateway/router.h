@@ -46,7 +46,8 @@ void td_router_destroy(td_router_t *router);
  * ev_time()) is when the gateway began reading the burst whose commit led here, 0 when unknown;
  * each order sent with it known adds a tick-to-order latency sample. *expired_now counts intents
  * expired by this call (their reports are new inputs: the caller processes again). Errors are the
- * tape's (detail in errbuf). */
+ * tape's (detail in errbuf). tape is the writer's handle, the same on every call: after the first
+ * call the output streams are listed from its stream map (td_tape_known_symbols). */
 td_err_t td_router_run(td_router_t *router, td_tape_t *tape, td_gw_server_t *server, double burst_start,
                        uint64_t *expired_now, char *errbuf, size_t errlen) TD_WUR;
 

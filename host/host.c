@@ -285,5 +285,11 @@ td_err_t td_host_process(td_tape_t *tape, const td_host_opts_t *opts, td_host_st
     if (rc != TD_OK)
         return rc;
     run_t run = {tape, opts, stats, errbuf, errlen};
-    return td_tape_symbols(tape, TD_STREAM_INPUT, process_symbol, &run);
+    if (!opts->symbol)
+        return td_tape_symbols(tape, TD_STREAM_INPUT, process_symbol, &run);
+    /* one symbol: one seek for its stream's end, not a scan of every stream's keys (the live hook
+     * calls this per grown symbol after every burst) */
+    uint64_t end = 0;
+    rc = td_tape_stream_end(tape, TD_STREAM_INPUT, opts->symbol, &end);
+    return rc == TD_OK && end > 0 ? process_symbol(&run, opts->symbol) : rc;
 }

@@ -273,6 +273,45 @@ static void test_append_read_iterate(void **state)
     td_tape_close(tape);
 }
 
+/* The writer's stream map: the streams it appended to or looked up, non-empty only, no RocksDB
+ * scan; a reopened handle knows none until it looks them up. */
+static void test_known_symbols(void **state)
+{
+    fix_t *fix = *state;
+    td_tape_t *tape = open_tape(fix->dir, NULL);
+    append_ticks(tape, "XAUUSD", 3, T0, 1000);
+    append_ticks(tape, "EURUSD", 2, T0, 1000);
+    td_tape_batch_t *batch = NULL;
+    td_event_t ev;
+    assert_int_equal(td_tape_batch_new(tape, &batch), TD_OK);
+    make_bar(&ev, "EURUSD", T0, 1);
+    append_ok(batch, TD_STREAM_OUTPUT, &ev);
+    commit_ok(tape, batch);
+    assert_int_equal(td_tape_next_offset(tape, TD_STREAM_INPUT, "NOPE"), 0); /* looked up, empty */
+
+    names_t names = {0};
+    assert_int_equal(td_tape_known_symbols(tape, TD_STREAM_INPUT, collect_name, &names), TD_OK);
+    assert_int_equal(names.n, 2);
+    assert_string_equal(names.items[0], "XAUUSD"); /* the order first seen */
+    assert_string_equal(names.items[1], "EURUSD");
+    memset(&names, 0, sizeof names);
+    assert_int_equal(td_tape_known_symbols(tape, TD_STREAM_OUTPUT, collect_name, &names), TD_OK);
+    assert_int_equal(names.n, 1);
+    assert_string_equal(names.items[0], "EURUSD");
+    td_tape_close(tape);
+
+    tape = open_tape(fix->dir, NULL);
+    memset(&names, 0, sizeof names);
+    assert_int_equal(td_tape_known_symbols(tape, TD_STREAM_INPUT, collect_name, &names), TD_OK);
+    assert_int_equal(names.n, 0);
+    assert_int_equal(td_tape_next_offset(tape, TD_STREAM_INPUT, "EURUSD"), 2);
+    assert_int_equal(td_tape_known_symbols(tape, TD_STREAM_INPUT, collect_name, &names), TD_OK);
+    assert_int_equal(names.n, 1);
+    assert_string_equal(names.items[0], "EURUSD");
+    assert_int_equal(td_tape_known_symbols(tape, (td_stream_kind_t)99, collect_name, &names), TD_ERR_INVALID);
+    td_tape_close(tape);
+}
+
 static void test_invalid(void **state)
 {
     fix_t *fix = *state;
@@ -831,6 +870,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_append_read_iterate, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_known_symbols, setup, teardown),
         cmocka_unit_test_setup_teardown(test_invalid, setup, teardown),
         cmocka_unit_test_setup_teardown(test_day_index, setup, teardown),
         cmocka_unit_test_setup_teardown(test_day_offset, setup, teardown),
