@@ -405,6 +405,10 @@ static int run_gateway(td_cli_t *cli, const td_kafka_opts_t *kopts, td_tape_t *t
     if (!*opts.token)
         return td_cli_usage(cli, "gateway.token: expected a secret for the EA's HELLO, found nothing "
                                  "(set it in the config or with --set gateway.token=...)");
+    td_pipeline_config_t clock_cfg; /* heartbeats close bars of the pipeline's timeframe, as on the local tape */
+    td_host_pipeline_config(cli->config, &clock_cfg);
+    opts.clock_timeframe_ms = (int64_t)clock_cfg.timeframe_s * 1000;
+    opts.clock_align_minutes = clock_cfg.day_offset_minutes;
     bool external = td_config_int(cli->config, "broker.mode") != 0;
     td_err_t rc = td_gw_kafka_new(kopts, tape, &cli->log, &journal, err, sizeof err);
     if (rc == TD_OK && external) {

@@ -1,6 +1,8 @@
 /* clock.c - HEARTBEAT -> Clock events (see clock.h). A few dozen symbols: a plain array. */
 #include "gateway/clock.h"
 
+#include <inttypes.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -101,7 +103,7 @@ td_err_t td_gw_clock_load(td_gw_clock_t *clock, td_tape_t *tape)
     return rc;
 }
 
-td_err_t td_gw_clock_heartbeat(td_gw_clock_t *clock, int64_t time_ms, td_tape_t *tape, td_tape_batch_t **batch,
+td_err_t td_gw_clock_heartbeat(td_gw_clock_t *clock, int64_t time_ms, td_gw_clock_emit_fn emit, void *opaque,
                                uint64_t *appended)
 {
     int64_t bar = td_gw_clock_bar(time_ms, clock->timeframe_ms, clock->align_offset_minutes);
@@ -114,13 +116,11 @@ td_err_t td_gw_clock_heartbeat(td_gw_clock_t *clock, int64_t time_ms, td_tape_t 
             continue;
         if (!ev && !(ev = malloc(sizeof *ev)))
             rc = TD_ERR_NOMEM;
-        if (rc == TD_OK && !*batch)
-            rc = td_tape_batch_new(tape, batch);
         if (rc == TD_OK)
             rc = td_event_init(ev, TD_EV_CLOCK, s->name, time_ms);
         if (rc == TD_OK) {
             memcpy(ev->source, "mt5", 4);
-            rc = td_tape_batch_append(*batch, TD_STREAM_INPUT, ev);
+            rc = emit(opaque, ev);
         }
         if (rc == TD_OK) {
             s->last_ms = time_ms;
@@ -128,5 +128,57 @@ td_err_t td_gw_clock_heartbeat(td_gw_clock_t *clock, int64_t time_ms, td_tape_t 
         }
     }
     free(ev);
+    return rc;
+}
+
+td_err_t td_gw_clock_encode(const td_gw_clock_t *clock, td_buf_t *out)
+{
+    td_buf_reset(out);
+    td_err_t rc = TD_OK;
+    for (size_t i = 0; rc == TD_OK && i < clock->n; i++)
+        rc = td_buf_printf(out, "%s\t%" PRId64 "\n", clock->syms[i].name, clock->syms[i].last_ms);
+    return rc;
+}
+
+/* One decimal integer (an optional '-', 1..19 digits) of text[0..len). */
+static bool parse_ms(const uint8_t *text, size_t len, int64_t *ms)
+{
+    size_t i = len > 0 && text[0] == '-' ? 1 : 0;
+    if (len == i || len - i > 18)
+        return false;
+    int64_t v = 0;
+    for (; i < len; i++) {
+        if (text[i] < '0' || text[i] > '9')
+            return false;
+        v = v * 10 + (text[i] - '0');
+    }
+    *ms = text[0] == '-' ? -v : v;
+    return true;
+}
+
+td_err_t td_gw_clock_decode(td_gw_clock_t *clock, const uint8_t *text, size_t len)
+{
+    clock->n = 0;
+    td_err_t rc = TD_OK;
+    size_t at = 0;
+    while (rc == TD_OK && at < len) {
+        const uint8_t *line = text + at;
+        const uint8_t *lf = memchr(line, '\n', len - at);
+        const uint8_t *tab = lf ? memchr(line, '\t', (size_t)(lf - line)) : NULL;
+        int64_t ms = 0;
+        size_t name_len = tab ? (size_t)(tab - line) : 0;
+        if (!tab || name_len == 0 || name_len > TD_SYMBOL_MAX || memchr(line, '\0', name_len) ||
+            !parse_ms(tab + 1, (size_t)(lf - tab - 1), &ms)) {
+            rc = TD_ERR_CORRUPT;
+            break;
+        }
+        char name[TD_SYMBOL_MAX + 1];
+        memcpy(name, line, name_len);
+        name[name_len] = '\0';
+        rc = td_gw_clock_seen(clock, name, ms);
+        at = (size_t)(lf - text) + 1;
+    }
+    if (rc != TD_OK)
+        clock->n = 0;
     return rc;
 }

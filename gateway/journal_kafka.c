@@ -74,7 +74,15 @@ static td_err_t kafka_append(void *opaque, const char *account, uint64_t seq, td
     return rc == TD_ERR_INVALID ? TD_ERR_IO : rc; /* a producer failure is never the line's fault */
 }
 
-static td_err_t kafka_commit(void *opaque, const char *account, uint64_t acked, char *errbuf, size_t errlen)
+static td_err_t kafka_clock_state(void *opaque, td_buf_t *state)
+{
+    td_gw_kafka_t *journal = opaque;
+    td_buf_reset(state);
+    return td_tape_get_meta(journal->tape, TD_GW_CLOCK_KEY, state);
+}
+
+static td_err_t kafka_commit(void *opaque, const char *account, uint64_t acked, const td_buf_t *clock_state,
+                             char *errbuf, size_t errlen)
 {
     td_gw_kafka_t *journal = opaque;
     journal->burst_ms = 0;
@@ -89,6 +97,8 @@ static td_err_t kafka_commit(void *opaque, const char *account, uint64_t acked, 
         int n = td_gw_acked_encode(acked, val, sizeof val);
         rc = td_tape_batch_put_meta(batch, key, val, (size_t)n);
     }
+    if (rc == TD_OK && clock_state)
+        rc = td_tape_batch_put_meta(batch, TD_GW_CLOCK_KEY, clock_state->ptr, clock_state->len);
     if (rc == TD_OK) {
         rc = td_tape_commit(journal->tape, batch);
         batch = NULL;
@@ -113,7 +123,7 @@ td_err_t td_gw_kafka_new(const td_kafka_opts_t *opts, td_tape_t *tape, td_log_t 
     journal->tape = tape;
     journal->log = log;
     td_buf_init(&journal->val);
-    journal->journal = (td_gw_journal_t){journal, kafka_acked, kafka_append, kafka_commit};
+    journal->journal = (td_gw_journal_t){journal, kafka_acked, kafka_append, kafka_commit, kafka_clock_state};
     td_err_t rc = td_kafka_producer_new(opts, log, &journal->producer, errbuf, errlen);
     if (rc == TD_OK)
         rc = td_kafka_producer_check_topic(journal->producer, opts->input_topic, 30000, errbuf, errlen);

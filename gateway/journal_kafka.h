@@ -8,6 +8,10 @@
  * ACK. A crash after delivery and before that record makes the EA resend what Kafka already has:
  * the consumers drop those by (symbol, account, seq) (core/kafka_ingest.h).
  *
+ * The heartbeats' Clock events (gateway/clock.h) are produced like the EA's events, with the
+ * HEARTBEAT's account and sequence number; the clock's times are recorded under TD_GW_CLOCK_KEY
+ * in the same local commit as the sequence number, so a restarted gateway decides as before.
+ *
  * Events are checked as the tape would check them (an input kind, a time in 1900..2200) before
  * they are produced, so that what reaches the topic is what every consumer's tape accepts.
  *
@@ -21,6 +25,9 @@
 #include "core/log.h"
 #include "core/tape.h"
 #include "gateway/server.h"
+
+/* The meta key of the heartbeat clock's times (td_gw_clock_encode's text). */
+#define TD_GW_CLOCK_KEY "gateway/clock"
 
 typedef struct td_gw_kafka td_gw_kafka_t;
 

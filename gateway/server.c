@@ -174,6 +174,7 @@ typedef struct conn {
     uint64_t ack_pending;     /* highest seq to acknowledge after this burst's commit (0 = none) */
     td_tape_batch_t *batch;   /* this burst's, NULL until the first event */
     uint64_t journal_events;  /* this burst's events in opts.journal */
+    uint64_t clock_seq;       /* the HEARTBEAT whose Clocks are being appended */
     uint64_t lines_n, events, duplicates, errors;
     const char *bye_reason; /* CLOSING: the BYE's text, queued after this burst's ACK */
     bool bye_queued;
@@ -196,6 +197,7 @@ struct td_gw_server {
     unsigned n_open; /* connections counted against max_connections (not CLOSING) */
     td_gw_stats_t stats;
     td_gw_clock_t *clock; /* NULL when heartbeats make no Clock events */
+    td_buf_t clock_state; /* opts.journal: the clock's times, td_gw_clock_encode */
     td_err_t failed;      /* sticky: a tape commit failed */
     char failed_msg[512];
     uint8_t rbuf[READ_CHUNK];
@@ -333,14 +335,14 @@ static void handle_hello(conn_t *conn, const char *line, size_t len)
 
 /* One event into opts.journal: a line it refuses gets ERR, a failure of the journal drops the peer
  * (nothing of the burst is acknowledged). */
-static td_err_t journal_append(conn_t *conn, td_gw_msg_t *msg)
+static td_err_t journal_append(conn_t *conn, uint64_t seq, td_event_t *ev)
 {
     td_gw_server_t *server = conn->server;
     char detail[256] = "";
-    td_err_t rc = server->opts.journal->append(server->opts.journal->opaque, conn->account, msg->seq, &msg->ev, detail,
-                                               sizeof detail);
+    td_err_t rc =
+        server->opts.journal->append(server->opts.journal->opaque, conn->account, seq, ev, detail, sizeof detail);
     if (rc == TD_ERR_INVALID) {
-        conn_err(conn, msg->seq, detail);
+        conn_err(conn, seq, detail);
     } else if (rc != TD_OK) {
         td_log_write(server->log, TD_LOG_ERROR, "gateway", rc, "cannot append to the journal peer=%s: %s", conn->peer,
                      detail);
@@ -350,6 +352,24 @@ static td_err_t journal_append(conn_t *conn, td_gw_msg_t *msg)
         conn->events++;
     }
     return rc;
+}
+
+/* td_gw_clock_emit_fn of the local tape: into the burst's batch. */
+static td_err_t emit_tape(void *opaque, td_event_t *ev)
+{
+    conn_t *conn = opaque;
+    td_err_t rc = TD_OK;
+    if (!conn->batch)
+        rc = td_tape_batch_new(conn->server->tape, &conn->batch);
+    return rc == TD_OK ? td_tape_batch_append(conn->batch, TD_STREAM_INPUT, ev) : rc;
+}
+
+/* td_gw_clock_emit_fn of opts.journal: produced with the heartbeat's account and sequence number
+ * (a resent heartbeat makes the same Clocks, which the consumers drop as resends). */
+static td_err_t emit_journal(void *opaque, td_event_t *ev)
+{
+    conn_t *conn = opaque;
+    return journal_append(conn, conn->clock_seq, ev);
 }
 
 static void handle_data(conn_t *conn, const char *line, size_t len)
@@ -377,7 +397,11 @@ static void handle_data(conn_t *conn, const char *line, size_t len)
     case TD_GW_SPEC:
     case TD_GW_EXEC:
         if (server->opts.journal) {
-            rc = journal_append(conn, msg);
+            rc = journal_append(conn, msg->seq, &msg->ev);
+            if (rc == TD_OK && server->clock)
+                rc = td_gw_clock_seen(server->clock, msg->ev.symbol, msg->ev.time_ms);
+            if (rc == TD_ERR_NOMEM)
+                conn->drop = true;
             if (rc != TD_OK)
                 return;
             break;
@@ -407,8 +431,16 @@ static void handle_data(conn_t *conn, const char *line, size_t len)
                      conn->account, msg->time_ms, msg->account.currency);
         break;
     default: /* HEARTBEAT: time passes for every symbol (gateway/clock.h) */
-        if (server->clock)
-            rc = td_gw_clock_heartbeat(server->clock, msg->time_ms, server->tape, &conn->batch, &conn->events);
+        conn->clock_seq = msg->seq;
+        if (server->clock) {
+            uint64_t clocks = 0; /* journal_append counts its own */
+            rc = td_gw_clock_heartbeat(server->clock, msg->time_ms, server->opts.journal ? emit_journal : emit_tape,
+                                       conn, &clocks);
+            if (!server->opts.journal)
+                conn->events += clocks;
+        }
+        if (rc == TD_ERR_INVALID && server->opts.journal)
+            return; /* the journal refused the Clock: the heartbeat got its ERR */
         if (rc != TD_OK) {
             td_log_write(server->log, TD_LOG_ERROR, "gateway", rc, "cannot append Clock events peer=%s", conn->peer);
             conn->drop = true;
@@ -448,6 +480,19 @@ static bool on_line(void *opaque, const char *line, size_t len, bool oversized)
     return conn->state != ST_CLOSING && !conn->drop;
 }
 
+/* The clock's times as the journal (or the tape) last committed them. */
+static td_err_t clock_reload(td_gw_server_t *server)
+{
+    if (!server->opts.journal)
+        return td_gw_clock_load(server->clock, server->tape);
+    td_err_t rc = server->opts.journal->clock_state(server->opts.journal->opaque, &server->clock_state);
+    if (rc == TD_ERR_NOT_FOUND) {
+        td_buf_reset(&server->clock_state);
+        rc = TD_OK;
+    }
+    return rc == TD_OK ? td_gw_clock_decode(server->clock, server->clock_state.ptr, server->clock_state.len) : rc;
+}
+
 /* Commits the burst's events with the account's sequence number, then queues the ACK. */
 static void conn_end_burst(conn_t *conn)
 {
@@ -455,9 +500,9 @@ static void conn_end_burst(conn_t *conn)
     td_err_t rc = TD_OK;
     uint64_t commits = server->stats.commits;
     if (conn->drop || server->failed != TD_OK) { /* nothing of this burst is on the tape: no ACK */
-        if (conn->batch && server->clock && server->failed == TD_OK &&
-            td_gw_clock_load(server->clock, server->tape) != TD_OK) /* forget the burst's times */
-            server->clock = NULL; /* never reached with a healthy tape; no Clocks rather than wrong ones */
+        if ((conn->batch || conn->journal_events) && server->clock && server->failed == TD_OK &&
+            clock_reload(server) != TD_OK) /* forget the burst's times */
+            server->clock = NULL;          /* never reached with a healthy tape; no Clocks rather than wrong ones */
         td_tape_batch_destroy(conn->batch);
         conn->batch = NULL;
         conn->acked = conn->acked_committed;
@@ -466,8 +511,14 @@ static void conn_end_burst(conn_t *conn)
         return;
     }
     if (server->opts.journal && conn->acked != conn->acked_committed) {
-        rc = server->opts.journal->commit(server->opts.journal->opaque, conn->account, conn->acked, server->failed_msg,
-                                          sizeof server->failed_msg);
+        const td_buf_t *clock_state = NULL;
+        if (server->clock) {
+            rc = td_gw_clock_encode(server->clock, &server->clock_state);
+            clock_state = &server->clock_state;
+        }
+        if (rc == TD_OK)
+            rc = server->opts.journal->commit(server->opts.journal->opaque, conn->account, conn->acked, clock_state,
+                                              server->failed_msg, sizeof server->failed_msg);
         if (rc == TD_OK) {
             server->stats.commits++;
             server->stats.events += conn->journal_events;
@@ -813,6 +864,7 @@ td_err_t td_gw_server_new(const td_gw_server_opts_t *opts, td_tape_t *tape, td_l
         return TD_ERR_NOMEM;
     server->opts = *opts;
     server->tape = tape;
+    td_buf_init(&server->clock_state);
     server->log = log;
     server->listen_fd = -1;
     td_err_t rc = td_gw_parse_address(opts->listen, &server->addr, errbuf, errlen);
@@ -835,9 +887,10 @@ td_err_t td_gw_server_new(const td_gw_server_opts_t *opts, td_tape_t *tape, td_l
     if (rc == TD_OK && opts->clock_timeframe_ms > 0) {
         rc = td_gw_clock_new(opts->clock_timeframe_ms, opts->clock_align_minutes, &server->clock);
         if (rc == TD_OK)
-            rc = td_gw_clock_load(server->clock, tape);
+            rc = clock_reload(server);
         if (rc != TD_OK)
-            td_err_set(errbuf, errlen, rc, "gateway: cannot read the input streams' last times");
+            td_err_set(errbuf, errlen, rc, "gateway: cannot read the input streams' last times (%s)",
+                       opts->journal ? "the journal's gateway/clock record" : "the tape");
     }
     if (rc != TD_OK) {
         td_gw_server_destroy(server);
@@ -907,6 +960,7 @@ void td_gw_server_destroy(td_gw_server_t *server)
     if (server->loop)
         ev_loop_destroy(server->loop);
     td_gw_clock_destroy(server->clock);
+    td_buf_fini(&server->clock_state);
     free(server);
 }
 

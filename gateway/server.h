@@ -16,7 +16,8 @@
  *   - closes a connection that completes no line for idle_timeout_ms (a slow client).
  * HELLO's own sequence number is neither acknowledged nor recorded: WELCOME answers it. HEARTBEAT
  * and ACCOUNT are acknowledged and move the recorded sequence number (ACCOUNT is logged); a
- * HEARTBEAT appends Clock events (gateway/clock.h) when clock_timeframe_ms is set.
+ * HEARTBEAT appends Clock events (gateway/clock.h) when clock_timeframe_ms is set, to the tape or
+ * to opts.journal alike.
  * The hook, when set, runs after each committed burst BEFORE its ACK is queued, and once when a
  * session opens, before its WELCOME: an order caused by the EA's lines reaches it ahead of the ACK
  * of those lines, and orders waiting for a session ahead of the WELCOME. One
@@ -46,12 +47,18 @@
  * never touches a tape: each event of a burst goes to append, and at the burst's end commit must
  * make all of them durable and record the account's sequence number before it returns TD_OK -
  * only then is the ACK written. acked reads that number when a session starts. A commit failure
- * stops the server like a failed tape commit; append's TD_ERR_INVALID refuses one line (ERR). */
+ * stops the server like a failed tape commit; append's TD_ERR_INVALID refuses one line (ERR).
+ * The Clock events of a HEARTBEAT go to append with the heartbeat's sequence number (one per
+ * symbol). With clock_timeframe_ms set, commit also gets clock_state (the heartbeat clock's
+ * times, td_gw_clock_encode; NULL otherwise) to record in the same durable write as the sequence
+ * number, and clock_state reads the last one recorded back (TD_ERR_NOT_FOUND: none yet). */
 typedef struct td_gw_journal {
     void *opaque;
     td_err_t (*acked)(void *opaque, const char *account, uint64_t *acked);
     td_err_t (*append)(void *opaque, const char *account, uint64_t seq, td_event_t *ev, char *errbuf, size_t errlen);
-    td_err_t (*commit)(void *opaque, const char *account, uint64_t acked, char *errbuf, size_t errlen);
+    td_err_t (*commit)(void *opaque, const char *account, uint64_t acked, const td_buf_t *clock_state, char *errbuf,
+                       size_t errlen);
+    td_err_t (*clock_state)(void *opaque, td_buf_t *state);
 } td_gw_journal_t;
 
 typedef struct td_gw_server_opts {

@@ -3,12 +3,15 @@
 # the td_kafka_mock process this test starts): `tapedeck run --role archiver`, `--role processor`
 # and `--role gateway`, each its own process and data directory, fed by `tapedeck feed` with the
 # OANDA EURUSD ticks of 2014-05-04 and 2014-05-05 (the 4th closes when the 5th begins; ~26k ticks,
-# well under the mock's ~5 MiB per partition). The reference is the same feed into `tapedeck run`
-# on the local tape. Four runs on Kafka, each on a fresh mock cluster:
-#   1. clean: the archiver's tape has every input and output, its day digests and output events
+# well under the mock's ~5 MiB per partition), with heartbeats. The reference is the same feed into
+# `tapedeck run` on the local tape. Four runs on Kafka, each on a fresh mock cluster:
+#   1. clean: the archiver's tape has every input and output - the Clock events the gateway made
+#      of the heartbeats included, some of which close bars - its day digests and output events
 #      equal the reference's, and `replay --date` exits 0 on it for both days;
 #   2. every broker down for 4 s mid-stream, then injected Produce errors: the same digests;
-#   3. each role killed with SIGKILL mid-stream and restarted: the same digests;
+#   3. each role killed with SIGKILL mid-stream and restarted: the same digests (the restarted
+#      gateway makes the same Clocks of the resent heartbeats: its clock state is recorded with
+#      the acknowledged sequence number);
 #   4. broker.mode external: the parameter set pushed through the input topic, the order router in
 #      the gateway process; every intent routed once, filled at most once, replay exits 0.
 . "$(dirname "$0")/lib.sh"
@@ -37,10 +40,12 @@ kafka:
   fetch_wait_ms: 5 # the mock cluster answers an empty fetch only when this wait ends
 YAML
 
-# feed ARGS...: the two days to the gateway at $PORT, bounded in time
+# feed ARGS...: the two days to the gateway at $PORT, bounded in time, with a HEARTBEAT every 60 s
+# of tick time (the gateway turns them into Clock events: some bars, and 2014-05-05 itself, close
+# on a heartbeat alone)
 feed() {
   timeout 300 "$TAPEDECK" --config "$cfg" feed --gateway "127.0.0.1:$PORT" --token it-s3cret --account 1001 \
-     --retry-s 60 --format lean-ticks --symbol EURUSD "$@" "${FILES[@]}"
+     --retry-s 60 --heartbeat-s 60 --format lean-ticks --symbol EURUSD "$@" "${FILES[@]}"
 }
 
 # wait_line FILE TEXT PID [N]: until FILE has more than N (default 0) lines with TEXT (a startup line)
@@ -69,7 +74,17 @@ td --data-dir "$TD_WORK/ref" dump --symbol EURUSD | jq -c 'del(.ingest_ms)' > "$
 N_IN=$(wc -l < "$TD_WORK/ref.inputs")
 N_OUT=$(wc -l < "$TD_WORK/ref.outputs")
 grep -q '"day":20140504.*"digest":"[0-9a-f]\{64\}"' "$TD_WORK/ref.days" || fail "reference: 2014-05-04 not closed: $(cat "$TD_WORK/ref.days")"
-pass "reference on the local tape: $N_IN inputs, $N_OUT outputs"
+grep -q '"day":20140505.*"digest":"[0-9a-f]\{64\}"' "$TD_WORK/ref.days" ||
+  fail "reference: 2014-05-05 not closed by the last heartbeat: $(cat "$TD_WORK/ref.days")"
+# bars_by_clock NAME: how many bars of NAME.outputs a Clock event of NAME.inputs closed
+bars_by_clock() {
+  jq -r 'select(.kind == "clock") | .offset' "$TD_WORK/$1.inputs" | sort > "$TD_WORK/$1.clocks"
+  jq -r 'select(.kind == "bar") | .input_offset' "$TD_WORK/$1.outputs" | sort -u > "$TD_WORK/$1.bar_inputs"
+  comm -12 "$TD_WORK/$1.clocks" "$TD_WORK/$1.bar_inputs" | wc -l
+}
+N_CLOCK_BARS=$(bars_by_clock ref)
+[ "$N_CLOCK_BARS" -ge 1 ] || fail "reference: no bar closed by a heartbeat's Clock event"
+pass "reference on the local tape: $N_IN inputs ($(wc -l < "$TD_WORK/ref.clocks") Clock), $N_OUT outputs, $N_CLOCK_BARS bar(s) closed by a heartbeat"
 
 # ---- the Kafka runs ----
 # start_mock NAME: a fresh mock cluster, its control on fd 3, its bootstrap servers in $BOOT
@@ -166,7 +181,8 @@ wait_archived clean
 stop_roles clean
 check clean
 grep -q "$N_IN input(s), $N_OUT output(s)" "$TD_WORK/clean.archiver.out" || fail "archiver summary: $(cat "$TD_WORK/clean.archiver.out")"
-pass "kafka: gateway, processor, archiver: $N_IN inputs and $N_OUT outputs archived; days, outputs and inputs equal the local tape's; replay exits 0"
+[ "$(bars_by_clock clean)" -eq "$N_CLOCK_BARS" ] || fail "clean: $(bars_by_clock clean) bar(s) closed by a Clock, reference $N_CLOCK_BARS"
+pass "kafka: gateway, processor, archiver: $N_IN inputs and $N_OUT outputs archived; days, outputs and inputs (the heartbeats' Clock events included, $N_CLOCK_BARS bar(s) closed by one) equal the local tape's; replay exits 0"
 
 # 2. every broker down for 4 s mid-stream, then injected Produce errors
 start_mock down

@@ -75,14 +75,26 @@ static void append_tick(fix_t *fix, const char *symbol, int64_t t)
     assert_int_equal(td_gw_clock_seen(fix->clock, symbol, t), TD_OK);
 }
 
+typedef struct emit_ctx {
+    td_tape_t *tape;
+    td_tape_batch_t *batch;
+} emit_ctx_t;
+
+static td_err_t emit_to_batch(void *opaque, td_event_t *ev)
+{
+    emit_ctx_t *ctx = opaque;
+    td_err_t rc = ctx->batch ? TD_OK : td_tape_batch_new(ctx->tape, &ctx->batch);
+    return rc == TD_OK ? td_tape_batch_append(ctx->batch, TD_STREAM_INPUT, ev) : rc;
+}
+
 /* A heartbeat: commits its Clock events; returns how many. */
 static uint64_t heartbeat(fix_t *fix, int64_t t)
 {
-    td_tape_batch_t *batch = NULL;
+    emit_ctx_t ctx = {fix->tape, NULL};
     uint64_t n = 0;
-    assert_int_equal(td_gw_clock_heartbeat(fix->clock, t, fix->tape, &batch, &n), TD_OK);
-    if (batch)
-        assert_int_equal(td_tape_commit(fix->tape, batch), TD_OK);
+    assert_int_equal(td_gw_clock_heartbeat(fix->clock, t, emit_to_batch, &ctx, &n), TD_OK);
+    if (ctx.batch)
+        assert_int_equal(td_tape_commit(fix->tape, ctx.batch), TD_OK);
     return n;
 }
 
@@ -130,6 +142,39 @@ static void test_restart_decides_the_same(void **state)
     last_event(fix, "US500", TD_EV_CLOCK, T0 + 60 * MIN);
 }
 
+/* Kafka mode: the times travel through td_gw_clock_encode/decode (the gateway's meta record) and
+ * a clock restored from them decides as the original; bad text is refused and leaves it empty. */
+static void test_encode_decode(void **state)
+{
+    fix_t *fix = *state;
+    append_tick(fix, "EURUSD", T0 + 10 * MIN);
+    append_tick(fix, "US500", T0 - 45 * MIN); /* a negative offset from T0, still after 1970 */
+    td_buf_t text;
+    td_buf_init(&text);
+    assert_int_equal(td_gw_clock_encode(fix->clock, &text), TD_OK);
+    td_gw_clock_t *again = NULL;
+    assert_int_equal(td_gw_clock_new(30 * MIN, 0, &again), TD_OK);
+    assert_int_equal(td_gw_clock_decode(again, text.ptr, text.len), TD_OK);
+    td_buf_t text2;
+    td_buf_init(&text2);
+    assert_int_equal(td_gw_clock_encode(again, &text2), TD_OK);
+    assert_int_equal(text.len, text2.len);
+    assert_memory_equal(text.ptr, text2.ptr, text.len);
+    td_gw_clock_destroy(fix->clock);
+    fix->clock = again;
+    assert_int_equal(heartbeat(fix, T0 + 31 * MIN), 2);
+    assert_int_equal(heartbeat(fix, T0 + 40 * MIN), 0);
+    const char *bad[] = {"EURUSD 5\n", "EURUSD\t5",    "\t5\n",
+                         "EURUSD\t\n", "EURUSD\t5x\n", "EURUSD\t1234567890123456789\n"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(td_gw_clock_decode(fix->clock, (const uint8_t *)bad[i], strlen(bad[i])), TD_ERR_CORRUPT);
+        assert_int_equal(heartbeat(fix, T0 + (int64_t)(100 + 30 * i) * MIN), 0); /* empty: no symbol known */
+    }
+    assert_int_equal(td_gw_clock_decode(fix->clock, NULL, 0), TD_OK);
+    td_buf_fini(&text);
+    td_buf_fini(&text2);
+}
+
 static void test_day_end_and_offset(void **state)
 {
     (void)state;
@@ -150,6 +195,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_one_clock_per_boundary, setup, teardown),
         cmocka_unit_test_setup_teardown(test_restart_decides_the_same, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_encode_decode, setup, teardown),
         cmocka_unit_test_setup_teardown(test_day_end_and_offset, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
