@@ -10,13 +10,15 @@
 #include "core/buf.h"
 #include "core/event_json.h"
 #include "core/pg.h"
+#include "core/timeutil.h"
 
 struct td_bt_wh {
     td_pg_t *pg;
     char run_id[24];
     uint64_t rows;
     bool open; /* a transaction is open */
-    td_buf_t params;
+    char symbol[TD_SYMBOL_MAX + 1];
+    td_buf_t params, months, weekdays; /* scratch texts of one row */
 };
 
 td_err_t td_bt_wh_begin(const char *uri, const char *strategy, const char *symbol, const char *source,
@@ -27,6 +29,9 @@ td_err_t td_bt_wh_begin(const char *uri, const char *strategy, const char *symbo
     if (!wh)
         return TD_ERR_NOMEM;
     td_buf_init(&wh->params);
+    td_buf_init(&wh->months);
+    td_buf_init(&wh->weekdays);
+    snprintf(wh->symbol, sizeof wh->symbol, "%s", symbol);
     td_err_t rc = td_pg_connect(uri, &wh->pg, errbuf, errlen);
     if (rc == TD_OK)
         rc = td_pg_begin(wh->pg, errbuf, errlen);
@@ -53,17 +58,52 @@ td_err_t td_bt_wh_begin(const char *uri, const char *strategy, const char *symbo
     return TD_OK;
 }
 
-/* A ratio as SQL text, NULL when it is not a finite number. */
-static const char *ratio(char buf[40], double v)
+/* The text parameters of one statement: numbers are formatted into the slots, texts point to the
+ * caller's storage, NULL is SQL NULL. */
+#define ARGS_MAX 24
+typedef struct args {
+    const char *v[ARGS_MAX];
+    char text[ARGS_MAX][40];
+    int n;
+} args_t;
+
+static void arg_str(args_t *a, const char *s)
 {
-    if (!isfinite(v))
-        return NULL;
-    snprintf(buf, 40, "%.17g", v);
-    return buf;
+    TD_ASSERT(a->n < ARGS_MAX);
+    a->v[a->n++] = s;
 }
 
-td_err_t td_bt_wh_add(td_bt_wh_t *wh, const td_grid_t *grid, uint64_t index, const td_backtest_result_t *r,
-                      char *errbuf, size_t errlen)
+static void arg_u64(args_t *a, uint64_t v)
+{
+    TD_ASSERT(a->n < ARGS_MAX);
+    snprintf(a->text[a->n], sizeof a->text[0], "%" PRIu64, v);
+    a->v[a->n] = a->text[a->n];
+    a->n++;
+}
+
+static void arg_i64(args_t *a, int64_t v)
+{
+    TD_ASSERT(a->n < ARGS_MAX);
+    snprintf(a->text[a->n], sizeof a->text[0], "%" PRId64, v);
+    a->v[a->n] = a->text[a->n];
+    a->n++;
+}
+
+/* A derived double with 17 significant digits (the same bits back), NULL when not finite. */
+static void arg_double(args_t *a, double v)
+{
+    TD_ASSERT(a->n < ARGS_MAX);
+    if (isfinite(v)) {
+        snprintf(a->text[a->n], sizeof a->text[0], "%.17g", v);
+        a->v[a->n] = a->text[a->n];
+    } else {
+        a->v[a->n] = NULL;
+    }
+    a->n++;
+}
+
+/* Combination index's parameters as a JSON object into wh->params. */
+static td_err_t params_json(td_bt_wh_t *wh, const td_grid_t *grid, uint64_t index)
 {
     td_buf_reset(&wh->params);
     td_err_t rc = td_buf_printf(&wh->params, "{");
@@ -78,36 +118,175 @@ td_err_t td_bt_wh_add(td_bt_wh_t *wh, const td_grid_t *grid, uint64_t index, con
         if (rc == TD_OK)
             rc = td_json_string(&wh->params, v);
     }
+    return rc == TD_OK ? td_buf_printf(&wh->params, "}") : rc;
+}
+
+/* An array literal {v0,v1,...} of n 1e8-scaled values into buf. */
+static td_err_t e8_array(td_buf_t *buf, const td_money_t *v, size_t n)
+{
+    td_buf_reset(buf);
+    td_err_t rc = td_buf_printf(buf, "{");
+    for (size_t k = 0; rc == TD_OK && k < n; k++)
+        rc = td_buf_printf(buf, "%s%" PRId64, k ? "," : "", v[k]);
+    return rc == TD_OK ? td_buf_printf(buf, "}") : rc;
+}
+
+td_err_t td_bt_wh_add(td_bt_wh_t *wh, const td_grid_t *grid, uint64_t index, const td_backtest_result_t *r,
+                      char *errbuf, size_t errlen)
+{
+    td_err_t rc = params_json(wh, grid, index);
     if (rc == TD_OK)
-        rc = td_buf_printf(&wh->params, "}");
+        rc = e8_array(&wh->months, r->trades.by_month, 12);
+    if (rc == TD_OK)
+        rc = e8_array(&wh->weekdays, r->trades.by_weekday, 7);
     if (rc != TD_OK)
         return rc;
     double dd = r->ratios.max_drawdown;
-    char idx[24], trades[24], wins[24], pnl[24], dd_e8[24], sharpe[40], sortino[40], calmar[40], ann[40];
-    snprintf(idx, sizeof idx, "%" PRIu64, index);
-    snprintf(trades, sizeof trades, "%" PRIu64, r->trades.trades);
-    snprintf(wins, sizeof wins, "%" PRIu64, r->trades.wins);
-    snprintf(pnl, sizeof pnl, "%" PRId64, r->trades.net_pnl);
-    snprintf(dd_e8, sizeof dd_e8, "%.0f", isfinite(dd) ? dd * 1e8 : 0.0);
-    const char *params[] = {wh->run_id,
-                            idx,
-                            td_buf_cstr(&wh->params),
-                            trades,
-                            wins,
-                            pnl,
-                            dd_e8,
-                            ratio(sharpe, r->ratios.sharpe),
-                            ratio(sortino, r->ratios.sortino),
-                            ratio(calmar, r->ratios.calmar),
-                            ratio(ann, r->ratios.annual_return)};
+    args_t a = {.n = 0};
+    arg_str(&a, wh->run_id);
+    arg_u64(&a, index);
+    arg_str(&a, td_buf_cstr(&wh->params));
+    arg_u64(&a, r->trades.trades);
+    arg_u64(&a, r->trades.wins);
+    arg_i64(&a, r->trades.net_pnl);
+    snprintf(a.text[a.n], sizeof a.text[0], "%.0f", isfinite(dd) ? dd * 1e8 : 0.0); /* a fraction at 1e8 */
+    arg_str(&a, a.text[a.n]);
+    arg_double(&a, r->ratios.sharpe);
+    arg_double(&a, r->ratios.sortino);
+    arg_double(&a, r->ratios.calmar);
+    arg_double(&a, r->ratios.annual_return);
+    arg_str(&a, td_buf_cstr(&wh->months));
+    arg_str(&a, td_buf_cstr(&wh->weekdays));
     rc = td_pg_exec_params(wh->pg,
                            "INSERT INTO backtest_results (run_id, param_index, params, trades, wins, net_pnl_e8, "
-                           "max_drawdown_e8, sharpe, sortino, calmar, annual_return) "
-                           "VALUES ($1, $2, $3::jsonb, $4, $5, $6, $7, $8, $9, $10, $11)",
-                           11, params, NULL, errbuf, errlen);
+                           "max_drawdown_e8, sharpe, sortino, calmar, annual_return, pnl_by_month_e8, "
+                           "pnl_by_weekday_e8) "
+                           "VALUES ($1, $2, $3::jsonb, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+                           a.n, a.v, NULL, errbuf, errlen);
     if (rc == TD_OK)
         wh->rows++;
     return rc;
+}
+
+td_err_t td_bt_wh_validation(td_bt_wh_t *wh, const td_validation_t *v, char *errbuf, size_t errlen)
+{
+    const double ann = sqrt((double)TD_BTMETRICS_DAYS_PER_YEAR);
+    const td_pbo_result_t *p = &v->pbo;
+    args_t a = {.n = 0};
+    arg_str(&a, wh->run_id);
+    arg_str(&a, wh->symbol);
+    arg_u64(&a, v->trials);
+    if (v->have_best)
+        arg_u64(&a, v->best_index);
+    else
+        arg_str(&a, NULL);
+    arg_double(&a, v->dsr.sharpe * ann);
+    arg_double(&a, v->dsr.sharpe);
+    arg_double(&a, v->dsr.var_sharpe);
+    arg_double(&a, v->dsr.expected_max * ann);
+    arg_double(&a, v->dsr.expected_max);
+    arg_double(&a, v->dsr.skewness);
+    arg_double(&a, v->dsr.kurtosis);
+    arg_u64(&a, v->dsr.n_obs);
+    arg_double(&a, v->dsr.psr0);
+    arg_double(&a, v->dsr.dsr);
+    if (v->have_pbo) {
+        arg_double(&a, p->pbo);
+        arg_u64(&a, p->blocks);
+        arg_u64(&a, p->block_len);
+        arg_u64(&a, p->dropped);
+        arg_u64(&a, p->combinations);
+        arg_u64(&a, p->overfit);
+        arg_double(&a, p->logit_mean);
+        arg_double(&a, p->prob_oos_loss);
+        arg_str(&a, NULL);
+    } else {
+        for (int k = 0; k < 8; k++)
+            arg_str(&a, NULL);
+        arg_str(&a, v->pbo_skipped[0] ? v->pbo_skipped : "not computed");
+    }
+    return td_pg_exec_params(wh->pg,
+                             "INSERT INTO backtest_validation (run_id, symbol, trials, best_index, sharpe, "
+                             "sharpe_per_day, sharpe_variance_per_day, expected_max_sharpe, "
+                             "expected_max_sharpe_per_day, skewness, kurtosis, observations, psr, dsr, pbo, "
+                             "pbo_blocks, pbo_block_days, pbo_dropped_days, pbo_combinations, pbo_overfit, "
+                             "pbo_logit_mean, pbo_prob_oos_loss, pbo_skipped) "
+                             "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, "
+                             "$18, $19, $20, $21, $22, $23)",
+                             a.n, a.v, NULL, errbuf, errlen);
+}
+
+td_err_t td_bt_wh_wf_window(td_bt_wh_t *wh, const td_grid_t *grid, const td_wf_window_t *w, const td_bar_t *bars,
+                            char *errbuf, size_t errlen)
+{
+    char is_from[32], oos_from[32], oos_last[32];
+    td_time_format_iso(bars[w->is_from].open_time, is_from);
+    td_time_format_iso(bars[w->is_to].open_time, oos_from);
+    td_time_format_iso(bars[w->oos_to - 1].open_time, oos_last);
+    td_err_t rc = w->chosen ? params_json(wh, grid, w->index) : TD_OK;
+    if (rc != TD_OK)
+        return rc;
+    args_t a = {.n = 0};
+    arg_str(&a, wh->run_id);
+    arg_u64(&a, w->number);
+    arg_str(&a, is_from);
+    arg_str(&a, oos_from);
+    arg_str(&a, oos_last);
+    arg_u64(&a, w->is_to - w->is_from);
+    arg_u64(&a, w->oos_to - w->is_to);
+    arg_u64(&a, w->is_evaluated);
+    if (w->chosen) {
+        arg_u64(&a, w->index);
+        arg_str(&a, td_buf_cstr(&wh->params));
+    } else {
+        arg_str(&a, NULL);
+        arg_str(&a, NULL);
+    }
+    arg_double(&a, w->is_metric);
+    arg_u64(&a, w->oos_days);
+    arg_u64(&a, w->oos_trades.trades);
+    arg_u64(&a, w->oos_trades.wins);
+    arg_i64(&a, w->oos_trades.net_pnl);
+    arg_double(&a, w->oos_ratios.sharpe);
+    arg_double(&a, w->oos_ratios.sortino);
+    arg_double(&a, w->oos_ratios.max_drawdown);
+    return td_pg_exec_params(wh->pg,
+                             "INSERT INTO backtest_wf_windows (run_id, window_no, is_from, oos_from, oos_last_bar, "
+                             "is_bars, oos_bars, is_evaluated, chosen_index, chosen_params, is_metric, oos_days, "
+                             "oos_trades, oos_wins, oos_net_pnl_e8, oos_sharpe, oos_sortino, oos_max_drawdown) "
+                             "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11, $12, $13, $14, $15, $16, "
+                             "$17, $18)",
+                             a.n, a.v, NULL, errbuf, errlen);
+}
+
+td_err_t td_bt_wh_walkforward(td_bt_wh_t *wh, const char *spec, const char *metric, const td_wf_result_t *wf,
+                              char *errbuf, size_t errlen)
+{
+    args_t a = {.n = 0};
+    arg_str(&a, wh->run_id);
+    arg_str(&a, wh->symbol);
+    arg_str(&a, spec);
+    arg_str(&a, metric);
+    arg_u64(&a, wf->windows);
+    arg_u64(&a, wf->chosen_windows);
+    arg_u64(&a, wf->days);
+    arg_u64(&a, wf->trades.trades);
+    arg_u64(&a, wf->trades.wins);
+    arg_i64(&a, wf->trades.net_pnl);
+    arg_double(&a, td_btmetrics_win_rate(&wf->trades));
+    arg_double(&a, td_btmetrics_profit_factor(&wf->trades));
+    arg_double(&a, wf->ratios.sharpe);
+    arg_double(&a, wf->ratios.sortino);
+    arg_double(&a, wf->ratios.max_drawdown);
+    arg_double(&a, wf->ratios.annual_return);
+    arg_double(&a, wf->final_wealth);
+    return td_pg_exec_params(wh->pg,
+                             "INSERT INTO backtest_walkforward (run_id, symbol, spec, metric, windows, "
+                             "chosen_windows, oos_days, oos_trades, oos_wins, oos_net_pnl_e8, oos_win_rate, "
+                             "oos_profit_factor, oos_sharpe, oos_sortino, oos_max_drawdown, oos_annual_return, "
+                             "oos_final_wealth) "
+                             "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+                             a.n, a.v, NULL, errbuf, errlen);
 }
 
 td_err_t td_bt_wh_finish(td_bt_wh_t *wh, char *errbuf, size_t errlen)
@@ -133,6 +312,8 @@ void td_bt_wh_destroy(td_bt_wh_t *wh)
     if (wh->open)
         td_pg_rollback(wh->pg);
     td_pg_close(wh->pg);
+    td_buf_fini(&wh->weekdays);
+    td_buf_fini(&wh->months);
     td_buf_fini(&wh->params);
     free(wh);
 }

@@ -66,8 +66,10 @@ static void help(void)
            "  --data warehouse    the PostgreSQL bars table (warehouse.uri or PGHOST...) for the symbol and\n"
            "                      --timeframe (default bars.timeframe)\n"
            "  --timeframe TF      M1 M5 M15 M30 H1 H4 D1, for --data tape or warehouse\n"
-           "  --warehouse         also store the run and every set's result in PostgreSQL (backtest_runs,\n"
-           "                      backtest_results; one transaction: a failed run stores nothing)\n"
+           "  --warehouse         also store the run, every set's result and the validation in PostgreSQL\n"
+           "                      (backtest_runs, backtest_results, backtest_validation: DSR and PBO,\n"
+           "                      backtest_walkforward and backtest_wf_windows; one transaction per symbol:\n"
+           "                      a failed run stores nothing; docs/BACKTEST.md has the queries)\n"
            "  --grid SPEC         NAME=LO:HI:STEP (inclusive), NAME=V1|V2|..., NAME=VALUE, comma-separated:\n"
            "                      fast=5:50:5,slow=20:200:10,direction=both,volume=0.1\n"
            "                      combinations the strategy refuses (fast >= slow) are counted and reported\n"
@@ -633,8 +635,8 @@ static td_err_t wf_window(void *opaque, const td_wf_window_t *w)
     td_time_format_iso(out->bars[w->is_from].open_time, from);
     td_time_format_iso(out->bars[w->is_to].open_time, oos);
     td_time_format_iso(out->bars[w->oos_to - 1].open_time, to);
-    td_err_t rc = TD_OK;
-    if (out->csv) {
+    td_err_t rc = run->wh ? td_bt_wh_wf_window(run->wh, out->grid, w, out->bars, run->err, sizeof run->err) : TD_OK;
+    if (rc == TD_OK && out->csv) {
         td_buf_reset(&run->line);
         rc = run->multi ? td_buf_printf(&run->line, "%s,", run->symbol) : TD_OK;
         if (rc == TD_OK)
@@ -1013,12 +1015,12 @@ static td_err_t run_symbol(td_cli_t *cli, const bt_opts_t *o, const td_grid_t *g
         if (rc != TD_OK && run->err[0])
             snprintf(err, errlen, "%s", run->err);
     }
-    if (rc == TD_OK && run->wh)
-        rc = td_bt_wh_finish(run->wh, err, errlen);
     td_validation_t validation;
     memset(&validation, 0, sizeof validation);
     if (rc == TD_OK)
         rc = td_validate_finish(run->validate, stats.threads, &validation);
+    if (rc == TD_OK && run->wh)
+        rc = td_bt_wh_validation(run->wh, &validation, err, errlen);
 
     if (rc == TD_OK && o->json) {
         td_buf_reset(&run->line);
@@ -1067,6 +1069,8 @@ static td_err_t run_symbol(td_cli_t *cli, const bt_opts_t *o, const td_grid_t *g
         elapsed += now_s() - t1;
         if (rc != TD_OK && run->err[0])
             snprintf(err, errlen, "%s", run->err);
+        if (rc == TD_OK && run->wh)
+            rc = td_bt_wh_walkforward(run->wh, o->wf_text, td_wf_metric_name(o->wf_metric), &wf, err, errlen);
         if (rc == TD_OK && o->json) {
             td_buf_reset(&run->line);
             rc = td_buf_printf(
@@ -1113,9 +1117,6 @@ static td_err_t run_symbol(td_cli_t *cli, const bt_opts_t *o, const td_grid_t *g
         run->n_best = keep;
         if (rc == TD_OK)
             summary_text(out, run, &validation, &wf, o);
-        if (run->wh)
-            fprintf(out, "warehouse: backtest run %" PRId64 ", %" PRIu64 " result row(s) in backtest_results\n", run_id,
-                    stats.evaluated);
         fprintf(out, "%" PRIu64 " bar-steps (%zu bars x %" PRIu64 " sets) in %.3f s on %u threads: %.0f bar-steps/s\n",
                 stats.bar_steps + wf.bar_steps, bars.len, stats.evaluated, elapsed, stats.threads,
                 elapsed > 0 ? (double)(stats.bar_steps + wf.bar_steps) / elapsed : 0.0);
@@ -1126,6 +1127,19 @@ static td_err_t run_symbol(td_cli_t *cli, const bt_opts_t *o, const td_grid_t *g
         rc = summary_csv_row(files->summary_csv, &run->line, run, job, bars.len, &gaps, &stats, &validation, &wf, o);
         if (rc != TD_OK)
             td_err_set(err, errlen, rc, "cannot write the summary file");
+    }
+    /* the warehouse commits last: a run whose outputs failed stores nothing */
+    if (rc == TD_OK && run->wh)
+        rc = td_bt_wh_finish(run->wh, err, errlen);
+    if (rc == TD_OK && run->wh) {
+        fprintf(files->summary,
+                "warehouse: backtest run %" PRId64 ", %" PRIu64 " result row(s) in backtest_results, DSR and PBO in "
+                "backtest_validation",
+                run_id, stats.evaluated);
+        if (o->wf)
+            fprintf(files->summary, ", walk-forward in backtest_walkforward and %zu row(s) in backtest_wf_windows",
+                    wf.windows);
+        fprintf(files->summary, "\n");
     }
     if (rc == TD_OK) {
         memset(done, 0, sizeof *done);
