@@ -21,12 +21,12 @@
 #include "core/fixed.h"
 #include "processors/strategy.h"
 
-typedef enum { ITEM_LIST, ITEM_INT_RANGE, ITEM_DEC_RANGE } item_kind_t;
+typedef enum { ITEM_LIST, ITEM_INT_RANGE, ITEM_DEC_RANGE, ITEM_TIME_RANGE } item_kind_t;
 
 typedef struct item {
     char name[TD_PARAM_NAME_MAX + 1];
     item_kind_t kind;
-    int64_t lo, step;                     /* ranges: integers, or 1e8-scaled decimals */
+    int64_t lo, step;                     /* ranges: integers, 1e8-scaled decimals, or minutes of the day */
     uint64_t count;                       /* values */
     char (*list)[TD_PARAM_VALUE_MAX + 1]; /* ITEM_LIST */
     uint64_t stride;                      /* combinations per step of this item (product of the later counts) */
@@ -62,6 +62,48 @@ static void format_decimal(int64_t v, char buf[TD_PARAM_VALUE_MAX + 1])
         buf[--n] = '\0';
     if (n > 0 && buf[n - 1] == '.')
         buf[--n] = '\0';
+}
+
+/* A time of day "HH:MM" (exactly 5 bytes, 00:00..23:59: the strategies' HH:MM parameters) as
+ * minutes of the day. */
+static bool parse_hhmm(const char *s, size_t len, int64_t *minutes)
+{
+    if (len != 5 || s[2] != ':')
+        return false;
+    for (size_t i = 0; i < 5; i++)
+        if (i != 2 && (s[i] < '0' || s[i] > '9'))
+            return false;
+    int64_t h = (s[0] - '0') * 10 + (s[1] - '0'), m = (s[3] - '0') * 10 + (s[4] - '0');
+    if (h > 23 || m > 59)
+        return false;
+    *minutes = h * 60 + m;
+    return true;
+}
+
+/* A time range "HH:MM:HH:MM:STEP" (text of len bytes, holding exactly four ':'): every STEP
+ * minutes from the first time to the second, inclusive, within one day. */
+static td_err_t parse_time_range(item_t *item, const char *text, size_t len, char *errbuf, size_t errlen)
+{
+    int64_t lo = 0, hi = 0, step = 0;
+    if (len < 13 || text[5] != ':' || text[11] != ':' || !parse_hhmm(text, 5, &lo) || !parse_hhmm(text + 6, 5, &hi) ||
+        !strict_int(text + 12, len - 12, &step))
+        return td_err_set(errbuf, errlen, TD_ERR_INVALID,
+                          "grid: %s=%.*s: expected a time range HH:MM:HH:MM:STEP (times 00:00..23:59, STEP in whole "
+                          "minutes: 08:00:12:00:30)",
+                          item->name, (int)len, text);
+    if (step <= 0 || step >= 24 * 60)
+        return td_err_set(errbuf, errlen, TD_ERR_INVALID, "grid: %s=%.*s: the step must be 1..1439 minutes", item->name,
+                          (int)len, text);
+    if (lo > hi)
+        return td_err_set(errbuf, errlen, TD_ERR_INVALID,
+                          "grid: %s=%.*s: empty range (the first time is after the second; a time range does not "
+                          "wrap midnight: list the times as V1|V2|...)",
+                          item->name, (int)len, text);
+    item->kind = ITEM_TIME_RANGE;
+    item->lo = lo;
+    item->step = step;
+    item->count = (uint64_t)((hi - lo) / step) + 1;
+    return TD_OK;
 }
 
 /* A range "LO:HI:STEP" (text of len bytes, holding exactly two ':'). */
@@ -120,6 +162,11 @@ static td_err_t parse_list(item_t *item, const char *text, size_t len, char *err
             return td_err_set(errbuf, errlen, TD_ERR_INVALID,
                               "grid: %s=%.*s: value %zu is empty or longer than %d characters", item->name, (int)len,
                               text, k + 1, TD_PARAM_VALUE_MAX);
+        int64_t minutes;
+        if (memchr(p, ':', vlen) && !parse_hhmm(p, vlen, &minutes)) /* only a time of day holds a ':' */
+            return td_err_set(errbuf, errlen, TD_ERR_INVALID,
+                              "grid: %s=%.*s: value %zu '%.*s': expected a time HH:MM in 00:00..23:59", item->name,
+                              (int)len, text, k + 1, (int)vlen, p);
         memcpy(item->list[k], p, vlen);
         item->list[k][vlen] = '\0';
         p += vlen + 1;
@@ -133,6 +180,11 @@ static td_err_t parse_item(td_grid_t *grid, const char *text, size_t len, char *
         return td_err_set(errbuf, errlen, TD_ERR_INVALID, "grid: more than %d parameters", TD_PARAMS_MAX);
     const char *eq = memchr(text, '=', len);
     size_t name_len = eq ? (size_t)(eq - text) : 0;
+    if (!eq && grid->n_items > 0) /* session_start=08:00,09:30: a list written with commas */
+        return td_err_set(errbuf, errlen, TD_ERR_INVALID,
+                          "grid: '%.*s' after %s=...: expected NAME=VALUES; several values of one parameter are "
+                          "separated by '|' (%s=V1|V2|...)",
+                          (int)len, text, grid->items[grid->n_items - 1].name, grid->items[grid->n_items - 1].name);
     if (!eq || name_len == 0 || name_len > TD_PARAM_NAME_MAX)
         return td_err_set(errbuf, errlen, TD_ERR_INVALID,
                           "grid: '%.*s': expected NAME=VALUES with a name of 1..%d characters", (int)len, text,
@@ -151,11 +203,15 @@ static td_err_t parse_item(td_grid_t *grid, const char *text, size_t len, char *
     if (vlen == 0)
         return td_err_set(errbuf, errlen, TD_ERR_INVALID, "grid: %s: no value: the grid has no combinations",
                           item->name);
-    if (colons == 2 && !memchr(value, '|', vlen))
+    bool list = memchr(value, '|', vlen) != NULL;
+    if (!list && colons == 2)
         return parse_range(item, value, vlen, errbuf, errlen);
-    /* a time such as 08:00 has one colon: plain text */
-    if (colons > 2 || (colons == 2 && memchr(value, '|', vlen)))
-        return td_err_set(errbuf, errlen, TD_ERR_INVALID, "grid: %s=%.*s: expected LO:HI:STEP, V1|V2|... or one value",
+    if (!list && colons == 4)
+        return parse_time_range(item, value, vlen, errbuf, errlen);
+    /* a list, or one value: a time such as 08:00 (one colon) is checked there */
+    if (!list && colons > 1)
+        return td_err_set(errbuf, errlen, TD_ERR_INVALID,
+                          "grid: %s=%.*s: expected LO:HI:STEP, HH:MM:HH:MM:STEP (minutes), V1|V2|... or one value",
                           item->name, (int)vlen, value);
     return parse_list(item, value, vlen, errbuf, errlen);
 }
@@ -259,6 +315,7 @@ void td_grid_value(const td_grid_t *grid, uint64_t index, size_t i, char buf[TD_
     case ITEM_LIST: memcpy(buf, item->list[k], TD_PARAM_VALUE_MAX + 1); break;
     case ITEM_INT_RANGE: snprintf(buf, TD_PARAM_VALUE_MAX + 1, "%lld", (long long)v); break;
     case ITEM_DEC_RANGE: format_decimal(v, buf); break;
+    case ITEM_TIME_RANGE: snprintf(buf, TD_PARAM_VALUE_MAX + 1, "%02d:%02d", (int)(v / 60), (int)(v % 60)); break;
     }
 }
 

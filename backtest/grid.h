@@ -5,8 +5,15 @@
  * Comma-separated NAME=VALUES items. VALUES is one of
  *   - a range LO:HI:STEP, inclusive, STEP > 0, LO <= HI: integers ("5:50:5") or decimals with at
  *     most 8 places ("0.1:0.5:0.1", exact in fixed point, no float drift);
- *   - a list V1|V2|... of texts, given to the strategy as written;
+ *   - a time range HH:MM:HH:MM:STEP, inclusive, STEP in whole minutes 1..1439, the first time
+ *     not after the second (a range does not wrap midnight): "08:00:12:00:30" is 08:00, 08:30,
+ *     ..., 12:00 - for the strategies' HH:MM parameters (breakout's session_start/session_end);
+ *   - a list V1|V2|... of texts, given to the strategy as written ("08:00|09:30|22:00");
  *   - a single text.
+ * A value holding a ':' outside a range is a time of day and must be HH:MM in 00:00..23:59 (the
+ * strategies' only such type), so a bad time is refused here, naming the item and the value,
+ * rather than refused per combination. Several values of one name are separated by '|', never
+ * by ',' (the item separator): "session_start=08:00,09:30" is refused with that hint.
  * Names are unique, at most TD_PARAMS_MAX items, names and values within the ParamsChanged limits.
  * Values are not checked against the strategy here: the strategy does that, per combination.
  *
@@ -44,7 +51,7 @@ typedef struct td_grid td_grid_t;
 
 /* Parses spec. Returns TD_OK and sets *grid (td_grid_destroy); TD_ERR_INVALID with a message naming
  * the item at fault (no '=', an empty or duplicate name, a bad range, an empty range such as
- * 50:20:5 - a grid with no combinations -, too many combinations, a value too long);
+ * 50:20:5 - a grid with no combinations -, a bad time, too many combinations, a value too long);
  * TD_ERR_NOMEM. */
 td_err_t td_grid_parse(const char *spec, td_grid_t **grid, char *errbuf, size_t errlen) TD_WUR;
 

@@ -9,6 +9,8 @@
 #include <string.h>
 #include <yaml.h>
 
+#include "backtest/grid.h"
+
 typedef struct ctx {
     const char *path;
     yaml_document_t *doc;
@@ -53,6 +55,20 @@ static td_err_t append(const ctx_t *ctx, const yaml_node_t *node, char *spec, co
     return TD_OK;
 }
 
+/* Checks one item ("name=values", as grid.h reads it) where the file gives it, so a bad value
+ * is refused with its line; what needs the whole grid (a name given twice, the number of
+ * combinations) is checked when the spec is parsed. */
+static td_err_t check_item(const ctx_t *ctx, const yaml_node_t *node, const char *item)
+{
+    td_grid_t *grid = NULL;
+    char err[400] = "";
+    td_err_t rc = td_grid_parse(item, &grid, err, sizeof err);
+    td_grid_destroy(grid);
+    if (rc == TD_ERR_NOMEM)
+        return td_err_set(ctx->errbuf, ctx->errlen, rc, "%s: out of memory", ctx->path);
+    return rc == TD_OK ? TD_OK : bad(ctx, node, err);
+}
+
 static td_err_t read_grid(const ctx_t *ctx, const yaml_node_t *map, td_gridfile_t *file)
 {
     if (map->type != YAML_MAPPING_NODE || map->data.mapping.pairs.start == map->data.mapping.pairs.top)
@@ -66,6 +82,7 @@ static td_err_t read_grid(const ctx_t *ctx, const yaml_node_t *map, td_gridfile_
             return bad(ctx, k, "grid: expected a parameter name");
         if (file->grid[0])
             rc = append(ctx, k, file->grid, ",");
+        size_t start = strlen(file->grid);
         if (rc == TD_OK)
             rc = append(ctx, k, file->grid, name);
         if (rc == TD_OK)
@@ -90,6 +107,8 @@ static td_err_t read_grid(const ctx_t *ctx, const yaml_node_t *map, td_gridfile_
                 return bad(ctx, v, "grid: expected LO:HI:STEP, V1|V2|..., a value or a list of values");
             rc = append(ctx, v, file->grid, s);
         }
+        if (rc == TD_OK)
+            rc = check_item(ctx, v, file->grid + start);
     }
     return rc;
 }

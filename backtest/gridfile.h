@@ -16,10 +16,15 @@
  *   walk_forward: 24m:6m        # optional, as --walk-forward
  *   wf_metric: sharpe           # optional, as --wf-metric
  *
+ * Times of day (breakout's session_start, session_end) are written as on the command line:
+ * 08:00, 08:00|09:30, [08:00, 09:30] or the range 08:00:12:00:30 (every 30 minutes, grid.h).
+ *
  * The grid becomes the one-line spec of grid.h ("fast=5:50:5,slow=20|50|100|200,volume=0.1"), so
  * a file and the command line give the same combinations in the same order. Symbols keep the
- * file's order. Checked here: the shape, unknown keys, missing or empty fields, lengths. Checked
- * by their owners later: the grid spec (grid.h), the format name, the symbol's config section.
+ * file's order. Checked here: the shape, unknown keys, missing or empty fields, lengths, and each
+ * grid item by grid.h's parser (a bad range or time is refused with its line). Checked by their
+ * owners later: the whole grid spec (a name twice, the number of combinations), the format name,
+ * the symbol's config section.
  * Every error is TD_ERR_INVALID with "FILE:LINE: what, expected what".
  *
  * Threading: plain function; any thread.

@@ -5,6 +5,7 @@
 #    equity file; walk-forward windows tile the data and its OOS trades sum to the reported figures;
 #  - every output file byte-identical with 1 and 2 threads;
 #  - a YAML grid file over two symbols: per-symbol runs, best set per symbol, symbol columns;
+#  - times of day in grids (breakout's session): a range, a list and a grid file give the same rows;
 #  - bad grid files and walk-forward specs exit 2 with one clear line.
 . "$(dirname "$0")/lib.sh"
 need_data
@@ -134,6 +135,36 @@ td --config "$cfg" backtest --config "$TD_WORK/file-grid.yaml" --out "$TD_WORK/f
 cmp "$TD_WORK/from-tape.csv" "$TD_WORK/from-file.csv" || fail "grid file: the tape and the file give different results"
 grep -q "^EURUSD,sma_cross,tape,25847," "$TD_WORK/from-tape-summary.csv" || fail "summary CSV: source tape"
 pass "grid file with data: tape (H4 history stream): the same 4 result rows as the file, byte for byte"
+
+# times of day in a grid: breakout's session over a range HH:MM:HH:MM:STEP, the same times as a
+# list, and a grid file with a YAML list: the same rows, byte for byte
+times_grid="lookback=20,session_start=08:00:12:00:120,session_end=16:00|20:00,volume=0.1"
+td --config "$cfg" backtest --strategy breakout --symbol EURUSD --data "$h4" --format dukascopy-bars \
+   --grid "$times_grid" --out "$TD_WORK/times-range.csv" > /dev/null
+td --config "$cfg" backtest --strategy breakout --symbol EURUSD --data "$h4" --format dukascopy-bars \
+   --grid "lookback=20,session_start=08:00|10:00|12:00,session_end=16:00|20:00,volume=0.1" \
+   --out "$TD_WORK/times-list.csv" > /dev/null
+cmp "$TD_WORK/times-range.csv" "$TD_WORK/times-list.csv" || fail "a time range and the same times as a list differ"
+[ "$(awk -F, 'NR > 1 { printf "%s-%s ", $3, $4 }' "$TD_WORK/times-range.csv")" = \
+  "08:00-16:00 08:00-20:00 10:00-16:00 10:00-20:00 12:00-16:00 12:00-20:00 " ] ||
+  fail "time range values: $(cut -d, -f1-5 "$TD_WORK/times-range.csv")"
+[ "$(awk -F, 'NR > 1 { print $6 }' "$TD_WORK/times-range.csv" | sort -u | wc -l)" -gt 1 ] ||
+  fail "the session times changed nothing: $(cat "$TD_WORK/times-range.csv")"
+printf 'strategy: breakout\ngrid:\n  lookback: 20\n  session_start: 08:00:12:00:120\n  session_end: [16:00, 20:00]\n  volume: 0.1\nsymbols:\n  EURUSD: {data: %s, format: dukascopy-bars}\n' \
+  "$h4" > "$TD_WORK/times.yaml"
+td --config "$cfg" backtest --config "$TD_WORK/times.yaml" --out "$TD_WORK/times-file.csv" > /dev/null
+cut -d, -f2- "$TD_WORK/times-file.csv" | cmp - "$TD_WORK/times-range.csv" || fail "the grid file's times give other rows"
+expect_exit 2 td --config "$cfg" backtest --strategy breakout --symbol EURUSD --data "$h4" --format dukascopy-bars \
+  --grid "lookback=20,session_start=08:00:25:00:30,volume=0.1"
+expect_err "session_start=08:00:25:00:30: expected a time range HH:MM:HH:MM:STEP (times 00:00..23:59, STEP in whole minutes"
+expect_exit 2 td --config "$cfg" backtest --strategy breakout --symbol EURUSD --data "$h4" --format dukascopy-bars \
+  --grid "lookback=20,session_start=08:00,09:30,volume=0.1"
+expect_err "several values of one parameter are separated by '|' (session_start=V1|V2|...)"
+printf 'strategy: breakout\ngrid:\n  lookback: 20\n  session_end: [16:00, 7:30]\n  volume: 0.1\nsymbols:\n  EURUSD: {data: %s, format: dukascopy-bars}\n' \
+  "$h4" > "$TD_WORK/times-bad.yaml"
+expect_exit 2 td --config "$cfg" backtest --config "$TD_WORK/times-bad.yaml"
+expect_err "times-bad.yaml:4: grid: session_end=16:00|7:30: value 2 '7:30': expected a time HH:MM in 00:00..23:59"
+pass "times of day: a range HH:MM:HH:MM:STEP = the list = a grid file's; bad times exit 2 naming the value"
 
 # bad grid files and specs: exit 2, one clear line
 bad_grid() { # NAME GRID-YAML SYMBOLS-YAML

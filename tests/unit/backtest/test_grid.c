@@ -12,6 +12,7 @@
 
 #include "backtest/grid.h"
 #include "bt_testutil.h"
+#include "processors/strategy.h"
 
 static td_grid_t *parse_ok(const char *spec)
 {
@@ -93,6 +94,7 @@ static void test_parse_errors(void **state)
     parse_bad("direction=long||short", "empty");
     parse_bad("a=1:100000:1,b=1:100000:1", "combinations");
     parse_bad("fast=1:2:3:4", "expected LO:HI:STEP");
+    parse_bad("fast=1:2:3:4:5:6", "expected LO:HI:STEP, HH:MM:HH:MM:STEP");
 }
 
 static const td_bar_t *g_bars;
@@ -159,6 +161,77 @@ static void collected_free(collected_t *c)
 {
     for (int k = 0; k < 64; k++)
         free(c->trades[k].v);
+}
+
+/* Times of day: single values, lists, ranges HH:MM:HH:MM:STEP in minutes; every bad time names the
+ * parameter, the value and what was expected. */
+static void test_times(void **state)
+{
+    (void)state;
+    td_grid_t *grid = parse_ok("lookback=20,session_start=08:00:12:00:30,session_end=16:00|17:30|00:00,volume=0.1");
+    assert_int_equal(td_grid_count(grid), 9 * 3);
+    char v[TD_PARAM_VALUE_MAX + 1];
+    const char *starts[] = {"08:00", "08:30", "09:00", "09:30", "10:00", "10:30", "11:00", "11:30", "12:00"};
+    for (uint64_t k = 0; k < 9; k++) {
+        td_grid_value(grid, k * 3, 1, v);
+        assert_string_equal(v, starts[k]);
+    }
+    td_grid_value(grid, 4, 2, v);
+    assert_string_equal(v, "17:30");
+    td_grid_value(grid, 26, 2, v);
+    assert_string_equal(v, "00:00");
+    td_params_changed_t params;
+    td_grid_params(grid, "breakout", 5, &params); /* session_start 08:30, session_end 00:00 */
+    assert_string_equal(params.values[2].name, "session_start");
+    assert_string_equal(params.values[2].value, "08:30");
+    assert_string_equal(params.values[1].name, "session_end");
+    assert_string_equal(params.values[1].value, "00:00");
+    td_grid_destroy(grid);
+    /* the whole day every 7 minutes; a step past the last time; one time; leading zeros in the step */
+    grid = parse_ok("session_start=00:00:23:59:7");
+    assert_int_equal(td_grid_count(grid), 1439 / 7 + 1);
+    td_grid_value(grid, td_grid_count(grid) - 1, 0, v);
+    assert_string_equal(v, "23:55");
+    td_grid_destroy(grid);
+    grid = parse_ok("session_start=09:00:09:59:60");
+    assert_int_equal(td_grid_count(grid), 1);
+    td_grid_destroy(grid);
+    grid = parse_ok("session_end=23:59:23:59:015");
+    td_grid_value(grid, 0, 0, v);
+    assert_string_equal(v, "23:59");
+    td_grid_destroy(grid);
+    /* the strategy takes them: every combination of a breakout grid over times is accepted */
+    grid = parse_ok("lookback=20,session_start=08:00:09:00:30,session_end=17:00|00:00,volume=0.1");
+    for (uint64_t k = 0; k < td_grid_count(grid); k++) {
+        td_grid_params(grid, "breakout", k, &params);
+        td_strategy_t *strategy = NULL;
+        char err[256] = "";
+        if (td_strategy_new(&params, &strategy, err, sizeof err) != TD_OK)
+            fail_msg("combination %llu refused: %s", (unsigned long long)k, err);
+        td_strategy_destroy(strategy);
+    }
+    td_grid_destroy(grid);
+
+    parse_bad("session_start=08:00:25:00:30",
+              "grid: session_start=08:00:25:00:30: expected a time range HH:MM:HH:MM:STEP (times 00:00..23:59, STEP in "
+              "whole minutes");
+    parse_bad("session_start=8:00:12:00:30", "session_start=8:00:12:00:30: expected a time range HH:MM:HH:MM:STEP");
+    parse_bad("session_start=08:00:12:60:30", "expected a time range");
+    parse_bad("session_start=08:00:12:00:", "expected a time range");
+    parse_bad("session_start=08:00:12:00:x", "expected a time range");
+    parse_bad("session_start=08:00:12:00:-5", "expected a time range");
+    parse_bad("session_start=08:00:12:00:0", "session_start=08:00:12:00:0: the step must be 1..1439 minutes");
+    parse_bad("session_start=08:00:12:00:1440", "the step must be 1..1439 minutes");
+    parse_bad("session_start=22:00:02:00:60", "session_start=22:00:02:00:60: empty range");
+    parse_bad("session_start=22:00:02:00:60", "does not wrap midnight");
+    parse_bad("session_start=08:00|9:30", "grid: session_start=08:00|9:30: value 2 '9:30': expected a time HH:MM in "
+                                          "00:00..23:59");
+    parse_bad("session_end=24:00", "session_end=24:00: value 1 '24:00': expected a time HH:MM in 00:00..23:59");
+    parse_bad("session_end=12:5", "value 1 '12:5': expected a time HH:MM");
+    parse_bad("session_end=12:00|5:10:1", "value 2 '5:10:1': expected a time HH:MM");
+    parse_bad("session_start=08:00,09:30",
+              "grid: '09:30' after session_start=...: expected NAME=VALUES; several values of one parameter are "
+              "separated by '|' (session_start=V1|V2|...)");
 }
 
 static void test_all_refused(void **state)
@@ -295,11 +368,9 @@ static void test_callback_stops(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_parse_and_order),
-        cmocka_unit_test(test_parse_errors),
-        cmocka_unit_test(test_all_refused),
-        cmocka_unit_test(test_callback_stops),
-        cmocka_unit_test(test_differential_and_determinism),
+        cmocka_unit_test(test_parse_and_order), cmocka_unit_test(test_parse_errors),
+        cmocka_unit_test(test_times),           cmocka_unit_test(test_all_refused),
+        cmocka_unit_test(test_callback_stops),  cmocka_unit_test(test_differential_and_determinism),
     };
     return cmocka_run_group_tests(tests, load_bars, free_bars);
 }

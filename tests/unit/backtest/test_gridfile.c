@@ -1,6 +1,6 @@
 /* test_gridfile.c - backtest/gridfile.c: a grid file becomes the same spec as the command line,
- * symbols in order with paths resolved against the file's folder; every bad shape is refused
- * naming the line. */
+ * symbols in order with paths resolved against the file's folder; every bad shape, and every bad
+ * grid value (times of day included), is refused naming the line. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -112,6 +112,48 @@ static void test_bad(void **state)
     bad("- a\n- b\n", "expected a mapping");
 }
 
+/* Times of day: a value, a block or flow list, a range; the file gives the command line's spec, and
+ * a bad time is refused with the line of its value. */
+static void test_times(void **state)
+{
+    (void)state;
+    const char *path = write_file("strategy: breakout\n"
+                                  "grid:\n"
+                                  "  lookback: 20\n"
+                                  "  session_start: 08:00:12:00:30\n"
+                                  "  session_end: [16:00, 17:30]\n"
+                                  "  weekdays: 12345\n"
+                                  "  max_hold:\n"
+                                  "    - 0\n"
+                                  "    - 10\n"
+                                  "  volume: 0.1\n"
+                                  "symbols:\n"
+                                  "  EURUSD: {data: /abs/e.csv, format: mt5-bars}\n");
+    td_gridfile_t *file = malloc(sizeof *file);
+    assert_non_null(file);
+    char err[512] = "";
+    td_err_t rc = td_gridfile_load(path, file, err, sizeof err);
+    if (rc != TD_OK)
+        fail_msg("%s", err);
+    assert_string_equal(file->grid, "lookback=20,session_start=08:00:12:00:30,session_end=16:00|17:30,weekdays=12345,"
+                                    "max_hold=0|10,volume=0.1");
+    free(file);
+
+    const char *sym = "symbols:\n  EURUSD: {data: a.csv, format: mt5-bars}\n";
+    char text[512];
+    snprintf(text, sizeof text, "strategy: breakout\ngrid:\n  lookback: 20\n  session_start: 08:00:25:00:30\n%s", sym);
+    bad(text, ":4: grid: session_start=08:00:25:00:30: expected a time range HH:MM:HH:MM:STEP");
+    snprintf(text, sizeof text, "strategy: breakout\ngrid:\n  session_end: [16:00, '7:30']\n%s", sym);
+    bad(text, ":3: grid: session_end=16:00|7:30: value 2 '7:30': expected a time HH:MM in 00:00..23:59");
+    snprintf(text, sizeof text, "strategy: breakout\ngrid:\n  lookback: 20\n\n  session_start: 12:00:08:00:30\n%s",
+             sym);
+    bad(text, ":5: grid: session_start=12:00:08:00:30: empty range");
+    snprintf(text, sizeof text, "strategy: breakout\ngrid:\n  session_start: 24:00\n%s", sym);
+    bad(text, "session_start=24:00: value 1 '24:00': expected a time HH:MM");
+    snprintf(text, sizeof text, "strategy: breakout\ngrid:\n  session_start: 08:00:12:00:0\n%s", sym);
+    bad(text, "the step must be 1..1439 minutes");
+}
+
 static void test_missing_file(void **state)
 {
     (void)state;
@@ -128,6 +170,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_good),
         cmocka_unit_test(test_bad),
+        cmocka_unit_test(test_times),
         cmocka_unit_test(test_missing_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
