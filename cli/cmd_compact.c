@@ -26,8 +26,11 @@ static void help(void)
            "              is verified against the tape, never rewritten (a damaged one: exit 1)\n"
            "  5. retention compact.retain_m1_days N > 0 deletes the warehouse's M1 bars of SEALED days\n"
            "              older than the N trading days ending with D (M30 and longer bars, fills, trades\n"
-           "              and summaries stay); compact.retain_days > 0 reports the tape's older days -\n"
-           "              the tape keeps every event (replay and audit read them)\n"
+           "              and summaries stay); compact.retain_raw_days N > 0 deletes from the tape the\n"
+           "              raw events of SEALED days older than the N trading days ending with D, after\n"
+           "              verifying each sealed file against the tape (offsets and the day index stay;\n"
+           "              replay, audit, backtests read those days from their sealed files; a stream's\n"
+           "              newest day keeps its events). Both default to 0: nothing is deleted\n"
            "Every step checks what is already done: running compact twice changes nothing.\n"
            "PostgreSQL: warehouse.uri or the libpq environment; the schema must exist (tapedeck migrate).\n"
            "\n"
@@ -108,7 +111,7 @@ int td_cmd_compact(td_cli_t *cli, int argc, char **argv)
             .pipeline = &pipeline,
             .day = day,
             .symbol = symbol,
-            .retain_days = (uint32_t)td_config_int(cli->config, "compact.retain_days"),
+            .retain_raw_days = (uint32_t)td_config_int(cli->config, "compact.retain_raw_days"),
             .retain_m1_days = (uint32_t)td_config_int(cli->config, "compact.retain_m1_days"),
             .xz_threads = (unsigned)td_config_int(cli->config, "compact.xz_threads"),
             .xz_preset = (int)td_config_int(cli->config, "compact.xz_preset"),
@@ -122,9 +125,11 @@ int td_cmd_compact(td_cli_t *cli, int argc, char **argv)
         clock_gettime(CLOCK_MONOTONIC, &t1);
         double dt = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
         printf("compact %s: %" PRIu32 " symbol(s), %" PRIu64 " M1 + %" PRIu64 " M30 bars, %" PRIu64
-               " warehouse row(s) changed, %" PRIu32 " file(s) sealed, %.3f s%s\n",
-               date, stats.symbols, stats.bars_m1, stats.bars_m30, stats.rows_changed, stats.sealed_new, dt,
-               stats.rows_changed == 0 && stats.sealed_new == 0 ? " - already done" : "");
+               " warehouse row(s) changed, %" PRIu32 " file(s) sealed, %" PRIu32
+               " day(s) of raw events retired, %.3f s%s\n",
+               date, stats.symbols, stats.bars_m1, stats.bars_m30, stats.rows_changed, stats.sealed_new,
+               stats.days_retired, dt,
+               stats.rows_changed == 0 && stats.sealed_new == 0 && stats.days_retired == 0 ? " - already done" : "");
     }
     td_pg_close(pg);
     td_buf_fini(&want);

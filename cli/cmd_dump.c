@@ -106,9 +106,12 @@ int td_cmd_dump(td_cli_t *cli, int argc, char **argv)
     int code = TD_EXIT_OK;
     if (rc == TD_OK && json)
         fputs("]}\n", stdout);
-    if (rc != TD_OK)
-        code = td_cli_fail(cli, rc, rc == TD_ERR_NOT_FOUND ? "no input stream for %s" : "dump failed (%s)",
-                           rc == TD_ERR_NOT_FOUND && symbol ? symbol : td_err_name(rc));
+    if (rc != TD_OK) {
+        char detail[1024];
+        code =
+            td_cli_fail(cli, rc, rc == TD_ERR_NOT_FOUND ? "no input stream for %s" : "dump failed (%s)",
+                        rc == TD_ERR_NOT_FOUND && symbol ? symbol : td_tape_explain(tape, rc, detail, sizeof detail));
+    }
     td_buf_fini(&line);
     free(ev);
     td_symbol_list_fini(&symbols);

@@ -16,7 +16,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "compact/seal.h"
+#include "core/seal.h"
 #include "core/timeutil.h"
 #include "processors/bars.h"
 #include "processors/metrics.h"
@@ -285,8 +285,7 @@ static td_err_t make_dirs(const char *data_dir, const char *symbol, char *path, 
         if (mkdir(dir, 0755) != 0 && errno != EEXIST)
             return td_err_set(errbuf, errlen, TD_ERR_IO, "%s: cannot create: %s", dir, strerror(errno));
     }
-    int n = snprintf(path, pathlen, "%s/%08" PRIu32 ".tdseal", dir, day);
-    if (n < 0 || (size_t)n >= pathlen)
+    if (td_seal_path(path, pathlen, data_dir, symbol, day) != TD_OK)
         return td_err_set(errbuf, errlen, TD_ERR_INVALID, "%s: path too long", dir);
     return TD_OK;
 }
@@ -608,7 +607,15 @@ static td_err_t record_meta(td_tape_t *tape, day_work_t *work, const seal_info_t
     return TD_OK;
 }
 
-/* --- step 5: retention: M1 bars of old sealed days deleted; the tape's days reported --- */
+/* The first trading day of the window of `keep` days ending with the compacted day. */
+static uint32_t window_start(const day_work_t *work, uint32_t keep)
+{
+    int offset_min = work->opts->pipeline->day_offset_minutes;
+    int64_t ms = td_time_trading_day_start(work->opts->day, offset_min) - (int64_t)(keep - 1) * 86400000;
+    return td_time_trading_day(ms, offset_min);
+}
+
+/* --- step 5: retention: M1 bars and raw tape events of old sealed days --- */
 
 /* Deletes this symbol's M1 bars (timeframe 60 s, written by compact or the sink) that lie inside a
  * sealed day (sealed_days) before the window of retain_m1_days trading days ending with the
@@ -623,8 +630,7 @@ static td_err_t retain_m1(td_pg_t *pg, day_work_t *work, uint64_t *deleted, char
         return TD_OK;
     }
     int offset_min = work->opts->pipeline->day_offset_minutes;
-    int64_t first_kept_ms = td_time_trading_day_start(work->opts->day, offset_min) - (int64_t)(keep - 1) * 86400000;
-    uint32_t first_kept = td_time_trading_day(first_kept_ms, offset_min);
+    uint32_t first_kept = window_start(work, keep);
     char s_day[16], s_offset[16], s_cut[32];
     snprintf(s_day, sizeof s_day, "%08" PRIu32, first_kept);
     snprintf(s_offset, sizeof s_offset, "%d", offset_min);
@@ -648,43 +654,102 @@ static td_err_t retain_m1(td_pg_t *pg, day_work_t *work, uint64_t *deleted, char
     return TD_OK;
 }
 
-typedef struct retention {
-    uint32_t before; /* days < before would go */
-    uint32_t n, first, last;
-} retention_t;
+typedef struct old_days {
+    uint32_t before; /* days < before */
+    uint32_t *days;
+    size_t n, cap;
+} old_days_t;
 
-static td_err_t count_old(void *opaque, const td_day_range_t *range)
+static td_err_t collect_old(void *opaque, const td_day_range_t *range)
 {
-    retention_t *ret = opaque;
-    if (range->trading_day < ret->before) {
-        if (ret->n++ == 0)
-            ret->first = range->trading_day;
-        ret->last = range->trading_day;
+    old_days_t *old = opaque;
+    if (range->trading_day >= old->before)
+        return TD_OK;
+    if (old->n == old->cap) {
+        size_t cap = old->cap ? old->cap * 2 : 32;
+        uint32_t *p = realloc(old->days, cap * sizeof *p);
+        if (!p)
+            return TD_ERR_NOMEM;
+        old->days = p;
+        old->cap = cap;
     }
+    old->days[old->n++] = range->trading_day;
     return TD_OK;
 }
 
-static td_err_t retention(td_tape_t *tape, day_work_t *work)
+/* Retires (td_tape_retire_day) the raw tape events of this symbol's sealed days before the window
+ * of retain_raw_days trading days ending with the compacted day: replay, audit, backtests and the
+ * sink read those days from their sealed files from then on. A day is sealed when an earlier
+ * compact recorded its seal in the tape's meta ("seal/SYMBOL/YYYYMMDD", written after the sealed
+ * file and the warehouse); a day without that record keeps its events, as does the stream's
+ * newest day. td_tape_retire_day verifies each file against the tape first and is atomic, so a
+ * second run, or a run after a crash, retires only what is left. */
+static td_err_t retain_raw(td_tape_t *tape, day_work_t *work, uint32_t *retired, char *errbuf, size_t errlen)
 {
-    uint32_t keep = work->opts->retain_days;
+    uint32_t keep = work->opts->retain_raw_days;
+    *retired = 0;
     if (keep == 0) {
-        say(work, "retention: compact.retain_days is 0, the tape keeps every day (tape retention is not built)");
+        say(work, "retention: compact.retain_raw_days is 0, the tape keeps every raw event");
         return TD_OK;
     }
-    int offset_min = work->opts->pipeline->day_offset_minutes;
-    int64_t start = td_time_trading_day_start(work->opts->day, offset_min) - (int64_t)keep * 86400000;
-    retention_t ret = {.before = td_time_trading_day(start, offset_min)};
-    td_err_t rc = td_tape_days(tape, TD_STREAM_INPUT, work->symbol, count_old, &ret);
+    old_days_t old = {.before = window_start(work, keep)};
+    td_err_t rc = td_tape_days(tape, TD_STREAM_INPUT, work->symbol, collect_old, &old);
+    if (rc != TD_OK)
+        rc = td_err_set(errbuf, errlen, rc, "%s: listing the tape's days failed", work->symbol);
+    uint32_t already = 0, unsealed = 0, newest = 0, first = 0, last = 0;
+    td_buf_t meta;
+    td_buf_init(&meta);
+    for (size_t i = 0; rc == TD_OK && i < old.n; i++) {
+        uint32_t day = old.days[i];
+        bool done = false, now = false;
+        char key[64];
+        snprintf(key, sizeof key, "seal/%s/%08" PRIu32, work->symbol, day);
+        rc = td_tape_day_retired(tape, work->symbol, day, &done);
+        if (rc == TD_OK && done) {
+            already++;
+            continue;
+        }
+        if (rc == TD_OK) {
+            rc = td_tape_get_meta(tape, key, &meta);
+            if (rc == TD_ERR_NOT_FOUND) {
+                unsealed++;
+                rc = TD_OK;
+                continue;
+            }
+        }
+        if (rc == TD_OK)
+            rc = td_tape_retire_day(tape, work->symbol, day, &now, errbuf, errlen);
+        if (rc == TD_ERR_STATE) {
+            newest++; /* the stream's newest day keeps its events */
+            rc = TD_OK;
+            continue;
+        }
+        if (rc != TD_OK) {
+            char detail[1024];
+            snprintf(detail, sizeof detail, "%s", errbuf);
+            rc =
+                td_err_set(errbuf, errlen, rc, "%s %08" PRIu32 ": retention of raw events refused, nothing removed: %s",
+                           work->symbol, day, detail);
+            break;
+        }
+        if (now && (*retired)++ == 0)
+            first = day;
+        if (now)
+            last = day;
+    }
+    td_buf_fini(&meta);
+    free(old.days);
     if (rc != TD_OK)
         return rc;
-    if (ret.n == 0)
-        say(work, "retention: no day before %08" PRIu32 " (compact.retain_days %" PRIu32 "); nothing to remove",
-            ret.before, keep);
-    else
-        say(work,
-            "retention: %" PRIu32 " day(s) %08" PRIu32 "..%08" PRIu32 " are older than compact.retain_days %" PRIu32
-            "; the tape keeps their events (replay and audit read them there) - tape retention is not built",
-            ret.n, ret.first, ret.last, keep);
+    char now_text[64] = "";
+    if (*retired)
+        snprintf(now_text, sizeof now_text, " (%08" PRIu32 "..%08" PRIu32 ")", first, last);
+    say(work,
+        "retention: raw events of %" PRIu32 " sealed day(s) before %08" PRIu32 " retired now%s, %" PRIu32
+        " already; %" PRIu32 " unsealed and %" PRIu32 " newest day(s) keep theirs (compact.retain_raw_days %" PRIu32
+        "; replay, audit and backtests read retired "
+        "days from their sealed files)",
+        *retired, old.before, now_text, already, unsealed, newest, keep);
     return TD_OK;
 }
 
@@ -717,11 +782,13 @@ static td_err_t compact_symbol(td_tape_t *tape, td_pg_t *pg, day_work_t *work, t
             info.written                    ? "written"
             : meta_written || counts.sealed ? "verified, record restored"
                                             : "already done, verified");
-        rc = retention(tape, work);
     }
     uint64_t m1_deleted = 0;
     if (rc == TD_OK)
         rc = retain_m1(pg, work, &m1_deleted, errbuf, errlen);
+    uint32_t retired = 0;
+    if (rc == TD_OK)
+        rc = retain_raw(tape, work, &retired, errbuf, errlen);
     if (rc == TD_OK) {
         stats->symbols++;
         stats->bars_m1 += work->n_m1;
@@ -729,6 +796,7 @@ static td_err_t compact_symbol(td_tape_t *tape, td_pg_t *pg, day_work_t *work, t
         stats->rows_changed += counts.bars + counts.perf + counts.sealed + m1_deleted;
         stats->m1_deleted += m1_deleted;
         stats->sealed_new += info.written;
+        stats->days_retired += retired;
     }
     return rc;
 }

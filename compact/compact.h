@@ -15,19 +15,22 @@
  *      sharpe = mean / sample standard deviation (n - 1) of the day's per-trade net P&L, not
  *      annualised; NULL with fewer than 2 trades or a zero deviation. Hours are the UTC hour of
  *      the trade's exit time;
- *   4. seal: DATA_DIR/sealed/<SYMBOL>/<YYYYMMDD>.tdseal (compact/seal.h); an existing file is
+ *   4. seal: DATA_DIR/sealed/<SYMBOL>/<YYYYMMDD>.tdseal (core/seal.h); an existing file is
  *      verified against the tape (header, checksums, and that it holds exactly the tape's bytes),
  *      never rewritten; the seal is recorded in tape meta "seal/<SYMBOL>/<YYYYMMDD>" and in the
  *      warehouse's sealed_days;
  *   5. retention: with retain_m1_days > 0, deletes the symbol's M1 bars in the warehouse that lie
  *      in SEALED days (a sealed_days row) before the window of retain_m1_days trading days ending
  *      with the compacted day; M30 and longer bars, fills, trades, summaries and every table of
- *      the sink stay. With retain_days > 0 it reports the tape's days older than that; the tape
- *      itself keeps every event (replay and audit read them there).
+ *      the sink stay. With retain_raw_days > 0, retires the raw tape events of the symbol's sealed
+ *      days (a seal record in the tape's meta) before the window of retain_raw_days trading days
+ *      ending with the compacted day (td_tape_retire_day: the sealed file is verified against the
+ *      tape first; the stream's newest day is kept); every reader of the tape then reads those
+ *      days from their sealed files, transparently.
  * Warehouse writes of one symbol are one SQL transaction; upserts touch a row only when a value
  * differs, so a second run changes nothing ("already done").
  *
- * Thread: the caller's; the tape must be open for writing (the meta record).
+ * Thread: the caller's; the tape must be open for writing (the meta record, retention).
  */
 #ifndef TD_COMPACT_H
 #define TD_COMPACT_H
@@ -45,7 +48,7 @@ typedef struct td_compact_opts {
     const td_pipeline_config_t *pipeline; /* the configuration the tape was processed with */
     uint32_t day;                         /* YYYYMMDD */
     const char *symbol;                   /* NULL = every symbol with inputs on the day */
-    uint32_t retain_days;                 /* tape days: reported only; 0 = no report */
+    uint32_t retain_raw_days;             /* tape raw events: days kept, the compacted one included; 0 = all */
     uint32_t retain_m1_days;              /* warehouse M1 bars: days kept, the compacted one included; 0 = all */
     int xz_preset;                        /* 0..9 */
     unsigned xz_threads;                  /* >= 1 */
@@ -58,6 +61,7 @@ typedef struct td_compact_stats {
     uint64_t rows_changed; /* warehouse rows inserted, updated or deleted by this run */
     uint32_t sealed_new;   /* files written by this run */
     uint64_t m1_deleted;   /* M1 bars deleted by retention */
+    uint32_t days_retired; /* symbol days whose raw tape events retention retired in this run */
 } td_compact_stats_t;
 
 /* Compacts the day (see above). TD_OK when every symbol is done; TD_ERR_MISMATCH (tape and

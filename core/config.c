@@ -58,9 +58,10 @@ static const key_def_t keys[] = {
      "sink: longest wait between two attempts to reach PostgreSQL (the wait doubles from 100 ms)"},
     {"warehouse.give_up_s", K_INT, "0", 0, 604800, NULL,
      "sink: stop with exit 3 after PostgreSQL has been unreachable this long; 0 = keep trying"},
-    {"compact.retain_days", K_INT, "0", 0, 36500, NULL,
-     "compact: trading days of raw tape data to keep before the compacted day; 0 = keep everything (reported only: the "
-     "tape keeps every event)"},
+    {"compact.retain_raw_days", K_INT, "0", 0, 36500, NULL,
+     "compact: trading days whose raw events the tape keeps, the compacted day included; older sealed days are read "
+     "from their sealed files and their raw events deleted from the tape (a stream's newest day stays); 0 = keep every "
+     "raw event"},
     {"compact.retain_m1_days", K_INT, "0", 0, 36500, NULL,
      "compact: trading days of M1 bars the warehouse keeps, the compacted day included; M1 bars of older sealed days "
      "are deleted (M30 and longer stay); 0 = keep every M1 bar"},

@@ -35,6 +35,7 @@
 #include <rocksdb/c.h>
 
 #include "core/codec.h"
+#include "core/seal.h"
 #include "core/timeutil.h"
 
 enum { CF_DEFAULT, CF_INPUT, CF_OUTPUT, CF_DAY, CF_STATE, CF_META, CF_HISTORY, CF_COUNT };
@@ -81,7 +82,15 @@ struct td_tape {
     size_t index_cap; /* power of two */
 
     pthread_mutex_t err_lock;
-    char err[512];
+    char err[1024];
+
+    char *dir; /* the data folder: sealed day files are under DIR/sealed */
+    /* the sealed day td_tape_read last needed (retired offsets), shared by the reading threads */
+    pthread_mutex_t seal_lock;
+    td_seal_day_t seal;
+    bool seal_loaded;
+    char seal_symbol[TD_SYMBOL_MAX + 1];
+    uint32_t seal_day;
 };
 
 typedef struct pending {
@@ -120,6 +129,13 @@ struct td_tape_iter {
     bool started;
     td_err_t final; /* once END or an error, every further next() returns it */
     td_slice_t raw;
+    td_stream_kind_t kind;
+    td_day_range_t *retired; /* the stream's retired days in the snapshot, increasing */
+    size_t n_retired, next_retired;
+    td_seal_day_t sealed; /* the retired day being read, when sealed_loaded */
+    bool sealed_loaded;
+    uint32_t sealed_day;
+    bool reseek; /* RocksDB's iterator must seek to expect (it was left behind in a retired range) */
 };
 
 /* ---------------------------------------------------------------------------------------------
@@ -512,7 +528,13 @@ td_err_t td_tape_open(const char *dir, const td_tape_opts_t *opts, td_tape_t **o
         goto done;
     }
     pthread_mutex_init(&tape->err_lock, NULL);
+    pthread_mutex_init(&tape->seal_lock, NULL);
     tape->opts = *opts;
+    tape->dir = strdup(dir);
+    if (!tape->dir) {
+        rc = td_err_set(errbuf, errlen, TD_ERR_NOMEM, "tape: open: out of memory");
+        goto done;
+    }
 
     /* A read-only open beside a writer reads the writer's MANIFEST and then the table files it
      * names; a flush or compaction finishing in between deletes one of them ("No such file").
@@ -627,6 +649,9 @@ void td_tape_close(td_tape_t *tape)
         free(tape->streams[i]);
     free(tape->streams);
     free(tape->index);
+    td_seal_day_fini(&tape->seal);
+    free(tape->dir);
+    pthread_mutex_destroy(&tape->seal_lock);
     pthread_mutex_destroy(&tape->err_lock);
     free(tape);
 }
@@ -647,6 +672,18 @@ void td_tape_last_error(td_tape_t *tape, char *errbuf, size_t errlen)
     pthread_mutex_lock(&tape->err_lock);
     snprintf(errbuf, errlen, "%s", tape->err);
     pthread_mutex_unlock(&tape->err_lock);
+}
+
+const char *td_tape_explain(td_tape_t *tape, td_err_t rc, char *buf, size_t len)
+{
+    if (!buf || !len)
+        return "";
+    buf[0] = '\0';
+    if (rc == TD_ERR_CORRUPT || rc == TD_ERR_STORE)
+        td_tape_last_error(tape, buf, len);
+    if (!buf[0])
+        snprintf(buf, len, "%s", td_err_name(rc));
+    return buf;
 }
 
 uint64_t td_tape_next_offset(td_tape_t *tape, td_stream_kind_t kind, const char *symbol)
@@ -1079,6 +1116,166 @@ static td_err_t decode_stored(td_tape_t *tape, const char *symbol, uint64_t offs
     return TD_OK;
 }
 
+/* ---------------------------------------------------------------------------------------------
+ * retired days: raw events replaced by the day's sealed file (td_tape_retire_day)
+ *
+ * A retired day of a stream has a marker in the meta column family,
+ *   "tapedeck.retired" 0x00 kind(1) symbol 0x00 day(4, BE) -> first(8, BE) last(8, BE),
+ * written in the same WriteBatch that deletes the day's stream keys. Readers list a stream's markers
+ * and read offsets inside them from DIR/sealed/<SYMBOL>/<YYYYMMDD>.tdseal, verified on every load.
+ * String keys of td_tape_batch_put_meta never contain 0x00, so they cannot collide with these.
+ */
+
+#define RETIRED_PREFIX "tapedeck.retired"
+#define RETIRED_KEY_MAX (sizeof RETIRED_PREFIX + 1 + TD_SYMBOL_MAX + 1 + 4)
+
+/* The marker key of (kind, symbol, day); without the day (the stream's prefix) its length - 4. */
+static size_t retired_key(uint8_t *key, td_stream_kind_t kind, const char *symbol, size_t symlen, uint32_t day)
+{
+    size_t n = sizeof RETIRED_PREFIX; /* the prefix and its NUL */
+    memcpy(key, RETIRED_PREFIX, n);
+    key[n] = (uint8_t)kind;
+    memcpy(key + n + 1, symbol, symlen);
+    key[n + 1 + symlen] = 0x00;
+    put_be32(key + n + 2 + symlen, day);
+    return n + 6 + symlen;
+}
+
+/* Lists the retired days of (kind, symbol) as ropts sees the tape, in increasing order, into a
+ * heap array *out (NULL when there are none). */
+static td_err_t retired_list(td_tape_t *tape, const rocksdb_readoptions_t *ropts, td_stream_kind_t kind,
+                             const char *symbol, size_t symlen, td_day_range_t **out, size_t *n_out)
+{
+    uint8_t key[RETIRED_KEY_MAX];
+    size_t plen = retired_key(key, kind, symbol, symlen, 0) - 4;
+    td_day_range_t *v = NULL;
+    size_t n = 0, cap = 0;
+    td_err_t rc = TD_OK;
+    char *err = NULL;
+    rocksdb_iterator_t *it = rocksdb_create_iterator_cf(tape->db, ropts, tape->cf[CF_META]);
+    rocksdb_iter_seek(it, (const char *)key, plen);
+    for (; rc == TD_OK && rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
+        size_t kn, vn;
+        const char *k = rocksdb_iter_key(it, &kn);
+        if (kn < plen || memcmp(k, key, plen) != 0)
+            break;
+        const char *val = rocksdb_iter_value(it, &vn);
+        if (kn != plen + 4 || vn != 16) {
+            rc = tape_err(tape, TD_ERR_CORRUPT, "tape: %s: a retired-day record of %zu/%zu bytes", symbol, kn, vn);
+            break;
+        }
+        if (n == cap) {
+            cap = cap ? cap * 2 : 16;
+            td_day_range_t *p = realloc(v, cap * sizeof *p);
+            if (!p) {
+                rc = tape_err(tape, TD_ERR_NOMEM, "tape: out of memory for the retired days");
+                break;
+            }
+            v = p;
+        }
+        td_day_range_t *r = &v[n++];
+        r->trading_day = get_be32((const uint8_t *)k + plen);
+        r->first_offset = get_be64((const uint8_t *)val);
+        r->last_offset = get_be64((const uint8_t *)val + 8);
+        if (r->last_offset < r->first_offset)
+            rc = tape_err(tape, TD_ERR_CORRUPT, "tape: %s day %u: retired range ends before it starts", symbol,
+                          r->trading_day);
+        r->count = r->last_offset - r->first_offset + 1;
+    }
+    if (rc == TD_OK) {
+        rocksdb_iter_get_error(it, &err);
+        if (err)
+            rc = store_err(tape, "listing retired days", err);
+    }
+    rocksdb_iter_destroy(it);
+    if (rc != TD_OK) {
+        free(v);
+        v = NULL;
+        n = 0;
+    }
+    *out = v;
+    *n_out = n;
+    return rc;
+}
+
+/* Loads the sealed file of (symbol, range->trading_day) into *sealed (initialised here; the
+ * caller finis it) and checks that it holds exactly `range` of the kind's stream. */
+static td_err_t sealed_load(td_tape_t *tape, td_stream_kind_t kind, const char *symbol, const td_day_range_t *range,
+                            td_seal_day_t *sealed)
+{
+    char path[4200], detail[1024] = "";
+    memset(sealed, 0, sizeof *sealed);
+    if (td_seal_path(path, sizeof path, tape->dir, symbol, range->trading_day) != TD_OK)
+        return tape_err(tape, TD_ERR_INVALID, "tape: %s: the sealed file's path is too long", tape->dir);
+    td_err_t rc = td_seal_day_load(path, sealed, detail, sizeof detail);
+    if (rc == TD_ERR_NOT_FOUND)
+        return tape_err(tape, TD_ERR_CORRUPT,
+                        "tape: %s day %u: its raw events were removed by retention and its sealed file %s is missing",
+                        symbol, range->trading_day, path);
+    if (rc != TD_OK)
+        return tape_err(tape, rc, "tape: %s day %u (raw events removed by retention): %s", symbol, range->trading_day,
+                        detail);
+    const td_seal_header_t *h = &sealed->header;
+    const td_day_range_t *have = kind == TD_STREAM_OUTPUT ? &h->outputs : &h->inputs;
+    if (strcmp(h->symbol, symbol) != 0 || h->trading_day != range->trading_day ||
+        have->first_offset != range->first_offset || have->last_offset != range->last_offset ||
+        have->count != range->count)
+        return tape_err(tape, TD_ERR_CORRUPT,
+                        "tape: %s: holds %s day %u %s offsets %llu..%llu, the tape removed %s day %u %s offsets "
+                        "%llu..%llu",
+                        path, h->symbol, h->trading_day, kind_name(kind), (unsigned long long)have->first_offset,
+                        (unsigned long long)have->last_offset, symbol, range->trading_day, kind_name(kind),
+                        (unsigned long long)range->first_offset, (unsigned long long)range->last_offset);
+    return TD_OK;
+}
+
+static const td_day_range_t *range_holding(const td_day_range_t *v, size_t n, uint64_t offset)
+{
+    for (size_t i = 0; i < n; i++)
+        if (offset >= v[i].first_offset && offset <= v[i].last_offset)
+            return &v[i];
+    return NULL;
+}
+
+/* td_tape_read of an offset that RocksDB does not hold: from its sealed file when its day is
+ * retired (the tape keeps the last such file loaded), else TD_ERR_NOT_FOUND. */
+static td_err_t read_retired(td_tape_t *tape, td_stream_kind_t kind, const char *symbol, size_t symlen, uint64_t offset,
+                             td_event_t *ev)
+{
+    if (kind == TD_STREAM_HISTORY)
+        return TD_ERR_NOT_FOUND;
+    td_day_range_t *v = NULL;
+    size_t n = 0;
+    td_err_t rc = retired_list(tape, tape->ropts, kind, symbol, symlen, &v, &n);
+    const td_day_range_t *range = rc == TD_OK ? range_holding(v, n, offset) : NULL;
+    if (rc == TD_OK && !range)
+        rc = TD_ERR_NOT_FOUND;
+    if (rc == TD_OK) {
+        pthread_mutex_lock(&tape->seal_lock);
+        if (!tape->seal_loaded || tape->seal_day != range->trading_day || strcmp(tape->seal_symbol, symbol) != 0) {
+            td_seal_day_fini(&tape->seal);
+            tape->seal_loaded = false;
+            rc = sealed_load(tape, kind, symbol, range, &tape->seal);
+            if (rc == TD_OK) {
+                tape->seal_loaded = true;
+                tape->seal_day = range->trading_day;
+                snprintf(tape->seal_symbol, sizeof tape->seal_symbol, "%s", symbol);
+            } else {
+                td_seal_day_fini(&tape->seal);
+            }
+        }
+        td_slice_t bytes = {NULL, 0};
+        if (rc == TD_OK && td_seal_day_get(&tape->seal, kind == TD_STREAM_OUTPUT, offset, &bytes) != TD_OK)
+            rc = tape_err(tape, TD_ERR_CORRUPT, "tape: %s@%llu: not in the sealed file of day %u", symbol,
+                          (unsigned long long)offset, range->trading_day);
+        if (rc == TD_OK)
+            rc = decode_stored(tape, symbol, offset, (const char *)bytes.ptr, bytes.len, ev);
+        pthread_mutex_unlock(&tape->seal_lock);
+    }
+    free(v);
+    return rc;
+}
+
 td_err_t td_tape_read(td_tape_t *tape, td_stream_kind_t kind, const char *symbol, uint64_t offset, td_event_t *ev)
 {
     uint8_t key[STREAM_KEY_MAX];
@@ -1092,7 +1289,7 @@ td_err_t td_tape_read(td_tape_t *tape, td_stream_kind_t kind, const char *symbol
     if (err)
         return store_err(tape, "read", err);
     if (!ps)
-        return TD_ERR_NOT_FOUND;
+        return read_retired(tape, kind, symbol, symlen, offset, ev);
     size_t n;
     const char *v = rocksdb_pinnableslice_value(ps, &n);
     td_err_t rc = decode_stored(tape, symbol, offset, v, n, ev);
@@ -1120,15 +1317,56 @@ td_err_t td_tape_iter_new(td_tape_t *tape, td_stream_kind_t kind, const char *sy
     iter->upper[symlen] = 0x01;
     iter->expect = from_offset;
     iter->final = TD_OK;
+    iter->kind = kind;
     iter->snap = rocksdb_create_snapshot(tape->db);
     iter->ropts = rocksdb_readoptions_create();
     rocksdb_readoptions_set_snapshot(iter->ropts, iter->snap);
+    if (kind != TD_STREAM_HISTORY) {
+        /* the retired days as of the same snapshot: a retirement commits markers and deletions at once */
+        rocksdb_readoptions_t *meta = rocksdb_readoptions_create();
+        rocksdb_readoptions_set_snapshot(meta, iter->snap);
+        td_err_t rc = retired_list(tape, meta, kind, symbol, symlen, &iter->retired, &iter->n_retired);
+        rocksdb_readoptions_destroy(meta);
+        if (rc != TD_OK) {
+            rocksdb_readoptions_destroy(iter->ropts);
+            rocksdb_release_snapshot(tape->db, iter->snap);
+            free(iter);
+            return rc;
+        }
+    }
     rocksdb_readoptions_set_iterate_upper_bound(iter->ropts, iter->upper, symlen + 1);
     iter->it = rocksdb_create_iterator_cf(tape->db, iter->ropts, stream_cf(tape, kind));
     size_t klen = stream_key(key, symbol, symlen, from_offset);
     rocksdb_iter_seek(iter->it, (const char *)key, klen);
     *out = iter;
     return TD_OK;
+}
+
+/* The event at iter->expect, inside the retired day `range`, from the day's sealed file. */
+static td_err_t next_retired(td_tape_iter_t *iter, const td_day_range_t *range, td_event_t *ev)
+{
+    td_tape_t *tape = iter->tape;
+    td_err_t rc = TD_OK;
+    if (!iter->sealed_loaded || iter->sealed_day != range->trading_day) {
+        td_seal_day_fini(&iter->sealed);
+        iter->sealed_loaded = false;
+        rc = sealed_load(tape, iter->kind, iter->symbol, range, &iter->sealed);
+        if (rc != TD_OK)
+            return rc;
+        iter->sealed_loaded = true;
+        iter->sealed_day = range->trading_day;
+    }
+    td_slice_t bytes = {NULL, 0};
+    if (td_seal_day_get(&iter->sealed, iter->kind == TD_STREAM_OUTPUT, iter->expect, &bytes) != TD_OK)
+        return tape_err(tape, TD_ERR_CORRUPT, "tape: %s@%llu: not in the sealed file of day %u", iter->symbol,
+                        (unsigned long long)iter->expect, range->trading_day);
+    rc = decode_stored(tape, iter->symbol, iter->expect, (const char *)bytes.ptr, bytes.len, ev);
+    if (rc == TD_OK) {
+        iter->raw = bytes;
+        iter->expect++;
+        iter->reseek = true; /* RocksDB's iterator does not know about this event */
+    }
+    return rc;
 }
 
 td_err_t td_tape_iter_next(td_tape_iter_t *iter, td_event_t *ev)
@@ -1141,8 +1379,23 @@ td_err_t td_tape_iter_next(td_tape_iter_t *iter, td_event_t *ev)
         return iter->final;
     td_tape_t *tape = iter->tape;
     iter->raw = (td_slice_t){NULL, 0};
-    if (iter->started)
+    /* a retired day: its events come from its sealed file */
+    while (iter->next_retired < iter->n_retired && iter->retired[iter->next_retired].last_offset < iter->expect)
+        iter->next_retired++;
+    if (iter->next_retired < iter->n_retired && iter->retired[iter->next_retired].first_offset <= iter->expect) {
+        rc = next_retired(iter, &iter->retired[iter->next_retired], ev);
+        goto done;
+    }
+    if (iter->reseek) {
+        td_seal_day_fini(&iter->sealed); /* past the retired days in front of expect */
+        iter->sealed_loaded = false;
+        uint8_t key[STREAM_KEY_MAX];
+        size_t klen = stream_key(key, iter->symbol, iter->symlen, iter->expect);
+        rocksdb_iter_seek(iter->it, (const char *)key, klen);
+        iter->reseek = false;
+    } else if (iter->started) {
         rocksdb_iter_next(iter->it);
+    }
     iter->started = true;
     if (!rocksdb_iter_valid(iter->it)) {
         rocksdb_iter_get_error(iter->it, &err);
@@ -1182,6 +1435,8 @@ void td_tape_iter_destroy(td_tape_iter_t *iter)
 {
     if (!iter)
         return;
+    td_seal_day_fini(&iter->sealed);
+    free(iter->retired);
     rocksdb_iter_destroy(iter->it);
     rocksdb_readoptions_destroy(iter->ropts);
     rocksdb_release_snapshot(iter->tape->db, iter->snap);
@@ -1292,4 +1547,172 @@ void td_symbol_list_fini(td_symbol_list_t *list)
     free(list->names);
     list->names = NULL;
     list->len = 0;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * retention
+ */
+
+/* TD_OK with *found when the marker of (kind, symbol, day) exists. */
+static td_err_t retired_get(td_tape_t *tape, td_stream_kind_t kind, const char *symbol, size_t symlen, uint32_t day,
+                            bool *found)
+{
+    uint8_t key[RETIRED_KEY_MAX];
+    char *err = NULL;
+    size_t klen = retired_key(key, kind, symbol, symlen, day);
+    rocksdb_pinnableslice_t *ps =
+        rocksdb_get_pinned_cf(tape->db, tape->ropts, tape->cf[CF_META], (const char *)key, klen, &err);
+    if (err)
+        return store_err(tape, "reading a retired-day record", err);
+    *found = ps != NULL;
+    rocksdb_pinnableslice_destroy(ps);
+    return TD_OK;
+}
+
+/* Checks that the tape's events of `range` are byte for byte the sealed file's. */
+static td_err_t same_bytes(td_tape_t *tape, td_stream_kind_t kind, const char *symbol, const td_day_range_t *range,
+                           const td_seal_day_t *sealed, td_event_t *ev)
+{
+    td_tape_iter_t *iter = NULL;
+    td_err_t rc = td_tape_iter_new(tape, kind, symbol, range->first_offset, &iter);
+    for (uint64_t i = 0; rc == TD_OK && i < range->count; i++) {
+        uint64_t offset = range->first_offset + i;
+        rc = td_tape_iter_next(iter, ev);
+        if (rc == TD_ERR_END)
+            rc = tape_err(tape, TD_ERR_CORRUPT, "tape: %s: the %s stream ends at offset %llu, inside day %u", symbol,
+                          kind_name(kind), (unsigned long long)offset, range->trading_day);
+        if (rc != TD_OK)
+            break;
+        td_slice_t want = {NULL, 0}, have = td_tape_iter_raw(iter);
+        if (td_seal_day_get(sealed, kind == TD_STREAM_OUTPUT, offset, &want) != TD_OK || want.len != have.len ||
+            memcmp(want.ptr, have.ptr, have.len) != 0)
+            rc = tape_err(tape, TD_ERR_MISMATCH,
+                          "tape: %s day %u: the sealed file differs from the tape at %s offset %llu", symbol,
+                          range->trading_day, kind_name(kind), (unsigned long long)offset);
+    }
+    td_tape_iter_destroy(iter);
+    return rc;
+}
+
+/* Puts the marker and the deletion of `range` of the kind's stream into wb; remembers the keys. */
+static void retire_range(td_tape_t *tape, rocksdb_writebatch_t *wb, td_stream_kind_t kind, const char *symbol,
+                         size_t symlen, const td_day_range_t *range, uint8_t *lo, uint8_t *hi, size_t *klen)
+{
+    uint8_t key[RETIRED_KEY_MAX], val[16];
+    size_t mlen = retired_key(key, kind, symbol, symlen, range->trading_day);
+    put_be64(val, range->first_offset);
+    put_be64(val + 8, range->last_offset);
+    rocksdb_writebatch_put_cf(wb, tape->cf[CF_META], (const char *)key, mlen, (const char *)val, sizeof val);
+    *klen = stream_key(lo, symbol, symlen, range->first_offset);
+    stream_key(hi, symbol, symlen, range->last_offset + 1);
+    rocksdb_writebatch_delete_range_cf(wb, stream_cf(tape, kind), (const char *)lo, *klen, (const char *)hi, *klen);
+}
+
+td_err_t td_tape_retire_day(td_tape_t *tape, const char *symbol, uint32_t trading_day, bool *retired_now, char *errbuf,
+                            size_t errlen)
+{
+    size_t symlen = symbol_len(symbol);
+    if (!tape || !symlen || !retired_now)
+        return td_err_set(errbuf, errlen, TD_ERR_INVALID, "tape: retire: bad arguments");
+    *retired_now = false;
+    if (tape->opts.read_only)
+        return td_err_set(errbuf, errlen, TD_ERR_STATE, "tape: retire: the tape is open read-only");
+    if (tape->sticky != TD_OK)
+        return td_err_set(errbuf, errlen, tape->sticky, "tape: a commit failed earlier: reopen the tape");
+
+    td_day_range_t range[2]; /* input, output */
+    bool has[2] = {true, true}, done[2] = {false, false};
+    uint8_t lo[2][STREAM_KEY_MAX], hi[2][STREAM_KEY_MAX];
+    size_t klen[2] = {0, 0};
+    td_seal_day_t sealed;
+    memset(&sealed, 0, sizeof sealed);
+    td_event_t *ev = NULL;
+    rocksdb_writebatch_t *wb = NULL;
+    rocksdb_writeoptions_t *wopts = NULL;
+    char *err = NULL;
+    td_err_t rc = TD_OK;
+    for (int k = 0; rc == TD_OK && k < 2; k++) {
+        rc = td_tape_day_get(tape, (td_stream_kind_t)k, symbol, trading_day, &range[k]);
+        if (rc == TD_ERR_NOT_FOUND && k == 1) {
+            has[1] = false;
+            rc = TD_OK;
+        } else if (rc == TD_ERR_NOT_FOUND) {
+            rc = tape_err(tape, TD_ERR_NOT_FOUND, "tape: %s has no inputs on day %u", symbol, trading_day);
+        }
+        if (rc == TD_OK && has[k])
+            rc = retired_get(tape, (td_stream_kind_t)k, symbol, symlen, trading_day, &done[k]);
+    }
+    if (rc == TD_OK && done[0] && (done[1] || !has[1]))
+        goto done; /* retired by an earlier run */
+    if (rc == TD_OK && (done[0] || done[1]))
+        rc = tape_err(tape, TD_ERR_CORRUPT, "tape: %s day %u: retired for one stream only", symbol, trading_day);
+    /* a stream's newest day keeps its events: the next offset and the day roll are read from them */
+    for (int k = 0; rc == TD_OK && k < 2; k++) {
+        stream_t *stream = NULL;
+        if (has[k])
+            rc = stream_get(tape, (td_stream_kind_t)k, symbol, symlen, &stream);
+        if (rc == TD_OK && has[k] && stream->last_day <= trading_day)
+            rc = tape_err(tape, TD_ERR_STATE, "tape: %s day %u is the newest day of its %s stream: it keeps its events",
+                          symbol, trading_day, kind_name((td_stream_kind_t)k));
+    }
+    /* the sealed file: verified (checksums, records) and equal to the tape, byte for byte */
+    if (rc == TD_OK)
+        rc = sealed_load(tape, TD_STREAM_INPUT, symbol, &range[0], &sealed);
+    if (rc == TD_OK) {
+        const td_day_range_t *o = &sealed.header.outputs;
+        bool same = has[1] ? o->count == range[1].count && o->first_offset == range[1].first_offset &&
+                                 o->last_offset == range[1].last_offset
+                           : o->count == 0;
+        if (!same)
+            rc = tape_err(tape, TD_ERR_MISMATCH, "tape: %s day %u: the sealed file's outputs are not the tape's",
+                          symbol, trading_day);
+    }
+    if (rc == TD_OK && !(ev = malloc(sizeof *ev)))
+        rc = tape_err(tape, TD_ERR_NOMEM, "tape: out of memory");
+    for (int k = 0; rc == TD_OK && k < 2; k++)
+        if (has[k])
+            rc = same_bytes(tape, (td_stream_kind_t)k, symbol, &range[k], &sealed, ev);
+
+    /* one atomic, synced write: the markers and the deletions together */
+    if (rc == TD_OK) {
+        wb = rocksdb_writebatch_create();
+        for (int k = 0; k < 2; k++)
+            if (has[k])
+                retire_range(tape, wb, (td_stream_kind_t)k, symbol, symlen, &range[k], lo[k], hi[k], &klen[k]);
+        wopts = rocksdb_writeoptions_create();
+        rocksdb_writeoptions_set_sync(wopts, 1);
+        rocksdb_write(tape->db, wopts, wb, &err);
+        if (err) {
+            rc = store_err(tape, "retire", err);
+            tape->sticky = TD_ERR_STATE;
+        }
+    }
+    /* give the space back now: compaction drops what the deletions cover */
+    for (int k = 0; rc == TD_OK && k < 2; k++)
+        if (has[k])
+            rocksdb_compact_range_cf(tape->db, stream_cf(tape, (td_stream_kind_t)k), (const char *)lo[k], klen[k],
+                                     (const char *)hi[k], klen[k]);
+    if (rc == TD_OK)
+        *retired_now = true;
+done:
+    if (wopts)
+        rocksdb_writeoptions_destroy(wopts);
+    if (wb)
+        rocksdb_writebatch_destroy(wb);
+    free(ev);
+    td_seal_day_fini(&sealed);
+    if (rc != TD_OK) {
+        char detail[1024];
+        td_tape_last_error(tape, detail, sizeof detail);
+        td_err_set(errbuf, errlen, rc, "%s", detail);
+    }
+    return rc;
+}
+
+td_err_t td_tape_day_retired(td_tape_t *tape, const char *symbol, uint32_t trading_day, bool *retired)
+{
+    size_t symlen = symbol_len(symbol);
+    if (!tape || !symlen || !retired)
+        return TD_ERR_INVALID;
+    return retired_get(tape, TD_STREAM_INPUT, symbol, symlen, trading_day, retired);
 }

@@ -9,6 +9,10 @@
  *     day) - a late event stays in the day that was open when it arrived;
  *   - the state store: opaque values under string keys (processor state, consumed offsets,
  *     day-start snapshots) and meta records (import registry).
+ * Retention (td_tape_retire_day) may replace the raw events of an old, sealed trading day by its
+ * sealed file (core/seal.h): reads of those offsets (td_tape_read, iterators) then come from the
+ * file, verified when loaded, with the same offsets and stored bytes; the day index, the offsets
+ * and every later offset stay as they were.
  * Offsets are assigned by the tape, in append order, and written into the appended events.
  * Everything put into one batch becomes visible and durable together or not at all (one RocksDB
  * WriteBatch): a processor's new state, its consumed input offset and its outputs are one commit.
@@ -123,13 +127,16 @@ td_err_t td_tape_get_meta(td_tape_t *tape, const char *key, td_buf_t *out) TD_WU
 td_err_t td_tape_state_keys(td_tape_t *tape, const char *prefix, td_err_t (*cb)(void *opaque, const char *key),
                             void *opaque) TD_WUR;
 
-/* One event at an offset. TD_ERR_NOT_FOUND past the end. */
+/* One event at an offset (of a retired day: from its sealed file, which the tape keeps loaded for
+ * the next read). TD_ERR_NOT_FOUND past the end. */
 td_err_t td_tape_read(td_tape_t *tape, td_stream_kind_t kind, const char *symbol, uint64_t offset,
                       td_event_t *ev) TD_WUR;
 
 /* Iterates (kind, symbol) from from_offset up to the end as of the iterator's creation (a
  * snapshot). td_tape_iter_next fills ev (with its offset) and returns TD_OK, or TD_ERR_END after
- * the last one, or TD_ERR_CORRUPT for bytes that do not decode or an offset gap. */
+ * the last one, or TD_ERR_CORRUPT for bytes that do not decode or an offset gap. Offsets of retired
+ * days come from their sealed files (loaded and verified when the iterator reaches them; a missing or
+ * damaged file is TD_ERR_CORRUPT naming it), the raw bytes too. */
 td_err_t td_tape_iter_new(td_tape_t *tape, td_stream_kind_t kind, const char *symbol, uint64_t from_offset,
                           td_tape_iter_t **iter) TD_WUR;
 td_err_t td_tape_iter_next(td_tape_iter_t *iter, td_event_t *ev) TD_WUR;
@@ -146,9 +153,41 @@ td_err_t td_tape_days(td_tape_t *tape, td_stream_kind_t kind, const char *symbol
 
 int td_tape_day_offset_minutes(const td_tape_t *tape);
 
+/* --- retention: raw events of a sealed day replaced by its sealed file --- */
+
+/* Retires (symbol, trading_day): its input and output events leave RocksDB, and from then on every
+ * read of their offsets comes from DATA_DIR/sealed/<SYMBOL>/<YYYYMMDD>.tdseal (DATA_DIR = the
+ * folder the tape was opened in). *retired_now says whether this call removed them; a day retired
+ * earlier is TD_OK with *retired_now false (idempotent).
+ * Order, so that a crash at any instant loses nothing:
+ *   1. the sealed file is read back and verified (header and content SHA-256, xz CRC, every
+ *      record where the header says), its ranges must equal the day index's, and every record's
+ *      bytes must equal the tape's stored bytes - else nothing is removed (TD_ERR_CORRUPT,
+ *      TD_ERR_MISMATCH with detail);
+ *   2. one synced RocksDB WriteBatch deletes the day's input and output key ranges and writes the
+ *      day's retired markers (meta): a crash before it leaves the day whole on the tape, a crash
+ *      after it leaves it retired; there is no state in between, so re-running is always safe;
+ *   3. a manual compaction of the deleted ranges returns their disk space (a crash here only
+ *      delays that: RocksDB's own compactions finish it).
+ * The day index is not touched, nor any other offset. A stream's newest day is never retired
+ * (TD_ERR_STATE): the tape reads its next offset and day roll from it. The sealed file must stay:
+ * reads of the day fail with TD_ERR_CORRUPT, naming it, when it is missing or damaged.
+ * Writer's thread; the tape open for writing. */
+td_err_t td_tape_retire_day(td_tape_t *tape, const char *symbol, uint32_t trading_day, bool *retired_now, char *errbuf,
+                            size_t errlen) TD_WUR;
+
+/* *retired = whether (symbol, trading_day)'s raw events have been retired. Any thread. */
+td_err_t td_tape_day_retired(td_tape_t *tape, const char *symbol, uint32_t trading_day, bool *retired) TD_WUR;
+
 /* The detail of the most recent failure of a call on this tape or one of its iterators (RocksDB's
  * own message, the corrupt key, the offset gap), copied into errbuf; "" when none. The functions
  * above that take no errbuf leave their detail here. Any thread. */
 void td_tape_last_error(td_tape_t *tape, char *errbuf, size_t errlen);
+
+/* What went wrong, for a message about rc that a tape call returned: the tape's detail (as
+ * td_tape_last_error: the corrupt key, the damaged sealed file and the check that failed) when rc
+ * is a failure of the tape itself (TD_ERR_CORRUPT, TD_ERR_STORE), else td_err_name(rc). Returns
+ * buf. Any thread. */
+const char *td_tape_explain(td_tape_t *tape, td_err_t rc, char *buf, size_t len);
 
 #endif

@@ -303,9 +303,10 @@ td_err_t td_against_day(td_tape_t *tape, const td_pipeline_config_t *config, con
         match_fills(&live, &model, opts, result);
         result->consistent = result->missing == 0 && result->extra == 0 && !result->slip_exceeded;
     }
+    char detail[1024];
     if (rc != TD_OK && errbuf && !errbuf[0])
         td_err_set(errbuf, errlen, rc, "%s: comparison of %08" PRIu32 " with the model failed (%s)", symbol, day,
-                   td_err_name(rc));
+                   td_tape_explain(tape, rc, detail, sizeof detail));
     free(ev);
     side_list_fini(&live);
     side_list_fini(&model);

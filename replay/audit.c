@@ -163,8 +163,9 @@ static td_err_t find_params_before(td_tape_t *tape, const td_pipeline_config_t *
             bool found = false;
             rc = scan_day_for_params(tape, symbol, &days->v[j], ev, &found, &result->params_event);
             if (rc != TD_OK) {
+                char detail[1024];
                 td_err_set(errbuf, errlen, rc, "%s: inputs of %08" PRIu32 " unreadable (%s)", symbol,
-                           days->v[j].trading_day, td_err_name(rc));
+                           days->v[j].trading_day, td_tape_explain(tape, rc, detail, sizeof detail));
                 break;
             }
             if (found) {
@@ -226,12 +227,13 @@ td_err_t td_audit_at(td_tape_t *tape, const td_pipeline_config_t *config, const 
     td_tape_iter_t *inputs = NULL;
     td_pipeline_t pipeline;
     bool have_pipeline = false;
-    char when[32], first_when[32];
+    char when[32], first_when[32], detail[1024];
     td_time_format_iso(at_ms, when);
 
     td_err_t rc = td_tape_read(tape, TD_STREAM_INPUT, symbol, 0, ev);
     if (rc != TD_OK)
-        td_err_set(errbuf, errlen, rc, "%s: the first input does not read (%s)", symbol, td_err_name(rc));
+        td_err_set(errbuf, errlen, rc, "%s: the first input does not read (%s)", symbol,
+                   td_tape_explain(tape, rc, detail, sizeof detail));
     if (rc == TD_OK && at_ms < ev->time_ms) {
         td_time_format_iso(ev->time_ms, first_when);
         rc = td_err_set(errbuf, errlen, TD_ERR_INVALID, "%s: %s is before the stream's first event (offset 0 at %s)",
@@ -383,10 +385,12 @@ td_err_t td_audit_at(td_tape_t *tape, const td_pipeline_config_t *config, const 
     if (rc == TD_OK) {
         rc = read_last(tape, symbol, result->last_applied_offset, last_n, result);
         if (rc != TD_OK)
-            td_err_set(errbuf, errlen, rc, "%s: the last inputs do not read (%s)", symbol, td_err_name(rc));
+            td_err_set(errbuf, errlen, rc, "%s: the last inputs do not read (%s)", symbol,
+                       td_tape_explain(tape, rc, detail, sizeof detail));
     }
     if (rc != TD_OK && errbuf && errlen && !errbuf[0])
-        td_err_set(errbuf, errlen, rc, "%s: reading the tape failed at %s (%s)", symbol, when, td_err_name(rc));
+        td_err_set(errbuf, errlen, rc, "%s: reading the tape failed at %s (%s)", symbol, when,
+                   td_tape_explain(tape, rc, detail, sizeof detail));
 
     td_tape_iter_destroy(inputs);
     if (have_pipeline)

@@ -240,8 +240,10 @@ td_err_t td_replay_day(td_tape_t *tape, const td_pipeline_config_t *config, cons
     if (rc == TD_OK && result->digest_recorded && result->verdict != TD_REPLAY_DIVERGED &&
         memcmp(result->digest_expected, result->digest_actual, TD_SHA256_LEN) != 0)
         diverge(&cmp, cmp.next_output - 1, NULL, NULL, NULL, "the day digest differs");
+    char detail[1024];
     if (rc != TD_OK && errbuf && !errbuf[0])
-        td_err_set(errbuf, errlen, rc, "%s: replay of %08" PRIu32 " failed (%s)", symbol, day, td_err_name(rc));
+        td_err_set(errbuf, errlen, rc, "%s: replay of %08" PRIu32 " failed (%s)", symbol, day,
+                   td_tape_explain(tape, rc, detail, sizeof detail));
 
     td_tape_iter_destroy(inputs);
     td_tape_iter_destroy(cmp.recorded);

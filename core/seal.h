@@ -1,5 +1,6 @@
 /* seal.h - the sealed day file: one symbol's trading day of tape events, compressed, checksummed,
- * written once and never rewritten.
+ * written once and never rewritten. compact writes it (td_seal_write); the tape reads a day from it
+ * (td_seal_day_load) once retention has removed the day's raw events (core/tape.h).
  *
  * Layout of DATA_DIR/sealed/<SYMBOL>/<YYYYMMDD>.tdseal (format version 1, integers big-endian):
  *
@@ -74,5 +75,31 @@ td_err_t td_seal_write(const char *path, td_seal_header_t *header, td_slice_t co
  * version; TD_ERR_IO when unreadable. */
 td_err_t td_seal_verify(const char *path, td_seal_header_t *header, td_buf_t *content, uint64_t *file_bytes,
                         uint8_t file_sha256[TD_SHA256_LEN], char *errbuf, size_t errlen) TD_WUR;
+
+/* The one place the file's name is made: DATA_DIR/sealed/<SYMBOL>/<YYYYMMDD>.tdseal into out[cap].
+ * TD_ERR_INVALID when it does not fit. */
+td_err_t td_seal_path(char *out, size_t cap, const char *data_dir, const char *symbol, uint32_t trading_day) TD_WUR;
+
+/* --- reading a sealed day's events --- */
+
+/* A verified sealed file in memory with an index of its records: the same events, at the same
+ * offsets, with the same stored bytes as the tape held. Owned by the caller (_load / _fini). */
+typedef struct td_seal_day {
+    td_seal_header_t header;
+    td_buf_t content;
+    size_t *at; /* content position of each record: the inputs' then the outputs' */
+} td_seal_day_t;
+
+/* Reads and verifies the file at path (td_seal_verify's checks), then checks that its records are
+ * exactly the header's: inputs.count input records at first..last, then outputs.count output
+ * records, each inside the content, nothing after them. *day is initialised here whatever the
+ * result (td_seal_day_fini frees it). TD_ERR_NOT_FOUND, TD_ERR_CORRUPT (naming the file and the
+ * check that failed), TD_ERR_UNSUPPORTED, TD_ERR_IO, TD_ERR_NOMEM, as td_seal_verify. */
+td_err_t td_seal_day_load(const char *path, td_seal_day_t *day, char *errbuf, size_t errlen) TD_WUR;
+void td_seal_day_fini(td_seal_day_t *day);
+
+/* The stored bytes of the event at offset of stream 0 (inputs) or 1 (outputs), pointing into day
+ * (valid until td_seal_day_fini). TD_ERR_NOT_FOUND outside the stream's range of the day. */
+td_err_t td_seal_day_get(const td_seal_day_t *day, int stream, uint64_t offset, td_slice_t *bytes) TD_WUR;
 
 #endif

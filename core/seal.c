@@ -1,9 +1,10 @@
-/* seal.c - writing and verifying sealed day files (see seal.h). The whole file is built in memory:
+/* seal.c - writing, verifying and reading sealed day files (see seal.h). The whole file is built in memory:
  * a day of one symbol is tens of megabytes at most, and one buffer keeps the checks simple. */
-#include "compact/seal.h"
+#include "core/seal.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <libgen.h>
 #include <lzma.h>
 #include <stdio.h>
@@ -220,11 +221,13 @@ static td_err_t read_file(const char *path, td_buf_t *out, char *errbuf, size_t 
     return rc;
 }
 
-td_err_t td_seal_verify(const char *path, td_seal_header_t *header, td_buf_t *content, uint64_t *file_bytes,
-                        uint8_t file_sha256[TD_SHA256_LEN], char *errbuf, size_t errlen)
+/* Verifies the file at path; on TD_OK *header is what it says and plain holds the content. */
+static td_err_t verify_into(const char *path, td_seal_header_t *header, td_buf_t *plain, uint64_t *file_bytes,
+                            uint8_t file_sha256[TD_SHA256_LEN], char *errbuf, size_t errlen)
 {
     td_buf_t file;
     td_buf_init(&file);
+    td_buf_reset(plain);
     td_err_t rc = read_file(path, &file, errbuf, errlen);
     const uint8_t *p = file.ptr;
     if (rc == TD_OK && (file.len < TD_SEAL_HEADER_LEN || memcmp(p, magic, sizeof magic) != 0))
@@ -256,37 +259,128 @@ td_err_t td_seal_verify(const char *path, td_seal_header_t *header, td_buf_t *co
             rc = td_err_set(errbuf, errlen, TD_ERR_CORRUPT, "%s: implausible content length %llu", path,
                             (unsigned long long)header->content_len);
     }
-    uint8_t *plain = NULL;
-    if (rc == TD_OK) {
-        plain = malloc(header->content_len ? (size_t)header->content_len : 1);
-        if (!plain)
-            rc = TD_ERR_NOMEM;
-    }
+    if (rc == TD_OK)
+        rc = td_buf_reserve(plain, header->content_len ? (size_t)header->content_len : 1);
     if (rc == TD_OK) {
         uint64_t memlimit = UINT64_MAX;
         size_t in_pos = 0, out_pos = 0;
         lzma_ret lr =
             lzma_stream_buffer_decode(&memlimit, 0, NULL, p + TD_SEAL_HEADER_LEN, &in_pos, (size_t)header->payload_len,
-                                      plain, &out_pos, (size_t)header->content_len);
+                                      plain->ptr, &out_pos, (size_t)header->content_len);
         if (lr != LZMA_OK || in_pos != header->payload_len || out_pos != header->content_len)
             rc = td_err_set(errbuf, errlen, TD_ERR_CORRUPT,
                             "%s: damaged: the xz payload does not decode to the announced %llu bytes (liblzma code %d)",
                             path, (unsigned long long)header->content_len, (int)lr);
+        else
+            plain->len = out_pos;
     }
     if (rc == TD_OK) {
-        td_sha256(plain, (size_t)header->content_len, sum);
+        td_sha256(plain->ptr, plain->len, sum);
         if (memcmp(sum, header->content_sha256, TD_SHA256_LEN) != 0)
             rc = td_err_set(errbuf, errlen, TD_ERR_CORRUPT, "%s: damaged: the content's SHA-256 does not match", path);
-    }
-    if (rc == TD_OK && content) {
-        td_buf_reset(content);
-        rc = td_buf_append(content, plain, (size_t)header->content_len);
     }
     if (rc == TD_OK) {
         *file_bytes = file.len;
         td_sha256(file.ptr, file.len, file_sha256);
+    } else {
+        td_buf_reset(plain);
     }
-    free(plain);
     td_buf_fini(&file);
     return rc;
+}
+
+td_err_t td_seal_verify(const char *path, td_seal_header_t *header, td_buf_t *content, uint64_t *file_bytes,
+                        uint8_t file_sha256[TD_SHA256_LEN], char *errbuf, size_t errlen)
+{
+    if (content)
+        return verify_into(path, header, content, file_bytes, file_sha256, errbuf, errlen);
+    td_buf_t plain;
+    td_buf_init(&plain);
+    td_err_t rc = verify_into(path, header, &plain, file_bytes, file_sha256, errbuf, errlen);
+    td_buf_fini(&plain);
+    return rc;
+}
+
+td_err_t td_seal_path(char *out, size_t cap, const char *data_dir, const char *symbol, uint32_t trading_day)
+{
+    int n = snprintf(out, cap, "%s/sealed/%s/%08" PRIu32 ".tdseal", data_dir, symbol, trading_day);
+    return n < 0 || (size_t)n >= cap ? TD_ERR_INVALID : TD_OK;
+}
+
+/* --- reading a sealed day's events --- */
+
+/* Indexes one stream's records starting at *pos: range->count records of `stream` at consecutive
+ * offsets from range->first_offset. */
+static td_err_t index_stream(const char *path, td_seal_day_t *day, int stream, const td_day_range_t *range, size_t *pos,
+                             size_t *slot, char *errbuf, size_t errlen)
+{
+    const td_buf_t *c = &day->content;
+    if (range->count && range->count != range->last_offset - range->first_offset + 1)
+        return td_err_set(errbuf, errlen, TD_ERR_CORRUPT, "%s: damaged: %s range %llu..%llu announces %llu events",
+                          path, stream ? "output" : "input", (unsigned long long)range->first_offset,
+                          (unsigned long long)range->last_offset, (unsigned long long)range->count);
+    for (uint64_t i = 0; i < range->count; i++) {
+        uint64_t want = range->first_offset + i;
+        if (c->len - *pos < 13)
+            return td_err_set(errbuf, errlen, TD_ERR_CORRUPT, "%s: damaged: the content ends before %s offset %llu",
+                              path, stream ? "output" : "input", (unsigned long long)want);
+        const uint8_t *r = c->ptr + *pos;
+        uint32_t len = get32(r + 9);
+        if (r[0] != stream || get64(r + 1) != want || len > c->len - *pos - 13)
+            return td_err_set(errbuf, errlen, TD_ERR_CORRUPT,
+                              "%s: damaged: the record at content byte %zu is not %s offset %llu", path, *pos,
+                              stream ? "output" : "input", (unsigned long long)want);
+        day->at[(*slot)++] = *pos;
+        *pos += 13 + (size_t)len;
+    }
+    return TD_OK;
+}
+
+td_err_t td_seal_day_load(const char *path, td_seal_day_t *day, char *errbuf, size_t errlen)
+{
+    memset(day, 0, sizeof *day);
+    td_buf_init(&day->content);
+    uint64_t file_bytes = 0;
+    uint8_t file_sha[TD_SHA256_LEN];
+    td_err_t rc = verify_into(path, &day->header, &day->content, &file_bytes, file_sha, errbuf, errlen);
+    const td_seal_header_t *h = &day->header;
+    uint64_t records = h->inputs.count + h->outputs.count;
+    /* a record is at least 13 bytes: more records than that allows is a damaged header */
+    if (rc == TD_OK && (records < h->inputs.count || records > day->content.len / 13))
+        rc = td_err_set(errbuf, errlen, TD_ERR_CORRUPT, "%s: damaged: %llu records announced in %zu content bytes",
+                        path, (unsigned long long)records, day->content.len);
+    if (rc == TD_OK) {
+        day->at = malloc((records ? (size_t)records : 1) * sizeof *day->at);
+        if (!day->at)
+            rc = TD_ERR_NOMEM;
+    }
+    size_t pos = 0, slot = 0;
+    if (rc == TD_OK)
+        rc = index_stream(path, day, 0, &h->inputs, &pos, &slot, errbuf, errlen);
+    if (rc == TD_OK)
+        rc = index_stream(path, day, 1, &h->outputs, &pos, &slot, errbuf, errlen);
+    if (rc == TD_OK && pos != day->content.len)
+        rc = td_err_set(errbuf, errlen, TD_ERR_CORRUPT, "%s: damaged: %zu content bytes after the last record", path,
+                        day->content.len - pos);
+    return rc;
+}
+
+void td_seal_day_fini(td_seal_day_t *day)
+{
+    if (!day)
+        return;
+    td_buf_fini(&day->content);
+    free(day->at);
+    day->at = NULL;
+}
+
+td_err_t td_seal_day_get(const td_seal_day_t *day, int stream, uint64_t offset, td_slice_t *bytes)
+{
+    const td_day_range_t *range = stream ? &day->header.outputs : &day->header.inputs;
+    if (!range->count || offset < range->first_offset || offset > range->last_offset)
+        return TD_ERR_NOT_FOUND;
+    size_t slot = (size_t)(offset - range->first_offset) + (stream ? (size_t)day->header.inputs.count : 0);
+    const uint8_t *r = day->content.ptr + day->at[slot];
+    *bytes = (td_slice_t){r + 13, get32(r + 9)};
+    return TD_OK;
 }
