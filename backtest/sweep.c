@@ -319,6 +319,10 @@ static td_err_t act(td_backtest__run_t *run, const td_strategy_ctx_t *ctx, const
  * decision or a fill will read are fetched from memory early. */
 #define BLOCK 2048
 
+/* How many marked bars ahead step_block_hold asks for the lines a decision will read (step_block,
+ * tuned for sma_cross, asks 2 ahead). */
+#define PREFETCH_AHEAD 6
+
 /* The bars of one block on which a set's strategy may decide something ("marks"), found before
  * the block's account is stepped, with a small integer the decision step receives. */
 typedef struct marks {
@@ -458,13 +462,36 @@ typedef struct breakout_self {
     td_breakout_state_t st; /* held bars; the ATR fields are set per bar from atr */
 } breakout_self_t;
 
-/* The breakout rule on bar i (td_breakout__decide with the shared indicators). */
-static td_err_t breakout_decide(void *opaque, td_backtest__run_t *run, size_t i, int unused)
+/* True when td_breakout__decide, on a bar whose close is beyond the range on side `beyond` (+1 above
+ * the high, -1 below the low) and on which max_hold does not fire, provably changes nothing: the
+ * position already has that side's full volume (exposure = +-volume) and entries on that side are
+ * allowed - the target equals the exposure, so td_strategy__act emits nothing (breakout has no
+ * signal_always) - or entries on that side are not allowed and the exposure is not against it -
+ * nothing is decided. Either way whether the session, the weekday or the ATR permit an entry does
+ * not matter, and the only state the rule changes, the held-bars count, is kept by the caller (or
+ * unused without max_hold). The stop distances the rule would price cannot fail for accepted bars
+ * (sl_atr, tp_atr <= 100 and an ATR <= 2^53 stay far from overflow), so no error is skipped. */
+static inline bool breakout_idle(const td_breakout_cfg_t *cfg, int beyond, const td_backtest__run_t *run)
 {
-    (void)unused;
+    td_volume_t exposure;
+    if (__builtin_add_overflow(td_positions_volume(&run->positions), run->pending, &exposure))
+        return false; /* the rule reports it */
+    const int side = beyond > 0 ? TD_STRATEGY_LONG : TD_STRATEGY_SHORT;
+    if (cfg->direction & side)
+        return exposure == beyond * cfg->volume;
+    return beyond > 0 ? exposure >= 0 : exposure <= 0;
+}
+
+/* The breakout rule on bar i (td_breakout__decide with the shared indicators). beyond: +1 / -1 on a
+ * bar whose close is above / below the range and on which max_hold cannot fire (breakout_idle may
+ * skip it), else 0. */
+static td_err_t breakout_decide(void *opaque, td_backtest__run_t *run, size_t i, int beyond)
+{
     breakout_self_t *self = opaque;
     const td_sweep_t *sweep = self->sweep;
     const td_breakout_cfg_t *cfg = &self->cfg;
+    if (beyond != 0 && breakout_idle(cfg, beyond, run))
+        return TD_OK;
     self->st.atr_sum = self->atr[i];
     self->st.atr_count = i + 1 < cfg->atr_n ? (uint32_t)(i + 1) : cfg->atr_n;
     td_breakout__bar_in_t in = {
@@ -486,6 +513,74 @@ static td_err_t breakout_decide(void *opaque, td_backtest__run_t *run, size_t i,
     return decided ? act(run, &ctx, &d, i, &sweep->bars[i]) : TD_OK;
 }
 
+/* max_hold: td_breakout__decide's held-bars count follows the sign of the position at each bar's
+ * close: 0 while flat, 1 on the first bar of a new sign, +1 on each further bar of that sign. The
+ * position only changes on a bar the loop steps through the fill model (a skipped bar leaves it
+ * alone, see skip_quiet), so the sign of the last stepped bar and the first bar of its run give the
+ * count of any bar without calling the rule on every bar. */
+typedef struct hold_track {
+    int sign;     /* position sign at the close of the last stepped bar */
+    size_t start; /* the first bar of the run of that sign (sign != 0) */
+} hold_track_t;
+
+/* The first bar from which the max_hold rule fires with the position of the track: held bars
+ * (bar - start + 1) >= max_hold. SIZE_MAX while flat. */
+static inline size_t hold_deadline(const hold_track_t *hold, uint32_t max_hold)
+{
+    return hold->sign != 0 ? hold->start + max_hold - 1 : SIZE_MAX;
+}
+
+/* step_block for breakout with max_hold: the rule is called on the marked bars (close beyond the
+ * range) and on every bar from the held position's deadline on, the only bars on which it can
+ * decide something; the held-bars state it reads is set from the track first. On any other bar
+ * the rule would only advance the count, which the track reproduces. */
+static td_err_t step_block_hold(const td_sweep_t *sweep, td_backtest__run_t *run, size_t from, size_t to,
+                                const marks_t *marks, breakout_self_t *self, hold_track_t *hold, size_t *end_cursor)
+{
+    const uint32_t max_hold = self->cfg.max_hold;
+    for (size_t k = 0; k < marks->n && k < PREFETCH_AHEAD; k++) {
+        prefetch_bar(sweep, from + marks->at[k]);
+        prefetch_bar(sweep, from + marks->at[k] + 1);
+    }
+    td_err_t rc = TD_OK;
+    size_t k = 0;
+    for (size_t i = from; rc == TD_OK && i < to;) {
+        rc = fill_step(sweep, run, i);
+        if (rc != TD_OK)
+            break;
+        /* the count after bar i - 1 (what the rule's state holds before bar i), then bar i's sign */
+        const int prev_sign = hold->sign;
+        const uint32_t prev_held = prev_sign != 0 ? (uint32_t)(i - hold->start) : 0;
+        const int sign = td_strategy__sign64(td_positions_volume(&run->positions));
+        if (sign != hold->sign) {
+            hold->sign = sign;
+            hold->start = i;
+            if (sign != 0) /* the deadline's bar and the fill after it */
+                prefetch_bar(sweep, i + max_hold - 1), prefetch_bar(sweep, i + max_hold);
+        }
+        const bool marked = k < marks->n && from + marks->at[k] == i;
+        if (marked && k + PREFETCH_AHEAD < marks->n) {
+            prefetch_bar(sweep, from + marks->at[k + PREFETCH_AHEAD]);
+            prefetch_bar(sweep, from + marks->at[k + PREFETCH_AHEAD] + 1);
+        }
+        if (marked || i >= hold_deadline(hold, max_hold)) {
+            self->st.held_sign = prev_sign;
+            self->st.held_bars = prev_held;
+            rc = breakout_decide(self, run, i, i < hold_deadline(hold, max_hold) ? marks->value[k] : 0);
+            k += marked;
+        }
+        if (rc == TD_OK)
+            rc = close_step(sweep, run, i);
+        i++;
+        if (rc == TD_OK && i < to) {
+            size_t until = k < marks->n ? from + marks->at[k] : to;
+            size_t deadline = hold_deadline(hold, max_hold);
+            i = skip_quiet(sweep, run, i, deadline < until ? (deadline > i ? deadline : i) : until, end_cursor);
+        }
+    }
+    return rc;
+}
+
 static td_err_t run_breakout(td_sweep_t *sweep, td_backtest__run_t *run)
 {
     breakout_self_t self = {.sweep = sweep, .cfg = run->strategy->cfg.brk};
@@ -496,29 +591,28 @@ static td_err_t run_breakout(td_sweep_t *sweep, td_backtest__run_t *run)
         return td_err_set(run->errbuf, run->errlen, TD_ERR_NOMEM, "%s: out of memory", run->config->symbol);
     marks_t marks;
     size_t end_cursor = 0;
+    hold_track_t hold = {0, 0};
     td_err_t rc = TD_OK;
     for (size_t from = 0; rc == TD_OK && from < sweep->n; from += BLOCK) {
         size_t to = from + BLOCK < sweep->n ? from + BLOCK : sweep->n;
+        /* td_breakout__decide decides something only when the close is above the range's high or
+         * below its low (and only then needs the account), or, with max_hold, when the held-bars
+         * count reaches it (step_block_hold); on any other bar it changes nothing but that count. */
         marks.n = 0;
-        if (cfg->max_hold != 0) {
-            /* the held-bars count moves on every bar and can decide on any: every bar is marked */
-            for (size_t i = from; i < to; i++)
-                marks.at[marks.n++] = (uint32_t)(i - from);
-        } else {
-            /* Without max_hold, td_breakout__decide decides something only when the close is above
-             * the range's high or below its low (and only then needs the account); on any other
-             * bar it changes nothing but the held-bars count, which only max_hold reads. */
-            size_t first = from < cfg->lookback ? cfg->lookback : from;
-            for (size_t i = first; i < to; i++) {
-                td_price_t close = sweep->close[i];
-                bool beyond = close > range_max(sweep->hi, i - cfg->lookback, cfg->lookback) ||
-                              close < range_min(sweep->lo, i - cfg->lookback, cfg->lookback);
-                marks.at[marks.n] = (uint32_t)(i - from);
-                marks.value[marks.n] = 0;
-                marks.n += beyond;
-            }
+        size_t first = from < cfg->lookback ? cfg->lookback : from;
+        for (size_t i = first; i < to; i++) {
+            td_price_t close = sweep->close[i];
+            int beyond = close > range_max(sweep->hi, i - cfg->lookback, cfg->lookback)   ? 1
+                         : close < range_min(sweep->lo, i - cfg->lookback, cfg->lookback) ? -1
+                                                                                          : 0;
+            marks.at[marks.n] = (uint32_t)(i - from);
+            marks.value[marks.n] = (int8_t)beyond;
+            marks.n += beyond != 0;
         }
-        rc = step_block(sweep, run, from, to, &marks, breakout_decide, &self, &end_cursor);
+        if (cfg->max_hold != 0)
+            rc = step_block_hold(sweep, run, from, to, &marks, &self, &hold, &end_cursor);
+        else
+            rc = step_block(sweep, run, from, to, &marks, breakout_decide, &self, &end_cursor);
     }
     free(owned);
     return rc;

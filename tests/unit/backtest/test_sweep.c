@@ -303,6 +303,47 @@ static void test_adversarial_breakout(void **state)
     }
 }
 
+/* max_hold: the sweep calls the rule only on bars beyond the range and from a held position's
+ * deadline on, and keeps the held-bars count itself. Holds of 1 bar (the exit decided on the entry's
+ * fill bar), 2 and longer ones; positions without stops (the bars between are skipped), with stops
+ * and targets that end a hold early (the count restarts from flat), reversals (restart at 1). */
+static void test_max_hold(void **state)
+{
+    (void)state;
+    const size_t n = 1500;
+    for (uint64_t seed = 21; seed <= 22; seed++) {
+        td_bar_t *bars = adversarial_bars(n, seed);
+        td_backtest_config_t config = costly_config();
+        config.spread = -1;
+        tally_t t = compare_grid(&config, "breakout",
+                                 "lookback=2|4|9,atr_n=3,sl_atr=0|1.5,tp_atr=0|2,max_hold=1|2|5|40,"
+                                 "direction=both|long|short,volume=0.5",
+                                 bars, n);
+        print_tally("breakout max_hold adversarial", &t);
+        assert_true(t.trades > 5000 && t.stops > 100 && t.reversals > 100);
+        config.costs = false;
+        config.tz_offset_minutes = -300;
+        t = compare_grid(&config, "breakout",
+                         "lookback=3|6,max_hold=1|3|7,session_start=09:00,session_end=15:00,weekdays=1234,"
+                         "direction=both|long,volume=1",
+                         bars, n);
+        print_tally("breakout max_hold adversarial, a session, no costs", &t);
+        assert_true(t.trades > 40);
+        free(bars);
+    }
+    size_t n_real = 0;
+    td_bar_t *bars = real_bars("bars/dukascopy-eurusd-h4.csv", TD_FMT_DUKASCOPY_BARS, 8000, &n_real);
+    if (!bars)
+        return;
+    td_backtest_config_t config = costly_config();
+    tally_t t = compare_grid(&config, "breakout",
+                             "lookback=5|20|60,max_hold=1|2|6|30|200,sl_atr=0|2,direction=both|long|short,volume=0.5",
+                             bars, n_real);
+    print_tally("breakout max_hold, Dukascopy EURUSD H4", &t);
+    assert_true(t.trades > 5000 && t.reversals > 100);
+    free(bars);
+}
+
 /* The ATR cache holds TD_SWEEP_ATR_CACHE periods; more periods are computed per run. */
 static void test_many_atr_periods(void **state)
 {
@@ -488,10 +529,10 @@ static void test_grid_threads(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_adversarial_sma),  cmocka_unit_test(test_adversarial_breakout),
-        cmocka_unit_test(test_many_atr_periods), cmocka_unit_test(test_warmup_edges),
-        cmocka_unit_test(test_refused_bars),     cmocka_unit_test(test_real_bars),
-        cmocka_unit_test(test_grid_threads),
+        cmocka_unit_test(test_adversarial_sma), cmocka_unit_test(test_adversarial_breakout),
+        cmocka_unit_test(test_max_hold),        cmocka_unit_test(test_many_atr_periods),
+        cmocka_unit_test(test_warmup_edges),    cmocka_unit_test(test_refused_bars),
+        cmocka_unit_test(test_real_bars),       cmocka_unit_test(test_grid_threads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
