@@ -20,7 +20,8 @@ for p in "${PACKAGES[@]}"; do
 done
 
 # Node.js and npm run the trade-for-trade comparison with an open-source backtester
-# (tests/integration/it_backtest_compare.sh installs grademark with npm into the build tree).
+# (tests/integration/it_backtest_compare.sh installs grademark with `npm ci` from
+# tests/integration/npm/package-lock.json into the build tree).
 # Debian's packages when the machine has none; a node already on PATH is used as it is.
 command -v node > /dev/null 2>&1 || missing+=(nodejs)
 command -v npm > /dev/null 2>&1 || missing+=(npm)

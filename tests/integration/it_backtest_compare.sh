@@ -1,62 +1,148 @@
 #!/usr/bin/env bash
 # tapedeck backtest against an established open-source backtester, trade for trade: grademark (npm,
 # MIT, github.com/grademark/grademark), run by compare_grademark.js with the same conventions
-# (signal at the bar's close, fill at the next bar's open, no costs) and the same sma_cross rules,
-# over real Dukascopy EURUSD and XAUUSD H4 bars, long and short. grademark is installed with npm into
-# the build tree (kept between runs); without node/npm or the npm registry the test is skipped.
-# grademark evaluates no rule on a bar at whose open it fills: the sets compared have no cross on
-# such a bar (the script counts them and the test asserts 0), and a set that has some is shown to
-# differ exactly there - the comparison can fail.
+# (signal at the bar's close, fill at the next bar's open, no costs) and the same rules of
+# sma_cross and breakout (with max_hold, stops and targets), over real Dukascopy EURUSD and XAUUSD
+# H4 bars, long and short. grademark and its dependencies are installed with `npm ci` from
+# tests/integration/npm/package-lock.json (exact versions and hashes) into the build tree, kept
+# between runs; without node/npm or the npm registry the test is skipped.
+#
+# Where grademark's conventions differ from tapedeck's (docs/BACKTEST.md: it evaluates no rule on a
+# bar on which it filled, it does not check stops on the entry bar, it fills a gap through a level
+# at the level), compare_grademark.js lists every such event. Two checks:
+#   exact:     the set has no such event, and the two trade lists are equal line for line;
+#   explained: the set has some; every trade that is not in both lists starts or ends after an
+#              event that follows the last trade both agree on, and most trades (and each kind of
+#              exit named) are in both lists, equal to the digit.
+# A control set (sma_cross 10/40) has events and is shown to differ, so the comparison can fail.
 . "$(dirname "$0")/lib.sh"
 need_data
 if ! command -v node > /dev/null || ! command -v npm > /dev/null; then
   echo "SKIP: node and npm not found (ops/setup.sh installs Debian's nodejs and npm when the machine has none)"
   exit 77
 fi
-mods="$(dirname "$TD_WORK")/npm-grademark"
-if [ ! -f "$mods/node_modules/grademark/package.json" ] || [ ! -f "$mods/node_modules/chai/package.json" ]; then
+here="$(dirname "$0")"
+mods="$(dirname "$TD_WORK")/npm-compare"
+if ! cmp -s "$here/npm/package-lock.json" "$mods/installed-lock.json"; then
+  rm -rf "$mods"
   mkdir -p "$mods"
-  if ! timeout 240 npm install --prefix "$mods" --no-audit --no-fund --no-save --loglevel=error \
-       grademark@0.3.0 data-forge@1.10.5 chai@4.2.0 > "$TD_WORK/npm.log" 2>&1; then
-    echo "SKIP: npm could not install grademark@0.3.0 (is the npm registry reachable?): $(tail -1 "$TD_WORK/npm.log")"
+  cp "$here/npm/package.json" "$here/npm/package-lock.json" "$mods/"
+  if ! timeout 300 npm ci --prefix "$mods" --no-audit --no-fund --loglevel=error > "$TD_WORK/npm.log" 2>&1; then
+    echo "SKIP: npm ci could not install tests/integration/npm/package-lock.json (is the npm registry reachable?): $(tail -1 "$TD_WORK/npm.log")"
     exit 77
   fi
+  cp "$here/npm/package-lock.json" "$mods/installed-lock.json"
 fi
 echo "  node $(node --version), grademark $(sed -n 's/.*"version": "\(.*\)".*/\1/p' "$mods/node_modules/grademark/package.json")"
 cfg="$TD_WORK/config.yaml"
 write_config "$cfg"
-js="$(dirname "$0")/compare_grademark.js"
+js="$here/compare_grademark.js"
 
-# compare FILE SYMBOL DIGITS FAST SLOW: writes $TD_WORK/{ours,gm}-SIDE.csv and the fill-bar crosses
+# compare FILE SYMBOL DIGITS STRATEGY PARAMS: both sides of one set, into $TD_WORK/{ours,gm}-SIDE.csv
+# (gm-SIDE.csv without grademark's exit reasons, gm-SIDE.why with them) and gm-SIDE.err (its events)
 compare() {
-  local file=$TD_SHARED_DATA/bars/$1 sym=$2 digits=$3 fast=$4 slow=$5
-  td --config "$cfg" backtest --strategy sma_cross --symbol "$sym" --data "$file" --format dukascopy-bars \
-     --grid "fast=$fast,slow=$slow,direction=long|short,volume=1" --no-costs --threads 1 \
-     --trades-out "$TD_WORK/ours.csv" --out /dev/null > /dev/null 2>&1 || fail "tapedeck backtest $1"
+  local file=$TD_SHARED_DATA/bars/$1 sym=$2 digits=$3 strategy=$4 params=$5
+  td --config "$cfg" backtest --strategy "$strategy" --symbol "$sym" --data "$file" --format dukascopy-bars \
+     --grid "$params,direction=long|short,volume=1" --no-costs --threads 1 \
+     --trades-out "$TD_WORK/ours.csv" --out /dev/null > /dev/null 2> "$TD_WORK/td.err" ||
+    { cat "$TD_WORK/td.err"; fail "tapedeck backtest $1 $strategy $params"; }
   for side in long short; do
     local k=0; [ $side = short ] && k=1
     awk -F, -v k=$k 'NR > 1 && $1 == k { print $3 "," $4 "," $5 "," $6 "," $7 }' "$TD_WORK/ours.csv" > "$TD_WORK/ours-$side.csv"
-    node "$js" "$mods/node_modules" "$file" "$digits" "$fast" "$slow" $side > "$TD_WORK/gm-$side.csv" 2> "$TD_WORK/gm-$side.err" ||
-      { cat "$TD_WORK/gm-$side.err"; fail "grademark run $1 $side"; }
+    node "$js" "$mods/node_modules" "$file" "$digits" $side "$strategy" "$params" > "$TD_WORK/gm-$side.why" 2> "$TD_WORK/gm-$side.err" ||
+      { cat "$TD_WORK/gm-$side.err"; fail "grademark run $1 $strategy $params $side"; }
+    cut -d, -f1-5 "$TD_WORK/gm-$side.why" > "$TD_WORK/gm-$side.csv"
   done
 }
 
-for c in "dukascopy-eurusd-h4.csv EURUSD 5 40 160" "dukascopy-xauusd-h4.csv XAUUSD 3 50 200"; do
-  set -- $c
-  compare "$@"
-  for side in long short; do
-    grep -q "^fill-bar crosses: 0$" "$TD_WORK/gm-$side.err" || fail "$2 $4/$5 $side: $(cat "$TD_WORK/gm-$side.err")"
-    n=$(wc -l < "$TD_WORK/ours-$side.csv")
-    [ "$n" -gt 50 ] || fail "$2 $4/$5 $side: only $n trades"
+events() { sed -n 's/^convention events: \([0-9]*\).*/\1/p' "$TD_WORK/gm-$1.err"; }
+
+# exact LABEL MIN_TRADES SIDE...: no convention event, equal trade lists
+exact() {
+  local label=$1 min=$2; shift 2
+  for side in "$@"; do
+    [ "$(events $side)" = 0 ] || fail "$label $side: $(head -1 "$TD_WORK/gm-$side.err")"
+    local n; n=$(wc -l < "$TD_WORK/ours-$side.csv")
+    [ "$n" -ge "$min" ] || fail "$label $side: only $n trades"
     diff "$TD_WORK/ours-$side.csv" "$TD_WORK/gm-$side.csv" > "$TD_WORK/diff.txt" ||
-      { head -20 "$TD_WORK/diff.txt"; fail "$2 $4/$5 $side: tapedeck and grademark disagree"; }
-    pass "$2 H4 sma_cross $4/$5 $side: $n trades, entry and exit time and price equal to grademark's"
+      { head -20 "$TD_WORK/diff.txt"; fail "$label $side: tapedeck and grademark disagree"; }
+    pass "$label $side: $n trades, entry and exit time and price equal to grademark's ($(cut -d, -f6 "$TD_WORK/gm-$side.why" | sort | uniq -c | awk '{ printf "%s%s %s", (NR > 1 ? ", " : ""), $1, $2 }'))"
   done
-done
+}
+
+# explained LABEL MIN_PERCENT REASON...: every difference follows a convention event; at least
+# MIN_PERCENT of each side's trades agree, among them at least one exit of each REASON
+explained() {
+  local label=$1 pct=$2; shift 2
+  for side in long short; do
+    local ev; ev=$(events $side)
+    [ "$ev" -gt 0 ] || fail "$label $side: expected convention events (else use exact)"
+    sed -n 's/^event \([^ ]*\) .*/\1/p' "$TD_WORK/gm-$side.err" > "$TD_WORK/events.txt"
+    # a trade in one list only is explained when an event lies between the exit of the last
+    # trade before it that both lists hold and its own exit (times in ISO form compare as text)
+    local out
+    out=$(awk -F, '
+      FILENAME == ARGV[1] { ev[++ne] = $1; next }
+      FILENAME == ARGV[2] { ours[++no] = $0; in_ours[$0] = 1; next }
+      { gm[++ng] = $0; in_gm[$0] = 1 }
+      function check(list, n, other, name,    i, last, f, j, ok, bad) {
+        last = ""; bad = 0
+        for (i = 1; i <= n; i++) {
+          if (list[i] in other) { split(list[i], f, ","); last = f[4]; matched[name]++; continue }
+          split(list[i], f, ",")
+          ok = 0
+          for (j = 1; j <= ne && !ok; j++) ok = ev[j] >= last && ev[j] <= f[4]
+          if (!ok) { print "unexplained " name ": " list[i]; bad++ }
+        }
+        return bad
+      }
+      END {
+        bad = check(ours, no, in_gm, "tapedeck") + check(gm, ng, in_ours, "grademark")
+        printf "%d %d %d %d\n", bad, matched["tapedeck"], no, ng
+      }' "$TD_WORK/events.txt" "$TD_WORK/ours-$side.csv" "$TD_WORK/gm-$side.csv")
+    local summary; summary=$(echo "$out" | tail -1)
+    set -- $summary "$@"
+    local bad=$1 same=$2 n_ours=$3 n_gm=$4; shift 4
+    [ "$bad" = 0 ] || { echo "$out" | head -10; fail "$label $side: $bad trades differ with no convention event before them"; }
+    [ $((same * 100)) -ge $((pct * n_ours)) ] && [ $((same * 100)) -ge $((pct * n_gm)) ] ||
+      fail "$label $side: only $same of $n_ours / $n_gm trades agree"
+    local reason
+    for reason in "$@"; do
+      local k
+      k=$(awk -F, -v r="$reason" 'FILENAME == ARGV[1] { ours[$0] = 1; next }
+            $6 == r && ($1 "," $2 "," $3 "," $4 "," $5) in ours { k++ } END { print k + 0 }' \
+            "$TD_WORK/ours-$side.csv" "$TD_WORK/gm-$side.why")
+      [ "$k" -gt 0 ] || fail "$label $side: no trade that both agree on ends by $reason"
+    done
+    pass "$label $side: $same of $n_ours / $n_gm trades equal; the $((n_ours - same)) / $((n_gm - same)) others each follow one of $ev convention events ($(sed -n 's/^convention events: [0-9]* (\(.*\))/\1/p' "$TD_WORK/gm-$side.err"))"
+  done
+}
+
+# sma_cross (no stops): exact
+compare dukascopy-eurusd-h4.csv EURUSD 5 sma_cross fast=40,slow=160
+exact "EURUSD H4 sma_cross 40/160" 50 long short
+compare dukascopy-xauusd-h4.csv XAUUSD 3 sma_cross fast=50,slow=200
+exact "XAUUSD H4 sma_cross 50/200" 50 long short
+
+# breakout without stops or max_hold: exact
+compare dukascopy-eurusd-h4.csv EURUSD 5 breakout lookback=50
+exact "EURUSD H4 breakout 50" 100 long short
+compare dukascopy-xauusd-h4.csv XAUUSD 3 breakout lookback=60
+exact "XAUUSD H4 breakout 60" 100 long short
+# a stop loss (sl_atr) with no entry-bar touch or gap in this set's long trades: exact
+compare dukascopy-eurusd-h4.csv EURUSD 5 breakout lookback=100,sl_atr=3
+exact "EURUSD H4 breakout 100 sl_atr 3" 50 long
+[ "$(grep -c ',stop_loss$' "$TD_WORK/gm-long.why")" -gt 20 ] || fail "EURUSD H4 breakout 100 sl_atr 3: too few stop exits"
+
+# breakout with stops, targets and max_hold: explained
+compare dukascopy-eurusd-h4.csv EURUSD 5 breakout lookback=50,sl_atr=3,tp_atr=6
+explained "EURUSD H4 breakout 50 sl_atr 3 tp_atr 6" 60 stop_loss take_profit signal
+compare dukascopy-eurusd-h4.csv EURUSD 5 breakout lookback=50,max_hold=30
+explained "EURUSD H4 breakout 50 max_hold 30" 80 max_hold signal
+compare dukascopy-xauusd-h4.csv XAUUSD 3 breakout lookback=50,atr_n=20,sl_atr=4,tp_atr=8,max_hold=60
+explained "XAUUSD H4 breakout 50 atr_n 20 sl_atr 4 tp_atr 8 max_hold 60" 60 stop_loss take_profit max_hold
 
 # the control: EURUSD 10/40 has crosses on fill bars, which grademark does not see
-compare dukascopy-eurusd-h4.csv EURUSD 5 10 40
-missed=$(sed -n 's/^fill-bar crosses: //p' "$TD_WORK/gm-long.err")
-[ "$missed" -gt 0 ] || fail "the control set should have crosses on fill bars"
+compare dukascopy-eurusd-h4.csv EURUSD 5 sma_cross fast=10,slow=40
 ! diff -q "$TD_WORK/ours-long.csv" "$TD_WORK/gm-long.csv" > /dev/null || fail "the control set should differ"
-pass "control: EURUSD 10/40 has $missed crosses on fill bars, which grademark skips: the trade lists differ, as they must"
+explained "control: EURUSD H4 sma_cross 10/40" 50
