@@ -133,6 +133,11 @@ exact "XAUUSD H4 breakout 60" 100 long short
 compare dukascopy-eurusd-h4.csv EURUSD 5 breakout lookback=100,sl_atr=3
 exact "EURUSD H4 breakout 100 sl_atr 3" 50 long
 [ "$(grep -c ',stop_loss$' "$TD_WORK/gm-long.why")" -gt 20 ] || fail "EURUSD H4 breakout 100 sl_atr 3: too few stop exits"
+# entries limited to a session and weekdays (on the UTC clock), with the ATR's readiness: exact
+compare dukascopy-eurusd-h4.csv EURUSD 5 breakout lookback=30,session_start=08:00,session_end=16:00,weekdays=1234
+exact "EURUSD H4 breakout 30 session 08:00-16:00 Mon-Thu" 100 long short
+compare dukascopy-xauusd-h4.csv XAUUSD 3 breakout lookback=40,atr_n=10,sl_atr=5,session_start=12:00,session_end=20:00,weekdays=12345
+exact "XAUUSD H4 breakout 40 atr_n 10 sl_atr 5 session 12:00-20:00 Mon-Fri" 100 long short
 
 # breakout with stops, targets and max_hold: explained
 compare dukascopy-eurusd-h4.csv EURUSD 5 breakout lookback=50,sl_atr=3,tp_atr=6
