@@ -35,7 +35,11 @@ static void help(void)
            "  router      sends new OrderIntents to the EA's session as ORDER lines, each recorded as\n"
            "              sent on the tape before it is written; an intent older than\n"
            "              router.max_age_ms is not sent but recorded as expired (an ExecutionReport\n"
-           "              input). Only with broker.mode external; in paper mode the processor fills.\n"
+           "              input). An intent sent but not yet reported on by the EA (no execution\n"
+           "              report with its id) is written again when a new EA session opens - after a\n"
+           "              restart or a reconnect - while within router.max_age_ms, else recorded as\n"
+           "              expired; the EA refuses an id it executed. Only with broker.mode external;\n"
+           "              in paper mode the processor fills.\n"
            "  sink        the warehouse sink: the tape's streams into PostgreSQL, exactly once\n"
            "              (tapedeck sink --help). In all roles it runs in its own thread when\n"
            "              warehouse.enabled is true; while PostgreSQL is down it logs and retries,\n"
@@ -292,8 +296,11 @@ int td_cmd_run(td_cli_t *cli, int argc, char **argv)
         td_router_stats_t rs;
         td_router_stats(live.router, &rs);
         printf("tapedeck run: router: %" PRIu64 " order(s) sent, %" PRIu64 " expired, %" PRIu64
-               " lost; tick-to-order latency over %" PRIu64 " order(s): p50 %.3f ms, p99 %.3f ms, max %.3f ms\n",
-               rs.sent, rs.expired, rs.lost, rs.latency_n, rs.latency_p50_ms, rs.latency_p99_ms, rs.latency_max_ms);
+               " lost (a write cut off: resent), %" PRIu64
+               " resent to a new session; tick-to-order latency over %" PRIu64
+               " order(s): p50 %.3f ms, p99 %.3f ms, max %.3f ms\n",
+               rs.sent, rs.expired, rs.lost, rs.resent, rs.latency_n, rs.latency_p50_ms, rs.latency_p99_ms,
+               rs.latency_max_ms);
     }
     stop_sink(&live);
     fflush(stdout);

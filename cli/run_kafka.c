@@ -455,8 +455,11 @@ static int run_gateway(td_cli_t *cli, const td_kafka_opts_t *kopts, td_tape_t *t
         td_router_stats_t rs;
         td_router_stats(gw.router, &rs);
         printf("tapedeck run: router: %" PRIu64 " order(s) sent, %" PRIu64 " expired, %" PRIu64
-               " lost; tick-to-order latency over %" PRIu64 " order(s): p50 %.3f ms, p99 %.3f ms, max %.3f ms\n",
-               rs.sent, rs.expired, rs.lost, rs.latency_n, rs.latency_p50_ms, rs.latency_p99_ms, rs.latency_max_ms);
+               " lost (a write cut off: resent), %" PRIu64
+               " resent to a new session; tick-to-order latency over %" PRIu64
+               " order(s): p50 %.3f ms, p99 %.3f ms, max %.3f ms\n",
+               rs.sent, rs.expired, rs.lost, rs.resent, rs.latency_n, rs.latency_p50_ms, rs.latency_p99_ms,
+               rs.latency_max_ms);
     }
     fflush(stdout);
     td_gw_server_destroy(gw.server);

@@ -84,8 +84,8 @@ static const key_def_t keys[] = {
     {"gateway.max_errors", K_INT, "10", 0, 1000000, NULL,
      "malformed lines tolerated per connection; one more closes it with BYE"},
     {"router.max_age_ms", K_INT, "5000", 1, 86400000, NULL,
-     "an order intent not sent to the EA this long after the processor wrote it is not sent: it is recorded as "
-     "expired"},
+     "an order intent not sent to the EA this long after its input arrived is not sent: it is recorded as "
+     "expired; one sent but not answered by the EA is resent to a new session only within this age"},
     {"router.interval_ms", K_INT, "50", 1, 60000, NULL,
      "tapedeck run: how often the processor and the router look at the tape besides after each gateway commit"},
     {"backtest.pbo_blocks", K_INT, "16", 2, 20, NULL,

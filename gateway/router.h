@@ -2,10 +2,9 @@
  *
  * For each output stream the router keeps "router/next/<SYMBOL>" (decimal: the next output offset
  * to scan) in the tape's meta space, and for each intent it handled "router/sent/<intent_id>"
- * ("sent" or "expired"). The intent's record (with the scan position after it) is COMMITTED before
- * the ORDER line is queued to the EA's socket: a crash after the commit loses that one order (the
- * strategy's intent stays outstanding), but no crash can ever send an order twice (DESIGN invariant
- * 4). Outputs that are not intents move the scan position in memory only; calls with burst_start 0
+ * ("sent" or "expired"). The intent's record (with the scan position after it, and the intent
+ * added to TD_ROUTER_PENDING_KEY) is COMMITTED before the ORDER line is queued to the EA's socket.
+ * Outputs that are not intents move the scan position in memory only; calls with burst_start 0
  * or TD_ROUTER_FROM_INGEST (the timers) commit it, so no commit of a mere bar lies on the path from
  * a tick to an order. After a crash the scan restarts from the last committed position and skips
  * the intents it has records of. An intent older than max_age_ms (wall clock since the input that
@@ -13,6 +12,23 @@
  * appends an ExecutionReport input to the symbol's stream, status
  * expired, reason "not sent within N ms", so the strategy sees it. While no EA session is open an
  * intent waits (and eventually expires).
+ *
+ * Resend (nothing lost, nothing executed twice): an intent recorded as sent stays PENDING until
+ * the EA reports on it - an ExecutionReport input with its intent id (filled, partial, rejected,
+ * ...; not the router's own expiry), which the router looks for on the symbol's input stream
+ * after the intent's input. When a new EA session opens (after a restart of the router, or a
+ * reconnect), before that session's WELCOME, every pending intent is written again if it is
+ * within max_age_ms, else recorded as expired (reason "sent, not reported on by the EA within N
+ * ms") with its report, as above. So an order caught by a crash between its "sent" record and the
+ * socket write, or written into a connection that broke, reaches the EA; and a resend of one the
+ * EA did receive is refused by the EA, which never executes an intent id twice (feed likewise).
+ * The pending list is TD_ROUTER_PENDING_KEY: committed with each "sent" record and each expiry;
+ * the intents the EA reported on are dropped from it in the timer calls (a crash before that
+ * finds their reports again on the stream).
+ *
+ * Test hook (compiled in every build, for the crash tests only): with the environment variable
+ * TD_ROUTER_CRASH_HOOK_ENV set to N >= 1, the process kills itself with SIGKILL right after the
+ * N-th "sent" record is committed and before that ORDER is written (logged first, level warn).
  *
  * Thread: the tape's single writer thread (the gateway's loop, from its hook).
  */
@@ -28,10 +44,17 @@
 #include "core/tape.h"
 #include "gateway/server.h"
 
+/* The meta key of the pending intents: one "SYMBOL<TAB>OUTPUT_OFFSET<TAB>INPUT_OFFSET<TAB>ID<LF>" line
+ * per intent, in the order they were sent. */
+#define TD_ROUTER_PENDING_KEY "router/pending"
+/* The crash test hook's environment variable (above). */
+#define TD_ROUTER_CRASH_HOOK_ENV "TD_TEST_ROUTER_CRASH_AFTER_SENT"
+
 typedef struct td_router_stats {
-    uint64_t sent;      /* ORDER lines queued to the EA */
-    uint64_t expired;   /* recorded as expired, never sent */
-    uint64_t lost;      /* recorded as sent, but the session went away while writing */
+    uint64_t sent;      /* ORDER lines queued to the EA (first time) */
+    uint64_t expired;   /* recorded as expired: never sent, or sent and not reported on in time */
+    uint64_t lost;      /* recorded as sent, but the session went away while writing (resent later) */
+    uint64_t resent;    /* pending intents written again to a new session */
     uint64_t latency_n; /* orders with a measured latency (sent right after a gateway commit) */
     double latency_p50_ms, latency_p99_ms, latency_max_ms;
 } td_router_stats_t;

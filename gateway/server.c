@@ -324,6 +324,7 @@ static void handle_hello(conn_t *conn, const char *line, size_t len)
         return;
     }
     conn->state = ST_OPEN;
+    server->stats.sessions++;
     td_log_write(server->log, TD_LOG_INFO, "gateway", TD_OK,
                  "session peer=%s account=%s terminal=\"%s\" acked=%" PRIu64, conn->peer, conn->account,
                  msg->hello.terminal, conn->acked);

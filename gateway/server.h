@@ -86,6 +86,7 @@ typedef struct td_gw_stats {
     uint64_t connections;   /* accepted */
     uint64_t refused;       /* over max_connections */
     uint64_t auth_failures; /* no HELLO, a bad one or a wrong token */
+    uint64_t sessions;      /* authenticated sessions opened (counted before the hook runs for one) */
     uint64_t lines;         /* complete lines read from authenticated connections */
     uint64_t events;        /* appended to the tape */
     uint64_t duplicates;    /* dropped: already on the tape */

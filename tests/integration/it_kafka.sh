@@ -272,7 +272,7 @@ n_filled=$(wc -l < "$TD_WORK/orders.filled")
 [ "$n_filled" -ge 1 ] || fail "orders: no intent was filled"
 # what the router sent, the feed received, each once (an intent that came after the feed left
 # waits unsent: never sent late twice); what the feed executed is what the archive holds
-n_sent=$(sed -n 's/.*router: \([0-9]*\) order(s) sent, 0 expired, 0 lost.*/\1/p' "$TD_WORK/orders.gateway.out")
+n_sent=$(sed -n 's/.*router: \([0-9]*\) order(s) sent, 0 expired, 0 lost.*, 0 resent.*/\1/p' "$TD_WORK/orders.gateway.out")
 [ -n "$n_sent" ] && [ "$n_sent" -ge 1 ] && [ "$n_sent" -le "$n_intents" ] ||
   fail "orders: router summary: $(grep router: "$TD_WORK/orders.gateway.out")"
 grep -qE "paper broker: $n_sent order\(s\) received, $n_filled executed, 0 refused repeat\(s\)" "$TD_WORK/orders.feed.out" ||

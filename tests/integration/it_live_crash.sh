@@ -6,8 +6,11 @@
 #   1. uninterrupted: the reference;
 #   2. the service SIGKILLed mid-stream three times and restarted on the same port, the feed
 #      SIGKILLed once and restarted with its state file;
-#   3. the feed's connection dropped every 7919 lines (it resends all it has not seen acked).
-# After 2 and 3: the same input events and day digests as the reference (`days --json` equal: no
+#   3. the feed's connection dropped every 7919 lines (it resends all it has not seen acked);
+#   4. the service killed by the router's test hook exactly between an intent's "sent" record and
+#      its ORDER write: resent to the feed's next session, executed once;
+#   5. the same crash, restarted with router.max_age_ms 1: that intent is expired, not resent.
+# After 2, 3 and 4: the same input events and day digests as the reference (`days --json` equal: no
 # event missing, none doubled), no intent executed twice (the feed's journal, counted over its
 # runs, and the fills on the tape), the same intents executed, and `replay --date` equal.
 . "$(dirname "$0")/lib.sh"
@@ -125,8 +128,8 @@ grep -q "journal: [0-9]* order(s) of earlier runs" "$crash.feed2.out" || grep -q
   fail "the restarted feed did not read its journal: $(cat "$crash.feed2.out")"
 grep -q "at most 1 execution(s) per intent id over every run" "$crash.feed2.out" ||
   fail "feed journal: $(cat "$crash.feed2.out")"
-# the router never sent an order twice (the feed would have refused the repeat)
-grep -q " 0 refused repeat(s)" "$crash.feed2.out" || fail "an ORDER was sent twice: $(cat "$crash.feed2.out")"
+# (an intent sent but not reported on yet is written again to the restarted service's session and
+# refused by the feed as a repeat: safe; what counts is that none was executed twice, above)
 record "$crash"
 same_as_ref "$crash"
 pass "service SIGKILLed $kills times, feed once: the same $(wc -l < "$crash.in") input events and day digests," \
@@ -146,3 +149,73 @@ record "$drop"
 same_as_ref "$drop"
 pass "connection dropped $drops times: one copy of every event ($dups resent line(s) dropped by the gateway)," \
      "the same day digests"
+
+# 4. a crash exactly between the router's "sent" record and the socket write (the router's test
+# hook TD_TEST_ROUTER_CRASH_AFTER_SENT, gateway/router.h): the restarted service resends the intent
+# to the feed's new session, so it is executed - once - and the day is the uninterrupted one
+hook="$TD_WORK/hook"
+prepare "$hook"
+TD_TEST_ROUTER_CRASH_AFTER_SENT=3 service "$hook"
+port=$PORT
+"$TAPEDECK" "${FEED[@]}" --gateway "127.0.0.1:$port" --fast --state "$hook.state" "$csv" \
+  > "$hook.feed.out" 2> "$hook.feed.err" &
+feed=$!
+PIDS+=("$feed")
+for _ in $(seq 600); do kill -0 "$SVC" 2> /dev/null || break; sleep 0.1; done
+kill -0 "$SVC" 2> /dev/null && fail "the router's crash hook did not fire within 60 s"
+set +e
+wait "$SVC"
+rc=$?
+set -e
+[ "$rc" -eq 137 ] || { cat "$hook/run.err" >&2; fail "the service exited $rc, expected 137 (SIGKILL by the test hook)"; }
+caught=$(sed -n 's/.*killing the process after recording intent=\([^ ]*\) as sent, before writing it.*/\1/p' "$hook/run.err")
+[ -n "$caught" ] || { cat "$hook/run.err" >&2; fail "no test hook line in the service's log"; }
+awk -F'\t' '$1 == "order" { print $3 }' "$hook.state.broker" | grep -qx "intent=$caught" &&
+  fail "the feed received intent $caught before the restart: the hook did not crash before the write"
+service "$hook" "127.0.0.1:$port"
+set +e
+wait "$feed"
+rc=$?
+set -e
+[ "$rc" -eq 0 ] || { cat "$hook.feed.err" >&2; fail "the feed exited $rc across the crash"; }
+stop_service "$hook"
+grep -q "1 resent to a new session" "$hook/run.out" || fail "the restarted router did not resend one intent: $(grep router: "$hook/run.out")"
+record "$hook"
+grep -qx "$caught" "$hook.journal" || fail "intent $caught (caught by the crash) was never executed"
+same_as_ref "$hook"
+pass "killed between the \"sent\" record of $caught and its write: resent after the restart, executed once," \
+     "the same $n_exec executions and day digests as the uninterrupted run"
+
+# 5. the same crash, but the service comes back with router.max_age_ms 1: the intent caught by the
+# crash is too old to resend, so it is recorded as expired ("sent, not reported on by the EA
+# within 1 ms") for the strategy to see, and never executed (the day's first 30000 ticks suffice)
+old="$TD_WORK/old"
+mkdir -p "$TD_WORK/cut"
+head -n 30000 "$csv" > "$TD_WORK/cut/$(basename "$csv")"
+prepare "$old"
+TD_TEST_ROUTER_CRASH_AFTER_SENT=1 service "$old"
+port=$PORT
+"$TAPEDECK" "${FEED[@]}" --gateway "127.0.0.1:$port" --fast --state "$old.state" "$TD_WORK/cut/$(basename "$csv")" \
+  > "$old.feed.out" 2> "$old.feed.err" &
+feed=$!
+PIDS+=("$feed")
+for _ in $(seq 600); do kill -0 "$SVC" 2> /dev/null || break; sleep 0.1; done
+kill -0 "$SVC" 2> /dev/null && fail "the router's crash hook did not fire within 60 s"
+wait "$SVC" 2> /dev/null || true
+caught=$(sed -n 's/.*killing the process after recording intent=\([^ ]*\) as sent, before writing it.*/\1/p' "$old/run.err")
+[ -n "$caught" ] || { cat "$old/run.err" >&2; fail "no test hook line in the service's log"; }
+start_service "$old/run.out" "$old/run.err" --data-dir "$old" --config "$cfg" --set "gateway.listen=127.0.0.1:$port" \
+  --set router.max_age_ms=1 run
+set +e
+wait "$feed"
+rc=$?
+set -e
+[ "$rc" -eq 0 ] || { cat "$old.feed.err" >&2; fail "the feed exited $rc across the crash"; }
+stop_service "$old"
+record "$old"
+grep -qx "$caught" "$old.journal" && fail "intent $caught was executed although older than router.max_age_ms"
+[ -n "$(jq -c --arg id "$caught" 'select(.kind == "execution_report" and .source == "router" and .intent_id == $id
+       and .status == 4 and .reason == "sent, not reported on by the EA within 1 ms")' "$old.in")" ] ||
+  fail "no expiry report for intent $caught: $(jq -c 'select(.source == "router")' "$old.in" | head -3)"
+pass "killed between the \"sent\" record of $caught and its write, back with router.max_age_ms 1: recorded as" \
+     "expired (sent, not reported on), never executed, replay equal"
