@@ -167,6 +167,23 @@ static void *run_job(void *arg)
     return NULL;
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* The p-quantile of sorted[0..n), n >= 1: linear interpolation between the order statistics at
+ * (n - 1) p (numpy's default). */
+static double quantile(const double *sorted, size_t n, double p)
+{
+    double h = (double)(n - 1) * p;
+    size_t lo = (size_t)h;
+    if (lo + 1 >= n)
+        return sorted[n - 1];
+    return sorted[lo] + (h - (double)lo) * (sorted[lo + 1] - sorted[lo]);
+}
+
 td_err_t td_pbo_compute(const td_pbo_t *pbo, unsigned threads, td_pbo_result_t *result, char *errbuf, size_t errlen)
 {
     memset(result, 0, sizeof *result);
@@ -262,6 +279,16 @@ td_err_t td_pbo_compute(const td_pbo_t *pbo, unsigned threads, td_pbo_result_t *
         result->pbo = (double)overfit / (double)n_combos;
         result->logit_mean = logit_sum / (double)n_combos;
         result->prob_oos_loss = (double)losses / (double)n_combos;
+        double dev = 0.0;
+        for (size_t c = 0; c < n_combos; c++)
+            dev += (logit[c] - result->logit_mean) * (logit[c] - result->logit_mean);
+        result->logit_sd = n_combos > 1 ? sqrt(dev / (double)(n_combos - 1)) : 0.0;
+        qsort(logit, n_combos, sizeof *logit, cmp_double); /* a total order: the logits are finite */
+        result->logit_min = logit[0];
+        result->logit_q1 = quantile(logit, n_combos, 0.25);
+        result->logit_median = quantile(logit, n_combos, 0.5);
+        result->logit_q3 = quantile(logit, n_combos, 0.75);
+        result->logit_max = logit[n_combos - 1];
     }
     free(logit);
     free(flags);

@@ -17,8 +17,11 @@
  *      ties share the average rank); the logit lambda = ln(w / (1 - w)).
  *   6. PBO = the fraction of the combinations with lambda <= 0: how often the in-sample best is
  *      at or below the median out of sample.
- * Also reported: the mean logit and the fraction of combinations in which n*'s out-of-sample
- * Sharpe is negative (probability of an out-of-sample loss).
+ * Also reported: the distribution of the logits over the combinations (mean, sample standard
+ * deviation, minimum, quartiles and median by linear interpolation between order statistics -
+ * numpy's default -, maximum: the paper's histogram in seven numbers) and the fraction of
+ * combinations in which n*'s out-of-sample Sharpe is negative (probability of an out-of-sample
+ * loss).
  *
  * Memory is bounded and independent of T: the returns are streamed one trial at a time and only
  * per-block sums are kept: 16 x N x S bytes, plus 24 x N (trial means, scratch) - for
@@ -74,7 +77,9 @@ typedef struct td_pbo_result {
     uint64_t overfit;      /* combinations with lambda <= 0 */
     double pbo;            /* overfit / combinations */
     double logit_mean;     /* mean of lambda */
-    double prob_oos_loss;  /* fraction of combinations where n*'s out-of-sample Sharpe < 0 */
+    double logit_sd;       /* its sample standard deviation (n - 1); 0 with one combination */
+    double logit_min, logit_q1, logit_median, logit_q3, logit_max; /* quantiles 0, .25, .5, .75, 1 */
+    double prob_oos_loss; /* fraction of combinations where n*'s out-of-sample Sharpe < 0 */
 } td_pbo_result_t;
 
 /* Runs the cross-validation over every combination with the trials given, on `threads` threads

@@ -60,7 +60,7 @@ td_err_t td_bt_wh_begin(const char *uri, const char *strategy, const char *symbo
 
 /* The text parameters of one statement: numbers are formatted into the slots, texts point to the
  * caller's storage, NULL is SQL NULL. */
-#define ARGS_MAX 24
+#define ARGS_MAX 32
 typedef struct args {
     const char *v[ARGS_MAX];
     char text[ARGS_MAX][40];
@@ -200,19 +200,28 @@ td_err_t td_bt_wh_validation(td_bt_wh_t *wh, const td_validation_t *v, char *err
         arg_double(&a, p->logit_mean);
         arg_double(&a, p->prob_oos_loss);
         arg_str(&a, NULL);
+        arg_double(&a, p->logit_sd);
+        arg_double(&a, p->logit_min);
+        arg_double(&a, p->logit_q1);
+        arg_double(&a, p->logit_median);
+        arg_double(&a, p->logit_q3);
+        arg_double(&a, p->logit_max);
     } else {
         for (int k = 0; k < 8; k++)
             arg_str(&a, NULL);
         arg_str(&a, v->pbo_skipped[0] ? v->pbo_skipped : "not computed");
+        for (int k = 0; k < 6; k++)
+            arg_str(&a, NULL);
     }
     return td_pg_exec_params(wh->pg,
                              "INSERT INTO backtest_validation (run_id, symbol, trials, best_index, sharpe, "
                              "sharpe_per_day, sharpe_variance_per_day, expected_max_sharpe, "
                              "expected_max_sharpe_per_day, skewness, kurtosis, observations, psr, dsr, pbo, "
                              "pbo_blocks, pbo_block_days, pbo_dropped_days, pbo_combinations, pbo_overfit, "
-                             "pbo_logit_mean, pbo_prob_oos_loss, pbo_skipped) "
+                             "pbo_logit_mean, pbo_prob_oos_loss, pbo_skipped, pbo_logit_sd, pbo_logit_min, "
+                             "pbo_logit_q1, pbo_logit_median, pbo_logit_q3, pbo_logit_max) "
                              "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, "
-                             "$18, $19, $20, $21, $22, $23)",
+                             "$18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29)",
                              a.n, a.v, NULL, errbuf, errlen);
 }
 

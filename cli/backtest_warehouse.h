@@ -1,5 +1,5 @@
 /* backtest_warehouse.h - `tapedeck backtest --warehouse`: a run, its results and its validation
- * into PostgreSQL (migrations 0003 and 0007).
+ * into PostgreSQL (migrations 0003, 0007 and 0008).
  *
  * One transaction per run (one symbol): td_bt_wh_begin inserts the backtest_runs row (strategy,
  * symbol, where the bars came from, the grid) and keeps the transaction open; td_bt_wh_add inserts

@@ -580,6 +580,16 @@ static td_err_t put_validation_json(td_buf_t *buf, const td_validation_t *v)
                                p->blocks, p->block_len, p->dropped, p->combinations, p->overfit);
         if (rc == TD_OK)
             rc = put_double(buf, p->logit_mean, true);
+        const struct {
+            const char *name;
+            double value;
+        } logits[] = {{"logit_sd", p->logit_sd},         {"logit_min", p->logit_min}, {"logit_q1", p->logit_q1},
+                      {"logit_median", p->logit_median}, {"logit_q3", p->logit_q3},   {"logit_max", p->logit_max}};
+        for (size_t k = 0; rc == TD_OK && k < sizeof logits / sizeof logits[0]; k++) {
+            rc = td_buf_printf(buf, ",\"%s\":", logits[k].name);
+            if (rc == TD_OK)
+                rc = put_double(buf, logits[k].value, true);
+        }
         if (rc == TD_OK)
             rc = td_buf_printf(buf, ",\"prob_oos_loss\":");
         if (rc == TD_OK)

@@ -177,7 +177,10 @@ else:
     for col, key in [("pbo_blocks", "blocks"), ("pbo_block_days", "block_days"), ("pbo_dropped_days", "dropped_days"),
                      ("pbo_combinations", "combinations"), ("pbo_overfit", "overfit")]:
         same(col, v[col], p[key])
-    dbl("pbo_logit_mean", v["pbo_logit_mean"], p["logit_mean"])
+    for col in ["mean", "sd", "min", "q1", "median", "q3", "max"]:
+        dbl("pbo_logit_" + col, v["pbo_logit_" + col], p["logit_" + col])
+    if not (v["pbo_logit_min"] <= v["pbo_logit_q1"] <= v["pbo_logit_median"] <= v["pbo_logit_q3"] <= v["pbo_logit_max"]):
+        bad.append("the logit quantiles are not in order: %r" % v)
     dbl("pbo_prob_oos_loss", v["pbo_prob_oos_loss"], p["prob_oos_loss"])
     same("pbo_skipped", v["pbo_skipped"], None)
 # walk-forward: the concatenated out-of-sample result

@@ -1,7 +1,7 @@
 /* test_pbo.c - backtest/pbo.c: the CSCV probability of backtest overfitting on hand-computed
  * matrices, and against an independent brute-force computation (Python: every combination's rows
- * joined, statistics.stdev on them, the ranks counted) of two pseudo-random matrices made by the
- * same integer generator as here; bad shapes; memory bound. */
+ * joined, statistics.stdev on them, the ranks counted; the logits' deviation and quartiles) of two
+ * pseudo-random matrices made by the same integer generator as here; bad shapes; memory bound. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -62,6 +62,11 @@ static void test_always_overfit(void **state)
     assert_int_equal(r.overfit, 2);
     assert_true(r.pbo == 1.0);
     assert_rel(r.logit_mean, log(0.5), 1e-15, "logit mean");
+    /* both logits ln(1/2): no spread */
+    assert_true(r.logit_sd == 0.0);
+    assert_true(r.logit_min == r.logit_max && r.logit_q1 == r.logit_min && r.logit_median == r.logit_min &&
+                r.logit_q3 == r.logit_min);
+    assert_rel(r.logit_median, log(0.5), 1e-15, "logit median");
     assert_true(r.prob_oos_loss == 1.0);
     assert_int_equal(r.block_len, 2);
     assert_int_equal(r.dropped, 0);
@@ -103,6 +108,14 @@ static void test_against_brute_force(void **state)
     assert_int_equal(r.dropped, 7);
     assert_int_equal(r.overfit, 64);
     assert_rel(r.logit_mean, -0.7097359755043902, 1e-12, "logit mean 103x7");
+    /* the logits' distribution: sample deviation, quartiles by numpy's interpolation (the
+     * reference: statistics.stdev and the same interpolation over the brute-force logits) */
+    assert_rel(r.logit_sd, 0.72858166726543361, 1e-12, "logit sd 103x7");
+    assert_rel(r.logit_min, -1.9459101490553135, 1e-15, "logit min 103x7"); /* ln(1/7) */
+    assert_rel(r.logit_q1, -1.0986122886681098, 1e-15, "logit q1 103x7");   /* ln(1/3) */
+    assert_rel(r.logit_median, -0.51082562376599072, 1e-15, "logit median 103x7");
+    assert_true(r.logit_q3 == 0.0);                                        /* ln(1) */
+    assert_rel(r.logit_max, 1.0986122886681098, 1e-15, "logit max 103x7"); /* ln 3 */
     assert_rel(r.prob_oos_loss, 35.0 / 70.0, 1e-15, "OOS loss 103x7");
     free(m);
     /* 250 rows, 12 trials with a drift favouring the later ones, 10 blocks: 252 combinations */
@@ -112,6 +125,12 @@ static void test_against_brute_force(void **state)
     assert_int_equal(r.overfit, 10);
     assert_rel(r.pbo, 10.0 / 252.0, 1e-15, "pbo 250x12");
     assert_rel(r.logit_mean, 0.7990859654509084, 1e-12, "logit mean 250x12");
+    assert_rel(r.logit_sd, 0.49149489823276971, 1e-12, "logit sd 250x12");
+    assert_rel(r.logit_min, -1.2039728043259359, 1e-15, "logit min 250x12");
+    assert_rel(r.logit_q1, 0.47000362924573574, 1e-15, "logit q1 250x12");
+    assert_rel(r.logit_median, 0.81093021621632877, 1e-15, "logit median 250x12");
+    assert_rel(r.logit_q3, 1.2039728043259361, 1e-15, "logit q3 250x12");
+    assert_rel(r.logit_max, 2.4849066497880012, 1e-15, "logit max 250x12");
     assert_rel(r.prob_oos_loss, 2.0 / 252.0, 1e-15, "OOS loss 250x12");
     /* the same input gives the same bits, on 1, 2 or 3 threads */
     for (unsigned threads = 1; threads <= 3; threads++) {
