@@ -837,3 +837,41 @@ td_err_t td_codec_digest_view(const uint8_t *data, size_t len, td_slice_t parts[
     }
     return TD_OK;
 }
+
+static bool body_known(uint64_t number)
+{
+    return (number >= TD_EV_TICK && number <= TD_EV_SESSION_MARK) ||
+           (number >= TD_EV_BAR && number <= TD_EV_DAY_DIGEST);
+}
+
+td_err_t td_codec_peek_kind(const uint8_t *data, size_t len, td_event_kind_t *kind)
+{
+    size_t pos = 0;
+    *kind = TD_EV_NONE;
+    while (pos < len) {
+        uint64_t tag, v;
+        if (!read_varint(data, len, &pos, &tag))
+            return TD_ERR_CORRUPT;
+        uint64_t number = tag >> 3;
+        if (number >= TD_EV_TICK) {
+            /* the body: a known kind, length-delimited, inside the bytes */
+            if ((tag & 7) != 2 || !read_varint(data, len, &pos, &v) || v > len - pos || !body_known(number))
+                return TD_ERR_CORRUPT;
+            *kind = (td_event_kind_t)number;
+            return TD_OK;
+        }
+        switch (tag & 7) {
+        case 0:
+            if (!read_varint(data, len, &pos, &v))
+                return TD_ERR_CORRUPT;
+            break;
+        case 2:
+            if (!read_varint(data, len, &pos, &v) || v > len - pos)
+                return TD_ERR_CORRUPT;
+            pos += (size_t)v;
+            break;
+        default: return TD_ERR_CORRUPT; /* the envelope's head is varints and strings */
+        }
+    }
+    return TD_ERR_CORRUPT; /* no body */
+}

@@ -37,4 +37,11 @@ td_err_t td_codec_decode_ex(const uint8_t *data, size_t len, unsigned flags, td_
  * top-level fields do not parse. */
 td_err_t td_codec_digest_view(const uint8_t *data, size_t len, td_slice_t parts[3], size_t *n_parts) TD_WUR;
 
+/* The kind of a stored event without decoding it: the field number of the envelope's body, found
+ * by skipping the top-level fields in front of it (canonical bytes put the body last). Only the
+ * envelope's framing is checked - the body and the strings are not - so this is for bytes this
+ * codec wrote and a checksummed store kept (the tape), to skip the events a reader has no use for.
+ * TD_ERR_CORRUPT when the framing does not parse or the body is missing or of an unknown kind. */
+td_err_t td_codec_peek_kind(const uint8_t *data, size_t len, td_event_kind_t *kind) TD_WUR;
+
 #endif

@@ -135,7 +135,8 @@ struct td_tape_iter {
     td_seal_day_t sealed; /* the retired day being read, when sealed_loaded */
     bool sealed_loaded;
     uint32_t sealed_day;
-    bool reseek; /* RocksDB's iterator must seek to expect (it was left behind in a retired range) */
+    bool reseek;           /* RocksDB's iterator must seek to expect (it was left behind in a retired range) */
+    uint64_t decode_kinds; /* td_tape_iter_decode_only: bit k = decode kind k; 0 = decode every event */
 };
 
 /* ---------------------------------------------------------------------------------------------
@@ -1342,6 +1343,28 @@ td_err_t td_tape_iter_new(td_tape_t *tape, td_stream_kind_t kind, const char *sy
     return TD_OK;
 }
 
+void td_tape_iter_decode_only(td_tape_iter_t *iter, uint64_t kinds)
+{
+    iter->decode_kinds = kinds;
+}
+
+/* decode_stored, or for a kind outside iter->decode_kinds only the kind and the offset. */
+static td_err_t decode_iter(td_tape_iter_t *iter, uint64_t offset, const char *v, size_t n, td_event_t *ev)
+{
+    if (iter->decode_kinds) {
+        td_event_kind_t kind;
+        if (td_codec_peek_kind((const uint8_t *)v, n, &kind) != TD_OK)
+            return tape_err(iter->tape, TD_ERR_CORRUPT, "tape: %s@%llu: the stored bytes name no event kind",
+                            iter->symbol, (unsigned long long)offset);
+        if (!(iter->decode_kinds & TD_TAPE_KIND_BIT(kind))) {
+            ev->kind = kind;
+            ev->offset = offset;
+            return TD_OK;
+        }
+    }
+    return decode_stored(iter->tape, iter->symbol, offset, v, n, ev);
+}
+
 /* The event at iter->expect, inside the retired day `range`, from the day's sealed file. */
 static td_err_t next_retired(td_tape_iter_t *iter, const td_day_range_t *range, td_event_t *ev)
 {
@@ -1360,7 +1383,7 @@ static td_err_t next_retired(td_tape_iter_t *iter, const td_day_range_t *range, 
     if (td_seal_day_get(&iter->sealed, iter->kind == TD_STREAM_OUTPUT, iter->expect, &bytes) != TD_OK)
         return tape_err(tape, TD_ERR_CORRUPT, "tape: %s@%llu: not in the sealed file of day %u", iter->symbol,
                         (unsigned long long)iter->expect, range->trading_day);
-    rc = decode_stored(tape, iter->symbol, iter->expect, (const char *)bytes.ptr, bytes.len, ev);
+    rc = decode_iter(iter, iter->expect, (const char *)bytes.ptr, bytes.len, ev);
     if (rc == TD_OK) {
         iter->raw = bytes;
         iter->expect++;
@@ -1415,7 +1438,7 @@ td_err_t td_tape_iter_next(td_tape_iter_t *iter, td_event_t *ev)
         goto done;
     }
     const char *v = rocksdb_iter_value(iter->it, &vn);
-    rc = decode_stored(tape, iter->symbol, offset, v, vn, ev);
+    rc = decode_iter(iter, offset, v, vn, ev);
     if (rc == TD_OK) {
         iter->raw = (td_slice_t){(const uint8_t *)v, vn};
         iter->expect = offset + 1;

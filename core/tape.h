@@ -140,6 +140,14 @@ td_err_t td_tape_read(td_tape_t *tape, td_stream_kind_t kind, const char *symbol
 td_err_t td_tape_iter_new(td_tape_t *tape, td_stream_kind_t kind, const char *symbol, uint64_t from_offset,
                           td_tape_iter_t **iter) TD_WUR;
 td_err_t td_tape_iter_next(td_tape_iter_t *iter, td_event_t *ev) TD_WUR;
+/* Lets td_tape_iter_next skip the decoding of events whose kind is not in `kinds` (a set of
+ * TD_TAPE_KIND_BIT(kind); 0, the default, decodes every event): for those only ev->kind and
+ * ev->offset are set, the kind read from the envelope's framing (td_codec_peek_kind) without
+ * checking the body or the symbol; the rest of ev is left as it was. For a reader that keeps a
+ * few kinds out of a stream of ticks (the warehouse sink's input scan). Call before the first
+ * next(); the iterator's thread. */
+#define TD_TAPE_KIND_BIT(kind) (UINT64_C(1) << (kind))
+void td_tape_iter_decode_only(td_tape_iter_t *iter, uint64_t kinds);
 /* The raw stored bytes of the event the last next() returned (valid until the next call). */
 td_slice_t td_tape_iter_raw(td_tape_iter_t *iter);
 void td_tape_iter_destroy(td_tape_iter_t *iter);

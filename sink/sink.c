@@ -729,6 +729,14 @@ static td_err_t sync_stream(sink_t *sink, td_tape_t *tape, const char *symbol, t
     log_at(sink, TD_LOG_DEBUG, TD_OK, "%s: %ss %" PRIu64 "..%" PRIu64 " to write", symbol, sname, next, end - 1);
     td_tape_iter_t *iter = NULL;
     rc = td_tape_iter_new(tape, stream, symbol, next, &iter);
+    if (rc == TD_OK && stream == TD_STREAM_INPUT) {
+        /* ticks are nearly every input and have no table: their kind is enough (no decode) */
+        uint64_t kinds = 0;
+        for (int t = 0; t < TD_SINK_TABLES; t++)
+            if (tables[t].stream == TD_STREAM_INPUT)
+                kinds |= TD_TAPE_KIND_BIT(tables[t].kind);
+        td_tape_iter_decode_only(iter, kinds);
+    }
     uint64_t limit = scan_limit(sink, stream);
     while (rc == TD_OK && next < end && !stopping(sink)) {
         for (int t = 0; t < TD_SINK_TABLES; t++)

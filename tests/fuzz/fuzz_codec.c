@@ -2,7 +2,8 @@
  * bytes). Any verdict is fine; when the decoder accepts, the encoding is canonical, so encoding
  * the decoded event again must give back exactly the input bytes, and td_codec_digest_view (the
  * pipeline's cut of stored bytes) must give exactly the TD_CODEC_FOR_DIGEST encoding. The view
- * also runs on every input, accepted or not: it must never need more than its 3 slices.
+ * also runs on every input, accepted or not: it must never need more than its 3 slices. The kind
+ * peek (td_codec_peek_kind) runs on every input too, and on accepted bytes names the decoded kind.
  *
  * Seeds: one envelope of every body kind, generated here with td_codec_encode() (no binary files
  * in the repository; `fuzz_codec --write-seeds DIR` writes them for a libFuzzer corpus). */
@@ -33,6 +34,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     td_buf_t view;
     td_buf_init(&view);
     bool viewed = digest_view(data, size, &view);
+    td_event_kind_t kind;
+    bool peeked = td_codec_peek_kind(data, size, &kind) == TD_OK;
     if (td_codec_decode(data, size, &ev, err, sizeof err) != TD_OK) {
         td_buf_fini(&view);
         return 0;
@@ -42,6 +45,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FUZZ_REQUIRE(td_codec_encode(&ev, TD_CODEC_DEFAULT, &again) == TD_OK);
     FUZZ_REQUIRE(again.len == size);
     FUZZ_REQUIRE(size == 0 || memcmp(again.ptr, data, size) == 0);
+    FUZZ_REQUIRE(peeked && kind == ev.kind);
     /* the digest form of an accepted event encodes too, and decodes to the same event without
      * offset and ingest time */
     td_buf_reset(&again);

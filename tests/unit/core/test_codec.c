@@ -662,6 +662,50 @@ static void test_fast_tick_matches_generic(void **unused)
     td_buf_fini(&b);
 }
 
+/* td_codec_peek_kind agrees with a full decode on every kind (stored and full encodings), refuses
+ * a missing, cut or unknown body, and never reads past the bytes (ASan) on garbage. */
+static void test_peek_kind(void **unused)
+{
+    (void)unused;
+    td_buf_t a;
+    td_buf_init(&a);
+    td_event_kind_t kind;
+    for (size_t k = 0; k < N_KINDS; k++) {
+        td_event_t ev, back;
+        make_event(&ev, all_kinds[k]);
+        for (unsigned flags = 0; flags <= TD_CODEC_NO_OFFSET; flags += TD_CODEC_NO_OFFSET) {
+            encode_ok(&ev, flags, &a);
+            decode_ok(&a, &back);
+            assert_int_equal(td_codec_peek_kind(a.ptr, a.len, &kind), TD_OK);
+            assert_int_equal(kind, back.kind);
+            assert_int_equal(kind, all_kinds[k]);
+            /* a strict prefix lacks the body or cuts it */
+            for (size_t n = 0; n < a.len; n++)
+                assert_int_equal(td_codec_peek_kind(a.ptr, n, &kind), TD_ERR_CORRUPT);
+        }
+    }
+    const uint8_t unk[] = {0x0a, 0x01, 'A', 0xf2, 0x01, 0x00};   /* field 30: no such kind */
+    const uint8_t none[] = {0x0a, 0x01, 'A'};                    /* no body */
+    const uint8_t fixed[] = {0x0a, 0x01, 'A', 0x11, 0, 0, 0, 0}; /* field 2 as a fixed64 */
+    const uint8_t varint_body[] = {0x0a, 0x01, 'A', 0x70, 0x00}; /* field 14 as a varint */
+    assert_int_equal(td_codec_peek_kind(unk, sizeof unk, &kind), TD_ERR_CORRUPT);
+    assert_int_equal(td_codec_peek_kind(none, sizeof none, &kind), TD_ERR_CORRUPT);
+    assert_int_equal(td_codec_peek_kind(fixed, sizeof fixed, &kind), TD_ERR_CORRUPT);
+    assert_int_equal(td_codec_peek_kind(varint_body, sizeof varint_body, &kind), TD_ERR_CORRUPT);
+    assert_int_equal(td_codec_peek_kind(none, 0, &kind), TD_ERR_CORRUPT);
+    /* whatever garbage the peek accepts names a kind the decoder knows */
+    uint64_t seed = UINT64_C(0x2545f4914f6cdd1d);
+    uint8_t p[64];
+    for (int round = 0; round < 20000; round++) {
+        size_t n = (size_t)(rnd_next(&seed) % sizeof p);
+        for (size_t i = 0; i < n; i++)
+            p[i] = (uint8_t)rnd_next(&seed);
+        if (td_codec_peek_kind(p, n, &kind) == TD_OK)
+            assert_string_not_equal(td_event_kind_name(kind), "none");
+    }
+    td_buf_fini(&a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -680,6 +724,7 @@ int main(void)
         cmocka_unit_test(test_digest_view),
         cmocka_unit_test(test_trusted_decode),
         cmocka_unit_test(test_fast_tick_matches_generic),
+        cmocka_unit_test(test_peek_kind),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

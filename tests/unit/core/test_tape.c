@@ -866,11 +866,61 @@ static void test_speed(void **state)
     td_tape_close(tape);
 }
 
+/* td_tape_iter_decode_only: ticks come back with their kind and offset only (the event's other
+ * fields untouched), the chosen kind (clock marks) decoded in full and equal to a plain iteration's event. */
+static void test_iter_decode_only(void **state)
+{
+    fix_t *fix = *state;
+    td_tape_opts_t opts = {0};
+    td_tape_t *tape = open_tape(fix->dir, &opts);
+    td_tape_batch_t *batch = NULL;
+    assert_int_equal(td_tape_batch_new(tape, &batch), TD_OK);
+    for (int i = 0; i < 50; i++) {
+        td_event_t ev;
+        if (i % 7 == 3) {
+            assert_int_equal(td_event_init(&ev, TD_EV_CLOCK, "EURUSD", T0 + i * 1000), TD_OK);
+            assert_int_equal(td_event_set_str(ev.source, sizeof ev.source, "test"), TD_OK);
+        } else
+            make_tick(&ev, "EURUSD", T0 + i * 1000, 100000000 + i);
+        append_ok(batch, TD_STREAM_INPUT, &ev);
+    }
+    commit_ok(tape, batch);
+    td_tape_iter_t *all = NULL, *some = NULL;
+    assert_int_equal(td_tape_iter_new(tape, TD_STREAM_INPUT, "EURUSD", 2, &all), TD_OK);
+    assert_int_equal(td_tape_iter_new(tape, TD_STREAM_INPUT, "EURUSD", 2, &some), TD_OK);
+    td_tape_iter_decode_only(some, TD_TAPE_KIND_BIT(TD_EV_CLOCK));
+    td_event_t full, part;
+    int clocks = 0;
+    for (uint64_t offset = 2; offset < 50; offset++) {
+        assert_int_equal(td_tape_iter_next(all, &full), TD_OK);
+        memset(&part, 0xa5, sizeof part);
+        assert_int_equal(td_tape_iter_next(some, &part), TD_OK);
+        assert_int_equal(part.offset, offset);
+        assert_int_equal(part.kind, full.kind);
+        if (full.kind == TD_EV_CLOCK) {
+            assert_memory_equal(&part, &full, sizeof full);
+            clocks++;
+        } else {
+            assert_int_equal(full.kind, TD_EV_TICK);
+            assert_int_equal((unsigned char)part.symbol[0], 0xa5); /* not decoded */
+        }
+        td_slice_t a = td_tape_iter_raw(all), b = td_tape_iter_raw(some);
+        assert_int_equal(a.len, b.len);
+        assert_memory_equal(a.ptr, b.ptr, a.len);
+    }
+    assert_int_equal(clocks, 7);
+    assert_int_equal(td_tape_iter_next(some, &part), TD_ERR_END);
+    td_tape_iter_destroy(all);
+    td_tape_iter_destroy(some);
+    td_tape_close(tape);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_append_read_iterate, setup, teardown),
         cmocka_unit_test_setup_teardown(test_known_symbols, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_iter_decode_only, setup, teardown),
         cmocka_unit_test_setup_teardown(test_invalid, setup, teardown),
         cmocka_unit_test_setup_teardown(test_day_index, setup, teardown),
         cmocka_unit_test_setup_teardown(test_day_offset, setup, teardown),
