@@ -3,7 +3,14 @@
  * Each output kind has a table_def: its table, its columns in COPY order, the conflict target of
  * its upsert and an encoder writing one event as one binary COPY row in that order. The staging
  * tables are temporary (per connection) copies of the tables' columns, emptied at every commit or
- * rollback, so a failed batch leaves nothing behind.
+ * rollback, so a failed batch leaves nothing behind. A session creates a table's staging table the
+ * first time the upsert path needs it: with direct_copy that is only after a replayed range, and a
+ * session without one neither pays the ten CREATEs nor their truncation at every COMMIT.
+ *
+ * Where the time goes (bench/warehouse.sh, docs/PERFORMANCE.md): the input scan is RocksDB's
+ * iteration over every input event (ticks are not decoded: td_tape_iter_decode_only); the output
+ * phase is PostgreSQL's COPY work (heap, WAL and the indexes of each table) plus one round trip per
+ * statement, which is why a batch is as few statements as the exactly-once contract allows.
  */
 #include "sink/sink.h"
 
@@ -23,9 +30,11 @@ typedef struct table_def {
     const char *name;
     td_stream_kind_t stream;
     td_event_kind_t kind;
-    const char *cols;  /* COPY order = the encoder's order */
-    const char *key;   /* conflict target; the other columns are updated */
-    const char *extra; /* a statement run after the upsert in the same transaction, or NULL */
+    const char *cols; /* COPY order = the encoder's order */
+    const char *key;  /* conflict target; the other columns are updated */
+    /* NULL, or a statement run after the batch's rows are in the table, same transaction, over the
+     * table's rows of the batch: $1 symbol, $2 and $3 the batch's offsets [from, to) */
+    const char *extra;
     void (*encode)(td_pg_copy_t *copy, const td_event_t *ev, bool *wide);
 } table_def_t;
 
@@ -311,10 +320,11 @@ static const table_def_t tables[TD_SINK_TABLES] = {
          OUT_HEAD "trading_day, sha256, first_offset, last_offset, inputs, outputs, trades, wins, "
                   "realized_pnl_e8, max_drawdown_e8, late_ticks",
          OUT_KEY,
-         /* the input stream's day index, as the digest states it */
+         /* the input stream's day index, as the batch's digests state it */
          "INSERT INTO day_index (symbol, stream, trading_day, first_offset, last_offset, count) "
          "SELECT symbol, 'input', trading_day, first_offset, last_offset, last_offset - first_offset + 1 "
-         "FROM stage_day_digests ON CONFLICT (symbol, stream, trading_day) DO UPDATE SET "
+         "FROM day_digests WHERE symbol = $1 AND out_offset >= $2 AND out_offset < $3 "
+         "ON CONFLICT (symbol, stream, trading_day) DO UPDATE SET "
          "first_offset = EXCLUDED.first_offset, last_offset = EXCLUDED.last_offset, count = EXCLUDED.count",
          enc_digest},
     [TD_SINK_SPECS] = {"symbol_specs", IN, TD_EV_SYMBOL_SPEC,
@@ -345,6 +355,8 @@ typedef struct sink {
     size_t n_months, cap_months;
     int64_t *new_months; /* this batch's months not in `months` */
     size_t n_new_months, cap_new_months;
+    uint32_t staged;     /* bit t: stage_<table t> exists in this session (its CREATE committed) */
+    uint32_t staged_new; /* bit t: created by the open transaction (gone if it rolls back) */
     td_event_t ev;
     char detail[1024];
     unsigned stale_passes; /* consecutive passes whose read-only view was behind the warehouse */
@@ -457,7 +469,7 @@ static void sink_fini(sink_t *sink)
     td_pg_close(sink->pg);
 }
 
-/* Connects and prepares the session: schema check, staging tables. */
+/* Connects and prepares the session: schema check, commit mode (staging tables come on demand). */
 static td_err_t session_open(sink_t *sink, char *errbuf, size_t errlen)
 {
     td_pg_t *pg = NULL;
@@ -474,17 +486,12 @@ static td_err_t session_open(sink_t *sink, char *errbuf, size_t errlen)
      * database crash loses takes its offset with it and is written again - nothing is doubled. */
     if (rc == TD_OK)
         rc = td_pg_exec(pg, "SET synchronous_commit = off", errbuf, errlen);
-    for (int t = 0; rc == TD_OK && t < TD_SINK_TABLES; t++) {
-        char sql[256];
-        snprintf(sql, sizeof sql, "CREATE TEMP TABLE stage_%s (LIKE %s) ON COMMIT DELETE ROWS", tables[t].name,
-                 tables[t].name);
-        rc = td_pg_exec(pg, sql, errbuf, errlen);
-    }
     if (rc != TD_OK) {
         td_pg_close(pg);
         return rc;
     }
     sink->pg = pg;
+    sink->staged = sink->staged_new = 0; /* temporary tables die with their session */
     return TD_OK;
 }
 
@@ -570,32 +577,58 @@ static td_err_t copy_rows(sink_t *sink, int t, const td_buf_t *sql, char *d, siz
     return rc;
 }
 
-/* One table's rows of the batch, inside its transaction. The upsert path: COPY into the staging
- * table, INSERT ... SELECT ... ON CONFLICT DO UPDATE. With direct_copy, first a COPY straight into
- * the table under a savepoint: rows past the warehouse's offset do not exist yet, so it normally
- * succeeds at half the cost; a key that does exist (a replayed range, a bar compact wrote first)
- * fails it with a unique violation, and the savepoint's rollback leaves the upsert path to write
- * the batch. Tables with a follow-up statement over the staging table always take the upsert. */
-static td_err_t write_table(sink_t *sink, int t, char *d, size_t dl)
+/* The upsert path for one table's rows of the batch, inside its transaction: COPY into the staging
+ * table (created in this session first if need be), INSERT ... SELECT ... ON CONFLICT DO UPDATE. */
+static td_err_t upsert_table(sink_t *sink, int t, char *d, size_t dl)
 {
     td_err_t rc = TD_OK;
-    if (sink->opts->direct_copy && !tables[t].extra) {
-        rc = td_pg_exec(sink->pg, "SAVEPOINT direct", d, dl);
+    uint32_t bit = UINT32_C(1) << t;
+    if (!((sink->staged | sink->staged_new) & bit)) {
+        char sql[256];
+        snprintf(sql, sizeof sql, "CREATE TEMP TABLE stage_%s (LIKE %s) ON COMMIT DELETE ROWS", tables[t].name,
+                 tables[t].name);
+        rc = td_pg_exec(sink->pg, sql, d, dl);
         if (rc == TD_OK)
-            rc = copy_rows(sink, t, &sink->direct_sql[t], d, dl);
-        if (rc == TD_OK)
-            return td_pg_exec(sink->pg, "RELEASE SAVEPOINT direct", d, dl);
-        if (rc != TD_ERR_EXISTS)
-            return rc;
-        rc = td_pg_exec(sink->pg, "ROLLBACK TO SAVEPOINT direct", d, dl);
-        sink->stats->upserted_batches++;
+            sink->staged_new |= bit;
     }
     if (rc == TD_OK)
         rc = copy_rows(sink, t, &sink->copy_sql[t], d, dl);
     if (rc == TD_OK)
         rc = td_pg_exec(sink->pg, (const char *)sink->upsert_sql[t].ptr, d, dl);
-    if (rc == TD_OK && tables[t].extra)
-        rc = td_pg_exec(sink->pg, tables[t].extra, d, dl);
+    return rc;
+}
+
+/* Every table's rows of the batch (encoded and finished), inside its transaction. With
+ * direct_copy (the transaction then opened with SAVEPOINT direct), first a COPY straight into each
+ * table: rows past the warehouse's offset do not exist yet, so this normally succeeds at half the
+ * cost of the upsert and in two round trips per table; a key that does exist (a replayed range, a
+ * bar compact wrote first) fails it with a unique violation, and the savepoint's rollback leaves
+ * the upsert path to write the whole batch. The savepoint is never released: COMMIT ends it, and a
+ * RELEASE would be one more round trip. Then each table's follow-up statement over its rows. */
+static td_err_t write_tables(sink_t *sink, const char *symbol, uint64_t from, uint64_t to, char *d, size_t dl)
+{
+    td_err_t rc = TD_OK;
+    bool direct = false;
+    if (sink->opts->direct_copy) {
+        for (int t = 0; rc == TD_OK && t < TD_SINK_TABLES; t++)
+            if (sink->copy[t].rows)
+                rc = copy_rows(sink, t, &sink->direct_sql[t], d, dl);
+        direct = rc == TD_OK;
+        if (rc == TD_ERR_EXISTS) {
+            rc = td_pg_exec(sink->pg, "ROLLBACK TO SAVEPOINT direct", d, dl);
+            sink->stats->upserted_batches++;
+        }
+    }
+    for (int t = 0; rc == TD_OK && !direct && t < TD_SINK_TABLES; t++)
+        if (sink->copy[t].rows)
+            rc = upsert_table(sink, t, d, dl);
+    char s_from[24], s_to[24];
+    snprintf(s_from, sizeof s_from, "%" PRIu64, from);
+    snprintf(s_to, sizeof s_to, "%" PRIu64, to);
+    const char *params[3] = {symbol, s_from, s_to};
+    for (int t = 0; rc == TD_OK && t < TD_SINK_TABLES; t++)
+        if (sink->copy[t].rows && tables[t].extra)
+            rc = td_pg_exec_params(sink->pg, tables[t].extra, 3, params, NULL, d, dl);
     return rc;
 }
 
@@ -612,24 +645,33 @@ static td_err_t write_batch(sink_t *sink, const char *symbol, td_stream_kind_t s
     char *d = sink->detail;
     size_t dl = sizeof sink->detail;
     d[0] = '\0';
-    td_err_t rc = td_pg_begin(sink->pg, d, dl);
+    td_err_t rc = TD_OK;
+    uint64_t rows = 0;
+    for (int t = 0; rc == TD_OK && t < TD_SINK_TABLES; t++) {
+        rows += sink->copy[t].rows;
+        if (sink->copy[t].rows)
+            rc = td_pg_copy_finish(&sink->copy[t]);
+    }
+    /* one round trip opens the transaction: BEGIN, the bars' new month partitions (the month
+     * starts are formatted here: plain literals), the direct COPY's savepoint */
+    td_buf_t begin;
+    td_buf_init(&begin);
+    if (rc == TD_OK)
+        rc = td_buf_printf(&begin, "BEGIN");
     for (size_t i = 0; rc == TD_OK && i < sink->n_new_months; i++) {
         char iso[32];
         td_time_format_iso(sink->new_months[i], iso);
-        const char *params[1] = {iso};
-        rc = td_pg_exec_params(sink->pg, "SELECT td_ensure_month_partition('bars', $1::timestamptz)", 1, params, NULL,
-                               d, dl);
+        rc = td_buf_printf(&begin, "; SELECT td_ensure_month_partition('bars', '%s'::timestamptz)", iso);
     }
-    uint64_t rows = 0;
-    for (int t = 0; rc == TD_OK && t < TD_SINK_TABLES; t++) {
-        td_pg_copy_t *copy = &sink->copy[t];
-        if (copy->rows == 0)
-            continue;
-        rc = td_pg_copy_finish(copy);
-        if (rc == TD_OK)
-            rc = write_table(sink, t, d, dl);
-        rows += copy->rows;
-    }
+    if (rc == TD_OK && rows && sink->opts->direct_copy)
+        rc = td_buf_printf(&begin, "; SAVEPOINT direct");
+    if (rc == TD_OK && !td_buf_cstr(&begin))
+        rc = TD_ERR_NOMEM;
+    if (rc == TD_OK)
+        rc = td_pg_exec(sink->pg, (const char *)begin.ptr, d, dl);
+    td_buf_fini(&begin);
+    if (rc == TD_OK && rows)
+        rc = write_tables(sink, symbol, from, to, d, dl);
     char s_from[24], s_to[24], s_rows[24];
     snprintf(s_from, sizeof s_from, "%" PRIu64, from);
     snprintf(s_to, sizeof s_to, "%" PRIu64, to);
@@ -654,9 +696,12 @@ static td_err_t write_batch(sink_t *sink, const char *symbol, td_stream_kind_t s
         rc = td_pg_commit(sink->pg, d, dl);
     if (rc != TD_OK) {
         td_pg_rollback(sink->pg);
+        sink->staged_new = 0;
         return td_err_set(errbuf, errlen, rc, "%s %ss %" PRIu64 "..%" PRIu64 ": %s", symbol, stream_name(stream), from,
                           to - 1, d);
     }
+    sink->staged |= sink->staged_new;
+    sink->staged_new = 0;
     for (size_t i = 0; i < sink->n_new_months; i++)
         if (push_month(&sink->months, &sink->n_months, &sink->cap_months, sink->new_months[i]) != TD_OK)
             break; /* only a cache: the partition function is idempotent */

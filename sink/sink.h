@@ -72,7 +72,7 @@ typedef struct td_sink_stats {
     uint64_t rows;             /* rows committed by this run */
     uint64_t batches;          /* transactions committed */
     uint64_t retries;          /* failed connection attempts and batches retried */
-    uint64_t upserted_batches; /* direct_copy: table batches that met an existing key and were upserted */
+    uint64_t upserted_batches; /* direct_copy: batches that met an existing key and were upserted */
     uint64_t by_table[TD_SINK_TABLES];
 } td_sink_stats_t;
 

@@ -133,6 +133,45 @@ warehouse_summary > "$TD_WORK/got_replayed.txt"
 diff "$TD_WORK/want.txt" "$TD_WORK/got_replayed.txt" || fail "after a replayed range the warehouse differs from the tape (want < > got)"
 pass "a replayed range (offsets set back to 0): upserted, the warehouse still equals the tape"
 
+# 3c. SIGKILL inside input-stream batches: the warehouse loses its input rows and input offset (the
+#     outputs stay complete), then a sink with batches of one row, each held open 400 ms, is killed
+#     three times while it writes the input stream - each kill waits (polling) until the sink has
+#     committed beyond the previous kill's offset. After each kill the input tables hold exactly
+#     the tape's table events below the input offset; at the end they equal the tape's.
+in_offset() {
+  pg_sql "SELECT coalesce((SELECT next_offset FROM sink_offsets WHERE symbol = 'EURUSD' AND stream = 'input'), 0)"
+}
+pg_sql "DELETE FROM symbol_specs WHERE symbol = 'EURUSD'; DELETE FROM params_history WHERE symbol = 'EURUSD';
+        DELETE FROM exec_reports WHERE symbol = 'EURUSD';
+        UPDATE sink_offsets SET next_offset = 0, rows_written = 0 WHERE symbol = 'EURUSD' AND stream = 'input'"
+check_prefix "the input stream emptied" > /dev/null
+ikills=0 ilast=0
+for delay in 0.1 0.25 0.05; do
+  "$TAPEDECK" --data-dir "$dir" --config "$cfg" sink --once --batch-rows 1 --hold-ms 400 > /dev/null 2> "$TD_WORK/kill.err" &
+  pid=$!
+  for _ in $(seq 600); do
+    [ "$(in_offset)" -gt "$ilast" ] && break
+    kill -0 "$pid" 2> /dev/null || break
+    sleep 0.05
+  done
+  sleep "$delay"
+  killed=0
+  if kill -9 "$pid" 2> /dev/null; then killed=1; fi
+  wait "$pid" 2> /dev/null || true
+  check_prefix "after a SIGKILL in the input stream" > /dev/null
+  at=$(in_offset)
+  [ "$at" -gt "$ilast" ] || { cat "$TD_WORK/kill.err" >&2; fail "the sink made no progress in the input stream after $ilast, or went back ($at)"; }
+  [ "$killed" -eq 1 ] && [ "$at" -lt "$n_in" ] && ikills=$((ikills + 1))
+  ilast=$at
+done
+[ "$ikills" -ge 2 ] || fail "only $ikills of 3 SIGKILLs hit a sink inside the input stream"
+expect_exit 0 td --data-dir "$dir" --config "$cfg" sink --once
+check_prefix "the input stream after its kills" > /dev/null
+warehouse_summary > "$TD_WORK/got_inputs.txt"
+diff "$TD_WORK/want.txt" "$TD_WORK/got_inputs.txt" || fail "after SIGKILLs in the input stream the warehouse differs from the tape (want < > got)"
+[ "$(in_offset)" -eq "$n_in" ] || fail "the stored input offset is not the stream's end"
+pass "$ikills SIGKILLs inside input-stream batches: the input tables always held exactly the tape's rows below the offset, and equal the tape's at the end"
+
 # 4. follow mode: a running sink picks up what a later `process` appends (its read-only opens race
 #    with process's flushes and compactions: it must outlive them), and stops on SIGTERM
 tdc params push --symbol GBPUSD --strategy sma_cross --set fast=5,slow=20,direction=both,volume=1,sl_points=0,tp_points=0 \
