@@ -42,19 +42,29 @@ empty() { pg_sql "TRUNCATE bars, signals, order_intents, fills, position_changes
                   symbol_specs, params_history, exec_reports, sink_offsets, perf_daily, perf_hourly, sealed_days"; }
 # the sink into an empty warehouse: both paths, two batch sizes. td_bench's rate is output rows per
 # second of the whole command (the input stream's 2.02M events are scanned too; their 2 rows are
-# specs and parameter sets); the sink's own log gives the output phase alone.
+# specs and parameter sets). The sink's debug log gives each stream's wall time and the sink's own
+# CPU time in it; the PostgreSQL backend's CPU time is the growth of the postmaster's reaped
+# children's time (/proc/PID/stat cutime + cstime) over the run, autovacuum off so that no worker
+# adds to it: on a loaded machine these CPU times say more than the wall times.
+pg_sql "ALTER SYSTEM SET autovacuum = off" > /dev/null && pg_sql "SELECT pg_reload_conf()" > /dev/null
+tck=$(getconf CLK_TCK)
+backend_ms() { sleep 0.5; awk -v t="$tck" '{ print int(($16 + $17) * 1000 / t) }' "/proc/$(head -1 "$PG_DIR/data/postmaster.pid")/stat"; }
 for direct in true false; do
   for rows in 10000 50000; do
     empty
+    b0=$(backend_ms)
     "$bench" "sink (direct_copy $direct, batch $rows)" "$outputs" -- "$td" --data-dir "$TD_WORK/tape" \
       --config "$TD_WORK/c.yaml" --set warehouse.direct_copy=$direct --set log.level=debug \
       sink --once --batch-rows "$rows" 2> "$TD_WORK/sink.log"
-    t0=$(sed -nE 's/^([^ ]*) .*outputs 0\.\..*/\1/p' "$TD_WORK/sink.log")
-    t1=$(sed -nE 's/^([^ ]*) .*inputs 0\.\..*/\1/p' "$TD_WORK/sink.log")
-    ms=$(( $(date -d "$t1" +%s%3N) - $(date -d "$t0" +%s%3N) ))
-    printf '  output phase alone: %d rows in %d ms = %d rows/s\n' "$outputs" "$ms" $(( outputs * 1000 / (ms > 0 ? ms : 1) ))
+    b1=$(backend_ms)
+    read -r ms cpu <<< "$(sed -nE 's/.*outputs 0\.\..* written: .* in ([0-9]+) ms, ([0-9]+) ms CPU.*/\1 \2/p' "$TD_WORK/sink.log")"
+    read -r ims icpu <<< "$(sed -nE 's/.*inputs 0\.\..* written: .* in ([0-9]+) ms, ([0-9]+) ms CPU.*/\1 \2/p' "$TD_WORK/sink.log")"
+    printf '  output phase alone: %d rows in %d ms = %d rows/s; CPU: sink %d ms, PostgreSQL backend %d ms (whole run)\n' \
+      "$outputs" "$ms" $(( outputs * 1000 / (ms > 0 ? ms : 1) )) "$cpu" $(( b1 - b0 ))
+    printf '  input scan: 2.02M events in %d ms, sink CPU %d ms\n' "$ims" "$icpu"
   done
 done
+pg_sql "ALTER SYSTEM RESET autovacuum" > /dev/null && pg_sql "SELECT pg_reload_conf()" > /dev/null
 for day in 2014-05-02 2014-05-07 2014-05-15; do
   "$bench" "compact $day" 1 -- "$td" --data-dir "$TD_WORK/tape" --config "$TD_WORK/c.yaml" compact --date "$day"
 done

@@ -389,6 +389,15 @@ static int64_t now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* This thread's CPU time so far, in ms (for the debug log's account of a stream). */
+static double thread_cpu_ms(void)
+{
+    struct timespec ts;
+    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0)
+        return 0;
+    return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
 static bool stopping(const sink_t *sink)
 {
     return sink->opts->stop && *sink->opts->stop;
@@ -772,6 +781,10 @@ static td_err_t sync_stream(sink_t *sink, td_tape_t *tape, const char *symbol, t
     if (next == end)
         return TD_OK;
     log_at(sink, TD_LOG_DEBUG, TD_OK, "%s: %ss %" PRIu64 "..%" PRIu64 " to write", symbol, sname, next, end - 1);
+    /* the debug log's account of the stream: wall time and this thread's CPU (bench/warehouse.sh) */
+    int64_t t0 = now_ms();
+    double cpu0 = thread_cpu_ms();
+    uint64_t first = next, rows0 = sink->stats->rows;
     td_tape_iter_t *iter = NULL;
     rc = td_tape_iter_new(tape, stream, symbol, next, &iter);
     if (rc == TD_OK && stream == TD_STREAM_INPUT) {
@@ -831,6 +844,11 @@ static td_err_t sync_stream(sink_t *sink, td_tape_t *tape, const char *symbol, t
         }
     }
     td_tape_iter_destroy(iter);
+    if (rc == TD_OK)
+        log_at(sink, TD_LOG_DEBUG, TD_OK,
+               "%s: %ss %" PRIu64 "..%" PRIu64 " written: %" PRIu64 " row(s) in %" PRId64
+               " ms, %.0f ms CPU in the sink",
+               symbol, sname, first, next - 1, sink->stats->rows - rows0, now_ms() - t0, thread_cpu_ms() - cpu0);
     return rc;
 }
 
