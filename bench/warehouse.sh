@@ -64,6 +64,20 @@ for direct in true false; do
     printf '  input scan: 2.02M events in %d ms, sink CPU %d ms\n' "$ims" "$icpu"
   done
 done
+# PostgreSQL alone, for scale: the same output rows (as the last run left them) saved as binary COPY
+# files and loaded back by psql's \copy into the emptied tables in one transaction - the sink's
+# output phase without the tape, the encoding and the round trips of the offsets. Three runs.
+out_tables="bars signals order_intents fills position_changes closed_trades day_digests"
+for t in $out_tables; do "$PG_BIN/psql" -X -q -c "\copy (SELECT * FROM $t) TO '$TD_WORK/$t.copy' (FORMAT binary)"; done
+for run in 1 2 3; do
+  empty
+  { echo '\timing on'; echo 'BEGIN;'
+    for t in $out_tables; do echo "\copy $t FROM '$TD_WORK/$t.copy' (FORMAT binary)"; done
+    echo 'COMMIT;'; } > "$TD_WORK/floor.sql"
+  ms=$("$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -f "$TD_WORK/floor.sql" | awk '/^Time:/ { s += $2 } END { printf "%d", s }')
+  printf '  PostgreSQL alone (psql \\copy of the same %d rows, one transaction): %d ms = %d rows/s\n' \
+    "$outputs" "$ms" $(( outputs * 1000 / (ms > 0 ? ms : 1) ))
+done
 pg_sql "ALTER SYSTEM RESET autovacuum" > /dev/null && pg_sql "SELECT pg_reload_conf()" > /dev/null
 for day in 2014-05-02 2014-05-07 2014-05-15; do
   "$bench" "compact $day" 1 -- "$td" --data-dir "$TD_WORK/tape" --config "$TD_WORK/c.yaml" compact --date "$day"
