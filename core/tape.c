@@ -6,7 +6,9 @@
  *   output   same, for output streams
  *   day      kind(1) symbol 0x00 day(4, BE) -> first(8, BE) last(8, BE)
  *   state    key bytes -> opaque value
- *   meta     key bytes -> opaque value
+ *   meta     key bytes -> opaque value; and "tapedeck.retired" 0x00 kind(1) symbol 0x00 day(4, BE)
+ *            -> first(8, BE) last(8, BE): a retired day, whose stream keys are deleted and whose
+ *            events are read from its sealed file (td_tape_retire_day, "retired days" below)
  * Big-endian numbers make byte order equal numeric order, so a stream iterates in offset order and
  * a symbol's keys form one contiguous range ending before symbol 0x01. A symbol never contains 0x00.
  *
@@ -26,6 +28,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +51,9 @@ static const char *const cf_names[CF_COUNT] = {"default", "input", "output", "da
 
 #define STREAM_KEY_MAX (TD_SYMBOL_MAX + 1 + 8)
 #define DAY_KEY_MAX (1 + TD_SYMBOL_MAX + 1 + 4)
+/* retired-day markers in the meta family (see "retired days" below) */
+#define RETIRED_PREFIX "tapedeck.retired"
+#define RETIRED_KEY_MAX (sizeof RETIRED_PREFIX + 1 + TD_SYMBOL_MAX + 1 + 4)
 
 /* Event times the day arithmetic accepts: 1900-01-01 .. 2200-01-01 UTC. Far outside any market
  * data, and far from int64 overflow once the day offset is added. */
@@ -85,6 +91,10 @@ struct td_tape {
     char err[1024];
 
     char *dir; /* the data folder: sealed day files are under DIR/sealed */
+    /* whether any day is retired: read at open, set by td_tape_retire_day (only the writer
+     * retires, and a read-only handle sees the tape as of its open); false spares every iterator
+     * and every missing offset the look-up of retired days */
+    atomic_bool has_retired;
     /* the sealed day td_tape_read last needed (retired offsets), shared by the reading threads */
     pthread_mutex_t seal_lock;
     td_seal_day_t seal;
@@ -484,6 +494,25 @@ static td_err_t check_day_offset(td_tape_t *tape, const char *path, char *errbuf
     return rc;
 }
 
+/* Sets has_retired when the meta family holds any retired-day marker. */
+static td_err_t probe_retired(td_tape_t *tape, const char *path, char *errbuf, size_t errlen)
+{
+    char *err = NULL;
+    rocksdb_iterator_t *it = rocksdb_create_iterator_cf(tape->db, tape->ropts, tape->cf[CF_META]);
+    rocksdb_iter_seek(it, RETIRED_PREFIX, sizeof RETIRED_PREFIX); /* the prefix and its 0x00 */
+    size_t n = 0;
+    const char *k = rocksdb_iter_valid(it) ? rocksdb_iter_key(it, &n) : NULL;
+    atomic_store(&tape->has_retired,
+                 k && n > sizeof RETIRED_PREFIX && memcmp(k, RETIRED_PREFIX, sizeof RETIRED_PREFIX) == 0);
+    rocksdb_iter_get_error(it, &err);
+    rocksdb_iter_destroy(it);
+    td_err_t rc = TD_OK;
+    if (err)
+        rc = td_err_set(errbuf, errlen, TD_ERR_STORE, "tape: %s: looking for retired days: %s", path, err);
+    rocksdb_free(err);
+    return rc;
+}
+
 td_err_t td_tape_open(const char *dir, const td_tape_opts_t *opts, td_tape_t **out, char *errbuf, size_t errlen)
 {
     td_tape_opts_t defaults = {TD_SYNC_NONE, 0, false};
@@ -604,6 +633,9 @@ td_err_t td_tape_open(const char *dir, const td_tape_opts_t *opts, td_tape_t **o
         }
     }
     rc = check_day_offset(tape, (const char *)path.ptr, errbuf, errlen);
+    if (rc != TD_OK)
+        goto done;
+    rc = probe_retired(tape, (const char *)path.ptr, errbuf, errlen);
     if (rc != TD_OK)
         goto done;
 
@@ -1127,9 +1159,6 @@ static td_err_t decode_stored(td_tape_t *tape, const char *symbol, uint64_t offs
  * String keys of td_tape_batch_put_meta never contain 0x00, so they cannot collide with these.
  */
 
-#define RETIRED_PREFIX "tapedeck.retired"
-#define RETIRED_KEY_MAX (sizeof RETIRED_PREFIX + 1 + TD_SYMBOL_MAX + 1 + 4)
-
 /* The marker key of (kind, symbol, day); without the day (the stream's prefix) its length - 4. */
 static size_t retired_key(uint8_t *key, td_stream_kind_t kind, const char *symbol, size_t symlen, uint32_t day)
 {
@@ -1243,7 +1272,7 @@ static const td_day_range_t *range_holding(const td_day_range_t *v, size_t n, ui
 static td_err_t read_retired(td_tape_t *tape, td_stream_kind_t kind, const char *symbol, size_t symlen, uint64_t offset,
                              td_event_t *ev)
 {
-    if (kind == TD_STREAM_HISTORY)
+    if (kind == TD_STREAM_HISTORY || !atomic_load(&tape->has_retired))
         return TD_ERR_NOT_FOUND;
     td_day_range_t *v = NULL;
     size_t n = 0;
@@ -1322,7 +1351,7 @@ td_err_t td_tape_iter_new(td_tape_t *tape, td_stream_kind_t kind, const char *sy
     iter->snap = rocksdb_create_snapshot(tape->db);
     iter->ropts = rocksdb_readoptions_create();
     rocksdb_readoptions_set_snapshot(iter->ropts, iter->snap);
-    if (kind != TD_STREAM_HISTORY) {
+    if (kind != TD_STREAM_HISTORY && atomic_load(&tape->has_retired)) {
         /* the retired days as of the same snapshot: a retirement commits markers and deletions at once */
         rocksdb_readoptions_t *meta = rocksdb_readoptions_create();
         rocksdb_readoptions_set_snapshot(meta, iter->snap);
@@ -1715,8 +1744,10 @@ td_err_t td_tape_retire_day(td_tape_t *tape, const char *symbol, uint32_t tradin
         if (has[k])
             rocksdb_compact_range_cf(tape->db, stream_cf(tape, (td_stream_kind_t)k), (const char *)lo[k], klen[k],
                                      (const char *)hi[k], klen[k]);
-    if (rc == TD_OK)
+    if (rc == TD_OK) {
+        atomic_store(&tape->has_retired, true);
         *retired_now = true;
+    }
 done:
     if (wopts)
         rocksdb_writeoptions_destroy(wopts);
