@@ -3,7 +3,8 @@
 # ../shared/data) processed with M1 bars, into a private PostgreSQL 15 started as the tests start it
 # (tests/integration/pg.sh: fsync off, synchronous_commit off). Usage: bench/warehouse.sh [BUILD_DIR]
 # (default ./build). Prints td_bench lines: the sink into an emptied warehouse (direct COPY and the
-# staging + upsert path, two batch sizes), then compact of three days, then the machine's load.
+# staging + upsert path, two batch sizes), then compact of three days and of a SYNTHETIC 2M-tick day,
+# then the machine's load.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 src=$PWD
@@ -82,4 +83,20 @@ pg_sql "ALTER SYSTEM RESET autovacuum" > /dev/null && pg_sql "SELECT pg_reload_c
 for day in 2014-05-02 2014-05-07 2014-05-15; do
   "$bench" "compact $day" 1 -- "$td" --data-dir "$TD_WORK/tape" --config "$TD_WORK/c.yaml" compact --date "$day"
 done
+# compact of a 2M-tick day (issue 4: <= 5 s). No real day has that many ticks, so this one is
+# SYNTHETIC, not market data: a deterministic random walk (MINSTD generator, seed 20140520; a tick
+# every 43.2 ms, -2..+2 steps of 0.01, spread 0.34) written as Lean ticks for 2014-05-20, after the
+# real days; imported, processed and sunk like them, then compacted. /usr/bin/time gives the CPU time,
+# which depends less than the wall time on what else the machine runs.
+syn="$TD_WORK/20140520_xauusd_tick_quote.csv"
+awk -v n=2000000 'BEGIN { x = 20140520; p = 1290000
+  for (i = 0; i < n; i++) { x = (x * 48271) % 2147483647; p += (x % 5 - 2) * 10
+    printf "%.1f,%.3f,%.3f\n", i * 43.2 + x % 7, p / 1000, (p + 340) / 1000 } }' > "$syn"
+echo "SYNTHETIC day 2014-05-20: $(wc -l < "$syn") ticks, sha256 $(sha256sum "$syn" | cut -c1-16)"
+T import --format lean-ticks --symbol XAUUSD "$syn" > /dev/null
+T process > /dev/null
+T sink --once > /dev/null
+/usr/bin/time -f "  CPU: %U s user + %S s system, peak RSS %M KiB" \
+  "$bench" "compact 2014-05-20 (SYNTHETIC, 2M ticks)" 2000000 -- "$td" --data-dir "$TD_WORK/tape" --config "$TD_WORK/c.yaml" \
+  compact --date 2014-05-20
 echo "load average: $(cut -d" " -f1-3 /proc/loadavg)"

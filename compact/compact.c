@@ -1,10 +1,11 @@
 /* compact.c - the nightly job over one trading day (see compact.h).
  *
- * One symbol at a time: replay proves the day; one pass over the day's inputs builds the bars and
- * the sealed content, one pass over its outputs adds them to the content and feeds the metrics;
- * the sealed file is written (or verified); then one SQL transaction upserts bars, perf rows and
- * the sealed_days row; last the tape's meta record. A crash between steps leaves each step either
- * done or not, and the next run redoes only what is missing.
+ * One symbol at a time: replay proves the day (in a second thread, while this one reads the day);
+ * one pass over the day's inputs builds the bars and the sealed content, one pass over its outputs
+ * adds them to the content and feeds the metrics; the sealed file is written (or verified); then
+ * one SQL transaction upserts bars, perf rows and the sealed_days row; last the tape's meta record.
+ * A crash between steps leaves each step either done or not, and the next run redoes only what is
+ * missing.
  */
 #include "compact/compact.h"
 
@@ -12,6 +13,7 @@
 #include <stdarg.h>
 #include <inttypes.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -61,19 +63,37 @@ static void say(const day_work_t *work, const char *fmt, ...)
 
 /* --- step 1: verify --- */
 
-static td_err_t verify(td_tape_t *tape, day_work_t *work, char *errbuf, size_t errlen)
+/* The replay check runs in a thread of its own while the caller's thread reads the day for steps
+ * 2-4: tape reads may run in any thread, and the replay shares nothing with those steps, so on two
+ * cores it costs little wall time of its own. Its verdict is taken before anything is written. */
+typedef struct verify_job {
+    td_tape_t *tape;
+    const day_work_t *work;
+    td_replay_result_t result;
+    td_err_t rc;
+    char detail[512];
+} verify_job_t;
+
+static void *verify_run(void *opaque)
 {
-    td_replay_result_t *r = malloc(sizeof *r);
-    if (!r)
-        return TD_ERR_NOMEM;
-    char detail[512] = "";
-    td_err_t rc = td_replay_day(tape, work->opts->pipeline, work->symbol, work->opts->day, r, detail, sizeof detail);
+    verify_job_t *job = opaque;
+    const day_work_t *work = job->work;
+    job->rc = td_replay_day(job->tape, work->opts->pipeline, work->symbol, work->opts->day, &job->result, job->detail,
+                            sizeof job->detail);
+    return NULL;
+}
+
+/* The verdict of a finished job: TD_OK (and the "verified" line) when the day replays equal. */
+static td_err_t verify_verdict(day_work_t *work, const verify_job_t *job, char *errbuf, size_t errlen)
+{
+    const td_replay_result_t *r = &job->result;
+    td_err_t rc = job->rc;
     if (rc == TD_ERR_NOT_FOUND)
         rc = td_err_set(errbuf, errlen, TD_ERR_MISMATCH,
                         "%s %s: day not closed / not processed yet (%s): run tapedeck process first", work->symbol,
-                        work->date, detail);
+                        work->date, job->detail);
     else if (rc != TD_OK)
-        rc = td_err_set(errbuf, errlen, rc, "%s %s: replay failed: %s", work->symbol, work->date, detail);
+        rc = td_err_set(errbuf, errlen, rc, "%s %s: replay failed: %s", work->symbol, work->date, job->detail);
     else if (r->verdict == TD_REPLAY_OPEN)
         rc = td_err_set(errbuf, errlen, TD_ERR_MISMATCH,
                         "%s %s: day not closed / not processed yet (%s): compact only closed days", work->symbol,
@@ -89,7 +109,6 @@ static td_err_t verify(td_tape_t *tape, day_work_t *work, char *errbuf, size_t e
         say(work, "verified - %" PRIu64 " inputs, %" PRIu64 " outputs replay equal, digest %s", r->inputs,
             r->outputs_replayed, hex);
     }
-    free(r);
     return rc;
 }
 
@@ -758,14 +777,32 @@ static td_err_t retain_raw(td_tape_t *tape, day_work_t *work, uint32_t *retired,
 static td_err_t compact_symbol(td_tape_t *tape, td_pg_t *pg, day_work_t *work, td_compact_stats_t *stats, char *errbuf,
                                size_t errlen)
 {
-    td_err_t rc = verify(tape, work, errbuf, errlen);
-    if (rc == TD_OK && td_tape_day_get(tape, TD_STREAM_OUTPUT, work->symbol, work->opts->day, &work->outputs) != TD_OK)
-        rc = td_err_set(errbuf, errlen, TD_ERR_MISMATCH, "%s %s: day not closed / not processed yet: no outputs",
-                        work->symbol, work->date);
-    if (rc == TD_OK)
-        rc = read_inputs(tape, work, errbuf, errlen);
-    if (rc == TD_OK)
-        rc = read_outputs(tape, work, errbuf, errlen);
+    /* step 1 in its own thread (or in this one when none can be started) while this one reads */
+    verify_job_t *job = calloc(1, sizeof *job);
+    if (!job)
+        return TD_ERR_NOMEM;
+    job->tape = tape;
+    job->work = work;
+    pthread_t thread;
+    bool threaded = pthread_create(&thread, NULL, verify_run, job) == 0;
+    if (!threaded)
+        verify_run(job);
+    char read_err[1024] = "";
+    td_err_t read_rc = TD_OK;
+    if (td_tape_day_get(tape, TD_STREAM_OUTPUT, work->symbol, work->opts->day, &work->outputs) != TD_OK)
+        read_rc = td_err_set(read_err, sizeof read_err, TD_ERR_MISMATCH,
+                             "%s %s: day not closed / not processed yet: no outputs", work->symbol, work->date);
+    if (read_rc == TD_OK)
+        read_rc = read_inputs(tape, work, read_err, sizeof read_err);
+    if (read_rc == TD_OK)
+        read_rc = read_outputs(tape, work, read_err, sizeof read_err);
+    if (threaded)
+        pthread_join(thread, NULL);
+    /* the replay's verdict first: it names what is wrong with the day best */
+    td_err_t rc = verify_verdict(work, job, errbuf, errlen);
+    free(job);
+    if (rc == TD_OK && read_rc != TD_OK)
+        rc = td_err_set(errbuf, errlen, read_rc, "%s", read_err);
     seal_info_t info = {0};
     if (rc == TD_OK)
         rc = seal(work, &info, errbuf, errlen);
