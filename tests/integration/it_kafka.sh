@@ -4,7 +4,7 @@
 # and `--role gateway`, each its own process and data directory, fed by `tapedeck feed` with the
 # OANDA EURUSD ticks of 2014-05-04 and 2014-05-05 (the 4th closes when the 5th begins; ~26k ticks,
 # well under the mock's ~5 MiB per partition), with heartbeats. The reference is the same feed into
-# `tapedeck run` on the local tape. Four runs on Kafka, each on a fresh mock cluster:
+# `tapedeck run` on the local tape. Five runs on Kafka, each on a fresh mock cluster:
 #   1. clean: the archiver's tape has every input and output - the Clock events the gateway made
 #      of the heartbeats included, some of which close bars - its day digests and output events
 #      equal the reference's, and `replay --date` exits 0 on it for both days;
@@ -13,7 +13,10 @@
 #      gateway makes the same Clocks of the resent heartbeats: its clock state is recorded with
 #      the acknowledged sequence number);
 #   4. broker.mode external: the parameter set pushed through the input topic, the order router in
-#      the gateway process; every intent routed once, filled at most once, replay exits 0.
+#      the gateway process; every intent routed once, filled at most once, replay exits 0;
+#   5. broker.mode external with the gateway SIGKILLed mid-stream (between an intent's "sent"
+#      record and its write) and restarted: that intent resent and filled once, the archive's
+#      ticks and Clocks equal the reference's, no intent filled twice, replay exits 0.
 . "$(dirname "$0")/lib.sh"
 need_data
 [ -x "${TD_KAFKA_MOCK:-}" ] || { echo "SKIP: td_kafka_mock not built"; exit 77; }
@@ -291,3 +294,74 @@ expect_exit 0 td --data-dir "$a" --config "$cfg" --set broker.mode=external repl
 expect_exit 0 td --data-dir "$a" --config "$cfg" --set broker.mode=external replay --date 2014-05-05
 pass "broker.mode external on kafka: $n_intents intent(s), $n_sent routed once each by the gateway's router, $n_filled filled once, PositionChanged after each fill, replay exits 0"
 echo "tick-to-order on kafka (feed --fast, a backlog: not a latency figure): $(grep -o 'latency over.*' "$TD_WORK/orders.gateway.out")"
+
+# 5. broker.mode external with the gateway (and so the order router) SIGKILLed mid-stream and
+# restarted - killed by the router's test hook (gateway/router.h) right after the first intent's
+# "sent" record, before its ORDER is written: the restarted gateway resends that intent to the
+# feed's new session and it is filled once; the archive's ticks and Clock events equal the
+# reference's (none lost or doubled), no intent is executed twice (the feed's count per intent id,
+# the fills on the tape), the archive equals the processor's tape, and replay exits 0
+start_mock okill
+role okill archiver
+role okill processor
+TD_TEST_ROUTER_CRASH_AFTER_SENT=1 role okill gateway
+PORT=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$TD_WORK/okill.gateway.out" | tail -1)
+td --data-dir "$TD_WORK/okill/archiver" --config "$cfg" --set journal.mode=kafka --set kafka.brokers="$BOOT" \
+   params push --symbol EURUSD --strategy breakout \
+   --set lookback=4,atr_n=14,sl_atr=2,tp_atr=3,max_hold=16,direction=both,volume=0.10 \
+   --author tests --reason it_kafka --at 2014-05-01T00:00:00 > /dev/null
+feed --speed 20000 > "$TD_WORK/okill.feed.out" 2> "$TD_WORK/okill.feed.err" &
+FEED=$!
+PIDS+=("$FEED")
+for _ in $(seq 600); do kill -0 "$gateway_pid" 2> /dev/null || break; sleep 0.1; done
+kill -0 "$gateway_pid" 2> /dev/null && fail "okill: the router's crash hook did not fire within 60 s"
+set +e
+wait "$gateway_pid"
+rc=$?
+set -e
+[ "$rc" -eq 137 ] || { cat "$TD_WORK/okill.gateway.err" >&2; fail "okill: the gateway exited $rc, expected 137 (SIGKILL)"; }
+caught=$(sed -n 's/.*killing the process after recording intent=\([^ ]*\) as sent, before writing it.*/\1/p' "$TD_WORK/okill.gateway.err")
+[ -n "$caught" ] || { cat "$TD_WORK/okill.gateway.err" >&2; fail "okill: no test hook line in the gateway's log"; }
+role okill gateway "$PORT"
+wait "$FEED" || { cat "$TD_WORK/okill.feed.err" >&2; fail "okill: feed across the gateway's SIGKILL exited $?"; }
+kill -TERM "$gateway_pid"
+wait "$gateway_pid" || fail "okill: --role gateway exited $? on SIGTERM"
+jq -c 'select(.kind == "tick" or .kind == "clock") | del(.offset)' "$TD_WORK/ref.inputs" > "$TD_WORK/ref.ticks"
+n_ticks=$(wc -l < "$TD_WORK/ref.ticks")
+a=""
+p=""
+prev=""
+for _ in $(seq 600); do
+  a=$(td --data-dir "$TD_WORK/okill/archiver" days --json 2> /dev/null | jq -c '[([.days[].inputs] | add), ([.days[].outputs] | add)]' || true)
+  p=$(td --data-dir "$TD_WORK/okill/processor" days --json 2> /dev/null | jq -c '[([.days[].inputs] | add), ([.days[].outputs] | add)]' || true)
+  if [ -n "$a" ] && [ "$a" = "$p" ] && [ "$a" = "$prev" ] &&
+     [ "$(td --data-dir "$TD_WORK/okill/archiver" dump --symbol EURUSD 2> /dev/null |
+          jq -c 'select(.kind == "tick" or .kind == "clock")' | wc -l)" -ge "$n_ticks" ]; then break; fi
+  prev=$a
+  sleep 0.3
+done
+[ -n "$a" ] && [ "$a" = "$p" ] || fail "okill: the archiver ($a) and the processor ($p) did not agree within 180 s"
+for r in processor archiver; do
+  eval "pid=\$${r}_pid"
+  kill -TERM "$pid"
+  wait "$pid" || fail "okill: --role $r exited $? on SIGTERM"
+done
+a="$TD_WORK/okill/archiver"
+td --data-dir "$a" dump --symbol EURUSD | jq -c 'del(.ingest_ms)' > "$TD_WORK/okill.in.jsonl"
+jq -c 'select(.kind == "tick" or .kind == "clock") | del(.offset)' "$TD_WORK/okill.in.jsonl" > "$TD_WORK/okill.ticks"
+cmp -s "$TD_WORK/ref.ticks" "$TD_WORK/okill.ticks" ||
+  fail "okill: the archived ticks and Clocks differ from the reference ($(wc -l < "$TD_WORK/okill.ticks") vs $n_ticks)"
+jq -r 'select(.kind == "execution_report" and .source == "mt5" and .status == 1
+              and (.intent_id | test("^(sl|tp):") | not)) | .intent_id' "$TD_WORK/okill.in.jsonl" > "$TD_WORK/okill.filled"
+[ -z "$(sort "$TD_WORK/okill.filled" | uniq -d)" ] || fail "okill: an intent was filled twice on the tape"
+grep -qx "$caught" "$TD_WORK/okill.filled" || fail "okill: intent $caught (caught by the kill) was never filled"
+grep -q "resent intent=$caught " "$TD_WORK/okill.gateway.err" || fail "okill: the restarted gateway did not resend $caught"
+grep -q "at most 1 execution(s) per intent id" "$TD_WORK/okill.feed.out" || fail "okill: feed executed an intent twice: $(cat "$TD_WORK/okill.feed.out")"
+td --data-dir "$TD_WORK/okill/processor" days --json > "$TD_WORK/okill.proc.days"
+td --data-dir "$a" days --json > "$TD_WORK/okill.days"
+cmp -s "$TD_WORK/okill.proc.days" "$TD_WORK/okill.days" || fail "okill: the archive's days differ from the processor's"
+expect_exit 0 td --data-dir "$a" --config "$cfg" --set broker.mode=external replay --date 2014-05-04
+expect_exit 0 td --data-dir "$a" --config "$cfg" --set broker.mode=external replay --date 2014-05-05
+pass "broker.mode external, the gateway SIGKILLed between the \"sent\" record of $caught and its write: resent and" \
+     "filled once; the same $n_ticks ticks and Clocks as the reference, $(wc -l < "$TD_WORK/okill.filled") intent(s)" \
+     "filled once each, archive equals the processor, replay exits 0"
