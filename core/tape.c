@@ -95,12 +95,9 @@ struct td_tape {
      * retires, and a read-only handle sees the tape as of its open); false spares every iterator
      * and every missing offset the look-up of retired days */
     atomic_bool has_retired;
-    /* the sealed day td_tape_read last needed (retired offsets), shared by the reading threads */
+    /* the sealed day loaded last (retired offsets), shared by td_tape_read and the iterators */
     pthread_mutex_t seal_lock;
-    td_seal_day_t seal;
-    bool seal_loaded;
-    char seal_symbol[TD_SYMBOL_MAX + 1];
-    uint32_t seal_day;
+    struct sealed_ref *seal_last;
 };
 
 typedef struct pending {
@@ -142,12 +139,22 @@ struct td_tape_iter {
     td_stream_kind_t kind;
     td_day_range_t *retired; /* the stream's retired days in the snapshot, increasing */
     size_t n_retired, next_retired;
-    td_seal_day_t sealed; /* the retired day being read, when sealed_loaded */
-    bool sealed_loaded;
-    uint32_t sealed_day;
-    bool reseek;           /* RocksDB's iterator must seek to expect (it was left behind in a retired range) */
-    uint64_t decode_kinds; /* td_tape_iter_decode_only: bit k = decode kind k; 0 = decode every event */
+    struct sealed_ref *sealed; /* the retired day being read, or NULL */
+    bool reseek;               /* RocksDB's iterator must seek to expect (it was left behind in a retired range) */
+    uint64_t decode_kinds;     /* td_tape_iter_decode_only: bit k = decode kind k; 0 = decode every event */
 };
+
+/* A verified sealed day in memory, shared (reference counted under the tape's seal_lock) by
+ * td_tape_read and the iterators that read its day; the tape holds one reference to the day it
+ * loaded last, so a run of reads or a second iterator over the same day does not load it again. */
+typedef struct sealed_ref {
+    td_seal_day_t day;
+    char symbol[TD_SYMBOL_MAX + 1];
+    uint32_t trading_day;
+    unsigned refs;
+} sealed_ref_t;
+
+static void sealed_release(td_tape_t *tape, sealed_ref_t *ref);
 
 /* ---------------------------------------------------------------------------------------------
  * small helpers
@@ -682,7 +689,7 @@ void td_tape_close(td_tape_t *tape)
         free(tape->streams[i]);
     free(tape->streams);
     free(tape->index);
-    td_seal_day_fini(&tape->seal);
+    sealed_release(tape, tape->seal_last);
     free(tape->dir);
     pthread_mutex_destroy(&tape->seal_lock);
     pthread_mutex_destroy(&tape->err_lock);
@@ -1228,6 +1235,27 @@ static td_err_t retired_list(td_tape_t *tape, const rocksdb_readoptions_t *ropts
     return rc;
 }
 
+/* Checks that the loaded sealed day holds exactly `range` of the kind's stream of symbol. */
+static td_err_t sealed_check(td_tape_t *tape, td_stream_kind_t kind, const char *symbol, const td_day_range_t *range,
+                             const td_seal_day_t *sealed)
+{
+    char path[4200];
+    if (td_seal_path(path, sizeof path, tape->dir, symbol, range->trading_day) != TD_OK)
+        return tape_err(tape, TD_ERR_INVALID, "tape: %s: the sealed file's path is too long", tape->dir);
+    const td_seal_header_t *h = &sealed->header;
+    const td_day_range_t *have = kind == TD_STREAM_OUTPUT ? &h->outputs : &h->inputs;
+    if (strcmp(h->symbol, symbol) != 0 || h->trading_day != range->trading_day ||
+        have->first_offset != range->first_offset || have->last_offset != range->last_offset ||
+        have->count != range->count)
+        return tape_err(tape, TD_ERR_CORRUPT,
+                        "tape: %s: holds %s day %u %s offsets %llu..%llu, the tape removed %s day %u %s offsets "
+                        "%llu..%llu",
+                        path, h->symbol, h->trading_day, kind_name(kind), (unsigned long long)have->first_offset,
+                        (unsigned long long)have->last_offset, symbol, range->trading_day, kind_name(kind),
+                        (unsigned long long)range->first_offset, (unsigned long long)range->last_offset);
+    return TD_OK;
+}
+
 /* Loads the sealed file of (symbol, range->trading_day) into *sealed (initialised here; the
  * caller finis it) and checks that it holds exactly `range` of the kind's stream. */
 static td_err_t sealed_load(td_tape_t *tape, td_stream_kind_t kind, const char *symbol, const td_day_range_t *range,
@@ -1245,17 +1273,64 @@ static td_err_t sealed_load(td_tape_t *tape, td_stream_kind_t kind, const char *
     if (rc != TD_OK)
         return tape_err(tape, rc, "tape: %s day %u (raw events removed by retention): %s", symbol, range->trading_day,
                         detail);
-    const td_seal_header_t *h = &sealed->header;
-    const td_day_range_t *have = kind == TD_STREAM_OUTPUT ? &h->outputs : &h->inputs;
-    if (strcmp(h->symbol, symbol) != 0 || h->trading_day != range->trading_day ||
-        have->first_offset != range->first_offset || have->last_offset != range->last_offset ||
-        have->count != range->count)
-        return tape_err(tape, TD_ERR_CORRUPT,
-                        "tape: %s: holds %s day %u %s offsets %llu..%llu, the tape removed %s day %u %s offsets "
-                        "%llu..%llu",
-                        path, h->symbol, h->trading_day, kind_name(kind), (unsigned long long)have->first_offset,
-                        (unsigned long long)have->last_offset, symbol, range->trading_day, kind_name(kind),
-                        (unsigned long long)range->first_offset, (unsigned long long)range->last_offset);
+    return sealed_check(tape, kind, symbol, range, sealed);
+}
+
+static void sealed_release(td_tape_t *tape, sealed_ref_t *ref)
+{
+    if (!ref)
+        return;
+    pthread_mutex_lock(&tape->seal_lock);
+    bool last = --ref->refs == 0;
+    pthread_mutex_unlock(&tape->seal_lock);
+    if (last) {
+        td_seal_day_fini(&ref->day);
+        free(ref);
+    }
+}
+
+/* A reference to the sealed day of (symbol, range->trading_day), checked to hold `range` of the
+ * kind's stream: the tape's last loaded one when it is that day, else loaded now (and kept as the
+ * tape's last). The caller releases it with sealed_release. Any thread. */
+static td_err_t sealed_acquire(td_tape_t *tape, td_stream_kind_t kind, const char *symbol, const td_day_range_t *range,
+                               sealed_ref_t **out)
+{
+    *out = NULL;
+    pthread_mutex_lock(&tape->seal_lock);
+    sealed_ref_t *ref = tape->seal_last;
+    if (ref && ref->trading_day == range->trading_day && strcmp(ref->symbol, symbol) == 0)
+        ref->refs++;
+    else
+        ref = NULL;
+    pthread_mutex_unlock(&tape->seal_lock);
+    td_err_t rc = TD_OK;
+    if (ref) {
+        rc = sealed_check(tape, kind, symbol, range, &ref->day);
+        if (rc != TD_OK)
+            sealed_release(tape, ref);
+        else
+            *out = ref;
+        return rc;
+    }
+    /* loaded outside the lock: two threads may load one day at once, which costs time, not sense */
+    ref = calloc(1, sizeof *ref);
+    if (!ref)
+        return tape_err(tape, TD_ERR_NOMEM, "tape: out of memory for a sealed day");
+    rc = sealed_load(tape, kind, symbol, range, &ref->day);
+    if (rc != TD_OK) {
+        td_seal_day_fini(&ref->day);
+        free(ref);
+        return rc;
+    }
+    snprintf(ref->symbol, sizeof ref->symbol, "%s", symbol);
+    ref->trading_day = range->trading_day;
+    ref->refs = 2; /* the caller's and the tape's */
+    pthread_mutex_lock(&tape->seal_lock);
+    sealed_ref_t *old = tape->seal_last;
+    tape->seal_last = ref;
+    pthread_mutex_unlock(&tape->seal_lock);
+    sealed_release(tape, old);
+    *out = ref;
     return TD_OK;
 }
 
@@ -1268,7 +1343,7 @@ static const td_day_range_t *range_holding(const td_day_range_t *v, size_t n, ui
 }
 
 /* td_tape_read of an offset that RocksDB does not hold: from its sealed file when its day is
- * retired (the tape keeps the last such file loaded), else TD_ERR_NOT_FOUND. */
+ * retired (the tape keeps the last such day loaded), else TD_ERR_NOT_FOUND. */
 static td_err_t read_retired(td_tape_t *tape, td_stream_kind_t kind, const char *symbol, size_t symlen, uint64_t offset,
                              td_event_t *ev)
 {
@@ -1280,28 +1355,16 @@ static td_err_t read_retired(td_tape_t *tape, td_stream_kind_t kind, const char 
     const td_day_range_t *range = rc == TD_OK ? range_holding(v, n, offset) : NULL;
     if (rc == TD_OK && !range)
         rc = TD_ERR_NOT_FOUND;
-    if (rc == TD_OK) {
-        pthread_mutex_lock(&tape->seal_lock);
-        if (!tape->seal_loaded || tape->seal_day != range->trading_day || strcmp(tape->seal_symbol, symbol) != 0) {
-            td_seal_day_fini(&tape->seal);
-            tape->seal_loaded = false;
-            rc = sealed_load(tape, kind, symbol, range, &tape->seal);
-            if (rc == TD_OK) {
-                tape->seal_loaded = true;
-                tape->seal_day = range->trading_day;
-                snprintf(tape->seal_symbol, sizeof tape->seal_symbol, "%s", symbol);
-            } else {
-                td_seal_day_fini(&tape->seal);
-            }
-        }
-        td_slice_t bytes = {NULL, 0};
-        if (rc == TD_OK && td_seal_day_get(&tape->seal, kind == TD_STREAM_OUTPUT, offset, &bytes) != TD_OK)
-            rc = tape_err(tape, TD_ERR_CORRUPT, "tape: %s@%llu: not in the sealed file of day %u", symbol,
-                          (unsigned long long)offset, range->trading_day);
-        if (rc == TD_OK)
-            rc = decode_stored(tape, symbol, offset, (const char *)bytes.ptr, bytes.len, ev);
-        pthread_mutex_unlock(&tape->seal_lock);
-    }
+    sealed_ref_t *ref = NULL;
+    if (rc == TD_OK)
+        rc = sealed_acquire(tape, kind, symbol, range, &ref);
+    td_slice_t bytes = {NULL, 0};
+    if (rc == TD_OK && td_seal_day_get(&ref->day, kind == TD_STREAM_OUTPUT, offset, &bytes) != TD_OK)
+        rc = tape_err(tape, TD_ERR_CORRUPT, "tape: %s@%llu: not in the sealed file of day %u", symbol,
+                      (unsigned long long)offset, range->trading_day);
+    if (rc == TD_OK)
+        rc = decode_stored(tape, symbol, offset, (const char *)bytes.ptr, bytes.len, ev);
+    sealed_release(tape, ref);
     free(v);
     return rc;
 }
@@ -1399,17 +1462,15 @@ static td_err_t next_retired(td_tape_iter_t *iter, const td_day_range_t *range, 
 {
     td_tape_t *tape = iter->tape;
     td_err_t rc = TD_OK;
-    if (!iter->sealed_loaded || iter->sealed_day != range->trading_day) {
-        td_seal_day_fini(&iter->sealed);
-        iter->sealed_loaded = false;
-        rc = sealed_load(tape, iter->kind, iter->symbol, range, &iter->sealed);
+    if (!iter->sealed || iter->sealed->trading_day != range->trading_day) {
+        sealed_release(tape, iter->sealed);
+        iter->sealed = NULL;
+        rc = sealed_acquire(tape, iter->kind, iter->symbol, range, &iter->sealed);
         if (rc != TD_OK)
             return rc;
-        iter->sealed_loaded = true;
-        iter->sealed_day = range->trading_day;
     }
     td_slice_t bytes = {NULL, 0};
-    if (td_seal_day_get(&iter->sealed, iter->kind == TD_STREAM_OUTPUT, iter->expect, &bytes) != TD_OK)
+    if (td_seal_day_get(&iter->sealed->day, iter->kind == TD_STREAM_OUTPUT, iter->expect, &bytes) != TD_OK)
         return tape_err(tape, TD_ERR_CORRUPT, "tape: %s@%llu: not in the sealed file of day %u", iter->symbol,
                         (unsigned long long)iter->expect, range->trading_day);
     rc = decode_iter(iter, iter->expect, (const char *)bytes.ptr, bytes.len, ev);
@@ -1439,8 +1500,8 @@ td_err_t td_tape_iter_next(td_tape_iter_t *iter, td_event_t *ev)
         goto done;
     }
     if (iter->reseek) {
-        td_seal_day_fini(&iter->sealed); /* past the retired days in front of expect */
-        iter->sealed_loaded = false;
+        sealed_release(iter->tape, iter->sealed); /* past the retired days in front of expect */
+        iter->sealed = NULL;
         uint8_t key[STREAM_KEY_MAX];
         size_t klen = stream_key(key, iter->symbol, iter->symlen, iter->expect);
         rocksdb_iter_seek(iter->it, (const char *)key, klen);
@@ -1487,7 +1548,7 @@ void td_tape_iter_destroy(td_tape_iter_t *iter)
 {
     if (!iter)
         return;
-    td_seal_day_fini(&iter->sealed);
+    sealed_release(iter->tape, iter->sealed);
     free(iter->retired);
     rocksdb_iter_destroy(iter->it);
     rocksdb_readoptions_destroy(iter->ropts);

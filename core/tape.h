@@ -135,8 +135,9 @@ td_err_t td_tape_read(td_tape_t *tape, td_stream_kind_t kind, const char *symbol
 /* Iterates (kind, symbol) from from_offset up to the end as of the iterator's creation (a
  * snapshot). td_tape_iter_next fills ev (with its offset) and returns TD_OK, or TD_ERR_END after
  * the last one, or TD_ERR_CORRUPT for bytes that do not decode or an offset gap. Offsets of retired
- * days come from their sealed files (loaded and verified when the iterator reaches them; a missing or
- * damaged file is TD_ERR_CORRUPT naming it), the raw bytes too. */
+ * days come from their sealed files (loaded and verified when the iterator reaches them, or shared
+ * with another reader of the same day; a missing or damaged file is TD_ERR_CORRUPT naming it), the
+ * raw bytes too. */
 td_err_t td_tape_iter_new(td_tape_t *tape, td_stream_kind_t kind, const char *symbol, uint64_t from_offset,
                           td_tape_iter_t **iter) TD_WUR;
 td_err_t td_tape_iter_next(td_tape_iter_t *iter, td_event_t *ev) TD_WUR;
