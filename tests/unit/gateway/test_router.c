@@ -1,6 +1,7 @@
 /* test_router.c - gateway/router.c where it needs no EA session: an intent whose input is not on
  * the tape yet (Kafka mode: the mirrored input topic behind the output topic) waits, and is
- * routed (here: expired, which needs no socket) once that input is there. */
+ * routed (here: expired, which needs no socket) once that input is there; the pending list of
+ * the resend rule (the resends themselves need a session: it_live_crash.sh, it_kafka.sh). */
 #define _XOPEN_SOURCE 700
 #include <ftw.h>
 #include <setjmp.h>
@@ -93,10 +94,117 @@ static void test_intent_waits_for_its_input(void **state)
     nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+static void commit_event(td_tape_t *tape, td_stream_kind_t kind, td_event_t *ev)
+{
+    td_tape_batch_t *batch = NULL;
+    assert_int_equal(td_tape_batch_new(tape, &batch), TD_OK);
+    assert_int_equal(td_tape_batch_append(batch, kind, ev), TD_OK);
+    assert_int_equal(td_tape_commit(tape, batch), TD_OK);
+}
+
+static void put_meta(td_tape_t *tape, const char *key, const char *val)
+{
+    td_tape_batch_t *batch = NULL;
+    assert_int_equal(td_tape_batch_new(tape, &batch), TD_OK);
+    assert_int_equal(td_tape_batch_put_meta(batch, key, val, strlen(val)), TD_OK);
+    assert_int_equal(td_tape_commit(tape, batch), TD_OK);
+}
+
+static void assert_pending(td_tape_t *tape, const char *want)
+{
+    td_buf_t val;
+    td_buf_init(&val);
+    assert_int_equal(td_tape_get_meta(tape, TD_ROUTER_PENDING_KEY, &val), TD_OK);
+    assert_int_equal(val.len, strlen(want));
+    assert_memory_equal(val.ptr, want, val.len);
+    td_buf_fini(&val);
+}
+
+static void append_report(td_tape_t *tape, int64_t t, const char *source, const char *intent_id)
+{
+    td_event_t ev;
+    assert_int_equal(td_event_init(&ev, TD_EV_EXEC_REPORT, "EURUSD", t), TD_OK);
+    snprintf(ev.source, sizeof ev.source, "%s", source);
+    snprintf(ev.u.exec.intent_id, sizeof ev.u.exec.intent_id, "%s", intent_id);
+    ev.u.exec.side = TD_SIDE_BUY;
+    ev.u.exec.status = TD_EXEC_REJECTED;
+    commit_event(tape, TD_STREAM_INPUT, &ev);
+}
+
+/* The resend rule's bookkeeping (router.h): an intent recorded as sent stays in router/pending
+ * until an ExecutionReport of the EA with its id is on the input stream - the router's own
+ * expiry reports and other ids do not count - and then leaves it (committed by a timer call,
+ * read back by a restarted router); a router/pending it cannot read stops the router. Without
+ * a session nothing is resent or expired. */
+static void test_pending_until_reported(void **state)
+{
+    (void)state;
+    char dir[512], err[512] = "";
+    snprintf(dir, sizeof dir, "%s/tmp-test-router-XXXXXX", TD_TEST_BINARY_DIR);
+    assert_non_null(mkdtemp(dir));
+    td_tape_t *tape = NULL;
+    td_tape_opts_t opts = {.sync = TD_SYNC_NONE};
+    assert_int_equal(td_tape_open(dir, &opts, &tape, err, sizeof err), TD_OK);
+    td_config_t *config = td_config_new();
+
+    /* a tick (input 0), the intent it caused (output 0), recorded as sent and pending */
+    td_event_t ev;
+    assert_int_equal(td_event_init(&ev, TD_EV_TICK, "EURUSD", T0), TD_OK);
+    ev.u.tick.bid = 110000000;
+    ev.u.tick.ask = 110001000;
+    ev.ingest_ms = T0;
+    commit_event(tape, TD_STREAM_INPUT, &ev);
+    assert_int_equal(td_event_init(&ev, TD_EV_ORDER_INTENT, "EURUSD", T0), TD_OK);
+    snprintf(ev.u.intent.intent_id, sizeof ev.u.intent.intent_id, "EURUSD-0-1");
+    ev.u.intent.side = TD_SIDE_BUY;
+    ev.u.intent.volume = 10000000;
+    ev.input_offset = 0;
+    commit_event(tape, TD_STREAM_OUTPUT, &ev);
+    put_meta(tape, "router/sent/EURUSD-0-1", "sent");
+    put_meta(tape, "router/next/EURUSD", "1");
+    const char *one = "EURUSD\t0\t0\tEURUSD-0-1\n";
+    put_meta(tape, TD_ROUTER_PENDING_KEY, one);
+
+    td_router_t *router = NULL;
+    uint64_t expired = 0;
+    assert_int_equal(td_router_new(config, 1, NULL, &router), TD_OK);
+    assert_int_equal(td_router_run(router, tape, NULL, 0, &expired, err, sizeof err), TD_OK);
+    assert_int_equal(expired, 0); /* old, but no session: neither resent nor expired */
+    assert_pending(tape, one);
+    append_report(tape, T0 + 1000, "router", "EURUSD-0-1"); /* the router's own: not an answer */
+    append_report(tape, T0 + 2000, "mt5", "EURUSD-9-1");    /* another intent's */
+    assert_int_equal(td_router_run(router, tape, NULL, 0, &expired, err, sizeof err), TD_OK);
+    assert_pending(tape, one);
+    append_report(tape, T0 + 3000, "mt5", "EURUSD-0-1"); /* the EA's answer */
+    assert_int_equal(td_router_run(router, tape, NULL, 0.5, &expired, err, sizeof err), TD_OK);
+    assert_pending(tape, one); /* not committed right after a burst */
+    assert_int_equal(td_router_run(router, tape, NULL, 0, &expired, err, sizeof err), TD_OK);
+    assert_pending(tape, "");
+    td_router_destroy(router);
+
+    /* a restarted router: nothing pending; an unreadable list stops it */
+    assert_int_equal(td_router_new(config, 1, NULL, &router), TD_OK);
+    assert_int_equal(td_router_run(router, tape, NULL, 0, &expired, err, sizeof err), TD_OK);
+    assert_pending(tape, "");
+    td_router_destroy(router);
+    const char *bad[] = {"EURUSD\t0\t0\n", "EURUSD\tx\t0\tid\n", "\t0\t0\tid\n", "EURUSD\t0\t0\tid"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        put_meta(tape, TD_ROUTER_PENDING_KEY, bad[i]);
+        assert_int_equal(td_router_new(config, 1, NULL, &router), TD_OK);
+        assert_int_equal(td_router_run(router, tape, NULL, 0, &expired, err, sizeof err), TD_ERR_CORRUPT);
+        td_router_destroy(router);
+    }
+
+    td_config_destroy(config);
+    td_tape_close(tape);
+    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_intent_waits_for_its_input),
+        cmocka_unit_test(test_pending_until_reported),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
