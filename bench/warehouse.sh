@@ -36,6 +36,7 @@ T params push --symbol XAUUSD --strategy breakout \
 T import --format lean-ticks --symbol XAUUSD "$data"/*.csv > /dev/null
 T process > /dev/null
 pg_start
+trap 'pg_stop; rm -rf "$TD_WORK"' EXIT # pg_start set its own trap (pg_stop only): the work folder went with it
 "$td" migrate > /dev/null
 outputs=$(T dump --stream output | wc -l)
 echo "tapedeck warehouse benchmark: $outputs output rows, 2.02M inputs, $(nproc) cores, $(date -u +%Y-%m-%d)"
