@@ -925,11 +925,18 @@ static bool session_read(feed_t *feed)
 }
 
 /* Queues messages up to the output bound, the pace and the barrier; returns the seconds until the
- * next is due (0 when none waits for the clock). */
-static double queue_messages(feed_t *feed)
+ * next is due (0 when none waits for the clock). *bounded tells whether it stopped at the output
+ * bound with more to send: once the socket took the output, the next messages are queued at once,
+ * without waiting for the gateway's reply (an EA pipelines; so does the feed). */
+static double queue_messages(feed_t *feed, bool *bounded)
 {
     double wait = 0;
-    while ((feed->next <= feed->last_seq || more_to_map(feed)) && feed->out.len - feed->out_off < OUT_HIGH) {
+    *bounded = false;
+    while (feed->next <= feed->last_seq || more_to_map(feed)) {
+        if (feed->out.len - feed->out_off >= OUT_HIGH) {
+            *bounded = true;
+            break;
+        }
         if (feed->drop_every && feed->session_sent >= feed->drop_every)
             break;
         if (feed->next > feed->last_seq && feed->acked < feed->barrier_seq)
@@ -967,13 +974,14 @@ static bool session_run(feed_t *feed)
     double done_at = 0; /* when everything was first acknowledged: the linger starts */
     for (;;) {
         double wait = 0;
+        bool bounded = false;
         if (feed->welcomed) {
             if (!paced) { /* the pace restarts with each session */
                 feed->pace_wall0 = now_s();
                 feed->pace_time0 = message_time(feed, feed->next);
                 paced = true;
             }
-            wait = queue_messages(feed);
+            wait = queue_messages(feed, &bounded);
             if (feed->next > feed->last_seq && !more_to_map(feed) && feed->out_off == feed->out.len &&
                 feed->acked >= feed->last_seq) {
                 double quiet = now_s() - (feed->last_order_at > done_at ? feed->last_order_at : done_at);
@@ -998,6 +1006,8 @@ static bool session_run(feed_t *feed)
         int timeout = wait > 0 ? (int)(wait * 1000) + 1 : 200;
         if (timeout > 200)
             timeout = 200;
+        if (bounded && feed->out_off == feed->out.len)
+            timeout = 0; /* the socket took it all: only look for replies, then queue more */
         if (poll(&p, 1, timeout) < 0 && errno != EINTR) {
             snprintf(feed->err, sizeof feed->err, "poll: %s", strerror(errno));
             return false;

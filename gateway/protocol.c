@@ -178,7 +178,7 @@ static bool copy_str(field_t f, char *dst, size_t size)
 
 static bool word_is(field_t f, const char *word)
 {
-    return f.n == strlen(word) && memcmp(f.p, word, f.n) == 0;
+    return strncmp(f.p, word, f.n) == 0 && word[f.n] == '\0'; /* f.p holds no NUL: word is not shorter */
 }
 
 /* Parses value f of key k into msg. */
