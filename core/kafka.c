@@ -77,6 +77,8 @@ static td_err_t conf_common(rd_kafka_conf_t *conf, const td_kafka_opts_t *opts, 
         rc = conf_set(conf, "client.id", opts->client_id, errbuf, errlen);
     if (rc == TD_OK) /* reconnect quickly after a broker comes back */
         rc = conf_set(conf, "reconnect.backoff.max.ms", "1000", errbuf, errlen);
+    if (rc == TD_OK) /* a small produce or fetch goes out now, not after the previous one's TCP ACK */
+        rc = conf_set(conf, "socket.nagle.disable", "true", errbuf, errlen);
     rd_kafka_conf_set_error_cb(conf, on_error);
     rd_kafka_conf_set_log_cb(conf, on_log);
     return rc;

@@ -489,13 +489,15 @@ static td_err_t route_intent(td_router_t *router, td_tape_t *tape, td_gw_server_
         return TD_OK;
     }
     router->stats.sent++;
-    td_log_write(router->log, TD_LOG_DEBUG, "router", TD_OK, "sent intent=%s symbol=%s", intent->intent_id,
-                 pos->symbol);
+    bool timed = burst_start > 0 || burst_start == TD_ROUTER_FROM_INGEST;
+    double latency_ms = 0;
     if (burst_start > 0)
-        return add_latency(router, (wall_s() - burst_start) * 1000.);
-    if (burst_start == TD_ROUTER_FROM_INGEST) /* router->ev is the intent's input, read above */
-        return add_latency(router, wall_s() * 1000. - (double)router->ev.ingest_ms);
-    return TD_OK;
+        latency_ms = (wall_s() - burst_start) * 1000.;
+    else if (burst_start == TD_ROUTER_FROM_INGEST) /* router->ev is the intent's input, read above */
+        latency_ms = wall_s() * 1000. - (double)router->ev.ingest_ms;
+    td_log_write(router->log, TD_LOG_DEBUG, "router", TD_OK, "sent intent=%s symbol=%s tick_to_order_ms=%.3f",
+                 intent->intent_id, pos->symbol, latency_ms);
+    return timed ? add_latency(router, latency_ms) : TD_OK;
 }
 
 static td_err_t route_symbol(td_router_t *router, td_tape_t *tape, td_gw_server_t *server, const char *symbol,

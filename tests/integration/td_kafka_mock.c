@@ -74,6 +74,9 @@ int main(int argc, char **argv)
     char errstr[256];
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     rd_kafka_conf_set(conf, "log_level", "3", errstr, sizeof errstr);
+    /* the brokers' sockets take this client's settings: without it a small response can wait for
+     * the peer's delayed TCP ACK (~40 ms), which real brokers (TCP_NODELAY) never do */
+    rd_kafka_conf_set(conf, "socket.nagle.disable", "true", errstr, sizeof errstr);
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
     if (!rk) {
         fprintf(stderr, "td_kafka_mock: %s\n", errstr);
