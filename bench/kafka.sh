@@ -58,7 +58,7 @@ journal:
   mode: kafka
 kafka:
   partitions: 4
-  linger_ms: 1
+  linger_ms: 0
   fetch_wait_ms: 1 # the mock answers an empty fetch only when this wait ends (a broker at once)
 gateway:
   listen: 127.0.0.1:0

@@ -69,6 +69,7 @@
 #define OUT_HIGH (256u * 1024)
 #define WAIT_ACK_S 30.0
 #define PENDING_MAX 64
+#define WINDOW_DEFAULT 4096
 
 static void help(void)
 {
@@ -97,6 +98,9 @@ static void help(void)
            "  --hours H            only the first H hours of the synthetic day (1..24, default 24)\n"
            "  --speed N            N times real time (default 1)\n"
            "  --fast               as fast as possible\n"
+           "  --window N           at most N lines sent and not yet acknowledged (default 4096; 0: no\n"
+           "                       bound). With --fast it keeps the feed this close to the gateway, so\n"
+           "                       that orders meet the ticks they were made for, as with a live market\n"
            "  --heartbeat-s N      a HEARTBEAT every N seconds of tick time and one at the end of the\n"
            "                       last tick's trading day (default 0: none)\n"
            "  --sync-bars          wait for the acknowledgement of every line that can close a bar\n"
@@ -205,6 +209,7 @@ typedef struct feed {
     uint64_t next;     /* next to send in this session */
     uint64_t sent, resent, errors, orders, reconnects, drops;
     uint64_t drop_every, session_sent;
+    uint64_t window; /* most lines sent and not yet acknowledged; 0 = no bound */
     double last_order_at;
     /* session */
     int fd;
@@ -939,6 +944,8 @@ static double queue_messages(feed_t *feed, bool *bounded)
         }
         if (feed->drop_every && feed->session_sent >= feed->drop_every)
             break;
+        if (feed->window && feed->next > feed->acked + feed->window)
+            break; /* the window is full: the gateway's next ACK opens it */
         if (feed->next > feed->last_seq && feed->acked < feed->barrier_seq)
             break; /* --sync-bars: the last step can close a bar; its orders come before its ACK */
         if (feed->speed > 0) {
@@ -1052,6 +1059,7 @@ static int parse_args(feed_t *feed, int argc, char **argv, const char **format_n
         {"heartbeat-s", required_argument, NULL, 'H'},
         {"sync-bars", no_argument, NULL, 'B'},
         {"drop-every", required_argument, NULL, 'D'},
+        {"window", required_argument, NULL, 'W'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -1105,6 +1113,11 @@ static int parse_args(feed_t *feed, int argc, char **argv, const char **format_n
             feed->drop_every = strtoull(optarg, &end, 10);
             if (!*optarg || *end || *optarg == '-' || feed->drop_every < 1)
                 return td_cli_usage(feed->cli, "--drop-every expects a number of lines >= 1, found '%s'", optarg);
+            break;
+        case 'W':
+            feed->window = strtoull(optarg, &end, 10);
+            if (!*optarg || *end || *optarg == '-' || feed->window > 100000000)
+                return td_cli_usage(feed->cli, "--window expects a number of lines 0..100000000, found '%s'", optarg);
             break;
         case 'h': help(); return -1;
         default: return td_cli_usage(feed->cli, "unknown option (see tapedeck feed --help)");
@@ -1234,7 +1247,8 @@ int td_cmd_feed(td_cli_t *cli, int argc, char **argv)
     feed_t *feed = calloc(1, sizeof *feed);
     if (!feed)
         return td_cli_fail(cli, TD_ERR_NOMEM, "out of memory");
-    *feed = (feed_t){.cli = cli, .terminal = "tapedeck feed", .retry_s = 10, .fd = -1, .journal_fd = -1};
+    *feed = (feed_t){.cli = cli, .terminal = "tapedeck feed", .retry_s = 10, .fd = -1, .journal_fd = -1,
+                    .window = WINDOW_DEFAULT};
     td_buf_init(&feed->out);
     td_gw_lines_init(&feed->lines, TD_GW_LINE_MAX);
     td_buf_init(&feed->exec_text);

@@ -1,11 +1,14 @@
 /* run_kafka.c - the roles of `tapedeck run` in Kafka mode (see run_kafka.h). */
 #include "cli/run_kafka.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/codec.h"
 #include "core/kafka.h"
@@ -399,6 +402,7 @@ static int run_gateway(td_cli_t *cli, const td_kafka_opts_t *kopts, td_tape_t *t
     char err[1024] = "";
     td_gw_kafka_t *journal = NULL;
     gw_t gw = {.kopts = kopts, .tape = tape, .log = &cli->log};
+    int wakeup[2] = {-1, -1}; /* the consumer's signal to the server's loop: route new intents now */
     td_buf_init(&gw.val);
     td_gw_server_opts_t opts;
     td_gw_server_opts_from_config(cli->config, &opts);
@@ -422,11 +426,15 @@ static int run_gateway(td_cli_t *cli, const td_kafka_opts_t *kopts, td_tape_t *t
             rc = td_kafka_producer_new(kopts, &cli->log, &gw.reports, err, sizeof err);
         if (rc == TD_OK)
             rc = td_router_new(cli->config, td_config_int(cli->config, "router.max_age_ms"), &cli->log, &gw.router);
+        if (rc == TD_OK && pipe2(wakeup, O_NONBLOCK | O_CLOEXEC) != 0)
+            rc = td_err_set(err, sizeof err, TD_ERR_IO, "gateway: pipe: %s", strerror(errno));
         if (rc == TD_OK) {
             td_router_set_report_fn(gw.router, gw_report, &gw);
+            td_ingest_wakeup(gw.ingest, wakeup[1]);
             opts.hook = gw_hook;
             opts.hook_opaque = &gw;
-            opts.hook_interval_ms = td_config_int(cli->config, "router.interval_ms");
+            opts.hook_interval_ms = td_config_int(cli->config, "router.interval_ms"); /* the safety net */
+            opts.hook_wakeup_fd = wakeup[0];
         }
     }
     if (rc == TD_OK) {
@@ -462,9 +470,12 @@ static int run_gateway(td_cli_t *cli, const td_kafka_opts_t *kopts, td_tape_t *t
                rs.latency_max_ms);
     }
     fflush(stdout);
+    td_ingest_destroy(gw.ingest); /* first: it signals wakeup[1] */
     td_gw_server_destroy(gw.server);
     td_router_destroy(gw.router);
-    td_ingest_destroy(gw.ingest);
+    for (int i = 0; i < 2; i++)
+        if (wakeup[i] >= 0)
+            close(wakeup[i]);
     td_kafka_producer_destroy(gw.reports);
     td_gw_kafka_destroy(journal);
     td_buf_fini(&gw.val);

@@ -20,6 +20,7 @@ struct td_kafka_producer {
 
 struct td_kafka_consumer {
     rd_kafka_t *rk;
+    rd_kafka_queue_t *wakeup_q; /* the consumer queue while a wake-up fd is set, else NULL */
     td_kafka_opts_t opts;
     td_log_t *log;
 };
@@ -354,12 +355,23 @@ void td_kafka_consumer_destroy(td_kafka_consumer_t *consumer)
 {
     if (!consumer)
         return;
+    if (consumer->wakeup_q) {
+        rd_kafka_queue_io_event_enable(consumer->wakeup_q, -1, NULL, 0);
+        rd_kafka_queue_destroy(consumer->wakeup_q);
+    }
     if (consumer->rk) {
         rd_kafka_assign(consumer->rk, NULL);
         rd_kafka_consumer_close(consumer->rk);
         rd_kafka_destroy(consumer->rk);
     }
     free(consumer);
+}
+
+void td_kafka_consumer_wakeup(td_kafka_consumer_t *consumer, int fd)
+{
+    if (!consumer->wakeup_q)
+        consumer->wakeup_q = rd_kafka_queue_get_consumer(consumer->rk);
+    rd_kafka_queue_io_event_enable(consumer->wakeup_q, fd, "1", 1);
 }
 
 td_err_t td_kafka_consumer_check_topic(td_kafka_consumer_t *consumer, const char *topic, int timeout_ms, char *errbuf,

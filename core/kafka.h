@@ -109,6 +109,10 @@ uint64_t td_kafka_producer_delivered(const td_kafka_producer_t *producer);
 td_err_t td_kafka_consumer_new(const td_kafka_opts_t *opts, td_log_t *log, td_kafka_consumer_t **consumer, char *errbuf,
                                size_t errlen) TD_WUR;
 void td_kafka_consumer_destroy(td_kafka_consumer_t *consumer);
+/* From now on librdkafka writes a byte to fd (non-blocking, e.g. a pipe's write end; it stays the
+ * caller's and must outlive the consumer) whenever messages arrive while none wait to be consumed,
+ * so an event loop can consume at once instead of polling on a timer. Drain fd before consuming. */
+void td_kafka_consumer_wakeup(td_kafka_consumer_t *consumer, int fd);
 /* As td_kafka_producer_check_topic. */
 td_err_t td_kafka_consumer_check_topic(td_kafka_consumer_t *consumer, const char *topic, int timeout_ms, char *errbuf,
                                        size_t errlen) TD_WUR;

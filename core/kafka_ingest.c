@@ -400,3 +400,8 @@ td_err_t td_ingest_poll(td_ingest_t *ingest, int timeout_ms, uint64_t *consumed,
     td_tape_batch_destroy(batch);
     return rc;
 }
+
+void td_ingest_wakeup(td_ingest_t *ingest, int fd)
+{
+    td_kafka_consumer_wakeup(ingest->consumer, fd);
+}

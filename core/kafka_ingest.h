@@ -64,6 +64,10 @@ td_err_t td_ingest_poll(td_ingest_t *ingest, int timeout_ms, uint64_t *consumed,
 
 void td_ingest_stats(const td_ingest_t *ingest, td_ingest_stats_t *stats);
 
+/* Signals fd when messages arrive (td_kafka_consumer_wakeup): an event loop polls with timeout 0
+ * when fd becomes readable. fd must stay open until the ingest is destroyed. */
+void td_ingest_wakeup(td_ingest_t *ingest, int fd);
+
 /* The decimal meta values used above (also by the Kafka processor's "kafka/produced/<SYMBOL>"). */
 td_err_t td_ingest_meta_u64(td_tape_t *tape, const char *key, uint64_t *value) TD_WUR;
 td_err_t td_ingest_put_u64(td_tape_batch_t *batch, const char *key, uint64_t value) TD_WUR;

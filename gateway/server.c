@@ -192,6 +192,7 @@ struct td_gw_server {
     ev_timer accept_pause;
     ev_signal sigterm, sigint;
     ev_timer hook_timer;
+    ev_io hook_wakeup;
     ev_tstamp burst_start;
     conn_t *conns;
     unsigned n_open; /* connections counted against max_connections (not CLOSING) */
@@ -701,6 +702,16 @@ static void on_hook_timer(struct ev_loop *loop, ev_timer *w, int revents)
     run_hook(w->data, 0);
 }
 
+static void on_hook_wakeup(struct ev_loop *loop, ev_io *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    char drain[64];
+    while (read(w->fd, drain, sizeof drain) > 0)
+        ;
+    run_hook(w->data, 0);
+}
+
 /* The one open session of account (any account when NULL); NULL when none or several. */
 static conn_t *find_session(const td_gw_server_t *server, const char *account)
 {
@@ -905,6 +916,8 @@ td_err_t td_gw_server_new(const td_gw_server_opts_t *opts, td_tape_t *tape, td_l
                   opts->hook_interval_ms > 0 ? (double)opts->hook_interval_ms / 1000. : 1.);
     server->accept_io.data = server->accept_pause.data = server->sigterm.data = server->sigint.data = server;
     server->hook_timer.data = server;
+    ev_io_init(&server->hook_wakeup, on_hook_wakeup, opts->hook_wakeup_fd, EV_READ);
+    server->hook_wakeup.data = server;
     *out = server;
     return TD_OK;
 }
@@ -924,8 +937,11 @@ td_err_t td_gw_server_run(td_gw_server_t *server, char *errbuf, size_t errlen)
     ev_signal_start(loop, &server->sigint);
     if (server->opts.hook)
         ev_timer_again(loop, &server->hook_timer);
+    if (server->opts.hook && server->opts.hook_wakeup_fd > 0)
+        ev_io_start(loop, &server->hook_wakeup);
     ev_run(loop, 0);
     ev_timer_stop(loop, &server->hook_timer);
+    ev_io_stop(loop, &server->hook_wakeup);
     /* stopped: no more connections; every burst was committed in its own callback */
     ev_io_stop(loop, &server->accept_io);
     ev_timer_stop(loop, &server->accept_pause);

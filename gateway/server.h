@@ -75,6 +75,11 @@ typedef struct td_gw_server_opts {
     td_err_t (*hook)(void *opaque, double burst_start, char *errbuf, size_t errlen);
     void *hook_opaque;
     int64_t hook_interval_ms; /* > 0 when hook is set */
+    /* Optional (> 0; 0 = none): a non-blocking fd, such as a pipe's read end, that also runs the
+     * hook when readable (after draining it), so that news from another thread (a Kafka consumer,
+     * td_kafka_consumer_wakeup) is handled at once rather than at the next hook_interval_ms. It
+     * stays the caller's. */
+    int hook_wakeup_fd;
     /* HEARTBEAT -> Clock events (gateway/clock.h): the bars' timeframe and alignment (minutes, as
      * session.day_offset_minutes); 0 = heartbeats append nothing. */
     int64_t clock_timeframe_ms;

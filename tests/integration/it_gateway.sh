@@ -75,6 +75,12 @@ cmp "$TD_WORK/ref.ticks" "$TD_WORK/e2e.ticks" || fail "the gateway's ticks diffe
 [ "$(td --data-dir "$TD_WORK/e2e" dump --symbol EURUSD --limit 1 | grep -c '"kind":"symbol_spec"')" -eq 1 ] ||
   fail "the stream does not start with the feed's symbol spec"
 pass "feed -> gateway -> tape: $N_TICKS ticks equal to import's (time, bid, ask), SIGTERM exits 0"
+# the feed's window (default 4096 lines sent and not acknowledged): the gateway saw at most that
+# many new lines per burst, so it committed at least once per 4096 lines (unbounded: ~10 commits)
+commits=$(sed -n 's/.* \([0-9]*\) commit(s).*/\1/p' "$TD_WORK/e2e/gw.out")
+[ -n "$commits" ] && [ "$commits" -ge $(((N_TICKS + 2 + 4095) / 4096)) ] ||
+  fail "feed --window 4096: the gateway committed ${commits:-?} times for $((N_TICKS + 2)) lines"
+pass "feed --fast keeps at most its window (4096 lines) unacknowledged: $commits gateway commits"
 
 # a second feed of the same account: the gateway has it all, nothing is appended twice
 start_gateway "$TD_WORK/e2e" 127.0.0.1:0

@@ -1,13 +1,19 @@
 /* test_server.c - the pure helpers of gateway/server.c: the line splitter (lines across reads,
  * oversized lines reported once and skipped, stopping), the dedup rule, the account sequence
- * record, the token check and the listen address. */
+ * record, the token check and the listen address; and the loop's hook run by its wake-up fd. */
+#include <fcntl.h>
+#include <ftw.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -158,6 +164,76 @@ static void test_address(void **unused)
     assert_non_null(strstr(err, "IPv4"));
 }
 
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+typedef struct hook_calls {
+    int calls;
+    double burst_start;
+} hook_calls_t;
+
+/* Stops the loop at its first call (an error from the hook stops the server with that code). */
+static td_err_t stop_hook(void *opaque, double burst_start, char *errbuf, size_t errlen)
+{
+    hook_calls_t *h = opaque;
+    h->calls++;
+    h->burst_start = burst_start;
+    return td_err_set(errbuf, errlen, TD_ERR_END, "stopped by the test hook");
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* A byte on hook_wakeup_fd runs the hook (burst_start 0) long before the hook's 60 s timer. */
+static void test_hook_wakeup_fd(void **unused)
+{
+    (void)unused;
+    char dir[512], err[512] = "";
+    snprintf(dir, sizeof dir, "%s/tmp-test-server-XXXXXX", TD_TEST_BINARY_DIR);
+    assert_non_null(mkdtemp(dir));
+    td_tape_t *tape = NULL;
+    td_tape_opts_t topts = {.sync = TD_SYNC_NONE};
+    assert_int_equal(td_tape_open(dir, &topts, &tape, err, sizeof err), TD_OK);
+    int fds[2];
+    assert_int_equal(pipe2(fds, O_NONBLOCK | O_CLOEXEC), 0);
+    hook_calls_t h = {.calls = 0, .burst_start = -1};
+    td_gw_server_opts_t opts = {.listen = "127.0.0.1:0",
+                                .token = "t",
+                                .max_connections = 1,
+                                .max_line = 256,
+                                .auth_timeout_ms = 1000,
+                                .idle_timeout_ms = 1000,
+                                .max_errors = 1,
+                                .hook = stop_hook,
+                                .hook_opaque = &h,
+                                .hook_interval_ms = 60000,
+                                .hook_wakeup_fd = fds[0]};
+    td_gw_server_t *server = NULL;
+    assert_int_equal(td_gw_server_new(&opts, tape, NULL, &server, err, sizeof err), TD_OK);
+    assert_int_equal(write(fds[1], "1", 1), 1);
+    double t0 = now_s();
+    assert_int_equal(td_gw_server_run(server, err, sizeof err), TD_ERR_END);
+    assert_true(now_s() - t0 < 10.0);
+    assert_int_equal(h.calls, 1);
+    assert_true(h.burst_start == 0);
+    char left;
+    assert_true(read(fds[0], &left, 1) < 0); /* the server drained the pipe */
+    td_gw_server_destroy(server);
+    close(fds[0]);
+    close(fds[1]);
+    td_tape_close(tape);
+    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -169,6 +245,7 @@ int main(void)
         cmocka_unit_test(test_acked_record),
         cmocka_unit_test(test_token),
         cmocka_unit_test(test_address),
+        cmocka_unit_test(test_hook_wakeup_fd),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
