@@ -157,11 +157,25 @@ td_err_t td_bt_wh_add(td_bt_wh_t *wh, const td_grid_t *grid, uint64_t index, con
     arg_double(&a, r->ratios.annual_return);
     arg_str(&a, td_buf_cstr(&wh->months));
     arg_str(&a, td_buf_cstr(&wh->weekdays));
+    arg_double(&a, td_btmetrics_win_rate(&r->trades));
+    double pf = td_btmetrics_profit_factor(&r->trades);
+    if (isinf(pf) && pf > 0)
+        arg_str(&a, "Infinity"); /* profits and no loss: as the CSV's "inf" */
+    else
+        arg_double(&a, pf);
+    arg_i64(&a, td_btmetrics_expectancy(&r->trades)); /* 0 without trades, as the CSV has it */
+    arg_i64(&a, r->trades.gross_profit);
+    arg_i64(&a, r->trades.gross_loss);
+    arg_double(&a, td_backtest_exposure(r));
+    arg_double(&a, r->ratios.annual_volatility);
+    arg_i64(&a, r->final_equity);
     rc = td_pg_exec_params(wh->pg,
                            "INSERT INTO backtest_results (run_id, param_index, params, trades, wins, net_pnl_e8, "
                            "max_drawdown_e8, sharpe, sortino, calmar, annual_return, pnl_by_month_e8, "
-                           "pnl_by_weekday_e8) "
-                           "VALUES ($1, $2, $3::jsonb, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+                           "pnl_by_weekday_e8, win_rate, profit_factor, expectancy_e8, gross_profit_e8, "
+                           "gross_loss_e8, exposure, annual_volatility, final_equity_e8) "
+                           "VALUES ($1, $2, $3::jsonb, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, "
+                           "$17, $18, $19, $20, $21)",
                            a.n, a.v, NULL, errbuf, errlen);
     if (rc == TD_OK)
         wh->rows++;

@@ -72,6 +72,25 @@ awk -F, 'NR > 1 { print $1 "|" $2 "|" $6 }' "$TD_WORK/whrun.csv" > "$TD_WORK/wan
 pg_sql "SELECT param_index || '|' || (params->>'fast') || '|' || trades FROM backtest_results ORDER BY param_index" \
   > "$TD_WORK/got_rows.txt"
 diff "$TD_WORK/want_rows.txt" "$TD_WORK/got_rows.txt" || fail "backtest_results differ from the CSV (want < > got)"
+# and the figures of migration 0009, to the CSV's 12 digits: win_rate, profit_factor, expectancy,
+# exposure, annual_volatility, final_equity (CSV columns 7, 9, 10, 15, 17, 18)
+awk -F, 'NR > 1 { print $1 "|" $7 "|" $9 "|" $10 "|" $15 "|" $17 "|" $18 }' "$TD_WORK/whrun.csv" > "$TD_WORK/want_more.txt"
+pg_sql "SELECT param_index || '|' || coalesce(win_rate::text, 'nan') || '|' ||
+               coalesce(replace(profit_factor::text, 'Infinity', 'inf'), 'nan') || '|' ||
+               (expectancy_e8::numeric / 1e8)::text || '|' || coalesce(exposure::text, 'nan') || '|' ||
+               coalesce(annual_volatility::text, 'nan') || '|' || (final_equity_e8::numeric / 1e8)::text
+        FROM backtest_results ORDER BY param_index" > "$TD_WORK/got_more.txt"
+paste -d'#' "$TD_WORK/want_more.txt" "$TD_WORK/got_more.txt" | awk -F'#' '
+  function same(a, b) {
+    if (a !~ /^-?[0-9]/ || b !~ /^-?[0-9]/) return a == b
+    d = a - b; if (d < 0) d = -d; m = (a < 0 ? -a : a); if (m < 1) m = 1
+    return d <= 1e-10 * m
+  }
+  { n = split($1, w, "|"); split($2, g, "|"); rows++
+    for (k = 1; k <= n; k++) if (!same(w[k], g[k])) { print "row " NR " field " k ": csv " w[k] ", warehouse " g[k]; bad++ } }
+  END { exit (bad > 0 || rows == 0) }' || fail "backtest_results' win rate, profit factor, expectancy, exposure differ from the CSV"
+[ "$(pg_sql "SELECT count(*) FROM backtest_results WHERE trades > 0 AND (win_rate IS NULL OR exposure IS NULL)")" -eq 0 ] ||
+  fail "backtest_results: a set with trades lacks its win rate or exposure"
 # a run that fails half-way (its trade file cannot be written) leaves nothing behind
 set +e
 td --data-dir "$live" --config "$cfg" backtest --strategy sma_cross --symbol EURUSD --data warehouse --timeframe M1 \
@@ -81,7 +100,7 @@ set -e
 [ "$rc" -ne 0 ] || fail "a backtest writing to /dev/full succeeded"
 [ "$(pg_sql "SELECT count(*) FROM backtest_runs")" -eq 1 ] && [ "$(pg_sql "SELECT count(*) FROM backtest_results")" -eq "$sets" ] &&
   [ "$(pg_sql "SELECT count(*) FROM backtest_validation")" -eq 1 ] || fail "a failed run left rows in the warehouse"
-pass "--warehouse: run + $sets result rows equal to the CSV; a failed run is rolled back (exit $rc)"
+pass "--warehouse: run + $sets result rows equal to the CSV (trades, win rate, profit factor, expectancy, exposure, volatility, final equity); a failed run is rolled back (exit $rc)"
 
 # the validation into the warehouse: a grid over the H4 file with DSR, PBO and walk-forward.
 #    The stored rows equal what the same run's JSON document and CSV files report: integers and
