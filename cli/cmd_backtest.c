@@ -800,6 +800,10 @@ static void summary_text(FILE *out, const bt_run_t *run, const td_validation_t *
                 "below the out-of-sample median; mean logit %.3f, out-of-sample loss in %.1f%%\n",
                 v->pbo.pbo, v->pbo.overfit, v->pbo.combinations, v->pbo.blocks, v->pbo.block_len,
                 v->pbo.dropped ? ", oldest days left out" : "", v->pbo.logit_mean, v->pbo.prob_oos_loss * 100.0);
+    if (v->have_pbo)
+        fprintf(out, "  logits of the splits: min %.3f, q1 %.3f, median %.3f, q3 %.3f, max %.3f, sd %.3f\n",
+                v->pbo.logit_min, v->pbo.logit_q1, v->pbo.logit_median, v->pbo.logit_q3, v->pbo.logit_max,
+                v->pbo.logit_sd);
     else
         fprintf(out, "PBO: not computed (%s)\n", v->pbo_skipped);
     if (run->n_best) {

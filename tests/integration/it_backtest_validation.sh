@@ -30,9 +30,13 @@ done
 grep -q "^DSR 0\.[0-9]*: best set #" "$TD_WORK/summary1.txt" || { cat "$TD_WORK/summary1.txt"; fail "summary lacks the DSR"; }
 grep -q "^PBO 0\.[0-9]*: [0-9]* of 20 splits (6 blocks" "$TD_WORK/summary1.txt" || fail "summary lacks the PBO"
 grep -q "^walk-forward 24m:6m by sharpe: 29 windows" "$TD_WORK/summary1.txt" || fail "summary lacks the walk-forward"
+# the logits' distribution under the PBO line: min <= q1 <= median <= q3 <= max, sd >= 0
+sed -n 's/^  logits of the splits: min \(.*\), q1 \(.*\), median \(.*\), q3 \(.*\), max \(.*\), sd \(.*\)$/\1 \2 \3 \4 \5 \6/p' \
+  "$TD_WORK/summary1.txt" | awk 'NF == 6 && $1 <= $2 && $2 <= $3 && $3 <= $4 && $4 <= $5 && $6 >= 0 { ok = 1 } END { exit !ok }' ||
+  fail "summary lacks the logits' distribution: $(grep logit "$TD_WORK/summary1.txt")"
 grep -q "^best set P&L by exit month: jan" "$TD_WORK/summary1.txt" || fail "summary lacks the P&L by month"
 pass "EURUSD H4: DSR, PBO, walk-forward 24m:6m; every file byte-identical with 1 and 2 threads"
-grep -E "^(DSR|PBO|walk-forward)" "$TD_WORK/summary1.txt" | sed 's/^/  /'
+grep -E "^(DSR|PBO|  logits|walk-forward)" "$TD_WORK/summary1.txt" | sed 's/^/  /'
 
 # walk-forward: 29 windows in the per-window file; its OOS trades add up to the trades file
 [ "$(($(wc -l < "$TD_WORK/w1.csv") - 1))" -eq 29 ] || fail "expected 29 walk-forward windows"
