@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Kafka-mode benchmarks on librdkafka's mock cluster (3 brokers, td_kafka_mock), RelWithDebInfo:
 #  0. the same feed into the gateway on the local tape, as the baseline under the same machine load;
-#  1. gateway ingest from one `tapedeck feed --fast` connection into the input topic (every burst
+#  1. gateway ingest from one `tapedeck feed --fast --window 0` connection (no bound on unacknowledged
+#     lines, as the EA) into the input topic (every burst
 #     ACKed only after delivery with acks=all), from HELLO to the last ACK as feed reports it, over
 #     the 266,219 Dukascopy EURUSD ticks of 2019-02-04/05 (the mock keeps only ~5 MiB per
 #     partition and drops older data: fine for the producer side measured here);
@@ -58,7 +59,6 @@ journal:
   mode: kafka
 kafka:
   partitions: 4
-  linger_ms: 0
   fetch_wait_ms: 1 # the mock answers an empty fetch only when this wait ends (a broker at once)
 gateway:
   listen: 127.0.0.1:0
@@ -85,7 +85,7 @@ pids+=("$gw")
 for _ in $(seq 300); do grep -q "listening on" "$work/ingest.gateway.out" && break; sleep 0.1; done
 port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$work/ingest.gateway.out")
 "$td" --config "$work/config.yaml" feed --gateway "127.0.0.1:$port" --token bench --account 1 \
-  --format dukascopy-csv --symbol EURUSD --fast "$ticks" | tail -1 | sed "s/^/gateway ingest into the local tape: /"
+  --format dukascopy-csv --symbol EURUSD --fast --window 0 "$ticks" | tail -1 | sed "s/^/gateway ingest into the local tape: /"
 kill -TERM "$gw"
 wait "$gw" || true
 
@@ -101,7 +101,7 @@ for mode in paper external; do
   gw0=$(cpu_s "$gw")
   mk0=$(cpu_s "$mock_pid")
   "$td" --config "$work/config.yaml" feed --gateway "127.0.0.1:$port" --token bench --account 1 \
-    --format dukascopy-csv --symbol EURUSD --fast "$ticks" | tail -1 | sed "s/^/gateway ingest into kafka, broker.mode $mode: /"
+    --format dukascopy-csv --symbol EURUSD --fast --window 0 "$ticks" | tail -1 | sed "s/^/gateway ingest into kafka, broker.mode $mode: /"
   echo "  CPU during the run: gateway $(echo "$(cpu_s "$gw") - $gw0" | bc) s, mock cluster $(echo "$(cpu_s "$mock_pid") - $mk0" | bc) s"
   kill -TERM "$gw"
   wait "$gw" || true

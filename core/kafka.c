@@ -279,7 +279,10 @@ td_err_t td_kafka_producer_wait(td_kafka_producer_t *producer, int timeout_ms, c
 {
     double deadline = timeout_ms < 0 ? 0 : now_s() + (double)timeout_ms / 1000.;
     while (producer->outstanding > 0 && producer->failed == TD_OK) {
-        rd_kafka_poll(producer->rk, 5);
+        /* flush, not poll: while it runs librdkafka sends what is queued at once, whatever
+         * linger.ms says (so linger batches a burst, and a lone message does not wait for it);
+         * it serves the delivery callbacks as rd_kafka_poll does */
+        rd_kafka_flush(producer->rk, 5);
         if (producer->outstanding > 0 && timeout_ms >= 0 && now_s() >= deadline)
             return td_err_set(errbuf, errlen, TD_ERR_IO,
                               "kafka: %" PRIu64 " message(s) not delivered within %d ms (brokers %s)",

@@ -158,6 +158,32 @@ static void test_round_trip(void **state)
     consume_all(f, 2000);
 }
 
+static double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* linger.ms batches; a wait for delivery sends at once: with a 10 s linger, one message is
+ * delivered long before the linger would have sent it. */
+static void test_wait_overrides_linger(void **state)
+{
+    fixture_t *f = *state;
+    td_kafka_opts_t opts = f->opts;
+    opts.linger_ms = 10000;
+    td_kafka_producer_t *producer = NULL;
+    char err[256] = "";
+    assert_int_equal(td_kafka_producer_new(&opts, &f->log, &producer, err, sizeof err), TD_OK);
+    assert_int_equal(td_kafka_producer_check_topic(producer, TOPIC, 10000, err, sizeof err), TD_OK);
+    double t0 = mono_s();
+    produce_range(producer, 0, 1);
+    assert_int_equal(td_kafka_producer_wait(producer, 30000, err, sizeof err), TD_OK);
+    assert_true(mono_s() - t0 < 5.0);
+    assert_int_equal(td_kafka_producer_delivered(producer), 1);
+    td_kafka_producer_destroy(producer);
+}
+
 static void test_wrong_partition_count(void **state)
 {
     fixture_t *f = *state;
@@ -219,6 +245,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_partition_hash),
         cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_wait_overrides_linger, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wrong_partition_count, setup, teardown),
         cmocka_unit_test_setup_teardown(test_injected_errors_no_duplicates, setup, teardown),
         cmocka_unit_test_setup_teardown(test_broker_down_then_up, setup, teardown),
