@@ -1247,8 +1247,8 @@ int td_cmd_feed(td_cli_t *cli, int argc, char **argv)
     feed_t *feed = calloc(1, sizeof *feed);
     if (!feed)
         return td_cli_fail(cli, TD_ERR_NOMEM, "out of memory");
-    *feed = (feed_t){.cli = cli, .terminal = "tapedeck feed", .retry_s = 10, .fd = -1, .journal_fd = -1,
-                    .window = WINDOW_DEFAULT};
+    *feed = (feed_t){
+        .cli = cli, .terminal = "tapedeck feed", .retry_s = 10, .fd = -1, .journal_fd = -1, .window = WINDOW_DEFAULT};
     td_buf_init(&feed->out);
     td_gw_lines_init(&feed->lines, TD_GW_LINE_MAX);
     td_buf_init(&feed->exec_text);

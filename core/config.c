@@ -112,7 +112,9 @@ static const key_def_t keys[] = {
     {"kafka.partitions", K_INT, "6", 1, 10000, NULL,
      "journal.mode kafka: partitions of each topic (checked at startup); a symbol's partition is FNV-1a-32(symbol) "
      "mod this - changing it moves symbols: never change it on a live cluster"},
-    {"kafka.linger_ms", K_INT, "5", 0, 1000, NULL, "journal.mode kafka: producer batching delay (linger.ms); it batches a burst's messages, and costs no latency: every wait for delivery flushes at once"},
+    {"kafka.linger_ms", K_INT, "5", 0, 1000, NULL,
+     "journal.mode kafka: producer batching delay (linger.ms); it batches a burst's messages, and costs no latency: "
+     "every wait for delivery flushes at once"},
     {"kafka.delivery_timeout_ms", K_INT, "300000", 1000, 86400000, NULL,
      "journal.mode kafka: a message not acknowledged by the brokers within this time fails the role (exit 3; "
      "nothing acknowledged is lost, the restart resends)"},

@@ -3,7 +3,6 @@
  * routed (here: expired, which needs no socket) once that input is there; the pending list of
  * the resend rule (the resends themselves need a session: it_live_crash.sh, it_kafka.sh). */
 #define _XOPEN_SOURCE 700
-#include <ftw.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,18 +14,12 @@
 
 #include <cmocka.h>
 
+#include "tests/unit/scratch_tape.h"
+
 #include "core/config.h"
 #include "gateway/router.h"
 
 #define T0 1399248000000LL /* 2014-05-05 00:00 UTC */
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
 
 static int reports;
 
@@ -44,11 +37,8 @@ static void test_intent_waits_for_its_input(void **state)
 {
     (void)state;
     char dir[512], err[512] = "";
-    snprintf(dir, sizeof dir, "%s/tmp-test-router-XXXXXX", TD_TEST_BINARY_DIR);
-    assert_non_null(mkdtemp(dir));
     td_tape_t *tape = NULL;
-    td_tape_opts_t opts = {.sync = TD_SYNC_NONE};
-    assert_int_equal(td_tape_open(dir, &opts, &tape, err, sizeof err), TD_OK);
+    scratch_tape_open(dir, sizeof dir, "test-router", &tape);
     td_config_t *config = td_config_new();
     td_router_t *router = NULL;
     assert_int_equal(td_router_new(config, 1, NULL, &router), TD_OK);
@@ -90,8 +80,7 @@ static void test_intent_waits_for_its_input(void **state)
 
     td_router_destroy(router);
     td_config_destroy(config);
-    td_tape_close(tape);
-    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    scratch_tape_remove(dir, tape);
 }
 
 static void commit_event(td_tape_t *tape, td_stream_kind_t kind, td_event_t *ev)
@@ -140,11 +129,8 @@ static void test_pending_until_reported(void **state)
 {
     (void)state;
     char dir[512], err[512] = "";
-    snprintf(dir, sizeof dir, "%s/tmp-test-router-XXXXXX", TD_TEST_BINARY_DIR);
-    assert_non_null(mkdtemp(dir));
     td_tape_t *tape = NULL;
-    td_tape_opts_t opts = {.sync = TD_SYNC_NONE};
-    assert_int_equal(td_tape_open(dir, &opts, &tape, err, sizeof err), TD_OK);
+    scratch_tape_open(dir, sizeof dir, "test-router", &tape);
     td_config_t *config = td_config_new();
 
     /* a tick (input 0), the intent it caused (output 0), recorded as sent and pending */
@@ -196,8 +182,7 @@ static void test_pending_until_reported(void **state)
     }
 
     td_config_destroy(config);
-    td_tape_close(tape);
-    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    scratch_tape_remove(dir, tape);
 }
 
 int main(void)

@@ -2,7 +2,6 @@
  * oversized lines reported once and skipped, stopping), the dedup rule, the account sequence
  * record, the token check and the listen address; and the loop's hook run by its wake-up fd. */
 #include <fcntl.h>
-#include <ftw.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -16,6 +15,8 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+
+#include "tests/unit/scratch_tape.h"
 
 #include "gateway/server.h"
 
@@ -164,14 +165,6 @@ static void test_address(void **unused)
     assert_non_null(strstr(err, "IPv4"));
 }
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
 typedef struct hook_calls {
     int calls;
     double burst_start;
@@ -198,11 +191,8 @@ static void test_hook_wakeup_fd(void **unused)
 {
     (void)unused;
     char dir[512], err[512] = "";
-    snprintf(dir, sizeof dir, "%s/tmp-test-server-XXXXXX", TD_TEST_BINARY_DIR);
-    assert_non_null(mkdtemp(dir));
     td_tape_t *tape = NULL;
-    td_tape_opts_t topts = {.sync = TD_SYNC_NONE};
-    assert_int_equal(td_tape_open(dir, &topts, &tape, err, sizeof err), TD_OK);
+    scratch_tape_open(dir, sizeof dir, "test-server", &tape);
     int fds[2];
     assert_int_equal(pipe2(fds, O_NONBLOCK | O_CLOEXEC), 0);
     hook_calls_t h = {.calls = 0, .burst_start = -1};
@@ -230,8 +220,7 @@ static void test_hook_wakeup_fd(void **unused)
     td_gw_server_destroy(server);
     close(fds[0]);
     close(fds[1]);
-    td_tape_close(tape);
-    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    scratch_tape_remove(dir, tape);
 }
 
 int main(void)
