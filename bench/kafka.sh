@@ -8,7 +8,7 @@
 #     partition and drops older data: fine for the producer side measured here);
 #  2. tick-to-order latency with all three roles and broker.mode external: the first 6 hours of the
 #     OANDA EURUSD ticks of 2014-05-05 paced at 360x real time, M1 bars, sma_cross fast=2 slow=5
-#     (an order every few bars), router.interval_ms 1; the router reports p50/p99/max from the
+#     (an order every few bars); the router (woken by its consumer) reports p50/p99/max from the
 #     gateway reading the tick to the ORDER written to the feed's socket.
 # Usage: bench/kafka.sh [BUILD_DIR]
 set -euo pipefail
@@ -68,7 +68,6 @@ bars:
 broker:
   mode: external
 router:
-  interval_ms: 1
   max_age_ms: 60000
 symbols:
   EURUSD:
