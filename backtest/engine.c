@@ -28,6 +28,62 @@ void td_backtest_config_init(td_backtest_config_t *config)
     config->initial_equity = INT64_C(100000) * TD_FX_SCALE;
 }
 
+static const struct {
+    const char *name;
+    unsigned bit;
+} convention_names[] = {
+    {"no-decision-on-fill-bar", TD_BACKTEST_NO_DECISION_ON_FILL_BAR},
+    {"no-stops-on-entry-bar", TD_BACKTEST_NO_STOPS_ON_ENTRY_BAR},
+    {"gap-fills-at-level", TD_BACKTEST_GAP_FILLS_AT_LEVEL},
+};
+
+bool td_backtest_conventions_parse(const char *text, unsigned *conventions)
+{
+    if (strcmp(text, "tapedeck") == 0) {
+        *conventions = 0;
+        return true;
+    }
+    if (strcmp(text, "grademark") == 0) {
+        *conventions = TD_BACKTEST_CONVENTIONS_ALL;
+        return true;
+    }
+    unsigned set = 0;
+    const char *p = text;
+    for (;;) {
+        size_t len = strcspn(p, ",");
+        unsigned bit = 0;
+        for (size_t k = 0; k < sizeof convention_names / sizeof convention_names[0]; k++)
+            if (strlen(convention_names[k].name) == len && strncmp(p, convention_names[k].name, len) == 0)
+                bit = convention_names[k].bit;
+        if (bit == 0 || (set & bit))
+            return false;
+        set |= bit;
+        if (p[len] == '\0')
+            break;
+        p += len + 1;
+    }
+    *conventions = set;
+    return true;
+}
+
+const char *td_backtest_conventions_format(unsigned conventions, char *buf)
+{
+    char *p = buf;
+    *p = '\0';
+    for (size_t k = 0; k < sizeof convention_names / sizeof convention_names[0]; k++) {
+        if (!(conventions & convention_names[k].bit))
+            continue;
+        size_t len = strlen(convention_names[k].name);
+        if (p != buf)
+            *p++ = ',';
+        memcpy(p, convention_names[k].name, len + 1);
+        p += len;
+    }
+    if (p == buf)
+        memcpy(buf, "tapedeck", sizeof "tapedeck");
+    return buf;
+}
+
 double td_backtest_exposure(const td_backtest_result_t *result)
 {
     return result->bars ? (double)result->bars_in_position / (double)result->bars : NAN;
@@ -78,8 +134,13 @@ static td_err_t on_trade(td_backtest__run_t *run, const td_trade_closed_t *trade
 td_err_t td_backtest__fill_bar(td_backtest__run_t *run, const td_bar_t *fill_view, td_price_t spread, size_t index)
 {
     td_outbuf_clear(&run->fills);
-    td_err_t rc = td_fill_on_bar(&run->fill, &run->spec, fill_view->open_time, fill_view, spread,
-                                 run->config->day_offset_minutes, &run->fills);
+    unsigned rules = 0;
+    if (run->config->conventions & TD_BACKTEST_NO_STOPS_ON_ENTRY_BAR)
+        rules |= TD_FILL_NO_STOPS_ON_ENTRY_BAR;
+    if (run->config->conventions & TD_BACKTEST_GAP_FILLS_AT_LEVEL)
+        rules |= TD_FILL_GAP_AT_LEVEL;
+    td_err_t rc = td_fill_on_bar_conv(&run->fill, &run->spec, fill_view->open_time, fill_view, spread,
+                                      run->config->day_offset_minutes, rules, &run->fills);
     if (rc != TD_OK) {
         char iso[32];
         td_time_format_iso(fill_view->open_time, iso);
@@ -104,8 +165,9 @@ td_err_t td_backtest__fill_bar(td_backtest__run_t *run, const td_bar_t *fill_vie
     return rc;
 }
 
-/* The strategy on one closed bar; its intents join the fill model's queue. */
-static td_err_t strategy_bar(td_backtest__run_t *run, const td_bar_t *bar, size_t index)
+/* The strategy on one closed bar; its intents join the fill model's queue, unless `drop` (the
+ * NO_DECISION_ON_FILL_BAR convention on a bar with a fill): then it only folds the bar. */
+static td_err_t strategy_bar(td_backtest__run_t *run, const td_bar_t *bar, size_t index, bool drop)
 {
     td_strategy_ctx_t ctx = {
         .spec = &run->spec,
@@ -117,6 +179,10 @@ static td_err_t strategy_bar(td_backtest__run_t *run, const td_bar_t *bar, size_
     td_err_t rc = td_strategy_on_bar(run->strategy, &ctx, bar, &run->strategy_out);
     if (rc != TD_OK)
         return td_backtest__strategy_failed(run, bar, index, rc);
+    if (drop) {
+        td_outbuf_clear(&run->strategy_out);
+        return TD_OK;
+    }
     return td_backtest__submit(run, bar, index);
 }
 
@@ -242,11 +308,12 @@ static td_err_t check_config(const td_backtest_config_t *config, char *errbuf, s
         return td_err_set(errbuf, errlen, TD_ERR_INVALID, "%s: the symbol spec needs point > 0 and contract_size > 0",
                           config->symbol);
     if (config->slippage_points < 0 || config->commission_per_lot < 0 || config->initial_equity <= 0 ||
-        (config->basis != TD_BACKTEST_BID && config->basis != TD_BACKTEST_MID))
-        return td_err_set(
-            errbuf, errlen, TD_ERR_INVALID,
-            "%s: backtest config: slippage and commission must be >= 0, initial equity > 0, basis bid or mid",
-            config->symbol);
+        (config->basis != TD_BACKTEST_BID && config->basis != TD_BACKTEST_MID) ||
+        (config->conventions & ~TD_BACKTEST_CONVENTIONS_ALL))
+        return td_err_set(errbuf, errlen, TD_ERR_INVALID,
+                          "%s: backtest config: slippage and commission must be >= 0, initial equity > 0, basis "
+                          "bid or mid, conventions of TD_BACKTEST_CONVENTIONS_ALL",
+                          config->symbol);
     return TD_OK;
 }
 
@@ -329,10 +396,12 @@ td_err_t td_backtest_run(const td_backtest_config_t *config, const td_params_cha
         td_bar_t shifted;
         const td_bar_t *fill_view = td_backtest__fill_view(config, bar, spread, &shifted);
         uint32_t day = td_time_trading_day(bar->open_time, config->day_offset_minutes);
+        uint64_t fills_before = result->fills;
         if (config->reference || !td_fill_bar_quiet(&run.fill, fill_view->high, fill_view->low, spread, day))
             rc = td_backtest__fill_bar(&run, fill_view, spread, i);
+        bool drop = (config->conventions & TD_BACKTEST_NO_DECISION_ON_FILL_BAR) && result->fills != fills_before;
         if (rc == TD_OK)
-            rc = strategy_bar(&run, bar, i);
+            rc = strategy_bar(&run, bar, i, drop);
         if (rc != TD_OK)
             break;
         result->bars++;

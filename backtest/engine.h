@@ -22,6 +22,19 @@
  *   - Stop loss / take profit: fill.h's bar rules (touch against high / low, the stop first when
  *     both are inside one bar, gaps fill at the open). A trade closed by a stop or target inside a
  *     bar carries that bar's open time as its exit time (a bar is the time resolution).
+ *   - Switchable conventions (td_backtest_config_t.conventions, a set of TD_BACKTEST_* bits; 0 =
+ *     the rules above, those of the live engine and the paper broker, the default). Each one is a
+ *     rule of other backtesters (grademark's, docs/BACKTEST.md) so that a run can agree with them
+ *     trade for trade:
+ *       NO_DECISION_ON_FILL_BAR: on a bar on which the fill model filled something (an intent at
+ *         the open, or a stop or target inside the bar) the strategy's decision at that bar's close
+ *         is dropped: the strategy still folds the bar (its indicators and its held-bars count
+ *         follow the position it is told, which is the one actually held), but its signal and
+ *         intent are neither counted nor submitted;
+ *       NO_STOPS_ON_ENTRY_BAR: the stop and target of a position opened (or reversed) at a bar's
+ *         open are first checked on the next bar (fill.h TD_FILL_NO_STOPS_ON_ENTRY_BAR);
+ *       GAP_FILLS_AT_LEVEL: a bar that opens beyond the stop or target fills the exit at the level,
+ *         not at the open (fill.h TD_FILL_GAP_AT_LEVEL).
  *   - Times: every fill and trade time is a bar's open time; the trading day of a bar is
  *     td_time_trading_day(open_time, day_offset_minutes).
  *   - Equity (money, 1e8 scale) = initial_equity + realised P&L + commission + swap (reported and
@@ -53,6 +66,16 @@ typedef enum td_backtest_basis {
     TD_BACKTEST_MID = 1, /* bar prices are mids */
 } td_backtest_basis_t;
 
+/* The switchable conventions (see the header comment); td_backtest_config_t.conventions is a set of
+ * these bits. */
+#define TD_BACKTEST_NO_DECISION_ON_FILL_BAR 1u
+#define TD_BACKTEST_NO_STOPS_ON_ENTRY_BAR 2u
+#define TD_BACKTEST_GAP_FILLS_AT_LEVEL 4u
+#define TD_BACKTEST_CONVENTIONS_ALL 7u /* grademark's conventions */
+
+/* Longest text td_backtest_conventions_format writes, with its NUL. */
+#define TD_BACKTEST_CONVENTIONS_TEXT_MAX 72
+
 typedef struct td_backtest_config {
     char symbol[TD_SYMBOL_MAX + 1]; /* for intent ids and messages */
     td_symbol_spec_t spec;          /* point > 0 and contract_size > 0 */
@@ -64,14 +87,26 @@ typedef struct td_backtest_config {
     int day_offset_minutes;        /* trading-day roll (swap, equity days, P&L by month/weekday) */
     int tz_offset_minutes;         /* the strategies' trading-hours clock */
     td_money_t initial_equity;     /* > 0 */
+    unsigned conventions;          /* TD_BACKTEST_* bits; 0 = tapedeck's (the live engine's) */
     bool reference;                /* hand every bar to td_fill_on_bar (no skipping of bars on which
                                       the fill model provably does nothing): the plain reference
                                       of the differential tests */
 } td_backtest_config_t;
 
 /* Sets *config to the defaults: bid basis, costs on, the bars' own spread, no slippage or
- * commission, offsets 0, initial equity 100000, reference off; symbol and spec are cleared. */
+ * commission, offsets 0, initial equity 100000, tapedeck's conventions (0), reference off; symbol
+ * and spec are cleared. */
 void td_backtest_config_init(td_backtest_config_t *config);
+
+/* Parses a conventions list: "tapedeck" (0, the default), "grademark" (all three), or a comma-
+ * separated list of no-decision-on-fill-bar, no-stops-on-entry-bar, gap-fills-at-level (each at
+ * most once). Returns true and sets *conventions; false for anything else (*conventions unchanged). */
+bool td_backtest_conventions_parse(const char *text, unsigned *conventions);
+
+/* Writes the conventions as td_backtest_conventions_parse reads them: "tapedeck" for 0, else the
+ * comma-separated names in the order above (all three, not "grademark"). buf holds at least
+ * TD_BACKTEST_CONVENTIONS_TEXT_MAX bytes. Returns buf. */
+const char *td_backtest_conventions_format(unsigned conventions, char *buf);
 
 /* Optional per-run outputs, called in time order from the running thread. A non-TD_OK return
  * stops the run with that code. Either function may be NULL. */

@@ -137,7 +137,9 @@ td_err_t td_sweep_new(const td_backtest_config_t *config, const char *strategy, 
         created->kind = KIND_SMA;
     else if (strcmp(strategy, "breakout") == 0)
         created->kind = KIND_BREAKOUT;
-    if (n == 0 || !bars_accepted(bars, n))
+    /* the shared-indicator loops implement tapedeck's conventions only; with any other the sets
+     * run through td_backtest_run (sweep.h) */
+    if (n == 0 || config->conventions != 0 || !bars_accepted(bars, n))
         created->kind = KIND_NONE;
 
     td_err_t rc = TD_OK;

@@ -25,7 +25,8 @@
  * sweep was made from. The differential tests (tests/unit/backtest/test_sweep.c) compare both
  * byte for byte against the reference mode on real and adversarial bars. When a bar would be
  * refused by the strategy (an invalid price, a time not after the previous one), or the strategy
- * has no shared-indicator path, td_sweep_run simply calls td_backtest_run.
+ * has no shared-indicator path, or the config sets conventions other than tapedeck's (engine.h:
+ * the shared loops skip bars by tapedeck's rules only), td_sweep_run simply calls td_backtest_run.
  *
  * Memory: O(bars) for the sweep (about 220 bytes a bar for breakout, 44 for sma_cross, plus one
  * bar copy per bar on the mid basis), whatever the grid; O(trading days) per running set.

@@ -48,6 +48,7 @@ static void help(void)
            "                         [--wf-trades-out FILE] [--wf-equity-out FILE] [--pbo-blocks S]\n"
            "                         [--spread POINTS] [--commission MONEY] [--slippage POINTS] [--no-costs]\n"
            "                         [--basis bid|mid] [--capital MONEY] [--tz-offset MIN] [--best N]\n"
+           "                         [--convention LIST]\n"
            "\n"
            "Runs every combination of the parameter grid of strategy NAME (sma_cross, breakout) over the bars\n"
            "of FILE with the engine's own strategy code, fill model and position keeper, on N threads, and\n"
@@ -86,6 +87,15 @@ static void help(void)
            "  --slippage POINTS   against every fill (default: broker.slippage_points of the config)\n"
            "  --no-costs          no spread, slippage, commission or swap\n"
            "  --basis bid|mid     what the file's prices are (default bid); mid fills at +-half the spread\n"
+           "  --convention LIST   the fill conventions: tapedeck (the default: the live engine's and the paper\n"
+           "                      broker's), grademark (all three below), or a comma-separated list of\n"
+           "                      no-decision-on-fill-bar  the strategy's decision at the close of a bar on\n"
+           "                                               which something filled is dropped\n"
+           "                      no-stops-on-entry-bar    stop and target first checked on the bar after the\n"
+           "                                               entry's fill bar\n"
+           "                      gap-fills-at-level       a bar opening beyond the stop or target fills at the\n"
+           "                                               level, not at the open\n"
+           "                      (any of them: the grid runs every set through the one-set engine, slower)\n"
            "  --capital MONEY     initial equity for the daily returns (default 100000)\n"
            "  --tz-offset MIN     the file's clock is UTC+MIN (FXCM Lean files: -300; default 0)\n"
            "  --best N            best sets by Sharpe in the summary (default 5, at most 100)\n"
@@ -751,6 +761,7 @@ typedef struct bt_opts {
     int64_t commission, capital;
     bool json, costs;
     td_backtest_basis_t basis;
+    unsigned conventions; /* TD_BACKTEST_* bits (backtest/engine.h) */
     bool wf;
     const char *wf_text;
     td_wf_spec_t wf_spec;
@@ -908,6 +919,7 @@ static td_err_t run_symbol(td_cli_t *cli, const bt_opts_t *o, const td_grid_t *g
     td_config_symbol_spec(cli->config, job->symbol, &config.spec);
     config.basis = o->basis;
     config.costs = o->costs;
+    config.conventions = o->conventions;
     config.spread = o->spread_points >= 0 ? (td_price_t)o->spread_points * config.spec.point : -1;
     config.slippage_points = o->slippage >= 0 ? o->slippage : td_config_int(cli->config, "broker.slippage_points");
     config.commission_per_lot =
@@ -958,6 +970,7 @@ static td_err_t run_symbol(td_cli_t *cli, const bt_opts_t *o, const td_grid_t *g
         clock_gettime(CLOCK_MONOTONIC, &run->last_progress);
     rc = td_validate_new(td_grid_count(grid), o->pbo_blocks, &run->validate, err, errlen);
 
+    char conv_text[TD_BACKTEST_CONVENTIONS_TEXT_MAX];
     if (rc == TD_OK && o->json) {
         td_buf_reset(&run->line);
         rc = td_buf_printf(&run->line, "%s{\"symbol\":", n ? ",\n" : "");
@@ -989,8 +1002,10 @@ static td_err_t run_symbol(td_cli_t *cli, const bt_opts_t *o, const td_grid_t *g
             rc = td_buf_printf(&run->line,
                                "\",\"gaps\":%" PRIu64 ",\"weekend_gaps\":%" PRIu64 ",\"other_gaps\":%" PRIu64
                                ",\"largest_gap_hours\":%.2f},\"conventions\":{\"signal\":\"bar close\","
-                               "\"fill\":\"next bar open\",\"basis\":\"%s\",\"costs\":%s,\"spread_points\":",
+                               "\"fill\":\"next bar open\",\"rules\":\"%s\",\"basis\":\"%s\",\"costs\":%s,"
+                               "\"spread_points\":",
                                gaps.total, gaps.weekend, gaps.other, (double)gaps.largest_ms / 3600000.0,
+                               td_backtest_conventions_format(o->conventions, conv_text),
                                o->basis == TD_BACKTEST_MID ? "mid" : "bid", o->costs ? "true" : "false");
         if (rc == TD_OK)
             rc = o->spread_points >= 0 ? td_buf_printf(&run->line, "%ld", o->spread_points)
@@ -1128,6 +1143,7 @@ static td_err_t run_symbol(td_cli_t *cli, const bt_opts_t *o, const td_grid_t *g
             fprintf(out, " before %s", iso);
         }
         fprintf(out, ")\n");
+        fprintf(out, "conventions: %s\n", td_backtest_conventions_format(o->conventions, conv_text));
         size_t keep = run->n_best;
         run->n_best = keep < (size_t)o->best_n ? keep : (size_t)o->best_n;
         rc = write_summary(out, run, &stats, o->spec);
@@ -1223,6 +1239,7 @@ int td_cmd_backtest(td_cli_t *cli, int argc, char **argv)
         {"slippage", required_argument, NULL, 'l'},
         {"no-costs", no_argument, NULL, 'n'},
         {"basis", required_argument, NULL, 'b'},
+        {"convention", required_argument, NULL, 'V'},
         {"capital", required_argument, NULL, 'C'},
         {"tz-offset", required_argument, NULL, 'z'},
         {"best", required_argument, NULL, 'B'},
@@ -1300,6 +1317,13 @@ int td_cmd_backtest(td_cli_t *cli, int argc, char **argv)
                 o.basis = TD_BACKTEST_MID;
             else
                 return td_cli_usage(cli, "--basis expects bid or mid, found '%s'", optarg);
+            break;
+        case 'V':
+            if (!td_backtest_conventions_parse(optarg, &o.conventions))
+                return td_cli_usage(cli,
+                                    "--convention expects tapedeck, grademark or a comma-separated list of "
+                                    "no-decision-on-fill-bar, no-stops-on-entry-bar, gap-fills-at-level, found '%s'",
+                                    optarg);
             break;
         case 'C':
             if (parse_money(optarg, &o.capital) != TD_OK || o.capital <= 0)

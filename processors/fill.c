@@ -347,28 +347,29 @@ td_err_t td_fill_on_tick(td_fill_t *fill, const td_symbol_spec_t *spec, int64_t 
 /* The stop / target of fill's position inside a bar (td_fill_on_bar's rules): *hit, *is_sl and
  * the fill price *px (slippage applied). TD_ERR_OVERFLOW. */
 static td_err_t bar_stop(const td_fill_t *fill, const td_bar_t *bar, td_price_t ask_open, td_price_t ask_high,
-                         td_price_t ask_low, td_price_t slip, int *hit, int *is_sl, td_price_t *px)
+                         td_price_t ask_low, td_price_t slip, unsigned rules, int *hit, int *is_sl, td_price_t *px)
 {
     td_volume_t v = fill->book.volume;
     td_price_t sl = fill->stop_loss, tp = fill->take_profit;
+    const bool at_level = (rules & TD_FILL_GAP_AT_LEVEL) != 0;
     *hit = *is_sl = 0;
     if (v > 0) {
         if (sl != 0 && bar->low <= sl) {
             *hit = *is_sl = 1;
-            *px = bar->open < sl ? bar->open : sl;
+            *px = bar->open < sl && !at_level ? bar->open : sl;
         } else if (tp != 0 && bar->high >= tp) {
             *hit = 1;
-            *px = bar->open > tp ? bar->open : tp;
+            *px = bar->open > tp && !at_level ? bar->open : tp;
         }
         if (*hit)
             return td_fx_sub(*px, slip, px);
     } else if (v < 0) {
         if (sl != 0 && ask_high >= sl) {
             *hit = *is_sl = 1;
-            *px = ask_open > sl ? ask_open : sl;
+            *px = ask_open > sl && !at_level ? ask_open : sl;
         } else if (tp != 0 && ask_low <= tp) {
             *hit = 1;
-            *px = ask_open < tp ? ask_open : tp;
+            *px = ask_open < tp && !at_level ? ask_open : tp;
         }
         if (*hit)
             return td_fx_add(*px, slip, px);
@@ -378,6 +379,12 @@ static td_err_t bar_stop(const td_fill_t *fill, const td_bar_t *bar, td_price_t 
 
 td_err_t td_fill_on_bar(td_fill_t *fill, const td_symbol_spec_t *spec, int64_t time_ms, const td_bar_t *bar,
                         td_price_t spread, int day_offset_minutes, td_outbuf_t *out)
+{
+    return td_fill_on_bar_conv(fill, spec, time_ms, bar, spread, day_offset_minutes, 0, out);
+}
+
+td_err_t td_fill_on_bar_conv(td_fill_t *fill, const td_symbol_spec_t *spec, int64_t time_ms, const td_bar_t *bar,
+                             td_price_t spread, int day_offset_minutes, unsigned rules, td_outbuf_t *out)
 {
     if (fill->failed != TD_OK)
         return fill->failed;
@@ -400,7 +407,7 @@ td_err_t td_fill_on_bar(td_fill_t *fill, const td_symbol_spec_t *spec, int64_t t
          * exit, only the rollover's two fields and the book's spec move - no copy of the state. */
         int hit = 0, is_sl = 0;
         td_price_t px = 0;
-        rc = bar_stop(fill, bar, ask_open, ask_high, ask_low, slip, &hit, &is_sl, &px);
+        rc = bar_stop(fill, bar, ask_open, ask_high, ask_low, slip, rules, &hit, &is_sl, &px);
         if (rc == TD_OK && !hit) {
             td_money_t accrued = fill->accrued_swap;
             uint32_t last_day = fill->last_day;
@@ -418,10 +425,12 @@ td_err_t td_fill_on_bar(td_fill_t *fill, const td_symbol_spec_t *spec, int64_t t
     if (rc == TD_OK)
         rc = roll_and_fill(&next, spec, time_ms, bar->open, ask_open, day_offset_minutes, slip, out);
 
+    /* a position opened or reversed at this open has a new opening intent (ids are the caller's) */
+    const bool entered_here = next.book.volume != 0 && strcmp(next.open_intent_id, fill->open_intent_id) != 0;
     int hit = 0, is_sl = 0;
     td_price_t px = 0;
-    if (rc == TD_OK)
-        rc = bar_stop(&next, bar, ask_open, ask_high, ask_low, slip, &hit, &is_sl, &px);
+    if (rc == TD_OK && !(entered_here && (rules & TD_FILL_NO_STOPS_ON_ENTRY_BAR)))
+        rc = bar_stop(&next, bar, ask_open, ask_high, ask_low, slip, rules, &hit, &is_sl, &px);
     if (rc == TD_OK && hit)
         rc = close_by_stop(&next, time_ms, is_sl, px, out);
     return finish(fill, &next, rc, out, start);

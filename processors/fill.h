@@ -119,6 +119,19 @@ td_err_t td_fill_on_tick(td_fill_t *fill, const td_symbol_spec_t *spec, int64_t 
 td_err_t td_fill_on_bar(td_fill_t *fill, const td_symbol_spec_t *spec, int64_t time_ms, const td_bar_t *bar,
                         td_price_t spread, int day_offset_minutes, td_outbuf_t *out) TD_WUR;
 
+/* Switches of td_fill_on_bar_conv away from td_fill_on_bar's rules (the backtester's conventions,
+ * backtest/engine.h; the live engine and the paper broker never set them):
+ *   TD_FILL_NO_STOPS_ON_ENTRY_BAR: a position opened or reversed at a bar's open is not checked
+ *     against its stop and target inside that bar (the next bar is the first checked);
+ *   TD_FILL_GAP_AT_LEVEL: a stop or target exit fills at the level itself (then minus / plus
+ *     slippage) also when the bar opened beyond it, instead of at the open. */
+#define TD_FILL_NO_STOPS_ON_ENTRY_BAR 1u
+#define TD_FILL_GAP_AT_LEVEL 2u
+
+/* td_fill_on_bar with the switches `rules` (a set of TD_FILL_* bits above; 0 = td_fill_on_bar). */
+td_err_t td_fill_on_bar_conv(td_fill_t *fill, const td_symbol_spec_t *spec, int64_t time_ms, const td_bar_t *bar,
+                             td_price_t spread, int day_offset_minutes, unsigned rules, td_outbuf_t *out) TD_WUR;
+
 /* True when td_fill_on_bar(fill, spec, time_ms, bar, spread, ...) with a bar of that high and
  * low whose trading day is `day` can change nothing that any later call or output depends on: no
  * queued intent, and either flat (only last_day would move, and the next call that matters - a
