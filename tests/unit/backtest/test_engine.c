@@ -1,6 +1,7 @@
 /* test_engine.c - backtest/engine.c: the conventions by hand (signal at close, fill at the next
  * open, reversals, costs, mid basis, a stop inside a bar, daily equity), refusals and bad bars,
- * and the quiet-bar fast path against the reference mode on real data with costs and stops. */
+ * the quiet-bar fast path against the reference mode on real data with costs and stops, and the
+ * switchable conventions (each by hand, their text form, and on real data). */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -253,6 +254,200 @@ static void test_fast_path_equals_reference(void **state)
     free(bars);
 }
 
+/* ---- the switchable conventions (engine.h) ---- */
+
+/* Bars i = 0..n-1 with the given opens and closes (5-decimal integers), high / low 5 points beyond. */
+static void bars_oc(td_bar_t *bars, int64_t t0, const int64_t *o, const int64_t *c, int n)
+{
+    for (int i = 0; i < n; i++)
+        bars[i] = bar_oc(t0, i, o[i], c[i]);
+}
+
+static td_err_t run_conv(unsigned conventions, const td_params_changed_t *params, const td_bar_t *bars, size_t n,
+                         trade_list_t *trades, td_backtest_result_t *result)
+{
+    td_backtest_config_t config = config_no_costs();
+    config.conventions = conventions;
+    td_backtest_sink_t sink = {trade_list_add, NULL, trades};
+    char err[256] = "";
+    trades->len = 0;
+    td_err_t rc = td_backtest_run(&config, params, bars, n, &sink, result, err, sizeof err);
+    if (rc != TD_OK)
+        print_error("%s\n", err);
+    return rc;
+}
+
+/* no-decision-on-fill-bar: fast=1 / slow=2 crosses down at bar 2 and up at bar 3, bar 3 being the
+ * short's fill bar. Default: reversed at bar 4's open, reversed again after bar 5's cross down.
+ * Switched on: bar 3's cross is dropped, the short stays, bar 5's cross down finds it short. */
+static void test_convention_fill_bar_decision(void **state)
+{
+    (void)state;
+    static const int64_t c[] = {110000, 110010, 110000, 110010, 110020, 110010, 110000};
+    static const int64_t o[] = {110000, 110000, 110010, 110000, 110010, 110020, 110010};
+    td_bar_t bars[7];
+    bars_oc(bars, td_time_ms_from_civil(2019, 2, 5, 2, 0, 0, 0), o, c, 7);
+    td_params_changed_t params = params_of("sma_cross", "fast=1", "slow=2", "volume=1", NULL);
+    trade_list_t trades = {0};
+    td_backtest_result_t result;
+    assert_int_equal(run_conv(0, &params, bars, 7, &trades, &result), TD_OK);
+    assert_int_equal(trades.len, 2);
+    assert_int_equal(trades.v[0].exit_time, bars[4].open_time);
+    assert_int_equal(result.intents, 3);
+    assert_int_equal(result.open_volume, -LOT);
+    assert_int_equal(run_conv(TD_BACKTEST_NO_DECISION_ON_FILL_BAR, &params, bars, 7, &trades, &result), TD_OK);
+    assert_int_equal(trades.len, 0);
+    assert_int_equal(result.signals, 2); /* bar 2's and bar 5's (no intent: already short); bar 3's dropped */
+    assert_int_equal(result.intents, 1);
+    assert_int_equal(result.open_volume, -LOT);
+    assert_int_equal(result.bars_in_position, 4); /* bars 3..6 */
+    /* the other two switches change nothing here (no stops) */
+    assert_int_equal(run_conv(TD_BACKTEST_NO_STOPS_ON_ENTRY_BAR | TD_BACKTEST_GAP_FILLS_AT_LEVEL, &params, bars, 7,
+                              &trades, &result),
+                     TD_OK);
+    assert_int_equal(trades.len, 2);
+    free(trades.v);
+}
+
+/* no-stops-on-entry-bar and gap-fills-at-level: a short decided at bar 2's close 1.10000 with SL
+ * 2 points above (1.10002) fills at bar 3's open 1.10000; bar 3 reaches 1.10005. Default: stopped
+ * inside bar 3 at the SL. Not checked on the entry bar: stopped on bar 4, which opens at 1.10010,
+ * beyond the SL: at the open, or at the SL with gap-fills-at-level. */
+static void test_convention_entry_bar_stops(void **state)
+{
+    (void)state;
+    static const int64_t c[] = {110000, 110010, 110000, 109995, 110010, 110010};
+    static const int64_t o[] = {110000, 110000, 110010, 110000, 110010, 110010};
+    td_bar_t bars[6];
+    bars_oc(bars, td_time_ms_from_civil(2019, 2, 5, 2, 0, 0, 0), o, c, 6);
+    td_params_changed_t params =
+        params_of("sma_cross", "direction=short", "fast=1", "sl_points=2", "slow=2", "volume=1", NULL);
+    trade_list_t trades = {0};
+    td_backtest_result_t result;
+    const struct {
+        unsigned conventions;
+        int exit_bar;
+        int64_t exit_price;
+    } cases[] = {
+        {0, 3, 110002},
+        {TD_BACKTEST_GAP_FILLS_AT_LEVEL, 3, 110002}, /* bar 3 opened below the SL: no gap */
+        {TD_BACKTEST_NO_DECISION_ON_FILL_BAR, 3, 110002},
+        {TD_BACKTEST_NO_STOPS_ON_ENTRY_BAR, 4, 110010},
+        {TD_BACKTEST_NO_STOPS_ON_ENTRY_BAR | TD_BACKTEST_GAP_FILLS_AT_LEVEL, 4, 110002},
+        {TD_BACKTEST_CONVENTIONS_ALL, 4, 110002},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        assert_int_equal(run_conv(cases[k].conventions, &params, bars, 6, &trades, &result), TD_OK);
+        assert_true(trades.len >= 1);
+        assert_int_equal(trades.v[0].side, TD_SIDE_SELL);
+        assert_int_equal(trades.v[0].entry_time, bars[3].open_time);
+        assert_int_equal(trades.v[0].exit_time, bars[cases[k].exit_bar].open_time);
+        assert_int_equal(trades.v[0].exit_price, PX5(cases[k].exit_price));
+    }
+    free(trades.v);
+}
+
+/* gap-fills-at-level alone: a short from bar 3's open with SL 1.10020 (20 points above bar 2's
+ * close) survives bar 3; bar 4 opens at 1.10030, beyond the SL: filled at the open by default, at
+ * the SL with the switch. */
+static void test_convention_gap_at_level(void **state)
+{
+    (void)state;
+    static const int64_t c[] = {110000, 110010, 110000, 109990, 110030, 110030};
+    static const int64_t o[] = {110000, 110000, 110010, 110000, 110030, 110030};
+    td_bar_t bars[6];
+    bars_oc(bars, td_time_ms_from_civil(2019, 2, 5, 2, 0, 0, 0), o, c, 6);
+    td_params_changed_t params =
+        params_of("sma_cross", "direction=short", "fast=1", "sl_points=20", "slow=2", "volume=1", NULL);
+    trade_list_t trades = {0};
+    td_backtest_result_t result;
+    assert_int_equal(run_conv(0, &params, bars, 6, &trades, &result), TD_OK);
+    assert_int_equal(trades.len, 1);
+    assert_int_equal(trades.v[0].exit_time, bars[4].open_time);
+    assert_int_equal(trades.v[0].exit_price, PX5(110030));
+    assert_int_equal(run_conv(TD_BACKTEST_GAP_FILLS_AT_LEVEL, &params, bars, 6, &trades, &result), TD_OK);
+    assert_int_equal(trades.len, 1);
+    assert_int_equal(trades.v[0].exit_time, bars[4].open_time);
+    assert_int_equal(trades.v[0].exit_price, PX5(110020));
+    assert_int_equal(trades.v[0].pnl, -MONEY(20));
+    free(trades.v);
+}
+
+static void test_conventions_text(void **state)
+{
+    (void)state;
+    char buf[TD_BACKTEST_CONVENTIONS_TEXT_MAX];
+    unsigned c = 99;
+    assert_true(td_backtest_conventions_parse("tapedeck", &c));
+    assert_int_equal(c, 0);
+    assert_string_equal(td_backtest_conventions_format(c, buf), "tapedeck");
+    assert_true(td_backtest_conventions_parse("grademark", &c));
+    assert_int_equal(c, TD_BACKTEST_CONVENTIONS_ALL);
+    assert_string_equal(td_backtest_conventions_format(c, buf),
+                        "no-decision-on-fill-bar,no-stops-on-entry-bar,gap-fills-at-level");
+    assert_true(strlen(buf) < sizeof buf);
+    assert_true(td_backtest_conventions_parse("gap-fills-at-level,no-decision-on-fill-bar", &c));
+    assert_int_equal(c, TD_BACKTEST_GAP_FILLS_AT_LEVEL | TD_BACKTEST_NO_DECISION_ON_FILL_BAR);
+    assert_string_equal(td_backtest_conventions_format(c, buf), "no-decision-on-fill-bar,gap-fills-at-level");
+    for (unsigned bits = 0; bits <= TD_BACKTEST_CONVENTIONS_ALL; bits++) {
+        assert_true(td_backtest_conventions_parse(td_backtest_conventions_format(bits, buf), &c));
+        assert_int_equal(c, bits);
+    }
+    const char *bad[] = {"", "grademark,", ",gap-fills-at-level", "gap-fills-at-level,gap-fills-at-level",
+                         "no-stops", "tapedeck,gap-fills-at-level", "GRADEMARK"};
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+        c = 42;
+        assert_false(td_backtest_conventions_parse(bad[k], &c));
+        assert_int_equal(c, 42);
+    }
+    td_backtest_config_t config = config_no_costs();
+    config.conventions = 8;
+    td_params_changed_t params = params_of("sma_cross", "fast=1", "slow=2", "volume=1", NULL);
+    td_bar_t bars[N_HAND];
+    hand_bars(bars, td_time_ms_from_civil(2019, 2, 5, 2, 0, 0, 0));
+    td_backtest_result_t result;
+    char err[256] = "";
+    assert_int_equal(td_backtest_run(&config, &params, bars, N_HAND, NULL, &result, err, sizeof err), TD_ERR_INVALID);
+}
+
+/* On real bars with stops, targets and max_hold: under every combination of the switches the fast
+ * path equals the reference, and each switch alone changes the trades. */
+static void test_conventions_real_bars(void **state)
+{
+    (void)state;
+    size_t n = 0;
+    td_bar_t *bars = real_bars("bars/dukascopy-eurusd-h4.csv", TD_FMT_DUKASCOPY_BARS, 100000, &n);
+    if (!bars)
+        skip();
+    td_backtest_config_t config = config_no_costs();
+    td_params_changed_t params = params_of("breakout", "lookback=50", "max_hold=30", "sl_atr=3", "tp_atr=6",
+                                           "volume=1", NULL);
+    uint64_t digest[TD_BACKTEST_CONVENTIONS_ALL + 1];
+    for (unsigned bits = 0; bits <= TD_BACKTEST_CONVENTIONS_ALL; bits++) {
+        trade_list_t fast = {0}, ref = {0};
+        td_backtest_sink_t fsink = {trade_list_add, NULL, &fast}, rsink = {trade_list_add, NULL, &ref};
+        td_backtest_result_t fres, rres;
+        char err[256] = "";
+        config.conventions = bits;
+        config.reference = false;
+        assert_int_equal(td_backtest_run(&config, &params, bars, n, &fsink, &fres, err, sizeof err), TD_OK);
+        config.reference = true;
+        assert_int_equal(td_backtest_run(&config, &params, bars, n, &rsink, &rres, err, sizeof err), TD_OK);
+        assert_true(fast.len > 100);
+        assert_int_equal(fast.len, ref.len);
+        assert_memory_equal(fast.v, ref.v, fast.len * sizeof *fast.v);
+        assert_int_equal(fres.trades_digest, rres.trades_digest);
+        assert_int_equal(fres.final_equity, rres.final_equity);
+        digest[bits] = fres.trades_digest;
+        free(fast.v);
+        free(ref.v);
+    }
+    for (unsigned bits = 1; bits <= TD_BACKTEST_CONVENTIONS_ALL; bits++)
+        if (digest[bits] == digest[0])
+            fail_msg("conventions %u: the same trades as tapedeck's", bits);
+    free(bars);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -261,6 +456,11 @@ int main(void)
         cmocka_unit_test(test_stop_inside_bar),
         cmocka_unit_test(test_refused_and_bad_bars),
         cmocka_unit_test(test_fast_path_equals_reference),
+        cmocka_unit_test(test_convention_fill_bar_decision),
+        cmocka_unit_test(test_convention_entry_bar_stops),
+        cmocka_unit_test(test_convention_gap_at_level),
+        cmocka_unit_test(test_conventions_text),
+        cmocka_unit_test(test_conventions_real_bars),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

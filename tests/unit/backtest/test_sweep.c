@@ -403,6 +403,33 @@ static void test_refused_bars(void **state)
 
 /* ---- real bars ---- */
 
+/* Any switched convention (engine.h): the sweep runs each set through td_backtest_run, so it is not
+ * shared and gives the reference's outcome under every combination, with stops, targets, max_hold
+ * and reversals. */
+static void test_conventions(void **state)
+{
+    (void)state;
+    const size_t n = 1200;
+    td_bar_t *bars = adversarial_bars(n, 31);
+    for (unsigned bits = 1; bits <= TD_BACKTEST_CONVENTIONS_ALL; bits++) {
+        td_backtest_config_t config = costly_config();
+        config.conventions = bits;
+        td_sweep_t *sweep = NULL;
+        char err[256] = "";
+        assert_int_equal(td_sweep_new(&config, "breakout", bars, n, &sweep, err, sizeof err), TD_OK);
+        assert_false(td_sweep_shared(sweep));
+        td_sweep_destroy(sweep);
+        tally_t t = compare_grid(&config, "breakout",
+                                 "lookback=3|8,atr_n=3,sl_atr=0|1.5,tp_atr=0|2,max_hold=0|2|9,direction=both|long,"
+                                 "volume=0.5",
+                                 bars, n);
+        assert_true(t.trades > 500 && t.stops > 50);
+        t = compare_grid(&config, "sma_cross", "fast=2|4,slow=6|12,sl_points=0|40,tp_points=0|80,volume=1", bars, n);
+        assert_true(t.trades > 100);
+    }
+    free(bars);
+}
+
 static void test_real_bars(void **state)
 {
     (void)state;
@@ -533,6 +560,7 @@ int main(void)
         cmocka_unit_test(test_max_hold),        cmocka_unit_test(test_many_atr_periods),
         cmocka_unit_test(test_warmup_edges),    cmocka_unit_test(test_refused_bars),
         cmocka_unit_test(test_real_bars),       cmocka_unit_test(test_grid_threads),
+        cmocka_unit_test(test_conventions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
