@@ -426,10 +426,11 @@ td_err_t td_fill_on_bar_conv(td_fill_t *fill, const td_symbol_spec_t *spec, int6
         rc = roll_and_fill(&next, spec, time_ms, bar->open, ask_open, day_offset_minutes, slip, out);
 
     /* a position opened or reversed at this open has a new opening intent (ids are the caller's) */
-    const bool entered_here = next.book.volume != 0 && strcmp(next.open_intent_id, fill->open_intent_id) != 0;
+    const bool skip_stops = (rules & TD_FILL_NO_STOPS_ON_ENTRY_BAR) && next.book.volume != 0 &&
+                            strcmp(next.open_intent_id, fill->open_intent_id) != 0;
     int hit = 0, is_sl = 0;
     td_price_t px = 0;
-    if (rc == TD_OK && !(entered_here && (rules & TD_FILL_NO_STOPS_ON_ENTRY_BAR)))
+    if (rc == TD_OK && !skip_stops)
         rc = bar_stop(&next, bar, ask_open, ask_high, ask_low, slip, rules, &hit, &is_sl, &px);
     if (rc == TD_OK && hit)
         rc = close_by_stop(&next, time_ms, is_sl, px, out);
