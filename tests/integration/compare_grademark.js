@@ -24,7 +24,9 @@
 //     holdingPeriod + 1 >= max_hold.
 //
 // Differences of convention, on grademark's side, that this script counts (stderr, one line
-// "convention events: N (...)") so the caller can tell them from a disagreement:
+// "convention events: N (...)") so the caller can tell them from a disagreement with tapedeck's
+// default conventions (`tapedeck backtest --convention grademark` switches to these three, and
+// must then agree exactly):
 //   fill-bar decisions: grademark evaluates no rule on a bar on which it filled (at the open, or
 //     at a stop or target inside the bar); tapedeck decides on every bar's close. Counted: such bars
 //     where tapedeck's rule, with the position grademark holds after the fill, decides something.
