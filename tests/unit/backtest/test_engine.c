@@ -393,8 +393,13 @@ static void test_conventions_text(void **state)
         assert_true(td_backtest_conventions_parse(td_backtest_conventions_format(bits, buf), &c));
         assert_int_equal(c, bits);
     }
-    const char *bad[] = {"", "grademark,", ",gap-fills-at-level", "gap-fills-at-level,gap-fills-at-level",
-                         "no-stops", "tapedeck,gap-fills-at-level", "GRADEMARK"};
+    const char *bad[] = {"",
+                         "grademark,",
+                         ",gap-fills-at-level",
+                         "gap-fills-at-level,gap-fills-at-level",
+                         "no-stops",
+                         "tapedeck,gap-fills-at-level",
+                         "GRADEMARK"};
     for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
         c = 42;
         assert_false(td_backtest_conventions_parse(bad[k], &c));
@@ -420,8 +425,8 @@ static void test_conventions_real_bars(void **state)
     if (!bars)
         skip();
     td_backtest_config_t config = config_no_costs();
-    td_params_changed_t params = params_of("breakout", "lookback=50", "max_hold=30", "sl_atr=3", "tp_atr=6",
-                                           "volume=1", NULL);
+    td_params_changed_t params =
+        params_of("breakout", "lookback=50", "max_hold=30", "sl_atr=3", "tp_atr=6", "volume=1", NULL);
     uint64_t digest[TD_BACKTEST_CONVENTIONS_ALL + 1];
     for (unsigned bits = 0; bits <= TD_BACKTEST_CONVENTIONS_ALL; bits++) {
         trade_list_t fast = {0}, ref = {0};
