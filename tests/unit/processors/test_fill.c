@@ -467,6 +467,81 @@ static void test_bar_fills(void **unused)
     td_outbuf_fini(&out);
 }
 
+static void bar_rules_ok(td_fill_t *fill, const td_symbol_spec_t *spec, int64_t t, int64_t o, int64_t h, int64_t l,
+                         int64_t c, unsigned rules, td_outbuf_t *out, size_t n)
+{
+    td_bar_t bar;
+    memset(&bar, 0, sizeof bar);
+    bar.timeframe_s = 1800;
+    bar.open_time = t;
+    bar.open = o;
+    bar.high = h;
+    bar.low = l;
+    bar.close = c;
+    td_outbuf_clear(out);
+    assert_int_equal(td_fill_on_bar_conv(fill, spec, t, &bar, 10000 /* 1 pip */, 0, rules, out), TD_OK);
+    assert_int_equal(out->len, n);
+}
+
+/* td_fill_on_bar_conv's switches (the backtester's conventions), with spread and slippage: the
+ * entry bar not checked (long and a reversal to short), gaps filled at the level (long stop,
+ * short stop and target on the ask). rules 0 is td_fill_on_bar (test_bar_fills). */
+static void test_bar_rules(void **unused)
+{
+    (void)unused;
+    td_fill_t fill;
+    td_fill_init(&fill, &config);
+    td_symbol_spec_t spec = eurusd_spec();
+    td_outbuf_t out;
+    td_outbuf_init(&out);
+    int64_t t = T(2024, 1, 8, 10, 0), m30 = 1800000;
+    const unsigned all = TD_FILL_NO_STOPS_ON_ENTRY_BAR | TD_FILL_GAP_AT_LEVEL;
+
+    /* a long whose entry bar reaches its SL: not checked there; the next bar opens below the SL:
+     * filled at the SL - 2 points, not at the open */
+    submit_ok(&fill, t, intent_of("C-1", TD_SIDE_BUY, LOT, PX(1, 9800000), 0));
+    bar_rules_ok(&fill, &spec, t, PX(1, 10000000), PX(1, 10100000), PX(1, 9700000), PX(1, 10000000), all, &out, 1);
+    assert_int_equal(td_fill_volume(&fill), LOT);
+    bar_rules_ok(&fill, &spec, t + m30, PX(1, 9700000), PX(1, 9750000), PX(1, 9600000), PX(1, 9700000), all, &out, 1);
+    assert_string_equal(out.ev[0].u.exec.reason, "stop_loss");
+    assert_int_equal(out.ev[0].u.exec.price, PX(1, 9798000));
+
+    /* only the entry-bar switch: the same gap fills at the open - 2 points */
+    submit_ok(&fill, t, intent_of("C-2", TD_SIDE_BUY, LOT, PX(1, 9800000), 0));
+    bar_rules_ok(&fill, &spec, t + 2 * m30, PX(1, 10000000), PX(1, 10100000), PX(1, 9700000), PX(1, 10000000),
+                 TD_FILL_NO_STOPS_ON_ENTRY_BAR, &out, 1);
+    bar_rules_ok(&fill, &spec, t + 3 * m30, PX(1, 9700000), PX(1, 9750000), PX(1, 9600000), PX(1, 9700000),
+                 TD_FILL_NO_STOPS_ON_ENTRY_BAR, &out, 1);
+    assert_int_equal(out.ev[0].u.exec.price, PX(1, 9698000));
+
+    /* a long, then a reversal to short at an open: the short's SL (on the ask) is touched in its
+     * entry bar but not checked there; a bar without a fill that touches it is checked */
+    submit_ok(&fill, t, intent_of("C-3", TD_SIDE_BUY, LOT, 0, 0));
+    bar_rules_ok(&fill, &spec, t + 4 * m30, PX(1, 10000000), PX(1, 10010000), PX(1, 9990000), PX(1, 10000000), all,
+                 &out, 1);
+    submit_ok(&fill, t, intent_of("C-4", TD_SIDE_SELL, 2 * LOT, PX(1, 10100000), PX(1, 9900000)));
+    bar_rules_ok(&fill, &spec, t + 5 * m30, PX(1, 10000000), PX(1, 10200000), PX(1, 9950000), PX(1, 10000000), all,
+                 &out, 1);
+    assert_int_equal(td_fill_volume(&fill), -LOT);
+    /* the next bar opens with the ask (1.10200 + 1 pip) beyond the SL 1.10100: at the SL + 2 points */
+    bar_rules_ok(&fill, &spec, t + 6 * m30, PX(1, 10200000), PX(1, 10250000), PX(1, 10150000), PX(1, 10200000), all,
+                 &out, 1);
+    assert_string_equal(out.ev[0].u.exec.reason, "stop_loss");
+    assert_int_equal(out.ev[0].u.exec.price, PX(1, 10102000));
+
+    /* a short target gapped through (open ask 1.09810 below the TP 1.09900): at the TP + 2 points
+     * with the switch; the entry bar reaching neither level is checked as usual */
+    submit_ok(&fill, t, intent_of("C-5", TD_SIDE_SELL, LOT, 0, PX(1, 9900000)));
+    bar_rules_ok(&fill, &spec, t + 7 * m30, PX(1, 10000000), PX(1, 10050000), PX(1, 9950000), PX(1, 10000000), all,
+                 &out, 1);
+    bar_rules_ok(&fill, &spec, t + 8 * m30, PX(1, 9800000), PX(1, 9850000), PX(1, 9750000), PX(1, 9800000), all, &out,
+                 1);
+    assert_string_equal(out.ev[0].u.exec.reason, "take_profit");
+    assert_int_equal(out.ev[0].u.exec.price, PX(1, 9902000));
+    assert_int_equal(td_fill_volume(&fill), 0);
+    td_outbuf_fini(&out);
+}
+
 /* A scripted mixed stream over two weeks: ticks every 3 hours, intents now and then, stops. */
 struct step {
     int submit; /* 0 none, else an intent before this tick */
@@ -616,9 +691,13 @@ static void test_encode_decode_determinism(void **unused)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_market_fill_next_tick),     cmocka_unit_test(test_stop_loss_and_take_profit),
-        cmocka_unit_test(test_swap_rollover_and_triple),  cmocka_unit_test(test_swap_money_mode),
-        cmocka_unit_test(test_queue_and_validation),      cmocka_unit_test(test_bar_fills),
+        cmocka_unit_test(test_market_fill_next_tick),
+        cmocka_unit_test(test_stop_loss_and_take_profit),
+        cmocka_unit_test(test_swap_rollover_and_triple),
+        cmocka_unit_test(test_swap_money_mode),
+        cmocka_unit_test(test_queue_and_validation),
+        cmocka_unit_test(test_bar_fills),
+        cmocka_unit_test(test_bar_rules),
         cmocka_unit_test(test_encode_decode_determinism),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
