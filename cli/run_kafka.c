@@ -379,6 +379,11 @@ static td_err_t gw_report(void *opaque, const td_event_t *report, uint64_t inten
     return rc;
 }
 
+static bool gw_read_time(void *opaque, int64_t ingest_ms, double *read_s)
+{
+    return td_gw_kafka_read_time(opaque, ingest_ms, read_s);
+}
+
 /* The server's hook (its loop): mirror what the topics have, then route new intents. */
 static td_err_t gw_hook(void *opaque, double burst_start, char *errbuf, size_t errlen)
 {
@@ -430,6 +435,7 @@ static int run_gateway(td_cli_t *cli, const td_kafka_opts_t *kopts, td_tape_t *t
             rc = td_err_set(err, sizeof err, TD_ERR_IO, "gateway: pipe: %s", strerror(errno));
         if (rc == TD_OK) {
             td_router_set_report_fn(gw.router, gw_report, &gw);
+            td_router_set_read_time_fn(gw.router, gw_read_time, journal);
             td_ingest_wakeup(gw.ingest, wakeup[1]);
             opts.hook = gw_hook;
             opts.hook_opaque = &gw;

@@ -11,6 +11,7 @@
 
 #define TIME_MIN_MS (-2208988800000LL) /* 1900-01-01, the tape's range */
 #define TIME_MAX_MS (7258118400000LL)  /* 2200-01-01 */
+#define READ_TIMES 1024                /* bursts remembered for td_gw_kafka_read_time */
 
 struct td_gw_kafka {
     td_kafka_opts_t opts;
@@ -20,13 +21,40 @@ struct td_gw_kafka {
     td_gw_journal_t journal;
     td_buf_t val;
     int64_t burst_ms; /* ingest time of the current burst's events, 0 between bursts */
+    /* the last READ_TIMES bursts' precise start, a ring; one entry per distinct burst_ms */
+    struct {
+        int64_t ms;
+        double s;
+    } read_times[READ_TIMES];
+    size_t n_read_times; /* entries written so far; the newest is at (n - 1) % READ_TIMES */
 };
 
-static int64_t wall_ms(void)
+/* A new burst's ingest time (ms, as stamped on its events), remembering its precise start. */
+static int64_t burst_begin(td_gw_kafka_t *journal)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    int64_t ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    size_t n = journal->n_read_times;
+    if (n == 0 || journal->read_times[(n - 1) % READ_TIMES].ms != ms) { /* keep the earliest of a ms */
+        journal->read_times[n % READ_TIMES].ms = ms;
+        journal->read_times[n % READ_TIMES].s = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+        journal->n_read_times++;
+    }
+    return ms;
+}
+
+bool td_gw_kafka_read_time(const td_gw_kafka_t *journal, int64_t ingest_ms, double *read_s)
+{
+    size_t n = journal->n_read_times, kept = n < READ_TIMES ? n : READ_TIMES;
+    for (size_t i = 1; i <= kept; i++) { /* newest first: the order's input is a recent one */
+        size_t at = (n - i) % READ_TIMES;
+        if (journal->read_times[at].ms == ingest_ms) {
+            *read_s = journal->read_times[at].s;
+            return true;
+        }
+    }
+    return false;
 }
 
 static td_err_t kafka_acked(void *opaque, const char *account, uint64_t *acked)
@@ -57,7 +85,7 @@ static td_err_t kafka_append(void *opaque, const char *account, uint64_t seq, td
         return td_err_set(errbuf, errlen, TD_ERR_INVALID, "%s: time %lld ms outside 1900..2200", ev->symbol,
                           (long long)ev->time_ms);
     if (!journal->burst_ms)
-        journal->burst_ms = wall_ms();
+        journal->burst_ms = burst_begin(journal);
     ev->ingest_ms = journal->burst_ms;
     ev->offset = 0;
     td_buf_reset(&journal->val);

@@ -20,6 +20,9 @@
 #ifndef TD_GW_JOURNAL_KAFKA_H
 #define TD_GW_JOURNAL_KAFKA_H
 
+#include <stdbool.h>
+#include <stdint.h>
+
 #include "core/err.h"
 #include "core/kafka.h"
 #include "core/log.h"
@@ -38,5 +41,11 @@ td_err_t td_gw_kafka_new(const td_kafka_opts_t *opts, td_tape_t *tape, td_log_t 
 void td_gw_kafka_destroy(td_gw_kafka_t *journal);
 /* The callbacks for td_gw_server_opts_t.journal; valid while journal lives. */
 const td_gw_journal_t *td_gw_kafka_journal(td_gw_kafka_t *journal);
+
+/* The wall clock (seconds, microsecond precision) at which this process began the burst whose
+ * events carry ingest time ingest_ms (the earliest such burst), if it is one of the last 1024
+ * bursts; false otherwise (another process's, or an older one). The router's tick-to-order
+ * latency counts from it, not from the millisecond stamp. */
+bool td_gw_kafka_read_time(const td_gw_kafka_t *journal, int64_t ingest_ms, double *read_s);
 
 #endif

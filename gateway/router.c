@@ -49,6 +49,8 @@ struct td_router {
     td_event_t ev, out_ev;
     td_router_report_fn report_fn; /* Kafka mode, else NULL */
     void *report_opaque;
+    td_router_read_time_fn read_time_fn; /* Kafka mode, else NULL */
+    void *read_time_opaque;
     pending_t *pending; /* in the order they were sent; router/pending holds the committed list */
     size_t n_pending, cap_pending;
     bool pending_loaded;
@@ -62,6 +64,12 @@ void td_router_set_report_fn(td_router_t *router, td_router_report_fn fn, void *
 {
     router->report_fn = fn;
     router->report_opaque = opaque;
+}
+
+void td_router_set_read_time_fn(td_router_t *router, td_router_read_time_fn fn, void *opaque)
+{
+    router->read_time_fn = fn;
+    router->read_time_opaque = opaque;
 }
 
 static double wall_s(void)
@@ -493,8 +501,13 @@ static td_err_t route_intent(td_router_t *router, td_tape_t *tape, td_gw_server_
     double latency_ms = 0;
     if (burst_start > 0)
         latency_ms = (wall_s() - burst_start) * 1000.;
-    else if (burst_start == TD_ROUTER_FROM_INGEST) /* router->ev is the intent's input, read above */
-        latency_ms = wall_s() * 1000. - (double)router->ev.ingest_ms;
+    else if (burst_start == TD_ROUTER_FROM_INGEST) { /* router->ev is the intent's input, read above */
+        double read_s = 0;
+        if (router->read_time_fn && router->read_time_fn(router->read_time_opaque, router->ev.ingest_ms, &read_s))
+            latency_ms = (wall_s() - read_s) * 1000.;
+        else
+            latency_ms = wall_s() * 1000. - (double)router->ev.ingest_ms;
+    }
     td_log_write(router->log, TD_LOG_DEBUG, "router", TD_OK, "sent intent=%s symbol=%s tick_to_order_ms=%.3f",
                  intent->intent_id, pos->symbol, latency_ms);
     return timed ? add_latency(router, latency_ms) : TD_OK;

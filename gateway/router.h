@@ -35,6 +35,7 @@
 #ifndef TD_GW_ROUTER_H
 #define TD_GW_ROUTER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -83,9 +84,15 @@ td_err_t td_router_run(td_router_t *router, td_tape_t *tape, td_gw_server_t *ser
 typedef td_err_t (*td_router_report_fn)(void *opaque, const td_event_t *report, uint64_t intent_offset);
 void td_router_set_report_fn(td_router_t *router, td_router_report_fn fn, void *opaque);
 
-/* burst_start for td_router_run when the causing burst was read in another process (Kafka mode):
- * each order's latency counts from its input's ingest time (ms resolution, so up to 1 ms more). */
+/* burst_start for td_router_run in Kafka mode, where the causing burst's commit is not what led
+ * here: each order's latency counts from the read time of its input, as the read time function
+ * below gives it, else from the input's ingest time (ms resolution, so up to 1 ms more). */
 #define TD_ROUTER_FROM_INGEST (-1.0)
+
+/* Kafka mode: *read_s = the wall clock (seconds) at which the gateway began reading the burst
+ * whose events carry ingest time ingest_ms; false when it does not know (td_gw_kafka_read_time). */
+typedef bool (*td_router_read_time_fn)(void *opaque, int64_t ingest_ms, double *read_s);
+void td_router_set_read_time_fn(td_router_t *router, td_router_read_time_fn fn, void *opaque);
 
 /* Counters and the latency percentiles so far. */
 void td_router_stats(td_router_t *router, td_router_stats_t *stats);
