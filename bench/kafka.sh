@@ -6,20 +6,23 @@
 #     ACKed only after delivery with acks=all), from HELLO to the last ACK as feed reports it, over
 #     the 266,219 Dukascopy EURUSD ticks of 2019-02-04/05 (the mock keeps only ~5 MiB per
 #     partition and drops older data: fine for the producer side measured here);
-#  2. tick-to-order latency with all three roles and broker.mode external: the first 6 hours of the
-#     OANDA EURUSD ticks of 2014-05-05 paced at 360x real time, M1 bars, sma_cross fast=2 slow=5
-#     (an order every few bars); the router (woken by its consumer) reports p50/p99/max from the
-#     gateway reading the tick to the ORDER written to the feed's socket.
-# Usage: bench/kafka.sh [BUILD_DIR]
+#  2. tick-to-order latency with all three roles and broker.mode external under the 18-symbol load
+#     of bench/live.sh: `feed --synthetic desk` (18 symbols of the built-in SYNTHETIC day, generated
+#     by our own code, not market data), the first HOURS hours at SPEED x real time, M1 bars, an
+#     sma_cross set per symbol that trades every few minutes; the router (woken by its consumer)
+#     reports p50/p99/max from the gateway reading the burst holding the tick to the ORDER written
+#     to the feed's socket.
+# Usage: bench/kafka.sh [BUILD_DIR] [SPEED] [HOURS]   (defaults: ./build, 60, 1; as bench/live.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
+speed=${2:-60}
+hours=${3:-1}
 ticks=../shared/data/ticks/dukascopy-eurusd-2019-02-04_05.csv
-lean=../shared/data/ticks/lean-oanda-eurusd/20140505_eurusd_tick_quote.csv
 td=$build/cli/tapedeck
 mock=$build/tests/integration/td_kafka_mock
 [ -x "$td" ] && [ -x "$mock" ] || { echo "build first: ./ops/build.sh" >&2; exit 2; }
-[ -f "$ticks" ] && [ -f "$lean" ] || { echo "needs ../shared/data" >&2; exit 2; }
+[ -f "$ticks" ] || { echo "needs ../shared/data" >&2; exit 2; }
 work=$(mktemp -d "${TMPDIR:-/tmp}/tapedeck-bench-kafka.XXXXXX")
 pids=()
 cleanup() {
@@ -44,9 +47,10 @@ start_mock() {
 }
 # cpu_s PID: the CPU seconds (user + system) the process has used so far
 cpu_s() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$1/stat"; }
-# start_role NAME ROLE: runs ROLE with $work/NAME as data directory, waits for its startup line
+# start_role NAME ROLE [--set K=V...]: runs ROLE with $work/NAME as data directory, waits for its
+# startup line
 start_role() {
-  "$td" --data-dir "$work/$1/$2" --config "$work/config.yaml" --set kafka.brokers="$boot" run --role "$2" \
+  "$td" --data-dir "$work/$1/$2" --config "$work/config.yaml" --set kafka.brokers="$boot" "${@:3}" run --role "$2" \
     > "$work/$1.$2.out" 2> "$work/$1.$2.err" &
   pids+=("$!")
   eval "${2}_pid=$!"
@@ -69,9 +73,6 @@ broker:
   mode: external
 router:
   max_age_ms: 60000
-symbols:
-  EURUSD:
-    digits: 5
 YAML
 echo "tapedeck kafka benchmark (mock cluster, 3 brokers): $(nproc) cores, $(date -u +%Y-%m-%d)"
 
@@ -110,16 +111,22 @@ done
 fi # ONLY_LATENCY
 
 # 2. tick-to-order: archiver, processor, gateway with its router; the feed paced
+# the "desk" set of cli/synthetic.c
+symbols="EURUSD GBPUSD USDJPY USDCHF AUDUSD USDCAD NZDUSD EURGBP EURJPY GBPJPY EURCHF AUDJPY XAUUSD XAGUSD US500 US30 GER40 UK100"
 start_mock
-for r in archiver processor gateway; do start_role lat "$r"; done
-"$td" --data-dir "$work/lat/archiver" --config "$work/config.yaml" --set kafka.brokers="$boot" params push \
-  --symbol EURUSD --strategy sma_cross --set fast=2,slow=5,volume=0.1 --author bench --reason bench \
-  --at 2014-05-01T00:00:00 > /dev/null
-mkdir -p "$work/six"   # the lean importer takes the date from the file name
-awk -F, '$1 < 21600000' "$lean" > "$work/six/20140505_eurusd_tick_quote.csv"
+# the archiver is not on the order's path: it fetches with the default wait (a mock broker
+# answers an empty fetch only when the wait ends, so a short wait is a busy loop in the mock)
+start_role lat archiver --set kafka.fetch_wait_ms=100
+start_role lat processor
+start_role lat gateway
+for s in $symbols; do
+  "$td" --data-dir "$work/lat/archiver" --config "$work/config.yaml" --set kafka.brokers="$boot" params push \
+    --symbol "$s" --strategy sma_cross --set direction=both,fast=2,slow=5,sl_points=0,tp_points=0,volume=0.10 \
+    --author bench --reason bench --at 2024-01-02T00:00:00 > /dev/null
+done
 port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$work/lat.gateway.out")
-"$td" --config "$work/config.yaml" feed --gateway "127.0.0.1:$port" --token bench --account 1 --format lean-ticks \
-  --symbol EURUSD --speed 360 --linger-s 2 "$work/six/20140505_eurusd_tick_quote.csv" | tail -1 | sed 's/^/latency run: /'
+"$td" --config "$work/config.yaml" feed --gateway "127.0.0.1:$port" --token bench --account 1 --synthetic desk \
+  --hours "$hours" --speed "$speed" | tail -1 | sed "s/^/latency run, 18 synthetic symbols, $hours h at ${speed}x: /"
 kill -TERM "$gateway_pid"
 wait "$gateway_pid" || true
 grep 'router:' "$work/lat.gateway.out" | sed 's/^tapedeck run: /tick-to-order on kafka: /'
@@ -130,4 +137,4 @@ for r in processor archiver; do
   kill -TERM "$pid"
   wait "$pid" || true
 done
-"$build/bench/td_hops" "$work/lat/archiver" EURUSD
+"$build/bench/td_hops" "$work/lat/archiver" $symbols
