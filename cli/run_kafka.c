@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/codec.h"
@@ -81,6 +82,7 @@ static int run_archiver(td_cli_t *cli, const td_kafka_opts_t *kopts, td_tape_t *
 typedef struct sym_state {
     char symbol[TD_SYMBOL_MAX + 1];
     uint64_t state_at;          /* input next offset when "proc/<SYMBOL>" was last produced; UINT64_MAX = never */
+    int64_t state_ms;           /* monotonic ms when it was last produced */
     uint64_t produced, snapday; /* what the tape's meta says */
     uint64_t new_produced, new_snapday;
 } sym_state_t;
@@ -97,6 +99,9 @@ typedef struct proc {
     td_day_range_t *days;
     size_t n_days, cap_days;
     uint64_t outputs_produced, states_produced;
+    int64_t state_interval_ms; /* kafka.state_interval_ms */
+    bool final;                /* the last publish before shutdown: every state that moved goes out */
+    bool state_due;            /* a symbol's input moved past its last state record */
     char *err;
     size_t errlen;
 } proc_t;
@@ -120,6 +125,13 @@ static td_err_t load_days(proc_t *proc, td_stream_kind_t kind, const char *symbo
 {
     proc->n_days = 0;
     return td_tape_days(proc->tape, kind, symbol, collect_day, proc);
+}
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static td_err_t produce_state(proc_t *proc, const char *symbol, const char *key)
@@ -234,14 +246,23 @@ static td_err_t publish_symbol(void *opaque, const char *symbol)
             s->new_snapday = proc->days[i].trading_day;
     }
     uint64_t in_next = td_tape_next_offset(proc->tape, TD_STREAM_INPUT, symbol);
-    if (rc == TD_OK && in_next != s->state_at) {
+    int64_t now = mono_ms();
+    bool moved = in_next != s->state_at;
+    if (rc == TD_OK && moved && !proc->final && s->state_at != UINT64_MAX &&
+        now - s->state_ms < proc->state_interval_ms) {
+        proc->state_due = true; /* later: a state record per input batch would dwarf the outputs */
+        moved = false;
+    }
+    if (rc == TD_OK && moved) {
         char key[96];
         td_host_state_key(symbol, key, sizeof key);
         rc = produce_state(proc, symbol, key);
         if (rc == TD_ERR_NOT_FOUND)
             rc = TD_OK;
-        if (rc == TD_OK)
+        if (rc == TD_OK) {
             s->state_at = in_next;
+            s->state_ms = now;
+        }
     }
     return rc;
 }
@@ -249,6 +270,7 @@ static td_err_t publish_symbol(void *opaque, const char *symbol)
 /* Produces what is new on every symbol, waits for its delivery, then records it. */
 static td_err_t publish(proc_t *proc)
 {
+    proc->state_due = false;
     td_err_t rc = td_tape_symbols(proc->tape, TD_STREAM_INPUT, publish_symbol, proc);
     if (rc == TD_OK)
         rc = td_kafka_producer_wait(proc->producer, proc->kopts->delivery_timeout_ms, proc->err, proc->errlen);
@@ -282,7 +304,12 @@ static td_err_t publish(proc_t *proc)
 static int run_processor(td_cli_t *cli, const td_kafka_opts_t *kopts, td_tape_t *tape)
 {
     char err[1024] = "";
-    proc_t proc = {.cli = cli, .kopts = kopts, .tape = tape, .err = err, .errlen = sizeof err};
+    proc_t proc = {.cli = cli,
+                   .kopts = kopts,
+                   .tape = tape,
+                   .state_interval_ms = td_config_int(cli->config, "kafka.state_interval_ms"),
+                   .err = err,
+                   .errlen = sizeof err};
     td_buf_init(&proc.val);
     td_buf_init(&proc.state);
     proc.ev = malloc(sizeof *proc.ev);
@@ -319,9 +346,13 @@ static int run_processor(td_cli_t *cli, const td_kafka_opts_t *kopts, td_tape_t 
             inputs += st.inputs;
             outputs += st.outputs;
         }
-        if (rc == TD_OK && (n > 0 || first))
+        if (rc == TD_OK && (n > 0 || first || proc.state_due)) /* idle: the states held back */
             rc = publish(&proc);
         first = false;
+    }
+    if (rc == TD_OK) { /* stopped: every state that moved, so the archive ends where the processor did */
+        proc.final = true;
+        rc = publish(&proc);
     }
     if (ingest)
         print_ingest("processor", ingest);

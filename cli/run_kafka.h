@@ -6,8 +6,9 @@
  *              broker.mode external it also runs the order router: that tape then mirrors both
  *              topics (core/kafka_ingest.h) and the router follows it.
  *   processor  consumes the input topic into its own tape (core/kafka_ingest.h), runs the
- *              processor host over it and produces the new outputs, its state ("proc/<SYMBOL>")
- *              and day-start snapshots to the output topic; "kafka/produced/<SYMBOL>" and
+ *              processor host over it and produces the new outputs, its state ("proc/<SYMBOL>",
+ *              at most every kafka.state_interval_ms and at shutdown) and day-start snapshots to
+ *              the output topic; "kafka/produced/<SYMBOL>" and
  *              "kafka/snapday/<SYMBOL>" in its tape's meta say what is delivered, recorded after
  *              delivery, so a restart re-produces from there (the archiver drops the duplicates).
  *   archiver   consumes both topics into its tape: the replayable record with the day index.

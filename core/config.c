@@ -121,6 +121,10 @@ static const key_def_t keys[] = {
     {"kafka.fetch_wait_ms", K_INT, "100", 1, 10000, NULL,
      "journal.mode kafka: longest wait of a consumer's fetch for new data (fetch.wait.max.ms); brokers answer as soon "
      "as data arrives, but librdkafka's mock cluster only when the wait ends: set 1 there"},
+    {"kafka.state_interval_ms", K_INT, "1000", 0, 3600000, NULL,
+     "journal.mode kafka: the processor produces a symbol's state record (proc/<SYMBOL>) to the output topic at "
+     "most this often while its input moves, and at shutdown; 0 = after every input batch. Outputs and day-start "
+     "snapshots go out at once regardless"},
     {"kafka.batch_messages", K_INT, "5000", 1, 1000000, NULL,
      "journal.mode kafka: consumed messages per local tape commit (archiver, processor)"},
     {"log.level", K_ENUM, "info", 0, 0, "debug|info|warn|error", "least severe level written to stderr"},

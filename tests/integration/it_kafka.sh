@@ -189,6 +189,7 @@ pass "kafka: gateway, processor, archiver: $N_IN inputs and $N_OUT outputs archi
 
 # 2. every broker down for 4 s mid-stream, then injected Produce errors
 start_mock down
+DOWN_T0=$SECONDS
 start_roles down
 feed --speed 20000 > "$TD_WORK/down.feed.out" 2> "$TD_WORK/down.feed.err" &
 FEED=$!
@@ -205,8 +206,15 @@ mock err Produce REQUEST_TIMED_OUT NOT_LEADER_FOR_PARTITION NOT_ENOUGH_REPLICAS
 wait "$FEED" || { cat "$TD_WORK/down.feed.err" >&2; fail "feed with the brokers down exited $?"; }
 wait_archived down
 stop_roles down
+DOWN_S=$((SECONDS - DOWN_T0 + 1))
 check down
-pass "every broker down for 4 s mid-stream, then Produce errors: nothing lost or doubled, same digests"
+# the processor's state record goes out at most once a second (kafka.state_interval_ms), not
+# after each of its hundreds of input batches: + the first, the last and the 2 days' snapshots
+STATES=$(sed -n 's/.* output(s) and \([0-9]*\) state record(s) produced$/\1/p' "$TD_WORK/down.processor.out")
+BATCHES=$(sed -n 's/^tapedeck run: processor: .* \([0-9]*\) commit(s)$/\1/p' "$TD_WORK/down.processor.out")
+[ -n "$STATES" ] && [ "$STATES" -le $((DOWN_S + 4)) ] ||
+  fail "down: $STATES state record(s) produced in $DOWN_S s ($BATCHES input batches); expected at most $((DOWN_S + 4))"
+pass "every broker down for 4 s mid-stream, then Produce errors: nothing lost or doubled, same digests; $STATES state records over $BATCHES input batches in $DOWN_S s"
 
 # 3. each role SIGKILLed mid-stream and restarted
 start_mock kill
