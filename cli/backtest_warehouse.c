@@ -22,7 +22,8 @@ struct td_bt_wh {
 };
 
 td_err_t td_bt_wh_begin(const char *uri, const char *strategy, const char *symbol, const char *source,
-                        const char *grid_spec, td_bt_wh_t **out, int64_t *run_id, char *errbuf, size_t errlen)
+                        const char *grid_spec, const char *conventions, td_bt_wh_t **out, int64_t *run_id, char *errbuf,
+                        size_t errlen)
 {
     *out = NULL;
     td_bt_wh_t *wh = calloc(1, sizeof *wh);
@@ -37,12 +38,12 @@ td_err_t td_bt_wh_begin(const char *uri, const char *strategy, const char *symbo
         rc = td_pg_begin(wh->pg, errbuf, errlen);
     wh->open = rc == TD_OK;
     td_pg_rows_t *rows = NULL;
-    const char *params[] = {strategy, symbol, source, grid_spec};
+    const char *params[] = {strategy, symbol, source, grid_spec, conventions};
     if (rc == TD_OK)
         rc = td_pg_query(wh->pg,
-                         "INSERT INTO backtest_runs (strategy, symbol, data_source, grid_spec, author) "
-                         "VALUES ($1, $2, $3, $4, current_user) RETURNING run_id",
-                         4, params, &rows, errbuf, errlen);
+                         "INSERT INTO backtest_runs (strategy, symbol, data_source, grid_spec, conventions, author) "
+                         "VALUES ($1, $2, $3, $4, $5::jsonb, current_user) RETURNING run_id",
+                         5, params, &rows, errbuf, errlen);
     if (rc == TD_OK && td_pg_rows_count(rows) == 1) {
         snprintf(wh->run_id, sizeof wh->run_id, "%s", td_pg_rows_get(rows, 0, 0));
         *run_id = strtoll(wh->run_id, NULL, 10);

@@ -1,8 +1,8 @@
 /* backtest_warehouse.h - `tapedeck backtest --warehouse`: a run, its results and its validation
- * into PostgreSQL (migrations 0003, 0007 and 0008).
+ * into PostgreSQL (migrations 0003, 0007, 0008, 0009 and 0010).
  *
  * One transaction per run (one symbol): td_bt_wh_begin inserts the backtest_runs row (strategy,
- * symbol, where the bars came from, the grid) and keeps the transaction open; td_bt_wh_add inserts
+ * symbol, where the bars came from, the grid, the conventions) and keeps the transaction open; td_bt_wh_add inserts
  * one backtest_results row per evaluated parameter set (params as a JSON object of the grid's
  * names and values; max_drawdown_e8 is the drawdown of the equity curve as a fraction at 1e8
  * scale, -0.1 = -10000000; the P&L by exit month and weekday as bigint arrays at 1e8 scale);
@@ -30,9 +30,11 @@
 
 typedef struct td_bt_wh td_bt_wh_t;
 
-/* Connects (uri NULL/"" = the libpq environment), begins, inserts the run. *run_id gets its id. */
+/* Connects (uri NULL/"" = the libpq environment), begins, inserts the run; conventions is the
+ * JSON object of the report's "conventions" (migration 0010). *run_id gets its id. */
 td_err_t td_bt_wh_begin(const char *uri, const char *strategy, const char *symbol, const char *source,
-                        const char *grid_spec, td_bt_wh_t **wh, int64_t *run_id, char *errbuf, size_t errlen) TD_WUR;
+                        const char *grid_spec, const char *conventions, td_bt_wh_t **wh, int64_t *run_id, char *errbuf,
+                        size_t errlen) TD_WUR;
 /* One evaluated set. */
 td_err_t td_bt_wh_add(td_bt_wh_t *wh, const td_grid_t *grid, uint64_t index, const td_backtest_result_t *result,
                       char *errbuf, size_t errlen) TD_WUR;

@@ -844,6 +844,33 @@ static void summary_text(FILE *out, const bt_run_t *run, const td_validation_t *
     }
 }
 
+/* The run's conventions as a JSON object: the report's "conventions", backtest_runs.conventions. */
+static td_err_t put_conventions_json(td_buf_t *buf, const bt_opts_t *o, const td_backtest_config_t *config)
+{
+    char conv_text[TD_BACKTEST_CONVENTIONS_TEXT_MAX];
+    td_err_t rc =
+        td_buf_printf(buf,
+                      "{\"signal\":\"bar close\",\"fill\":\"next bar open\",\"rules\":\"%s\",\"basis\":\"%s\","
+                      "\"costs\":%s,\"spread_points\":",
+                      td_backtest_conventions_format(o->conventions, conv_text),
+                      o->basis == TD_BACKTEST_MID ? "mid" : "bid", o->costs ? "true" : "false");
+    if (rc == TD_OK)
+        rc = o->spread_points >= 0 ? td_buf_printf(buf, "%ld", o->spread_points)
+                                   : td_buf_printf(buf, "\"from the bars\"");
+    if (rc == TD_OK)
+        rc = td_buf_printf(buf, ",\"slippage_points\":%" PRId64 ",\"commission_per_lot\":", config->slippage_points);
+    if (rc == TD_OK)
+        rc = put_fixed(buf, config->commission_per_lot);
+    if (rc == TD_OK)
+        rc = td_buf_printf(buf, ",\"initial_equity\":");
+    if (rc == TD_OK)
+        rc = put_fixed(buf, o->capital);
+    if (rc == TD_OK)
+        rc = td_buf_printf(buf, ",\"day_offset_minutes\":%d,\"days_per_year\":%d,\"risk_free\":0}",
+                           config->day_offset_minutes, TD_BTMETRICS_DAYS_PER_YEAR);
+    return rc;
+}
+
 static td_err_t summary_csv_row(FILE *f, td_buf_t *line, const bt_run_t *run, const bt_job_t *job, size_t n_bars,
                                 const gaps_t *gaps, const td_grid_stats_t *stats, const td_validation_t *v,
                                 const td_wf_result_t *wf, const bt_opts_t *o)
@@ -1002,36 +1029,29 @@ static td_err_t run_symbol(td_cli_t *cli, const bt_opts_t *o, const td_grid_t *g
         if (rc == TD_OK)
             rc = td_buf_printf(&run->line,
                                "\",\"gaps\":%" PRIu64 ",\"weekend_gaps\":%" PRIu64 ",\"other_gaps\":%" PRIu64
-                               ",\"largest_gap_hours\":%.2f},\"conventions\":{\"signal\":\"bar close\","
-                               "\"fill\":\"next bar open\",\"rules\":\"%s\",\"basis\":\"%s\",\"costs\":%s,"
-                               "\"spread_points\":",
-                               gaps.total, gaps.weekend, gaps.other, (double)gaps.largest_ms / 3600000.0,
-                               td_backtest_conventions_format(o->conventions, conv_text),
-                               o->basis == TD_BACKTEST_MID ? "mid" : "bid", o->costs ? "true" : "false");
+                               ",\"largest_gap_hours\":%.2f},\"conventions\":",
+                               gaps.total, gaps.weekend, gaps.other, (double)gaps.largest_ms / 3600000.0);
         if (rc == TD_OK)
-            rc = o->spread_points >= 0 ? td_buf_printf(&run->line, "%ld", o->spread_points)
-                                       : td_buf_printf(&run->line, "\"from the bars\"");
+            rc = put_conventions_json(&run->line, o, &config);
         if (rc == TD_OK)
-            rc = td_buf_printf(&run->line,
-                               ",\"slippage_points\":%" PRId64 ",\"commission_per_lot\":", config.slippage_points);
-        if (rc == TD_OK)
-            rc = put_fixed(&run->line, config.commission_per_lot);
-        if (rc == TD_OK)
-            rc = td_buf_printf(&run->line, ",\"initial_equity\":");
-        if (rc == TD_OK)
-            rc = put_fixed(&run->line, o->capital);
-        if (rc == TD_OK)
-            rc = td_buf_printf(&run->line,
-                               ",\"day_offset_minutes\":%d,\"days_per_year\":%d,\"risk_free\":0},\"results\":[",
-                               config.day_offset_minutes, TD_BTMETRICS_DAYS_PER_YEAR);
+            rc = td_buf_printf(&run->line, ",\"results\":[");
         if (rc == TD_OK)
             rc = write_line(run, stdout, "JSON document");
     }
 
     int64_t run_id = 0;
-    if (rc == TD_OK && o->to_warehouse)
-        rc = td_bt_wh_begin(td_config_str(cli->config, "warehouse.uri"), o->strategy, job->symbol, source, o->spec,
-                            &run->wh, &run_id, err, errlen);
+    if (rc == TD_OK && o->to_warehouse) {
+        td_buf_t conventions;
+        td_buf_init(&conventions);
+        rc = put_conventions_json(&conventions, o, &config);
+        const char *text = rc == TD_OK ? td_buf_cstr(&conventions) : NULL;
+        if (rc == TD_OK && !text)
+            rc = TD_ERR_NOMEM;
+        if (rc == TD_OK)
+            rc = td_bt_wh_begin(td_config_str(cli->config, "warehouse.uri"), o->strategy, job->symbol, source, o->spec,
+                                text, &run->wh, &run_id, err, errlen);
+        td_buf_fini(&conventions);
+    }
 
     /* the grid */
     td_grid_stats_t stats;

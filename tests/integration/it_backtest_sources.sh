@@ -67,6 +67,17 @@ grep -q "warehouse: backtest run [0-9]*, $sets result row(s)" "$TD_WORK/whrun.su
   fail "summary: $(cat "$TD_WORK/whrun.summary")"
 [ "$(pg_sql "SELECT count(*) FROM backtest_runs WHERE finished_at IS NOT NULL AND param_sets = $sets AND symbol = 'EURUSD'")" -eq 1 ] ||
   fail "backtest_runs: $(pg_sql "SELECT * FROM backtest_runs")"
+# the run's conventions (migration 0010) are the JSON report's; another --convention is told apart
+bt "$TD_WORK/whconv" "$live" warehouse --timeframe M1 --convention grademark --json
+jq -Sc '.. | objects | select(has("conventions")) | .conventions' "$TD_WORK/whconv.summary" | head -1 \
+  > "$TD_WORK/want_conv.json"
+pg_sql "SELECT conventions FROM backtest_runs WHERE symbol = 'EURUSD'" | jq -Sc . > "$TD_WORK/got_conv.json"
+jq -e '.rules == "tapedeck" and .signal == "bar close"' "$TD_WORK/got_conv.json" > /dev/null ||
+  fail "backtest_runs.conventions: $(cat "$TD_WORK/got_conv.json")"
+jq -c '.rules = "tapedeck"' "$TD_WORK/want_conv.json" | cmp -s - "$TD_WORK/got_conv.json" ||
+  fail "backtest_runs.conventions $(cat "$TD_WORK/got_conv.json") is not the report's $(cat "$TD_WORK/want_conv.json")"
+grep -q '"rules":"no-decision-on-fill-bar' "$TD_WORK/want_conv.json" ||
+  fail "the grademark report's conventions: $(cat "$TD_WORK/want_conv.json")"
 # trades and fast per set, in index order, from the CSV (columns index,fast,slow,direction,volume,trades,...)
 awk -F, 'NR > 1 { print $1 "|" $2 "|" $6 }' "$TD_WORK/whrun.csv" > "$TD_WORK/want_rows.txt"
 pg_sql "SELECT param_index || '|' || (params->>'fast') || '|' || trades FROM backtest_results ORDER BY param_index" \
@@ -100,7 +111,7 @@ set -e
 [ "$rc" -ne 0 ] || fail "a backtest writing to /dev/full succeeded"
 [ "$(pg_sql "SELECT count(*) FROM backtest_runs")" -eq 1 ] && [ "$(pg_sql "SELECT count(*) FROM backtest_results")" -eq "$sets" ] &&
   [ "$(pg_sql "SELECT count(*) FROM backtest_validation")" -eq 1 ] || fail "a failed run left rows in the warehouse"
-pass "--warehouse: run + $sets result rows equal to the CSV (trades, win rate, profit factor, expectancy, exposure, volatility, final equity); a failed run is rolled back (exit $rc)"
+pass "--warehouse: run (its conventions the JSON report's) + $sets result rows equal to the CSV (trades, win rate, profit factor, expectancy, exposure, volatility, final equity); a failed run is rolled back (exit $rc)"
 
 # the validation into the warehouse: a grid over the H4 file with DSR, PBO and walk-forward.
 #    The stored rows equal what the same run's JSON document and CSV files report: integers and
