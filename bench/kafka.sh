@@ -135,6 +135,7 @@ done
 port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$work/lat.gateway.out")
 "$td" --config "$work/config.yaml" feed --gateway "127.0.0.1:$port" --token bench --account 1 --synthetic desk \
   --hours "$hours" --speed "$speed" | tail -1 | sed "s/^/latency run, 18 synthetic symbols, $hours h at ${speed}x: /"
+echo "  CPU since start: mock cluster $(cpu_s "$mock_pid") s, gateway $(cpu_s "$gateway_pid") s, processor $(cpu_s "$processor_pid") s, archiver $(cpu_s "$archiver_pid") s"
 kill -TERM "$gateway_pid"
 wait "$gateway_pid" || true
 grep 'router:' "$work/lat.gateway.out" | sed 's/^tapedeck run: /tick-to-order on kafka: /'

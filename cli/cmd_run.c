@@ -17,6 +17,7 @@
 #include "cli/run_kafka.h"
 #include "gateway/router.h"
 #include "gateway/server.h"
+#include "host/follow.h"
 #include "host/host.h"
 #include "sink/sink_thread.h"
 
@@ -69,13 +70,6 @@ static void help(void)
            "3 the environment failed (cannot listen, tape failure).\n");
 }
 
-#define LIVE_SYMBOLS_MAX 256
-
-typedef struct live_seen {
-    char name[TD_SYMBOL_MAX + 1];
-    uint64_t next; /* the stream's next offset when the host last processed it to its end */
-} live_seen_t;
-
 typedef struct live {
     td_cli_t *cli;
     td_tape_t *tape;
@@ -84,67 +78,8 @@ typedef struct live {
     td_sink_thread_t *sink; /* NULL unless warehouse.enabled */
     td_host_opts_t host;
     uint64_t host_runs, host_inputs, host_outputs;
-    live_seen_t seen[LIVE_SYMBOLS_MAX]; /* input streams: where the hook last processed them to */
-    size_t n_seen;
-    char grown[LIVE_SYMBOLS_MAX][TD_SYMBOL_MAX + 1]; /* scratch: the streams that grew */
-    size_t n_grown;
-    bool scanned; /* every input stream was looked up once: from then on the tape's memory lists them */
+    td_follow_t follow; /* the input streams that grew since the hook last processed them */
 } live_t;
-
-static live_seen_t *seen_find(live_t *live, const char *symbol)
-{
-    for (size_t i = 0; i < live->n_seen; i++)
-        if (strcmp(live->seen[i].name, symbol) == 0)
-            return &live->seen[i];
-    return NULL;
-}
-
-static td_err_t collect_grown(void *opaque, const char *symbol)
-{
-    live_t *live = opaque;
-    const live_seen_t *seen = seen_find(live, symbol);
-    if (seen && seen->next == td_tape_next_offset(live->tape, TD_STREAM_INPUT, symbol))
-        return TD_OK;
-    if (live->n_grown == LIVE_SYMBOLS_MAX)
-        return TD_ERR_OVERFLOW;
-    snprintf(live->grown[live->n_grown++], TD_SYMBOL_MAX + 1, "%s", symbol);
-    return TD_OK;
-}
-
-/* The processor host over the input streams that grew since the hook last processed them (all of
- * them the first time): the host resumes each symbol from its committed state, so an unchanged
- * stream would only cost a state load and decode per burst - with 18 symbols, most of a burst's
- * processing time. */
-static td_err_t process_grown(live_t *live, td_host_stats_t *total, char *errbuf, size_t errlen)
-{
-    memset(total, 0, sizeof *total);
-    live->n_grown = 0;
-    /* a RocksDB scan of the streams' keys once; afterwards the writer's stream map, which every
-     * append of this process goes through (the scan was most of a burst's CPU time) */
-    td_err_t rc = live->scanned ? td_tape_known_symbols(live->tape, TD_STREAM_INPUT, collect_grown, live)
-                                : td_tape_symbols(live->tape, TD_STREAM_INPUT, collect_grown, live);
-    live->scanned = live->scanned || rc == TD_OK;
-    for (size_t i = 0; rc == TD_OK && i < live->n_grown; i++) {
-        const char *symbol = live->grown[i];
-        uint64_t next = td_tape_next_offset(live->tape, TD_STREAM_INPUT, symbol);
-        td_host_opts_t opts = live->host;
-        opts.symbol = symbol;
-        td_host_stats_t st;
-        rc = td_host_process(live->tape, &opts, &st, errbuf, errlen);
-        if (rc != TD_OK)
-            break;
-        total->inputs += st.inputs;
-        total->outputs += st.outputs;
-        live_seen_t *seen = seen_find(live, symbol);
-        if (!seen && live->n_seen < LIVE_SYMBOLS_MAX) {
-            seen = &live->seen[live->n_seen++];
-            snprintf(seen->name, sizeof seen->name, "%s", symbol);
-        }
-        if (seen)
-            seen->next = next;
-    }
-    return rc;
-}
 
 /* The gateway's hook (its loop thread, the tape's writer): process the tape to its end, then
  * route; an expiry appends reports, which are processed at once so the strategy sees them. */
@@ -154,7 +89,7 @@ static td_err_t live_hook(void *opaque, double burst_start, char *errbuf, size_t
     td_err_t rc = TD_OK;
     for (int round = 0; rc == TD_OK && round < 4; round++) {
         td_host_stats_t st;
-        rc = process_grown(live, &st, errbuf, errlen);
+        rc = td_follow_process(&live->follow, live->tape, &live->host, &st, errbuf, errlen);
         if (rc != TD_OK)
             break;
         live->host_runs++;

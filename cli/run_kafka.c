@@ -17,6 +17,7 @@
 #include "gateway/journal_kafka.h"
 #include "gateway/router.h"
 #include "gateway/server.h"
+#include "host/follow.h"
 #include "host/host.h"
 
 #define POLL_MS 100
@@ -83,6 +84,7 @@ typedef struct sym_state {
     char symbol[TD_SYMBOL_MAX + 1];
     uint64_t state_at;          /* input next offset when "proc/<SYMBOL>" was last produced; UINT64_MAX = never */
     int64_t state_ms;           /* monotonic ms when it was last produced */
+    uint64_t days_at;           /* input next offset when its day index was last looked through; UINT64_MAX = never */
     uint64_t produced, snapday; /* what the tape's meta says */
     uint64_t new_produced, new_snapday;
 } sym_state_t;
@@ -102,6 +104,7 @@ typedef struct proc {
     int64_t state_interval_ms; /* kafka.state_interval_ms */
     bool final;                /* the last publish before shutdown: every state that moved goes out */
     bool state_due;            /* a symbol's input moved past its last state record */
+    bool scanned;              /* one td_tape_symbols pass done: then the writer's stream map lists them */
     char *err;
     size_t errlen;
 } proc_t;
@@ -166,6 +169,7 @@ static sym_state_t *sym_get(proc_t *proc, const char *symbol, td_err_t *rc)
     memset(s, 0, sizeof *s);
     snprintf(s->symbol, sizeof s->symbol, "%s", symbol);
     s->state_at = UINT64_MAX;
+    s->days_at = UINT64_MAX;
     char key[96];
     snprintf(key, sizeof key, "kafka/produced/%s", symbol);
     *rc = td_ingest_meta_u64(proc->tape, key, &s->produced);
@@ -230,22 +234,29 @@ static td_err_t publish_symbol(void *opaque, const char *symbol)
         }
         td_tape_iter_destroy(iter);
     }
-    if (rc == TD_OK)
+    /* a new day has a new input: the day index is looked through only when the input moved */
+    uint64_t in_next = td_tape_next_offset(proc->tape, TD_STREAM_INPUT, symbol);
+    bool days_done = in_next == s->days_at;
+    if (rc == TD_OK && !days_done) {
         rc = load_days(proc, TD_STREAM_INPUT, symbol);
-    for (size_t i = 0; rc == TD_OK && i < proc->n_days; i++) {
+        days_done = true;
+    }
+    for (size_t i = 0; rc == TD_OK && s->days_at != in_next && i < proc->n_days; i++) {
         if (proc->days[i].trading_day <= s->snapday)
             continue;
         char key[96];
         td_host_snapshot_key(symbol, proc->days[i].trading_day, key, sizeof key);
         rc = produce_state(proc, symbol, key);
-        if (rc == TD_ERR_NOT_FOUND) { /* not processed that far yet */
+        if (rc == TD_ERR_NOT_FOUND) { /* not processed that far yet: look again next time */
             rc = TD_OK;
+            days_done = false;
             break;
         }
         if (rc == TD_OK)
             s->new_snapday = proc->days[i].trading_day;
     }
-    uint64_t in_next = td_tape_next_offset(proc->tape, TD_STREAM_INPUT, symbol);
+    if (rc == TD_OK && days_done)
+        s->days_at = in_next;
     int64_t now = mono_ms();
     bool moved = in_next != s->state_at;
     if (rc == TD_OK && moved && !proc->final && s->state_at != UINT64_MAX &&
@@ -271,7 +282,9 @@ static td_err_t publish_symbol(void *opaque, const char *symbol)
 static td_err_t publish(proc_t *proc)
 {
     proc->state_due = false;
-    td_err_t rc = td_tape_symbols(proc->tape, TD_STREAM_INPUT, publish_symbol, proc);
+    td_err_t rc = proc->scanned ? td_tape_known_symbols(proc->tape, TD_STREAM_INPUT, publish_symbol, proc)
+                                : td_tape_symbols(proc->tape, TD_STREAM_INPUT, publish_symbol, proc);
+    proc->scanned = proc->scanned || rc == TD_OK;
     if (rc == TD_OK)
         rc = td_kafka_producer_wait(proc->producer, proc->kopts->delivery_timeout_ms, proc->err, proc->errlen);
     td_tape_batch_t *batch = NULL;
@@ -337,12 +350,14 @@ static int run_processor(td_cli_t *cli, const td_kafka_opts_t *kopts, td_tape_t 
     }
     uint64_t inputs = 0, outputs = 0;
     bool first = true;
+    td_follow_t follow;
+    td_follow_init(&follow);
     while (rc == TD_OK && !stop_signal) {
         uint64_t n = 0;
         rc = td_ingest_poll(ingest, POLL_MS, &n, err, sizeof err);
         if (rc == TD_OK && (n > 0 || first)) {
             td_host_stats_t st;
-            rc = td_host_process(tape, &host, &st, err, sizeof err);
+            rc = td_follow_process(&follow, tape, &host, &st, err, sizeof err); /* the symbols that grew */
             inputs += st.inputs;
             outputs += st.outputs;
         }

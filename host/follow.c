@@ -1,0 +1,64 @@
+/* follow.c - the processor host over the input streams that grew (see follow.h). */
+#include "host/follow.h"
+
+#include <stdio.h>
+#include <string.h>
+
+void td_follow_init(td_follow_t *follow)
+{
+    memset(follow, 0, sizeof *follow);
+}
+
+static td_follow_seen_t *seen_find(td_follow_t *follow, const char *symbol)
+{
+    for (size_t i = 0; i < follow->n_seen; i++)
+        if (strcmp(follow->seen[i].name, symbol) == 0)
+            return &follow->seen[i];
+    return NULL;
+}
+
+static td_err_t collect_grown(void *opaque, const char *symbol)
+{
+    td_follow_t *follow = opaque;
+    const td_follow_seen_t *seen = seen_find(follow, symbol);
+    if (seen && seen->next == td_tape_next_offset(follow->tape, TD_STREAM_INPUT, symbol))
+        return TD_OK;
+    if (follow->n_grown == TD_FOLLOW_SYMBOLS_MAX)
+        return TD_ERR_OVERFLOW;
+    snprintf(follow->grown[follow->n_grown++], TD_SYMBOL_MAX + 1, "%s", symbol);
+    return TD_OK;
+}
+
+td_err_t td_follow_process(td_follow_t *follow, td_tape_t *tape, const td_host_opts_t *opts, td_host_stats_t *total,
+                           char *errbuf, size_t errlen)
+{
+    memset(total, 0, sizeof *total);
+    follow->n_grown = 0;
+    follow->tape = tape;
+    td_err_t rc = follow->scanned ? td_tape_known_symbols(tape, TD_STREAM_INPUT, collect_grown, follow)
+                                  : td_tape_symbols(tape, TD_STREAM_INPUT, collect_grown, follow);
+    follow->scanned = follow->scanned || rc == TD_OK;
+    for (size_t i = 0; rc == TD_OK && i < follow->n_grown; i++) {
+        const char *symbol = follow->grown[i];
+        uint64_t next = td_tape_next_offset(tape, TD_STREAM_INPUT, symbol);
+        td_host_opts_t one = *opts;
+        one.symbol = symbol;
+        td_host_stats_t st;
+        rc = td_host_process(tape, &one, &st, errbuf, errlen);
+        if (rc != TD_OK)
+            break;
+        total->inputs += st.inputs;
+        total->outputs += st.outputs;
+        total->symbols += st.symbols;
+        total->days_closed += st.days_closed;
+        total->commits += st.commits;
+        td_follow_seen_t *seen = seen_find(follow, symbol);
+        if (!seen && follow->n_seen < TD_FOLLOW_SYMBOLS_MAX) {
+            seen = &follow->seen[follow->n_seen++];
+            snprintf(seen->name, sizeof seen->name, "%s", symbol);
+        }
+        if (seen)
+            seen->next = next;
+    }
+    return rc;
+}
