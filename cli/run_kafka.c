@@ -236,12 +236,11 @@ static td_err_t publish_symbol(void *opaque, const char *symbol)
     }
     /* a new day has a new input: the day index is looked through only when the input moved */
     uint64_t in_next = td_tape_next_offset(proc->tape, TD_STREAM_INPUT, symbol);
-    bool days_done = in_next == s->days_at;
-    if (rc == TD_OK && !days_done) {
+    bool look = rc == TD_OK && in_next != s->days_at;
+    if (look)
         rc = load_days(proc, TD_STREAM_INPUT, symbol);
-        days_done = true;
-    }
-    for (size_t i = 0; rc == TD_OK && s->days_at != in_next && i < proc->n_days; i++) {
+    bool looked_through = look;
+    for (size_t i = 0; rc == TD_OK && look && i < proc->n_days; i++) {
         if (proc->days[i].trading_day <= s->snapday)
             continue;
         char key[96];
@@ -249,13 +248,13 @@ static td_err_t publish_symbol(void *opaque, const char *symbol)
         rc = produce_state(proc, symbol, key);
         if (rc == TD_ERR_NOT_FOUND) { /* not processed that far yet: look again next time */
             rc = TD_OK;
-            days_done = false;
+            looked_through = false;
             break;
         }
         if (rc == TD_OK)
             s->new_snapday = proc->days[i].trading_day;
     }
-    if (rc == TD_OK && days_done)
+    if (rc == TD_OK && looked_through)
         s->days_at = in_next;
     int64_t now = mono_ms();
     bool moved = in_next != s->state_at;
