@@ -401,8 +401,8 @@ static void test_queue_and_validation(void **unused)
     td_outbuf_fini(&out);
 }
 
-static void bar_ok(td_fill_t *fill, const td_symbol_spec_t *spec, int64_t t, int64_t o, int64_t h, int64_t l, int64_t c,
-                   td_outbuf_t *out, size_t n)
+/* An M30 bar opening at t, tick volume 100. */
+static td_bar_t m30_bar(int64_t t, int64_t o, int64_t h, int64_t l, int64_t c)
 {
     td_bar_t bar;
     memset(&bar, 0, sizeof bar);
@@ -413,6 +413,13 @@ static void bar_ok(td_fill_t *fill, const td_symbol_spec_t *spec, int64_t t, int
     bar.low = l;
     bar.close = c;
     bar.tick_volume = 100;
+    return bar;
+}
+
+static void bar_ok(td_fill_t *fill, const td_symbol_spec_t *spec, int64_t t, int64_t o, int64_t h, int64_t l, int64_t c,
+                   td_outbuf_t *out, size_t n)
+{
+    td_bar_t bar = m30_bar(t, o, h, l, c);
     td_outbuf_clear(out);
     assert_int_equal(td_fill_on_bar(fill, spec, t, &bar, 10000 /* 1 pip */, 0, out), TD_OK);
     assert_int_equal(out->len, n);
@@ -470,14 +477,7 @@ static void test_bar_fills(void **unused)
 static void bar_rules_ok(td_fill_t *fill, const td_symbol_spec_t *spec, int64_t t, int64_t o, int64_t h, int64_t l,
                          int64_t c, unsigned rules, td_outbuf_t *out, size_t n)
 {
-    td_bar_t bar;
-    memset(&bar, 0, sizeof bar);
-    bar.timeframe_s = 1800;
-    bar.open_time = t;
-    bar.open = o;
-    bar.high = h;
-    bar.low = l;
-    bar.close = c;
+    td_bar_t bar = m30_bar(t, o, h, l, c);
     td_outbuf_clear(out);
     assert_int_equal(td_fill_on_bar_conv(fill, spec, t, &bar, 10000 /* 1 pip */, 0, rules, out), TD_OK);
     assert_int_equal(out->len, n);
