@@ -137,9 +137,7 @@ td_err_t td_sweep_new(const td_backtest_config_t *config, const char *strategy, 
         created->kind = KIND_SMA;
     else if (strcmp(strategy, "breakout") == 0)
         created->kind = KIND_BREAKOUT;
-    /* the shared-indicator loops implement tapedeck's conventions only; with any other the sets
-     * run through td_backtest_run (sweep.h) */
-    if (n == 0 || config->conventions != 0 || !bars_accepted(bars, n))
+    if (n == 0 || !bars_accepted(bars, n))
         created->kind = KIND_NONE;
 
     td_err_t rc = TD_OK;
@@ -305,15 +303,28 @@ static td_strategy_ctx_t ctx_of(const td_backtest__run_t *run)
     return ctx;
 }
 
-/* A decision into outputs and intents, as td_strategy_on_bar + td_backtest__submit. */
+/* A decision into outputs and intents, as td_strategy_on_bar + td_backtest__submit; with `drop`
+ * (the NO_DECISION_ON_FILL_BAR convention on a bar with a fill) the outputs are made, so that an
+ * error is reported as td_backtest_run reports it, and then discarded. */
 static td_err_t act(td_backtest__run_t *run, const td_strategy_ctx_t *ctx, const td_strategy__decision_t *d, size_t i,
-                    const td_bar_t *bar)
+                    const td_bar_t *bar, bool drop)
 {
     td_outbuf_clear(&run->strategy_out);
     td_err_t rc = td_strategy__act(run->strategy, ctx, bar, d, &run->strategy_out);
     if (rc != TD_OK)
         return td_backtest__strategy_failed(run, bar, i, rc);
+    if (drop) {
+        td_outbuf_clear(&run->strategy_out);
+        return TD_OK;
+    }
     return td_backtest__submit(run, bar, i);
+}
+
+/* Whether the decision on a bar is dropped: the NO_DECISION_ON_FILL_BAR convention and the fill
+ * step of that bar made a fill (fills_before: the count before it). A skipped bar makes no fill. */
+static inline bool drop_decision(const td_backtest__run_t *run, uint64_t fills_before)
+{
+    return (run->config->conventions & TD_BACKTEST_NO_DECISION_ON_FILL_BAR) && run->result->fills != fills_before;
 }
 
 /* Bars per block of run_sma: the crosses of a block are found first (a tight loop over the prefix
@@ -333,8 +344,8 @@ typedef struct marks {
     int8_t value[BLOCK]; /* sma_cross: the cross; breakout: unused */
 } marks_t;
 
-/* A decision on marked bar i: the strategy's outputs into intents (act). */
-typedef td_err_t (*decide_fn)(void *self, td_backtest__run_t *run, size_t i, int value);
+/* A decision on marked bar i: the strategy's outputs into intents (act; `drop`: discarded). */
+typedef td_err_t (*decide_fn)(void *self, td_backtest__run_t *run, size_t i, int value, bool drop);
 
 /* Steps bars [from, to) of a set's account as td_backtest_run does, with the strategy's decision
  * taken only on the marked bars (the caller proves nothing is decided on the others), and runs of
@@ -349,13 +360,14 @@ static td_err_t step_block(const td_sweep_t *sweep, td_backtest__run_t *run, siz
     td_err_t rc = TD_OK;
     size_t k = 0;
     for (size_t i = from; rc == TD_OK && i < to;) {
+        const uint64_t fills_before = run->result->fills;
         rc = fill_step(sweep, run, i);
         if (rc == TD_OK && k < marks->n && from + marks->at[k] == i) {
             if (k + 2 < marks->n) {
                 prefetch_bar(sweep, from + marks->at[k + 2]);
                 prefetch_bar(sweep, from + marks->at[k + 2] + 1);
             }
-            rc = decide(self, run, i, marks->value[k]);
+            rc = decide(self, run, i, marks->value[k], drop_decision(run, fills_before));
             k++;
         }
         if (rc == TD_OK)
@@ -372,7 +384,7 @@ typedef struct sma_self {
     td_sma_cross_cfg_t cfg;
 } sma_self_t;
 
-static td_err_t sma_decide(void *opaque, td_backtest__run_t *run, size_t i, int cross)
+static td_err_t sma_decide(void *opaque, td_backtest__run_t *run, size_t i, int cross, bool drop)
 {
     const sma_self_t *self = opaque;
     const td_bar_t *bar = &self->sweep->bars[i];
@@ -381,7 +393,7 @@ static td_err_t sma_decide(void *opaque, td_backtest__run_t *run, size_t i, int 
     td_err_t rc = td_sma_cross__decide(&self->cfg, cross, ctx.spec, &d);
     if (rc != TD_OK)
         return td_backtest__strategy_failed(run, bar, i, rc);
-    return act(run, &ctx, &d, i, bar);
+    return act(run, &ctx, &d, i, bar, drop);
 }
 
 static td_err_t run_sma(const td_sweep_t *sweep, td_backtest__run_t *run)
@@ -486,8 +498,8 @@ static inline bool breakout_idle(const td_breakout_cfg_t *cfg, int beyond, const
 
 /* The breakout rule on bar i (td_breakout__decide with the shared indicators). beyond: +1 / -1 on a
  * bar whose close is above / below the range and on which max_hold cannot fire (breakout_idle may
- * skip it), else 0. */
-static td_err_t breakout_decide(void *opaque, td_backtest__run_t *run, size_t i, int beyond)
+ * skip it), else 0. drop: the outputs are discarded (act). */
+static td_err_t breakout_decide(void *opaque, td_backtest__run_t *run, size_t i, int beyond, bool drop)
 {
     breakout_self_t *self = opaque;
     const td_sweep_t *sweep = self->sweep;
@@ -512,7 +524,7 @@ static td_err_t breakout_decide(void *opaque, td_backtest__run_t *run, size_t i,
     td_err_t rc = td_breakout__decide(cfg, &self->st, &ctx, &in, &decided, &d);
     if (rc != TD_OK)
         return td_backtest__strategy_failed(run, &sweep->bars[i], i, rc);
-    return decided ? act(run, &ctx, &d, i, &sweep->bars[i]) : TD_OK;
+    return decided ? act(run, &ctx, &d, i, &sweep->bars[i], drop) : TD_OK;
 }
 
 /* max_hold: td_breakout__decide's held-bars count follows the sign of the position at each bar's
@@ -547,6 +559,7 @@ static td_err_t step_block_hold(const td_sweep_t *sweep, td_backtest__run_t *run
     td_err_t rc = TD_OK;
     size_t k = 0;
     for (size_t i = from; rc == TD_OK && i < to;) {
+        const uint64_t fills_before = run->result->fills;
         rc = fill_step(sweep, run, i);
         if (rc != TD_OK)
             break;
@@ -568,7 +581,8 @@ static td_err_t step_block_hold(const td_sweep_t *sweep, td_backtest__run_t *run
         if (marked || i >= hold_deadline(hold, max_hold)) {
             self->st.held_sign = prev_sign;
             self->st.held_bars = prev_held;
-            rc = breakout_decide(self, run, i, i < hold_deadline(hold, max_hold) ? marks->value[k] : 0);
+            rc = breakout_decide(self, run, i, i < hold_deadline(hold, max_hold) ? marks->value[k] : 0,
+                                 drop_decision(run, fills_before));
             k += marked;
         }
         if (rc == TD_OK)

@@ -25,8 +25,15 @@
  * sweep was made from. The differential tests (tests/unit/backtest/test_sweep.c) compare both
  * byte for byte against the reference mode on real and adversarial bars. When a bar would be
  * refused by the strategy (an invalid price, a time not after the previous one), or the strategy
- * has no shared-indicator path, or the config sets conventions other than tapedeck's (engine.h:
- * the shared loops skip bars by tapedeck's rules only), td_sweep_run simply calls td_backtest_run.
+ * has no shared-indicator path, td_sweep_run simply calls td_backtest_run.
+ *
+ * Conventions (engine.h): every switch is run here too. The fill model's two (no stops on the entry
+ * bar, gap fills at the level) live inside td_fill_on_bar_conv, called through the same
+ * td_backtest__fill_bar; a bar they could act on is never quiet (it has a queued intent or a
+ * touched level). The third, no decision on a fill bar, drops the outputs of a decision bar whose
+ * fill step made a fill; a skipped bar makes none, and the rule's own state (sma_cross's last
+ * sign, breakout's held bars) follows the bars and the position, not the outputs, as in the
+ * strategy object.
  *
  * Memory: O(bars) for the sweep (about 220 bytes a bar for breakout, 44 for sma_cross, plus one
  * bar copy per bar on the mid basis), whatever the grid; O(trading days) per running set.

@@ -1,6 +1,7 @@
 /* td_grid_bench.c - the grid backtester's benchmark on SYNTHETIC bars.
  *
- *   td_grid_bench [--symbols N] [--bars N] [--strategy NAME] [--grid SPEC] [--threads N] [--plain]
+ *   td_grid_bench [--symbols N] [--bars N] [--strategy NAME] [--grid SPEC] [--threads N]
+ *                 [--convention LIST] [--plain]
  *
  * Generates, for each of N symbols, N M30 bars of a deterministic random walk (our own splitmix64
  * generator seeded by the symbol number: the same bars on every machine and run), Monday to Friday
@@ -10,7 +11,8 @@
  * callback that keeps only a digest and the best set. Prints the time, bar-steps per second (bars
  * x parameter sets / seconds, bar generation excluded), the peak RSS and the digest of every
  * result (so runs with other thread counts or --plain can be compared). --plain runs every set
- * through td_backtest_run instead of the shared-indicator engine. A benchmark, not a test.
+ * through td_backtest_run instead of the shared-indicator engine; --convention sets the fill
+ * conventions as `backtest --convention` does (engine.h). A benchmark, not a test.
  *
  * Defaults: 18 symbols x 250,000 bars, sma_cross, fast=5:50:5,slow=60:555:5 (1,000 sets), 2 threads.
  */
@@ -128,6 +130,7 @@ int main(int argc, char **argv)
     const char *strategy = "sma_cross";
     const char *spec = NULL;
     bool plain = false;
+    unsigned conventions = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -149,10 +152,10 @@ int main(int argc, char **argv)
             spec = v;
         else if (strcmp(a, "--threads") == 0)
             threads = (unsigned)strtoul(v, NULL, 10);
-        else {
+        else if (strcmp(a, "--convention") != 0 || !td_backtest_conventions_parse(v, &conventions)) {
             fprintf(stderr,
                     "usage: td_grid_bench [--symbols N] [--bars N] [--strategy NAME] [--grid SPEC] [--threads N] "
-                    "[--plain]\n");
+                    "[--convention LIST] [--plain]\n");
             return 2;
         }
         i++;
@@ -186,10 +189,13 @@ int main(int argc, char **argv)
     config.spec.triple_swap_weekday = 3;
     config.commission_per_lot = INT64_C(3) * TD_FX_SCALE;
     config.slippage_points = 1;
+    config.conventions = conventions;
 
+    char convention_text[TD_BACKTEST_CONVENTIONS_TEXT_MAX];
     printf("td_grid_bench: SYNTHETIC bars (deterministic random walk), %u symbols x %zu M30 bars x %" PRIu64
-           " sets, %s, grid %s, %u threads, %s engine\n",
-           symbols, n, td_grid_count(grid), strategy, spec, threads, plain ? "plain" : "shared-indicator");
+           " sets, %s, grid %s, %u threads, %s engine, conventions %s\n",
+           symbols, n, td_grid_count(grid), strategy, spec, threads, plain ? "plain" : "shared-indicator",
+           td_backtest_conventions_format(conventions, convention_text));
     digest_t digest = {.h = UINT64_C(0xcbf29ce484222325)};
     double busy = 0;
     uint64_t steps = 0;

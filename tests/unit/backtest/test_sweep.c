@@ -403,27 +403,29 @@ static void test_refused_bars(void **state)
 
 /* ---- real bars ---- */
 
-/* Any switched convention (engine.h): the sweep runs each set through td_backtest_run, so it is not
- * shared and gives the reference's outcome under every combination, with stops, targets, max_hold
- * and reversals. */
+/* Every combination of the switched conventions (engine.h): the sweep stays shared and gives the
+ * reference's outcome, with stops, targets, max_hold, reversals and dropped decisions. */
 static void test_conventions(void **state)
 {
     (void)state;
     const size_t n = 1200;
     td_bar_t *bars = adversarial_bars(n, 31);
+    const char *const brk_grid =
+        "lookback=3|8,atr_n=3,sl_atr=0|1.5,tp_atr=0|2,max_hold=0|2|9,direction=both|long,volume=0.5";
+    td_backtest_config_t plain = costly_config();
+    const size_t plain_trades = compare_grid(&plain, "breakout", brk_grid, bars, n).trades;
     for (unsigned bits = 1; bits <= TD_BACKTEST_CONVENTIONS_ALL; bits++) {
         td_backtest_config_t config = costly_config();
         config.conventions = bits;
         td_sweep_t *sweep = NULL;
         char err[256] = "";
         assert_int_equal(td_sweep_new(&config, "breakout", bars, n, &sweep, err, sizeof err), TD_OK);
-        assert_false(td_sweep_shared(sweep));
+        assert_true(td_sweep_shared(sweep));
         td_sweep_destroy(sweep);
-        tally_t t = compare_grid(&config, "breakout",
-                                 "lookback=3|8,atr_n=3,sl_atr=0|1.5,tp_atr=0|2,max_hold=0|2|9,direction=both|long,"
-                                 "volume=0.5",
-                                 bars, n);
+        tally_t t = compare_grid(&config, "breakout", brk_grid, bars, n);
         assert_true(t.trades > 500 && t.stops > 50);
+        if (bits & (TD_BACKTEST_NO_DECISION_ON_FILL_BAR | TD_BACKTEST_NO_STOPS_ON_ENTRY_BAR))
+            assert_true(t.trades != plain_trades); /* the switch changes the trades */
         t = compare_grid(&config, "sma_cross", "fast=2|4,slow=6|12,sl_points=0|40,tp_points=0|80,volume=1", bars, n);
         assert_true(t.trades > 100);
     }
@@ -452,6 +454,17 @@ static void test_real_bars(void **state)
                      "lookback=10|40,sl_atr=0|2,tp_atr=3,session_start=07:00,session_end=17:00,volume=0.5", bars, n);
     print_tally("breakout, Dukascopy EURUSD H4, a session", &t);
     assert_true(t.trades > 200);
+    /* grademark's conventions without costs (the it_backtest_compare comparison's configuration) */
+    td_backtest_config_t grademark = config;
+    grademark.costs = false;
+    grademark.conventions = TD_BACKTEST_CONVENTIONS_ALL;
+    t = compare_grid(&grademark, "sma_cross", "fast=5:45:20,slow=20:200:60,sl_points=0|300,tp_points=0|600,volume=1",
+                     bars, n);
+    print_tally("sma_cross, Dukascopy EURUSD H4, grademark's conventions", &t);
+    assert_true(t.trades > 500 && t.stops > 50);
+    t = compare_grid(&grademark, "breakout", "lookback=10|40,sl_atr=0|2,tp_atr=0|3,max_hold=0|20,volume=1", bars, n);
+    print_tally("breakout, Dukascopy EURUSD H4, grademark's conventions", &t);
+    assert_true(t.trades > 500 && t.stops > 50);
     free(bars);
 
     bars = real_bars("bars/lean-oanda-xauusd-h1.csv", TD_FMT_LEAN_BARS, 12000, &n);
