@@ -113,8 +113,14 @@ static const key_def_t keys[] = {
      "journal.mode kafka: partitions of each topic (checked at startup); a symbol's partition is FNV-1a-32(symbol) "
      "mod this - changing it moves symbols: never change it on a live cluster"},
     {"kafka.linger_ms", K_INT, "5", 0, 1000, NULL,
-     "journal.mode kafka: producer batching delay (linger.ms); it batches a burst's messages, and costs no latency: "
-     "every wait for delivery flushes at once"},
+     "journal.mode kafka: the processor's producer batching delay (linger.ms); it batches a cycle's outputs, and "
+     "costs no latency: every wait for delivery flushes at once. The gateway's producer sends at once (linger 0): it "
+     "does not wait for delivery, so nothing would flush it"},
+    {"kafka.max_in_flight", K_INT, "5", 1, 5, NULL,
+     "journal.mode kafka: produce requests in flight per broker connection (max.in.flight.requests.per.connection; "
+     "at most 5 with the idempotent producer, which keeps each partition's order on real brokers). librdkafka's "
+     "mock cluster does not check the sequence numbers of a non-transactional producer, so a request it fails by "
+     "injected error can land after a later one: set 1 there when injecting errors"},
     {"kafka.delivery_timeout_ms", K_INT, "300000", 1000, 86400000, NULL,
      "journal.mode kafka: a message not acknowledged by the brokers within this time fails the role (exit 3; "
      "nothing acknowledged is lost, the restart resends)"},

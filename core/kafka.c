@@ -11,9 +11,16 @@
 
 struct td_kafka_producer {
     rd_kafka_t *rk;
+    rd_kafka_queue_t *wakeup_q; /* the main (delivery report) queue while a wake-up fd is set */
     td_kafka_opts_t opts;
     td_log_t *log;
     uint64_t outstanding, delivered;
+    /* positions: the n-th message enqueued has position n - 1 (its msg_opaque); every position
+     * below `durable` is delivered. done[p % cap] says whether position p in [durable, produced)
+     * is delivered (cap a power of two, grown while more are in flight). */
+    uint64_t produced, durable;
+    uint8_t *done;
+    size_t cap;
     td_err_t failed; /* sticky: a delivery failed or a fatal error was raised */
     char failed_msg[256];
 };
@@ -35,6 +42,7 @@ void td_kafka_opts_from_config(const td_config_t *config, const char *client_id,
     opts->linger_ms = (int)td_config_int(config, "kafka.linger_ms");
     opts->delivery_timeout_ms = (int)td_config_int(config, "kafka.delivery_timeout_ms");
     opts->fetch_wait_ms = (int)td_config_int(config, "kafka.fetch_wait_ms");
+    opts->max_in_flight = (int)td_config_int(config, "kafka.max_in_flight");
     opts->client_id = client_id;
 }
 
@@ -123,6 +131,35 @@ static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
     }
 }
 
+/* Room for one more position in flight: done[] grows (doubling) when every slot is in use. */
+static td_err_t positions_reserve(td_kafka_producer_t *producer)
+{
+    if (producer->produced - producer->durable < producer->cap)
+        return TD_OK;
+    size_t cap = producer->cap ? 2 * producer->cap : 4096;
+    uint8_t *done = calloc(cap, 1);
+    if (!done)
+        return TD_ERR_NOMEM;
+    for (uint64_t p = producer->durable; p < producer->produced; p++)
+        done[p & (cap - 1)] = producer->done[p & (producer->cap - 1)];
+    free(producer->done);
+    producer->done = done;
+    producer->cap = cap;
+    return TD_OK;
+}
+
+/* Position p is delivered: the durable mark moves over every delivered position from its own. */
+static void positions_delivered(td_kafka_producer_t *producer, uint64_t p)
+{
+    TD_ASSERT(p >= producer->durable && p < producer->produced);
+    const size_t mask = producer->cap - 1;
+    producer->done[p & mask] = 1;
+    while (producer->durable < producer->produced && producer->done[producer->durable & mask]) {
+        producer->done[producer->durable & mask] = 0;
+        producer->durable++;
+    }
+}
+
 static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
     (void)rk;
@@ -131,6 +168,7 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
     producer->outstanding--;
     if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
         producer->delivered++;
+        positions_delivered(producer, (uint64_t)(uintptr_t)m->_private);
         return;
     }
     if (producer->failed == TD_OK) {
@@ -166,6 +204,11 @@ td_err_t td_kafka_producer_new(const td_kafka_opts_t *opts, td_log_t *log, td_ka
         rc = conf_set(conf, "message.timeout.ms", timeout, errbuf, errlen);
     if (rc == TD_OK)
         rc = conf_set(conf, "retry.backoff.ms", "50", errbuf, errlen);
+    if (rc == TD_OK && opts->max_in_flight > 0) {
+        char in_flight[24];
+        snprintf(in_flight, sizeof in_flight, "%d", opts->max_in_flight);
+        rc = conf_set(conf, "max.in.flight.requests.per.connection", in_flight, errbuf, errlen);
+    }
     if (rc == TD_OK) {
         rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
         rd_kafka_conf_set_opaque(conf, producer);
@@ -190,10 +233,13 @@ void td_kafka_producer_destroy(td_kafka_producer_t *producer)
 {
     if (!producer)
         return;
+    if (producer->wakeup_q)
+        rd_kafka_queue_destroy(producer->wakeup_q);
     if (producer->rk) {
         rd_kafka_flush(producer->rk, 5000);
         rd_kafka_destroy(producer->rk);
     }
+    free(producer->done);
     free(producer);
 }
 
@@ -244,6 +290,8 @@ td_err_t td_kafka_produce(td_kafka_producer_t *producer, const char *topic, cons
 {
     if (producer->failed != TD_OK)
         return td_err_set(errbuf, errlen, producer->failed, "%s", producer->failed_msg);
+    if (positions_reserve(producer) != TD_OK)
+        return TD_ERR_NOMEM;
     rd_kafka_headers_t *hdrs = rd_kafka_headers_new(n_headers);
     if (!hdrs)
         return TD_ERR_NOMEM;
@@ -257,9 +305,11 @@ td_err_t td_kafka_produce(td_kafka_producer_t *producer, const char *topic, cons
         rd_kafka_resp_err_t err =
             rd_kafka_producev(producer->rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(partition),
                               RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_KEY(symbol, strlen(symbol)),
-                              RD_KAFKA_V_VALUE((void *)value, len), RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_END);
+                              RD_KAFKA_V_VALUE((void *)value, len), RD_KAFKA_V_HEADERS(hdrs),
+                              RD_KAFKA_V_OPAQUE((void *)(uintptr_t)producer->produced), RD_KAFKA_V_END);
         if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
             producer->outstanding++; /* hdrs now belong to the message */
+            producer->produced++;
             return TD_OK;
         }
         if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
@@ -292,6 +342,35 @@ td_err_t td_kafka_producer_wait(td_kafka_producer_t *producer, int timeout_ms, c
         return td_err_set(errbuf, errlen, producer->failed, "%s", producer->failed_msg);
     rd_kafka_poll(producer->rk, 0); /* logs of the error callback */
     return TD_OK;
+}
+
+void td_kafka_producer_poll(td_kafka_producer_t *producer)
+{
+    rd_kafka_poll(producer->rk, 0);
+}
+
+void td_kafka_producer_wakeup(td_kafka_producer_t *producer, int fd)
+{
+    if (!producer->wakeup_q)
+        producer->wakeup_q = rd_kafka_queue_get_main(producer->rk);
+    rd_kafka_queue_io_event_enable(producer->wakeup_q, fd, "1", 1);
+}
+
+uint64_t td_kafka_producer_produced(const td_kafka_producer_t *producer)
+{
+    return producer->produced;
+}
+
+uint64_t td_kafka_producer_durable(const td_kafka_producer_t *producer)
+{
+    return producer->durable;
+}
+
+td_err_t td_kafka_producer_failure(const td_kafka_producer_t *producer, char *errbuf, size_t errlen)
+{
+    if (producer->failed == TD_OK)
+        return TD_OK;
+    return td_err_set(errbuf, errlen, producer->failed, "%s", producer->failed_msg);
 }
 
 uint64_t td_kafka_producer_outstanding(const td_kafka_producer_t *producer)

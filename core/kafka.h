@@ -47,6 +47,7 @@ typedef struct td_kafka_opts {
     int linger_ms;       /* producer batching delay */
     int delivery_timeout_ms;
     int fetch_wait_ms;     /* consumer fetch.wait.max.ms */
+    int max_in_flight;     /* producer max.in.flight.requests.per.connection, 1..5 */
     const char *client_id; /* "tapedeck-gateway", ... */
 } td_kafka_opts_t;
 
@@ -102,6 +103,21 @@ td_err_t td_kafka_produce(td_kafka_producer_t *producer, const char *topic, cons
 td_err_t td_kafka_producer_wait(td_kafka_producer_t *producer, int timeout_ms, char *errbuf, size_t errlen) TD_WUR;
 /* Messages enqueued and not yet delivered. */
 uint64_t td_kafka_producer_outstanding(const td_kafka_producer_t *producer);
+
+/* Without waiting (an event loop's use): td_kafka_producer_poll serves the delivery reports that
+ * have arrived. Positions: the messages enqueued so far are td_kafka_producer_produced (the n-th
+ * enqueued message has position n - 1); every message below td_kafka_producer_durable is
+ * delivered (acks=all), whatever order the partitions' reports came in - so a caller that notes
+ * produced() after a burst knows the burst is durable once durable() reaches that mark.
+ * td_kafka_producer_failure is TD_OK, or the sticky failure with its message. */
+void td_kafka_producer_poll(td_kafka_producer_t *producer);
+uint64_t td_kafka_producer_produced(const td_kafka_producer_t *producer);
+uint64_t td_kafka_producer_durable(const td_kafka_producer_t *producer);
+td_err_t td_kafka_producer_failure(const td_kafka_producer_t *producer, char *errbuf, size_t errlen) TD_WUR;
+/* From now on librdkafka writes a byte to fd (non-blocking, the caller's, outliving the producer)
+ * when delivery reports arrive while none wait to be served; drain fd, then
+ * td_kafka_producer_poll. */
+void td_kafka_producer_wakeup(td_kafka_producer_t *producer, int fd);
 /* Messages delivered since the producer was made. */
 uint64_t td_kafka_producer_delivered(const td_kafka_producer_t *producer);
 

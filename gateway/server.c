@@ -8,7 +8,10 @@
  *
  * Durability order within one read callback: every complete line of the burst goes into one tape
  * batch; the account's sequence number goes into the same batch; commit; only then ACK. Nothing is
- * ever left uncommitted between two callbacks.
+ * ever left uncommitted between two callbacks. With an asynchronous journal (Kafka) the burst's
+ * commit only queues it; the ACK is written when the journal settles it (journal_settle), from the
+ * journal's wake-up or a later burst, so reading goes on while a burst travels. A session's start
+ * and the server's stop wait until every committed burst is settled.
  */
 #include "gateway/server.h"
 
@@ -193,6 +196,7 @@ struct td_gw_server {
     ev_signal sigterm, sigint;
     ev_timer hook_timer;
     ev_io hook_wakeup;
+    ev_io journal_wakeup; /* an asynchronous journal's wakeup_fd */
     ev_tstamp burst_start;
     conn_t *conns;
     unsigned n_open; /* connections counted against max_connections (not CLOSING) */
@@ -209,6 +213,13 @@ struct td_gw_server {
 static void conn_free(conn_t *conn);
 static void conn_flush(conn_t *conn);
 static void run_hook(td_gw_server_t *server, double burst_start);
+static void journal_settle(td_gw_server_t *server, bool wait);
+
+/* True when opts.journal commits asynchronously (server.h: settle). */
+static bool journal_async(const td_gw_server_t *server)
+{
+    return server->opts.journal && server->opts.journal->settle;
+}
 
 static void conn_log_close(conn_t *conn, td_log_level_t level, const char *reason)
 {
@@ -271,6 +282,11 @@ static void conn_err(conn_t *conn, uint64_t seq, const char *message)
 static td_err_t conn_start_session(conn_t *conn)
 {
     td_gw_server_t *server = conn->server;
+    /* every committed burst settled first: the recorded number is then all there is, and a session
+     * being replaced gets its last ACK before its BYE */
+    journal_settle(server, true);
+    if (server->failed != TD_OK)
+        return server->failed;
     for (conn_t *other = server->conns; other; other = other->next)
         if (other != conn && other->state == ST_OPEN && strcmp(other->account, conn->account) == 0) {
             conn_bye(other, TD_LOG_INFO, "replaced by a new session");
@@ -502,6 +518,8 @@ static void conn_end_burst(conn_t *conn)
     td_err_t rc = TD_OK;
     uint64_t commits = server->stats.commits;
     if (conn->drop || server->failed != TD_OK) { /* nothing of this burst is on the tape: no ACK */
+        if ((conn->batch || conn->journal_events) && server->clock && server->failed == TD_OK)
+            journal_settle(server, true); /* the journal's recorded clock is then the last commit's */
         if ((conn->batch || conn->journal_events) && server->clock && server->failed == TD_OK &&
             clock_reload(server) != TD_OK) /* forget the burst's times */
             server->clock = NULL;          /* never reached with a healthy tape; no Clocks rather than wrong ones */
@@ -512,7 +530,8 @@ static void conn_end_burst(conn_t *conn)
         conn->journal_events = 0;
         return;
     }
-    if (server->opts.journal && conn->acked != conn->acked_committed) {
+    /* an asynchronous journal's ACK also waits for the bursts before: a resend's too */
+    if (server->opts.journal && (conn->acked != conn->acked_committed || (journal_async(server) && conn->ack_pending))) {
         const td_buf_t *clock_state = NULL;
         if (server->clock) {
             rc = td_gw_clock_encode(server->clock, &server->clock_state);
@@ -525,6 +544,8 @@ static void conn_end_burst(conn_t *conn)
             server->stats.commits++;
             server->stats.events += conn->journal_events;
             conn->acked_committed = conn->acked;
+            if (journal_async(server))
+                conn->ack_pending = 0; /* journal_settle writes it */
         } else {
             server->failed = rc;
             td_log_write(server->log, TD_LOG_ERROR, "gateway", rc, "journal commit failed: %s", server->failed_msg);
@@ -579,6 +600,43 @@ static void conn_end_burst(conn_t *conn)
         conn_queue(conn, td_gw_format_ack(&conn->out, conn->ack_pending));
         conn->ack_pending = 0;
     }
+    journal_settle(server, false);
+}
+
+/* A settled account's ACK, to its open (or closing, BYE not yet written) sessions. */
+static void on_durable(void *ctx, const char *account, uint64_t acked)
+{
+    td_gw_server_t *server = ctx;
+    for (conn_t *conn = server->conns; conn; conn = conn->next) {
+        if (conn->state == ST_AUTH || conn->drop || conn->bye_queued || strcmp(conn->account, account) != 0)
+            continue;
+        conn_queue(conn, td_gw_format_ack(&conn->out, acked));
+        /* a failed write marks the connection dropped; its next event frees it (as
+         * td_gw_server_send) */
+        conn_flush(conn);
+    }
+}
+
+/* Settles an asynchronous journal's committed bursts (no-op otherwise); a failure stops the loop
+ * like a failed commit. */
+static void journal_settle(td_gw_server_t *server, bool wait)
+{
+    if (!journal_async(server) || server->failed != TD_OK)
+        return;
+    td_err_t rc = server->opts.journal->settle(server->opts.journal->opaque, wait, on_durable, server,
+                                               server->failed_msg, sizeof server->failed_msg);
+    if (rc != TD_OK) {
+        server->failed = rc;
+        td_log_write(server->log, TD_LOG_ERROR, "gateway", rc, "journal commit failed: %s", server->failed_msg);
+        ev_break(server->loop, EVBREAK_ALL);
+    }
+}
+
+static void on_journal_wakeup(struct ev_loop *loop, ev_io *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    journal_settle(w->data, false);
 }
 
 static void conn_flush(conn_t *conn)
@@ -918,6 +976,8 @@ td_err_t td_gw_server_new(const td_gw_server_opts_t *opts, td_tape_t *tape, td_l
     server->hook_timer.data = server;
     ev_io_init(&server->hook_wakeup, on_hook_wakeup, opts->hook_wakeup_fd, EV_READ);
     server->hook_wakeup.data = server;
+    ev_io_init(&server->journal_wakeup, on_journal_wakeup, opts->journal ? opts->journal->wakeup_fd : 0, EV_READ);
+    server->journal_wakeup.data = server;
     *out = server;
     return TD_OK;
 }
@@ -939,10 +999,15 @@ td_err_t td_gw_server_run(td_gw_server_t *server, char *errbuf, size_t errlen)
         ev_timer_again(loop, &server->hook_timer);
     if (server->opts.hook && server->opts.hook_wakeup_fd > 0)
         ev_io_start(loop, &server->hook_wakeup);
+    if (journal_async(server) && server->opts.journal->wakeup_fd > 0)
+        ev_io_start(loop, &server->journal_wakeup);
     ev_run(loop, 0);
     ev_timer_stop(loop, &server->hook_timer);
     ev_io_stop(loop, &server->hook_wakeup);
-    /* stopped: no more connections; every burst was committed in its own callback */
+    ev_io_stop(loop, &server->journal_wakeup);
+    /* stopped: no more connections; every burst was committed in its own callback, and an
+     * asynchronous journal's are settled now, so their ACKs go out before the BYEs */
+    journal_settle(server, true);
     ev_io_stop(loop, &server->accept_io);
     ev_timer_stop(loop, &server->accept_pause);
     ev_signal_stop(loop, &server->sigterm);

@@ -51,7 +51,17 @@
  * The Clock events of a HEARTBEAT go to append with the heartbeat's sequence number (one per
  * symbol). With clock_timeframe_ms set, commit also gets clock_state (the heartbeat clock's
  * times, td_gw_clock_encode; NULL otherwise) to record in the same durable write as the sequence
- * number, and clock_state reads the last one recorded back (TD_ERR_NOT_FOUND: none yet). */
+ * number, and clock_state reads the last one recorded back (TD_ERR_NOT_FOUND: none yet).
+ *
+ * An asynchronous journal sets settle: its commit then only queues the burst's record and returns
+ * at once, and the server goes on reading while the burst travels. settle reports, in commit
+ * order, every account whose committed bursts up to sequence number `acked` (and every burst
+ * committed before them) are now durable and recorded - only then does the server ACK them; with
+ * wait it first waits until every commit so far is durable (a session's start, the server's stop).
+ * Errors stop the server as a failed commit does. wakeup_fd (> 0) becomes readable when settle may
+ * have news; the server watches it. A synchronous journal leaves settle NULL and wakeup_fd 0. */
+typedef void (*td_gw_durable_fn)(void *ctx, const char *account, uint64_t acked);
+
 typedef struct td_gw_journal {
     void *opaque;
     td_err_t (*acked)(void *opaque, const char *account, uint64_t *acked);
@@ -59,6 +69,8 @@ typedef struct td_gw_journal {
     td_err_t (*commit)(void *opaque, const char *account, uint64_t acked, const td_buf_t *clock_state, char *errbuf,
                        size_t errlen);
     td_err_t (*clock_state)(void *opaque, td_buf_t *state);
+    td_err_t (*settle)(void *opaque, bool wait, td_gw_durable_fn durable, void *ctx, char *errbuf, size_t errlen);
+    int wakeup_fd;
 } td_gw_journal_t;
 
 typedef struct td_gw_server_opts {

@@ -41,6 +41,7 @@ kafka:
   partitions: 4
   batch_messages: 2000
   fetch_wait_ms: 5 # the mock cluster answers an empty fetch only when this wait ends
+  max_in_flight: 1 # the mock does not keep a partition's order when it fails a request (injected errors)
 YAML
 
 # feed ARGS...: the two days to the gateway at $PORT, bounded in time, with a HEARTBEAT every 60 s

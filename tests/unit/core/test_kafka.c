@@ -151,9 +151,22 @@ static void test_round_trip(void **state)
     assert_int_equal(td_kafka_producer_new(&f->opts, &f->log, &producer, err, sizeof err), TD_OK);
     assert_int_equal(td_kafka_producer_check_topic(producer, TOPIC, 10000, err, sizeof err), TD_OK);
     produce_range(producer, 0, 2000);
+    assert_int_equal(td_kafka_producer_produced(producer), 2000);
+    /* served without waiting, the durable mark only grows, up to every message */
+    uint64_t durable = 0;
+    for (int k = 0; k < 3000 && durable < 2000; k++) {
+        td_kafka_producer_poll(producer);
+        assert_true(td_kafka_producer_durable(producer) >= durable);
+        durable = td_kafka_producer_durable(producer);
+        assert_true(durable <= 2000);
+        struct timespec pause = {0, 10000000};
+        nanosleep(&pause, NULL);
+    }
     assert_int_equal(td_kafka_producer_wait(producer, 30000, err, sizeof err), TD_OK);
     assert_int_equal(td_kafka_producer_outstanding(producer), 0);
     assert_int_equal(td_kafka_producer_delivered(producer), 2000);
+    assert_int_equal(td_kafka_producer_durable(producer), 2000);
+    assert_int_equal(td_kafka_producer_failure(producer, err, sizeof err), TD_OK);
     td_kafka_producer_destroy(producer);
     consume_all(f, 2000);
 }
@@ -231,11 +244,15 @@ static void test_broker_down_then_up(void **state)
     produce_range(producer, 400, 800);
     assert_int_equal(td_kafka_producer_wait(producer, 3000, err, sizeof err), TD_ERR_IO);
     assert_true(td_kafka_producer_outstanding(producer) > 0);
+    /* the durable mark stops at the first undelivered message, whatever was delivered after it */
+    assert_true(td_kafka_producer_durable(producer) >= 400);
+    assert_true(td_kafka_producer_durable(producer) + td_kafka_producer_outstanding(producer) <= 800);
     for (int b = 1; b <= 3; b++)
         rd_kafka_mock_broker_set_up(f->mc, b);
     produce_range(producer, 800, 1000);
     assert_int_equal(td_kafka_producer_wait(producer, 60000, err, sizeof err), TD_OK);
     assert_int_equal(td_kafka_producer_delivered(producer), 1000);
+    assert_int_equal(td_kafka_producer_durable(producer), 1000);
     td_kafka_producer_destroy(producer);
     consume_all(f, 1000);
 }

@@ -1,7 +1,10 @@
 /* test_journal_kafka.c - gateway/journal_kafka.c against librdkafka's mock cluster (in this
  * process): the read time of a burst (td_gw_kafka_read_time) is the precise wall clock at which
  * the burst began, found by the millisecond its events were stamped with, for the last 1024
- * bursts and for no other millisecond. */
+ * bursts and for no other millisecond; and the asynchronous commit: a burst committed while the
+ * broker is down is neither reported durable nor recorded until its messages are delivered, the
+ * wake-up fd says when to settle, and settle reports each account's bursts in commit order with the
+ * clock state recorded beside them. */
 #define _XOPEN_SOURCE 700
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
@@ -11,6 +14,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -114,10 +118,143 @@ static void test_read_time(void **state)
     rd_kafka_destroy(rk);
 }
 
+/* What settle reported, in order. */
+typedef struct reports {
+    size_t n;
+    char account[8][32];
+    uint64_t acked[8];
+} reports_t;
+
+static void on_durable(void *ctx, const char *account, uint64_t acked)
+{
+    reports_t *r = ctx;
+    assert_true(r->n < 8);
+    snprintf(r->account[r->n], sizeof r->account[r->n], "%s", account);
+    r->acked[r->n++] = acked;
+}
+
+/* A burst of n ticks of account from seq on (EURUSD and GBPUSD: both partitions), committed with
+ * the clock state `clock` (NULL: none). */
+static void burst_of(const td_gw_journal_t *j, const char *account, uint64_t seq, int n, const char *clock)
+{
+    char err[512] = "";
+    for (int k = 0; k < n; k++) {
+        td_event_t ev;
+        assert_int_equal(td_event_init(&ev, TD_EV_TICK, k % 2 ? "GBPUSD" : "EURUSD", T0 + (int64_t)(seq + k)), TD_OK);
+        ev.u.tick.bid = 110000000;
+        ev.u.tick.ask = 110001000;
+        assert_int_equal(j->append(j->opaque, account, seq + (uint64_t)k, &ev, err, sizeof err), TD_OK);
+    }
+    td_buf_t state;
+    td_buf_init(&state);
+    if (clock)
+        assert_int_equal(td_buf_append(&state, clock, strlen(clock)), TD_OK);
+    assert_int_equal(j->commit(j->opaque, account, seq + (uint64_t)n - 1, clock ? &state : NULL, err, sizeof err),
+                     TD_OK);
+    td_buf_fini(&state);
+}
+
+static uint64_t recorded(const td_gw_journal_t *j, const char *account)
+{
+    uint64_t acked = 99;
+    assert_int_equal(j->acked(j->opaque, account, &acked), TD_OK);
+    return acked;
+}
+
+static void test_settle(void **state)
+{
+    (void)state;
+    char err[512] = "", dir[512];
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    rd_kafka_conf_set(conf, "log_level", "2", err, sizeof err);
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+    assert_non_null(rk);
+    rd_kafka_mock_cluster_t *mc = rd_kafka_mock_cluster_new(rk, 1);
+    assert_non_null(mc);
+    assert_int_equal(rd_kafka_mock_topic_create(mc, TOPIC, 2, 1), 0);
+    td_kafka_opts_t opts = {.brokers = rd_kafka_mock_cluster_bootstraps(mc),
+                            .input_topic = TOPIC,
+                            .output_topic = TOPIC,
+                            .partitions = 2,
+                            .linger_ms = 5,
+                            .delivery_timeout_ms = 60000,
+                            .fetch_wait_ms = 5,
+                            .max_in_flight = 1,
+                            .client_id = "test"};
+    td_log_t log;
+    td_log_init(&log, stderr, TD_LOG_ERROR, 0);
+    td_tape_t *tape = NULL;
+    scratch_tape_open(dir, sizeof dir, "test-journal-settle", &tape);
+    td_gw_kafka_t *journal = NULL;
+    assert_int_equal(td_gw_kafka_new(&opts, tape, &log, &journal, err, sizeof err), TD_OK);
+    const td_gw_journal_t *j = td_gw_kafka_journal(journal);
+    assert_non_null(j->settle);
+    assert_true(j->wakeup_fd > 0);
+
+    /* a burst settled by waiting: reported and recorded */
+    reports_t r = {0};
+    burst_of(j, "1", 1, 3, "clock-a");
+    assert_int_equal(j->settle(j->opaque, true, on_durable, &r, err, sizeof err), TD_OK);
+    assert_int_equal(r.n, 1);
+    assert_string_equal(r.account[0], "1");
+    assert_int_equal(r.acked[0], 3);
+    assert_int_equal(recorded(j, "1"), 3);
+    td_buf_t clock;
+    td_buf_init(&clock);
+    assert_int_equal(j->clock_state(j->opaque, &clock), TD_OK);
+    assert_memory_equal(clock.ptr, "clock-a", 7);
+
+    /* the broker down: commits return at once, nothing is reported or recorded */
+    rd_kafka_mock_broker_set_down(mc, 1);
+    struct timespec pause = {0, 200000000};
+    nanosleep(&pause, NULL);
+    r.n = 0;
+    burst_of(j, "1", 4, 2, NULL);
+    burst_of(j, "2", 1, 4, "clock-b");
+    burst_of(j, "1", 6, 1, NULL);
+    for (int k = 0; k < 5; k++) {
+        nanosleep(&pause, NULL);
+        assert_int_equal(j->settle(j->opaque, false, on_durable, &r, err, sizeof err), TD_OK);
+    }
+    assert_int_equal(r.n, 0);
+    assert_int_equal(recorded(j, "1"), 3);
+    assert_int_equal(recorded(j, "2"), 0);
+
+    /* back up: the wake-up fd turns readable and settle reports the three bursts in order */
+    rd_kafka_mock_broker_set_up(mc, 1);
+    for (int k = 0; k < 300 && r.n < 3; k++) {
+        struct pollfd pfd = {.fd = j->wakeup_fd, .events = POLLIN};
+        int ready = poll(&pfd, 1, 100);
+        assert_true(ready >= 0);
+        assert_int_equal(j->settle(j->opaque, false, on_durable, &r, err, sizeof err), TD_OK);
+    }
+    assert_int_equal(r.n, 3);
+    assert_string_equal(r.account[0], "1");
+    assert_int_equal(r.acked[0], 5);
+    assert_string_equal(r.account[1], "2");
+    assert_int_equal(r.acked[1], 4);
+    assert_string_equal(r.account[2], "1");
+    assert_int_equal(r.acked[2], 6);
+    assert_int_equal(recorded(j, "1"), 6);
+    assert_int_equal(recorded(j, "2"), 4);
+    assert_int_equal(j->clock_state(j->opaque, &clock), TD_OK);
+    assert_memory_equal(clock.ptr, "clock-b", 7);
+    /* nothing left: a settle reports nothing more */
+    assert_int_equal(j->settle(j->opaque, true, on_durable, &r, err, sizeof err), TD_OK);
+    assert_int_equal(r.n, 3);
+
+    td_buf_fini(&clock);
+    td_gw_kafka_destroy(journal);
+    scratch_tape_remove(dir, tape);
+    rd_kafka_mock_cluster_destroy(mc);
+    rd_kafka_destroy(rk);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_read_time),
+        cmocka_unit_test(test_settle),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
