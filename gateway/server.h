@@ -127,9 +127,10 @@ void td_gw_server_destroy(td_gw_server_t *server);
 /* The address actually bound, "127.0.0.1:7878" (the real port when 0 was asked for). */
 void td_gw_server_address(const td_gw_server_t *server, char *buf, size_t len);
 
-/* Serves until SIGTERM or SIGINT (then: stop accepting, close every connection with BYE - each
- * read burst is committed before its callback returns, so nothing is pending - and return TD_OK)
- * or until a tape commit fails (returns that code, detail in errbuf). */
+/* Serves until SIGTERM or SIGINT (then: stop accepting, settle an asynchronous journal's bursts
+ * and write their ACKs, close every connection with BYE - each read burst is committed before its
+ * callback returns, so nothing else is pending - and return TD_OK) or until a tape or journal
+ * commit fails (returns that code, detail in errbuf). */
 td_err_t td_gw_server_run(td_gw_server_t *server, char *errbuf, size_t errlen) TD_WUR;
 void td_gw_server_stats(const td_gw_server_t *server, td_gw_stats_t *stats);
 
