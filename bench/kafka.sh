@@ -107,7 +107,7 @@ for mode in paper external; do
   echo "  CPU during the run: gateway $(echo "$(cpu_s "$gw") - $gw0" | bc) s, mock cluster $(echo "$(cpu_s "$mock_pid") - $mk0" | bc) s"
   kill -TERM "$gw"
   wait "$gw" || true
-  grep -o '[0-9]* commit(s)' "$work/ingest.gateway.out" | sed 's/^/  gateway: read bursts produced and waited for: /'
+  grep -o '[0-9]* commit(s)' "$work/ingest.gateway.out" | sed 's/^/  gateway: read bursts produced and committed: /'
 done
 
 fi # ONLY_LATENCY
