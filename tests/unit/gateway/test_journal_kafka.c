@@ -35,6 +35,56 @@ static double wall_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* One mock cluster (one broker, the topic in 2 partitions), a scratch tape and the journal on them. */
+typedef struct fixture {
+    rd_kafka_t *rk;
+    rd_kafka_mock_cluster_t *mc;
+    td_log_t log;
+    char dir[512];
+    td_tape_t *tape;
+    td_gw_kafka_t *journal;
+} fixture_t;
+
+static int setup(void **state)
+{
+    fixture_t *f = calloc(1, sizeof *f);
+    assert_non_null(f);
+    char err[512] = "";
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    rd_kafka_conf_set(conf, "log_level", "2", err, sizeof err);
+    f->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+    assert_non_null(f->rk);
+    f->mc = rd_kafka_mock_cluster_new(f->rk, 1);
+    assert_non_null(f->mc);
+    assert_int_equal(rd_kafka_mock_topic_create(f->mc, TOPIC, 2, 1), 0);
+    /* one request in flight: the mock keeps no order across a failed request (kafka.max_in_flight) */
+    td_kafka_opts_t opts = {.brokers = rd_kafka_mock_cluster_bootstraps(f->mc),
+                            .input_topic = TOPIC,
+                            .output_topic = TOPIC,
+                            .partitions = 2,
+                            .linger_ms = 5,
+                            .delivery_timeout_ms = 60000,
+                            .fetch_wait_ms = 5,
+                            .max_in_flight = 1,
+                            .client_id = "test"};
+    td_log_init(&f->log, stderr, TD_LOG_ERROR, 0);
+    scratch_tape_open(f->dir, sizeof f->dir, "test-journal-kafka", &f->tape);
+    assert_int_equal(td_gw_kafka_new(&opts, f->tape, &f->log, &f->journal, err, sizeof err), TD_OK);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture_t *f = *state;
+    td_gw_kafka_destroy(f->journal);
+    scratch_tape_remove(f->dir, f->tape);
+    rd_kafka_mock_cluster_destroy(f->mc);
+    rd_kafka_destroy(f->rk);
+    free(f);
+    return 0;
+}
+
 /* Appends one tick as the EA's seq and commits it: one burst. *ingest_ms = its stamp. */
 static void one_burst(const td_gw_journal_t *j, uint64_t seq, int64_t *ingest_ms)
 {
@@ -50,29 +100,8 @@ static void one_burst(const td_gw_journal_t *j, uint64_t seq, int64_t *ingest_ms
 
 static void test_read_time(void **state)
 {
-    (void)state;
-    char err[512] = "", dir[512];
-    rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    rd_kafka_conf_set(conf, "log_level", "2", err, sizeof err);
-    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
-    assert_non_null(rk);
-    rd_kafka_mock_cluster_t *mc = rd_kafka_mock_cluster_new(rk, 1);
-    assert_non_null(mc);
-    assert_int_equal(rd_kafka_mock_topic_create(mc, TOPIC, 2, 1), 0);
-    td_kafka_opts_t opts = {.brokers = rd_kafka_mock_cluster_bootstraps(mc),
-                            .input_topic = TOPIC,
-                            .output_topic = TOPIC,
-                            .partitions = 2,
-                            .linger_ms = 5,
-                            .delivery_timeout_ms = 60000,
-                            .fetch_wait_ms = 5,
-                            .client_id = "test"};
-    td_log_t log;
-    td_log_init(&log, stderr, TD_LOG_ERROR, 0);
-    td_tape_t *tape = NULL;
-    scratch_tape_open(dir, sizeof dir, "test-journal-kafka", &tape);
-    td_gw_kafka_t *journal = NULL;
-    assert_int_equal(td_gw_kafka_new(&opts, tape, &log, &journal, err, sizeof err), TD_OK);
+    fixture_t *f = *state;
+    td_gw_kafka_t *journal = f->journal;
     const td_gw_journal_t *j = td_gw_kafka_journal(journal);
 
     /* one burst: its read time lies between the clock before and after it, in its millisecond */
@@ -112,10 +141,6 @@ static void test_read_time(void **state)
     assert_true(td_gw_kafka_read_time(journal, last_ms, &read_s));
     assert_int_equal((int64_t)(read_s * 1000.), last_ms);
 
-    td_gw_kafka_destroy(journal);
-    scratch_tape_remove(dir, tape);
-    rd_kafka_mock_cluster_destroy(mc);
-    rd_kafka_destroy(rk);
 }
 
 /* What settle reported, in order. */
@@ -163,31 +188,10 @@ static uint64_t recorded(const td_gw_journal_t *j, const char *account)
 
 static void test_settle(void **state)
 {
-    (void)state;
-    char err[512] = "", dir[512];
-    rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    rd_kafka_conf_set(conf, "log_level", "2", err, sizeof err);
-    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
-    assert_non_null(rk);
-    rd_kafka_mock_cluster_t *mc = rd_kafka_mock_cluster_new(rk, 1);
-    assert_non_null(mc);
-    assert_int_equal(rd_kafka_mock_topic_create(mc, TOPIC, 2, 1), 0);
-    td_kafka_opts_t opts = {.brokers = rd_kafka_mock_cluster_bootstraps(mc),
-                            .input_topic = TOPIC,
-                            .output_topic = TOPIC,
-                            .partitions = 2,
-                            .linger_ms = 5,
-                            .delivery_timeout_ms = 60000,
-                            .fetch_wait_ms = 5,
-                            .max_in_flight = 1,
-                            .client_id = "test"};
-    td_log_t log;
-    td_log_init(&log, stderr, TD_LOG_ERROR, 0);
-    td_tape_t *tape = NULL;
-    scratch_tape_open(dir, sizeof dir, "test-journal-settle", &tape);
-    td_gw_kafka_t *journal = NULL;
-    assert_int_equal(td_gw_kafka_new(&opts, tape, &log, &journal, err, sizeof err), TD_OK);
-    const td_gw_journal_t *j = td_gw_kafka_journal(journal);
+    fixture_t *f = *state;
+    rd_kafka_mock_cluster_t *mc = f->mc;
+    char err[512] = "";
+    const td_gw_journal_t *j = td_gw_kafka_journal(f->journal);
     assert_non_null(j->settle);
     assert_true(j->wakeup_fd > 0);
 
@@ -244,17 +248,13 @@ static void test_settle(void **state)
     assert_int_equal(r.n, 3);
 
     td_buf_fini(&clock);
-    td_gw_kafka_destroy(journal);
-    scratch_tape_remove(dir, tape);
-    rd_kafka_mock_cluster_destroy(mc);
-    rd_kafka_destroy(rk);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_read_time),
-        cmocka_unit_test(test_settle),
+        cmocka_unit_test_setup_teardown(test_read_time, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_settle, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
