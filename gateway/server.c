@@ -215,6 +215,14 @@ static void conn_flush(conn_t *conn);
 static void run_hook(td_gw_server_t *server, double burst_start);
 static void journal_settle(td_gw_server_t *server, bool wait);
 
+/* Stops the server for good with rc, its detail already in failed_msg; logged as "<what> failed". */
+static void server_fail(td_gw_server_t *server, td_err_t rc, const char *what)
+{
+    server->failed = rc;
+    td_log_write(server->log, TD_LOG_ERROR, "gateway", rc, "%s failed: %s", what, server->failed_msg);
+    ev_break(server->loop, EVBREAK_ALL);
+}
+
 /* True when opts.journal commits asynchronously (server.h: settle). */
 static bool journal_async(const td_gw_server_t *server)
 {
@@ -518,11 +526,11 @@ static void conn_end_burst(conn_t *conn)
     td_err_t rc = TD_OK;
     uint64_t commits = server->stats.commits;
     if (conn->drop || server->failed != TD_OK) { /* nothing of this burst is on the tape: no ACK */
-        if ((conn->batch || conn->journal_events) && server->clock && server->failed == TD_OK)
+        if ((conn->batch || conn->journal_events) && server->clock && server->failed == TD_OK) {
             journal_settle(server, true); /* the journal's recorded clock is then the last commit's */
-        if ((conn->batch || conn->journal_events) && server->clock && server->failed == TD_OK &&
-            clock_reload(server) != TD_OK) /* forget the burst's times */
-            server->clock = NULL;          /* never reached with a healthy tape; no Clocks rather than wrong ones */
+            if (server->failed == TD_OK && clock_reload(server) != TD_OK) /* forget the burst's times */
+                server->clock = NULL; /* never reached with a healthy tape; no Clocks rather than wrong ones */
+        }
         td_tape_batch_destroy(conn->batch);
         conn->batch = NULL;
         conn->acked = conn->acked_committed;
@@ -547,12 +555,10 @@ static void conn_end_burst(conn_t *conn)
             if (journal_async(server))
                 conn->ack_pending = 0; /* journal_settle writes it */
         } else {
-            server->failed = rc;
-            td_log_write(server->log, TD_LOG_ERROR, "gateway", rc, "journal commit failed: %s", server->failed_msg);
+            server_fail(server, rc, "journal commit");
             conn->acked = conn->acked_committed;
             conn->ack_pending = 0;
             conn->journal_events = 0;
-            ev_break(server->loop, EVBREAK_ALL);
             return;
         }
     } else if (conn->acked != conn->acked_committed) {
@@ -625,11 +631,8 @@ static void journal_settle(td_gw_server_t *server, bool wait)
         return;
     td_err_t rc = server->opts.journal->settle(server->opts.journal->opaque, wait, on_durable, server,
                                                server->failed_msg, sizeof server->failed_msg);
-    if (rc != TD_OK) {
-        server->failed = rc;
-        td_log_write(server->log, TD_LOG_ERROR, "gateway", rc, "journal commit failed: %s", server->failed_msg);
-        ev_break(server->loop, EVBREAK_ALL);
-    }
+    if (rc != TD_OK)
+        server_fail(server, rc, "journal commit");
 }
 
 static void on_journal_wakeup(struct ev_loop *loop, ev_io *w, int revents)
@@ -746,10 +749,8 @@ static void run_hook(td_gw_server_t *server, double burst_start)
     char detail[512] = "";
     td_err_t rc = server->opts.hook(server->opts.hook_opaque, burst_start, detail, sizeof detail);
     if (rc != TD_OK) {
-        server->failed = rc;
         snprintf(server->failed_msg, sizeof server->failed_msg, "%s", detail[0] ? detail : td_err_name(rc));
-        td_log_write(server->log, TD_LOG_ERROR, "gateway", rc, "hook failed: %s", server->failed_msg);
-        ev_break(server->loop, EVBREAK_ALL);
+        server_fail(server, rc, "hook");
     }
 }
 
