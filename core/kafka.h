@@ -103,6 +103,8 @@ td_err_t td_kafka_produce(td_kafka_producer_t *producer, const char *topic, cons
 td_err_t td_kafka_producer_wait(td_kafka_producer_t *producer, int timeout_ms, char *errbuf, size_t errlen) TD_WUR;
 /* Messages enqueued and not yet delivered. */
 uint64_t td_kafka_producer_outstanding(const td_kafka_producer_t *producer);
+/* Messages delivered since the producer was made. */
+uint64_t td_kafka_producer_delivered(const td_kafka_producer_t *producer);
 
 /* Without waiting (an event loop's use): td_kafka_producer_poll serves the delivery reports that
  * have arrived. Positions: the messages enqueued so far are td_kafka_producer_produced (the n-th
@@ -118,8 +120,6 @@ td_err_t td_kafka_producer_failure(const td_kafka_producer_t *producer, char *er
  * when delivery reports arrive while none wait to be served; drain fd, then
  * td_kafka_producer_poll. */
 void td_kafka_producer_wakeup(td_kafka_producer_t *producer, int fd);
-/* Messages delivered since the producer was made. */
-uint64_t td_kafka_producer_delivered(const td_kafka_producer_t *producer);
 
 /* --- consumer --- */
 td_err_t td_kafka_consumer_new(const td_kafka_opts_t *opts, td_log_t *log, td_kafka_consumer_t **consumer, char *errbuf,
