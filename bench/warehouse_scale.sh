@@ -44,17 +44,27 @@ echo "tapedeck warehouse scale benchmark: SYNTHETIC $(echo $symbols | wc -w) sym
 empty() { pg_sql "TRUNCATE bars, signals, order_intents, fills, position_changes, closed_trades, day_digests, day_index,
                   symbol_specs, params_history, exec_reports, sink_offsets, perf_daily, perf_hourly, sealed_days" > /dev/null
           pg_sql "CHECKPOINT" > /dev/null; }
-for direct in true false; do
-  for rows in 50000 200000; do
-    empty
-    T --set warehouse.direct_copy=$direct --set log.level=debug sink --once --batch-rows "$rows" 2> "$TD_WORK/sink.log"
-    # the output streams' lines of the debug log, one per symbol (written one after the other)
-    read -r n ms cpu <<< "$(sed -nE 's/.*outputs 0\.\..* written: ([0-9]+) row\(s\) in ([0-9]+) ms, ([0-9]+) ms CPU.*/\1 \2 \3/p' \
-      "$TD_WORK/sink.log" | awk '{ n += $1; ms += $2; cpu += $3 } END { print n, ms, cpu }')"
-    printf '  sink (direct_copy %s, batch %d): output streams %d rows in %d ms = %d rows/s, sink CPU %d ms\n' \
-      "$direct" "$rows" "$n" "$ms" $(( n * 1000 / (ms > 0 ? ms : 1) )) "$cpu"
+# each run: the whole command's rate (its rows over its wall time: both streams of every symbol, the
+# scan of every input tick included) and, with one session, the output streams' own rate from the
+# debug log (their written time, one symbol after the other)
+sink_run() { # direct_copy batch_rows sessions
+  empty
+  T --set warehouse.direct_copy="$1" --set log.level=debug sink --once --batch-rows "$2" --sessions "$3" \
+    > "$TD_WORK/sink.out" 2> "$TD_WORK/sink.log"
+  read -r n ms cpu <<< "$(sed -nE 's/.*outputs 0\.\..* written: ([0-9]+) row\(s\) in ([0-9]+) ms, ([0-9]+) ms CPU.*/\1 \2 \3/p' \
+    "$TD_WORK/sink.log" | awk '{ n += $1; ms += $2; cpu += $3 } END { print n, ms, cpu }')"
+  printf '  sink (direct_copy %s, batch %d, %d session(s)): %s' "$1" "$2" "$3" \
+    "$(sed -nE 's/^sink: ([0-9]+ row\(s\)).*, ([0-9.]+ s \([0-9]+ rows\/s\)).*/\1 in \2/p' "$TD_WORK/sink.out")"
+  [ "$3" -gt 1 ] || printf '; output streams %d rows in %d ms = %d rows/s, sink CPU %d ms' \
+    "$n" "$ms" $(( n * 1000 / (ms > 0 ? ms : 1) )) "$cpu"
+  printf '\n'
+}
+for sessions in 1 2; do
+  for direct in true false; do
+    sink_run "$direct" 50000 "$sessions"
   done
 done
+sink_run true 200000 2
 # PostgreSQL alone: the bars as the last run left them, saved as two binary COPY files (half the
 # symbols each) and loaded into the emptied table by one session, then by two at once
 n_bars=$(pg_sql "SELECT count(*) FROM bars" | tr -d ' ')

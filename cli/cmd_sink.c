@@ -13,7 +13,7 @@
 
 static void help(void)
 {
-    printf("usage: tapedeck sink [--once] [--symbol SYMBOL] [--batch-rows N]\n"
+    printf("usage: tapedeck sink [--once] [--symbol SYMBOL] [--batch-rows N] [--sessions N]\n"
            "\n"
            "Writes the processors' outputs (bars, signals, order intents, fills, position changes,\n"
            "closed trades, day digests) and the input streams' symbol specs, parameter sets and\n"
@@ -29,6 +29,8 @@ static void help(void)
            "  --once           write everything the tape holds now, then exit\n"
            "  --symbol SYMBOL  only this symbol's streams\n"
            "  --batch-rows N   output events per transaction (default: warehouse.batch_rows)\n"
+           "  --sessions N     PostgreSQL sessions writing at once over disjoint symbols, 1..16\n"
+           "                   (default: warehouse.sessions)\n"
            "  --hold-ms N      testing aid: keep each transaction open N ms before COMMIT, so that a kill\n"
            "                   or a database restart lands inside one\n"
            "\n"
@@ -67,6 +69,7 @@ int td_cmd_sink(td_cli_t *cli, int argc, char **argv)
         {"once", no_argument, NULL, 'o'},
         {"symbol", required_argument, NULL, 's'},
         {"batch-rows", required_argument, NULL, 'b'},
+        {"sessions", required_argument, NULL, 'S'},
         {"hold-ms", required_argument, NULL, 'H'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -85,6 +88,12 @@ int td_cmd_sink(td_cli_t *cli, int argc, char **argv)
         case 'b':
             if ((code = parse_count(cli, "--batch-rows", optarg, 1, &opts.batch_rows)) != TD_EXIT_OK)
                 return code;
+            break;
+        case 'S':
+            if ((code = parse_count(cli, "--sessions", optarg, 1, &opts.sessions)) != TD_EXIT_OK)
+                return code;
+            if (opts.sessions > TD_SINK_SESSIONS_MAX)
+                return td_cli_usage(cli, "--sessions expects 1..%d, found %u", TD_SINK_SESSIONS_MAX, opts.sessions);
             break;
         case 'H':
             if ((code = parse_count(cli, "--hold-ms", optarg, 0, &opts.hold_ms)) != TD_EXIT_OK)

@@ -49,6 +49,9 @@ static const key_def_t keys[] = {
      "tapedeck run (all roles) also runs the warehouse sink, in its own thread, into warehouse.uri"},
     {"warehouse.batch_rows", K_INT, "10000", 1, 1000000, NULL,
      "sink: output events per SQL transaction (binary COPY into staging, upsert, the new offset)"},
+    {"warehouse.sessions", K_INT, "2", 1, 16, NULL,
+     "sink: PostgreSQL sessions writing at once, each in its own thread over its own symbols (a symbol's streams are "
+     "written by one session at a time)"},
     {"warehouse.direct_copy", K_BOOL, "true", 0, 0, NULL,
      "sink: COPY a batch straight into its table, falling back to staging + upsert when a key exists; false = always "
      "staging + upsert"},

@@ -15,7 +15,10 @@
 #include "sink/sink.h"
 
 #include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -345,9 +348,14 @@ const char *td_sink_table_name(int table)
     return table >= 0 && table < TD_SINK_TABLES ? tables[table].name : "?";
 }
 
+struct pass_work;
+
+/* One session: its connection, its encoders and its counts. */
 typedef struct sink {
     const td_sink_opts_t *opts;
-    td_sink_stats_t *stats;
+    td_sink_stats_t *stats; /* &own_stats */
+    td_sink_stats_t own_stats;
+    const struct pass_work *work; /* the current pass's shared work (its failure stops this session) */
     td_pg_t *pg;
     td_buf_t copy_sql[TD_SINK_TABLES], upsert_sql[TD_SINK_TABLES], direct_sql[TD_SINK_TABLES];
     td_pg_copy_t copy[TD_SINK_TABLES];
@@ -359,8 +367,19 @@ typedef struct sink {
     uint32_t staged_new; /* bit t: created by the open transaction (gone if it rolls back) */
     td_event_t ev;
     char detail[1024];
-    unsigned stale_passes; /* consecutive passes whose read-only view was behind the warehouse */
 } sink_t;
+
+/* A pass's symbols, shared by its sessions: each claims the next unclaimed symbol and writes both
+ * its streams. The first failure is kept and stops the other sessions after their current batch. */
+typedef struct pass_work {
+    td_tape_t *tape;
+    const td_symbol_list_t *list;
+    pthread_mutex_t lock;
+    size_t next;         /* the next symbol to claim (under lock) */
+    td_err_t rc;         /* the first failure (under lock) */
+    char err[1536];      /* its message */
+    atomic_bool failed;  /* rc != TD_OK, read without the lock */
+} pass_work_t;
 
 /* A read-only open beside a running writer can miss the writer's newest write-ahead log (deleted by
  * a flush between the open's reading of the manifest and of the logs): the view is then an older
@@ -400,7 +419,7 @@ static double thread_cpu_ms(void)
 
 static bool stopping(const sink_t *sink)
 {
-    return sink->opts->stop && *sink->opts->stop;
+    return (sink->opts->stop && *sink->opts->stop) || (sink->work && atomic_load(&sink->work->failed));
 }
 
 /* Sleeps ms in short steps so that a stop request is seen; returns false when stopped. */
@@ -895,18 +914,106 @@ static td_err_t sink_symbol(sink_t *sink, td_tape_t *tape, const char *symbol, c
     }
 }
 
-/* One pass over the tape as it is now: the caller's handle, or a read-only one opened for it. */
-static td_err_t sink_pass(sink_t *sink, char *errbuf, size_t errlen)
+/* Claims symbols of the pass until none is left, one fails or a stop is asked. */
+static void work_symbols(sink_t *sink, pass_work_t *work)
 {
-    td_tape_t *tape = sink->opts->tape;
+    for (;;) {
+        pthread_mutex_lock(&work->lock);
+        bool done = work->rc != TD_OK || work->next == work->list->len || stopping(sink);
+        size_t i = work->next;
+        if (!done)
+            work->next++;
+        pthread_mutex_unlock(&work->lock);
+        if (done)
+            return;
+        sink->stats->symbols++;
+        char err[sizeof work->err] = "";
+        td_err_t rc = sink_symbol(sink, work->tape, work->list->names[i], err, sizeof err);
+        if (rc == TD_OK)
+            continue;
+        pthread_mutex_lock(&work->lock);
+        if (work->rc == TD_OK) {
+            work->rc = rc;
+            snprintf(work->err, sizeof work->err, "%s", err);
+        }
+        pthread_mutex_unlock(&work->lock);
+        atomic_store(&work->failed, true);
+        return;
+    }
+}
+
+static void *session_main(void *arg)
+{
+    sink_t *sink = arg;
+    work_symbols(sink, (pass_work_t *)sink->work);
+    return NULL;
+}
+
+/* The pass's symbols: opts.symbol alone, or every symbol with an input or an output stream. */
+static td_err_t pass_symbols(const td_sink_opts_t *opts, td_tape_t *tape, td_symbol_list_t *list, char *errbuf,
+                             size_t errlen)
+{
+    if (!opts->symbol) {
+        td_err_t rc = td_tape_symbol_list(tape, TD_STREAM_INPUT, list);
+        return rc == TD_OK ? td_tape_symbol_list(tape, TD_STREAM_OUTPUT, list) : rc;
+    }
+    uint64_t in_end = 0, out_end = 0;
+    td_err_t rc = td_tape_stream_end(tape, TD_STREAM_INPUT, opts->symbol, &in_end);
+    if (rc == TD_OK)
+        rc = td_tape_stream_end(tape, TD_STREAM_OUTPUT, opts->symbol, &out_end);
+    if (rc == TD_OK && in_end == 0 && out_end == 0)
+        return td_err_set(errbuf, errlen, TD_ERR_NOT_FOUND, "no stream for %s on the tape", opts->symbol);
+    return rc == TD_OK ? td_symbol_list_add(list, opts->symbol) : rc;
+}
+
+/* The sessions of a run; session 0 works in the caller's thread, the others in threads of a pass. */
+typedef struct runner {
+    const td_sink_opts_t *opts;
+    sink_t *sinks;
+    uint32_t n;
+    unsigned stale_passes; /* consecutive passes whose read-only view was behind the warehouse */
+} runner_t;
+
+/* The symbols of work over up to runner->n sessions at once. */
+static td_err_t run_sessions(runner_t *runner, pass_work_t *work, char *errbuf, size_t errlen)
+{
+    uint32_t n = runner->n < work->list->len ? runner->n : (uint32_t)work->list->len;
+    pthread_t threads[TD_SINK_SESSIONS_MAX];
+    uint32_t started = 1;
+    for (uint32_t i = 0; i < runner->n; i++)
+        runner->sinks[i].work = work;
+    /* the sessions' threads block every signal: they stay with the caller's thread */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    for (; started < n; started++)
+        if (pthread_create(&threads[started], NULL, session_main, &runner->sinks[started]) != 0)
+            break; /* the sessions started share the symbols */
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    work_symbols(&runner->sinks[0], work);
+    for (uint32_t i = 1; i < started; i++)
+        pthread_join(threads[i], NULL);
+    for (uint32_t i = 0; i < runner->n; i++)
+        runner->sinks[i].work = NULL;
+    if (work->rc != TD_OK)
+        snprintf(errbuf, errlen, "%s", work->err);
+    return work->rc;
+}
+
+/* One pass over the tape as it is now: the caller's handle, or a read-only one opened for it. */
+static td_err_t sink_pass(runner_t *runner, char *errbuf, size_t errlen)
+{
+    const td_sink_opts_t *opts = runner->opts;
+    td_tape_t *tape = opts->tape;
     td_err_t rc = TD_OK;
     if (!tape) {
-        td_tape_opts_t topts = sink->opts->tape_opts;
+        td_tape_opts_t topts = opts->tape_opts;
         topts.read_only = true;
-        rc = td_tape_open(sink->opts->tape_dir, &topts, &tape, errbuf, errlen);
-        if (rc == TD_ERR_STORE && !sink->opts->once) {
+        rc = td_tape_open(opts->tape_dir, &topts, &tape, errbuf, errlen);
+        if (rc == TD_ERR_STORE && !opts->once) {
             /* a following sink outlives a writer's busy moment: try again at the next pass */
-            log_at(sink, TD_LOG_WARN, rc, "%s; trying again in %u ms", errbuf, sink->opts->poll_ms);
+            if (opts->log)
+                td_log_write(opts->log, TD_LOG_WARN, "sink", rc, "%s; trying again in %u ms", errbuf, opts->poll_ms);
             errbuf[0] = '\0';
             return TD_OK;
         }
@@ -914,64 +1021,75 @@ static td_err_t sink_pass(sink_t *sink, char *errbuf, size_t errlen)
             return rc;
     }
     td_symbol_list_t list = {0};
-    if (sink->opts->symbol) {
-        uint64_t in_end = 0, out_end = 0;
-        rc = td_tape_stream_end(tape, TD_STREAM_INPUT, sink->opts->symbol, &in_end);
-        if (rc == TD_OK)
-            rc = td_tape_stream_end(tape, TD_STREAM_OUTPUT, sink->opts->symbol, &out_end);
-        if (rc == TD_OK && in_end == 0 && out_end == 0)
-            rc = td_err_set(errbuf, errlen, TD_ERR_NOT_FOUND, "no stream for %s on the tape", sink->opts->symbol);
-        else if (rc == TD_OK)
-            rc = td_symbol_list_add(&list, sink->opts->symbol);
-    } else {
-        /* every symbol with an input stream, and any with only an output stream */
-        rc = td_tape_symbol_list(tape, TD_STREAM_INPUT, &list);
-        if (rc == TD_OK)
-            rc = td_tape_symbol_list(tape, TD_STREAM_OUTPUT, &list);
-    }
-    for (size_t i = 0; rc == TD_OK && i < list.len && !stopping(sink); i++) {
-        sink->stats->symbols++;
-        rc = sink_symbol(sink, tape, list.names[i], errbuf, errlen);
+    rc = pass_symbols(opts, tape, &list, errbuf, errlen);
+    if (rc == TD_OK) {
+        pass_work_t work = {.tape = tape, .list = &list, .rc = TD_OK};
+        atomic_init(&work.failed, false);
+        pthread_mutex_init(&work.lock, NULL);
+        rc = run_sessions(runner, &work, errbuf, errlen);
+        pthread_mutex_destroy(&work.lock);
     }
     td_symbol_list_fini(&list);
-    bool own_view = tape != sink->opts->tape;
+    bool own_view = tape != opts->tape;
     if (own_view)
         td_tape_close(tape);
-    if (rc == TD_ERR_MISMATCH && own_view && !sink->opts->once && sink->stale_passes < STALE_PASSES_MAX) {
-        sink->stale_passes++;
-        log_at(sink, TD_LOG_WARN, rc,
-               "%s - taken for a stale read-only view beside the writer (%u of %u); "
-               "trying again in %u ms",
-               errbuf, sink->stale_passes, STALE_PASSES_MAX, sink->opts->poll_ms);
+    if (rc == TD_ERR_MISMATCH && own_view && !opts->once && runner->stale_passes < STALE_PASSES_MAX) {
+        runner->stale_passes++;
+        if (opts->log)
+            td_log_write(opts->log, TD_LOG_WARN, "sink", rc,
+                         "%s - taken for a stale read-only view beside the writer (%u of %u); trying again in %u ms",
+                         errbuf, runner->stale_passes, STALE_PASSES_MAX, opts->poll_ms);
         errbuf[0] = '\0';
         return TD_OK;
     }
     if (rc == TD_OK)
-        sink->stale_passes = 0;
+        runner->stale_passes = 0;
     return rc;
+}
+
+void td_sink_stats_add(td_sink_stats_t *total, const td_sink_stats_t *part)
+{
+    total->symbols += part->symbols;
+    total->rows += part->rows;
+    total->batches += part->batches;
+    total->retries += part->retries;
+    total->upserted_batches += part->upserted_batches;
+    for (int t = 0; t < TD_SINK_TABLES; t++)
+        total->by_table[t] += part->by_table[t];
 }
 
 td_err_t td_sink_run(const td_sink_opts_t *opts, td_sink_stats_t *stats, char *errbuf, size_t errlen)
 {
     TD_ASSERT(opts->batch_rows >= 1 && opts->retry_max_ms >= 100);
+    TD_ASSERT(opts->sessions >= 1 && opts->sessions <= TD_SINK_SESSIONS_MAX);
     memset(stats, 0, sizeof *stats);
-    sink_t *sink = calloc(1, sizeof *sink);
-    if (!sink)
+    runner_t runner = {.opts = opts, .n = opts->sessions};
+    runner.sinks = calloc(runner.n, sizeof *runner.sinks);
+    if (!runner.sinks)
         return TD_ERR_NOMEM;
-    sink->opts = opts;
-    sink->stats = stats;
-    td_err_t rc = build_sql(sink);
+    td_err_t rc = TD_OK;
+    for (uint32_t i = 0; i < runner.n; i++) {
+        sink_t *sink = &runner.sinks[i];
+        sink->opts = opts;
+        sink->stats = &sink->own_stats;
+        if (rc == TD_OK)
+            rc = build_sql(sink);
+    }
     while (rc == TD_OK) {
-        rc = sink_pass(sink, errbuf, errlen);
-        if (rc != TD_OK || opts->once || stopping(sink))
+        for (uint32_t i = 0; i < runner.n; i++)
+            runner.sinks[i].stats->symbols = 0; /* stats.symbols: the streams of the last pass */
+        rc = sink_pass(&runner, errbuf, errlen);
+        if (rc != TD_OK || opts->once || stopping(&runner.sinks[0]))
             break;
-        if (!pause_ms(sink, opts->poll_ms))
+        if (!pause_ms(&runner.sinks[0], opts->poll_ms))
             break;
-        stats->symbols = 0;
     }
     if (rc == TD_ERR_END)
         rc = TD_OK; /* stopped while waiting for PostgreSQL */
-    sink_fini(sink);
-    free(sink);
+    for (uint32_t i = 0; i < runner.n; i++) {
+        td_sink_stats_add(stats, runner.sinks[i].stats);
+        sink_fini(&runner.sinks[i]);
+    }
+    free(runner.sinks);
     return rc;
 }

@@ -20,7 +20,14 @@
  * pass. Inside tapedeck run it reads through the writer's own handle instead (opts.tape), with the
  * tape's any-thread reads only (iterators, td_tape_stream_end, td_tape_symbols).
  *
- * Thread: td_sink_run runs in the caller's thread until done (or *stop becomes non-zero); see
+ * Sessions: with opts.sessions > 1 the symbols of a pass are shared out over that many PostgreSQL
+ * sessions, each in its own thread (the first in the caller's): a session claims the next symbol
+ * not yet claimed and writes both its streams. A stream is only ever written by one session, and
+ * its rows and offset stay one transaction, so exactly-once holds without a two-phase commit; the
+ * first failure of a session stops the others after their current batch.
+ *
+ * Thread: td_sink_run runs in the caller's thread until done (or *stop becomes non-zero), with its
+ * other sessions' threads started and joined inside each pass (they block every signal); see
  * sink/sink_thread.h for the sink as a thread of tapedeck run.
  */
 #ifndef TD_SINK_H
@@ -42,6 +49,7 @@ typedef struct td_sink_opts {
     td_tape_opts_t tape_opts;    /* read_only is forced */
     const char *symbol;          /* NULL = every output stream */
     uint32_t batch_rows;         /* output events per transaction, >= 1 */
+    uint32_t sessions;           /* PostgreSQL sessions writing at once, 1..TD_SINK_SESSIONS_MAX */
     bool once;                   /* one pass to the end of the tape, then return */
     uint32_t poll_ms;            /* follow mode: wait between passes */
     uint32_t retry_max_ms;       /* longest wait between connection attempts */
@@ -51,6 +59,8 @@ typedef struct td_sink_opts {
     td_log_t *log;               /* may be NULL */
     volatile sig_atomic_t *stop; /* may be NULL; non-zero = finish the current batch and return */
 } td_sink_opts_t;
+
+#define TD_SINK_SESSIONS_MAX 16
 
 /* Row counts by table, in this order. */
 enum {
@@ -75,6 +85,9 @@ typedef struct td_sink_stats {
     uint64_t upserted_batches; /* direct_copy: batches that met an existing key and were upserted */
     uint64_t by_table[TD_SINK_TABLES];
 } td_sink_stats_t;
+
+/* Adds part's counts to total's. */
+void td_sink_stats_add(td_sink_stats_t *total, const td_sink_stats_t *part);
 
 /* The table name of a TD_SINK_* index ("bars", "fills", ...). */
 const char *td_sink_table_name(int table);

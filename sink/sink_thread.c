@@ -28,21 +28,11 @@ void td_sink_config(const td_config_t *config, td_sink_opts_t *opts)
     opts->tape_opts.day_offset_minutes = (int)td_config_int(config, "session.day_offset_minutes");
     opts->tape_opts.read_only = true;
     opts->batch_rows = (uint32_t)td_config_int(config, "warehouse.batch_rows");
+    opts->sessions = (uint32_t)td_config_int(config, "warehouse.sessions");
     opts->poll_ms = (uint32_t)td_config_int(config, "warehouse.poll_ms");
     opts->retry_max_ms = (uint32_t)td_config_int(config, "warehouse.retry_max_ms");
     opts->give_up_s = (uint32_t)td_config_int(config, "warehouse.give_up_s");
     opts->direct_copy = td_config_bool(config, "warehouse.direct_copy");
-}
-
-static void add_stats(td_sink_stats_t *total, const td_sink_stats_t *run)
-{
-    total->symbols += run->symbols;
-    total->rows += run->rows;
-    total->batches += run->batches;
-    total->retries += run->retries;
-    total->upserted_batches += run->upserted_batches;
-    for (int t = 0; t < TD_SINK_TABLES; t++)
-        total->by_table[t] += run->by_table[t];
 }
 
 /* Sleeps ms in 50 ms steps; false as soon as a stop is asked. */
@@ -62,7 +52,7 @@ static void *sink_main(void *arg)
         char err[1536] = "";
         td_sink_stats_t run;
         td_err_t rc = td_sink_run(&thread->opts, &run, err, sizeof err);
-        add_stats(&thread->total, &run);
+        td_sink_stats_add(&thread->total, &run);
         if (rc == TD_OK || thread->stop)
             break;
         thread->restarts++;
@@ -107,6 +97,6 @@ void td_sink_thread_stop(td_sink_thread_t *thread, td_sink_stats_t *stats)
     thread->stop = 1;
     pthread_join(thread->thread, NULL);
     if (stats)
-        add_stats(stats, &thread->total);
+        td_sink_stats_add(stats, &thread->total);
     free(thread);
 }

@@ -190,3 +190,58 @@ wait "$pid" || { cat "$TD_WORK/follow.err" >&2; fail "the following sink did not
 [ "$(pg_sql "SELECT count(*) FROM bars WHERE symbol = 'GBPUSD'")" -eq "$(pg_sql "SELECT count(*) FROM bars WHERE symbol = 'EURUSD'")" ] ||
   fail "the following sink did not write GBPUSD's bars"
 pass "a following sink wrote a stream processed while it ran, and stopped on SIGTERM"
+
+# 5. two sessions at once (warehouse.sessions), each over its own symbol: the warehouse is emptied
+#    and a two-session sink with batches of 10 rows held open 25 ms is SIGKILLed three times. Both
+#    symbols' streams must have been mid-way at once (two sessions really wrote side by side, both
+#    creating the same month partition first); after each kill each symbol holds exactly its outputs
+#    below its own offset, and at the end the warehouse equals the tape's two symbols.
+td --data-dir "$dir" dump --stream output > "$TD_WORK/outputs2.jsonl"
+n_in2=$(dump_inputs "$dir" "$TD_WORK/inputs2.jsonl")
+warehouse_want "$TD_WORK/outputs2.jsonl" "$TD_WORK/inputs2.jsonl" "$n_in2" > "$TD_WORK/want2.txt"
+pg_sql "TRUNCATE bars, signals, order_intents, fills, position_changes, closed_trades, day_digests, day_index,
+        symbol_specs, params_history, exec_reports, sink_offsets; DROP TABLE IF EXISTS bars_201902" > /dev/null
+# per symbol: "SYMBOL next_offset rows distinct max+1" for the output stream
+sym_state() {
+  pg_sql "SELECT s.symbol || ' ' || coalesce(o.next_offset, 0) || ' ' || count(x.out_offset) || ' ' ||
+                 count(DISTINCT x.out_offset) || ' ' || coalesce(max(x.out_offset) + 1, 0)
+          FROM (VALUES ('EURUSD'), ('GBPUSD')) s(symbol)
+          LEFT JOIN sink_offsets o ON o.symbol = s.symbol AND o.stream = 'output'
+          LEFT JOIN (SELECT symbol, out_offset FROM bars UNION ALL SELECT symbol, out_offset FROM signals
+                     UNION ALL SELECT symbol, out_offset FROM order_intents UNION ALL SELECT symbol, out_offset FROM fills
+                     UNION ALL SELECT symbol, out_offset FROM position_changes
+                     UNION ALL SELECT symbol, out_offset FROM closed_trades
+                     UNION ALL SELECT symbol, out_offset FROM day_digests) x ON x.symbol = s.symbol
+          GROUP BY s.symbol, o.next_offset ORDER BY s.symbol"
+}
+both_mid=0 skills=0
+for delay in 0.03 0.05 0.02; do
+  "$TAPEDECK" --data-dir "$dir" --config "$cfg" sink --once --sessions 2 --batch-rows 10 --hold-ms 25 \
+    > /dev/null 2> "$TD_WORK/kill2.err" &
+  pid=$!
+  before=$(sym_state | awk '{ s += $2 } END { print s }')
+  for _ in $(seq 600); do
+    [ "$(sym_state | awk '{ s += $2 } END { print s }')" -gt "$before" ] && break
+    kill -0 "$pid" 2> /dev/null || break
+    sleep 0.05
+  done
+  sleep "$delay"
+  if kill -9 "$pid" 2> /dev/null; then
+    skills=$((skills + 1))
+    wait "$pid" 2> /dev/null || true
+  else # it ended before the kill: it must have finished, not failed (two sessions creating one partition)
+    wait "$pid" || { cat "$TD_WORK/kill2.err" >&2; fail "the two-session sink failed on its own"; }
+  fi
+  while read -r sym next rows distinct top; do
+    [ "$rows" -eq "$next" ] && [ "$distinct" -eq "$next" ] && [ "$top" -eq "$next" ] ||
+      { cat "$TD_WORK/kill2.err" >&2; fail "two sessions, after SIGKILL $skills: $sym at offset $next holds $rows rows ($distinct distinct, max+1 $top)"; }
+  done <<< "$(sym_state)"
+  [ "$(sym_state | awk -v n="$n_out" '$2 > 0 && $2 < n' | wc -l)" -eq 2 ] && both_mid=1
+done
+[ "$skills" -ge 2 ] || fail "only $skills of 3 SIGKILLs hit the two-session sink"
+[ "$both_mid" -eq 1 ] || fail "the two symbols were never mid-stream at once: the sessions did not write side by side ($(sym_state | tr '\n' ';'))"
+expect_exit 0 td --data-dir "$dir" --config "$cfg" sink --once --sessions 2
+grep -q "from 2 stream(s)" "$TD_WORK/last.out" || { cat "$TD_WORK/last.out"; fail "the two-session run did not visit both symbols"; }
+warehouse_summary > "$TD_WORK/got2.txt"
+diff "$TD_WORK/want2.txt" "$TD_WORK/got2.txt" || fail "after a two-session sink and its kills the warehouse differs from the tape (want < > got)"
+pass "two sessions side by side, $skills SIGKILLs: each symbol always held exactly its outputs below its offset, and the warehouse equals the tape's two symbols at the end"

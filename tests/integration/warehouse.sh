@@ -41,7 +41,7 @@ warehouse_summary() {
   pg_sql "SELECT 'position_changes ' || count(*) || ' ' || coalesce(sum(avg_price_e8), 0) || ' ' || coalesce(sum(realized_pnl_e8), 0) FROM position_changes"
   pg_sql "SELECT 'closed_trades ' || count(*) || ' ' || coalesce(sum(pnl_e8), 0) || ' ' || coalesce(sum(exit_price_e8), 0) FROM closed_trades"
   pg_sql "SELECT 'day_digests ' || count(*) || ' ' || coalesce(sum(realized_pnl_e8), 0) || ' ' ||
-                 coalesce(string_agg(encode(sha256, 'hex'), ',' ORDER BY out_offset), '') FROM day_digests"
+                 coalesce(string_agg(encode(sha256, 'hex'), ',' ORDER BY symbol, out_offset), '') FROM day_digests"
   pg_sql "SELECT 'offsets ' || count(*) || ' ' || coalesce(sum(out_offset), 0) FROM ($WAREHOUSE_ALL) x"
   pg_sql "SELECT 'symbol_specs ' || count(*) || ' ' || coalesce(sum(in_offset), 0) || ' ' || coalesce(sum(digits), 0) || ' ' ||
                  coalesce(sum(contract_size_e8), 0) || ' ' || coalesce(sum(volume_step_e8), 0) || ' ' ||
