@@ -447,13 +447,15 @@ static td_err_t write_bars(td_pg_t *pg, day_work_t *work, uint64_t *changed, cha
     char s_lo[32], s_hi[32];
     td_time_format_iso(lo, s_lo);
     td_time_format_iso(hi, s_hi);
-    td_err_t rc =
-        td_pg_exec(pg, "CREATE TEMP TABLE IF NOT EXISTS compact_bars (LIKE bars) ON COMMIT DELETE ROWS", d, dl);
-    /* the month partitions of the day's first and last instant */
+    /* the month partitions of the day's first and last instant, before any other lock on bars in
+     * this transaction (migrations/0011: the sink's sessions create partitions too) */
+    td_err_t rc = TD_OK;
     for (int i = 0; rc == TD_OK && i < 2; i++) {
         const char *params[1] = {i == 0 ? s_lo : s_hi};
         rc = td_pg_exec_params(pg, "SELECT td_ensure_month_partition('bars', $1::timestamptz)", 1, params, NULL, d, dl);
     }
+    if (rc == TD_OK)
+        rc = td_pg_exec(pg, "CREATE TEMP TABLE IF NOT EXISTS compact_bars (LIKE bars) ON COMMIT DELETE ROWS", d, dl);
     if (rc == TD_OK)
         rc = td_pg_copy_finish(&work->bars);
     uint64_t copied = 0;
