@@ -116,13 +116,6 @@ static td_err_t on_row(void *opaque, const td_grid_row_t *row)
     return TD_OK;
 }
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 int main(int argc, char **argv)
 {
     unsigned symbols = 18, threads = 2;
@@ -205,9 +198,9 @@ int main(int argc, char **argv)
         snprintf(config.symbol, sizeof config.symbol, "SYN%02u", sym);
         td_grid_opts_t opts = {.threads = threads, .plain = plain};
         td_grid_stats_t stats;
-        double t0 = now_s();
+        double t0 = td_mono_s();
         td_err_t rc = td_grid_run(grid, strategy, &config, bars, n, &opts, on_row, &digest, &stats, err, sizeof err);
-        double t1 = now_s();
+        double t1 = td_mono_s();
         if (rc != TD_OK) {
             fprintf(stderr, "td_grid_bench: %s: %s %s\n", config.symbol, td_err_name(rc), err);
             code = 1;

@@ -183,13 +183,6 @@ typedef struct bt_run {
     char err[512];
 } bt_run_t;
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static td_err_t write_line(bt_run_t *run, FILE *f, const char *what)
 {
     if (fwrite(run->line.ptr, 1, run->line.len, f) != run->line.len)
@@ -1056,7 +1049,7 @@ static td_err_t run_symbol(td_cli_t *cli, const bt_opts_t *o, const td_grid_t *g
     /* the grid */
     td_grid_stats_t stats;
     memset(&stats, 0, sizeof stats);
-    double t0 = now_s(), elapsed = 0;
+    double t0 = td_mono_s(), elapsed = 0;
     if (rc == TD_OK) {
         td_grid_opts_t gopts = {
             .threads = (unsigned)o->threads,
@@ -1064,7 +1057,7 @@ static td_err_t run_symbol(td_cli_t *cli, const bt_opts_t *o, const td_grid_t *g
             .collect_equity = true, /* the DSR and PBO fold every set's daily returns */
         };
         rc = td_grid_run(grid, o->strategy, &config, bars.v, bars.len, &gopts, on_row, run, &stats, err, errlen);
-        elapsed = now_s() - t0;
+        elapsed = td_mono_s() - t0;
         if (rc != TD_OK && run->err[0])
             snprintf(err, errlen, "%s", run->err);
     }
@@ -1116,10 +1109,10 @@ static td_err_t run_symbol(td_cli_t *cli, const bt_opts_t *o, const td_grid_t *g
         wf_out_t wout = {run, grid, bars.v, bars.len, files->wf, files->wf_trades, files->wf_equity, true};
         td_wf_sink_t sink = {wf_window, wf_trade, wf_equity, &wout};
         td_grid_opts_t gopts = {.threads = (unsigned)o->threads};
-        double t1 = now_s();
+        double t1 = td_mono_s();
         rc = td_wf_run(&o->wf_spec, o->wf_metric, grid, o->strategy, &config, bars.v, bars.len, &gopts, &sink, &wf, err,
                        errlen);
-        elapsed += now_s() - t1;
+        elapsed += td_mono_s() - t1;
         if (rc != TD_OK && run->err[0])
             snprintf(err, errlen, "%s", run->err);
         if (rc == TD_OK && run->wh)

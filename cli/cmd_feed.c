@@ -223,13 +223,6 @@ typedef struct feed {
     char err[1024];
 } feed_t;
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static td_err_t add_tick(feed_t *feed, const feed_tick_t *tick)
 {
     if (feed->n_ticks == feed->cap_ticks) {
@@ -657,7 +650,7 @@ static td_err_t submit(feed_t *feed, const char *fields, size_t len, bool from_j
 static void on_order(feed_t *feed, const char *line, size_t len)
 {
     feed->orders++;
-    feed->last_order_at = now_s();
+    feed->last_order_at = td_mono_s();
     if (!feed->welcomed) { /* sent ahead of WELCOME: handled once the map is where the gateway is */
         char *copy = feed->n_pending < PENDING_MAX ? strndup(line, len) : NULL;
         if (copy)
@@ -951,7 +944,7 @@ static double queue_messages(feed_t *feed, bool *bounded)
         if (feed->speed > 0) {
             double due =
                 feed->pace_wall0 + (double)(message_time(feed, feed->next) - feed->pace_time0) / 1000.0 / feed->speed;
-            double now = now_s();
+            double now = td_mono_s();
             if (due > now) {
                 wait = due - now;
                 break;
@@ -975,7 +968,7 @@ static double queue_messages(feed_t *feed, bool *bounded)
 /* One session: true when everything was acknowledged, false when the connection ended first. */
 static bool session_run(feed_t *feed)
 {
-    double last_progress = now_s(), last_save = 0;
+    double last_progress = td_mono_s(), last_save = 0;
     uint64_t last_acked = feed->acked;
     bool paced = false;
     double done_at = 0; /* when everything was first acknowledged: the linger starts */
@@ -984,16 +977,16 @@ static bool session_run(feed_t *feed)
         bool bounded = false;
         if (feed->welcomed) {
             if (!paced) { /* the pace restarts with each session */
-                feed->pace_wall0 = now_s();
+                feed->pace_wall0 = td_mono_s();
                 feed->pace_time0 = message_time(feed, feed->next);
                 paced = true;
             }
             wait = queue_messages(feed, &bounded);
             if (feed->next > feed->last_seq && !more_to_map(feed) && feed->out_off == feed->out.len &&
                 feed->acked >= feed->last_seq) {
-                double quiet = now_s() - (feed->last_order_at > done_at ? feed->last_order_at : done_at);
+                double quiet = td_mono_s() - (feed->last_order_at > done_at ? feed->last_order_at : done_at);
                 if (done_at == 0)
-                    done_at = now_s();
+                    done_at = td_mono_s();
                 else if (quiet >= feed->linger_s)
                     return true;
             }
@@ -1021,7 +1014,7 @@ static bool session_run(feed_t *feed)
         }
         if ((p.revents & (POLLIN | POLLHUP | POLLERR)) && !session_read(feed))
             return false;
-        double now = now_s();
+        double now = td_mono_s();
         if (feed->acked != last_acked) {
             last_acked = feed->acked;
             last_progress = now;
@@ -1308,12 +1301,12 @@ int td_cmd_feed(td_cli_t *cli, int argc, char **argv)
                feed->n_jorders, feed->journal_exec_max);
     fflush(stdout);
 
-    double t0 = now_s();
+    double t0 = td_mono_s();
     bool done = false;
     while (!done) {
-        double lost_at = now_s();
+        double lost_at = td_mono_s();
         bool open = false;
-        while (!(open = session_open(feed)) && now_s() - lost_at < feed->retry_s) {
+        while (!(open = session_open(feed)) && td_mono_s() - lost_at < feed->retry_s) {
             struct timespec ts = {0, 100 * 1000 * 1000};
             nanosleep(&ts, NULL);
         }
@@ -1341,7 +1334,7 @@ int td_cmd_feed(td_cli_t *cli, int argc, char **argv)
                 fprintf(stderr, "tapedeck feed: connection lost (%s); reconnecting\n", feed->err);
         }
     }
-    double dt = now_s() - t0;
+    double dt = td_mono_s() - t0;
     uint32_t most = 0;
     size_t executed_ids = 0;
     for (size_t i = 0; i < feed->n_intents; i++) {

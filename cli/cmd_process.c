@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "cli/cli.h"
+#include "core/timeutil.h"
 #include "host/host.h"
 
 static void help(void)
@@ -23,13 +24,6 @@ static void help(void)
            "                    as a crash would\n"
            "\n"
            "Exit codes: 0 done, 2 bad usage or a configuration that differs from the tape's, 3 storage failure.\n");
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 int td_cmd_process(td_cli_t *cli, int argc, char **argv)
@@ -73,9 +67,9 @@ int td_cmd_process(td_cli_t *cli, int argc, char **argv)
         return td_cli_fail(cli, TD_ERR_NOT_FOUND, "no input stream for %s", opts.symbol);
     }
     td_host_stats_t stats;
-    double t0 = now_s();
+    double t0 = td_mono_s();
     rc = td_host_process(tape, &opts, &stats, err, sizeof err);
-    double dt = now_s() - t0;
+    double dt = td_mono_s() - t0;
     td_tape_close(tape);
     if (rc == TD_ERR_END) {
         printf("stopped after %" PRIu64 " inputs (--stop-after), last batch not committed\n", stats.inputs);

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "cli/cli.h"
+#include "core/timeutil.h"
 #include "sink/sink.h"
 #include "sink/sink_thread.h"
 
@@ -44,13 +45,6 @@ static void on_signal(int sig)
 {
     (void)sig;
     stop_flag = 1;
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static int parse_count(const td_cli_t *cli, const char *opt, const char *text, uint32_t min, uint32_t *out)
@@ -114,9 +108,9 @@ int td_cmd_sink(td_cli_t *cli, int argc, char **argv)
 
     char err[1536] = "";
     td_sink_stats_t stats;
-    double t0 = now_s();
+    double t0 = td_mono_s();
     td_err_t rc = td_sink_run(&opts, &stats, err, sizeof err);
-    double dt = now_s() - t0;
+    double dt = td_mono_s() - t0;
     if (rc != TD_OK)
         return td_cli_fail(cli, rc, "%s", err[0] ? err : "the sink failed");
     printf("sink: %" PRIu64 " row(s) in %" PRIu64 " transaction(s) from %" PRIu64 " stream(s), %" PRIu64

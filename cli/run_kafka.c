@@ -14,6 +14,7 @@
 #include "core/codec.h"
 #include "core/kafka.h"
 #include "core/kafka_ingest.h"
+#include "core/timeutil.h"
 #include "gateway/journal_kafka.h"
 #include "gateway/router.h"
 #include "gateway/server.h"
@@ -128,13 +129,6 @@ static td_err_t load_days(proc_t *proc, td_stream_kind_t kind, const char *symbo
 {
     proc->n_days = 0;
     return td_tape_days(proc->tape, kind, symbol, collect_day, proc);
-}
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static td_err_t produce_state(proc_t *proc, const char *symbol, const char *key)
@@ -256,7 +250,7 @@ static td_err_t publish_symbol(void *opaque, const char *symbol)
     }
     if (rc == TD_OK && looked_through)
         s->days_at = in_next;
-    int64_t now = mono_ms();
+    int64_t now = td_mono_ms();
     bool moved = in_next != s->state_at;
     if (rc == TD_OK && moved && !proc->final && s->state_at != UINT64_MAX &&
         now - s->state_ms < proc->state_interval_ms) {

@@ -1,6 +1,7 @@
 /* kafka.c - the librdkafka adapter (see kafka.h for the contract). The only file that translates
  * librdkafka's errors into td_err_t. */
 #include "core/kafka.h"
+#include "core/timeutil.h"
 
 #include <inttypes.h>
 #include <librdkafka/rdkafka.h>
@@ -55,13 +56,6 @@ uint32_t td_kafka_partition(const char *symbol, uint32_t partitions)
         h *= 16777619u;
     }
     return h % partitions;
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static td_err_t conf_set(rd_kafka_conf_t *conf, const char *name, const char *value, char *errbuf, size_t errlen)
@@ -251,7 +245,7 @@ static td_err_t check_topic(rd_kafka_t *rk, const td_kafka_opts_t *opts, const c
         return td_err_set(errbuf, errlen, TD_ERR_CONFIG, "kafka: bad topic name '%s'", topic);
     const struct rd_kafka_metadata *md = NULL;
     td_err_t rc = TD_OK;
-    double deadline = now_s() + (double)timeout_ms / 1000.;
+    double deadline = td_mono_s() + (double)timeout_ms / 1000.;
     for (;;) {
         rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 0, rkt, &md, 1000);
         if (err == RD_KAFKA_RESP_ERR_NO_ERROR && md->topic_cnt == 1 && md->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR)
@@ -262,7 +256,7 @@ static td_err_t check_topic(rd_kafka_t *rk, const td_kafka_opts_t *opts, const c
         if (md)
             rd_kafka_metadata_destroy(md);
         md = NULL;
-        if (now_s() >= deadline) {
+        if (td_mono_s() >= deadline) {
             rc = td_err_set(errbuf, errlen, TD_ERR_IO, "kafka: topic %s at %s: %s", topic, opts->brokers, why);
             break;
         }
@@ -327,13 +321,13 @@ td_err_t td_kafka_produce(td_kafka_producer_t *producer, const char *topic, cons
 
 td_err_t td_kafka_producer_wait(td_kafka_producer_t *producer, int timeout_ms, char *errbuf, size_t errlen)
 {
-    double deadline = timeout_ms < 0 ? 0 : now_s() + (double)timeout_ms / 1000.;
+    double deadline = timeout_ms < 0 ? 0 : td_mono_s() + (double)timeout_ms / 1000.;
     while (producer->outstanding > 0 && producer->failed == TD_OK) {
         /* flush, not poll: while it runs librdkafka sends what is queued at once, whatever
          * linger.ms says (so linger batches a burst, and a lone message does not wait for it);
          * it serves the delivery callbacks as rd_kafka_poll does */
         rd_kafka_flush(producer->rk, 5);
-        if (producer->outstanding > 0 && timeout_ms >= 0 && now_s() >= deadline)
+        if (producer->outstanding > 0 && timeout_ms >= 0 && td_mono_s() >= deadline)
             return td_err_set(errbuf, errlen, TD_ERR_IO,
                               "kafka: %" PRIu64 " message(s) not delivered within %d ms (brokers %s)",
                               producer->outstanding, timeout_ms, producer->opts.brokers);

@@ -2,6 +2,7 @@
 #include "core/timeutil.h"
 
 #include <stdio.h>
+#include <time.h>
 
 int64_t td_time_days_from_civil(int y, unsigned m, unsigned d)
 {
@@ -90,4 +91,18 @@ uint32_t td_time_next_day(uint32_t v)
     unsigned m, d;
     td_time_civil_from_days(td_time_days_from_civil((int)(v / 10000), (v / 100) % 100, v % 100) + 1, &y, &m, &d);
     return (uint32_t)y * 10000 + m * 100 + d;
+}
+
+double td_mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int64_t td_mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }

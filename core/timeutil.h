@@ -32,4 +32,8 @@ int td_time_valid_yyyymmdd(uint32_t yyyymmdd);
 /* Writes "2019-02-04T13:05:00.123Z" (24 chars + NUL) into buf[32]. */
 void td_time_format_iso(int64_t ms, char buf[32]);
 
+/* The monotonic clock (CLOCK_MONOTONIC), for durations and deadlines: seconds and whole ms. */
+double td_mono_s(void);
+int64_t td_mono_ms(void);
+
 #endif

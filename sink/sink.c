@@ -375,10 +375,10 @@ typedef struct pass_work {
     td_tape_t *tape;
     const td_symbol_list_t *list;
     pthread_mutex_t lock;
-    size_t next;         /* the next symbol to claim (under lock) */
-    td_err_t rc;         /* the first failure (under lock) */
-    char err[1536];      /* its message */
-    atomic_bool failed;  /* rc != TD_OK, read without the lock */
+    size_t next;        /* the next symbol to claim (under lock) */
+    td_err_t rc;        /* the first failure (under lock) */
+    char err[1536];     /* its message */
+    atomic_bool failed; /* rc != TD_OK, read without the lock */
 } pass_work_t;
 
 /* A read-only open beside a running writer can miss the writer's newest write-ahead log (deleted by
@@ -401,13 +401,6 @@ static void log_at(sink_t *sink, td_log_level_t level, td_err_t rc, const char *
     td_log_write(sink->opts->log, level, "sink", rc, "%s", msg);
 }
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* This thread's CPU time so far, in ms (for the debug log's account of a stream). */
 static double thread_cpu_ms(void)
 {
@@ -425,8 +418,8 @@ static bool stopping(const sink_t *sink)
 /* Sleeps ms in short steps so that a stop request is seen; returns false when stopped. */
 static bool pause_ms(const sink_t *sink, uint32_t ms)
 {
-    int64_t until = now_ms() + ms;
-    for (int64_t left = ms; left > 0; left = until - now_ms()) {
+    int64_t until = td_mono_ms() + ms;
+    for (int64_t left = ms; left > 0; left = until - td_mono_ms()) {
         if (stopping(sink))
             return false;
         int64_t step = left < 50 ? left : 50;
@@ -532,7 +525,7 @@ static td_err_t ensure_connected(sink_t *sink, char *errbuf, size_t errlen)
     td_pg_close(sink->pg);
     sink->pg = NULL;
     uint32_t wait = 100;
-    int64_t since = now_ms();
+    int64_t since = td_mono_ms();
     unsigned failures = 0;
     for (;;) {
         td_err_t rc = session_open(sink, sink->detail, sizeof sink->detail);
@@ -541,7 +534,7 @@ static td_err_t ensure_connected(sink_t *sink, char *errbuf, size_t errlen)
             td_pg_describe(sink->pg, where, sizeof where);
             if (failures)
                 log_at(sink, TD_LOG_INFO, TD_OK, "PostgreSQL %s reachable again after %u failed attempt(s), %.1f s",
-                       where, failures, (double)(now_ms() - since) / 1000.0);
+                       where, failures, (double)(td_mono_ms() - since) / 1000.0);
             else
                 log_at(sink, TD_LOG_DEBUG, TD_OK, "connected to PostgreSQL %s", where);
             return TD_OK;
@@ -550,7 +543,7 @@ static td_err_t ensure_connected(sink_t *sink, char *errbuf, size_t errlen)
             return td_err_set(errbuf, errlen, rc, "%s", sink->detail);
         failures++;
         sink->stats->retries++;
-        if (sink->opts->give_up_s && now_ms() - since >= (int64_t)sink->opts->give_up_s * 1000)
+        if (sink->opts->give_up_s && td_mono_ms() - since >= (int64_t)sink->opts->give_up_s * 1000)
             return td_err_set(errbuf, errlen, TD_ERR_IO, "PostgreSQL unreachable for %u s, giving up: %s",
                               sink->opts->give_up_s, sink->detail);
         log_at(sink, TD_LOG_WARN, rc, "PostgreSQL unreachable (%s); retrying in %u ms", sink->detail, wait);
@@ -801,7 +794,7 @@ static td_err_t sync_stream(sink_t *sink, td_tape_t *tape, const char *symbol, t
         return TD_OK;
     log_at(sink, TD_LOG_DEBUG, TD_OK, "%s: %ss %" PRIu64 "..%" PRIu64 " to write", symbol, sname, next, end - 1);
     /* the debug log's account of the stream: wall time and this thread's CPU (bench/warehouse.sh) */
-    int64_t t0 = now_ms();
+    int64_t t0 = td_mono_ms();
     double cpu0 = thread_cpu_ms();
     uint64_t first = next, rows0 = sink->stats->rows;
     td_tape_iter_t *iter = NULL;
@@ -867,7 +860,7 @@ static td_err_t sync_stream(sink_t *sink, td_tape_t *tape, const char *symbol, t
         log_at(sink, TD_LOG_DEBUG, TD_OK,
                "%s: %ss %" PRIu64 "..%" PRIu64 " written: %" PRIu64 " row(s) in %" PRId64
                " ms, %.0f ms CPU in the sink",
-               symbol, sname, first, next - 1, sink->stats->rows - rows0, now_ms() - t0, thread_cpu_ms() - cpu0);
+               symbol, sname, first, next - 1, sink->stats->rows - rows0, td_mono_ms() - t0, thread_cpu_ms() - cpu0);
     return rc;
 }
 

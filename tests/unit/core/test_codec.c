@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "core/codec.h"
+#include "core/timeutil.h"
 
 /* Fills a fixed string field with n copies of c (n < size). */
 static void fill_str(char *dst, size_t size, char c, size_t n)
@@ -484,13 +485,6 @@ static void test_random_garbage(void **unused)
     td_buf_fini(&again);
 }
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 static void test_speed(void **unused)
 {
     (void)unused;
@@ -504,19 +498,19 @@ static void test_speed(void **unused)
     const int n = 1000000;
     uint64_t sink = 0;
 
-    double t0 = now_s();
+    double t0 = td_mono_s();
     for (int i = 0; i < n; i++) {
         td_buf_reset(&a);
         ev.u.tick.bid += 1;
         assert_true(td_codec_encode(&ev, TD_CODEC_NO_OFFSET, &a) == TD_OK);
         sink += a.len;
     }
-    double t1 = now_s();
+    double t1 = td_mono_s();
     for (int i = 0; i < n; i++) {
         assert_true(td_codec_decode(a.ptr, a.len, &back, NULL, 0) == TD_OK);
         sink += (uint64_t)back.u.tick.bid;
     }
-    double t2 = now_s();
+    double t2 = td_mono_s();
     print_message("codec speed (tick envelope, %zu bytes): encode %.0f ns, decode %.0f ns per event (%llu)\n", a.len,
                   (t1 - t0) * 1e9 / n, (t2 - t1) * 1e9 / n, (unsigned long long)(sink & 1));
     td_buf_fini(&a);

@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "core/kafka.h"
+#include "core/timeutil.h"
 
 #define PARTS 4
 #define TOPIC "t.in"
@@ -171,13 +172,6 @@ static void test_round_trip(void **state)
     consume_all(f, 2000);
 }
 
-static double mono_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* linger.ms batches; a wait for delivery sends at once: with a 10 s linger, one message is
  * delivered long before the linger would have sent it. */
 static void test_wait_overrides_linger(void **state)
@@ -189,10 +183,10 @@ static void test_wait_overrides_linger(void **state)
     char err[256] = "";
     assert_int_equal(td_kafka_producer_new(&opts, &f->log, &producer, err, sizeof err), TD_OK);
     assert_int_equal(td_kafka_producer_check_topic(producer, TOPIC, 10000, err, sizeof err), TD_OK);
-    double t0 = mono_s();
+    double t0 = td_mono_s();
     produce_range(producer, 0, 1);
     assert_int_equal(td_kafka_producer_wait(producer, 30000, err, sizeof err), TD_OK);
-    assert_true(mono_s() - t0 < 5.0);
+    assert_true(td_mono_s() - t0 < 5.0);
     assert_int_equal(td_kafka_producer_delivered(producer), 1);
     td_kafka_producer_destroy(producer);
 }
