@@ -59,6 +59,15 @@ check_prefix() {
   echo "$next"
 }
 
+# until_progress PID FUNCTION LAST: polls FUNCTION (a number) until it is above LAST or PID has ended
+until_progress() {
+  for _ in $(seq 600); do
+    [ "$($2)" -gt "$3" ] && return 0
+    kill -0 "$1" 2> /dev/null || return 0
+    sleep 0.05
+  done
+}
+
 pg_start
 expect_exit 3 td --data-dir "$dir" --config "$cfg" sink --once
 expect_err "run tapedeck migrate"
@@ -78,11 +87,7 @@ kills=0 last=0
 for delay in 0.035 0.06 0.02 0.045 0.01; do
   "$TAPEDECK" --data-dir "$dir" --config "$cfg" sink --once --batch-rows 10 --hold-ms 25 > /dev/null 2> "$TD_WORK/kill.err" &
   pid=$!
-  for _ in $(seq 600); do
-    [ "$(out_offset)" -gt "$last" ] && break
-    kill -0 "$pid" 2> /dev/null || break
-    sleep 0.05
-  done
+  until_progress "$pid" out_offset "$last"
   sleep "$delay"
   if kill -9 "$pid" 2> /dev/null; then kills=$((kills + 1)); fi
   wait "$pid" 2> /dev/null || true
@@ -97,11 +102,7 @@ pass "$kills SIGKILLs mid-transaction: the warehouse always held exactly outputs
 # 2. PostgreSQL restarted while the sink runs (and holds a transaction open)
 "$TAPEDECK" --data-dir "$dir" --config "$cfg" sink --once --batch-rows 10 --hold-ms 25 > "$TD_WORK/restart.out" 2> "$TD_WORK/restart.err" &
 pid=$!
-for _ in $(seq 600); do
-  [ "$(out_offset)" -gt "$last" ] && break
-  kill -0 "$pid" 2> /dev/null || break
-  sleep 0.05
-done
+until_progress "$pid" out_offset "$last"
 mid=$(check_prefix "before the restart")
 pg_restart
 wait "$pid" || { cat "$TD_WORK/restart.err" >&2; fail "the sink did not survive a PostgreSQL restart"; }
@@ -149,11 +150,7 @@ ikills=0 ilast=0
 for delay in 0.1 0.25 0.05; do
   "$TAPEDECK" --data-dir "$dir" --config "$cfg" sink --once --batch-rows 1 --hold-ms 400 > /dev/null 2> "$TD_WORK/kill.err" &
   pid=$!
-  for _ in $(seq 600); do
-    [ "$(in_offset)" -gt "$ilast" ] && break
-    kill -0 "$pid" 2> /dev/null || break
-    sleep 0.05
-  done
+  until_progress "$pid" in_offset "$ilast"
   sleep "$delay"
   killed=0
   if kill -9 "$pid" 2> /dev/null; then killed=1; fi
@@ -214,17 +211,13 @@ sym_state() {
                      UNION ALL SELECT symbol, out_offset FROM day_digests) x ON x.symbol = s.symbol
           GROUP BY s.symbol, o.next_offset ORDER BY s.symbol"
 }
+both_offsets() { sym_state | awk '{ s += $2 } END { print s }'; }
 both_mid=0 skills=0
 for delay in 0.03 0.05 0.02; do
   "$TAPEDECK" --data-dir "$dir" --config "$cfg" sink --once --sessions 2 --batch-rows 10 --hold-ms 25 \
     > /dev/null 2> "$TD_WORK/kill2.err" &
   pid=$!
-  before=$(sym_state | awk '{ s += $2 } END { print s }')
-  for _ in $(seq 600); do
-    [ "$(sym_state | awk '{ s += $2 } END { print s }')" -gt "$before" ] && break
-    kill -0 "$pid" 2> /dev/null || break
-    sleep 0.05
-  done
+  until_progress "$pid" both_offsets "$(both_offsets)"
   sleep "$delay"
   if kill -9 "$pid" 2> /dev/null; then
     skills=$((skills + 1))
