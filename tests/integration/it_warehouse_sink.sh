@@ -75,6 +75,13 @@ td migrate > /dev/null
 expect_exit 3 env PGPORT=1 "$TAPEDECK" --data-dir "$dir" --config "$cfg" --set warehouse.give_up_s=1 sink --once
 expect_err "PostgreSQL unreachable for 1 s, giving up"
 pass "an unreachable PostgreSQL is retried, then given up after warehouse.give_up_s (exit 3)"
+for bad in 0 17 two; do
+  expect_exit 2 td --data-dir "$dir" --config "$cfg" sink --once --sessions "$bad"
+  expect_err "--sessions expects"
+done
+expect_exit 2 td --data-dir "$dir" --config "$cfg" --set warehouse.sessions=17 sink --once
+expect_err "warehouse.sessions"
+pass "--sessions and warehouse.sessions outside 1..16 are refused (exit 2)"
 
 # 1. SIGKILL inside transactions: batches of 10 rows, each held open 25 ms before COMMIT (ten
 #    seconds at least for the stream, so that five kills land before its end on a loaded machine).
