@@ -355,6 +355,7 @@ typedef struct sink {
     const td_sink_opts_t *opts;
     td_sink_stats_t *stats; /* &own_stats */
     td_sink_stats_t own_stats;
+    uint32_t session; /* 0 .. opts->sessions - 1 (in its log lines when there are several) */
     const struct pass_work *work; /* the current pass's shared work (its failure stops this session) */
     td_pg_t *pg;
     td_buf_t copy_sql[TD_SINK_TABLES], upsert_sql[TD_SINK_TABLES], direct_sql[TD_SINK_TABLES];
@@ -398,7 +399,11 @@ static void log_at(sink_t *sink, td_log_level_t level, td_err_t rc, const char *
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    td_log_write(sink->opts->log, level, "sink", rc, "%s", msg);
+    if (sink->opts->sessions > 1)
+        td_log_write(sink->opts->log, level, "sink", rc, "session %u of %u: %s", sink->session + 1,
+                     sink->opts->sessions, msg);
+    else
+        td_log_write(sink->opts->log, level, "sink", rc, "%s", msg);
 }
 
 /* This thread's CPU time so far, in ms (for the debug log's account of a stream). */
@@ -1064,6 +1069,7 @@ td_err_t td_sink_run(const td_sink_opts_t *opts, td_sink_stats_t *stats, char *e
     for (uint32_t i = 0; i < runner.n; i++) {
         sink_t *sink = &runner.sinks[i];
         sink->opts = opts;
+        sink->session = i;
         sink->stats = &sink->own_stats;
         if (rc == TD_OK)
             rc = build_sql(sink);
