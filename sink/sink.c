@@ -355,8 +355,8 @@ typedef struct sink {
     const td_sink_opts_t *opts;
     td_sink_stats_t *stats; /* &own_stats */
     td_sink_stats_t own_stats;
-    uint32_t session; /* 0 .. opts->sessions - 1 (in its log lines when there are several) */
-    const struct pass_work *work; /* the current pass's shared work (its failure stops this session) */
+    uint32_t session;       /* 0 .. opts->sessions - 1 (in its log lines when there are several) */
+    struct pass_work *work; /* the current pass's shared work (its failure stops this session) */
     td_pg_t *pg;
     td_buf_t copy_sql[TD_SINK_TABLES], upsert_sql[TD_SINK_TABLES], direct_sql[TD_SINK_TABLES];
     td_pg_copy_t copy[TD_SINK_TABLES];
@@ -943,7 +943,7 @@ static void work_symbols(sink_t *sink, pass_work_t *work)
 static void *session_main(void *arg)
 {
     sink_t *sink = arg;
-    work_symbols(sink, (pass_work_t *)sink->work);
+    work_symbols(sink, sink->work);
     return NULL;
 }
 
