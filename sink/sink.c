@@ -353,8 +353,7 @@ struct pass_work;
 /* One session: its connection, its encoders and its counts. */
 typedef struct sink {
     const td_sink_opts_t *opts;
-    td_sink_stats_t *stats; /* &own_stats */
-    td_sink_stats_t own_stats;
+    td_sink_stats_t stats;  /* this session's counts (td_sink_run adds them up) */
     uint32_t session;       /* 0 .. opts->sessions - 1 (in its log lines when there are several) */
     struct pass_work *work; /* the current pass's shared work (its failure stops this session) */
     td_pg_t *pg;
@@ -547,7 +546,7 @@ static td_err_t ensure_connected(sink_t *sink, char *errbuf, size_t errlen)
         if (rc != TD_ERR_IO)
             return td_err_set(errbuf, errlen, rc, "%s", sink->detail);
         failures++;
-        sink->stats->retries++;
+        sink->stats.retries++;
         if (sink->opts->give_up_s && td_mono_ms() - since >= (int64_t)sink->opts->give_up_s * 1000)
             return td_err_set(errbuf, errlen, TD_ERR_IO, "PostgreSQL unreachable for %u s, giving up: %s",
                               sink->opts->give_up_s, sink->detail);
@@ -642,7 +641,7 @@ static td_err_t write_tables(sink_t *sink, const char *symbol, uint64_t from, ui
         direct = rc == TD_OK;
         if (rc == TD_ERR_EXISTS) {
             rc = td_pg_exec(sink->pg, "ROLLBACK TO SAVEPOINT direct", d, dl);
-            sink->stats->upserted_batches++;
+            sink->stats.upserted_batches++;
         }
     }
     for (int t = 0; rc == TD_OK && !direct && t < TD_SINK_TABLES; t++)
@@ -731,10 +730,10 @@ static td_err_t write_batch(sink_t *sink, const char *symbol, td_stream_kind_t s
     for (size_t i = 0; i < sink->n_new_months; i++)
         if (push_month(&sink->months, &sink->n_months, &sink->cap_months, sink->new_months[i]) != TD_OK)
             break; /* only a cache: the partition function is idempotent */
-    sink->stats->batches++;
-    sink->stats->rows += rows;
+    sink->stats.batches++;
+    sink->stats.rows += rows;
     for (int t = 0; t < TD_SINK_TABLES; t++)
-        sink->stats->by_table[t] += sink->copy[t].rows;
+        sink->stats.by_table[t] += sink->copy[t].rows;
     return TD_OK;
 }
 
@@ -801,7 +800,7 @@ static td_err_t sync_stream(sink_t *sink, td_tape_t *tape, const char *symbol, t
     /* the debug log's account of the stream: wall time and this thread's CPU (bench/warehouse.sh) */
     int64_t t0 = td_mono_ms();
     double cpu0 = thread_cpu_ms();
-    uint64_t first = next, rows0 = sink->stats->rows;
+    uint64_t first = next, rows0 = sink->stats.rows;
     td_tape_iter_t *iter = NULL;
     rc = td_tape_iter_new(tape, stream, symbol, next, &iter);
     if (rc == TD_OK && stream == TD_STREAM_INPUT) {
@@ -865,7 +864,7 @@ static td_err_t sync_stream(sink_t *sink, td_tape_t *tape, const char *symbol, t
         log_at(sink, TD_LOG_DEBUG, TD_OK,
                "%s: %ss %" PRIu64 "..%" PRIu64 " written: %" PRIu64 " row(s) in %" PRId64
                " ms, %.0f ms CPU in the sink",
-               symbol, sname, first, next - 1, sink->stats->rows - rows0, td_mono_ms() - t0, thread_cpu_ms() - cpu0);
+               symbol, sname, first, next - 1, sink->stats.rows - rows0, td_mono_ms() - t0, thread_cpu_ms() - cpu0);
     return rc;
 }
 
@@ -906,7 +905,7 @@ static td_err_t sink_symbol(sink_t *sink, td_tape_t *tape, const char *symbol, c
         } else {
             return rc;
         }
-        sink->stats->retries++;
+        sink->stats.retries++;
         if (stopping(sink))
             return TD_ERR_END;
     }
@@ -924,7 +923,7 @@ static void work_symbols(sink_t *sink, pass_work_t *work)
         pthread_mutex_unlock(&work->lock);
         if (done)
             return;
-        sink->stats->symbols++;
+        sink->stats.symbols++;
         char err[sizeof work->err] = "";
         td_err_t rc = sink_symbol(sink, work->tape, work->list->names[i], err, sizeof err);
         if (rc == TD_OK)
@@ -1010,8 +1009,7 @@ static td_err_t sink_pass(runner_t *runner, char *errbuf, size_t errlen)
         rc = td_tape_open(opts->tape_dir, &topts, &tape, errbuf, errlen);
         if (rc == TD_ERR_STORE && !opts->once) {
             /* a following sink outlives a writer's busy moment: try again at the next pass */
-            if (opts->log)
-                td_log_write(opts->log, TD_LOG_WARN, "sink", rc, "%s; trying again in %u ms", errbuf, opts->poll_ms);
+            td_log_write(opts->log, TD_LOG_WARN, "sink", rc, "%s; trying again in %u ms", errbuf, opts->poll_ms);
             errbuf[0] = '\0';
             return TD_OK;
         }
@@ -1033,10 +1031,9 @@ static td_err_t sink_pass(runner_t *runner, char *errbuf, size_t errlen)
         td_tape_close(tape);
     if (rc == TD_ERR_MISMATCH && own_view && !opts->once && runner->stale_passes < STALE_PASSES_MAX) {
         runner->stale_passes++;
-        if (opts->log)
-            td_log_write(opts->log, TD_LOG_WARN, "sink", rc,
-                         "%s - taken for a stale read-only view beside the writer (%u of %u); trying again in %u ms",
-                         errbuf, runner->stale_passes, STALE_PASSES_MAX, opts->poll_ms);
+        td_log_write(opts->log, TD_LOG_WARN, "sink", rc,
+                     "%s - taken for a stale read-only view beside the writer (%u of %u); trying again in %u ms",
+                     errbuf, runner->stale_passes, STALE_PASSES_MAX, opts->poll_ms);
         errbuf[0] = '\0';
         return TD_OK;
     }
@@ -1070,13 +1067,12 @@ td_err_t td_sink_run(const td_sink_opts_t *opts, td_sink_stats_t *stats, char *e
         sink_t *sink = &runner.sinks[i];
         sink->opts = opts;
         sink->session = i;
-        sink->stats = &sink->own_stats;
         if (rc == TD_OK)
             rc = build_sql(sink);
     }
     while (rc == TD_OK) {
         for (uint32_t i = 0; i < runner.n; i++)
-            runner.sinks[i].stats->symbols = 0; /* stats.symbols: the streams of the last pass */
+            runner.sinks[i].stats.symbols = 0; /* stats.symbols: the streams of the last pass */
         rc = sink_pass(&runner, errbuf, errlen);
         if (rc != TD_OK || opts->once || stopping(&runner.sinks[0]))
             break;
@@ -1086,7 +1082,7 @@ td_err_t td_sink_run(const td_sink_opts_t *opts, td_sink_stats_t *stats, char *e
     if (rc == TD_ERR_END)
         rc = TD_OK; /* stopped while waiting for PostgreSQL */
     for (uint32_t i = 0; i < runner.n; i++) {
-        td_sink_stats_add(stats, runner.sinks[i].stats);
+        td_sink_stats_add(stats, &runner.sinks[i].stats);
         sink_fini(&runner.sinks[i]);
     }
     free(runner.sinks);
