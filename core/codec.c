@@ -616,17 +616,22 @@ td_err_t td_codec_decode(const uint8_t *data, size_t len, td_event_t *ev, char *
     return td_codec_decode_ex(data, len, TD_CODEC_DEFAULT, ev, errbuf, errlen);
 }
 
-/* ---- the trusted tick fast path ----
- * Ticks are nearly every event on a tape, and protobuf-c's generic unpack is most of the cost of
- * reading one. For TRUSTED input (bytes this codec wrote, read back from the tape) a Tick envelope
- * is parsed directly: top-level fields 1..8 and the tick body (10), in increasing field order, each
- * at most once, every varint well formed, every 32-bit field in range, strings NUL-free and fitting.
- * Anything else - another body, an unexpected field or wire type, any doubt - returns false and the
- * generic path decides, so the fast path can only ever agree with protobuf-c (tests/unit/core/
- * test_codec.c checks that on valid and mutated ticks). */
+/* ---- the trusted fast path: ticks and bars ----
+ * Ticks are nearly every event on an input stream and bars nearly every one on an output stream,
+ * and protobuf-c's generic unpack is most of the cost of reading one. For TRUSTED input (bytes this
+ * codec wrote, read back from the tape) a Tick or Bar envelope is parsed directly: top-level fields
+ * 1..8 and the one body (10 or 20), in increasing field order, each at most once, every varint
+ * well formed, every 32-bit field in range, strings NUL-free and fitting. Anything else - another
+ * body, an unexpected field or wire type, any doubt - returns false and the generic path decides,
+ * so the fast path can only ever agree with protobuf-c (tests/unit/core/test_codec.c checks that on
+ * valid and mutated ticks and bars). */
 
-static bool fast_varint(const uint8_t *p, size_t len, size_t *pos, uint64_t *v)
+static inline bool fast_varint(const uint8_t *p, size_t len, size_t *pos, uint64_t *v)
 {
+    if (*pos < len && p[*pos] < 0x80) { /* one byte: every tag and most small values */
+        *v = p[(*pos)++];
+        return true;
+    }
     *v = 0;
     for (int shift = 0; shift < 64 && *pos < len; shift += 7) {
         uint8_t b = p[(*pos)++];
@@ -655,44 +660,76 @@ static bool fast_string(const uint8_t *p, size_t len, size_t *pos, char *dst, si
     return true;
 }
 
-static bool fast_tick_body(const uint8_t *p, size_t len, td_tick_t *tick)
+/* Calls set(field, value, out) for each varint field of a body whose numbers are 1..max_field in
+ * increasing order; false on any other wire type, order or number, or when set refuses a value. */
+static bool fast_body(const uint8_t *p, size_t len, uint64_t max_field, bool (*set)(uint64_t, uint64_t, void *),
+                      void *out)
 {
     size_t pos = 0;
     uint64_t last_field = 0, tag, v;
     while (pos < len) {
-        if (!fast_varint(p, len, &pos, &tag) || (tag & 7) != 0 || (tag >> 3) <= last_field || (tag >> 3) > 5)
+        if (!fast_varint(p, len, &pos, &tag) || (tag & 7) != 0 || (tag >> 3) <= last_field || (tag >> 3) > max_field)
             return false;
         last_field = tag >> 3;
-        if (!fast_varint(p, len, &pos, &v))
+        if (!fast_varint(p, len, &pos, &v) || !set(last_field, v, out))
             return false;
-        switch (last_field) {
-        case 1: tick->bid = unzigzag(v); break;
-        case 2: tick->ask = unzigzag(v); break;
-        case 3: tick->last = unzigzag(v); break;
-        case 4: tick->volume = unzigzag(v); break;
-        case 5:
-            if (v > UINT32_MAX)
-                return false;
-            tick->flags = (uint32_t)v;
-            break;
-        }
     }
     return true;
 }
 
-static bool fast_tick(const uint8_t *p, size_t len, td_event_t *ev)
+static bool fast_tick_field(uint64_t field, uint64_t v, void *out)
+{
+    td_tick_t *tick = out;
+    switch (field) {
+    case 1: tick->bid = unzigzag(v); break;
+    case 2: tick->ask = unzigzag(v); break;
+    case 3: tick->last = unzigzag(v); break;
+    case 4: tick->volume = unzigzag(v); break;
+    default:
+        if (v > UINT32_MAX)
+            return false;
+        tick->flags = (uint32_t)v;
+    }
+    return true;
+}
+
+static bool fast_bar_field(uint64_t field, uint64_t v, void *out)
+{
+    td_bar_t *bar = out;
+    switch (field) {
+    case 1:
+        if (v > UINT32_MAX)
+            return false;
+        bar->timeframe_s = (uint32_t)v;
+        break;
+    case 2: bar->open_time = unzigzag(v); break;
+    case 3: bar->open = unzigzag(v); break;
+    case 4: bar->high = unzigzag(v); break;
+    case 5: bar->low = unzigzag(v); break;
+    case 6: bar->close = unzigzag(v); break;
+    case 7: bar->tick_volume = v; break;
+    case 8: bar->spread_min = unzigzag(v); break;
+    case 9: bar->spread_max = unzigzag(v); break;
+    case 10: bar->spread_sum = unzigzag(v); break;
+    default: bar->late_ticks = v;
+    }
+    return true;
+}
+
+static bool fast_envelope(const uint8_t *p, size_t len, td_event_t *ev)
 {
     size_t pos = 0;
     uint64_t last_field = 0, tag, v;
-    bool body = false;
     memset(ev, 0, sizeof *ev); /* all of it: no byte of a decoded event is left undefined */
     while (pos < len) {
         if (!fast_varint(p, len, &pos, &tag) || (tag >> 3) <= last_field)
             return false;
         last_field = tag >> 3;
         unsigned wire = (unsigned)(tag & 7);
-        bool is_len = last_field == 1 || last_field == 4 || last_field == 10;
-        if ((is_len && wire != 2) || (!is_len && wire != 0) || last_field == 9 || last_field > 10)
+        bool is_body = last_field == 10 || last_field == 20;
+        bool is_len = last_field == 1 || last_field == 4 || is_body;
+        if ((is_len && wire != 2) || (!is_len && wire != 0) || (last_field > 8 && !is_body) ||
+            (is_body && ev->kind != TD_EV_NONE))
             return false;
         switch (last_field) {
         case 1:
@@ -704,10 +741,14 @@ static bool fast_tick(const uint8_t *p, size_t len, td_event_t *ev)
                 return false;
             break;
         case 10:
-            if (!fast_varint(p, len, &pos, &v) || v > len - pos || !fast_tick_body(p + pos, (size_t)v, &ev->u.tick))
+        case 20:
+            if (!fast_varint(p, len, &pos, &v) || v > len - pos)
+                return false;
+            if (last_field == 10 ? !fast_body(p + pos, (size_t)v, 5, fast_tick_field, &ev->u.tick)
+                                 : !fast_body(p + pos, (size_t)v, 11, fast_bar_field, &ev->u.bar))
                 return false;
             pos += (size_t)v;
-            body = true;
+            ev->kind = last_field == 10 ? TD_EV_TICK : TD_EV_BAR;
             break;
         default:
             if (!fast_varint(p, len, &pos, &v))
@@ -728,10 +769,7 @@ static bool fast_tick(const uint8_t *p, size_t len, td_event_t *ev)
                 ev->index = (uint32_t)v;
         }
     }
-    if (!body)
-        return false;
-    ev->kind = TD_EV_TICK;
-    return true;
+    return ev->kind != TD_EV_NONE;
 }
 
 td_err_t td_codec_decode_ex(const uint8_t *data, size_t len, unsigned flags, td_event_t *ev, char *errbuf,
@@ -745,7 +783,7 @@ td_err_t td_codec_decode_ex(const uint8_t *data, size_t len, unsigned flags, td_
 
     if (!ev || (!data && len))
         return td_err_set(errbuf, errlen, TD_ERR_INVALID, "codec: decode: no event or no data");
-    if ((flags & TD_CODEC_TRUSTED) && !(flags & TD_CODEC__GENERIC) && fast_tick(data, len, ev))
+    if ((flags & TD_CODEC_TRUSTED) && !(flags & TD_CODEC__GENERIC) && fast_envelope(data, len, ev))
         return TD_OK;
     memset(ev, 0, sizeof *ev);
     arena.used = 0;

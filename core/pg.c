@@ -235,7 +235,7 @@ td_err_t td_pg_copy_in(td_pg_t *pg, const char *copy_sql, td_slice_t data, uint6
 
 static const uint8_t copy_signature[11] = {'P', 'G', 'C', 'O', 'P', 'Y', '\n', 0xff, '\r', '\n', 0};
 
-static void put(td_pg_copy_t *copy, const void *p, size_t n)
+static inline void put(td_pg_copy_t *copy, const void *p, size_t n)
 {
     td_buf_t *b = &copy->buf;
     if (copy->rc != TD_OK)

@@ -584,8 +584,8 @@ static void test_trusted_decode(void **unused)
     td_buf_fini(&b);
 }
 
-/* The same event as far as a decoded tick goes (header and tick body). */
-static void assert_same_tick(const td_event_t *a, const td_event_t *b)
+/* The same event as far as the fast path decodes one: header, and the tick or bar body. */
+static void assert_same_fast(const td_event_t *a, const td_event_t *b)
 {
     assert_int_equal(a->kind, b->kind);
     assert_string_equal(a->symbol, b->symbol);
@@ -596,27 +596,51 @@ static void assert_same_tick(const td_event_t *a, const td_event_t *b)
     assert_int_equal(a->ingest_ms, b->ingest_ms);
     assert_int_equal(a->input_offset, b->input_offset);
     assert_int_equal(a->index, b->index);
-    assert_int_equal(a->u.tick.bid, b->u.tick.bid);
-    assert_int_equal(a->u.tick.ask, b->u.tick.ask);
-    assert_int_equal(a->u.tick.last, b->u.tick.last);
-    assert_int_equal(a->u.tick.volume, b->u.tick.volume);
-    assert_int_equal(a->u.tick.flags, b->u.tick.flags);
+    if (a->kind == TD_EV_TICK) {
+        assert_int_equal(a->u.tick.bid, b->u.tick.bid);
+        assert_int_equal(a->u.tick.ask, b->u.tick.ask);
+        assert_int_equal(a->u.tick.last, b->u.tick.last);
+        assert_int_equal(a->u.tick.volume, b->u.tick.volume);
+        assert_int_equal(a->u.tick.flags, b->u.tick.flags);
+    } else {
+        const td_bar_t *x = &a->u.bar, *y = &b->u.bar;
+        assert_int_equal(x->timeframe_s, y->timeframe_s);
+        assert_int_equal(x->open_time, y->open_time);
+        assert_int_equal(x->open, y->open);
+        assert_int_equal(x->high, y->high);
+        assert_int_equal(x->low, y->low);
+        assert_int_equal(x->close, y->close);
+        assert_int_equal(x->tick_volume, y->tick_volume);
+        assert_int_equal(x->spread_min, y->spread_min);
+        assert_int_equal(x->spread_max, y->spread_max);
+        assert_int_equal(x->spread_sum, y->spread_sum);
+        assert_int_equal(x->late_ticks, y->late_ticks);
+    }
 }
 
-/* Differential: the trusted tick fast path and protobuf-c's generic path agree on random valid
- * ticks and on every single-byte change and truncation of them (accept/refuse and the result). */
-static void test_fast_tick_matches_generic(void **unused)
+/* A random value, negative when asked, of a random size (so varints of every length occur). */
+static int64_t rnd_signed(uint64_t *seed, bool negative)
+{
+    uint64_t r = rnd_next(seed);
+    int64_t v = (int64_t)(rnd_next(seed) >> (1 + r % 63));
+    return negative ? -v : v;
+}
+
+/* Differential: the trusted fast path and protobuf-c's generic path agree on random valid ticks
+ * and bars and on every single-bit change and truncation of them (accept/refuse and the result). */
+static void test_fast_path_matches_generic(void **unused)
 {
     (void)unused;
     uint64_t seed = 0x7461706564656b31u;
     td_buf_t b;
     td_buf_init(&b);
     char err[256];
-    uint64_t agreed = 0, fast_ok = 0;
-    for (int round = 0; round < 3000; round++) {
+    uint64_t agreed = 0, fast_ok[2] = {0, 0};
+    for (int round = 0; round < 6000; round++) {
         td_event_t ev;
         memset(&ev, 0, sizeof ev);
-        ev.kind = TD_EV_TICK;
+        bool bar = round % 2 == 1;
+        ev.kind = bar ? TD_EV_BAR : TD_EV_TICK;
         uint64_t r = rnd_next(&seed);
         fill_str(ev.symbol, sizeof ev.symbol, (char)('A' + r % 26), (size_t)(r % (TD_SYMBOL_MAX + 1)));
         fill_str(ev.source, sizeof ev.source, 's', (size_t)(r >> 8) % (TD_SOURCE_MAX + 1));
@@ -624,11 +648,28 @@ static void test_fast_tick_matches_generic(void **unused)
         ev.offset = r & 2 ? rnd_next(&seed) : 0;
         ev.schema_version = (uint32_t)(r >> 16) % 3;
         ev.ingest_ms = r & 4 ? (int64_t)(rnd_next(&seed) >> 20) : 0;
-        ev.u.tick.bid = (int64_t)(rnd_next(&seed) >> 1) * (r & 8 ? -1 : 1) / (int64_t)(1 + r % 1000);
-        ev.u.tick.ask = (int64_t)(rnd_next(&seed) >> 2);
-        ev.u.tick.last = r & 16 ? (int64_t)rnd_next(&seed) : 0;
-        ev.u.tick.volume = r & 32 ? -(int64_t)(rnd_next(&seed) >> 3) : 0;
-        ev.u.tick.flags = (uint32_t)rnd_next(&seed);
+        if (bar) {
+            ev.input_offset = r & 64 ? rnd_next(&seed) >> (r % 50) : 0;
+            ev.index = (uint32_t)(r >> 24) % 4;
+            td_bar_t *x = &ev.u.bar;
+            x->timeframe_s = r & 128 ? (uint32_t)rnd_next(&seed) : 60;
+            x->open_time = rnd_signed(&seed, r & 1);
+            x->open = rnd_signed(&seed, r & 8);
+            x->high = rnd_signed(&seed, false);
+            x->low = rnd_signed(&seed, r & 16);
+            x->close = r & 32 ? rnd_signed(&seed, r & 8) : 0;
+            x->tick_volume = rnd_next(&seed) >> (r % 64);
+            x->spread_min = rnd_signed(&seed, r & 256);
+            x->spread_max = rnd_signed(&seed, false);
+            x->spread_sum = r & 512 ? rnd_signed(&seed, r & 1024) : 0;
+            x->late_ticks = r & 2048 ? rnd_next(&seed) : 0;
+        } else {
+            ev.u.tick.bid = (int64_t)(rnd_next(&seed) >> 1) * (r & 8 ? -1 : 1) / (int64_t)(1 + r % 1000);
+            ev.u.tick.ask = (int64_t)(rnd_next(&seed) >> 2);
+            ev.u.tick.last = r & 16 ? (int64_t)rnd_next(&seed) : 0;
+            ev.u.tick.volume = r & 32 ? -(int64_t)(rnd_next(&seed) >> 3) : 0;
+            ev.u.tick.flags = (uint32_t)rnd_next(&seed);
+        }
         td_buf_reset(&b);
         encode_ok(&ev, TD_CODEC_DEFAULT, &b);
         for (size_t variant = 0; variant <= b.len + 1; variant++) {
@@ -645,14 +686,16 @@ static void test_fast_tick_matches_generic(void **unused)
             td_err_t rg = td_codec_decode_ex(copy, n, TD_CODEC_TRUSTED | TD_CODEC__GENERIC, &generic, err, sizeof err);
             assert_int_equal(rf, rg);
             if (rf == TD_OK) {
-                assert_same_tick(&fast, &generic);
-                fast_ok++;
+                assert_same_fast(&fast, &generic);
+                fast_ok[fast.kind == TD_EV_BAR]++;
             }
             agreed++;
         }
     }
-    printf("fast tick path: %llu inputs agreed with the generic path, %llu decoded\n", (unsigned long long)agreed,
-           (unsigned long long)fast_ok);
+    /* the flips and cuts must leave plenty of both kinds decodable, or the test shows little */
+    assert_true(fast_ok[0] > 10000 && fast_ok[1] > 10000);
+    printf("fast path: %llu inputs agreed with the generic path, %llu ticks and %llu bars decoded\n",
+           (unsigned long long)agreed, (unsigned long long)fast_ok[0], (unsigned long long)fast_ok[1]);
     td_buf_fini(&b);
 }
 
@@ -717,7 +760,7 @@ int main(void)
         cmocka_unit_test(test_speed),
         cmocka_unit_test(test_digest_view),
         cmocka_unit_test(test_trusted_decode),
-        cmocka_unit_test(test_fast_tick_matches_generic),
+        cmocka_unit_test(test_fast_path_matches_generic),
         cmocka_unit_test(test_peek_kind),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
