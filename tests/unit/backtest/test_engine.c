@@ -65,6 +65,49 @@ static td_backtest_config_t config_no_costs(void)
     return config;
 }
 
+/* The hand-made bars from 02:00 on 2019-02-05: all in one trading day. */
+static void hand_bars_one_day(td_bar_t *bars)
+{
+    hand_bars(bars, td_time_ms_from_civil(2019, 2, 5, 2, 0, 0, 0));
+}
+
+/* Runs config over n bars, the closed trades into trades (emptied first); the run's code, its
+ * error printed when it failed. */
+static td_err_t run_trades(const td_backtest_config_t *config, const td_params_changed_t *params, const td_bar_t *bars,
+                           size_t n, trade_list_t *trades, td_backtest_result_t *result)
+{
+    td_backtest_sink_t sink = {trade_list_add, NULL, trades};
+    char err[256] = "";
+    trades->len = 0;
+    td_err_t rc = td_backtest_run(config, params, bars, n, &sink, result, err, sizeof err);
+    if (rc != TD_OK)
+        print_error("%s\n", err);
+    return rc;
+}
+
+/* Runs config over n bars in the fast mode and in the reference mode (every bar through the fill
+ * model) and asserts the same trades, equity and digest, at least min_trades of them; returns the
+ * fast run's result. */
+static td_backtest_result_t fast_equals_reference(td_backtest_config_t config, const td_params_changed_t *params,
+                                                  const td_bar_t *bars, size_t n, size_t min_trades)
+{
+    trade_list_t fast = {0}, ref = {0};
+    td_backtest_result_t fres, rres;
+    config.reference = false;
+    assert_int_equal(run_trades(&config, params, bars, n, &fast, &fres), TD_OK);
+    config.reference = true;
+    assert_int_equal(run_trades(&config, params, bars, n, &ref, &rres), TD_OK);
+    assert_true(fast.len >= min_trades);
+    assert_int_equal(fast.len, ref.len);
+    assert_memory_equal(fast.v, ref.v, fast.len * sizeof *fast.v);
+    assert_int_equal(fres.final_equity, rres.final_equity);
+    assert_int_equal(fres.trades_digest, rres.trades_digest);
+    assert_true(memcmp(&fres.ratios, &rres.ratios, sizeof fres.ratios) == 0);
+    free(fast.v);
+    free(ref.v);
+    return fres;
+}
+
 static void test_next_open_no_costs(void **state)
 {
     (void)state;
@@ -119,9 +162,8 @@ static void test_next_open_no_costs(void **state)
 static void test_costs_and_mid(void **state)
 {
     (void)state;
-    int64_t t0 = td_time_ms_from_civil(2019, 2, 5, 2, 0, 0, 0);
     td_bar_t bars[N_HAND];
-    hand_bars(bars, t0);
+    hand_bars_one_day(bars);
     td_backtest_config_t config = config_no_costs();
     config.costs = true;
     config.spread = PX5(2); /* 2 points */
@@ -129,10 +171,8 @@ static void test_costs_and_mid(void **state)
     config.commission_per_lot = MONEY(3); /* per side */
     td_params_changed_t params = params_of("sma_cross", "fast=1", "slow=2", "volume=1", NULL);
     trade_list_t trades = {0};
-    td_backtest_sink_t sink = {trade_list_add, NULL, &trades};
     td_backtest_result_t result;
-    char err[256] = "";
-    assert_int_equal(td_backtest_run(&config, &params, bars, N_HAND, &sink, &result, err, sizeof err), TD_OK);
+    assert_int_equal(run_trades(&config, &params, bars, N_HAND, &trades, &result), TD_OK);
     assert_int_equal(trades.len, 2);
     /* bid bars: a sell fills at the bid open - slippage, a buy at open + spread + slippage */
     assert_int_equal(trades.v[0].entry_price, PX5(110004));
@@ -146,8 +186,7 @@ static void test_costs_and_mid(void **state)
 
     /* mid bars: half the spread each way (1 point), plus the slippage */
     config.basis = TD_BACKTEST_MID;
-    trades.len = 0;
-    assert_int_equal(td_backtest_run(&config, &params, bars, N_HAND, &sink, &result, err, sizeof err), TD_OK);
+    assert_int_equal(run_trades(&config, &params, bars, N_HAND, &trades, &result), TD_OK);
     assert_int_equal(trades.len, 2);
     assert_int_equal(trades.v[0].entry_price, PX5(110003));
     assert_int_equal(trades.v[0].exit_price, PX5(110014));
@@ -157,18 +196,15 @@ static void test_costs_and_mid(void **state)
 static void test_stop_inside_bar(void **state)
 {
     (void)state;
-    int64_t t0 = td_time_ms_from_civil(2019, 2, 5, 2, 0, 0, 0);
     td_bar_t bars[N_HAND];
-    hand_bars(bars, t0);
+    hand_bars_one_day(bars);
     td_backtest_config_t config = config_no_costs();
     /* short from bar 4's open 1.10005 with SL = bar 3's close + 8 points = 1.10018; bar 5's high is
      * 1.10015 (no), bar 6 opens at 1.10012 and reaches 1.10025: stopped at the SL */
     td_params_changed_t params = params_of("sma_cross", "fast=1", "sl_points=8", "slow=2", "volume=1", NULL);
     trade_list_t trades = {0};
-    td_backtest_sink_t sink = {trade_list_add, NULL, &trades};
     td_backtest_result_t result;
-    char err[256] = "";
-    assert_int_equal(td_backtest_run(&config, &params, bars, N_HAND, &sink, &result, err, sizeof err), TD_OK);
+    assert_int_equal(run_trades(&config, &params, bars, N_HAND, &trades, &result), TD_OK);
     assert_true(trades.len >= 1);
     assert_int_equal(trades.v[0].side, TD_SIDE_SELL);
     /* the cross up at bar 5's close reversed (a buy of 2 lots), filled at bar 6's open before the
@@ -179,8 +215,7 @@ static void test_stop_inside_bar(void **state)
     /* direction=short: the cross up only closes; make the stop fire at bar 5 instead with 4 points:
      * SL 1.10014 <= bar 5's high 1.10015 -> closed at the SL inside bar 5 */
     params = params_of("sma_cross", "direction=short", "fast=1", "sl_points=4", "slow=2", "volume=1", NULL);
-    trades.len = 0;
-    assert_int_equal(td_backtest_run(&config, &params, bars, N_HAND, &sink, &result, err, sizeof err), TD_OK);
+    assert_int_equal(run_trades(&config, &params, bars, N_HAND, &trades, &result), TD_OK);
     assert_true(trades.len >= 1);
     assert_int_equal(trades.v[0].exit_time, bars[5].open_time);
     assert_int_equal(trades.v[0].exit_price, PX5(110014));
@@ -191,9 +226,8 @@ static void test_stop_inside_bar(void **state)
 static void test_refused_and_bad_bars(void **state)
 {
     (void)state;
-    int64_t t0 = td_time_ms_from_civil(2019, 2, 5, 2, 0, 0, 0);
     td_bar_t bars[N_HAND];
-    hand_bars(bars, t0);
+    hand_bars_one_day(bars);
     td_backtest_config_t config = config_no_costs();
     td_backtest_result_t result;
     char err[256] = "";
@@ -233,23 +267,8 @@ static void test_fast_path_equals_reference(void **state)
         params_of("breakout", "atr_n=14", "lookback=20", "max_hold=30", "sl_atr=2", "tp_atr=3", "volume=1", NULL),
     };
     for (size_t k = 0; k < sizeof sets / sizeof sets[0]; k++) {
-        trade_list_t fast = {0}, ref = {0};
-        td_backtest_sink_t fsink = {trade_list_add, NULL, &fast}, rsink = {trade_list_add, NULL, &ref};
-        td_backtest_result_t fres, rres;
-        char err[256] = "";
-        config.reference = false;
-        assert_int_equal(td_backtest_run(&config, &sets[k], bars, n, &fsink, &fres, err, sizeof err), TD_OK);
-        config.reference = true;
-        assert_int_equal(td_backtest_run(&config, &sets[k], bars, n, &rsink, &rres, err, sizeof err), TD_OK);
-        assert_true(fast.len > 10);
-        assert_int_equal(fast.len, ref.len);
-        assert_memory_equal(fast.v, ref.v, fast.len * sizeof *fast.v);
-        assert_int_equal(fres.final_equity, rres.final_equity);
-        assert_int_equal(fres.trades_digest, rres.trades_digest);
-        assert_true(memcmp(&fres.ratios, &rres.ratios, sizeof fres.ratios) == 0);
-        assert_true(fres.trades.swap != 0); /* the swap path was exercised */
-        free(fast.v);
-        free(ref.v);
+        td_backtest_result_t result = fast_equals_reference(config, &sets[k], bars, n, 11);
+        assert_true(result.trades.swap != 0); /* the swap path was exercised */
     }
     free(bars);
 }
@@ -268,13 +287,7 @@ static td_err_t run_conv(unsigned conventions, const td_params_changed_t *params
 {
     td_backtest_config_t config = config_no_costs();
     config.conventions = conventions;
-    td_backtest_sink_t sink = {trade_list_add, NULL, trades};
-    char err[256] = "";
-    trades->len = 0;
-    td_err_t rc = td_backtest_run(&config, params, bars, n, &sink, result, err, sizeof err);
-    if (rc != TD_OK)
-        print_error("%s\n", err);
-    return rc;
+    return run_trades(&config, params, bars, n, trades, result);
 }
 
 /* no-decision-on-fill-bar: fast=1 / slow=2 crosses down at bar 2 and up at bar 3, bar 3 being the
@@ -409,7 +422,7 @@ static void test_conventions_text(void **state)
     config.conventions = 8;
     td_params_changed_t params = params_of("sma_cross", "fast=1", "slow=2", "volume=1", NULL);
     td_bar_t bars[N_HAND];
-    hand_bars(bars, td_time_ms_from_civil(2019, 2, 5, 2, 0, 0, 0));
+    hand_bars_one_day(bars);
     td_backtest_result_t result;
     char err[256] = "";
     assert_int_equal(td_backtest_run(&config, &params, bars, N_HAND, NULL, &result, err, sizeof err), TD_ERR_INVALID);
@@ -429,23 +442,8 @@ static void test_conventions_real_bars(void **state)
         params_of("breakout", "lookback=50", "max_hold=30", "sl_atr=3", "tp_atr=6", "volume=1", NULL);
     uint64_t digest[TD_BACKTEST_CONVENTIONS_ALL + 1];
     for (unsigned bits = 0; bits <= TD_BACKTEST_CONVENTIONS_ALL; bits++) {
-        trade_list_t fast = {0}, ref = {0};
-        td_backtest_sink_t fsink = {trade_list_add, NULL, &fast}, rsink = {trade_list_add, NULL, &ref};
-        td_backtest_result_t fres, rres;
-        char err[256] = "";
         config.conventions = bits;
-        config.reference = false;
-        assert_int_equal(td_backtest_run(&config, &params, bars, n, &fsink, &fres, err, sizeof err), TD_OK);
-        config.reference = true;
-        assert_int_equal(td_backtest_run(&config, &params, bars, n, &rsink, &rres, err, sizeof err), TD_OK);
-        assert_true(fast.len > 100);
-        assert_int_equal(fast.len, ref.len);
-        assert_memory_equal(fast.v, ref.v, fast.len * sizeof *fast.v);
-        assert_int_equal(fres.trades_digest, rres.trades_digest);
-        assert_int_equal(fres.final_equity, rres.final_equity);
-        digest[bits] = fres.trades_digest;
-        free(fast.v);
-        free(ref.v);
+        digest[bits] = fast_equals_reference(config, &params, bars, n, 101).trades_digest;
     }
     for (unsigned bits = 1; bits <= TD_BACKTEST_CONVENTIONS_ALL; bits++)
         if (digest[bits] == digest[0])
