@@ -17,7 +17,7 @@ typedef enum td_codec_flags {
     TD_CODEC_FOR_DIGEST = 2, /* leave out ingest time and offset: the bytes a digest covers */
     TD_CODEC_TRUSTED = 4,    /* decode: bytes this codec wrote and a checksummed store kept
                                 (the tape): skip the canonical re-pack check */
-    TD_CODEC__GENERIC = 8,   /* decode, for tests: never take the trusted fast path (ticks, bars) */
+    TD_CODEC__GENERIC = 8,   /* for tests: no fast path (trusted decode of ticks and bars, encode of ticks) */
 } td_codec_flags_t;
 
 /* Appends the encoding of ev to out. TD_ERR_INVALID for an event whose kind is unknown. */

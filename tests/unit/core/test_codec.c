@@ -626,6 +626,73 @@ static int64_t rnd_signed(uint64_t *seed, bool negative)
     return negative ? -v : v;
 }
 
+/* A random valid tick or bar: every header field and body field zero or not, small or large. */
+static void random_fast_event(uint64_t *seed, bool bar, td_event_t *ev)
+{
+    memset(ev, 0, sizeof *ev);
+    ev->kind = bar ? TD_EV_BAR : TD_EV_TICK;
+    uint64_t r = rnd_next(seed);
+    fill_str(ev->symbol, sizeof ev->symbol, (char)('A' + r % 26), (size_t)(r % (TD_SYMBOL_MAX + 1)));
+    fill_str(ev->source, sizeof ev->source, 's', (size_t)(r >> 8) % (TD_SOURCE_MAX + 1));
+    ev->time_ms = (int64_t)(rnd_next(seed) % 4000000000000u) - (r & 1 ? 1000000 : 0);
+    ev->offset = r & 2 ? rnd_next(seed) : 0;
+    ev->schema_version = (uint32_t)(r >> 16) % 3;
+    ev->ingest_ms = r & 4 ? (int64_t)(rnd_next(seed) >> 20) : 0;
+    ev->input_offset = r & 64 ? rnd_next(seed) >> (r % 50) : 0;
+    ev->index = (uint32_t)(r >> 24) % 4;
+    if (bar) {
+        td_bar_t *x = &ev->u.bar;
+        x->timeframe_s = r & 128 ? (uint32_t)rnd_next(seed) : 60;
+        x->open_time = rnd_signed(seed, r & 1);
+        x->open = rnd_signed(seed, r & 8);
+        x->high = rnd_signed(seed, false);
+        x->low = rnd_signed(seed, r & 16);
+        x->close = r & 32 ? rnd_signed(seed, r & 8) : 0;
+        x->tick_volume = rnd_next(seed) >> (r % 64);
+        x->spread_min = rnd_signed(seed, r & 256);
+        x->spread_max = rnd_signed(seed, false);
+        x->spread_sum = r & 512 ? rnd_signed(seed, r & 1024) : 0;
+        x->late_ticks = r & 2048 ? rnd_next(seed) : 0;
+    } else {
+        ev->u.tick.bid = r & 4096 ? 0 : (int64_t)(rnd_next(seed) >> 1) * (r & 8 ? -1 : 1) / (int64_t)(1 + r % 1000);
+        ev->u.tick.ask = rnd_signed(seed, r & 8192);
+        ev->u.tick.last = r & 16 ? (int64_t)rnd_next(seed) : 0;
+        ev->u.tick.volume = r & 32 ? -(int64_t)(rnd_next(seed) >> 3) : 0;
+        ev->u.tick.flags = r & 16384 ? 0 : (uint32_t)rnd_next(seed) >> (r % 32);
+    }
+}
+
+/* The tick encoder's fast path writes the bytes protobuf-c's pack does, under every flag, for
+ * random ticks with any field zero or not; an unterminated string is refused by both. */
+static void test_tick_encode_matches_generic(void **unused)
+{
+    (void)unused;
+    uint64_t seed = 0x656e636f64657431u;
+    td_buf_t fast, generic;
+    td_buf_init(&fast);
+    td_buf_init(&generic);
+    const unsigned flags[] = {TD_CODEC_DEFAULT, TD_CODEC_NO_OFFSET, TD_CODEC_FOR_DIGEST};
+    for (int round = 0; round < 20000; round++) {
+        td_event_t ev;
+        random_fast_event(&seed, false, &ev);
+        for (size_t f = 0; f < sizeof flags / sizeof flags[0]; f++) {
+            td_buf_reset(&fast);
+            td_buf_reset(&generic);
+            assert_int_equal(td_codec_encode(&ev, flags[f], &fast), TD_OK);
+            assert_int_equal(td_codec_encode(&ev, flags[f] | TD_CODEC__GENERIC, &generic), TD_OK);
+            assert_int_equal(fast.len, generic.len);
+            assert_memory_equal(fast.ptr, generic.ptr, fast.len);
+        }
+    }
+    td_event_t ev;
+    random_fast_event(&seed, false, &ev);
+    memset(ev.source, 'x', sizeof ev.source); /* no NUL */
+    assert_int_equal(td_codec_encode(&ev, TD_CODEC_DEFAULT, &fast), TD_ERR_INVALID);
+    assert_int_equal(td_codec_encode(&ev, TD_CODEC__GENERIC, &generic), TD_ERR_INVALID);
+    td_buf_fini(&fast);
+    td_buf_fini(&generic);
+}
+
 /* Differential: the trusted fast path and protobuf-c's generic path agree on random valid ticks
  * and bars and on every single-bit change and truncation of them (accept/refuse and the result). */
 static void test_fast_path_matches_generic(void **unused)
@@ -638,39 +705,8 @@ static void test_fast_path_matches_generic(void **unused)
     uint64_t agreed = 0, fast_ok[2] = {0, 0};
     for (int round = 0; round < 6000; round++) {
         td_event_t ev;
-        memset(&ev, 0, sizeof ev);
-        bool bar = round % 2 == 1;
-        ev.kind = bar ? TD_EV_BAR : TD_EV_TICK;
-        uint64_t r = rnd_next(&seed);
-        fill_str(ev.symbol, sizeof ev.symbol, (char)('A' + r % 26), (size_t)(r % (TD_SYMBOL_MAX + 1)));
-        fill_str(ev.source, sizeof ev.source, 's', (size_t)(r >> 8) % (TD_SOURCE_MAX + 1));
-        ev.time_ms = (int64_t)(rnd_next(&seed) % 4000000000000u) - (r & 1 ? 1000000 : 0);
-        ev.offset = r & 2 ? rnd_next(&seed) : 0;
-        ev.schema_version = (uint32_t)(r >> 16) % 3;
-        ev.ingest_ms = r & 4 ? (int64_t)(rnd_next(&seed) >> 20) : 0;
-        if (bar) {
-            ev.input_offset = r & 64 ? rnd_next(&seed) >> (r % 50) : 0;
-            ev.index = (uint32_t)(r >> 24) % 4;
-            td_bar_t *x = &ev.u.bar;
-            x->timeframe_s = r & 128 ? (uint32_t)rnd_next(&seed) : 60;
-            x->open_time = rnd_signed(&seed, r & 1);
-            x->open = rnd_signed(&seed, r & 8);
-            x->high = rnd_signed(&seed, false);
-            x->low = rnd_signed(&seed, r & 16);
-            x->close = r & 32 ? rnd_signed(&seed, r & 8) : 0;
-            x->tick_volume = rnd_next(&seed) >> (r % 64);
-            x->spread_min = rnd_signed(&seed, r & 256);
-            x->spread_max = rnd_signed(&seed, false);
-            x->spread_sum = r & 512 ? rnd_signed(&seed, r & 1024) : 0;
-            x->late_ticks = r & 2048 ? rnd_next(&seed) : 0;
-        } else {
-            ev.u.tick.bid = (int64_t)(rnd_next(&seed) >> 1) * (r & 8 ? -1 : 1) / (int64_t)(1 + r % 1000);
-            ev.u.tick.ask = (int64_t)(rnd_next(&seed) >> 2);
-            ev.u.tick.last = r & 16 ? (int64_t)rnd_next(&seed) : 0;
-            ev.u.tick.volume = r & 32 ? -(int64_t)(rnd_next(&seed) >> 3) : 0;
-            ev.u.tick.flags = (uint32_t)rnd_next(&seed);
-        }
-        td_buf_reset(&b);
+        random_fast_event(&seed, round % 2 == 1, &ev);
+    td_buf_reset(&b);
         encode_ok(&ev, TD_CODEC_DEFAULT, &b);
         for (size_t variant = 0; variant <= b.len + 1; variant++) {
             uint8_t copy[512];
@@ -760,6 +796,7 @@ int main(void)
         cmocka_unit_test(test_speed),
         cmocka_unit_test(test_digest_view),
         cmocka_unit_test(test_trusted_decode),
+        cmocka_unit_test(test_tick_encode_matches_generic),
         cmocka_unit_test(test_fast_path_matches_generic),
         cmocka_unit_test(test_peek_kind),
     };
