@@ -4,6 +4,7 @@
  *
  *   tape_tamper DIR alter  input|output SYMBOL OFFSET   shift the event's time by +1 ms
  *   tape_tamper DIR swap   input|output SYMBOL A B      exchange the events at offsets A and B
+ *   tape_tamper DIR delete input|output SYMBOL OFFSET   remove the event: a gap in the stream
  */
 #include <rocksdb/c.h>
 #include <stdio.h>
@@ -26,7 +27,7 @@ static size_t key_of(char *key, const char *symbol, unsigned long long offset)
 int main(int argc, char **argv)
 {
     if (argc < 6) {
-        fprintf(stderr, "usage: tape_tamper DIR alter|swap input|output SYMBOL OFFSET [OFFSET2]\n");
+        fprintf(stderr, "usage: tape_tamper DIR alter|swap|delete input|output SYMBOL OFFSET [OFFSET2]\n");
         return 2;
     }
     char path[4096];
@@ -85,6 +86,8 @@ int main(int argc, char **argv)
                 rocksdb_put_cf(db, wo, h, ka, la, (const char *)out.ptr, out.len, &err);
         }
         td_buf_fini(&out);
+    } else if (strcmp(argv[2], "delete") == 0) {
+        rocksdb_delete_cf(db, wo, h, ka, la, &err);
     } else if (strcmp(argv[2], "swap") == 0 && argc == 7) {
         size_t lb = key_of(kb, argv[4], strtoull(argv[6], NULL, 10));
         size_t vb_len = 0;
