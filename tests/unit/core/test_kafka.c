@@ -2,8 +2,6 @@
  * our partition hash, a produce/consume round trip with headers, no duplicate and no reordering
  * after injected Produce errors (the idempotent producer's retries), a partition leader down for
  * several seconds then up loses nothing, a wrong partition count is refused. */
-#include <librdkafka/rdkafka.h>
-#include <librdkafka/rdkafka_mock.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,6 +14,8 @@
 
 #include <cmocka.h>
 
+#include "tests/unit/mock_cluster.h"
+
 #include "core/kafka.h"
 #include "core/timeutil.h"
 
@@ -23,7 +23,7 @@
 #define TOPIC "t.in"
 
 typedef struct fixture {
-    rd_kafka_t *rk; /* owns the mock cluster */
+    mock_cluster_t cluster;
     rd_kafka_mock_cluster_t *mc;
     td_kafka_opts_t opts;
     td_log_t log;
@@ -32,23 +32,11 @@ typedef struct fixture {
 static int setup(void **state)
 {
     fixture_t *f = calloc(1, sizeof *f);
-    char err[256];
-    rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    rd_kafka_conf_set(conf, "log_level", "2", err, sizeof err);
-    f->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
-    assert_non_null(f->rk);
-    f->mc = rd_kafka_mock_cluster_new(f->rk, 3);
-    assert_non_null(f->mc);
-    assert_int_equal(rd_kafka_mock_topic_create(f->mc, TOPIC, PARTS, 3), 0);
+    const char *topics[] = {TOPIC};
+    mock_cluster_start(&f->cluster, 3, PARTS, topics, 1);
+    f->mc = f->cluster.mc;
     td_log_init(&f->log, stderr, TD_LOG_ERROR, 0);
-    f->opts = (td_kafka_opts_t){.brokers = rd_kafka_mock_cluster_bootstraps(f->mc),
-                                .input_topic = TOPIC,
-                                .output_topic = TOPIC,
-                                .partitions = PARTS,
-                                .linger_ms = 1,
-                                .delivery_timeout_ms = 60000,
-                                .fetch_wait_ms = 5,
-                                .client_id = "test"};
+    f->opts = mock_cluster_opts(&f->cluster, TOPIC, TOPIC, PARTS);
     *state = f;
     return 0;
 }
@@ -56,8 +44,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fixture_t *f = *state;
-    rd_kafka_mock_cluster_destroy(f->mc);
-    rd_kafka_destroy(f->rk);
+    mock_cluster_stop(&f->cluster);
     free(f);
     return 0;
 }

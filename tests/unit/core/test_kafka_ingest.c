@@ -4,9 +4,6 @@
  * offsets and sequence numbers committed with the events (a new ingest on the same tape takes
  * nothing twice), and a record that does not decode. */
 #define _XOPEN_SOURCE 700
-#include <ftw.h>
-#include <librdkafka/rdkafka.h>
-#include <librdkafka/rdkafka_mock.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,6 +15,9 @@
 
 #include <cmocka.h>
 
+#include "tests/unit/mock_cluster.h"
+#include "tests/unit/scratch_tape.h"
+
 #include "core/codec.h"
 #include "core/kafka.h"
 #include "core/kafka_ingest.h"
@@ -26,7 +26,7 @@
 #define T0 1399248000000LL /* 2014-05-05 00:00 UTC */
 
 typedef struct fixture {
-    rd_kafka_t *rk;
+    mock_cluster_t cluster;
     rd_kafka_mock_cluster_t *mc;
     td_kafka_opts_t opts;
     td_log_t log;
@@ -39,47 +39,23 @@ static int setup(void **state)
 {
     fixture_t *f = calloc(1, sizeof *f);
     char err[256];
-    rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    rd_kafka_conf_set(conf, "log_level", "2", err, sizeof err);
-    f->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
-    f->mc = rd_kafka_mock_cluster_new(f->rk, 3);
-    assert_non_null(f->mc);
-    assert_int_equal(rd_kafka_mock_topic_create(f->mc, "in", PARTS, 3), 0);
-    assert_int_equal(rd_kafka_mock_topic_create(f->mc, "out", PARTS, 3), 0);
+    const char *topics[] = {"in", "out"};
+    mock_cluster_start(&f->cluster, 3, PARTS, topics, 2);
+    f->mc = f->cluster.mc;
     td_log_init(&f->log, stderr, TD_LOG_ERROR, 0);
-    f->opts = (td_kafka_opts_t){.brokers = rd_kafka_mock_cluster_bootstraps(f->mc),
-                                .input_topic = "in",
-                                .output_topic = "out",
-                                .partitions = PARTS,
-                                .linger_ms = 1,
-                                .delivery_timeout_ms = 60000,
-                                .fetch_wait_ms = 5,
-                                .client_id = "test"};
-    snprintf(f->dir, sizeof f->dir, "%s/tmp-test-kafka-ingest-XXXXXX", TD_TEST_BINARY_DIR);
-    assert_non_null(mkdtemp(f->dir));
-    td_tape_opts_t topts = {.sync = TD_SYNC_NONE};
-    assert_int_equal(td_tape_open(f->dir, &topts, &f->tape, err, sizeof err), TD_OK);
+    f->opts = mock_cluster_opts(&f->cluster, "in", "out", PARTS);
+    scratch_tape_open(f->dir, sizeof f->dir, "test-kafka-ingest", &f->tape);
     assert_int_equal(td_kafka_producer_new(&f->opts, &f->log, &f->producer, err, sizeof err), TD_OK);
     *state = f;
     return 0;
-}
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
 }
 
 static int teardown(void **state)
 {
     fixture_t *f = *state;
     td_kafka_producer_destroy(f->producer);
-    td_tape_close(f->tape);
-    nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-    rd_kafka_mock_cluster_destroy(f->mc);
-    rd_kafka_destroy(f->rk);
+    scratch_tape_remove(f->dir, f->tape);
+    mock_cluster_stop(&f->cluster);
     free(f);
     return 0;
 }

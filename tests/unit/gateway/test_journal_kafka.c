@@ -6,8 +6,6 @@
  * wake-up fd says when to settle, and settle reports each account's bursts in commit order with the
  * clock state recorded beside them. */
 #define _XOPEN_SOURCE 700
-#include <librdkafka/rdkafka.h>
-#include <librdkafka/rdkafka_mock.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -21,6 +19,7 @@
 
 #include <cmocka.h>
 
+#include "tests/unit/mock_cluster.h"
 #include "tests/unit/scratch_tape.h"
 
 #include "gateway/journal_kafka.h"
@@ -37,8 +36,7 @@ static double wall_s(void)
 
 /* One mock cluster (one broker, the topic in 2 partitions), a scratch tape and the journal on them. */
 typedef struct fixture {
-    rd_kafka_t *rk;
-    rd_kafka_mock_cluster_t *mc;
+    mock_cluster_t cluster;
     td_log_t log;
     char dir[512];
     td_tape_t *tape;
@@ -50,23 +48,12 @@ static int setup(void **state)
     fixture_t *f = calloc(1, sizeof *f);
     assert_non_null(f);
     char err[512] = "";
-    rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    rd_kafka_conf_set(conf, "log_level", "2", err, sizeof err);
-    f->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
-    assert_non_null(f->rk);
-    f->mc = rd_kafka_mock_cluster_new(f->rk, 1);
-    assert_non_null(f->mc);
-    assert_int_equal(rd_kafka_mock_topic_create(f->mc, TOPIC, 2, 1), 0);
+    const char *topics[] = {TOPIC};
+    mock_cluster_start(&f->cluster, 1, 2, topics, 1);
+    td_kafka_opts_t opts = mock_cluster_opts(&f->cluster, TOPIC, TOPIC, 2);
+    opts.linger_ms = 5;
     /* one request in flight: the mock keeps no order across a failed request (kafka.max_in_flight) */
-    td_kafka_opts_t opts = {.brokers = rd_kafka_mock_cluster_bootstraps(f->mc),
-                            .input_topic = TOPIC,
-                            .output_topic = TOPIC,
-                            .partitions = 2,
-                            .linger_ms = 5,
-                            .delivery_timeout_ms = 60000,
-                            .fetch_wait_ms = 5,
-                            .max_in_flight = 1,
-                            .client_id = "test"};
+    opts.max_in_flight = 1;
     td_log_init(&f->log, stderr, TD_LOG_ERROR, 0);
     scratch_tape_open(f->dir, sizeof f->dir, "test-journal-kafka", &f->tape);
     assert_int_equal(td_gw_kafka_new(&opts, f->tape, &f->log, &f->journal, err, sizeof err), TD_OK);
@@ -79,8 +66,7 @@ static int teardown(void **state)
     fixture_t *f = *state;
     td_gw_kafka_destroy(f->journal);
     scratch_tape_remove(f->dir, f->tape);
-    rd_kafka_mock_cluster_destroy(f->mc);
-    rd_kafka_destroy(f->rk);
+    mock_cluster_stop(&f->cluster);
     free(f);
     return 0;
 }
@@ -189,7 +175,7 @@ static uint64_t recorded(const td_gw_journal_t *j, const char *account)
 static void test_settle(void **state)
 {
     fixture_t *f = *state;
-    rd_kafka_mock_cluster_t *mc = f->mc;
+    rd_kafka_mock_cluster_t *mc = f->cluster.mc;
     char err[512] = "";
     const td_gw_journal_t *j = td_gw_kafka_journal(f->journal);
     assert_non_null(j->settle);
