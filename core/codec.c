@@ -323,7 +323,7 @@ static uint8_t *put_varint(uint8_t *p, uint64_t v)
 
 static uint64_t zigzag(int64_t v)
 {
-    return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+    return ((uint64_t)v << 1) ^ (0 - ((uint64_t)v >> 63)); /* no shift of a negative number */
 }
 
 /* A varint field numbered 1..15, left out when zero. */

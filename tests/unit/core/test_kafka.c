@@ -24,7 +24,6 @@
 
 typedef struct fixture {
     mock_cluster_t cluster;
-    rd_kafka_mock_cluster_t *mc;
     td_kafka_opts_t opts;
     td_log_t log;
 } fixture_t;
@@ -34,7 +33,6 @@ static int setup(void **state)
     fixture_t *f = calloc(1, sizeof *f);
     const char *topics[] = {TOPIC};
     mock_cluster_start(&f->cluster, 3, PARTS, topics, 1);
-    f->mc = f->cluster.mc;
     td_log_init(&f->log, stderr, TD_LOG_ERROR, 0);
     f->opts = mock_cluster_opts(&f->cluster, TOPIC, TOPIC, PARTS);
     *state = f;
@@ -200,7 +198,7 @@ static void test_injected_errors_no_duplicates(void **state)
     produce_range(producer, 0, 500);
     assert_int_equal(td_kafka_producer_wait(producer, 30000, err, sizeof err), TD_OK);
     /* the next Produce requests fail with retriable errors; the idempotent producer retries */
-    rd_kafka_mock_push_request_errors(f->mc, 0 /* Produce */, 6, RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS,
+    rd_kafka_mock_push_request_errors(f->cluster.mc, 0 /* Produce */, 6, RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS,
                                       RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT, RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION,
                                       RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS_AFTER_APPEND,
                                       RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE, RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT);
@@ -221,7 +219,7 @@ static void test_broker_down_then_up(void **state)
     assert_int_equal(td_kafka_producer_wait(producer, 30000, err, sizeof err), TD_OK);
     /* every broker down: nothing can be delivered while they are */
     for (int b = 1; b <= 3; b++)
-        rd_kafka_mock_broker_set_down(f->mc, b);
+        rd_kafka_mock_broker_set_down(f->cluster.mc, b);
     produce_range(producer, 400, 800);
     assert_int_equal(td_kafka_producer_wait(producer, 3000, err, sizeof err), TD_ERR_IO);
     assert_true(td_kafka_producer_outstanding(producer) > 0);
@@ -229,7 +227,7 @@ static void test_broker_down_then_up(void **state)
     assert_true(td_kafka_producer_durable(producer) >= 400);
     assert_true(td_kafka_producer_durable(producer) + td_kafka_producer_outstanding(producer) <= 800);
     for (int b = 1; b <= 3; b++)
-        rd_kafka_mock_broker_set_up(f->mc, b);
+        rd_kafka_mock_broker_set_up(f->cluster.mc, b);
     produce_range(producer, 800, 1000);
     assert_int_equal(td_kafka_producer_wait(producer, 60000, err, sizeof err), TD_OK);
     assert_int_equal(td_kafka_producer_delivered(producer), 1000);

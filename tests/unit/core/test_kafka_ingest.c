@@ -27,7 +27,6 @@
 
 typedef struct fixture {
     mock_cluster_t cluster;
-    rd_kafka_mock_cluster_t *mc;
     td_kafka_opts_t opts;
     td_log_t log;
     char dir[512];
@@ -41,7 +40,6 @@ static int setup(void **state)
     char err[256];
     const char *topics[] = {"in", "out"};
     mock_cluster_start(&f->cluster, 3, PARTS, topics, 2);
-    f->mc = f->cluster.mc;
     td_log_init(&f->log, stderr, TD_LOG_ERROR, 0);
     f->opts = mock_cluster_opts(&f->cluster, "in", "out", PARTS);
     scratch_tape_open(f->dir, sizeof f->dir, "test-kafka-ingest", &f->tape);
