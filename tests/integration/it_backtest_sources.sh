@@ -38,11 +38,7 @@ pass "--data tape (history EURUSD@H4) = --data FILE: $(($(wc -l < "$TD_WORK/tape
 # 2. bars the host built, on the tape and in the warehouse
 printf 'bars:\n  timeframe: M1\n' >> "$cfg"
 live="$TD_WORK/live"
-td --data-dir "$live" --config "$cfg" params push --symbol EURUSD --strategy sma_cross \
-   --set fast=5,slow=20,direction=both,volume=1,sl_points=0,tp_points=0 --author tests --reason sources \
-   --at 2019-02-04T00:00:00 > /dev/null
-td --data-dir "$live" --config "$cfg" import --format dukascopy-csv --symbol EURUSD --day-end last \
-   "$TD_SHARED_DATA/ticks/dukascopy-eurusd-2019-02-04_05.csv" > /dev/null
+import_duka_eurusd "$live" "$cfg" sources
 td --data-dir "$live" --config "$cfg" process > /dev/null
 bt "$TD_WORK/out" "$live" tape
 grep -q "tape output stream EURUSD (M1 bars built from the ticks)" "$TD_WORK/out.summary" ||

@@ -11,11 +11,7 @@ cfg="$TD_WORK/config.yaml"
 write_config "$cfg"
 dir="$TD_WORK/tape"
 tdc() { td --data-dir "$dir" --config "$cfg" "$@"; }
-tdc params push --symbol EURUSD --strategy sma_cross \
-   --set fast=5,slow=20,direction=both,volume=1,sl_points=0,tp_points=0 --author tests --reason compact \
-   --at 2019-02-04T00:00:00 > /dev/null
-tdc import --format dukascopy-csv --symbol EURUSD --day-end last \
-   "$TD_SHARED_DATA/ticks/dukascopy-eurusd-2019-02-04_05.csv" > /dev/null
+import_duka_eurusd "$dir" "$cfg" compact
 
 pg_start
 td migrate > /dev/null

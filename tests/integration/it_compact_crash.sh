@@ -14,11 +14,7 @@ cfg="$TD_WORK/config.yaml"
 write_config "$cfg"
 base="$TD_WORK/base"
 tdb() { td --data-dir "$base" --config "$cfg" "$@"; }
-tdb params push --symbol EURUSD --strategy sma_cross \
-   --set fast=5,slow=20,direction=both,volume=1,sl_points=0,tp_points=0 --author tests --reason compact \
-   --at 2019-02-04T00:00:00 > /dev/null
-tdb import --format dukascopy-csv --symbol EURUSD --day-end last \
-   "$TD_SHARED_DATA/ticks/dukascopy-eurusd-2019-02-04_05.csv" > /dev/null
+import_duka_eurusd "$base" "$cfg" compact
 tdb process > /dev/null
 for copy in ref crash gap; do cp -a "$base" "$TD_WORK/$copy"; done
 

@@ -6,11 +6,7 @@ need_data
 cfg="$TD_WORK/config.yaml"
 write_config "$cfg"
 dir="$TD_WORK/tape"
-td --data-dir "$dir" --config "$cfg" params push --symbol EURUSD --strategy sma_cross \
-   --set fast=5,slow=20,direction=both,volume=1,sl_points=0,tp_points=0 --author tests --reason tamper \
-   --at 2019-02-04T00:00:00 > /dev/null
-td --data-dir "$dir" --config "$cfg" import --format dukascopy-csv --symbol EURUSD --day-end last \
-   "$TD_SHARED_DATA/ticks/dukascopy-eurusd-2019-02-04_05.csv" > /dev/null
+import_duka_eurusd "$dir" "$cfg" tamper
 td --data-dir "$dir" --config "$cfg" process > /dev/null
 for d in 2019-02-04 2019-02-05; do expect_exit 0 td --data-dir "$dir" --config "$cfg" replay --date $d; done
 td --data-dir "$dir" dump --stream output --symbol EURUSD > "$TD_WORK/outputs.txt"

@@ -14,11 +14,7 @@ write_config "$cfg"
 printf 'bars:\n  timeframe: M1\nwarehouse:\n  retry_max_ms: 400\n  give_up_s: 60\n' >> "$cfg"
 dir="$TD_WORK/tape"
 tdc() { td --data-dir "$dir" --config "$cfg" "$@"; }
-tdc params push --symbol EURUSD --strategy sma_cross \
-   --set fast=5,slow=20,direction=both,volume=1,sl_points=0,tp_points=0 --author tests --reason warehouse \
-   --at 2019-02-04T00:00:00 > /dev/null
-tdc import --format dukascopy-csv --symbol EURUSD --day-end last \
-   "$TD_SHARED_DATA/ticks/dukascopy-eurusd-2019-02-04_05.csv" > /dev/null
+import_duka_eurusd "$dir" "$cfg" warehouse
 tdc params push --symbol EURUSD --strategy sma_cross \
    --set fast=8,slow=30,direction=both,volume=1,sl_points=0,tp_points=0 --author tests --reason "second set" \
    --at 2019-02-06T00:00:00 > /dev/null

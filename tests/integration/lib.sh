@@ -65,6 +65,17 @@ symbols:
 YAML
 }
 
+DUKA_EURUSD="$TD_SHARED_DATA/ticks/dukascopy-eurusd-2019-02-04_05.csv"
+# import_duka_eurusd DIR CONFIG REASON: the two Dukascopy EURUSD days (2019-02-04 and -05) with an
+# sma_cross set in front, pushed with REASON
+import_duka_eurusd() {
+  local dir=$1 cfg=$2
+  td --data-dir "$dir" --config "$cfg" params push --symbol EURUSD --strategy sma_cross \
+     --set fast=5,slow=20,direction=both,volume=1,sl_points=0,tp_points=0 --author tests --reason "$3" \
+     --at 2019-02-04T00:00:00 > /dev/null
+  td --data-dir "$dir" --config "$cfg" import --format dukascopy-csv --symbol EURUSD --day-end last "$DUKA_EURUSD" > /dev/null
+}
+
 LEAN_XAU="$TD_SHARED_DATA/ticks/lean-oanda-xauusd"
 # import_lean_xau DIR CONFIG: the 13 OANDA XAUUSD days with a parameter set in front
 import_lean_xau() {
