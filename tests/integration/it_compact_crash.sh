@@ -19,18 +19,12 @@ tdb process > /dev/null
 for copy in ref crash gap; do cp -a "$base" "$TD_WORK/$copy"; done
 
 pg_start
-# in_db NAME CMD...: CMD with NAME as the database (created and migrated on first use)
-in_db() {
-  local db=$1
-  shift
-  if [ "$(pg_sql "SELECT count(*) FROM pg_database WHERE datname = '$db'")" -eq 0 ]; then
-    "$PG_BIN/createdb" "$db" || fail "createdb $db failed"
-    PGDATABASE=$db td migrate > /dev/null || fail "migrate $db failed"
-  fi
-  PGDATABASE=$db "$@"
-}
+for db in ref crash gap; do
+  "$PG_BIN/createdb" "$db" || fail "createdb $db failed"
+  PGDATABASE=$db td migrate > /dev/null || fail "migrate $db failed"
+done
 # tdx NAME ARGS...: tapedeck on the tape copy NAME, with database NAME
-tdx() { local name=$1; shift; in_db "$name" td --data-dir "$TD_WORK/$name" --config "$cfg" "$@"; }
+tdx() { local name=$1; shift; PGDATABASE=$name td --data-dir "$TD_WORK/$name" --config "$cfg" "$@"; }
 # snapshot NAME: what compact leaves, without the times rows were written and the seal records' path
 snapshot() {
   local q
