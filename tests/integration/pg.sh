@@ -6,6 +6,7 @@
 # stops it (pg_ctl stop -m immediate) and removes the folder. Skips (exit 77) only when the
 # PostgreSQL server binaries are not installed.
 # pg_restart: pg_ctl restart (fast shutdown, same port). pg_down / pg_up: stop it, start it again.
+# A start that finds its port taken (by another test, between the check and the bind) tries another.
 # pg_sql SQL: one psql -At query.
 
 PG_BIN=""
@@ -26,10 +27,14 @@ pg_as_owner() {
   fi
 }
 
+# A port nobody listens on, below the kernel's ephemeral range (a client socket of another test
+# can hold any port inside it, between this check and the server's bind).
 pg_free_port() {
-  local port
+  local port lo=32768
+  read -r lo _ < /proc/sys/net/ipv4/ip_local_port_range 2> /dev/null || true
+  [ "$lo" -gt 21000 ] || lo=32768
   for _ in $(seq 1 50); do
-    port=$((20000 + RANDOM % 20000))
+    port=$((20000 + RANDOM % (lo - 20000)))
     if ! (echo > "/dev/tcp/127.0.0.1/$port") 2> /dev/null && [ ! -e "$PG_DIR/.s.PGSQL.$port" ]; then
       echo "$port"
       return 0
@@ -63,9 +68,15 @@ pg_start() {
   fi
   pg_as_owner "$PG_BIN/initdb" -D "$PG_DIR/data" -U postgres -A trust -E UTF8 --no-locale --no-sync > "$TD_WORK/initdb.log" 2>&1 ||
     { cat "$TD_WORK/initdb.log" >&2; fail "initdb failed"; }
-  PGPORT=$(pg_free_port) || fail "no free port for PostgreSQL"
   trap pg_stop EXIT
-  pg_up
+  # another test's server can still take the port between the check and the bind: another port then
+  local attempt
+  for attempt in 1 2 3 4 5; do
+    PGPORT=$(pg_free_port) || fail "no free port for PostgreSQL"
+    pg_try_up && break
+    grep -q "Address already in use" "$PG_LOG" && [ "$attempt" -lt 5 ] || { cat "$PG_LOG" >&2; fail "PostgreSQL did not start"; }
+    : > "$PG_LOG"
+  done
   export PGHOST=$PG_DIR PGPORT PGUSER=postgres PGDATABASE=tapedeck
   unset PGPASSWORD PGSERVICE PGOPTIONS
   "$PG_BIN/createdb" tapedeck || fail "createdb failed"
@@ -74,9 +85,14 @@ pg_start() {
 # pg_up / pg_down: start the stopped server again (same port and folder) / stop it (fast shutdown:
 # the clients' connections are closed), to show what a database outage does.
 pg_up() {
+  pg_try_up || { cat "$PG_LOG" >&2; fail "PostgreSQL did not start"; }
+}
+
+# pg_try_up: starts the server on $PGPORT; its exit status says whether it runs.
+pg_try_up() {
   pg_as_owner "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_LOG" -w -t 30 start \
     -o "-c listen_addresses=127.0.0.1 -p $PGPORT -k $PG_DIR -c fsync=off -c full_page_writes=off -c synchronous_commit=off -c max_connections=20 -c shared_buffers=64MB" \
-    > /dev/null 2>&1 || { cat "$PG_LOG" >&2; fail "PostgreSQL did not start"; }
+    > /dev/null 2>&1 || return 1
   PG_STARTED=1
 }
 
