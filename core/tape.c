@@ -60,14 +60,20 @@ static const char *const cf_names[CF_COUNT] = {"default", "input", "output", "da
 #define TIME_MIN (-INT64_C(2208988800000))
 #define TIME_MAX INT64_C(7258118400000)
 
+/* Where a stream ends, as of some batch. */
+typedef struct stream_pos {
+    uint64_t next;      /* next offset */
+    uint32_t last_day;  /* 0: the stream has no events */
+    uint64_t day_first; /* first offset of last_day */
+    uint32_t floor_day; /* the earliest day the next event can belong to (td_event_day) */
+} stream_pos_t;
+
 typedef struct stream {
     td_stream_kind_t kind;
     size_t symlen;
     char symbol[TD_SYMBOL_MAX + 1];
-    uint64_t next;        /* committed next offset */
-    uint32_t last_day;    /* 0: the stream has no events */
-    uint64_t day_first;   /* first offset of last_day */
-    uint32_t floor_day;   /* the earliest day the next event can belong to (td_event_day) */
+    stream_pos_t done;    /* as committed: what readers see */
+    stream_pos_t tail;    /* after every sealed batch too: where the next batch starts */
     uint64_t hint_serial; /* the batch that last looked this stream up, and its slot there */
     size_t hint_slot;
 } stream_t;
@@ -102,7 +108,7 @@ struct td_tape {
 
 typedef struct pending {
     stream_t *stream;
-    uint64_t base_next; /* stream->next when the batch first touched it */
+    uint64_t base_next; /* stream->tail.next when the batch first touched it */
     uint64_t next;
     uint32_t day;
     uint64_t day_first;
@@ -122,6 +128,9 @@ struct td_tape_batch {
     size_t n_events;
     td_buf_t val;
     int64_t ingest_ms; /* wall clock when the batch began: the ingest time of its events */
+    bool sealed;       /* td_tape_seal: its offsets are handed over, nothing more may be added */
+    bool written;      /* td_tape_write ran */
+    char *write_err;   /* RocksDB's message when that write failed */
 };
 
 struct td_tape_iter {
@@ -355,7 +364,7 @@ done:
 static td_err_t load_floor(td_tape_t *tape, stream_t *stream)
 {
     uint8_t key[STREAM_KEY_MAX];
-    size_t klen = stream_key(key, stream->symbol, stream->symlen, stream->next - 1);
+    size_t klen = stream_key(key, stream->symbol, stream->symlen, stream->done.next - 1);
     char *err = NULL;
     size_t vlen = 0;
     char *v =
@@ -364,12 +373,12 @@ static td_err_t load_floor(td_tape_t *tape, stream_t *stream)
         return store_err(tape, "read", err);
     if (!v)
         return tape_err(tape, TD_ERR_CORRUPT, "tape: %s: last offset %llu missing", stream->symbol,
-                        (unsigned long long)(stream->next - 1));
+                        (unsigned long long)(stream->done.next - 1));
     td_event_t *ev = malloc(sizeof *ev);
     char detail[256] = "";
     td_err_t rc = ev ? td_codec_decode((const uint8_t *)v, vlen, ev, detail, sizeof detail) : TD_ERR_NOMEM;
     if (rc == TD_OK)
-        stream->floor_day = td_event_floor_after(ev, stream->last_day);
+        stream->done.floor_day = td_event_floor_after(ev, stream->done.last_day);
     else
         rc = tape_err(tape, rc, "tape: %s: last event does not decode: %s", stream->symbol, detail);
     free(ev);
@@ -401,7 +410,7 @@ static td_err_t stream_get(td_tape_t *tape, td_stream_kind_t kind, const char *s
     size_t klen = stream_key(probe, symbol, symlen, UINT64_MAX);
     rc = last_with_prefix(tape, stream_cf(tape, kind), probe, klen, symlen + 1, &found, key, NULL, NULL);
     if (rc == TD_OK && found)
-        stream->next = get_be64(key + symlen + 1) + 1;
+        stream->done.next = get_be64(key + symlen + 1) + 1;
 
     if (rc == TD_OK) {
         size_t vlen = sizeof val;
@@ -410,21 +419,22 @@ static td_err_t stream_get(td_tape_t *tape, td_stream_kind_t kind, const char *s
         if (rc == TD_OK && found && vlen != 16)
             rc = tape_err(tape, TD_ERR_CORRUPT, "tape: %s: day index value of %zu bytes", stream->symbol, vlen);
         if (rc == TD_OK && found) {
-            stream->last_day = get_be32(key + symlen + 2);
-            stream->day_first = get_be64(val);
-            if (get_be64(val + 8) + 1 != stream->next || stream->day_first > get_be64(val + 8))
+            stream->done.last_day = get_be32(key + symlen + 2);
+            stream->done.day_first = get_be64(val);
+            if (get_be64(val + 8) + 1 != stream->done.next || stream->done.day_first > get_be64(val + 8))
                 rc = tape_err(tape, TD_ERR_CORRUPT,
                               "tape: %s: day %u ends at offset %llu but the stream's next offset is %llu",
-                              stream->symbol, stream->last_day, (unsigned long long)get_be64(val + 8),
-                              (unsigned long long)stream->next);
-        } else if (rc == TD_OK && stream->next > 0) {
+                              stream->symbol, stream->done.last_day, (unsigned long long)get_be64(val + 8),
+                              (unsigned long long)stream->done.next);
+        } else if (rc == TD_OK && stream->done.next > 0) {
             rc = tape_err(tape, TD_ERR_CORRUPT, "tape: %s: %llu events and no day index", stream->symbol,
-                          (unsigned long long)stream->next);
+                          (unsigned long long)stream->done.next);
         }
     }
-    stream->floor_day = stream->last_day;
-    if (rc == TD_OK && stream->next > 0)
+    stream->done.floor_day = stream->done.last_day;
+    if (rc == TD_OK && stream->done.next > 0)
         rc = load_floor(tape, stream);
+    stream->tail = stream->done;
     if (rc == TD_OK)
         rc = stream_insert(tape, stream);
     if (rc != TD_OK) {
@@ -735,7 +745,7 @@ uint64_t td_tape_next_offset(td_tape_t *tape, td_stream_kind_t kind, const char 
     /* a load failure leaves its detail in td_tape_last_error; the append that follows reports it */
     if (stream_get(tape, kind, symbol, symlen, &stream) != TD_OK)
         return 0;
-    return stream->next;
+    return stream->done.next;
 }
 
 td_err_t td_tape_stream_end(td_tape_t *tape, td_stream_kind_t kind, const char *symbol, uint64_t *end)
@@ -762,7 +772,7 @@ td_err_t td_tape_known_symbols(td_tape_t *tape, td_stream_kind_t kind, td_err_t 
         return TD_ERR_INVALID;
     for (size_t i = 0; i < tape->n_streams; i++) {
         const stream_t *stream = tape->streams[i];
-        if (stream->kind != kind || stream->next == 0)
+        if (stream->kind != kind || stream->done.next == 0)
             continue;
         td_err_t rc = cb(opaque, stream->symbol);
         if (rc != TD_OK)
@@ -842,6 +852,9 @@ void td_tape_batch_destroy(td_tape_batch_t *batch)
 {
     if (!batch)
         return;
+    if (batch->sealed) /* its offsets were handed to later batches: they cannot land without it */
+        batch->tape->sticky = TD_ERR_STATE;
+    rocksdb_free(batch->write_err);
     rocksdb_writebatch_destroy(batch->wb);
     free(batch->pending);
     td_buf_fini(&batch->val);
@@ -892,11 +905,11 @@ static td_err_t pending_get(td_tape_batch_t *batch, td_stream_kind_t kind, const
         }
         slot = batch->n_pending++;
         batch->pending[slot] = (pending_t){.stream = stream,
-                                           .base_next = stream->next,
-                                           .next = stream->next,
-                                           .day = stream->last_day,
-                                           .day_first = stream->day_first,
-                                           .floor_day = stream->floor_day,
+                                           .base_next = stream->tail.next,
+                                           .next = stream->tail.next,
+                                           .day = stream->tail.last_day,
+                                           .day_first = stream->tail.day_first,
+                                           .floor_day = stream->tail.floor_day,
                                            .day_dirty = false,
                                            .time_lo = 1,
                                            .time_hi = 0}; /* an empty range: compute on first use */
@@ -927,7 +940,7 @@ static td_err_t append_in_day(td_tape_batch_t *batch, td_stream_kind_t kind, td_
     td_err_t rc = TD_OK;
     uint8_t key[STREAM_KEY_MAX];
 
-    if (!batch || !ev || !kind_ok(kind))
+    if (!batch || !ev || !kind_ok(kind) || batch->sealed)
         return TD_ERR_INVALID;
     td_tape_t *tape = batch->tape;
     size_t symlen = symbol_len(ev->symbol);
@@ -1008,7 +1021,7 @@ td_err_t td_tape_batch_append_in_day(td_tape_batch_t *batch, td_stream_kind_t ki
 
 static td_err_t put_kv(td_tape_batch_t *batch, int cf, const char *what, const char *key, const void *val, size_t len)
 {
-    if (!batch || !key || (!val && len))
+    if (!batch || !key || (!val && len) || batch->sealed)
         return TD_ERR_INVALID;
     size_t klen = strlen(key);
     if (!klen)
@@ -1027,50 +1040,93 @@ td_err_t td_tape_batch_put_meta(td_tape_batch_t *batch, const char *key, const v
     return put_kv(batch, CF_META, "put_meta", key, val, len);
 }
 
-td_err_t td_tape_commit(td_tape_t *tape, td_tape_batch_t *batch)
+/* The stream position a pending record ends at. */
+static stream_pos_t pending_end(const pending_t *p)
+{
+    return (stream_pos_t){.next = p->next, .last_day = p->day, .day_first = p->day_first, .floor_day = p->floor_day};
+}
+
+td_err_t td_tape_seal(td_tape_t *tape, td_tape_batch_t *batch)
 {
     td_err_t rc = TD_OK;
-    char *err = NULL;
-
-    if (!tape || !batch || batch->tape != tape) {
+    if (!tape || !batch || batch->tape != tape || batch->sealed) {
         rc = TD_ERR_INVALID;
-        goto done;
+        goto fail;
     }
     if (tape->sticky != TD_OK) {
         rc = tape_err(tape, tape->sticky, "tape: a commit failed earlier: reopen the tape");
-        goto done;
+        goto fail;
     }
     /* two batches appending to one stream would both claim its next offsets */
     for (size_t i = 0; i < batch->n_pending; i++) {
         const pending_t *p = &batch->pending[i];
-        if (p->stream->next != p->base_next) {
+        if (p->stream->tail.next != p->base_next) {
             rc = tape_err(tape, TD_ERR_ORDER,
                           "tape: commit: %s stream %s moved from offset %llu to %llu while this batch was open",
                           kind_name(p->stream->kind), p->stream->symbol, (unsigned long long)p->base_next,
-                          (unsigned long long)p->stream->next);
-            goto done;
+                          (unsigned long long)p->stream->tail.next);
+            goto fail;
         }
     }
-    for (size_t i = 0; i < batch->n_pending; i++)
-        if (batch->pending[i].day_dirty)
-            pending_put_day(batch, &batch->pending[i]);
-
-    rocksdb_write(tape->db, tape->wopts, batch->wb, &err);
-    if (err) {
-        rc = store_err(tape, "commit", err);
-        tape->sticky = TD_ERR_STATE;
-        goto done;
-    }
     for (size_t i = 0; i < batch->n_pending; i++) {
-        const pending_t *p = &batch->pending[i];
-        p->stream->next = p->next;
-        p->stream->last_day = p->day;
-        p->stream->day_first = p->day_first;
-        p->stream->floor_day = p->floor_day;
+        pending_t *p = &batch->pending[i];
+        if (p->day_dirty)
+            pending_put_day(batch, p);
+        p->stream->tail = pending_end(p);
     }
-done:
+    batch->sealed = true;
+    return TD_OK;
+fail:
     td_tape_batch_destroy(batch);
     return rc;
+}
+
+td_err_t td_tape_write(td_tape_batch_t *batch)
+{
+    if (!batch || !batch->sealed || batch->written)
+        return TD_ERR_INVALID;
+    td_tape_t *tape = batch->tape;
+    rocksdb_write(tape->db, tape->wopts, batch->wb, &batch->write_err);
+    batch->written = true;
+    return batch->write_err ? TD_ERR_STORE : TD_OK;
+}
+
+td_err_t td_tape_settle(td_tape_t *tape, td_tape_batch_t *batch)
+{
+    td_err_t rc = TD_OK;
+    if (!tape || !batch || batch->tape != tape || !batch->sealed) {
+        rc = TD_ERR_INVALID;
+    } else if (!batch->written || batch->write_err) {
+        batch->sealed = false; /* settled */
+        if (batch->write_err) {
+            rc = store_err(tape, "commit", batch->write_err);
+            batch->write_err = NULL; /* store_err frees it */
+        } else if (tape->sticky != TD_OK) {
+            rc = tape->sticky; /* skipped behind an earlier failure: its message stays */
+        } else {
+            rc = tape_err(tape, TD_ERR_STATE, "tape: commit: the batch was sealed but never written");
+        }
+        /* the sealed batches after this one continue its offsets: none of them may land either */
+        tape->sticky = TD_ERR_STATE;
+    } else {
+        for (size_t i = 0; i < batch->n_pending; i++) {
+            const pending_t *p = &batch->pending[i];
+            TD_ASSERT(p->stream->done.next == p->base_next); /* settled in seal order */
+            p->stream->done = pending_end(p);
+        }
+        batch->sealed = false; /* settled */
+    }
+    td_tape_batch_destroy(batch);
+    return rc;
+}
+
+td_err_t td_tape_commit(td_tape_t *tape, td_tape_batch_t *batch)
+{
+    td_err_t rc = td_tape_seal(tape, batch); /* consumes the batch when it fails */
+    if (rc != TD_OK)
+        return rc;
+    (void)td_tape_write(batch); /* its result is the batch's, for settle */
+    return td_tape_settle(tape, batch);
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -1764,7 +1820,7 @@ td_err_t td_tape_retire_day(td_tape_t *tape, const char *symbol, uint32_t tradin
         stream_t *stream = NULL;
         if (has[k])
             rc = stream_get(tape, (td_stream_kind_t)k, symbol, symlen, &stream);
-        if (rc == TD_OK && has[k] && stream->last_day <= trading_day)
+        if (rc == TD_OK && has[k] && stream->done.last_day <= trading_day)
             rc = tape_err(tape, TD_ERR_STATE, "tape: %s day %u is the newest day of its %s stream: it keeps its events",
                           symbol, trading_day, kind_name((td_stream_kind_t)k));
     }

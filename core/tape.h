@@ -19,7 +19,8 @@
  *
  * Threads: one writer per tape (RocksDB's lock file refuses a second process); readers (iterators)
  * may run in the writer's thread or others. Offsets appended in a batch are visible to readers only
- * after td_tape_commit.
+ * after td_tape_commit (or td_tape_settle). Only td_tape_write may run on another thread than the
+ * writer's.
  */
 #ifndef TD_TAPE_H
 #define TD_TAPE_H
@@ -116,8 +117,25 @@ td_err_t td_tape_batch_put_meta(td_tape_batch_t *batch, const char *key, const v
 size_t td_tape_batch_events(const td_tape_batch_t *batch);
 /* Writes the batch atomically (sync per the tape's policy). On failure nothing of it is visible,
  * the tape's next offsets are as before, and the tape refuses further commits (sticky
- * TD_ERR_STATE) - reopen it. The batch is consumed (destroyed) either way. */
+ * TD_ERR_STATE) - reopen it. The batch is consumed (destroyed) either way.
+ * It is td_tape_seal, td_tape_write and td_tape_settle in a row. */
 td_err_t td_tape_commit(td_tape_t *tape, td_tape_batch_t *batch) TD_WUR;
+
+/* The three halves of a commit, for a writer that builds the next batch while RocksDB writes
+ * this one (core/tape_writer.h):
+ *   td_tape_seal (the tape's thread) checks the batch as td_tape_commit does and hands its
+ *     offsets on: a batch begun after it continues where it ends. Nothing more can be added to it,
+ *     and nothing of it is visible yet (td_tape_next_offset does not count it). On failure the
+ *     batch is consumed and nothing changed.
+ *   td_tape_write (any ONE thread at a time, sealed batches in seal order) is the RocksDB write and
+ *     touches nothing else of the tape. Its result stays with the batch.
+ *   td_tape_settle (the tape's thread, in seal order) consumes the batch: written, its offsets
+ *     count as committed; not written or failed, the tape refuses further commits (sticky
+ *     TD_ERR_STATE), as the sealed batches after it continue its offsets. So does destroying a
+ *     sealed batch that was not settled. */
+td_err_t td_tape_seal(td_tape_t *tape, td_tape_batch_t *batch) TD_WUR;
+td_err_t td_tape_write(td_tape_batch_t *batch);
+td_err_t td_tape_settle(td_tape_t *tape, td_tape_batch_t *batch) TD_WUR;
 
 /* --- reading --- */
 /* The value under key, copied into out (out reset first). TD_ERR_NOT_FOUND if absent. */

@@ -6,14 +6,17 @@
  * peer closes or the linger time ends - closing with unread input would reset the connection and
  * could destroy the BYE before the peer reads it).
  *
- * Durability order within one read callback: every complete line of the burst goes into one tape
- * batch; the account's sequence number goes into the same batch; commit; only then ACK. Nothing is
- * ever left uncommitted between two callbacks. With an asynchronous journal (Kafka) the burst's
- * commit only queues it; the ACK is written when the journal settles it (journal_settle), from the
- * journal's wake-up or a later burst, so reading goes on while a burst travels. A session's start
- * and the server's stop wait until every committed burst is settled.
+ * Durability order: every complete line of one read burst goes into one tape batch; the account's
+ * sequence number goes into the same batch; commit; only then ACK. The commit only queues the
+ * burst: on the local tape, to the tape writer's thread (core/tape_writer.h), which writes it while
+ * the loop reads the next burst; with an asynchronous journal (Kafka), to the journal. The ACK is
+ * written when the burst is settled (journal_settle), from the writer's or the journal's wake-up
+ * or a later burst; on the local tape the hook runs first. A session's start, a connection that
+ * is being closed, and the server's stop wait until every committed burst is settled.
  */
 #include "gateway/server.h"
+
+#include "core/tape_writer.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -37,6 +40,7 @@
 #define OUT_MAX (8u * 1024 * 1024)   /* queued output of a peer that does not read */
 #define LINGER_S 1.0
 #define ACCEPT_PAUSE_S 0.2
+#define WRITER_IN_FLIGHT 4 /* bursts queued to the tape writer before reading waits for the oldest */
 
 /* ---- pure helpers ---- */
 
@@ -159,6 +163,15 @@ td_err_t td_gw_parse_address(const char *text, struct sockaddr_in *addr, char *e
 
 typedef enum conn_state { ST_AUTH, ST_OPEN, ST_CLOSING } conn_state_t;
 
+/* A burst queued to the tape writer: what its settling acknowledges. */
+typedef struct burst_tag {
+    struct burst_tag *next;
+    char account[32];
+    uint64_t acked; /* the account's sequence number the burst records */
+    size_t events;
+    double burst_start;
+} burst_tag_t;
+
 typedef struct conn {
     td_gw_server_t *server;
     struct conn *prev, *next;
@@ -173,7 +186,7 @@ typedef struct conn {
     size_t out_off;
     ev_tstamp opened, last_line;
     uint64_t acked;           /* highest handled sequence number, this burst included */
-    uint64_t acked_committed; /* what the tape holds */
+    uint64_t acked_committed; /* what the tape holds, or will when the queued bursts are settled */
     uint64_t ack_pending;     /* highest seq to acknowledge after this burst's commit (0 = none) */
     td_tape_batch_t *batch;   /* this burst's, NULL until the first event */
     uint64_t journal_events;  /* this burst's events in opts.journal */
@@ -196,7 +209,9 @@ struct td_gw_server {
     ev_signal sigterm, sigint;
     ev_timer hook_timer;
     ev_io hook_wakeup;
-    ev_io journal_wakeup; /* an asynchronous journal's wakeup_fd */
+    ev_io journal_wakeup;                /* an asynchronous journal's wakeup_fd, or the tape writer's */
+    td_tape_writer_t *writer;            /* the local tape's (NULL with opts.journal) */
+    burst_tag_t *settled, *settled_tail; /* written bursts whose hook and ACK are due */
     ev_tstamp burst_start;
     conn_t *conns;
     unsigned n_open; /* connections counted against max_connections (not CLOSING) */
@@ -214,6 +229,7 @@ static void conn_free(conn_t *conn);
 static void conn_flush(conn_t *conn);
 static void run_hook(td_gw_server_t *server, double burst_start);
 static void journal_settle(td_gw_server_t *server, bool wait);
+static void journal_settle_keep(td_gw_server_t *server, size_t keep);
 
 /* Stops the server for good with rc, its detail already in failed_msg; logged as "<what> failed". */
 static void server_fail(td_gw_server_t *server, td_err_t rc, const char *what)
@@ -519,6 +535,56 @@ static td_err_t clock_reload(td_gw_server_t *server)
     return rc == TD_OK ? td_gw_clock_decode(server->clock, server->clock_state.ptr, server->clock_state.len) : rc;
 }
 
+/* A failed tape commit stops the server (the tape's failure is sticky). */
+static void tape_failed(td_gw_server_t *server, td_err_t rc)
+{
+    char detail[256];
+    td_tape_last_error(server->tape, detail, sizeof detail);
+    server->failed = rc;
+    snprintf(server->failed_msg, sizeof server->failed_msg, "tape commit failed: %s", detail);
+    td_log_write(server->log, TD_LOG_ERROR, "gateway", rc, "tape commit failed: %s", detail);
+    ev_break(server->loop, EVBREAK_ALL);
+}
+
+/* Queues the burst (conn->batch, with the account's sequence number) to the tape writer; with more
+ * than WRITER_IN_FLIGHT queued, waits for the oldest. A failure stops the server. */
+static td_err_t writer_submit(conn_t *conn)
+{
+    td_gw_server_t *server = conn->server;
+    char key[80], val[24];
+    td_err_t rc = TD_OK;
+    burst_tag_t *tag = calloc(1, sizeof *tag);
+    if (!tag)
+        rc = TD_ERR_NOMEM;
+    if (rc == TD_OK && !conn->batch)
+        rc = td_tape_batch_new(server->tape, &conn->batch);
+    if (rc == TD_OK)
+        rc = td_gw_acked_key(conn->account, key, sizeof key);
+    if (rc == TD_OK) {
+        int n = td_gw_acked_encode(conn->acked, val, sizeof val);
+        rc = td_tape_batch_put_meta(conn->batch, key, val, (size_t)n);
+    }
+    if (rc == TD_OK) {
+        snprintf(tag->account, sizeof tag->account, "%s", conn->account);
+        tag->acked = conn->acked;
+        tag->events = td_tape_batch_events(conn->batch);
+        tag->burst_start = server->burst_start;
+        rc = td_tape_writer_submit(server->writer, conn->batch, tag); /* takes the batch either way */
+        conn->batch = NULL;
+    }
+    if (rc == TD_OK) {
+        journal_settle_keep(server, WRITER_IN_FLIGHT);
+        return server->failed;
+    }
+    free(tag);
+    td_tape_batch_destroy(conn->batch);
+    conn->batch = NULL;
+    conn->acked = conn->acked_committed;
+    conn->ack_pending = 0;
+    tape_failed(server, rc);
+    return rc;
+}
+
 /* Commits the burst's events with the account's sequence number, then queues the ACK. */
 static void conn_end_burst(conn_t *conn)
 {
@@ -539,7 +605,8 @@ static void conn_end_burst(conn_t *conn)
         return;
     }
     /* an asynchronous journal's ACK also waits for the bursts before: a resend's too */
-    if (server->opts.journal && (conn->acked != conn->acked_committed || (journal_async(server) && conn->ack_pending))) {
+    if (server->opts.journal &&
+        (conn->acked != conn->acked_committed || (journal_async(server) && conn->ack_pending))) {
         const td_buf_t *clock_state = NULL;
         if (server->clock) {
             rc = td_gw_clock_encode(server->clock, &server->clock_state);
@@ -561,52 +628,25 @@ static void conn_end_burst(conn_t *conn)
             conn->journal_events = 0;
             return;
         }
-    } else if (conn->acked != conn->acked_committed) {
-        char key[80], val[24];
-        if (!conn->batch)
-            rc = td_tape_batch_new(server->tape, &conn->batch);
-        if (rc == TD_OK)
-            rc = td_gw_acked_key(conn->account, key, sizeof key);
-        if (rc == TD_OK) {
-            int n = td_gw_acked_encode(conn->acked, val, sizeof val);
-            rc = td_tape_batch_put_meta(conn->batch, key, val, (size_t)n);
-        }
-        if (rc == TD_OK) {
-            size_t n_events = td_tape_batch_events(conn->batch);
-            rc = td_tape_commit(server->tape, conn->batch); /* consumes the batch either way */
-            conn->batch = NULL;
-            if (rc == TD_OK) {
-                server->stats.commits++;
-                server->stats.events += n_events;
-                conn->acked_committed = conn->acked;
-            }
-        }
-        if (rc != TD_OK) {
-            td_tape_batch_destroy(conn->batch);
-            conn->batch = NULL;
-            char detail[256];
-            td_tape_last_error(server->tape, detail, sizeof detail);
-            server->failed = rc;
-            snprintf(server->failed_msg, sizeof server->failed_msg, "tape commit failed: %s", detail);
-            td_log_write(server->log, TD_LOG_ERROR, "gateway", rc, "tape commit failed: %s", detail);
-            conn->acked = conn->acked_committed;
-            conn->ack_pending = 0;
-            ev_break(server->loop, EVBREAK_ALL);
+    } else if (server->writer && (conn->acked != conn->acked_committed || conn->ack_pending)) {
+        /* a resend's ACK too waits for the bursts queued before it */
+        rc = writer_submit(conn);
+        if (rc != TD_OK)
             return;
-        }
+        conn->acked_committed = conn->acked;
+        conn->ack_pending = 0; /* writer_settle writes it */
     }
     td_tape_batch_destroy(conn->batch); /* only duplicates/heartbeats: an empty batch */
     conn->batch = NULL;
     conn->journal_events = 0;
-    /* the hook (processor, router) runs BEFORE the ACK: an ORDER caused by this burst reaches the EA
-     * ahead of the burst's ACK, so an EA that waits for an ACK has every order it caused */
     if (server->stats.commits != commits)
         run_hook(server, server->burst_start);
     if (conn->ack_pending) {
         conn_queue(conn, td_gw_format_ack(&conn->out, conn->ack_pending));
         conn->ack_pending = 0;
     }
-    journal_settle(server, false);
+    /* on the local tape a connection being closed gets its last ACK ahead of its BYE */
+    journal_settle(server, server->writer && conn->state == ST_CLOSING);
 }
 
 /* A settled account's ACK, to its open (or closing, BYE not yet written) sessions. */
@@ -623,12 +663,66 @@ static void on_durable(void *ctx, const char *account, uint64_t acked)
     }
 }
 
-/* Settles an asynchronous journal's committed bursts (no-op otherwise); a failure stops the loop
- * like a failed commit. */
+/* td_tape_settled_fn: a written burst waits in server->settled for its hook and ACK. */
+static void on_settled(void *ctx, void *opaque, td_err_t rc)
+{
+    td_gw_server_t *server = ctx;
+    burst_tag_t *tag = opaque;
+    if (rc != TD_OK) {
+        free(tag); /* the settle's caller stops the server */
+        return;
+    }
+    server->stats.commits++;
+    server->stats.events += tag->events;
+    if (server->settled_tail)
+        server->settled_tail->next = tag;
+    else
+        server->settled = tag;
+    server->settled_tail = tag;
+}
+
+/* Settles the tape writer's written bursts (with more than keep queued, waits for the oldest), runs
+ * the hook over them, then ACKs them: the hook (processor, router) runs BEFORE the ACK, so an ORDER
+ * caused by a burst reaches the EA ahead of the burst's ACK, and an EA that waits for an ACK has
+ * every order it caused. */
+static void writer_settle(td_gw_server_t *server, size_t keep)
+{
+    td_err_t rc = td_tape_writer_settle(server->writer, keep, on_settled, server);
+    if (rc != TD_OK && server->failed == TD_OK)
+        tape_failed(server, rc);
+    if (server->settled) {
+        double first_start = server->settled->burst_start; /* the latency runs from the earliest */
+        run_hook(server, first_start);
+    }
+    while (server->settled) {
+        burst_tag_t *tag = server->settled;
+        server->settled = tag->next;
+        if (server->failed == TD_OK)
+            on_durable(server, tag->account, tag->acked);
+        free(tag);
+    }
+    server->settled_tail = NULL;
+}
+
 static void journal_settle(td_gw_server_t *server, bool wait)
 {
-    if (!journal_async(server) || server->failed != TD_OK)
+    journal_settle_keep(server, wait ? 0 : SIZE_MAX);
+}
+
+/* Settles the tape writer's or an asynchronous journal's committed bursts (no-op otherwise); keep is
+ * td_tape_writer_settle's (a journal only tells waiting for all, 0, from not waiting). A failure
+ * stops the loop like a failed commit. */
+static void journal_settle_keep(td_gw_server_t *server, size_t keep)
+{
+    if (server->failed != TD_OK)
         return;
+    if (server->writer) {
+        writer_settle(server, keep);
+        return;
+    }
+    if (!journal_async(server))
+        return;
+    bool wait = keep == 0;
     td_err_t rc = server->opts.journal->settle(server->opts.journal->opaque, wait, on_durable, server,
                                                server->failed_msg, sizeof server->failed_msg);
     if (rc != TD_OK)
@@ -963,6 +1057,8 @@ td_err_t td_gw_server_new(const td_gw_server_opts_t *opts, td_tape_t *tape, td_l
             td_err_set(errbuf, errlen, rc, "gateway: cannot read the input streams' last times (%s)",
                        opts->journal ? "the journal's gateway/clock record" : "the tape");
     }
+    if (rc == TD_OK && !opts->journal)
+        rc = td_tape_writer_new(tape, &server->writer, errbuf, errlen);
     if (rc != TD_OK) {
         td_gw_server_destroy(server);
         return rc;
@@ -977,7 +1073,11 @@ td_err_t td_gw_server_new(const td_gw_server_opts_t *opts, td_tape_t *tape, td_l
     server->hook_timer.data = server;
     ev_io_init(&server->hook_wakeup, on_hook_wakeup, opts->hook_wakeup_fd, EV_READ);
     server->hook_wakeup.data = server;
-    ev_io_init(&server->journal_wakeup, on_journal_wakeup, opts->journal ? opts->journal->wakeup_fd : 0, EV_READ);
+    ev_io_init(&server->journal_wakeup, on_journal_wakeup,
+               server->writer  ? td_tape_writer_fd(server->writer)
+               : opts->journal ? opts->journal->wakeup_fd
+                               : 0,
+               EV_READ);
     server->journal_wakeup.data = server;
     *out = server;
     return TD_OK;
@@ -1000,14 +1100,14 @@ td_err_t td_gw_server_run(td_gw_server_t *server, char *errbuf, size_t errlen)
         ev_timer_again(loop, &server->hook_timer);
     if (server->opts.hook && server->opts.hook_wakeup_fd > 0)
         ev_io_start(loop, &server->hook_wakeup);
-    if (journal_async(server) && server->opts.journal->wakeup_fd > 0)
+    if (server->writer || (journal_async(server) && server->opts.journal->wakeup_fd > 0))
         ev_io_start(loop, &server->journal_wakeup);
     ev_run(loop, 0);
     ev_timer_stop(loop, &server->hook_timer);
     ev_io_stop(loop, &server->hook_wakeup);
     ev_io_stop(loop, &server->journal_wakeup);
-    /* stopped: no more connections; every burst was committed in its own callback, and an
-     * asynchronous journal's are settled now, so their ACKs go out before the BYEs */
+    /* stopped: no more connections; every burst was committed in its own callback, and the tape
+     * writer's or an asynchronous journal's are settled now, so their ACKs go out before the BYEs */
     journal_settle(server, true);
     ev_io_stop(loop, &server->accept_io);
     ev_timer_stop(loop, &server->accept_pause);
@@ -1032,12 +1132,21 @@ void td_gw_server_stats(const td_gw_server_t *server, td_gw_stats_t *stats)
     *stats = server->stats;
 }
 
+/* td_tape_settled_fn of a server going away: no one is left to acknowledge. */
+static void drop_tag(void *ctx, void *tag, td_err_t rc)
+{
+    (void)ctx;
+    (void)rc;
+    free(tag);
+}
+
 void td_gw_server_destroy(td_gw_server_t *server)
 {
     if (!server)
         return;
     while (server->conns)
         conn_free(server->conns);
+    td_tape_writer_destroy(server->writer, drop_tag, NULL);
     if (server->listen_fd >= 0)
         close(server->listen_fd);
     if (server->loop)

@@ -27,7 +27,11 @@
  * Nothing from the network can stop the server: every bad input is answered and counted. Only a
  * failed tape commit (the tape's sticky failure) stops it, with that code.
  *
- * Threads: everything runs on the thread that calls td_gw_server_run.
+ * On the local tape a burst's commit is written by the tape writer's thread (core/tape_writer.h)
+ * while the loop reads the next burst; its hook run and ACK follow when it is settled.
+ *
+ * Threads: everything runs on the thread that calls td_gw_server_run, but the local tape's RocksDB
+ * writes, on the tape writer's own thread.
  */
 #ifndef TD_GW_SERVER_H
 #define TD_GW_SERVER_H

@@ -1,8 +1,14 @@
 /* test_server.c - the pure helpers of gateway/server.c: the line splitter (lines across reads,
  * oversized lines reported once and skipped, stopping), the dedup rule, the account sequence
- * record, the token check and the listen address; and the loop's hook run by its wake-up fd. */
+ * record, the token check and the listen address; the loop's hook run by its wake-up fd; and, over
+ * a real connection, that every ACK follows the tape commit and the hook run of what it acknowledges
+ * while the tape writer commits bursts behind the reading. */
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <pthread.h>
 #include <setjmp.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -10,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -217,6 +224,143 @@ static void test_hook_wakeup_fd(void **unused)
     scratch_tape_remove(dir, tape);
 }
 
+/* The server of test_ack_after_commit_and_hook, on its own thread. */
+typedef struct live_server {
+    td_gw_server_t *server;
+    td_tape_t *tape;
+    atomic_uint_fast64_t seen; /* EURUSD's committed ticks when the hook last ran */
+    atomic_int hook_calls;
+    atomic_bool stop;
+    td_err_t rc;
+} live_server_t;
+
+static td_err_t watch_hook(void *opaque, double burst_start, char *errbuf, size_t errlen)
+{
+    (void)burst_start;
+    live_server_t *ls = opaque;
+    uint64_t committed = td_tape_next_offset(ls->tape, TD_STREAM_INPUT, "EURUSD");
+    usleep(1000); /* a processor at work: an ACK written before the hook ends would be read by now */
+    atomic_store(&ls->seen, committed);
+    atomic_fetch_add(&ls->hook_calls, 1);
+    if (atomic_load(&ls->stop))
+        return td_err_set(errbuf, errlen, TD_ERR_END, "stopped by the test");
+    return TD_OK;
+}
+
+static void *serve(void *arg)
+{
+    live_server_t *ls = arg;
+    char err[512];
+    ls->rc = td_gw_server_run(ls->server, err, sizeof err);
+    return NULL;
+}
+
+/* Reads one line (without its LF) into buf; false at the end of the stream. */
+static bool read_line(int fd, char *buf, size_t size)
+{
+    size_t n = 0;
+    for (;;) {
+        char c;
+        ssize_t r = read(fd, &c, 1);
+        if (r <= 0)
+            return false;
+        if (c == '\n')
+            break;
+        if (n + 1 < size)
+            buf[n++] = c;
+    }
+    buf[n] = 0;
+    return true;
+}
+
+/* 20,000 ticks sent without waiting for ACKs, committed in many bursts with the tape writer pipelining them: every
+ * ACK the client reads covers only ticks that are on the tape and that the hook has seen. */
+static void test_ack_after_commit_and_hook(void **unused)
+{
+    (void)unused;
+    enum { TICKS = 20000 };
+    char dir[512], err[512] = "";
+    live_server_t ls = {0};
+    scratch_tape_open(dir, sizeof dir, "test-server-acks", &ls.tape);
+    int fds[2];
+    assert_int_equal(pipe2(fds, O_NONBLOCK | O_CLOEXEC), 0);
+    td_gw_server_opts_t opts = {.listen = "127.0.0.1:0",
+                                .token = "t",
+                                .max_connections = 1,
+                                .max_line = 256,
+                                .auth_timeout_ms = 5000,
+                                .idle_timeout_ms = 30000,
+                                .max_errors = 1,
+                                .hook = watch_hook,
+                                .hook_opaque = &ls,
+                                .hook_interval_ms = 60000,
+                                .hook_wakeup_fd = fds[0]};
+    assert_int_equal(td_gw_server_new(&opts, ls.tape, NULL, &ls.server, err, sizeof err), TD_OK);
+    char address[64];
+    td_gw_server_address(ls.server, address, sizeof address);
+    struct sockaddr_in sa = {.sin_family = AF_INET};
+    assert_int_equal(inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr), 1);
+    sa.sin_port = htons((uint16_t)atoi(strchr(address, ':') + 1));
+    pthread_t thread;
+    assert_int_equal(pthread_create(&thread, NULL, serve, &ls), 0);
+
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    td_buf_t out;
+    td_buf_init(&out);
+    char line[256];
+    int n = snprintf(line, sizeof line, "HELLO\t1\tversion=1\taccount=7\tterminal=test\ttoken=t\n");
+    assert_int_equal(td_buf_append(&out, line, (size_t)n), TD_OK);
+    for (int i = 0; i < TICKS; i++) {
+        n = snprintf(line, sizeof line, "TICK\t%d\tsymbol=EURUSD\ttime=%lld\tbid=1.1%04d\task=1.1%04d\n", i + 2,
+                     1704186000000LL + i * 100LL, i % 9000, i % 9000 + 2);
+        assert_int_equal(td_buf_append(&out, line, (size_t)n), TD_OK);
+    }
+    /* in 40 pieces a millisecond apart: the server reads them as many bursts */
+    size_t sent = 0, piece = out.len / 40 + 1;
+    while (sent < out.len) {
+        size_t end = sent + piece < out.len ? sent + piece : out.len;
+        while (sent < end) {
+            ssize_t w = send(fd, out.ptr + sent, end - sent, MSG_NOSIGNAL);
+            assert_true(w > 0);
+            sent += (size_t)w;
+        }
+        usleep(1000);
+    }
+    td_buf_fini(&out);
+
+    assert_true(read_line(fd, line, sizeof line));
+    assert_non_null(strstr(line, "WELCOME"));
+    uint64_t last = 0;
+    int acks = 0;
+    while (last < TICKS + 1) {
+        assert_true(read_line(fd, line, sizeof line));
+        unsigned long long acked = 0;
+        assert_int_equal(sscanf(line, "ACK\t%llu", &acked), 1);
+        assert_true(acked > last);
+        /* ticks 2..acked are on the tape, and the hook ran over them before this ACK was written */
+        assert_true(atomic_load(&ls.seen) >= acked - 1);
+        last = acked;
+        acks++;
+    }
+    assert_true(acks > 1); /* several bursts, so several commits were queued */
+    close(fd);
+
+    atomic_store(&ls.stop, true);
+    assert_int_equal(write(fds[1], "1", 1), 1);
+    assert_int_equal(pthread_join(thread, NULL), 0);
+    assert_int_equal(ls.rc, TD_ERR_END);
+    assert_int_equal(td_tape_next_offset(ls.tape, TD_STREAM_INPUT, "EURUSD"), TICKS);
+    td_gw_stats_t stats;
+    td_gw_server_stats(ls.server, &stats);
+    assert_int_equal(stats.events, TICKS);
+    td_gw_server_destroy(ls.server);
+    close(fds[0]);
+    close(fds[1]);
+    scratch_tape_remove(dir, ls.tape);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -229,6 +373,7 @@ int main(void)
         cmocka_unit_test(test_token),
         cmocka_unit_test(test_address),
         cmocka_unit_test(test_hook_wakeup_fd),
+        cmocka_unit_test(test_ack_after_commit_and_hook),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
