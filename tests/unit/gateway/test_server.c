@@ -178,6 +178,24 @@ typedef struct hook_calls {
     double burst_start;
 } hook_calls_t;
 
+/* A one-connection server on any free port (token "t") whose hook runs on wakeup_fd, not on its
+ * timer (60 s); the session's deadlines leave a test's client time to send. */
+static td_gw_server_opts_t hook_server_opts(td_err_t (*hook)(void *, double, char *, size_t), void *opaque,
+                                            int wakeup_fd)
+{
+    return (td_gw_server_opts_t){.listen = "127.0.0.1:0",
+                                 .token = "t",
+                                 .max_connections = 1,
+                                 .max_line = 256,
+                                 .auth_timeout_ms = 5000,
+                                 .idle_timeout_ms = 30000,
+                                 .max_errors = 1,
+                                 .hook = hook,
+                                 .hook_opaque = opaque,
+                                 .hook_interval_ms = 60000,
+                                 .hook_wakeup_fd = wakeup_fd};
+}
+
 /* Stops the loop at its first call (an error from the hook stops the server with that code). */
 static td_err_t stop_hook(void *opaque, double burst_start, char *errbuf, size_t errlen)
 {
@@ -197,17 +215,7 @@ static void test_hook_wakeup_fd(void **unused)
     int fds[2];
     assert_int_equal(pipe2(fds, O_NONBLOCK | O_CLOEXEC), 0);
     hook_calls_t h = {.calls = 0, .burst_start = -1};
-    td_gw_server_opts_t opts = {.listen = "127.0.0.1:0",
-                                .token = "t",
-                                .max_connections = 1,
-                                .max_line = 256,
-                                .auth_timeout_ms = 1000,
-                                .idle_timeout_ms = 1000,
-                                .max_errors = 1,
-                                .hook = stop_hook,
-                                .hook_opaque = &h,
-                                .hook_interval_ms = 60000,
-                                .hook_wakeup_fd = fds[0]};
+    td_gw_server_opts_t opts = hook_server_opts(stop_hook, &h, fds[0]);
     td_gw_server_t *server = NULL;
     assert_int_equal(td_gw_server_new(&opts, tape, NULL, &server, err, sizeof err), TD_OK);
     assert_int_equal(write(fds[1], "1", 1), 1);
@@ -284,17 +292,7 @@ static void test_ack_after_commit_and_hook(void **unused)
     scratch_tape_open(dir, sizeof dir, "test-server-acks", &ls.tape);
     int fds[2];
     assert_int_equal(pipe2(fds, O_NONBLOCK | O_CLOEXEC), 0);
-    td_gw_server_opts_t opts = {.listen = "127.0.0.1:0",
-                                .token = "t",
-                                .max_connections = 1,
-                                .max_line = 256,
-                                .auth_timeout_ms = 5000,
-                                .idle_timeout_ms = 30000,
-                                .max_errors = 1,
-                                .hook = watch_hook,
-                                .hook_opaque = &ls,
-                                .hook_interval_ms = 60000,
-                                .hook_wakeup_fd = fds[0]};
+    td_gw_server_opts_t opts = hook_server_opts(watch_hook, &ls, fds[0]);
     assert_int_equal(td_gw_server_new(&opts, ls.tape, NULL, &ls.server, err, sizeof err), TD_OK);
     char address[64];
     td_gw_server_address(ls.server, address, sizeof address);
