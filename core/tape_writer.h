@@ -45,6 +45,10 @@ td_err_t td_tape_writer_submit(td_tape_writer_t *writer, td_tape_batch_t *batch,
  * (td_tape_last_error has the detail). */
 td_err_t td_tape_writer_settle(td_tape_writer_t *writer, size_t keep, td_tape_settled_fn settled, void *ctx) TD_WUR;
 
+/* Tests only: the thread writes with fn instead of td_tape_write (to make a write fail). Call it
+ * before the first submit. */
+void td_tape_writer_set_write_fn(td_tape_writer_t *writer, td_err_t (*fn)(td_tape_batch_t *batch));
+
 /* Batches submitted and not yet settled. */
 size_t td_tape_writer_in_flight(const td_tape_writer_t *writer);
 

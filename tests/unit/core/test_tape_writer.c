@@ -1,7 +1,8 @@
 /* Tests for core/tape_writer.c and the three halves of a commit (td_tape_seal, td_tape_write,
  * td_tape_settle): batches written on the writer's thread, each begun before the one ahead of it
  * landed, give the same tape as the same batches committed one by one; offsets of a batch not yet
- * settled are handed on but not visible; a sealed batch that never lands stops the tape. */
+ * settled are handed on but not visible; a sealed batch that never lands stops the tape, and a
+ * failed write stops the batches queued behind it. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -251,6 +252,58 @@ static void test_destroy_drains_the_queue(void **state)
     scratch_tape_remove(dir, tape);
 }
 
+/* The write of the third batch fails: the first two land, the third and everything queued behind
+ * it are settled as failed and never written, and the tape refuses further batches. */
+static int writes;
+
+static td_err_t third_write_fails(td_tape_batch_t *batch)
+{
+    if (++writes == 3)
+        return TD_ERR_STORE; /* as if RocksDB had refused it: nothing written */
+    return td_tape_write(batch);
+}
+
+static void test_failed_write_stops_the_queue(void **state)
+{
+    (void)state;
+    char dir[512];
+    td_tape_t *tape = NULL;
+    scratch_tape_open(dir, sizeof dir, "writer-fail", &tape);
+    char err[256] = "";
+    td_tape_writer_t *writer = NULL;
+    assert_int_equal(td_tape_writer_new(tape, &writer, err, sizeof err), TD_OK);
+    writes = 0;
+    td_tape_writer_set_write_fn(writer, third_write_fails);
+    uint64_t expect[3] = {0}, after_two[3] = {0};
+    for (int b = 0; b < 6; b++) {
+        if (b == 2)
+            memcpy(after_two, expect, sizeof expect);
+        assert_int_equal(td_tape_writer_submit(writer, workload_batch(tape, b, expect), (void *)(intptr_t)(b + 1)),
+                         TD_OK);
+    }
+    settled_log_t log = {0};
+    assert_int_equal(td_tape_writer_settle(writer, 0, record, &log), TD_ERR_STATE);
+    assert_int_equal(log.n, 2); /* batches 1 and 2 committed */
+    assert_int_equal(log.tags[0], 1);
+    assert_int_equal(log.tags[1], 2);
+    assert_int_equal(log.failed, 4);
+    assert_int_equal(writes, 3); /* the three behind the failure were not written */
+    char msg[256];
+    td_tape_last_error(tape, msg, sizeof msg);
+    assert_non_null(strstr(msg, "never written"));
+    for (int s = 0; s < 3; s++) {
+        assert_int_equal(td_tape_next_offset(tape, TD_STREAM_INPUT, SYMBOLS[s]), after_two[s]);
+        uint64_t end = 0;
+        assert_int_equal(td_tape_stream_end(tape, TD_STREAM_INPUT, SYMBOLS[s], &end), TD_OK);
+        assert_int_equal(end, after_two[s]); /* nothing of batches 3-6 in RocksDB */
+    }
+    td_tape_batch_t *next = NULL;
+    assert_int_equal(td_tape_batch_new(tape, &next), TD_ERR_STATE);
+    td_tape_writer_destroy(writer, record, &log);
+    assert_int_equal(log.n + log.failed, 6);
+    scratch_tape_remove(dir, tape);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -258,6 +311,7 @@ int main(void)
         cmocka_unit_test(test_sealed_offsets_handed_on_not_visible),
         cmocka_unit_test(test_sealed_batch_lost_stops_the_tape),
         cmocka_unit_test(test_destroy_drains_the_queue),
+        cmocka_unit_test(test_failed_write_stops_the_queue),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
