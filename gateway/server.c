@@ -36,9 +36,9 @@
 #include "gateway/protocol.h"
 
 #define READ_CHUNK 65536
-#define BURST_MAX                                                                                  \
-    (256u * 1024)                  /* bytes read per callback before committing: small enough that \
-                                    * the tape writer overlaps the reading (PERFORMANCE.md) */
+/* bytes read per callback before committing: small enough that the tape writer overlaps the
+ * reading (PERFORMANCE.md, "The tape writer thread") */
+#define BURST_MAX (256u * 1024)
 #define OUT_MAX (8u * 1024 * 1024) /* queued output of a peer that does not read */
 #define LINGER_S 1.0
 #define ACCEPT_PAUSE_S 0.2

@@ -52,6 +52,18 @@ static td_tape_batch_t *workload_batch(td_tape_t *tape, int b, uint64_t expect[3
     return batch;
 }
 
+/* A writer for tape; fails the test otherwise. */
+static td_tape_writer_t *new_writer(td_tape_t *tape)
+{
+    char err[256] = "";
+    td_tape_writer_t *writer = NULL;
+    td_err_t rc = td_tape_writer_new(tape, &writer, err, sizeof err);
+    if (rc != TD_OK)
+        print_error("tape writer: %s\n", err);
+    assert_int_equal(rc, TD_OK);
+    return writer;
+}
+
 /* Every event of every stream, and every day range, of tape a equal those of tape b. */
 static void assert_same_tape(td_tape_t *a, td_tape_t *b)
 {
@@ -113,9 +125,7 @@ static void test_pipelined_equals_one_by_one(void **state)
     td_tape_t *piped = NULL, *plain = NULL;
     scratch_tape_open(dir_a, sizeof dir_a, "writer-piped", &piped);
     scratch_tape_open(dir_b, sizeof dir_b, "writer-plain", &plain);
-    char err[256] = "";
-    td_tape_writer_t *writer = NULL;
-    assert_int_equal(td_tape_writer_new(piped, &writer, err, sizeof err), TD_OK);
+    td_tape_writer_t *writer = new_writer(piped);
     assert_true(td_tape_writer_fd(writer) >= 0);
 
     uint64_t expect_a[3] = {0}, expect_b[3] = {0};
@@ -234,9 +244,7 @@ static void test_destroy_drains_the_queue(void **state)
     char dir[512];
     td_tape_t *tape = NULL;
     scratch_tape_open(dir, sizeof dir, "writer-drain", &tape);
-    char err[256] = "";
-    td_tape_writer_t *writer = NULL;
-    assert_int_equal(td_tape_writer_new(tape, &writer, err, sizeof err), TD_OK);
+    td_tape_writer_t *writer = new_writer(tape);
     uint64_t expect[3] = {0};
     for (int b = 0; b < 8; b++)
         assert_int_equal(td_tape_writer_submit(writer, workload_batch(tape, b, expect), (void *)(intptr_t)(b + 1)),
@@ -269,9 +277,7 @@ static void test_failed_write_stops_the_queue(void **state)
     char dir[512];
     td_tape_t *tape = NULL;
     scratch_tape_open(dir, sizeof dir, "writer-fail", &tape);
-    char err[256] = "";
-    td_tape_writer_t *writer = NULL;
-    assert_int_equal(td_tape_writer_new(tape, &writer, err, sizeof err), TD_OK);
+    td_tape_writer_t *writer = new_writer(tape);
     writes = 0;
     td_tape_writer_set_write_fn(writer, third_write_fails);
     uint64_t expect[3] = {0}, after_two[3] = {0};
