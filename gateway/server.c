@@ -592,7 +592,7 @@ static void conn_end_burst(conn_t *conn)
 {
     td_gw_server_t *server = conn->server;
     td_err_t rc = TD_OK;
-    uint64_t commits = server->stats.commits;
+    bool journal_committed = false;              /* to opts.journal: its hook runs here (the tape writer's at settle) */
     if (conn->drop || server->failed != TD_OK) { /* nothing of this burst is on the tape: no ACK */
         if ((conn->batch || conn->journal_events) && server->clock && server->failed == TD_OK) {
             journal_settle(server, true); /* the journal's recorded clock is then the last commit's */
@@ -618,6 +618,7 @@ static void conn_end_burst(conn_t *conn)
             rc = server->opts.journal->commit(server->opts.journal->opaque, conn->account, conn->acked, clock_state,
                                               server->failed_msg, sizeof server->failed_msg);
         if (rc == TD_OK) {
+            journal_committed = true;
             server->stats.commits++;
             server->stats.events += conn->journal_events;
             conn->acked_committed = conn->acked;
@@ -641,7 +642,7 @@ static void conn_end_burst(conn_t *conn)
     td_tape_batch_destroy(conn->batch); /* only duplicates/heartbeats: an empty batch */
     conn->batch = NULL;
     conn->journal_events = 0;
-    if (server->stats.commits != commits)
+    if (journal_committed)
         run_hook(server, server->burst_start);
     if (conn->ack_pending) {
         conn_queue(conn, td_gw_format_ack(&conn->out, conn->ack_pending));
