@@ -34,17 +34,23 @@ td_err_t td_follow_process(td_follow_t *follow, td_tape_t *tape, const td_host_o
 {
     memset(total, 0, sizeof *total);
     follow->n_grown = 0;
-    follow->tape = tape;
-    td_err_t rc = follow->scanned ? td_tape_known_symbols(tape, TD_STREAM_INPUT, collect_grown, follow)
-                                  : td_tape_symbols(tape, TD_STREAM_INPUT, collect_grown, follow);
+    td_err_t rc = TD_OK;
+    if (follow->tape != tape) { /* the configuration is checked once per tape */
+        rc = td_host_check_config(tape, &opts->pipeline, errbuf, errlen);
+        if (rc != TD_OK)
+            return rc;
+        follow->tape = tape;
+    }
+    rc = follow->scanned ? td_tape_known_symbols(tape, TD_STREAM_INPUT, collect_grown, follow)
+                         : td_tape_symbols(tape, TD_STREAM_INPUT, collect_grown, follow);
     follow->scanned = follow->scanned || rc == TD_OK;
     for (size_t i = 0; rc == TD_OK && i < follow->n_grown; i++) {
         const char *symbol = follow->grown[i];
         uint64_t next = td_tape_next_offset(tape, TD_STREAM_INPUT, symbol);
-        td_host_opts_t one = *opts;
-        one.symbol = symbol;
+        if (next == 0)
+            continue; /* listed, nothing in it yet */
         td_host_stats_t st;
-        rc = td_host_process(tape, &one, &st, errbuf, errlen);
+        rc = td_host_process_symbol(tape, opts, symbol, &st, errbuf, errlen);
         if (rc != TD_OK)
             break;
         total->inputs += st.inputs;

@@ -28,7 +28,7 @@ typedef struct td_follow {
     size_t n_seen;
     char grown[TD_FOLLOW_SYMBOLS_MAX][TD_SYMBOL_MAX + 1]; /* scratch: the streams that grew */
     size_t n_grown;
-    td_tape_t *tape; /* of the call in progress */
+    td_tape_t *tape; /* whose configuration was checked (td_host_check_config) */
     bool scanned;    /* every input stream was looked up once */
 } td_follow_t;
 
@@ -36,7 +36,8 @@ typedef struct td_follow {
 void td_follow_init(td_follow_t *follow);
 
 /* td_host_process (opts, with opts->symbol ignored) over each input stream of tape that grew
- * since follow last processed it; *total sums their stats. TD_ERR_OVERFLOW with more than
+ * since follow last processed it; *total sums their stats. The tape's configuration is checked on
+ * the first call for a tape. TD_ERR_OVERFLOW with more than
  * TD_FOLLOW_SYMBOLS_MAX streams; otherwise td_host_process's errors (detail in errbuf). */
 td_err_t td_follow_process(td_follow_t *follow, td_tape_t *tape, const td_host_opts_t *opts, td_host_stats_t *total,
                            char *errbuf, size_t errlen) TD_WUR;

@@ -287,9 +287,18 @@ td_err_t td_host_process(td_tape_t *tape, const td_host_opts_t *opts, td_host_st
     run_t run = {tape, opts, stats, errbuf, errlen};
     if (!opts->symbol)
         return td_tape_symbols(tape, TD_STREAM_INPUT, process_symbol, &run);
-    /* one symbol: one seek for its stream's end, not a scan of every stream's keys (the live hook
-     * calls this per grown symbol after every burst) */
+    /* one symbol: one seek for its stream's end, not a scan of every stream's keys */
     uint64_t end = 0;
     rc = td_tape_stream_end(tape, TD_STREAM_INPUT, opts->symbol, &end);
     return rc == TD_OK && end > 0 ? process_symbol(&run, opts->symbol) : rc;
+}
+
+td_err_t td_host_process_symbol(td_tape_t *tape, const td_host_opts_t *opts, const char *symbol,
+                                td_host_stats_t *stats, char *errbuf, size_t errlen)
+{
+    memset(stats, 0, sizeof *stats);
+    td_host_opts_t one = *opts;
+    one.symbol = symbol;
+    run_t run = {tape, &one, stats, errbuf, errlen};
+    return process_symbol(&run, symbol);
 }

@@ -58,6 +58,12 @@ td_err_t td_host_check_config(td_tape_t *tape, const td_pipeline_config_t *pipel
 td_err_t td_host_process(td_tape_t *tape, const td_host_opts_t *opts, td_host_stats_t *stats, char *errbuf,
                          size_t errlen) TD_WUR;
 
+/* td_host_process of one symbol (opts->symbol ignored) for a caller that has checked the tape's
+ * configuration (td_host_check_config) and knows the symbol's input stream is not empty: neither
+ * is done again. The live hook calls this for every symbol that grew, after every burst. */
+td_err_t td_host_process_symbol(td_tape_t *tape, const td_host_opts_t *opts, const char *symbol,
+                                td_host_stats_t *stats, char *errbuf, size_t errlen) TD_WUR;
+
 /* The next input offset the host will process for symbol (what it has consumed and committed);
  * 0 when the symbol has not been processed. */
 td_err_t td_host_next_offset(td_tape_t *tape, const char *symbol, const td_pipeline_config_t *config,
