@@ -13,6 +13,7 @@
 #     reports p50/p99/max from the gateway reading the burst holding the tick to the ORDER written
 #     to the feed's socket.
 # Usage: bench/kafka.sh [BUILD_DIR] [SPEED] [HOURS]   (defaults: ./build, 60, 1; as bench/live.sh)
+#        ONLY_LATENCY=1 runs part 2 alone, ONLY_INGEST=1 parts 0 and 1 alone
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
@@ -111,6 +112,7 @@ for mode in paper external; do
 done
 
 fi # ONLY_LATENCY
+[ -n "${ONLY_INGEST:-}" ] && exit 0
 
 # 2. tick-to-order: archiver, processor, gateway with its router; the feed paced
 # the "desk" set of cli/synthetic.c

@@ -9,7 +9,7 @@
 #  2. restart after SIGKILL: `td_restart` execs `tapedeck run` on the tape just used and acts as
 #     the EA: exec -> first ACK of a new tick (the ACK follows processing and routing), 5 times,
 #     each right after a SIGKILL of the previous service.
-# Both with tape.sync commit and none. Usage: bench/live.sh [BUILD_DIR] [SPEED] [HOURS]
+# Both with tape.sync commit and none (SYNCS="none" for one). Usage: bench/live.sh [BUILD_DIR] [SPEED] [HOURS]
 # (defaults: ./build, 60, 1). A benchmark, not a test: nothing is asserted.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,7 +26,7 @@ trap cleanup EXIT
 # the "desk" set of cli/synthetic.c
 symbols="EURUSD GBPUSD USDJPY USDCHF AUDUSD USDCAD NZDUSD EURGBP EURJPY GBPJPY EURCHF AUDJPY XAUUSD XAGUSD US500 US30 GER40 UK100"
 echo "tapedeck live benchmark: 18 synthetic symbols, ${hours} h of ticks at ${speed}x, $(nproc) cores, $(date -u +%Y-%m-%d)"
-for sync in commit none; do
+for sync in ${SYNCS:-commit none}; do
   dir=$work/$sync
   cfg=$work/$sync.yaml
   cat > "$cfg" <<YAML
