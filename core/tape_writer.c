@@ -32,7 +32,6 @@ struct td_tape_writer {
     pthread_cond_t finished; /* the owner waits for a job to finish */
     job_t *head, *tail, *cursor;
     size_t in_flight;
-    bool failed; /* a write failed: the batches after it are not written */
     bool stop;
     int efd;
     td_err_t (*write)(td_tape_batch_t *batch); /* td_tape_write, or a test's */
@@ -48,23 +47,10 @@ static void notify(int efd)
     /* EAGAIN: the counter is full, so the fd is readable anyway */
 }
 
-/* Writes the job's batch unless a write before it failed (the batches after a failure continue
- * offsets that never landed: they are skipped). Called without the mutex, by whichever thread owns
- * the batch at that moment. */
-static void write_job(td_tape_writer_t *w, job_t *job)
-{
-    pthread_mutex_lock(&w->mu);
-    bool skip = w->failed;
-    pthread_mutex_unlock(&w->mu);
-    bool failed = !skip && w->write(job->batch) != TD_OK;
-    pthread_mutex_lock(&w->mu);
-    w->failed = w->failed || failed;
-    pthread_mutex_unlock(&w->mu);
-}
-
 static void *writer_main(void *arg)
 {
     td_tape_writer_t *w = arg;
+    bool failed = false;
     pthread_mutex_lock(&w->mu);
     for (;;) {
         while (!w->cursor && !w->stop)
@@ -73,7 +59,9 @@ static void *writer_main(void *arg)
         if (!job)
             break; /* stopped, and the queue is written */
         pthread_mutex_unlock(&w->mu);
-        write_job(w, job);
+        /* after a failure the rest continue offsets that never landed: they are skipped */
+        if (!failed)
+            failed = w->write(job->batch) != TD_OK;
         pthread_mutex_lock(&w->mu);
         job->finished = true;
         w->cursor = job->next;
@@ -139,7 +127,7 @@ void td_tape_writer_destroy(td_tape_writer_t *w, td_tape_settled_fn settled, voi
     free(w);
 }
 
-td_err_t td_tape_writer_submit(td_tape_writer_t *w, td_tape_batch_t *batch, void *tag, bool here)
+td_err_t td_tape_writer_submit(td_tape_writer_t *w, td_tape_batch_t *batch, void *tag)
 {
     if (!w || !batch) {
         td_tape_batch_destroy(batch);
@@ -157,24 +145,16 @@ td_err_t td_tape_writer_submit(td_tape_writer_t *w, td_tape_batch_t *batch, void
     }
     job->batch = batch;
     job->tag = tag;
-    /* nothing in flight: the thread waits with an empty queue and touches nothing until signalled */
-    if (here && w->in_flight == 0) {
-        write_job(w, job);
-        job->finished = true;
-    }
     pthread_mutex_lock(&w->mu);
     if (w->tail)
         w->tail->next = job;
     else
         w->head = job;
     w->tail = job;
-    if (!job->finished && !w->cursor)
+    if (!w->cursor)
         w->cursor = job;
     w->in_flight++;
-    if (job->finished)
-        notify(w->efd); /* as if the thread had written it */
-    else
-        pthread_cond_signal(&w->work);
+    pthread_cond_signal(&w->work);
     pthread_mutex_unlock(&w->mu);
     return TD_OK;
 }

@@ -36,10 +36,8 @@ td_err_t td_tape_writer_new(td_tape_t *tape, td_tape_writer_t **writer, char *er
 void td_tape_writer_destroy(td_tape_writer_t *writer, td_tape_settled_fn settled, void *ctx);
 
 /* Seals batch and queues it; the writer owns it from here, also on failure (a seal that fails
- * consumes the batch, td_tape_last_error says why). With `here` and nothing else in flight, the
- * batch is written on the caller's thread before this returns - a lone batch that someone waits
- * for skips the hand-over to the thread and the wake-up back - and is settled like any other. */
-td_err_t td_tape_writer_submit(td_tape_writer_t *writer, td_tape_batch_t *batch, void *tag, bool here) TD_WUR;
+ * consumes the batch, td_tape_last_error says why). */
+td_err_t td_tape_writer_submit(td_tape_writer_t *writer, td_tape_batch_t *batch, void *tag) TD_WUR;
 
 /* Settles every written batch, calling settled for each (it may be NULL); then, while more than
  * `keep` batches are submitted and not settled, waits for the next one and settles it. keep 0

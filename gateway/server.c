@@ -549,10 +549,8 @@ static void tape_failed(td_gw_server_t *server, td_err_t rc)
 }
 
 /* Queues the burst (conn->batch, with the account's sequence number) to the tape writer; with more
- * than WRITER_IN_FLIGHT queued, waits for the oldest. `drained`: the socket had nothing more to
- * read, so nothing would overlap the write - with the writer idle it is written here, sparing a lone
- * tick the hand-over to the writer's thread and back. A failure stops the server. */
-static td_err_t writer_submit(conn_t *conn, bool drained)
+ * than WRITER_IN_FLIGHT queued, waits for the oldest. A failure stops the server. */
+static td_err_t writer_submit(conn_t *conn)
 {
     td_gw_server_t *server = conn->server;
     char key[80], val[24];
@@ -573,7 +571,7 @@ static td_err_t writer_submit(conn_t *conn, bool drained)
         tag->acked = conn->acked;
         tag->events = td_tape_batch_events(conn->batch);
         tag->burst_start = server->burst_start;
-        rc = td_tape_writer_submit(server->writer, conn->batch, tag, drained); /* takes the batch either way */
+        rc = td_tape_writer_submit(server->writer, conn->batch, tag); /* takes the batch either way */
         conn->batch = NULL;
     }
     if (rc == TD_OK) {
@@ -589,9 +587,8 @@ static td_err_t writer_submit(conn_t *conn, bool drained)
     return rc;
 }
 
-/* Commits the burst's events with the account's sequence number, then queues the ACK. drained: the
- * burst ended because the socket had nothing more (not at BURST_MAX). */
-static void conn_end_burst(conn_t *conn, bool drained)
+/* Commits the burst's events with the account's sequence number, then queues the ACK. */
+static void conn_end_burst(conn_t *conn)
 {
     td_gw_server_t *server = conn->server;
     td_err_t rc = TD_OK;
@@ -636,7 +633,7 @@ static void conn_end_burst(conn_t *conn, bool drained)
         }
     } else if (server->writer && (conn->acked != conn->acked_committed || conn->ack_pending)) {
         /* a resend's ACK too waits for the bursts queued before it */
-        rc = writer_submit(conn, drained);
+        rc = writer_submit(conn);
         if (rc != TD_OK)
             return;
         conn->acked_committed = conn->acked;
@@ -806,7 +803,7 @@ static void on_read(struct ev_loop *loop, ev_io *w, int revents)
     (void)revents;
     conn_t *conn = w->data;
     td_gw_server_t *server = conn->server;
-    bool eof = false, drained = false;
+    bool eof = false;
     const char *why = "peer closed";
     size_t burst = 0;
     server->burst_start = ev_time();
@@ -814,12 +811,10 @@ static void on_read(struct ev_loop *loop, ev_io *w, int revents)
         ssize_t n = read(conn->fd, server->rbuf, sizeof server->rbuf);
         if (n < 0 && errno == EINTR)
             continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            drained = true;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
             break;
-        }
         if (n <= 0) {
-            eof = drained = true;
+            eof = true;
             if (n < 0)
                 why = strerror(errno);
             break;
@@ -834,7 +829,7 @@ static void on_read(struct ev_loop *loop, ev_io *w, int revents)
         }
     }
     if (conn->state != ST_AUTH)
-        conn_end_burst(conn, drained);
+        conn_end_burst(conn);
     if (!conn->drop)
         conn_flush(conn);
     if (eof && conn->state != ST_CLOSING)

@@ -1,11 +1,8 @@
 /* Tests for core/tape_writer.c and the three halves of a commit (td_tape_seal, td_tape_write,
  * td_tape_settle): batches written on the writer's thread, each begun before the one ahead of it
  * landed, give the same tape as the same batches committed one by one; offsets of a batch not yet
- * settled are handed on but not visible; a batch submitted `here` is written on the caller's thread
- * only when nothing else is in flight; a sealed batch that never lands stops the tape, and a failed
- * write, on either thread, stops the batches queued behind it. */
-#include <poll.h>
-#include <pthread.h>
+ * settled are handed on but not visible; a sealed batch that never lands stops the tape, and a
+ * failed write stops the batches queued behind it. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -135,10 +132,8 @@ static void test_pipelined_equals_one_by_one(void **state)
     settled_log_t log = {0};
     size_t most_in_flight = 0;
     for (int b = 0; b < BATCHES; b++) {
-        /* the next batch is built while up to three ahead of it are still queued; every third asks
-         * to be written here (it is, when nothing is queued) */
-        assert_int_equal(td_tape_writer_submit(writer, workload_batch(piped, b, expect_a), (void *)(intptr_t)(b + 1),
-                                               b % 3 == 0),
+        /* the next batch is built while up to three ahead of it are still queued */
+        assert_int_equal(td_tape_writer_submit(writer, workload_batch(piped, b, expect_a), (void *)(intptr_t)(b + 1)),
                          TD_OK);
         if (td_tape_writer_in_flight(writer) > most_in_flight)
             most_in_flight = td_tape_writer_in_flight(writer);
@@ -252,8 +247,8 @@ static void test_destroy_drains_the_queue(void **state)
     td_tape_writer_t *writer = new_writer(tape);
     uint64_t expect[3] = {0};
     for (int b = 0; b < 8; b++)
-        assert_int_equal(
-            td_tape_writer_submit(writer, workload_batch(tape, b, expect), (void *)(intptr_t)(b + 1), false), TD_OK);
+        assert_int_equal(td_tape_writer_submit(writer, workload_batch(tape, b, expect), (void *)(intptr_t)(b + 1)),
+                         TD_OK);
     settled_log_t log = {0};
     td_tape_writer_destroy(writer, record, &log);
     assert_int_equal(log.n, 8);
@@ -266,15 +261,12 @@ static void test_destroy_drains_the_queue(void **state)
 }
 
 /* The write of the third batch fails: the first two land, the third and everything queued behind
- * it are settled as failed and never written, and the tape refuses further batches. The third is
- * written by the writer's thread, or (inline_third) by the caller, `here` with nothing in flight. */
-static int writes, fail_at;           /* fail_at: the write (counting from 1) that fails; 0 none */
-static pthread_t write_threads[16]; /* the thread of each write */
+ * it are settled as failed and never written, and the tape refuses further batches. */
+static int writes;
 
-static td_err_t recorded_write(td_tape_batch_t *batch)
+static td_err_t third_write_fails(td_tape_batch_t *batch)
 {
-    write_threads[writes % 16] = pthread_self();
-    if (++writes == fail_at)
+    if (++writes == 3)
         return TD_ERR_STORE; /* as if RocksDB had refused it: nothing written */
     return td_tape_write(batch);
 }
@@ -282,89 +274,39 @@ static td_err_t recorded_write(td_tape_batch_t *batch)
 static void test_failed_write_stops_the_queue(void **state)
 {
     (void)state;
-    for (int inline_third = 0; inline_third < 2; inline_third++) {
-        char dir[512];
-        td_tape_t *tape = NULL;
-        scratch_tape_open(dir, sizeof dir, "writer-fail", &tape);
-        td_tape_writer_t *writer = new_writer(tape);
-        writes = 0;
-        fail_at = 3;
-        td_tape_writer_set_write_fn(writer, recorded_write);
-        uint64_t expect[3] = {0}, after_two[3] = {0};
-        settled_log_t log = {0};
-        for (int b = 0; b < 6; b++) {
-            if (b == 2) {
-                memcpy(after_two, expect, sizeof expect);
-                if (inline_third) /* nothing in flight, so the third is written here */
-                    assert_int_equal(td_tape_writer_settle(writer, 0, record, &log), TD_OK);
-            }
-            assert_int_equal(td_tape_writer_submit(writer, workload_batch(tape, b, expect), (void *)(intptr_t)(b + 1),
-                                                   inline_third && b >= 2),
-                             TD_OK);
-        }
-        assert_int_equal(td_tape_writer_settle(writer, 0, record, &log), TD_ERR_STATE);
-        assert_int_equal(log.n, 2); /* batches 1 and 2 committed */
-        assert_int_equal(log.tags[0], 1);
-        assert_int_equal(log.tags[1], 2);
-        assert_int_equal(log.failed, 4);
-        assert_int_equal(writes, 3); /* the three behind the failure were not written */
-        assert_int_equal(pthread_equal(write_threads[2], pthread_self()) != 0, inline_third);
-        char msg[256];
-        td_tape_last_error(tape, msg, sizeof msg);
-        assert_non_null(strstr(msg, "never written"));
-        for (int s = 0; s < 3; s++) {
-            assert_int_equal(td_tape_next_offset(tape, TD_STREAM_INPUT, SYMBOLS[s]), after_two[s]);
-            uint64_t end = 0;
-            assert_int_equal(td_tape_stream_end(tape, TD_STREAM_INPUT, SYMBOLS[s], &end), TD_OK);
-            assert_int_equal(end, after_two[s]); /* nothing of batches 3-6 in RocksDB */
-        }
-        td_tape_batch_t *next = NULL;
-        assert_int_equal(td_tape_batch_new(tape, &next), TD_ERR_STATE);
-        td_tape_writer_destroy(writer, record, &log);
-        assert_int_equal(log.n + log.failed, 6);
-        scratch_tape_remove(dir, tape);
-    }
-}
-
-/* `here`: with nothing in flight the batch is written on the caller's thread before submit returns,
- * and the event fd says so; with a batch still unsettled it goes to the thread, behind that one. */
-static void test_here_writes_only_when_idle(void **state)
-{
-    (void)state;
     char dir[512];
     td_tape_t *tape = NULL;
-    scratch_tape_open(dir, sizeof dir, "writer-here", &tape);
+    scratch_tape_open(dir, sizeof dir, "writer-fail", &tape);
     td_tape_writer_t *writer = new_writer(tape);
-    writes = fail_at = 0;
-    uint64_t expect[3] = {0};
+    writes = 0;
+    td_tape_writer_set_write_fn(writer, third_write_fails);
+    uint64_t expect[3] = {0}, after_two[3] = {0};
+    for (int b = 0; b < 6; b++) {
+        if (b == 2)
+            memcpy(after_two, expect, sizeof expect);
+        assert_int_equal(td_tape_writer_submit(writer, workload_batch(tape, b, expect), (void *)(intptr_t)(b + 1)),
+                         TD_OK);
+    }
     settled_log_t log = {0};
-    td_tape_writer_set_write_fn(writer, recorded_write);
-
-    /* idle: written here; the fd is readable and a settle that never waits commits it */
-    assert_int_equal(td_tape_writer_submit(writer, workload_batch(tape, 0, expect), (void *)(intptr_t)1, true), TD_OK);
-    struct pollfd pfd = {.fd = td_tape_writer_fd(writer), .events = POLLIN};
-    assert_int_equal(poll(&pfd, 1, 0), 1);
-    assert_int_equal(writes, 1);
-    assert_true(pthread_equal(write_threads[0], pthread_self()));
-    assert_int_equal(td_tape_writer_settle(writer, SIZE_MAX, record, &log), TD_OK);
-    assert_int_equal(log.n, 1);
-    for (int s = 0; s < 3; s++)
-        assert_int_equal(td_tape_next_offset(tape, TD_STREAM_INPUT, SYMBOLS[s]), expect[s]);
-
-    /* one unsettled batch in flight: `here` is queued to the thread behind it */
-    assert_int_equal(td_tape_writer_submit(writer, workload_batch(tape, 1, expect), (void *)(intptr_t)2, false),
-                     TD_OK);
-    assert_int_equal(td_tape_writer_submit(writer, workload_batch(tape, 2, expect), (void *)(intptr_t)3, true), TD_OK);
-    assert_int_equal(td_tape_writer_settle(writer, 0, record, &log), TD_OK);
-    assert_int_equal(writes, 3);
-    assert_false(pthread_equal(write_threads[1], pthread_self()));
-    assert_false(pthread_equal(write_threads[2], pthread_self()));
-    assert_int_equal(log.n, 3);
-    for (int i = 0; i < 3; i++)
-        assert_int_equal(log.tags[i], i + 1);
-    for (int s = 0; s < 3; s++)
-        assert_int_equal(td_tape_next_offset(tape, TD_STREAM_INPUT, SYMBOLS[s]), expect[s]);
+    assert_int_equal(td_tape_writer_settle(writer, 0, record, &log), TD_ERR_STATE);
+    assert_int_equal(log.n, 2); /* batches 1 and 2 committed */
+    assert_int_equal(log.tags[0], 1);
+    assert_int_equal(log.tags[1], 2);
+    assert_int_equal(log.failed, 4);
+    assert_int_equal(writes, 3); /* the three behind the failure were not written */
+    char msg[256];
+    td_tape_last_error(tape, msg, sizeof msg);
+    assert_non_null(strstr(msg, "never written"));
+    for (int s = 0; s < 3; s++) {
+        assert_int_equal(td_tape_next_offset(tape, TD_STREAM_INPUT, SYMBOLS[s]), after_two[s]);
+        uint64_t end = 0;
+        assert_int_equal(td_tape_stream_end(tape, TD_STREAM_INPUT, SYMBOLS[s], &end), TD_OK);
+        assert_int_equal(end, after_two[s]); /* nothing of batches 3-6 in RocksDB */
+    }
+    td_tape_batch_t *next = NULL;
+    assert_int_equal(td_tape_batch_new(tape, &next), TD_ERR_STATE);
     td_tape_writer_destroy(writer, record, &log);
+    assert_int_equal(log.n + log.failed, 6);
     scratch_tape_remove(dir, tape);
 }
 
@@ -376,7 +318,6 @@ int main(void)
         cmocka_unit_test(test_sealed_batch_lost_stops_the_tape),
         cmocka_unit_test(test_destroy_drains_the_queue),
         cmocka_unit_test(test_failed_write_stops_the_queue),
-        cmocka_unit_test(test_here_writes_only_when_idle),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
