@@ -241,6 +241,7 @@ int td_cmd_run(td_cli_t *cli, int argc, char **argv)
     fflush(stdout);
     td_gw_server_destroy(live.server);
     td_router_destroy(live.router);
+    td_follow_fini(&live.follow);
     td_tape_close(live.tape);
     if (rc != TD_OK)
         return td_cli_fail(cli, rc, "%s", err);

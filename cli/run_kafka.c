@@ -368,6 +368,7 @@ static int run_processor(td_cli_t *cli, const td_kafka_opts_t *kopts, td_tape_t 
            " output(s) and %" PRIu64 " state record(s) produced\n",
            inputs, outputs, proc.outputs_produced, proc.states_produced);
     fflush(stdout);
+    td_follow_fini(&follow);
     td_ingest_destroy(ingest);
     td_kafka_producer_destroy(proc.producer);
     td_buf_fini(&proc.val);

@@ -2,11 +2,22 @@
 #include "host/follow.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 void td_follow_init(td_follow_t *follow)
 {
     memset(follow, 0, sizeof *follow);
+}
+
+void td_follow_fini(td_follow_t *follow)
+{
+    for (size_t i = 0; i < follow->n_seen; i++) {
+        td_host_cache_drop(follow->seen[i].cache);
+        free(follow->seen[i].cache);
+        follow->seen[i].cache = NULL;
+    }
+    follow->n_seen = 0;
 }
 
 static td_follow_seen_t *seen_find(td_follow_t *follow, const char *symbol)
@@ -35,7 +46,9 @@ td_err_t td_follow_process(td_follow_t *follow, td_tape_t *tape, const td_host_o
     memset(total, 0, sizeof *total);
     follow->n_grown = 0;
     td_err_t rc = TD_OK;
-    if (follow->tape != tape) { /* the configuration is checked once per tape */
+    if (follow->tape != tape) { /* a tape not seen before: its configuration checked, nothing kept */
+        td_follow_fini(follow);
+        follow->scanned = false;
         rc = td_host_check_config(tape, &opts->pipeline, errbuf, errlen);
         if (rc != TD_OK)
             return rc;
@@ -49,8 +62,15 @@ td_err_t td_follow_process(td_follow_t *follow, td_tape_t *tape, const td_host_o
         uint64_t next = td_tape_next_offset(tape, TD_STREAM_INPUT, symbol);
         if (next == 0)
             continue; /* listed, nothing in it yet */
+        td_follow_seen_t *seen = seen_find(follow, symbol);
+        if (!seen && follow->n_seen < TD_FOLLOW_SYMBOLS_MAX) {
+            seen = &follow->seen[follow->n_seen++];
+            snprintf(seen->name, sizeof seen->name, "%s", symbol);
+            seen->next = UINT64_MAX; /* not processed yet */
+            seen->cache = calloc(1, sizeof *seen->cache);
+        }
         td_host_stats_t st;
-        rc = td_host_process_symbol(tape, opts, symbol, &st, errbuf, errlen);
+        rc = td_host_process_symbol(tape, opts, symbol, seen ? seen->cache : NULL, &st, errbuf, errlen);
         if (rc != TD_OK)
             break;
         total->inputs += st.inputs;
@@ -58,11 +78,6 @@ td_err_t td_follow_process(td_follow_t *follow, td_tape_t *tape, const td_host_o
         total->symbols += st.symbols;
         total->days_closed += st.days_closed;
         total->commits += st.commits;
-        td_follow_seen_t *seen = seen_find(follow, symbol);
-        if (!seen && follow->n_seen < TD_FOLLOW_SYMBOLS_MAX) {
-            seen = &follow->seen[follow->n_seen++];
-            snprintf(seen->name, sizeof seen->name, "%s", symbol);
-        }
         if (seen)
             seen->next = next;
     }

@@ -4,7 +4,8 @@
  *
  * The host resumes each symbol from its committed state, so running it over an unchanged stream
  * costs a state load and decode; with 18 symbols and a tick per append that was most of the
- * processing time. Streams are listed by one RocksDB scan on the first call and from the writer's
+ * processing time. A grown symbol's pipeline also stays in memory between calls (td_host_cache_t):
+ * this process is the only writer of its state, so what it committed last is what it holds. Streams are listed by one RocksDB scan on the first call and from the writer's
  * stream map afterwards (td_tape_known_symbols: every append of this process goes through it).
  *
  * Thread: the tape's single writer.
@@ -20,7 +21,8 @@
 
 typedef struct td_follow_seen {
     char name[TD_SYMBOL_MAX + 1];
-    uint64_t next; /* the stream's next offset when it was last processed to its end */
+    uint64_t next;          /* the stream's next offset when it was last processed to its end */
+    td_host_cache_t *cache; /* its pipeline between calls (NULL: out of memory, loaded each time) */
 } td_follow_seen_t;
 
 typedef struct td_follow {
@@ -34,6 +36,8 @@ typedef struct td_follow {
 
 /* Zeroes follow: nothing seen yet. */
 void td_follow_init(td_follow_t *follow);
+/* Frees the pipelines follow keeps in memory. */
+void td_follow_fini(td_follow_t *follow);
 
 /* td_host_process (opts, with opts->symbol ignored) over each input stream of tape that grew
  * since follow last processed it; *total sums their stats. The tape's configuration is checked on

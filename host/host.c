@@ -149,6 +149,7 @@ typedef struct run {
     td_host_stats_t *stats;
     char *errbuf;
     size_t errlen;
+    td_host_cache_t *cache; /* NULL: the pipeline is loaded from the tape */
 } run_t;
 
 static td_err_t process_symbol(void *opaque, const char *symbol)
@@ -157,7 +158,9 @@ static td_err_t process_symbol(void *opaque, const char *symbol)
     const td_host_opts_t *opts = run->opts;
     if (opts->symbol && strcmp(opts->symbol, symbol) != 0)
         return TD_OK;
-    td_pipeline_t pipeline;
+    td_pipeline_t local;
+    td_host_cache_t *cache = run->cache;
+    td_pipeline_t *pipeline = cache ? &cache->pipeline : &local;
     td_outbuf_t out;
     td_outbuf_init(&out);
     td_buf_t scratch;
@@ -167,19 +170,19 @@ static td_err_t process_symbol(void *opaque, const char *symbol)
     uint64_t uncommitted = 0;
     td_event_t *ev = malloc(sizeof *ev);
     td_err_t rc = ev ? TD_OK : TD_ERR_NOMEM;
-    bool have_pipeline = false;
+    bool have_pipeline = cache && cache->loaded;
 
-    if (rc == TD_OK) {
-        rc = load_pipeline(run->tape, symbol, &opts->pipeline, &pipeline, &scratch, run->errbuf, run->errlen);
+    if (rc == TD_OK && !have_pipeline) {
+        rc = load_pipeline(run->tape, symbol, &opts->pipeline, pipeline, &scratch, run->errbuf, run->errlen);
         have_pipeline = rc == TD_OK;
     }
     uint64_t out_offset = td_tape_next_offset(run->tape, TD_STREAM_OUTPUT, symbol);
     if (rc == TD_OK && opts->log)
         td_log_write(opts->log, TD_LOG_DEBUG, "host", TD_OK,
-                     "%s: resuming at input offset %" PRIu64 ", output offset %" PRIu64, symbol, pipeline.next_offset,
+                     "%s: resuming at input offset %" PRIu64 ", output offset %" PRIu64, symbol, pipeline->next_offset,
                      out_offset);
     if (rc == TD_OK)
-        rc = td_tape_iter_new(run->tape, TD_STREAM_INPUT, symbol, pipeline.next_offset, &iter);
+        rc = td_tape_iter_new(run->tape, TD_STREAM_INPUT, symbol, pipeline->next_offset, &iter);
     if (rc == TD_OK)
         rc = td_tape_batch_new(run->tape, &batch);
     if (rc != TD_OK && run->errbuf && !run->errbuf[0]) {
@@ -198,7 +201,7 @@ static td_err_t process_symbol(void *opaque, const char *symbol)
             break;
         td_outbuf_clear(&out);
         bool started = false;
-        rc = td_pipeline_roll(&pipeline, ev, &out, &started);
+        rc = td_pipeline_roll(pipeline, ev, &out, &started);
         /* only a DayDigest of the day that just closed comes out of a roll */
         for (size_t i = 0; rc == TD_OK && i < out.len; i++) {
             rc = td_tape_batch_append_in_day(batch, TD_STREAM_OUTPUT, &out.ev[i], out.ev[i].u.digest.trading_day);
@@ -206,24 +209,24 @@ static td_err_t process_symbol(void *opaque, const char *symbol)
             run->stats->days_closed++;
         }
         if (rc == TD_OK && started)
-            rc = put_snapshot(batch, &pipeline, out_offset, &scratch);
+            rc = put_snapshot(batch, pipeline, out_offset, &scratch);
         size_t from = out.len;
         if (rc == TD_OK) {
             td_slice_t raw = td_tape_iter_raw(iter);
-            rc = td_pipeline_step_raw(&pipeline, ev, &raw, &out);
+            rc = td_pipeline_step_raw(pipeline, ev, &raw, &out);
         }
         for (size_t i = from; rc == TD_OK && i < out.len; i++) {
-            rc = td_tape_batch_append_in_day(batch, TD_STREAM_OUTPUT, &out.ev[i], pipeline.day);
+            rc = td_tape_batch_append_in_day(batch, TD_STREAM_OUTPUT, &out.ev[i], pipeline->day);
             out_offset++;
             if (out.ev[i].kind == TD_EV_DAY_DIGEST)
                 run->stats->days_closed++;
         }
         if (rc != TD_OK) {
             char detail[512] = "";
-            if (pipeline.rc == TD_OK)
+            if (pipeline->rc == TD_OK)
                 td_tape_last_error(run->tape, detail, sizeof detail);
             else
-                snprintf(detail, sizeof detail, "%s", pipeline.last_error);
+                snprintf(detail, sizeof detail, "%s", pipeline->last_error);
             td_err_set(run->errbuf, run->errlen, rc, "%s: offset %" PRIu64 " (%s): processing failed: %s%s%s", symbol,
                        ev->offset, td_event_kind_name(ev->kind), td_err_name(rc), detail[0] ? ": " : "", detail);
             break;
@@ -236,7 +239,7 @@ static td_err_t process_symbol(void *opaque, const char *symbol)
             break;
         }
         if (uncommitted >= opts->batch_events) {
-            rc = put_state(batch, &pipeline, &scratch);
+            rc = put_state(batch, pipeline, &scratch);
             if (rc == TD_OK) {
                 rc = td_tape_commit(run->tape, batch);
                 batch = NULL;
@@ -248,7 +251,7 @@ static td_err_t process_symbol(void *opaque, const char *symbol)
         }
     }
     if (rc == TD_OK && uncommitted) {
-        rc = put_state(batch, &pipeline, &scratch);
+        rc = put_state(batch, pipeline, &scratch);
         if (rc == TD_OK) {
             rc = td_tape_commit(run->tape, batch);
             batch = NULL;
@@ -258,19 +261,21 @@ static td_err_t process_symbol(void *opaque, const char *symbol)
     if (opts->log)
         td_log_write(opts->log, rc == TD_OK || rc == TD_ERR_END ? TD_LOG_DEBUG : TD_LOG_ERROR, "host", rc,
                      "%s: stopped at input offset %" PRIu64 ", output offset %" PRIu64, symbol,
-                     have_pipeline ? pipeline.next_offset : 0, out_offset);
+                     have_pipeline ? pipeline->next_offset : 0, out_offset);
     if (rc == TD_OK && opts->log &&
-        (pipeline.params_rejected || pipeline.exec_rejected || pipeline.outstanding_dropped || pipeline.inputs_refused))
+        (pipeline->params_rejected || pipeline->exec_rejected || pipeline->outstanding_dropped || pipeline->inputs_refused))
         td_log_write(opts->log, TD_LOG_WARN, "host", TD_ERR_INVALID,
                      "%s: refused so far: %" PRIu64 " parameter set(s), %" PRIu64 " execution report(s), %" PRIu64
                      " input(s) the bars or strategy could not take; %" PRIu64
                      " unanswered intent(s) forgotten; last: %s",
-                     symbol, pipeline.params_rejected, pipeline.exec_rejected, pipeline.inputs_refused,
-                     pipeline.outstanding_dropped, pipeline.last_error);
+                     symbol, pipeline->params_rejected, pipeline->exec_rejected, pipeline->inputs_refused,
+                     pipeline->outstanding_dropped, pipeline->last_error);
     td_tape_batch_destroy(batch);
     td_tape_iter_destroy(iter);
-    if (have_pipeline)
-        td_pipeline_fini(&pipeline);
+    if (cache) /* kept only as the committed state: after a failure memory may be ahead of the tape */
+        cache->loaded = have_pipeline && rc == TD_OK;
+    if (have_pipeline && !(cache && cache->loaded))
+        td_pipeline_fini(pipeline);
     td_outbuf_fini(&out);
     td_buf_fini(&scratch);
     free(ev);
@@ -284,7 +289,7 @@ td_err_t td_host_process(td_tape_t *tape, const td_host_opts_t *opts, td_host_st
     td_err_t rc = td_host_check_config(tape, &opts->pipeline, errbuf, errlen);
     if (rc != TD_OK)
         return rc;
-    run_t run = {tape, opts, stats, errbuf, errlen};
+    run_t run = {tape, opts, stats, errbuf, errlen, NULL};
     if (!opts->symbol)
         return td_tape_symbols(tape, TD_STREAM_INPUT, process_symbol, &run);
     /* one symbol: one seek for its stream's end, not a scan of every stream's keys */
@@ -294,11 +299,19 @@ td_err_t td_host_process(td_tape_t *tape, const td_host_opts_t *opts, td_host_st
 }
 
 td_err_t td_host_process_symbol(td_tape_t *tape, const td_host_opts_t *opts, const char *symbol,
-                                td_host_stats_t *stats, char *errbuf, size_t errlen)
+                                td_host_cache_t *cache, td_host_stats_t *stats, char *errbuf, size_t errlen)
 {
     memset(stats, 0, sizeof *stats);
     td_host_opts_t one = *opts;
     one.symbol = symbol;
-    run_t run = {tape, &one, stats, errbuf, errlen};
+    run_t run = {tape, &one, stats, errbuf, errlen, cache};
     return process_symbol(&run, symbol);
+}
+
+void td_host_cache_drop(td_host_cache_t *cache)
+{
+    if (cache && cache->loaded)
+        td_pipeline_fini(&cache->pipeline);
+    if (cache)
+        cache->loaded = false;
 }

@@ -58,11 +58,24 @@ td_err_t td_host_check_config(td_tape_t *tape, const td_pipeline_config_t *pipel
 td_err_t td_host_process(td_tape_t *tape, const td_host_opts_t *opts, td_host_stats_t *stats, char *errbuf,
                          size_t errlen) TD_WUR;
 
+/* A symbol's pipeline kept in memory from one td_host_process_symbol call to the next, so that a
+ * call does not load and decode the state the previous one committed. It always equals the
+ * committed state: a call that fails drops it (the next one loads). Only for the tape's one writer
+ * of the symbol's state. Zero-initialise; td_host_cache_drop frees it. */
+typedef struct td_host_cache {
+    td_pipeline_t pipeline;
+    bool loaded;
+} td_host_cache_t;
+
+void td_host_cache_drop(td_host_cache_t *cache);
+
 /* td_host_process of one symbol (opts->symbol ignored) for a caller that has checked the tape's
  * configuration (td_host_check_config) and knows the symbol's input stream is not empty: neither
- * is done again. The live hook calls this for every symbol that grew, after every burst. */
+ * is done again. cache (may be NULL) carries the pipeline between calls. The live hook calls this
+ * for every symbol that grew, after every burst. */
 td_err_t td_host_process_symbol(td_tape_t *tape, const td_host_opts_t *opts, const char *symbol,
-                                td_host_stats_t *stats, char *errbuf, size_t errlen) TD_WUR;
+                                td_host_cache_t *cache, td_host_stats_t *stats, char *errbuf,
+                                size_t errlen) TD_WUR;
 
 /* The next input offset the host will process for symbol (what it has consumed and committed);
  * 0 when the symbol has not been processed. */
