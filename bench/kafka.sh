@@ -11,9 +11,13 @@
 #     by our own code, not market data), the first HOURS hours at SPEED x real time, M1 bars, an
 #     sma_cross set per symbol that trades every few minutes; the router (woken by its consumer)
 #     reports p50/p99/max from the gateway reading the burst holding the tick to the ORDER written
-#     to the feed's socket.
+#     to the feed's socket;
+#  3. the floor under part 2: the same two Kafka hops with nothing of tapedeck in them
+#     (bench/td_mock_hop.c: produce, consume and relay, consume, on our clients' settings) on a
+#     fresh mock cluster with the same partitions, at part 2's rate, for 60 s.
 # Usage: bench/kafka.sh [BUILD_DIR] [SPEED] [HOURS]   (defaults: ./build, 60, 1; as bench/live.sh)
-#        ONLY_LATENCY=1 runs part 2 alone, ONLY_INGEST=1 parts 0 and 1 alone
+#        ONLY_LATENCY=1 runs parts 2 and 3 alone, ONLY_INGEST=1 parts 0 and 1 alone,
+#        ONLY_FLOOR=1 part 3 alone at FLOOR_RATE messages/s (default 675, the rate of part 2 at 60x)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
@@ -22,7 +26,8 @@ hours=${3:-1}
 ticks=../shared/data/ticks/dukascopy-eurusd-2019-02-04_05.csv
 td=$build/cli/tapedeck
 mock=$build/tests/integration/td_kafka_mock
-[ -x "$td" ] && [ -x "$mock" ] || { echo "build first: ./ops/build.sh" >&2; exit 2; }
+hop=$build/bench/td_mock_hop
+[ -x "$td" ] && [ -x "$mock" ] && [ -x "$hop" ] || { echo "build first: ./ops/build.sh" >&2; exit 2; }
 [ -f "$ticks" ] || { echo "needs ../shared/data" >&2; exit 2; }
 work=$(mktemp -d "${TMPDIR:-/tmp}/tapedeck-bench-kafka.XXXXXX")
 pids=()
@@ -34,13 +39,17 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# start_mock PARTITIONS: a fresh mock cluster, both topics with PARTITIONS partitions; $boot its
-# bootstrap servers
+# start_mock PARTITIONS [TOPIC...]: a fresh mock cluster, the topics (default: tapedeck's input and
+# output) with PARTITIONS partitions each; $boot its bootstrap servers
 start_mock() {
+  local n=$1 topics=() t
+  shift
+  [ $# -gt 0 ] || set -- tapedeck.input tapedeck.output
+  for t in "$@"; do topics+=(--topic "$t:$n"); done
   exec 3>&- 2> /dev/null || true
   rm -f "$work/ctl" "$work/mock.out"
   mkfifo "$work/ctl"
-  "$mock" --topic "tapedeck.input:$1" --topic "tapedeck.output:$1" < "$work/ctl" > "$work/mock.out" 2> "$work/mock.err" &
+  "$mock" "${topics[@]}" < "$work/ctl" > "$work/mock.out" 2> "$work/mock.err" &
   mock_pid=$!
   pids+=("$mock_pid")
   exec 3> "$work/ctl"
@@ -78,6 +87,22 @@ router:
   max_age_ms: 60000
 YAML
 echo "tapedeck kafka benchmark (mock cluster, 3 brokers): $(nproc) cores, $(date -u +%Y-%m-%d)"
+
+# the floor: td_mock_hop at RATE messages/s on a fresh mock cluster with $parts partitions
+floor() {
+  start_mock "$parts" hop.a hop.b
+  "$hop" "$boot" "$parts" "$1" 60 | sed "s/^/floor at $1 messages\/s (no tapedeck, bench\/td_mock_hop): /"
+  echo "  CPU: mock cluster $(cpu_s "$mock_pid") s in the 60 s"
+}
+# 16 partitions: the mock finds a fetch's offset by walking the partition's message sets from the
+# oldest ("FIXME: Maintain an index" in its source), so its cost grows with the messages of a
+# partition; with 4 partitions of ~10k produce requests each the mock cluster alone took 70 % of
+# a core by the end of the run and its produce round trip grew from 0.15 ms to 5 ms (p50)
+parts=16
+if [ -n "${ONLY_FLOOR:-}" ]; then
+  floor "${FLOOR_RATE:-675}"
+  exit 0
+fi
 
 if [ -z "${ONLY_LATENCY:-}" ]; then
 # 0. the baseline: the gateway on the local tape
@@ -117,11 +142,6 @@ fi # ONLY_LATENCY
 # 2. tick-to-order: archiver, processor, gateway with its router; the feed paced
 # the "desk" set of cli/synthetic.c
 symbols="EURUSD GBPUSD USDJPY USDCHF AUDUSD USDCAD NZDUSD EURGBP EURJPY GBPJPY EURCHF AUDJPY XAUUSD XAGUSD US500 US30 GER40 UK100"
-# 16 partitions: the mock finds a fetch's offset by walking the partition's message sets from the
-# oldest ("FIXME: Maintain an index" in its source), so its cost grows with the messages of a
-# partition; with 4 partitions of ~10k produce requests each the mock cluster alone took 70 % of
-# a core by the end of the run and its produce round trip grew from 0.15 ms to 5 ms (p50)
-parts=16
 start_mock $parts
 # the archiver is not on the order's path: it fetches with the default wait (a mock broker
 # answers an empty fetch only when the wait ends, so a short wait is a busy loop in the mock)
@@ -136,7 +156,8 @@ for s in $symbols; do
 done
 port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$work/lat.gateway.out")
 "$td" --config "$work/config.yaml" feed --gateway "127.0.0.1:$port" --token bench --account 1 --synthetic desk \
-  --hours "$hours" --speed "$speed" | tail -1 | sed "s/^/latency run, 18 synthetic symbols, $hours h at ${speed}x: /"
+  --hours "$hours" --speed "$speed" | tail -1 > "$work/lat.feed.out"
+sed "s/^/latency run, 18 synthetic symbols, $hours h at ${speed}x: /" "$work/lat.feed.out"
 echo "  CPU since start: mock cluster $(cpu_s "$mock_pid") s, gateway $(cpu_s "$gateway_pid") s, processor $(cpu_s "$processor_pid") s, archiver $(cpu_s "$archiver_pid") s"
 kill -TERM "$gateway_pid"
 wait "$gateway_pid" || true
@@ -149,3 +170,6 @@ for r in processor archiver; do
   wait "$pid" || true
 done
 "$build/bench/td_hops" "$work/lat/archiver" $symbols
+
+# 3. the floor at the rate the feed reached (start_mock ends the cluster of part 2)
+floor "$(sed -n 's/.*, \([0-9]*\) lines\/s$/\1/p' "$work/lat.feed.out")"
