@@ -32,7 +32,7 @@
 #include <time.h>
 
 #define KEYS 18
-#define PAYLOAD 96 /* about a tick's canonical bytes */
+#define PAYLOAD 96  /* about a tick's canonical bytes */
 #define WARMUP_S 2. /* seconds of messages left out of the figures */
 
 typedef struct sample {
@@ -54,7 +54,7 @@ typedef struct hop {
     atomic_bool source_done;
     samples_t one, two;        /* relay's and sink's */
     uint64_t got_one, got_two; /* messages that reached them */
-    const char *failed; /* the first client error, NULL if none */
+    const char *failed;        /* the first client error, NULL if none */
 } hop_t;
 
 static int64_t now_ns(void)
@@ -262,7 +262,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: td_mock_hop BOOTSTRAP PARTITIONS RATE SECONDS [EVERY [FETCH_WAIT_MS]]\n");
         return 2;
     }
-    hop_t hop = {.bootstrap = argv[1], .partitions = atoi(argv[2]), .rate = atof(argv[3]), .every = 100,
+    hop_t hop = {.bootstrap = argv[1],
+                 .partitions = atoi(argv[2]),
+                 .rate = atof(argv[3]),
+                 .every = 100,
                  .fetch_wait_ms = argc == 7 ? argv[6] : "1"};
     double seconds = atof(argv[4]);
     if (argc >= 6)

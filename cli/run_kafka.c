@@ -89,7 +89,9 @@ typedef struct sym_state {
     uint64_t days_at;           /* input next offset when its day index was last looked through; UINT64_MAX = never */
     uint64_t produced, snapday; /* what the tape's meta says: delivered and recorded */
     uint64_t sent_produced, sent_snapday; /* enqueued to the producer so far (>= the recorded ones) */
-    uint64_t mark; /* the producer's position after the symbol's last enqueue: sent_* are durable once durable() passes it */
+    /* the producer's position after the symbol's last enqueue: sent_* are delivered once
+     * td_kafka_producer_durable reaches it */
+    uint64_t mark;
 } sym_state_t;
 
 typedef struct proc {
