@@ -34,7 +34,7 @@ pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill -TERM "$p" 2> /dev/null || true; done
   sleep 0.5
-  exec 3>&- 2> /dev/null || true
+  exec 3>&-
   [ -n "${KEEP:-}" ] && echo "kept $work" || rm -rf "$work"
 }
 trap cleanup EXIT
@@ -46,7 +46,7 @@ start_mock() {
   shift
   [ $# -gt 0 ] || set -- tapedeck.input tapedeck.output
   for t in "$@"; do topics+=(--topic "$t:$n"); done
-  exec 3>&- 2> /dev/null || true
+  exec 3>&-
   rm -f "$work/ctl" "$work/mock.out"
   mkfifo "$work/ctl"
   "$mock" "${topics[@]}" < "$work/ctl" > "$work/mock.out" 2> "$work/mock.err" &

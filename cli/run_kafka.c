@@ -22,7 +22,6 @@
 #include "host/host.h"
 
 #define POLL_MS 100
-#define RECORD_POLL_MS 5
 
 static volatile sig_atomic_t stop_signal;
 
@@ -87,11 +86,8 @@ typedef struct sym_state {
     uint64_t state_at;          /* input next offset when "proc/<SYMBOL>" was last produced; UINT64_MAX = never */
     int64_t state_ms;           /* monotonic ms when it was last produced */
     uint64_t days_at;           /* input next offset when its day index was last looked through; UINT64_MAX = never */
-    uint64_t produced, snapday; /* what the tape's meta says: delivered and recorded */
-    uint64_t sent_produced, sent_snapday; /* enqueued to the producer so far (>= the recorded ones) */
-    /* the producer's position after the symbol's last enqueue: sent_* are delivered once
-     * td_kafka_producer_durable reaches it */
-    uint64_t mark;
+    uint64_t produced, snapday; /* what the tape's meta says */
+    uint64_t new_produced, new_snapday;
 } sym_state_t;
 
 typedef struct proc {
@@ -110,7 +106,6 @@ typedef struct proc {
     bool final;                /* the last publish before shutdown: every state that moved goes out */
     bool state_due;            /* a symbol's input moved past its last state record */
     bool scanned;              /* one td_tape_symbols pass done: then the writer's stream map lists them */
-    bool unrecorded;           /* a symbol has sent_* beyond what its meta records */
     char *err;
     size_t errlen;
 } proc_t;
@@ -181,15 +176,13 @@ static sym_state_t *sym_get(proc_t *proc, const char *symbol, td_err_t *rc)
         *rc = TD_OK;
     if (*rc != TD_OK)
         return NULL;
-    s->sent_produced = s->produced;
-    s->sent_snapday = s->snapday;
     proc->n_syms++;
     return s;
 }
 
-/* Enqueues what symbol has that is not enqueued yet: its outputs from "sent_produced" on (each with
- * its day), the day-start snapshots of the days after "sent_snapday", and its state when its input
- * moved. Nothing is recorded here: record_delivered() does after delivery. */
+/* Enqueues what symbol has that is not delivered yet: its outputs from "produced" on (each with
+ * its day), the day-start snapshots of the days after "snapday", and its state when its input
+ * moved. Nothing is recorded here: publish() does after delivery. */
 static td_err_t publish_symbol(void *opaque, const char *symbol)
 {
     proc_t *proc = opaque;
@@ -197,12 +190,14 @@ static td_err_t publish_symbol(void *opaque, const char *symbol)
     sym_state_t *s = sym_get(proc, symbol, &rc);
     if (!s)
         return rc;
+    s->new_produced = s->produced;
+    s->new_snapday = s->snapday;
     uint64_t end = td_tape_next_offset(proc->tape, TD_STREAM_OUTPUT, symbol);
-    if (s->sent_produced < end) {
+    if (s->produced < end) {
         rc = load_days(proc, TD_STREAM_OUTPUT, symbol);
         td_tape_iter_t *iter = NULL;
         if (rc == TD_OK)
-            rc = td_tape_iter_new(proc->tape, TD_STREAM_OUTPUT, symbol, s->sent_produced, &iter);
+            rc = td_tape_iter_new(proc->tape, TD_STREAM_OUTPUT, symbol, s->produced, &iter);
         size_t d = 0;
         while (rc == TD_OK) {
             rc = td_tape_iter_next(iter, proc->ev);
@@ -227,8 +222,7 @@ static td_err_t publish_symbol(void *opaque, const char *symbol)
                                       &h, 1, proc->err, proc->errlen);
             }
             if (rc == TD_OK) {
-                s->sent_produced = proc->ev->offset + 1;
-                s->mark = td_kafka_producer_produced(proc->producer);
+                s->new_produced = proc->ev->offset + 1;
                 proc->outputs_produced++;
             }
         }
@@ -241,7 +235,7 @@ static td_err_t publish_symbol(void *opaque, const char *symbol)
         rc = load_days(proc, TD_STREAM_INPUT, symbol);
     bool looked_through = look;
     for (size_t i = 0; rc == TD_OK && look && i < proc->n_days; i++) {
-        if (proc->days[i].trading_day <= s->sent_snapday)
+        if (proc->days[i].trading_day <= s->snapday)
             continue;
         char key[96];
         td_host_snapshot_key(symbol, proc->days[i].trading_day, key, sizeof key);
@@ -251,10 +245,8 @@ static td_err_t publish_symbol(void *opaque, const char *symbol)
             looked_through = false;
             break;
         }
-        if (rc == TD_OK) {
-            s->sent_snapday = proc->days[i].trading_day;
-            s->mark = td_kafka_producer_produced(proc->producer);
-        }
+        if (rc == TD_OK)
+            s->new_snapday = proc->days[i].trading_day;
     }
     if (rc == TD_OK && looked_through)
         s->days_at = in_next;
@@ -279,61 +271,39 @@ static td_err_t publish_symbol(void *opaque, const char *symbol)
     return rc;
 }
 
-/* Records, in one tape commit, how far each symbol's enqueued outputs and snapshots are
- * delivered: those of every symbol whose mark the producer's durable position has passed. */
-static td_err_t record_delivered(proc_t *proc)
-{
-    td_kafka_producer_poll(proc->producer); /* the delivery reports that have arrived */
-    td_err_t rc = td_kafka_producer_failure(proc->producer, proc->err, proc->errlen);
-    uint64_t durable = td_kafka_producer_durable(proc->producer);
-    td_tape_batch_t *batch = NULL;
-    proc->unrecorded = false;
-    for (size_t i = 0; rc == TD_OK && i < proc->n_syms; i++) {
-        sym_state_t *s = &proc->syms[i];
-        if (s->sent_produced == s->produced && s->sent_snapday == s->snapday)
-            continue;
-        if (s->mark > durable) {
-            proc->unrecorded = true;
-            continue;
-        }
-        char key[96];
-        if (!batch)
-            rc = td_tape_batch_new(proc->tape, &batch);
-        snprintf(key, sizeof key, "kafka/produced/%s", s->symbol);
-        if (rc == TD_OK)
-            rc = td_ingest_put_u64(batch, key, s->sent_produced);
-        snprintf(key, sizeof key, "kafka/snapday/%s", s->symbol);
-        if (rc == TD_OK)
-            rc = td_ingest_put_u64(batch, key, s->sent_snapday);
-    }
-    if (rc == TD_OK && batch) {
-        rc = td_tape_commit(proc->tape, batch);
-        batch = NULL;
-        for (size_t i = 0; rc == TD_OK && i < proc->n_syms; i++) {
-            sym_state_t *s = &proc->syms[i];
-            if (s->mark <= durable) {
-                s->produced = s->sent_produced;
-                s->snapday = s->sent_snapday;
-            }
-        }
-    }
-    td_tape_batch_destroy(batch);
-    return rc;
-}
-
-/* Enqueues what is new on every symbol and records what is delivered. The processor goes on
- * without waiting for the brokers (an intent's delivery must not hold back the next symbol's
- * tick); with wait (at shutdown) it waits until everything is delivered and recorded. */
-static td_err_t publish(proc_t *proc, bool wait)
+/* Produces what is new on every symbol, waits for its delivery, then records it. */
+static td_err_t publish(proc_t *proc)
 {
     proc->state_due = false;
     td_err_t rc = proc->scanned ? td_tape_known_symbols(proc->tape, TD_STREAM_INPUT, publish_symbol, proc)
                                 : td_tape_symbols(proc->tape, TD_STREAM_INPUT, publish_symbol, proc);
     proc->scanned = proc->scanned || rc == TD_OK;
-    if (rc == TD_OK && wait)
-        rc = td_kafka_producer_wait(proc->producer, proc->kopts->delivery_timeout_ms, proc->err, proc->errlen);
     if (rc == TD_OK)
-        rc = record_delivered(proc);
+        rc = td_kafka_producer_wait(proc->producer, proc->kopts->delivery_timeout_ms, proc->err, proc->errlen);
+    td_tape_batch_t *batch = NULL;
+    for (size_t i = 0; rc == TD_OK && i < proc->n_syms; i++) {
+        sym_state_t *s = &proc->syms[i];
+        if (s->new_produced == s->produced && s->new_snapday == s->snapday)
+            continue;
+        char key[96];
+        if (!batch)
+            rc = td_tape_batch_new(proc->tape, &batch);
+        snprintf(key, sizeof key, "kafka/produced/%s", s->symbol);
+        if (rc == TD_OK)
+            rc = td_ingest_put_u64(batch, key, s->new_produced);
+        snprintf(key, sizeof key, "kafka/snapday/%s", s->symbol);
+        if (rc == TD_OK)
+            rc = td_ingest_put_u64(batch, key, s->new_snapday);
+    }
+    if (rc == TD_OK && batch) {
+        rc = td_tape_commit(proc->tape, batch);
+        batch = NULL;
+        for (size_t i = 0; rc == TD_OK && i < proc->n_syms; i++) {
+            proc->syms[i].produced = proc->syms[i].new_produced;
+            proc->syms[i].snapday = proc->syms[i].new_snapday;
+        }
+    }
+    td_tape_batch_destroy(batch);
     return rc;
 }
 
@@ -359,12 +329,8 @@ static int run_processor(td_cli_t *cli, const td_kafka_opts_t *kopts, td_tape_t 
     td_err_t rc = proc.ev ? TD_OK : TD_ERR_NOMEM;
     if (rc == TD_OK)
         rc = td_host_check_config(tape, &host.pipeline, err, sizeof err);
-    /* outputs go out as they are produced (linger 0): the processor does not wait for delivery,
-     * so nothing would flush a linger, and an intent would wait for it */
-    td_kafka_opts_t popts = *kopts;
-    popts.linger_ms = 0;
     if (rc == TD_OK)
-        rc = td_kafka_producer_new(&popts, &cli->log, &proc.producer, err, sizeof err);
+        rc = td_kafka_producer_new(kopts, &cli->log, &proc.producer, err, sizeof err);
     if (rc == TD_OK)
         rc = td_kafka_producer_check_topic(proc.producer, kopts->output_topic, 30000, err, sizeof err);
     if (rc == TD_OK)
@@ -381,9 +347,7 @@ static int run_processor(td_cli_t *cli, const td_kafka_opts_t *kopts, td_tape_t 
     td_follow_init(&follow);
     while (rc == TD_OK && !stop_signal) {
         uint64_t n = 0;
-        /* while deliveries are awaited, look for them every few ms (recording them sooner only
-         * shortens what a restart produces again) */
-        rc = td_ingest_poll(ingest, proc.unrecorded ? RECORD_POLL_MS : POLL_MS, &n, err, sizeof err);
+        rc = td_ingest_poll(ingest, POLL_MS, &n, err, sizeof err);
         if (rc == TD_OK && (n > 0 || first)) {
             td_host_stats_t st;
             rc = td_follow_process(&follow, tape, &host, &st, err, sizeof err); /* the symbols that grew */
@@ -391,14 +355,12 @@ static int run_processor(td_cli_t *cli, const td_kafka_opts_t *kopts, td_tape_t 
             outputs += st.outputs;
         }
         if (rc == TD_OK && (n > 0 || first || proc.state_due)) /* idle: the states held back */
-            rc = publish(&proc, false);
-        else if (rc == TD_OK && proc.unrecorded)
-            rc = record_delivered(&proc);
+            rc = publish(&proc);
         first = false;
     }
     if (rc == TD_OK) { /* stopped: every state that moved, so the archive ends where the processor did */
         proc.final = true;
-        rc = publish(&proc, true);
+        rc = publish(&proc);
     }
     if (ingest)
         print_ingest("processor", ingest);

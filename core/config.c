@@ -116,10 +116,9 @@ static const key_def_t keys[] = {
      "journal.mode kafka: partitions of each topic (checked at startup); a symbol's partition is FNV-1a-32(symbol) "
      "mod this - changing it moves symbols: never change it on a live cluster"},
     {"kafka.linger_ms", K_INT, "5", 0, 1000, NULL,
-     "journal.mode kafka: the batching delay (linger.ms) of the producers that wait for each delivery (params push, "
-     "the router's reports of expired intents); it costs no latency: every wait for delivery flushes at once. The "
-     "gateway's and the processor's producers send at once (linger 0): they do not wait for delivery, so nothing "
-     "would flush them"},
+     "journal.mode kafka: the processor's producer batching delay (linger.ms); it batches a cycle's outputs, and "
+     "costs no latency: every wait for delivery flushes at once. The gateway's producer sends at once (linger 0): it "
+     "does not wait for delivery, so nothing would flush it"},
     {"kafka.max_in_flight", K_INT, "5", 1, 5, NULL,
      "journal.mode kafka: produce requests in flight per broker connection (max.in.flight.requests.per.connection; "
      "at most 5 with the idempotent producer, which keeps each partition's order on real brokers). librdkafka's "

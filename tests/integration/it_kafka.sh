@@ -28,7 +28,7 @@ PIDS=()
 EXTRA=(--set log.level=info) # more --set options for the roles
 cleanup() {
   for p in "${PIDS[@]}"; do kill -9 "$p" 2> /dev/null || true; done
-  exec 3>&- 2> /dev/null || true
+  exec 3>&-
 }
 trap cleanup EXIT
 
@@ -93,7 +93,7 @@ pass "reference on the local tape: $N_IN inputs ($(wc -l < "$TD_WORK/ref.clocks"
 # ---- the Kafka runs ----
 # start_mock NAME: a fresh mock cluster, its control on fd 3, its bootstrap servers in $BOOT
 start_mock() {
-  exec 3>&- 2> /dev/null || true
+  exec 3>&-
   rm -f "$TD_WORK/$1.ctl"
   mkfifo "$TD_WORK/$1.ctl"
   "$TD_KAFKA_MOCK" --brokers 3 --topic tapedeck.input:4 --topic tapedeck.output:4 < "$TD_WORK/$1.ctl" \
