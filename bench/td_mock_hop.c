@@ -52,9 +52,9 @@ typedef struct hop {
     uint64_t total, every;
     const char *fetch_wait_ms;
     atomic_bool source_done;
-    samples_t one, two;        /* relay's and sink's */
-    uint64_t got_one, got_two; /* messages that reached them */
-    const char *failed;        /* the first client error, NULL if none */
+    samples_t one, two;           /* relay's and sink's */
+    uint64_t got_one, got_two;    /* messages that reached them */
+    _Atomic(const char *) failed; /* the first client error, NULL if none (any thread sets it) */
 } hop_t;
 
 static int64_t now_ns(void)
@@ -78,22 +78,30 @@ static bool add(samples_t *s, double ms)
     return true;
 }
 
+/* Sets n name/value pairs on conf; false (detail filled) at the first refused one. */
+static bool conf_pairs(rd_kafka_conf_t *conf, const char *pairs[][2], size_t n, char *detail, size_t len)
+{
+    for (size_t i = 0; i < n; i++)
+        if (rd_kafka_conf_set(conf, pairs[i][0], pairs[i][1], detail, len) != RD_KAFKA_CONF_OK)
+            return false;
+    return true;
+}
+
 static rd_kafka_t *client(const hop_t *hop, rd_kafka_type_t type, const char *group)
 {
-    static const char *common[][2] = {{"socket.nagle.disable", "true"}, {"reconnect.backoff.max.ms", "1000"}};
-    static const char *producer[][2] = {{"enable.idempotence", "true"}, {"acks", "all"}, {"linger.ms", "0"}};
-    const char *consumer[][2] = {{"enable.auto.commit", "false"}, {"fetch.wait.max.ms", hop->fetch_wait_ms}};
+    const char *common[][2] = {
+        {"bootstrap.servers", hop->bootstrap}, {"socket.nagle.disable", "true"}, {"reconnect.backoff.max.ms", "1000"}};
+    const char *producer[][2] = {{"enable.idempotence", "true"}, {"acks", "all"}, {"linger.ms", "0"}};
+    /* assign() wants a group id; it is never joined */
+    const char *consumer[][2] = {
+        {"enable.auto.commit", "false"}, {"fetch.wait.max.ms", hop->fetch_wait_ms}, {"group.id", group}};
     char detail[512];
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    bool ok = rd_kafka_conf_set(conf, "bootstrap.servers", hop->bootstrap, detail, sizeof detail) == RD_KAFKA_CONF_OK;
-    for (size_t i = 0; ok && i < sizeof common / sizeof common[0]; i++)
-        ok = rd_kafka_conf_set(conf, common[i][0], common[i][1], detail, sizeof detail) == RD_KAFKA_CONF_OK;
-    for (size_t i = 0; ok && type == RD_KAFKA_PRODUCER && i < sizeof producer / sizeof producer[0]; i++)
-        ok = rd_kafka_conf_set(conf, producer[i][0], producer[i][1], detail, sizeof detail) == RD_KAFKA_CONF_OK;
-    for (size_t i = 0; ok && type == RD_KAFKA_CONSUMER && i < sizeof consumer / sizeof consumer[0]; i++)
-        ok = rd_kafka_conf_set(conf, consumer[i][0], consumer[i][1], detail, sizeof detail) == RD_KAFKA_CONF_OK;
-    if (ok && group) /* assign() wants a group id; it is never joined */
-        ok = rd_kafka_conf_set(conf, "group.id", group, detail, sizeof detail) == RD_KAFKA_CONF_OK;
+    bool ok = conf_pairs(conf, common, sizeof common / sizeof common[0], detail, sizeof detail);
+    if (ok && type == RD_KAFKA_PRODUCER)
+        ok = conf_pairs(conf, producer, sizeof producer / sizeof producer[0], detail, sizeof detail);
+    if (ok && type == RD_KAFKA_CONSUMER)
+        ok = conf_pairs(conf, consumer, sizeof consumer / sizeof consumer[0], detail, sizeof detail);
     rd_kafka_t *rk = ok ? rd_kafka_new(type, conf, detail, sizeof detail) : NULL;
     if (!rk) {
         rd_kafka_conf_destroy(conf);
@@ -141,8 +149,8 @@ static bool produce(rd_kafka_t *rk, const char *topic, int partitions, const sam
 
 static void fail(hop_t *hop, const char *what)
 {
-    if (!hop->failed)
-        hop->failed = what;
+    const char *none = NULL;
+    atomic_compare_exchange_strong(&hop->failed, &none, what);
 }
 
 /* The gateway: RATE messages a second, paced on the monotonic clock. */
@@ -156,7 +164,7 @@ static void *source(void *arg)
         return NULL;
     }
     int64_t start = now_ns() + 500000000; /* half a second for the consumers' first fetches */
-    for (uint64_t i = 0; i < hop->total && !hop->failed; i++) {
+    for (uint64_t i = 0; i < hop->total && !atomic_load(&hop->failed); i++) {
         int64_t due = start + (int64_t)((double)i * 1e9 / hop->rate);
         struct timespec ts = {.tv_sec = due / 1000000000, .tv_nsec = due % 1000000000};
         while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
@@ -184,7 +192,7 @@ static uint64_t consume(hop_t *hop, const char *topic, uint64_t want, samples_t 
     }
     int64_t give_up = 0;
     uint64_t got = 0;
-    while (got < want && !hop->failed) {
+    while (got < want && !atomic_load(&hop->failed)) {
         if (atomic_load(&hop->source_done) && !give_up)
             give_up = now_ns() + 10000000000;
         if (give_up && now_ns() > give_up)
@@ -284,8 +292,9 @@ int main(int argc, char **argv)
         }
     for (int i = 0; i < 3; i++)
         pthread_join(t[i], NULL);
-    if (hop.failed) {
-        fprintf(stderr, "td_mock_hop: %s failed\n", hop.failed);
+    const char *failed = atomic_load(&hop.failed);
+    if (failed) {
+        fprintf(stderr, "td_mock_hop: %s failed\n", failed);
         return 2;
     }
     report("one hop (source -> relay)", &hop.one);
