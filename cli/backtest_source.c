@@ -107,7 +107,7 @@ static td_err_t from_tape(td_cli_t *cli, const char *symbol, uint32_t timeframe_
     const char *pick = NULL;
     for (size_t i = 0; rc == TD_OK && i < h.n; i++) {
         const char *name = strchr(h.names[i], '@') + 1;
-        if (timeframe_s ? strcmp(name, td_cli_timeframe_name(timeframe_s, tf)) == 0
+        if (timeframe_s ? strcmp(name, td_timeframe_name(timeframe_s, tf)) == 0
                         : h.n == 1 || strcmp(name, "M30") == 0)
             pick = h.names[i];
     }
@@ -123,7 +123,7 @@ static td_err_t from_tape(td_cli_t *cli, const char *symbol, uint32_t timeframe_
         /* no imported history: the bars the processor host built from the ticks */
         uint32_t tf_s = timeframe_s ? timeframe_s : host_timeframe(cli);
         snprintf(described, dlen, "tape output stream %s (%s bars built from the ticks)", symbol,
-                 td_cli_timeframe_name(tf_s, tf));
+                 td_timeframe_name(tf_s, tf));
         c->source = described;
         if (td_tape_next_offset(tape, TD_STREAM_OUTPUT, symbol) == 0)
             rc = td_err_set(errbuf, errlen, TD_ERR_NOT_FOUND,
@@ -151,7 +151,7 @@ static td_err_t from_warehouse(td_cli_t *cli, const char *symbol, uint32_t timef
     snprintf(tf_text, sizeof tf_text, "%" PRIu32, tf_s);
     if (rc == TD_OK) {
         td_pg_describe(pg, where, sizeof where);
-        snprintf(described, dlen, "warehouse %s, table bars, %s %s", where, symbol, td_cli_timeframe_name(tf_s, tf));
+        snprintf(described, dlen, "warehouse %s, table bars, %s %s", where, symbol, td_timeframe_name(tf_s, tf));
         c->source = described;
     }
     td_pg_rows_t *rows = NULL;

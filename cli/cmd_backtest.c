@@ -1288,7 +1288,7 @@ int td_cmd_backtest(td_cli_t *cli, int argc, char **argv)
         case 'G': grid_file = optarg; break;
         case 'W': o.to_warehouse = true; break;
         case 'F':
-            if (td_cli_timeframe_parse(optarg, &timeframe_s) != TD_OK)
+            if (td_timeframe_parse(optarg, &timeframe_s) != TD_OK)
                 return td_cli_usage(cli, "--timeframe expects M1, M5, M15, M30, H1, H4 or D1, found '%s'", optarg);
             break;
         case 't':
@@ -1389,7 +1389,7 @@ int td_cmd_backtest(td_cli_t *cli, int argc, char **argv)
             job->data = s->data;
             job->tz_offset = s->tz_offset_minutes;
             job->from_file = td_bt_source_kind(s->data) == TD_BT_FILE;
-            if (s->timeframe[0] && td_cli_timeframe_parse(s->timeframe, &job->timeframe_s) != TD_OK) {
+            if (s->timeframe[0] && td_timeframe_parse(s->timeframe, &job->timeframe_s) != TD_OK) {
                 int code = td_cli_fail(cli, TD_ERR_INVALID,
                                        "%s:%u: symbols.%s.timeframe: expected M1, M5, M15, M30, H1, H4 or D1, found "
                                        "'%s'",

@@ -83,7 +83,7 @@ int td_cmd_bars(td_cli_t *cli, int argc, char **argv)
     if (!symbol)
         return td_cli_usage(cli, "--symbol is required");
     uint32_t seconds = 0;
-    if (td_cli_timeframe_parse(tf, &seconds) != TD_OK)
+    if (td_timeframe_parse(tf, &seconds) != TD_OK)
         return td_cli_usage(cli, "--timeframe expects M1, M5, M15, M30, H1, H4 or D1, found '%s'", tf);
 
     char err[1024] = "";

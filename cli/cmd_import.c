@@ -138,7 +138,7 @@ static td_err_t sink(void *opaque, const td_event_t *in)
             /* bars go to their own stream per timeframe, known from the first bar */
             char tf[16];
             if (snprintf(run->stream, sizeof run->stream, "%s@%s", run->symbol,
-                         td_cli_timeframe_name(in->u.bar.timeframe_s, tf)) >= (int)sizeof run->stream)
+                         td_timeframe_name(in->u.bar.timeframe_s, tf)) >= (int)sizeof run->stream)
                 return td_err_set(run->err, sizeof run->err, TD_ERR_INVALID,
                                   "%s: symbol too long for a bar stream name", run->symbol);
             rc = stream_position(run);

@@ -11,16 +11,18 @@
 #include <yaml.h>
 
 #include "core/fixed.h"
+#include "core/names.h"
 
-typedef enum key_type { K_INT, K_DECIMAL, K_BOOL, K_ENUM, K_STR } key_type_t;
+typedef enum key_type { K_INT, K_DECIMAL, K_BOOL, K_ENUM, K_NAMED, K_STR } key_type_t;
 
 typedef struct key_def {
     const char *key; /* global: "tape.sync"; per symbol: "symbol.digits" */
     key_type_t type;
     const char *def;     /* default, as text */
     int64_t min, max;    /* K_INT: range; K_DECIMAL: range scaled by 1e8 */
-    const char *choices; /* K_ENUM: "a|b|c" */
+    const char *choices; /* K_ENUM: "a|b|c", the value is the index of the choice */
     const char *doc;
+    const td_names_t *names; /* K_NAMED: the value is the named row's value */
 } key_def_t;
 
 #define DEC(x) ((int64_t)(x)*TD_FX_SCALE)
@@ -35,7 +37,7 @@ static const key_def_t keys[] = {
      "trading-day roll: a trading day starts at 00:00 UTC minus this many minutes (420 = 17:00 New York in winter)"},
     {"session.tz_offset_minutes", K_INT, "0", -720, 720, NULL,
      "time zone (UTC+minutes) of trading-hours windows and weekday masks of strategies"},
-    {"bars.timeframe", K_ENUM, "M30", 0, 0, "M1|M5|M15|M30|H1|H4|D1", "timeframe of the bars the strategies run on"},
+    {"bars.timeframe", K_NAMED, "M30", 0, 0, NULL, "timeframe of the bars the strategies run on", &td_timeframe_names},
     {"broker.mode", K_ENUM, "paper", 0, 0, "paper|external",
      "paper: the processor host fills order intents with the fill model; external: fills arrive as execution reports "
      "on the stream"},
@@ -143,8 +145,8 @@ static const key_def_t keys[] = {
     {"symbol.tick_size", K_DECIMAL, "0", 0, DEC(100000), NULL, "smallest price change; 0 = one point"},
     {"symbol.tick_value", K_DECIMAL, "0", 0, DEC(100000000), NULL,
      "money per tick per lot; 0 = tick_size x contract_size"},
-    {"symbol.swap_mode", K_ENUM, "points", 0, 0, "disabled|points|money|interest",
-     "how swap_long and swap_short are expressed"},
+    {"symbol.swap_mode", K_NAMED, "points", 0, 0, NULL, "how swap_long and swap_short are expressed",
+     &td_swap_mode_names},
     {"symbol.swap_long", K_DECIMAL, "0", -DEC(1000000), DEC(1000000), NULL,
      "swap of a long position per day, unit per swap_mode"},
     {"symbol.swap_short", K_DECIMAL, "0", -DEC(1000000), DEC(1000000), NULL,
@@ -249,6 +251,13 @@ static td_err_t parse_value(const key_def_t *k, const char *shown_key, const cha
             return TD_OK;
         return td_err_set(errbuf, errlen, TD_ERR_CONFIG, "%s: %s: expected one of %s, found '%s'", where, shown_key,
                           k->choices, value);
+    case K_NAMED: {
+        if (td_names_value(k->names, value, strlen(value), num))
+            return TD_OK;
+        char choices[96];
+        return td_err_set(errbuf, errlen, TD_ERR_CONFIG, "%s: %s: expected one of %s, found '%s'", where, shown_key,
+                          td_names_join(k->names, choices, sizeof choices), value);
+    }
     case K_STR: *num = 0; return TD_OK;
     }
     return TD_ERR_CONFIG;
@@ -459,7 +468,7 @@ int64_t td_config_int(const td_config_t *config, const char *key)
 {
     int i;
     const slot_t *s = global_slot(config, key, &i);
-    TD_ASSERT(keys[i].type == K_INT || keys[i].type == K_BOOL || keys[i].type == K_ENUM);
+    TD_ASSERT(keys[i].type == K_INT || keys[i].type == K_BOOL || keys[i].type == K_ENUM || keys[i].type == K_NAMED);
     return s->text ? s->num : config->defaults[i];
 }
 
@@ -549,7 +558,8 @@ static const char *type_name(key_type_t t)
     case K_INT: return "integer";
     case K_DECIMAL: return "decimal";
     case K_BOOL: return "boolean";
-    case K_ENUM: return "enum";
+    case K_ENUM:
+    case K_NAMED: return "enum";
     case K_STR: return "string";
     }
     return "?";
@@ -566,6 +576,7 @@ static void range_text(const key_def_t *k, char *buf, size_t n)
         snprintf(buf, n, "%s..%s", lo, hi);
         return;
     case K_ENUM: snprintf(buf, n, "%s", k->choices); return;
+    case K_NAMED: td_names_join(k->names, buf, n); return;
     default: snprintf(buf, n, "-");
     }
 }

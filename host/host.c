@@ -9,14 +9,10 @@
 
 #include "core/timeutil.h"
 
-static const uint32_t timeframes_s[] = {60, 300, 900, 1800, 3600, 14400, 86400}; /* bars.timeframe enum order */
-
 void td_host_pipeline_config(const td_config_t *config, td_pipeline_config_t *pipeline)
 {
     memset(pipeline, 0, sizeof *pipeline);
-    int64_t tf = td_config_int(config, "bars.timeframe");
-    TD_ASSERT(tf >= 0 && (size_t)tf < sizeof timeframes_s / sizeof timeframes_s[0]);
-    pipeline->timeframe_s = timeframes_s[tf];
+    pipeline->timeframe_s = (uint32_t)td_config_int(config, "bars.timeframe"); /* seconds (core/names.h) */
     pipeline->day_offset_minutes = (int)td_config_int(config, "session.day_offset_minutes");
     pipeline->tz_offset_minutes = (int)td_config_int(config, "session.tz_offset_minutes");
     pipeline->paper = td_config_int(config, "broker.mode") == 0;
@@ -263,7 +259,8 @@ static td_err_t process_symbol(void *opaque, const char *symbol)
                      "%s: stopped at input offset %" PRIu64 ", output offset %" PRIu64, symbol,
                      have_pipeline ? pipeline->next_offset : 0, out_offset);
     if (rc == TD_OK && opts->log &&
-        (pipeline->params_rejected || pipeline->exec_rejected || pipeline->outstanding_dropped || pipeline->inputs_refused))
+        (pipeline->params_rejected || pipeline->exec_rejected || pipeline->outstanding_dropped ||
+         pipeline->inputs_refused))
         td_log_write(opts->log, TD_LOG_WARN, "host", TD_ERR_INVALID,
                      "%s: refused so far: %" PRIu64 " parameter set(s), %" PRIu64 " execution report(s), %" PRIu64
                      " input(s) the bars or strategy could not take; %" PRIu64
@@ -298,8 +295,8 @@ td_err_t td_host_process(td_tape_t *tape, const td_host_opts_t *opts, td_host_st
     return rc == TD_OK && end > 0 ? process_symbol(&run, opts->symbol) : rc;
 }
 
-td_err_t td_host_process_symbol(td_tape_t *tape, const td_host_opts_t *opts, const char *symbol,
-                                td_host_cache_t *cache, td_host_stats_t *stats, char *errbuf, size_t errlen)
+td_err_t td_host_process_symbol(td_tape_t *tape, const td_host_opts_t *opts, const char *symbol, td_host_cache_t *cache,
+                                td_host_stats_t *stats, char *errbuf, size_t errlen)
 {
     memset(stats, 0, sizeof *stats);
     td_host_opts_t one = *opts;

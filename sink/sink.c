@@ -26,6 +26,7 @@
 
 #include "core/buf.h"
 #include "core/event_json.h"
+#include "core/names.h"
 #include "core/pg.h"
 #include "core/timeutil.h"
 
@@ -57,11 +58,6 @@ static void u32(td_pg_copy_t *copy, uint32_t v, bool *wide)
     if (v > (uint32_t)INT32_MAX)
         *wide = true;
     td_pg_copy_int4(copy, (int32_t)v);
-}
-
-static const char *side_name(td_side_t side)
-{
-    return side == TD_SIDE_BUY ? "buy" : side == TD_SIDE_SELL ? "sell" : "none";
 }
 
 static const char *direction_name(td_direction_t d)
@@ -125,7 +121,7 @@ static void enc_intent(td_pg_copy_t *copy, const td_event_t *ev, bool *wide)
     td_pg_copy_row(copy, 14);
     head(copy, ev, wide);
     td_pg_copy_text(copy, o->intent_id);
-    td_pg_copy_text(copy, side_name(o->side));
+    td_pg_copy_text(copy, td_side_name(o->side));
     td_pg_copy_int8(copy, o->volume);
     td_pg_copy_int2(copy, (int16_t)o->type);
     td_pg_copy_int8(copy, o->stop_loss);
@@ -143,7 +139,7 @@ static void exec_fields(td_pg_copy_t *copy, const td_exec_report_t *x, bool *wid
     u64(copy, x->deal_id, wide);
     u64(copy, x->order_id, wide);
     u64(copy, x->position_id, wide);
-    td_pg_copy_text(copy, side_name(x->side));
+    td_pg_copy_text(copy, td_side_name(x->side));
     td_pg_copy_int8(copy, x->price);
     td_pg_copy_int8(copy, x->volume);
     td_pg_copy_int8(copy, x->commission);
@@ -180,7 +176,7 @@ static void enc_trade(td_pg_copy_t *copy, const td_event_t *ev, bool *wide)
     const td_trade_closed_t *t = &ev->u.trade;
     td_pg_copy_row(copy, 14);
     head(copy, ev, wide);
-    td_pg_copy_text(copy, side_name(t->side));
+    td_pg_copy_text(copy, td_side_name(t->side));
     td_pg_copy_time_ms(copy, t->entry_time);
     td_pg_copy_int8(copy, t->entry_price);
     td_pg_copy_time_ms(copy, t->exit_time);
@@ -216,12 +212,6 @@ static void u16(td_pg_copy_t *copy, uint32_t v, bool *wide)
     td_pg_copy_int2(copy, (int16_t)v);
 }
 
-static const char *swap_mode_name(td_swap_mode_t m)
-{
-    static const char *names[] = {"disabled", "points", "money", "interest"};
-    return (unsigned)m < sizeof names / sizeof names[0] ? names[m] : "unknown";
-}
-
 /* The common head of every input row: symbol, in_offset, the time it took effect, its source. */
 static void in_head(td_pg_copy_t *copy, const td_event_t *ev, bool *wide)
 {
@@ -241,7 +231,7 @@ static void enc_spec(td_pg_copy_t *copy, const td_event_t *ev, bool *wide)
     td_pg_copy_int8(copy, p->contract_size);
     td_pg_copy_int8(copy, p->tick_size);
     td_pg_copy_int8(copy, p->tick_value);
-    td_pg_copy_text(copy, swap_mode_name(p->swap_mode));
+    td_pg_copy_text(copy, td_swap_mode_name(p->swap_mode));
     td_pg_copy_int8(copy, p->swap_long);
     td_pg_copy_int8(copy, p->swap_short);
     u16(copy, p->triple_swap_weekday, wide);
