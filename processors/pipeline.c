@@ -363,6 +363,15 @@ td_err_t td_pipeline_step_raw(td_pipeline_t *pipeline, const td_event_t *ev, con
                 size_t fills_from = out->len;
                 rc = td_fill_on_tick(&pipeline->fill, &pipeline->spec, ev->time_ms, &ev->u.tick,
                                      pipeline->config.day_offset_minutes, out);
+                if (rc == TD_ERR_OVERFLOW || rc == TD_ERR_INVALID) {
+                    /* the fill model cannot take this tick (a swap or price out of range): it
+                     * stays as it was and the tick still reaches the bars */
+                    pipeline->inputs_refused++;
+                    snprintf(pipeline->last_error, sizeof pipeline->last_error,
+                             "offset %llu: the fill model refused the tick (%s)", (unsigned long long)ev->offset,
+                             td_err_name(rc));
+                    rc = TD_OK;
+                }
                 size_t fills_end = out->len;
                 for (size_t i = fills_from; rc == TD_OK && i < fills_end; i++) {
                     td_exec_report_t exec = out->ev[i].u.exec; /* copy: apply may grow out */

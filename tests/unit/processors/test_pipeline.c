@@ -846,6 +846,38 @@ static void test_overflowing_exec_reports_are_refused_not_fatal(void **unused)
     stream_fini(&stream);
 }
 
+/* A spec whose swap leaves the money range at the first rollover with a position open: the fill
+ * model refuses those ticks (counted in inputs_refused), the symbol goes on and closes its days. */
+static void test_fill_model_overflow_refuses_the_tick_not_the_symbol(void **unused)
+{
+    (void)unused;
+    stream_t stream;
+    gen(&stream, &(gen_opts_t){.seed = 3, .days = 3, .marks = 3u});
+    assert_int_equal(stream.ev[0].kind, TD_EV_SYMBOL_SPEC);
+    stream.ev[0].u.spec.swap_mode = TD_SWAP_MONEY;
+    stream.ev[0].u.spec.swap_long = stream.ev[0].u.spec.swap_short = INT64_MAX; /* per lot and day */
+
+    td_pipeline_t pipeline;
+    assert_int_equal(td_pipeline_init(&pipeline, SYM, &paper_config), TD_OK);
+    td_outbuf_t out;
+    td_outbuf_init(&out);
+    bool started;
+    size_t digests = 0;
+    for (size_t i = 0; i < stream.len; i++) {
+        td_outbuf_clear(&out);
+        assert_int_equal(td_pipeline_roll(&pipeline, &stream.ev[i], &out, &started), TD_OK);
+        assert_int_equal(td_pipeline_step(&pipeline, &stream.ev[i], &out), TD_OK);
+        for (size_t k = 0; k < out.len; k++)
+            digests += out.ev[k].kind == TD_EV_DAY_DIGEST;
+    }
+    assert_true(pipeline.inputs_refused >= 1);
+    assert_non_null(strstr(pipeline.last_error, "the fill model refused the tick (TD_ERR_OVERFLOW)"));
+    assert_int_equal(digests, 2); /* days 0 and 1 closed by their marks */
+    td_outbuf_fini(&out);
+    td_pipeline_fini(&pipeline);
+    stream_fini(&stream);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -860,6 +892,7 @@ int main(void)
         cmocka_unit_test(test_one_tick_changes_its_day_digest_and_later_ones_only),
         cmocka_unit_test(test_malformed_exec_report_is_counted_not_fatal),
         cmocka_unit_test(test_overflowing_exec_reports_are_refused_not_fatal),
+        cmocka_unit_test(test_fill_model_overflow_refuses_the_tick_not_the_symbol),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
