@@ -36,6 +36,7 @@ int td_cmd_dump(td_cli_t *cli, int argc, char **argv)
     };
     const char *symbol = NULL;
     td_stream_kind_t kind = TD_STREAM_INPUT;
+    const char *kind_name = "input";
     uint64_t from = 0, limit = UINT64_MAX;
     bool json = false;
     int c;
@@ -47,6 +48,7 @@ int td_cmd_dump(td_cli_t *cli, int argc, char **argv)
         case 'k':
             if (strcmp(optarg, "input") && strcmp(optarg, "output") && strcmp(optarg, "history"))
                 return td_cli_usage(cli, "--stream expects input, output or history, found '%s'", optarg);
+            kind_name = optarg;
             kind = strcmp(optarg, "output") == 0    ? TD_STREAM_OUTPUT
                    : strcmp(optarg, "history") == 0 ? TD_STREAM_HISTORY
                                                     : TD_STREAM_INPUT;
@@ -108,9 +110,9 @@ int td_cmd_dump(td_cli_t *cli, int argc, char **argv)
         fputs("]}\n", stdout);
     if (rc != TD_OK) {
         char detail[1024];
-        code =
-            td_cli_fail(cli, rc, rc == TD_ERR_NOT_FOUND ? "no input stream for %s" : "dump failed (%s)",
-                        rc == TD_ERR_NOT_FOUND && symbol ? symbol : td_tape_explain(tape, rc, detail, sizeof detail));
+        code = rc == TD_ERR_NOT_FOUND
+                   ? td_cli_fail(cli, rc, "no %s stream for %s", kind_name, symbol ? symbol : "any symbol")
+                   : td_cli_fail(cli, rc, "dump failed (%s)", td_tape_explain(tape, rc, detail, sizeof detail));
     }
     td_buf_fini(&line);
     free(ev);
