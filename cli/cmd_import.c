@@ -396,8 +396,10 @@ int td_cmd_import(td_cli_t *cli, int argc, char **argv)
                             "--format expects one of dukascopy-csv, dukascopy-bi5, lean-ticks, mt5-ticks, "
                             "mt5-bars, dukascopy-bars, lean-bars; found '%s'",
                             format ? format : "");
-    if (!opts.symbol || !*opts.symbol || strlen(opts.symbol) > TD_SYMBOL_MAX)
-        return td_cli_usage(cli, "--symbol is required (at most %d characters)", TD_SYMBOL_MAX);
+    if (!opts.symbol)
+        return td_cli_usage(cli, "--symbol is required");
+    if (!td_symbol_valid(opts.symbol, strlen(opts.symbol)))
+        return td_cli_usage(cli, "--symbol: expected %s, found '%s'", TD_SYMBOL_RULE, opts.symbol);
     if (optind >= argc)
         return td_cli_usage(cli, "no FILE given");
     opts.price_divisor_digits =

@@ -296,6 +296,9 @@ static td_err_t make_dirs(const char *data_dir, const char *symbol, char *path, 
                           char *errbuf, size_t errlen)
 {
     char dir[4096];
+    if (!td_symbol_valid(symbol, strlen(symbol))) /* before any folder is made from it */
+        return td_err_set(errbuf, errlen, TD_ERR_INVALID, "%s: symbol: expected %s: the day is not sealed", symbol,
+                          TD_SYMBOL_RULE);
     const char *parts[2] = {"sealed", symbol};
     snprintf(dir, sizeof dir, "%s", data_dir);
     for (int i = 0; i < 2; i++) {

@@ -373,8 +373,11 @@ static td_err_t set_at(td_config_t *config, const char *key, const char *value, 
     if (strncmp(key, "symbols.", 8) == 0) {
         const char *sym = key + 8;
         const char *dot = strchr(sym, '.');
-        if (!dot || dot == sym || (size_t)(dot - sym) > TD_SYMBOL_MAX)
+        if (!dot || dot == sym)
             return td_err_set(errbuf, errlen, TD_ERR_CONFIG, "%s: %s: expected symbols.<SYMBOL>.<key>", where, key);
+        if (!td_symbol_valid(sym, (size_t)(dot - sym)))
+            return td_err_set(errbuf, errlen, TD_ERR_CONFIG, "%s: %s: expected a symbol of %s, found '%.*s'", where,
+                              key, TD_SYMBOL_RULE, (int)(dot - sym), sym);
         char name[TD_SYMBOL_MAX + 1];
         memcpy(name, sym, (size_t)(dot - sym));
         name[dot - sym] = '\0';

@@ -132,7 +132,8 @@ td_err_t td_import_file(const char *path, const td_import_opts_t *opts, td_impor
     if (rc == TD_OK)
         rc = td_event_set_str(job.ev.source, sizeof job.ev.source, source);
     if (rc != TD_OK) {
-        td_err_set(errbuf, errlen, rc, "%s: symbol '%s' or source '%s' is too long", path, opts->symbol, source);
+        td_err_set(errbuf, errlen, rc, "%s: symbol: expected %s, found '%s' (or source '%s' too long)", path,
+                   TD_SYMBOL_RULE, opts->symbol, source);
         goto done;
     }
 

@@ -98,6 +98,10 @@ static void test_errors(void **unused)
     expect_error("gateway:\n  listen: 127.0.0.1:70000\n", "gateway.listen", "port 0..65535");
     expect_error("gateway:\n  listen: 127.0.0.1\n", "gateway.listen", "HOST:PORT");
     expect_error("gateway:\n  listen: 127.0.0.1:-1\n", "gateway.listen", NULL);
+    /* a symbol section must follow the one symbol rule: it becomes a stream and a folder */
+    expect_error("symbols:\n  ../../x:\n    digits: 5\n", "symbols.../../x.digits: expected symbols.<SYMBOL>", NULL);
+    expect_error("symbols:\n  x/../../y:\n    digits: 5\n", "expected a symbol of", "found 'x/'");
+    expect_error("symbols:\n  EUR USD:\n    digits: 5\n", "expected a symbol of", "'EUR USD'");
 }
 
 /* A key set in two files (the global --config, then another load) or by --set after a file is an
