@@ -846,8 +846,8 @@ td_err_t td_compact_day(td_tape_t *tape, td_pg_t *pg, const td_compact_opts_t *o
     TD_ASSERT(opts->xz_preset >= 0 && opts->xz_preset <= 9);
     memset(stats, 0, sizeof *stats);
     td_symbol_list_t list = {0};
-    td_err_t rc =
-        opts->symbol ? td_symbol_list_add(&list, opts->symbol) : td_tape_symbol_list(tape, TD_STREAM_INPUT, &list);
+    td_err_t rc = opts->symbol ? td_symbol_list_add(&list, opts->symbol, errbuf, errlen)
+                               : td_tape_symbol_list(tape, TD_STREAM_INPUT, &list);
     day_work_t *work = calloc(1, sizeof *work);
     if (rc == TD_OK && !work)
         rc = TD_ERR_NOMEM;

@@ -593,22 +593,30 @@ td_err_t td_tape_symbols(td_tape_t *tape, td_stream_kind_t kind, td_err_t (*cb)(
     return rc;
 }
 
-td_err_t td_symbol_list_add(td_symbol_list_t *list, const char *symbol)
+/* A name that does not fit the list's slots is refused, not cut: a cut name would be another
+ * symbol (or the same as a listed one). */
+td_err_t td_symbol_list_add(td_symbol_list_t *list, const char *symbol, char *errbuf, size_t errlen)
 {
+    size_t symlen = symbol_len(symbol);
+    if (!symbol || !*symbol)
+        return td_err_set(errbuf, errlen, TD_ERR_INVALID, "symbol list: an empty symbol");
+    if (!symlen)
+        return td_err_set(errbuf, errlen, TD_ERR_INVALID, "symbol list: symbol \"%.*s...\" is longer than %d bytes",
+                          TD_SYMBOL_MAX, symbol, TD_SYMBOL_MAX);
     for (size_t i = 0; i < list->len; i++)
         if (strcmp(list->names[i], symbol) == 0)
             return TD_OK;
     void *p = realloc(list->names, (list->len + 1) * sizeof *list->names);
     if (!p)
-        return TD_ERR_NOMEM;
+        return td_err_set(errbuf, errlen, TD_ERR_NOMEM, "symbol list: out of memory");
     list->names = p;
-    snprintf(list->names[list->len++], TD_SYMBOL_MAX + 1, "%s", symbol);
+    memcpy(list->names[list->len++], symbol, symlen + 1);
     return TD_OK;
 }
 
 static td_err_t symbol_list_cb(void *opaque, const char *symbol)
 {
-    return td_symbol_list_add(opaque, symbol);
+    return td_symbol_list_add(opaque, symbol, NULL, 0); /* td_tape_symbols checked the name */
 }
 
 td_err_t td_tape_symbol_list(td_tape_t *tape, td_stream_kind_t kind, td_symbol_list_t *list)

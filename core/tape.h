@@ -91,8 +91,9 @@ typedef struct td_symbol_list {
     size_t len;
 } td_symbol_list_t;
 
-/* Appends symbol unless the list already holds it. TD_ERR_NOMEM. */
-td_err_t td_symbol_list_add(td_symbol_list_t *list, const char *symbol) TD_WUR;
+/* Appends symbol unless the list already holds it. TD_ERR_INVALID (detail in errbuf) for a symbol
+ * that is empty or longer than TD_SYMBOL_MAX bytes; TD_ERR_NOMEM. */
+td_err_t td_symbol_list_add(td_symbol_list_t *list, const char *symbol, char *errbuf, size_t errlen) TD_WUR;
 /* Appends the symbols that have a stream of `kind` (byte order), skipping those already listed. */
 td_err_t td_tape_symbol_list(td_tape_t *tape, td_stream_kind_t kind, td_symbol_list_t *list) TD_WUR;
 void td_symbol_list_fini(td_symbol_list_t *list);

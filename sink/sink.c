@@ -960,7 +960,7 @@ static td_err_t pass_symbols(const td_sink_opts_t *opts, td_tape_t *tape, td_sym
         rc = td_tape_stream_end(tape, TD_STREAM_OUTPUT, opts->symbol, &out_end);
     if (rc == TD_OK && in_end == 0 && out_end == 0)
         return td_err_set(errbuf, errlen, TD_ERR_NOT_FOUND, "no stream for %s on the tape", opts->symbol);
-    return rc == TD_OK ? td_symbol_list_add(list, opts->symbol) : rc;
+    return rc == TD_OK ? td_symbol_list_add(list, opts->symbol, errbuf, errlen) : rc;
 }
 
 /* The sessions of a run; session 0 works in the caller's thread, the others in threads of a pass. */

@@ -312,6 +312,33 @@ static void test_known_symbols(void **state)
     td_tape_close(tape);
 }
 
+/* td_symbol_list_add keeps each name once and refuses a name it would have to cut. */
+static void test_symbol_list(void **state)
+{
+    (void)state;
+    td_symbol_list_t list = {0};
+    char err[256] = "";
+    char longname[TD_SYMBOL_MAX + 2];
+    memset(longname, 'X', sizeof longname - 1);
+    longname[sizeof longname - 1] = '\0';
+
+    assert_int_equal(td_symbol_list_add(&list, "EURUSD", err, sizeof err), TD_OK);
+    assert_int_equal(td_symbol_list_add(&list, "XAUUSD", err, sizeof err), TD_OK);
+    assert_int_equal(td_symbol_list_add(&list, "EURUSD", err, sizeof err), TD_OK);
+    assert_int_equal(list.len, 2);
+    assert_int_equal(td_symbol_list_add(&list, longname, err, sizeof err), TD_ERR_INVALID);
+    assert_non_null(strstr(err, "longer than 31 bytes"));
+    assert_non_null(strstr(err, "XXXXXXXX"));
+    longname[TD_SYMBOL_MAX] = '\0'; /* exactly TD_SYMBOL_MAX bytes fits */
+    assert_int_equal(td_symbol_list_add(&list, longname, err, sizeof err), TD_OK);
+    assert_int_equal(td_symbol_list_add(&list, "", err, sizeof err), TD_ERR_INVALID);
+    assert_non_null(strstr(err, "empty symbol"));
+    assert_int_equal(list.len, 3);
+    assert_string_equal(list.names[0], "EURUSD");
+    assert_string_equal(list.names[2], longname);
+    td_symbol_list_fini(&list);
+}
+
 static void test_invalid(void **state)
 {
     fix_t *fix = *state;
@@ -915,6 +942,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_known_symbols, setup, teardown),
         cmocka_unit_test_setup_teardown(test_iter_decode_only, setup, teardown),
         cmocka_unit_test_setup_teardown(test_invalid, setup, teardown),
+        cmocka_unit_test(test_symbol_list),
         cmocka_unit_test_setup_teardown(test_day_index, setup, teardown),
         cmocka_unit_test_setup_teardown(test_day_offset, setup, teardown),
         cmocka_unit_test_setup_teardown(test_state_and_meta, setup, teardown),
