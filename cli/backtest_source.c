@@ -83,8 +83,8 @@ static td_err_t read_stream(td_tape_t *tape, td_stream_kind_t kind, const char *
 {
     td_event_t *ev = malloc(sizeof *ev);
     td_tape_iter_t *it = NULL;
-    td_err_t rc = ev ? td_tape_iter_new(tape, kind, stream, 0, &it) : TD_ERR_NOMEM;
-    while (rc == TD_OK && (rc = td_tape_iter_next(it, ev)) == TD_OK)
+    td_err_t rc = ev ? td_tape_iter_new(tape, kind, stream, 0, &it, NULL, 0) : TD_ERR_NOMEM;
+    while (rc == TD_OK && (rc = td_tape_iter_next(it, ev, NULL, 0)) == TD_OK)
         if (ev->kind == TD_EV_BAR && (timeframe_s == 0 || ev->u.bar.timeframe_s == timeframe_s))
             rc = checked_bar(c, ev);
     if (rc == TD_ERR_END)
@@ -102,7 +102,7 @@ static td_err_t from_tape(td_cli_t *cli, const char *symbol, uint32_t timeframe_
     if (rc != TD_OK)
         return rc;
     history_list_t h = {.symbol = symbol};
-    rc = td_tape_symbols(tape, TD_STREAM_HISTORY, history_cb, &h);
+    rc = td_tape_symbols(tape, TD_STREAM_HISTORY, history_cb, &h, NULL, 0);
     char tf[16];
     const char *pick = NULL;
     for (size_t i = 0; rc == TD_OK && i < h.n; i++) {

@@ -113,7 +113,7 @@ td_err_t td_cli_list_symbols(td_tape_t *tape, td_stream_kind_t kind, const char 
             return TD_ERR_NOT_FOUND;
         return td_symbol_list_add(symbols, only, NULL, 0);
     }
-    return td_tape_symbol_list(tape, kind, symbols);
+    return td_tape_symbol_list(tape, kind, symbols, NULL, 0);
 }
 
 static const struct {

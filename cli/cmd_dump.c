@@ -83,9 +83,9 @@ int td_cmd_dump(td_cli_t *cli, int argc, char **argv)
     bool first = true;
     for (size_t i = 0; rc == TD_OK && i < symbols.len; i++) {
         td_tape_iter_t *iter = NULL;
-        rc = td_tape_iter_new(tape, kind, symbols.names[i], from, &iter);
+        rc = td_tape_iter_new(tape, kind, symbols.names[i], from, &iter, NULL, 0);
         for (uint64_t n = 0; rc == TD_OK && n < limit; n++) {
-            rc = td_tape_iter_next(iter, ev);
+            rc = td_tape_iter_next(iter, ev, NULL, 0);
             if (rc != TD_OK)
                 break;
             td_buf_reset(&line);

@@ -31,9 +31,14 @@ static const char *const cf_names[CF_COUNT] = {"default", "input", "output", "da
 #define DAY_OFFSET_KEY "tapedeck.tape.day_offset_minutes"
 
 /* Records detail for td_tape_last_error and returns rc. */
-td_err_t td_tape__err(td_tape_t *tape, td_err_t rc, const char *fmt, ...)
+td_err_t td_tape__err(td_tape_t *tape, char *errbuf, size_t errlen, td_err_t rc, const char *fmt, ...)
 {
     va_list ap;
+    if (errbuf && errlen) {
+        va_start(ap, fmt);
+        vsnprintf(errbuf, errlen, fmt, ap);
+        va_end(ap);
+    }
     pthread_mutex_lock(&tape->err_lock);
     va_start(ap, fmt);
     vsnprintf(tape->err, sizeof tape->err, fmt, ap);
@@ -43,9 +48,10 @@ td_err_t td_tape__err(td_tape_t *tape, td_err_t rc, const char *fmt, ...)
 }
 
 /* Translates a RocksDB error (taking and freeing err) into TD_ERR_STORE with detail. */
-td_err_t td_tape__store_err(td_tape_t *tape, const char *what, char *err)
+td_err_t td_tape__store_err(td_tape_t *tape, char *errbuf, size_t errlen, const char *what, char *err)
 {
-    td_err_t rc = td_tape__err(tape, TD_ERR_STORE, "tape: %s: %s", what, err ? err : "unknown RocksDB error");
+    td_err_t rc =
+        td_tape__err(tape, errbuf, errlen, TD_ERR_STORE, "tape: %s: %s", what, err ? err : "unknown RocksDB error");
     rocksdb_free(err);
     return rc;
 }
@@ -79,13 +85,13 @@ static stream_t *stream_find(td_tape_t *tape, td_stream_kind_t kind, const char 
     }
 }
 
-static td_err_t stream_insert(td_tape_t *tape, stream_t *stream)
+static td_err_t stream_insert(td_tape_t *tape, stream_t *stream, char *errbuf, size_t errlen)
 {
     if (tape->n_streams == tape->cap_streams) {
         size_t cap = tape->cap_streams ? tape->cap_streams * 2 : 16;
         stream_t **p = realloc(tape->streams, cap * sizeof *p);
         if (!p)
-            return td_tape__err(tape, TD_ERR_NOMEM, "tape: out of memory for the stream map");
+            return td_tape__err(tape, errbuf, errlen, TD_ERR_NOMEM, "tape: out of memory for the stream map");
         tape->streams = p;
         tape->cap_streams = cap;
     }
@@ -93,7 +99,7 @@ static td_err_t stream_insert(td_tape_t *tape, stream_t *stream)
         size_t cap = tape->index_cap ? tape->index_cap * 2 : 64;
         uint32_t *idx = calloc(cap, sizeof *idx);
         if (!idx)
-            return td_tape__err(tape, TD_ERR_NOMEM, "tape: out of memory for the stream map");
+            return td_tape__err(tape, errbuf, errlen, TD_ERR_NOMEM, "tape: out of memory for the stream map");
         for (size_t s = 0; s < tape->n_streams; s++) {
             const stream_t *old = tape->streams[s];
             size_t i = stream_hash(old->kind, old->symbol, old->symlen) & (cap - 1);
@@ -117,7 +123,8 @@ static td_err_t stream_insert(td_tape_t *tape, stream_t *stream)
 /* Reads the last key at or before `probe` in cf that starts with prefix[plen] and has klen bytes;
  * *found = false if there is none. val/vlen receive a copy of its value when asked (<= 16 bytes). */
 static td_err_t last_with_prefix(td_tape_t *tape, rocksdb_column_family_handle_t *cf, const uint8_t *probe, size_t klen,
-                                 size_t plen, bool *found, uint8_t *key_out, uint8_t *val, size_t *vlen)
+                                 size_t plen, bool *found, uint8_t *key_out, uint8_t *val, size_t *vlen, char *errbuf,
+                                 size_t errlen)
 {
     td_err_t rc = TD_OK;
     char *err = NULL;
@@ -129,15 +136,15 @@ static td_err_t last_with_prefix(td_tape_t *tape, rocksdb_column_family_handle_t
         const char *k = rocksdb_iter_key(it, &n);
         if (n >= plen && memcmp(k, probe, plen) == 0) {
             if (n != klen) {
-                rc = td_tape__err(tape, TD_ERR_CORRUPT, "tape: key of %zu bytes under a %zu-byte stream prefix", n,
-                                  plen);
+                rc = td_tape__err(tape, errbuf, errlen, TD_ERR_CORRUPT,
+                                  "tape: key of %zu bytes under a %zu-byte stream prefix", n, plen);
                 goto done;
             }
             memcpy(key_out, k, n);
             if (val) {
                 const char *v = rocksdb_iter_value(it, &n);
                 if (n > *vlen) {
-                    rc = td_tape__err(tape, TD_ERR_CORRUPT, "tape: day index value of %zu bytes", n);
+                    rc = td_tape__err(tape, errbuf, errlen, TD_ERR_CORRUPT, "tape: day index value of %zu bytes", n);
                     goto done;
                 }
                 memcpy(val, v, n);
@@ -148,7 +155,7 @@ static td_err_t last_with_prefix(td_tape_t *tape, rocksdb_column_family_handle_t
     } else {
         rocksdb_iter_get_error(it, &err);
         if (err)
-            rc = td_tape__store_err(tape, "reverse seek", err);
+            rc = td_tape__store_err(tape, errbuf, errlen, "reverse seek", err);
     }
 done:
     rocksdb_iter_destroy(it);
@@ -156,7 +163,7 @@ done:
 }
 
 /* The floor after the stream's last event: a DAY_END mark or a DayDigest closes its day. */
-static td_err_t load_floor(td_tape_t *tape, stream_t *stream)
+static td_err_t load_floor(td_tape_t *tape, stream_t *stream, char *errbuf, size_t errlen)
 {
     uint8_t key[STREAM_KEY_MAX];
     size_t klen = stream_key(key, stream->symbol, stream->symlen, stream->done.next - 1);
@@ -165,9 +172,9 @@ static td_err_t load_floor(td_tape_t *tape, stream_t *stream)
     char *v =
         rocksdb_get_cf(tape->db, tape->ropts, stream_cf(tape, stream->kind), (const char *)key, klen, &vlen, &err);
     if (err)
-        return td_tape__store_err(tape, "read", err);
+        return td_tape__store_err(tape, errbuf, errlen, "read", err);
     if (!v)
-        return td_tape__err(tape, TD_ERR_CORRUPT, "tape: %s: last offset %llu missing", stream->symbol,
+        return td_tape__err(tape, errbuf, errlen, TD_ERR_CORRUPT, "tape: %s: last offset %llu missing", stream->symbol,
                             (unsigned long long)(stream->done.next - 1));
     td_event_t *ev = malloc(sizeof *ev);
     char detail[256] = "";
@@ -175,14 +182,15 @@ static td_err_t load_floor(td_tape_t *tape, stream_t *stream)
     if (rc == TD_OK)
         stream->done.floor_day = td_event_floor_after(ev, stream->done.last_day);
     else
-        rc = td_tape__err(tape, rc, "tape: %s: last event does not decode: %s", stream->symbol, detail);
+        rc = td_tape__err(tape, errbuf, errlen, rc, "tape: %s: last event does not decode: %s", stream->symbol, detail);
     free(ev);
     rocksdb_free(v);
     return rc;
 }
 
 /* Finds the stream, loading its next offset and last day from the DB on first use. */
-td_err_t td_tape__stream_get(td_tape_t *tape, td_stream_kind_t kind, const char *symbol, size_t symlen, stream_t **out)
+td_err_t td_tape__stream_get(td_tape_t *tape, td_stream_kind_t kind, const char *symbol, size_t symlen, stream_t **out,
+                             char *errbuf, size_t errlen)
 {
     stream_t *stream = stream_find(tape, kind, symbol, symlen);
     td_err_t rc = TD_OK;
@@ -197,41 +205,43 @@ td_err_t td_tape__stream_get(td_tape_t *tape, td_stream_kind_t kind, const char 
     }
     stream = calloc(1, sizeof *stream);
     if (!stream)
-        return td_tape__err(tape, TD_ERR_NOMEM, "tape: out of memory for a stream");
+        return td_tape__err(tape, errbuf, errlen, TD_ERR_NOMEM, "tape: out of memory for a stream");
     stream->kind = kind;
     stream->symlen = symlen;
     memcpy(stream->symbol, symbol, symlen);
 
     size_t klen = stream_key(probe, symbol, symlen, UINT64_MAX);
-    rc = last_with_prefix(tape, stream_cf(tape, kind), probe, klen, symlen + 1, &found, key, NULL, NULL);
+    rc =
+        last_with_prefix(tape, stream_cf(tape, kind), probe, klen, symlen + 1, &found, key, NULL, NULL, errbuf, errlen);
     if (rc == TD_OK && found)
         stream->done.next = get_be64(key + symlen + 1) + 1;
 
     if (rc == TD_OK) {
         size_t vlen = sizeof val;
         klen = day_key(probe, kind, symbol, symlen, UINT32_MAX);
-        rc = last_with_prefix(tape, tape->cf[CF_DAY], probe, klen, symlen + 2, &found, key, val, &vlen);
+        rc = last_with_prefix(tape, tape->cf[CF_DAY], probe, klen, symlen + 2, &found, key, val, &vlen, errbuf, errlen);
         if (rc == TD_OK && found && vlen != 16)
-            rc = td_tape__err(tape, TD_ERR_CORRUPT, "tape: %s: day index value of %zu bytes", stream->symbol, vlen);
+            rc = td_tape__err(tape, errbuf, errlen, TD_ERR_CORRUPT, "tape: %s: day index value of %zu bytes",
+                              stream->symbol, vlen);
         if (rc == TD_OK && found) {
             stream->done.last_day = get_be32(key + symlen + 2);
             stream->done.day_first = get_be64(val);
             if (get_be64(val + 8) + 1 != stream->done.next || stream->done.day_first > get_be64(val + 8))
-                rc = td_tape__err(tape, TD_ERR_CORRUPT,
+                rc = td_tape__err(tape, errbuf, errlen, TD_ERR_CORRUPT,
                                   "tape: %s: day %u ends at offset %llu but the stream's next offset is %llu",
                                   stream->symbol, stream->done.last_day, (unsigned long long)get_be64(val + 8),
                                   (unsigned long long)stream->done.next);
         } else if (rc == TD_OK && stream->done.next > 0) {
-            rc = td_tape__err(tape, TD_ERR_CORRUPT, "tape: %s: %llu events and no day index", stream->symbol,
-                              (unsigned long long)stream->done.next);
+            rc = td_tape__err(tape, errbuf, errlen, TD_ERR_CORRUPT, "tape: %s: %llu events and no day index",
+                              stream->symbol, (unsigned long long)stream->done.next);
         }
     }
     stream->done.floor_day = stream->done.last_day;
     if (rc == TD_OK && stream->done.next > 0)
-        rc = load_floor(tape, stream);
+        rc = load_floor(tape, stream, errbuf, errlen);
     stream->tail = stream->done;
     if (rc == TD_OK)
-        rc = stream_insert(tape, stream);
+        rc = stream_insert(tape, stream, errbuf, errlen);
     if (rc != TD_OK) {
         free(stream);
         return rc;
@@ -518,13 +528,14 @@ uint64_t td_tape_next_offset(td_tape_t *tape, td_stream_kind_t kind, const char 
     stream_t *stream = NULL;
     if (!tape || !kind_ok(kind) || !symlen)
         return 0;
-    /* a load failure leaves its detail in td_tape_last_error; the append that follows reports it */
-    if (td_tape__stream_get(tape, kind, symbol, symlen, &stream) != TD_OK)
+    /* a load failure has no one to tell here; the append that follows reports it */
+    if (td_tape__stream_get(tape, kind, symbol, symlen, &stream, NULL, 0) != TD_OK)
         return 0;
     return stream->done.next;
 }
 
-td_err_t td_tape_stream_end(td_tape_t *tape, td_stream_kind_t kind, const char *symbol, uint64_t *end)
+td_err_t td_tape_stream_end(td_tape_t *tape, td_stream_kind_t kind, const char *symbol, uint64_t *end, char *errbuf,
+                            size_t errlen)
 {
     size_t symlen = symbol_len(symbol);
     if (!end)
@@ -535,7 +546,8 @@ td_err_t td_tape_stream_end(td_tape_t *tape, td_stream_kind_t kind, const char *
     uint8_t probe[STREAM_KEY_MAX], key[STREAM_KEY_MAX];
     bool found = false;
     size_t klen = stream_key(probe, symbol, symlen, UINT64_MAX);
-    td_err_t rc = last_with_prefix(tape, stream_cf(tape, kind), probe, klen, symlen + 1, &found, key, NULL, NULL);
+    td_err_t rc =
+        last_with_prefix(tape, stream_cf(tape, kind), probe, klen, symlen + 1, &found, key, NULL, NULL, errbuf, errlen);
     if (rc == TD_OK && found)
         *end = get_be64(key + symlen + 1) + 1;
     return rc;
@@ -558,7 +570,7 @@ td_err_t td_tape_known_symbols(td_tape_t *tape, td_stream_kind_t kind, td_err_t 
 }
 
 td_err_t td_tape_symbols(td_tape_t *tape, td_stream_kind_t kind, td_err_t (*cb)(void *opaque, const char *symbol),
-                         void *opaque)
+                         void *opaque, char *errbuf, size_t errlen)
 {
     td_err_t rc = TD_OK;
     char *err = NULL;
@@ -572,7 +584,8 @@ td_err_t td_tape_symbols(td_tape_t *tape, td_stream_kind_t kind, td_err_t (*cb)(
         const char *k = rocksdb_iter_key(it, &n);
         const char *nul = memchr(k, 0x00, n < TD_SYMBOL_MAX + 1 ? n : TD_SYMBOL_MAX + 1);
         if (!nul || nul == k || n != (size_t)(nul - k) + 9) {
-            rc = td_tape__err(tape, TD_ERR_CORRUPT, "tape: stream key of %zu bytes without a valid symbol", n);
+            rc = td_tape__err(tape, errbuf, errlen, TD_ERR_CORRUPT,
+                              "tape: stream key of %zu bytes without a valid symbol", n);
             break;
         }
         size_t symlen = (size_t)(nul - k);
@@ -587,7 +600,7 @@ td_err_t td_tape_symbols(td_tape_t *tape, td_stream_kind_t kind, td_err_t (*cb)(
     if (rc == TD_OK) {
         rocksdb_iter_get_error(it, &err);
         if (err)
-            rc = td_tape__store_err(tape, "listing symbols", err);
+            rc = td_tape__store_err(tape, errbuf, errlen, "listing symbols", err);
     }
     rocksdb_iter_destroy(it);
     return rc;
@@ -619,9 +632,10 @@ static td_err_t symbol_list_cb(void *opaque, const char *symbol)
     return td_symbol_list_add(opaque, symbol, NULL, 0); /* td_tape_symbols checked the name */
 }
 
-td_err_t td_tape_symbol_list(td_tape_t *tape, td_stream_kind_t kind, td_symbol_list_t *list)
+td_err_t td_tape_symbol_list(td_tape_t *tape, td_stream_kind_t kind, td_symbol_list_t *list, char *errbuf,
+                             size_t errlen)
 {
-    return td_tape_symbols(tape, kind, symbol_list_cb, list);
+    return td_tape_symbols(tape, kind, symbol_list_cb, list, errbuf, errlen);
 }
 
 void td_symbol_list_fini(td_symbol_list_t *list)

@@ -51,7 +51,7 @@ struct td_tape_batch {
  * batches
  */
 
-td_err_t td_tape_batch_new(td_tape_t *tape, td_tape_batch_t **out)
+td_err_t td_tape_batch_new(td_tape_t *tape, td_tape_batch_t **out, char *errbuf, size_t errlen)
 {
     td_tape_batch_t *batch = NULL;
     if (!out)
@@ -60,12 +60,12 @@ td_err_t td_tape_batch_new(td_tape_t *tape, td_tape_batch_t **out)
     if (!tape)
         return TD_ERR_INVALID;
     if (tape->opts.read_only)
-        return td_tape__err(tape, TD_ERR_STATE, "tape: opened read-only: no batches");
+        return td_tape__err(tape, errbuf, errlen, TD_ERR_STATE, "tape: opened read-only: no batches");
     if (tape->sticky != TD_OK)
-        return td_tape__err(tape, tape->sticky, "tape: a commit failed earlier: reopen the tape");
+        return td_tape__err(tape, errbuf, errlen, tape->sticky, "tape: a commit failed earlier: reopen the tape");
     batch = calloc(1, sizeof *batch);
     if (!batch)
-        return td_tape__err(tape, TD_ERR_NOMEM, "tape: out of memory for a batch");
+        return td_tape__err(tape, errbuf, errlen, TD_ERR_NOMEM, "tape: out of memory for a batch");
     batch->tape = tape;
     batch->wb = rocksdb_writebatch_create();
     batch->serial = ++tape->batch_serial;
@@ -99,7 +99,7 @@ size_t td_tape_batch_events(const td_tape_batch_t *batch)
 /* The batch's pending record for (kind, symbol), created from the tape's committed one. O(1) for
  * a run of appends to one stream and, through the stream's hint, for interleaved streams. */
 static td_err_t pending_get(td_tape_batch_t *batch, td_stream_kind_t kind, const char *symbol, size_t symlen,
-                            pending_t **out)
+                            pending_t **out, char *errbuf, size_t errlen)
 {
     td_tape_t *tape = batch->tape;
     stream_t *stream = NULL;
@@ -112,7 +112,7 @@ static td_err_t pending_get(td_tape_batch_t *batch, td_stream_kind_t kind, const
             return TD_OK;
         }
     }
-    rc = td_tape__stream_get(tape, kind, symbol, symlen, &stream);
+    rc = td_tape__stream_get(tape, kind, symbol, symlen, &stream, errbuf, errlen);
     if (rc != TD_OK)
         return rc;
     size_t slot = SIZE_MAX;
@@ -129,7 +129,7 @@ static td_err_t pending_get(td_tape_batch_t *batch, td_stream_kind_t kind, const
             size_t cap = batch->cap_pending ? batch->cap_pending * 2 : 8;
             pending_t *p = realloc(batch->pending, cap * sizeof *p);
             if (!p)
-                return td_tape__err(tape, TD_ERR_NOMEM, "tape: out of memory for a batch");
+                return td_tape__err(tape, errbuf, errlen, TD_ERR_NOMEM, "tape: out of memory for a batch");
             batch->pending = p;
             batch->cap_pending = cap;
         }
@@ -164,7 +164,8 @@ static void pending_put_day(td_tape_batch_t *batch, pending_t *p)
 }
 
 /* Appends ev in trading day `day`, or in td_event_day(ev, floor) when day is 0. */
-static td_err_t append_in_day(td_tape_batch_t *batch, td_stream_kind_t kind, td_event_t *ev, uint32_t forced_day)
+static td_err_t append_in_day(td_tape_batch_t *batch, td_stream_kind_t kind, td_event_t *ev, uint32_t forced_day,
+                              char *errbuf, size_t errlen)
 {
     pending_t *p = NULL;
     td_err_t rc = TD_OK;
@@ -175,24 +176,26 @@ static td_err_t append_in_day(td_tape_batch_t *batch, td_stream_kind_t kind, td_
     td_tape_t *tape = batch->tape;
     size_t symlen = symbol_len(ev->symbol);
     if (!symlen)
-        return td_tape__err(tape, TD_ERR_INVALID, "tape: append: symbol empty or longer than %d bytes", TD_SYMBOL_MAX);
+        return td_tape__err(tape, errbuf, errlen, TD_ERR_INVALID, "tape: append: symbol empty or longer than %d bytes",
+                            TD_SYMBOL_MAX);
     /* paper fills (ExecutionReports made by the fill model) are outputs too */
     bool fits = kind == TD_STREAM_OUTPUT    ? td_event_is_output(ev->kind) || ev->kind == TD_EV_EXEC_REPORT
                 : kind == TD_STREAM_HISTORY ? ev->kind == TD_EV_BAR
                                             : !td_event_is_output(ev->kind);
     if (ev->kind == TD_EV_NONE || !fits)
-        return td_tape__err(tape, TD_ERR_INVALID, "tape: append: a %s event does not belong in an %s stream",
-                            td_event_kind_name(ev->kind), kind_name(kind));
+        return td_tape__err(tape, errbuf, errlen, TD_ERR_INVALID,
+                            "tape: append: a %s event does not belong in an %s stream", td_event_kind_name(ev->kind),
+                            kind_name(kind));
     if (ev->kind == TD_EV_SESSION_MARK && ev->u.session.kind != TD_SESSION_NONE &&
         !td_time_valid_yyyymmdd(ev->u.session.trading_day))
-        return td_tape__err(tape, TD_ERR_INVALID,
+        return td_tape__err(tape, errbuf, errlen, TD_ERR_INVALID,
                             "tape: append: %s: session mark for trading day %u, not a calendar date", ev->symbol,
                             ev->u.session.trading_day);
     if (ev->time_ms < TIME_MIN || ev->time_ms >= TIME_MAX)
-        return td_tape__err(tape, TD_ERR_INVALID, "tape: append: %s: time %lld ms outside 1900..2200", ev->symbol,
-                            (long long)ev->time_ms);
+        return td_tape__err(tape, errbuf, errlen, TD_ERR_INVALID, "tape: append: %s: time %lld ms outside 1900..2200",
+                            ev->symbol, (long long)ev->time_ms);
 
-    rc = pending_get(batch, kind, ev->symbol, symlen, &p);
+    rc = pending_get(batch, kind, ev->symbol, symlen, &p, errbuf, errlen);
     if (rc != TD_OK)
         return rc;
     if (ev->ingest_ms == 0)
@@ -200,7 +203,7 @@ static td_err_t append_in_day(td_tape_batch_t *batch, td_stream_kind_t kind, td_
     td_buf_reset(&batch->val);
     rc = td_codec_encode(ev, TD_CODEC_NO_OFFSET, &batch->val);
     if (rc != TD_OK)
-        return td_tape__err(tape, rc, "tape: append: %s: the %s event does not encode", ev->symbol,
+        return td_tape__err(tape, errbuf, errlen, rc, "tape: append: %s: the %s event does not encode", ev->symbol,
                             td_event_kind_name(ev->kind));
 
     /* the day of ev is td_event_day(ev, floor): the calendar work is cached for a run of events */
@@ -238,37 +241,42 @@ static td_err_t append_in_day(td_tape_batch_t *batch, td_stream_kind_t kind, td_
     return TD_OK;
 }
 
-td_err_t td_tape_batch_append(td_tape_batch_t *batch, td_stream_kind_t kind, td_event_t *ev)
+td_err_t td_tape_batch_append(td_tape_batch_t *batch, td_stream_kind_t kind, td_event_t *ev, char *errbuf,
+                              size_t errlen)
 {
-    return append_in_day(batch, kind, ev, 0);
+    return append_in_day(batch, kind, ev, 0, errbuf, errlen);
 }
 
-td_err_t td_tape_batch_append_in_day(td_tape_batch_t *batch, td_stream_kind_t kind, td_event_t *ev, uint32_t day)
+td_err_t td_tape_batch_append_in_day(td_tape_batch_t *batch, td_stream_kind_t kind, td_event_t *ev, uint32_t day,
+                                     char *errbuf, size_t errlen)
 {
     if (!day)
         return TD_ERR_INVALID;
-    return append_in_day(batch, kind, ev, day);
+    return append_in_day(batch, kind, ev, day, errbuf, errlen);
 }
 
-static td_err_t put_kv(td_tape_batch_t *batch, int cf, const char *what, const char *key, const void *val, size_t len)
+static td_err_t put_kv(td_tape_batch_t *batch, int cf, const char *what, const char *key, const void *val, size_t len,
+                       char *errbuf, size_t errlen)
 {
     if (!batch || !key || (!val && len) || batch->sealed)
         return TD_ERR_INVALID;
     size_t klen = strlen(key);
     if (!klen)
-        return td_tape__err(batch->tape, TD_ERR_INVALID, "tape: %s: empty key", what);
+        return td_tape__err(batch->tape, errbuf, errlen, TD_ERR_INVALID, "tape: %s: empty key", what);
     rocksdb_writebatch_put_cf(batch->wb, batch->tape->cf[cf], key, klen, val ? (const char *)val : "", len);
     return TD_OK;
 }
 
-td_err_t td_tape_batch_put_state(td_tape_batch_t *batch, const char *key, const void *val, size_t len)
+td_err_t td_tape_batch_put_state(td_tape_batch_t *batch, const char *key, const void *val, size_t len, char *errbuf,
+                                 size_t errlen)
 {
-    return put_kv(batch, CF_STATE, "put_state", key, val, len);
+    return put_kv(batch, CF_STATE, "put_state", key, val, len, errbuf, errlen);
 }
 
-td_err_t td_tape_batch_put_meta(td_tape_batch_t *batch, const char *key, const void *val, size_t len)
+td_err_t td_tape_batch_put_meta(td_tape_batch_t *batch, const char *key, const void *val, size_t len, char *errbuf,
+                                size_t errlen)
 {
-    return put_kv(batch, CF_META, "put_meta", key, val, len);
+    return put_kv(batch, CF_META, "put_meta", key, val, len, errbuf, errlen);
 }
 
 /* The stream position a pending record ends at. */
@@ -277,7 +285,7 @@ static stream_pos_t pending_end(const pending_t *p)
     return (stream_pos_t){.next = p->next, .last_day = p->day, .day_first = p->day_first, .floor_day = p->floor_day};
 }
 
-td_err_t td_tape_seal(td_tape_t *tape, td_tape_batch_t *batch)
+td_err_t td_tape_seal(td_tape_t *tape, td_tape_batch_t *batch, char *errbuf, size_t errlen)
 {
     td_err_t rc = TD_OK;
     if (!tape || !batch || batch->tape != tape || batch->sealed) {
@@ -285,14 +293,14 @@ td_err_t td_tape_seal(td_tape_t *tape, td_tape_batch_t *batch)
         goto fail;
     }
     if (tape->sticky != TD_OK) {
-        rc = td_tape__err(tape, tape->sticky, "tape: a commit failed earlier: reopen the tape");
+        rc = td_tape__err(tape, errbuf, errlen, tape->sticky, "tape: a commit failed earlier: reopen the tape");
         goto fail;
     }
     /* two batches appending to one stream would both claim its next offsets */
     for (size_t i = 0; i < batch->n_pending; i++) {
         const pending_t *p = &batch->pending[i];
         if (p->stream->tail.next != p->base_next) {
-            rc = td_tape__err(tape, TD_ERR_ORDER,
+            rc = td_tape__err(tape, errbuf, errlen, TD_ERR_ORDER,
                               "tape: commit: %s stream %s moved from offset %llu to %llu while this batch was open",
                               kind_name(p->stream->kind), p->stream->symbol, (unsigned long long)p->base_next,
                               (unsigned long long)p->stream->tail.next);
@@ -322,7 +330,7 @@ td_err_t td_tape_write(td_tape_batch_t *batch)
     return batch->write_err ? TD_ERR_STORE : TD_OK;
 }
 
-td_err_t td_tape_settle(td_tape_t *tape, td_tape_batch_t *batch)
+td_err_t td_tape_settle(td_tape_t *tape, td_tape_batch_t *batch, char *errbuf, size_t errlen)
 {
     td_err_t rc = TD_OK;
     if (!tape || !batch || batch->tape != tape || !batch->sealed) {
@@ -330,12 +338,13 @@ td_err_t td_tape_settle(td_tape_t *tape, td_tape_batch_t *batch)
     } else if (!batch->written || batch->write_err) {
         batch->sealed = false; /* settled */
         if (batch->write_err) {
-            rc = td_tape__store_err(tape, "commit", batch->write_err);
+            rc = td_tape__store_err(tape, errbuf, errlen, "commit", batch->write_err);
             batch->write_err = NULL; /* td_tape__store_err frees it */
         } else if (tape->sticky != TD_OK) {
             rc = tape->sticky; /* skipped behind an earlier failure: its message stays */
         } else {
-            rc = td_tape__err(tape, TD_ERR_STATE, "tape: commit: the batch was sealed but never written");
+            rc = td_tape__err(tape, errbuf, errlen, TD_ERR_STATE,
+                              "tape: commit: the batch was sealed but never written");
         }
         /* the sealed batches after this one continue its offsets: none of them may land either */
         tape->sticky = TD_ERR_STATE;
@@ -351,11 +360,11 @@ td_err_t td_tape_settle(td_tape_t *tape, td_tape_batch_t *batch)
     return rc;
 }
 
-td_err_t td_tape_commit(td_tape_t *tape, td_tape_batch_t *batch)
+td_err_t td_tape_commit(td_tape_t *tape, td_tape_batch_t *batch, char *errbuf, size_t errlen)
 {
-    td_err_t rc = td_tape_seal(tape, batch); /* consumes the batch when it fails */
+    td_err_t rc = td_tape_seal(tape, batch, errbuf, errlen); /* consumes the batch when it fails */
     if (rc != TD_OK)
         return rc;
     (void)td_tape_write(batch); /* its result is the batch's, for settle */
-    return td_tape_settle(tape, batch);
+    return td_tape_settle(tape, batch, errbuf, errlen);
 }

@@ -172,35 +172,37 @@ static inline bool kind_ok(td_stream_kind_t kind)
     return kind == TD_STREAM_INPUT || kind == TD_STREAM_OUTPUT || kind == TD_STREAM_HISTORY;
 }
 
-/* Records detail for td_tape_last_error and returns rc. Any thread (locked). */
-td_err_t td_tape__err(td_tape_t *tape, td_err_t rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Writes the detail into errbuf (when given) and for td_tape_last_error; returns rc. Any thread. */
+td_err_t td_tape__err(td_tape_t *tape, char *errbuf, size_t errlen, td_err_t rc, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
 /* Translates a RocksDB error (taking and freeing err) into TD_ERR_STORE with detail. */
-td_err_t td_tape__store_err(td_tape_t *tape, const char *what, char *err) TD_WUR;
+td_err_t td_tape__store_err(td_tape_t *tape, char *errbuf, size_t errlen, const char *what, char *err) TD_WUR;
 
 /* tape.c: finds the stream, loading its next offset and last day from the DB on first use.
  * The writer's thread. */
-td_err_t td_tape__stream_get(td_tape_t *tape, td_stream_kind_t kind, const char *symbol, size_t symlen,
-                             stream_t **out) TD_WUR;
+td_err_t td_tape__stream_get(td_tape_t *tape, td_stream_kind_t kind, const char *symbol, size_t symlen, stream_t **out,
+                             char *errbuf, size_t errlen) TD_WUR;
 
 /* tape_iter.c: decodes a stored value into ev for (symbol, offset), with the detail of any failure. */
 td_err_t td_tape__decode_stored(td_tape_t *tape, const char *symbol, uint64_t offset, const char *v, size_t n,
-                                td_event_t *ev) TD_WUR;
+                                td_event_t *ev, char *errbuf, size_t errlen) TD_WUR;
 
 /* tape_sealed.c: sets tape->has_retired when the meta family holds any retired-day marker (open). */
 td_err_t td_tape__probe_retired(td_tape_t *tape, const char *path, char *errbuf, size_t errlen) TD_WUR;
 /* tape_sealed.c: the retired days of (kind, symbol) as ropts sees the tape, increasing, into a heap
  * array *out (NULL when there are none). Any thread. */
 td_err_t td_tape__retired_list(td_tape_t *tape, const rocksdb_readoptions_t *ropts, td_stream_kind_t kind,
-                               const char *symbol, size_t symlen, td_day_range_t **out, size_t *n_out) TD_WUR;
+                               const char *symbol, size_t symlen, td_day_range_t **out, size_t *n_out, char *errbuf,
+                               size_t errlen) TD_WUR;
 /* tape_sealed.c: a reference to the sealed day holding `range` of the kind's stream, from the
  * tape's cache or loaded and verified now; released with td_tape__sealed_release. Any thread. */
 td_err_t td_tape__sealed_acquire(td_tape_t *tape, td_stream_kind_t kind, const char *symbol,
-                                 const td_day_range_t *range, sealed_ref_t **out) TD_WUR;
+                                 const td_day_range_t *range, sealed_ref_t **out, char *errbuf, size_t errlen) TD_WUR;
 /* tape_sealed.c: drops a reference (NULL is a no-op); the last one frees the day. Any thread. */
 void td_tape__sealed_release(td_tape_t *tape, sealed_ref_t *ref);
 /* tape_sealed.c: td_tape_read of an offset RocksDB does not hold: from its sealed file when its
  * day is retired, else TD_ERR_NOT_FOUND. Any thread. */
 td_err_t td_tape__read_retired(td_tape_t *tape, td_stream_kind_t kind, const char *symbol, size_t symlen,
-                               uint64_t offset, td_event_t *ev) TD_WUR;
+                               uint64_t offset, td_event_t *ev, char *errbuf, size_t errlen) TD_WUR;
 
 #endif

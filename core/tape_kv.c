@@ -10,7 +10,8 @@
 
 #include "core/tape_internal.h"
 
-static td_err_t get_kv(td_tape_t *tape, int cf, const char *what, const char *key, td_buf_t *out)
+static td_err_t get_kv(td_tape_t *tape, int cf, const char *what, const char *key, td_buf_t *out, char *errbuf,
+                       size_t errlen)
 {
     char *err = NULL;
     td_err_t rc = TD_OK;
@@ -19,7 +20,7 @@ static td_err_t get_kv(td_tape_t *tape, int cf, const char *what, const char *ke
     td_buf_reset(out);
     rocksdb_pinnableslice_t *ps = rocksdb_get_pinned_cf(tape->db, tape->ropts, tape->cf[cf], key, strlen(key), &err);
     if (err)
-        return td_tape__store_err(tape, what, err);
+        return td_tape__store_err(tape, errbuf, errlen, what, err);
     if (!ps)
         return TD_ERR_NOT_FOUND;
     size_t n;
@@ -29,18 +30,18 @@ static td_err_t get_kv(td_tape_t *tape, int cf, const char *what, const char *ke
     return rc;
 }
 
-td_err_t td_tape_get_state(td_tape_t *tape, const char *key, td_buf_t *out)
+td_err_t td_tape_get_state(td_tape_t *tape, const char *key, td_buf_t *out, char *errbuf, size_t errlen)
 {
-    return get_kv(tape, CF_STATE, "get_state", key, out);
+    return get_kv(tape, CF_STATE, "get_state", key, out, errbuf, errlen);
 }
 
-td_err_t td_tape_get_meta(td_tape_t *tape, const char *key, td_buf_t *out)
+td_err_t td_tape_get_meta(td_tape_t *tape, const char *key, td_buf_t *out, char *errbuf, size_t errlen)
 {
-    return get_kv(tape, CF_META, "get_meta", key, out);
+    return get_kv(tape, CF_META, "get_meta", key, out, errbuf, errlen);
 }
 
 td_err_t td_tape_state_keys(td_tape_t *tape, const char *prefix, td_err_t (*cb)(void *opaque, const char *key),
-                            void *opaque)
+                            void *opaque, char *errbuf, size_t errlen)
 {
     td_err_t rc = TD_OK;
     char *err = NULL;
@@ -67,7 +68,7 @@ td_err_t td_tape_state_keys(td_tape_t *tape, const char *prefix, td_err_t (*cb)(
     if (rc == TD_OK) {
         rocksdb_iter_get_error(it, &err);
         if (err)
-            rc = td_tape__store_err(tape, "listing state keys", err);
+            rc = td_tape__store_err(tape, errbuf, errlen, "listing state keys", err);
     }
     rocksdb_iter_destroy(it);
     td_buf_fini(&key);

@@ -56,7 +56,8 @@ static size_t retired_key(uint8_t *key, td_stream_kind_t kind, const char *symbo
 /* Lists the retired days of (kind, symbol) as ropts sees the tape, in increasing order, into a
  * heap array *out (NULL when there are none). */
 td_err_t td_tape__retired_list(td_tape_t *tape, const rocksdb_readoptions_t *ropts, td_stream_kind_t kind,
-                               const char *symbol, size_t symlen, td_day_range_t **out, size_t *n_out)
+                               const char *symbol, size_t symlen, td_day_range_t **out, size_t *n_out, char *errbuf,
+                               size_t errlen)
 {
     uint8_t key[RETIRED_KEY_MAX];
     size_t plen = retired_key(key, kind, symbol, symlen, 0) - 4;
@@ -73,14 +74,15 @@ td_err_t td_tape__retired_list(td_tape_t *tape, const rocksdb_readoptions_t *rop
             break;
         const char *val = rocksdb_iter_value(it, &vn);
         if (kn != plen + 4 || vn != 16) {
-            rc = td_tape__err(tape, TD_ERR_CORRUPT, "tape: %s: a retired-day record of %zu/%zu bytes", symbol, kn, vn);
+            rc = td_tape__err(tape, errbuf, errlen, TD_ERR_CORRUPT, "tape: %s: a retired-day record of %zu/%zu bytes",
+                              symbol, kn, vn);
             break;
         }
         if (n == cap) {
             cap = cap ? cap * 2 : 16;
             td_day_range_t *p = realloc(v, cap * sizeof *p);
             if (!p) {
-                rc = td_tape__err(tape, TD_ERR_NOMEM, "tape: out of memory for the retired days");
+                rc = td_tape__err(tape, errbuf, errlen, TD_ERR_NOMEM, "tape: out of memory for the retired days");
                 break;
             }
             v = p;
@@ -90,14 +92,14 @@ td_err_t td_tape__retired_list(td_tape_t *tape, const rocksdb_readoptions_t *rop
         r->first_offset = get_be64((const uint8_t *)val);
         r->last_offset = get_be64((const uint8_t *)val + 8);
         if (r->last_offset < r->first_offset)
-            rc = td_tape__err(tape, TD_ERR_CORRUPT, "tape: %s day %u: retired range ends before it starts", symbol,
-                              r->trading_day);
+            rc = td_tape__err(tape, errbuf, errlen, TD_ERR_CORRUPT,
+                              "tape: %s day %u: retired range ends before it starts", symbol, r->trading_day);
         r->count = r->last_offset - r->first_offset + 1;
     }
     if (rc == TD_OK) {
         rocksdb_iter_get_error(it, &err);
         if (err)
-            rc = td_tape__store_err(tape, "listing retired days", err);
+            rc = td_tape__store_err(tape, errbuf, errlen, "listing retired days", err);
     }
     rocksdb_iter_destroy(it);
     if (rc != TD_OK) {
@@ -112,17 +114,18 @@ td_err_t td_tape__retired_list(td_tape_t *tape, const rocksdb_readoptions_t *rop
 
 /* Checks that the loaded sealed day holds exactly `range` of the kind's stream of symbol. */
 static td_err_t sealed_check(td_tape_t *tape, td_stream_kind_t kind, const char *symbol, const td_day_range_t *range,
-                             const td_seal_day_t *sealed)
+                             const td_seal_day_t *sealed, char *errbuf, size_t errlen)
 {
     char path[4200];
     if (td_seal_path(path, sizeof path, tape->dir, symbol, range->trading_day) != TD_OK)
-        return td_tape__err(tape, TD_ERR_INVALID, "tape: %s: the sealed file's path is too long", tape->dir);
+        return td_tape__err(tape, errbuf, errlen, TD_ERR_INVALID, "tape: %s: the sealed file's path is too long",
+                            tape->dir);
     const td_seal_header_t *h = &sealed->header;
     const td_day_range_t *have = kind == TD_STREAM_OUTPUT ? &h->outputs : &h->inputs;
     if (strcmp(h->symbol, symbol) != 0 || h->trading_day != range->trading_day ||
         have->first_offset != range->first_offset || have->last_offset != range->last_offset ||
         have->count != range->count)
-        return td_tape__err(tape, TD_ERR_CORRUPT,
+        return td_tape__err(tape, errbuf, errlen, TD_ERR_CORRUPT,
                             "tape: %s: holds %s day %u %s offsets %llu..%llu, the tape removed %s day %u %s offsets "
                             "%llu..%llu",
                             path, h->symbol, h->trading_day, kind_name(kind), (unsigned long long)have->first_offset,
@@ -134,22 +137,23 @@ static td_err_t sealed_check(td_tape_t *tape, td_stream_kind_t kind, const char 
 /* Loads the sealed file of (symbol, range->trading_day) into *sealed (initialised here; the
  * caller finis it) and checks that it holds exactly `range` of the kind's stream. */
 static td_err_t sealed_load(td_tape_t *tape, td_stream_kind_t kind, const char *symbol, const td_day_range_t *range,
-                            td_seal_day_t *sealed)
+                            td_seal_day_t *sealed, char *errbuf, size_t errlen)
 {
     char path[4200], detail[1024] = "";
     memset(sealed, 0, sizeof *sealed);
     if (td_seal_path(path, sizeof path, tape->dir, symbol, range->trading_day) != TD_OK)
-        return td_tape__err(tape, TD_ERR_INVALID, "tape: %s: the sealed file's path is too long", tape->dir);
+        return td_tape__err(tape, errbuf, errlen, TD_ERR_INVALID, "tape: %s: the sealed file's path is too long",
+                            tape->dir);
     td_err_t rc = td_seal_day_load(path, sealed, detail, sizeof detail);
     if (rc == TD_ERR_NOT_FOUND)
         return td_tape__err(
-            tape, TD_ERR_CORRUPT,
+            tape, errbuf, errlen, TD_ERR_CORRUPT,
             "tape: %s day %u: its raw events were removed by retention and its sealed file %s is missing", symbol,
             range->trading_day, path);
     if (rc != TD_OK)
-        return td_tape__err(tape, rc, "tape: %s day %u (raw events removed by retention): %s", symbol,
+        return td_tape__err(tape, errbuf, errlen, rc, "tape: %s day %u (raw events removed by retention): %s", symbol,
                             range->trading_day, detail);
-    return sealed_check(tape, kind, symbol, range, sealed);
+    return sealed_check(tape, kind, symbol, range, sealed, errbuf, errlen);
 }
 
 void td_tape__sealed_release(td_tape_t *tape, sealed_ref_t *ref)
@@ -169,7 +173,7 @@ void td_tape__sealed_release(td_tape_t *tape, sealed_ref_t *ref)
  * kind's stream: the tape's last loaded one when it is that day, else loaded now (and kept as the
  * tape's last). The caller releases it with td_tape__sealed_release. Any thread. */
 td_err_t td_tape__sealed_acquire(td_tape_t *tape, td_stream_kind_t kind, const char *symbol,
-                                 const td_day_range_t *range, sealed_ref_t **out)
+                                 const td_day_range_t *range, sealed_ref_t **out, char *errbuf, size_t errlen)
 {
     *out = NULL;
     pthread_mutex_lock(&tape->seal_lock);
@@ -181,7 +185,7 @@ td_err_t td_tape__sealed_acquire(td_tape_t *tape, td_stream_kind_t kind, const c
     pthread_mutex_unlock(&tape->seal_lock);
     td_err_t rc = TD_OK;
     if (ref) {
-        rc = sealed_check(tape, kind, symbol, range, &ref->day);
+        rc = sealed_check(tape, kind, symbol, range, &ref->day, errbuf, errlen);
         if (rc != TD_OK)
             td_tape__sealed_release(tape, ref);
         else
@@ -191,8 +195,8 @@ td_err_t td_tape__sealed_acquire(td_tape_t *tape, td_stream_kind_t kind, const c
     /* loaded outside the lock: two threads may load one day at once, which costs time, not sense */
     ref = calloc(1, sizeof *ref);
     if (!ref)
-        return td_tape__err(tape, TD_ERR_NOMEM, "tape: out of memory for a sealed day");
-    rc = sealed_load(tape, kind, symbol, range, &ref->day);
+        return td_tape__err(tape, errbuf, errlen, TD_ERR_NOMEM, "tape: out of memory for a sealed day");
+    rc = sealed_load(tape, kind, symbol, range, &ref->day, errbuf, errlen);
     if (rc != TD_OK) {
         td_seal_day_fini(&ref->day);
         free(ref);
@@ -221,25 +225,25 @@ static const td_day_range_t *range_holding(const td_day_range_t *v, size_t n, ui
 /* td_tape_read of an offset that RocksDB does not hold: from its sealed file when its day is
  * retired (the tape keeps the last such day loaded), else TD_ERR_NOT_FOUND. */
 td_err_t td_tape__read_retired(td_tape_t *tape, td_stream_kind_t kind, const char *symbol, size_t symlen,
-                               uint64_t offset, td_event_t *ev)
+                               uint64_t offset, td_event_t *ev, char *errbuf, size_t errlen)
 {
     if (kind == TD_STREAM_HISTORY || !atomic_load(&tape->has_retired))
         return TD_ERR_NOT_FOUND;
     td_day_range_t *v = NULL;
     size_t n = 0;
-    td_err_t rc = td_tape__retired_list(tape, tape->ropts, kind, symbol, symlen, &v, &n);
+    td_err_t rc = td_tape__retired_list(tape, tape->ropts, kind, symbol, symlen, &v, &n, errbuf, errlen);
     const td_day_range_t *range = rc == TD_OK ? range_holding(v, n, offset) : NULL;
     if (rc == TD_OK && !range)
         rc = TD_ERR_NOT_FOUND;
     sealed_ref_t *ref = NULL;
     if (rc == TD_OK)
-        rc = td_tape__sealed_acquire(tape, kind, symbol, range, &ref);
+        rc = td_tape__sealed_acquire(tape, kind, symbol, range, &ref, errbuf, errlen);
     td_slice_t bytes = {NULL, 0};
     if (rc == TD_OK && td_seal_day_get(&ref->day, kind == TD_STREAM_OUTPUT, offset, &bytes) != TD_OK)
-        rc = td_tape__err(tape, TD_ERR_CORRUPT, "tape: %s@%llu: not in the sealed file of day %u", symbol,
-                          (unsigned long long)offset, range->trading_day);
+        rc = td_tape__err(tape, errbuf, errlen, TD_ERR_CORRUPT, "tape: %s@%llu: not in the sealed file of day %u",
+                          symbol, (unsigned long long)offset, range->trading_day);
     if (rc == TD_OK)
-        rc = td_tape__decode_stored(tape, symbol, offset, (const char *)bytes.ptr, bytes.len, ev);
+        rc = td_tape__decode_stored(tape, symbol, offset, (const char *)bytes.ptr, bytes.len, ev, errbuf, errlen);
     td_tape__sealed_release(tape, ref);
     free(v);
     return rc;
@@ -251,7 +255,7 @@ td_err_t td_tape__read_retired(td_tape_t *tape, td_stream_kind_t kind, const cha
 
 /* TD_OK with *found when the marker of (kind, symbol, day) exists. */
 static td_err_t retired_get(td_tape_t *tape, td_stream_kind_t kind, const char *symbol, size_t symlen, uint32_t day,
-                            bool *found)
+                            bool *found, char *errbuf, size_t errlen)
 {
     uint8_t key[RETIRED_KEY_MAX];
     char *err = NULL;
@@ -259,7 +263,7 @@ static td_err_t retired_get(td_tape_t *tape, td_stream_kind_t kind, const char *
     rocksdb_pinnableslice_t *ps =
         rocksdb_get_pinned_cf(tape->db, tape->ropts, tape->cf[CF_META], (const char *)key, klen, &err);
     if (err)
-        return td_tape__store_err(tape, "reading a retired-day record", err);
+        return td_tape__store_err(tape, errbuf, errlen, "reading a retired-day record", err);
     *found = ps != NULL;
     rocksdb_pinnableslice_destroy(ps);
     return TD_OK;
@@ -267,22 +271,23 @@ static td_err_t retired_get(td_tape_t *tape, td_stream_kind_t kind, const char *
 
 /* Checks that the tape's events of `range` are byte for byte the sealed file's. */
 static td_err_t same_bytes(td_tape_t *tape, td_stream_kind_t kind, const char *symbol, const td_day_range_t *range,
-                           const td_seal_day_t *sealed, td_event_t *ev)
+                           const td_seal_day_t *sealed, td_event_t *ev, char *errbuf, size_t errlen)
 {
     td_tape_iter_t *iter = NULL;
-    td_err_t rc = td_tape_iter_new(tape, kind, symbol, range->first_offset, &iter);
+    td_err_t rc = td_tape_iter_new(tape, kind, symbol, range->first_offset, &iter, errbuf, errlen);
     for (uint64_t i = 0; rc == TD_OK && i < range->count; i++) {
         uint64_t offset = range->first_offset + i;
-        rc = td_tape_iter_next(iter, ev);
+        rc = td_tape_iter_next(iter, ev, errbuf, errlen);
         if (rc == TD_ERR_END)
-            rc = td_tape__err(tape, TD_ERR_CORRUPT, "tape: %s: the %s stream ends at offset %llu, inside day %u",
-                              symbol, kind_name(kind), (unsigned long long)offset, range->trading_day);
+            rc = td_tape__err(tape, errbuf, errlen, TD_ERR_CORRUPT,
+                              "tape: %s: the %s stream ends at offset %llu, inside day %u", symbol, kind_name(kind),
+                              (unsigned long long)offset, range->trading_day);
         if (rc != TD_OK)
             break;
         td_slice_t want = {NULL, 0}, have = td_tape_iter_raw(iter);
         if (td_seal_day_get(sealed, kind == TD_STREAM_OUTPUT, offset, &want) != TD_OK || want.len != have.len ||
             memcmp(want.ptr, have.ptr, have.len) != 0)
-            rc = td_tape__err(tape, TD_ERR_MISMATCH,
+            rc = td_tape__err(tape, errbuf, errlen, TD_ERR_MISMATCH,
                               "tape: %s day %u: the sealed file differs from the tape at %s offset %llu", symbol,
                               range->trading_day, kind_name(kind), (unsigned long long)offset);
     }
@@ -328,47 +333,49 @@ td_err_t td_tape_retire_day(td_tape_t *tape, const char *symbol, uint32_t tradin
     char *err = NULL;
     td_err_t rc = TD_OK;
     for (int k = 0; rc == TD_OK && k < 2; k++) {
-        rc = td_tape_day_get(tape, (td_stream_kind_t)k, symbol, trading_day, &range[k]);
+        rc = td_tape_day_get(tape, (td_stream_kind_t)k, symbol, trading_day, &range[k], errbuf, errlen);
         if (rc == TD_ERR_NOT_FOUND && k == 1) {
             has[1] = false;
             rc = TD_OK;
         } else if (rc == TD_ERR_NOT_FOUND) {
-            rc = td_tape__err(tape, TD_ERR_NOT_FOUND, "tape: %s has no inputs on day %u", symbol, trading_day);
+            rc = td_tape__err(tape, errbuf, errlen, TD_ERR_NOT_FOUND, "tape: %s has no inputs on day %u", symbol,
+                              trading_day);
         }
         if (rc == TD_OK && has[k])
-            rc = retired_get(tape, (td_stream_kind_t)k, symbol, symlen, trading_day, &done[k]);
+            rc = retired_get(tape, (td_stream_kind_t)k, symbol, symlen, trading_day, &done[k], errbuf, errlen);
     }
     if (rc == TD_OK && done[0] && (done[1] || !has[1]))
         goto done; /* retired by an earlier run */
     if (rc == TD_OK && (done[0] || done[1]))
-        rc = td_tape__err(tape, TD_ERR_CORRUPT, "tape: %s day %u: retired for one stream only", symbol, trading_day);
+        rc = td_tape__err(tape, errbuf, errlen, TD_ERR_CORRUPT, "tape: %s day %u: retired for one stream only", symbol,
+                          trading_day);
     /* a stream's newest day keeps its events: the next offset and the day roll are read from them */
     for (int k = 0; rc == TD_OK && k < 2; k++) {
         stream_t *stream = NULL;
         if (has[k])
-            rc = td_tape__stream_get(tape, (td_stream_kind_t)k, symbol, symlen, &stream);
+            rc = td_tape__stream_get(tape, (td_stream_kind_t)k, symbol, symlen, &stream, errbuf, errlen);
         if (rc == TD_OK && has[k] && stream->done.last_day <= trading_day)
-            rc = td_tape__err(tape, TD_ERR_STATE,
+            rc = td_tape__err(tape, errbuf, errlen, TD_ERR_STATE,
                               "tape: %s day %u is the newest day of its %s stream: it keeps its events", symbol,
                               trading_day, kind_name((td_stream_kind_t)k));
     }
     /* the sealed file: verified (checksums, records) and equal to the tape, byte for byte */
     if (rc == TD_OK)
-        rc = sealed_load(tape, TD_STREAM_INPUT, symbol, &range[0], &sealed);
+        rc = sealed_load(tape, TD_STREAM_INPUT, symbol, &range[0], &sealed, errbuf, errlen);
     if (rc == TD_OK) {
         const td_day_range_t *o = &sealed.header.outputs;
         bool same = has[1] ? o->count == range[1].count && o->first_offset == range[1].first_offset &&
                                  o->last_offset == range[1].last_offset
                            : o->count == 0;
         if (!same)
-            rc = td_tape__err(tape, TD_ERR_MISMATCH, "tape: %s day %u: the sealed file's outputs are not the tape's",
-                              symbol, trading_day);
+            rc = td_tape__err(tape, errbuf, errlen, TD_ERR_MISMATCH,
+                              "tape: %s day %u: the sealed file's outputs are not the tape's", symbol, trading_day);
     }
     if (rc == TD_OK && !(ev = malloc(sizeof *ev)))
-        rc = td_tape__err(tape, TD_ERR_NOMEM, "tape: out of memory");
+        rc = td_tape__err(tape, errbuf, errlen, TD_ERR_NOMEM, "tape: out of memory");
     for (int k = 0; rc == TD_OK && k < 2; k++)
         if (has[k])
-            rc = same_bytes(tape, (td_stream_kind_t)k, symbol, &range[k], &sealed, ev);
+            rc = same_bytes(tape, (td_stream_kind_t)k, symbol, &range[k], &sealed, ev, errbuf, errlen);
 
     /* one atomic, synced write: the markers and the deletions together */
     if (rc == TD_OK) {
@@ -380,7 +387,7 @@ td_err_t td_tape_retire_day(td_tape_t *tape, const char *symbol, uint32_t tradin
         rocksdb_writeoptions_set_sync(wopts, 1);
         rocksdb_write(tape->db, wopts, wb, &err);
         if (err) {
-            rc = td_tape__store_err(tape, "retire", err);
+            rc = td_tape__store_err(tape, errbuf, errlen, "retire", err);
             tape->sticky = TD_ERR_STATE;
         }
     }
@@ -400,18 +407,14 @@ done:
         rocksdb_writebatch_destroy(wb);
     free(ev);
     td_seal_day_fini(&sealed);
-    if (rc != TD_OK) {
-        char detail[1024];
-        td_tape_last_error(tape, detail, sizeof detail);
-        td_err_set(errbuf, errlen, rc, "%s", detail);
-    }
     return rc;
 }
 
-td_err_t td_tape_day_retired(td_tape_t *tape, const char *symbol, uint32_t trading_day, bool *retired)
+td_err_t td_tape_day_retired(td_tape_t *tape, const char *symbol, uint32_t trading_day, bool *retired, char *errbuf,
+                             size_t errlen)
 {
     size_t symlen = symbol_len(symbol);
     if (!tape || !symlen || !retired)
         return TD_ERR_INVALID;
-    return retired_get(tape, TD_STREAM_INPUT, symbol, symlen, trading_day, retired);
+    return retired_get(tape, TD_STREAM_INPUT, symbol, symlen, trading_day, retired, errbuf, errlen);
 }

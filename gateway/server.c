@@ -326,7 +326,7 @@ static td_err_t conn_start_session(conn_t *conn)
     if (rc == TD_OK && server->opts.journal) {
         rc = server->opts.journal->acked(server->opts.journal->opaque, conn->account, &acked);
     } else if (rc == TD_OK) {
-        rc = td_tape_get_meta(server->tape, key, &val);
+        rc = td_tape_get_meta(server->tape, key, &val, NULL, 0);
         if (rc == TD_OK)
             rc = td_gw_acked_decode(val.ptr, val.len, &acked);
         else if (rc == TD_ERR_NOT_FOUND)
@@ -404,8 +404,8 @@ static td_err_t emit_tape(void *opaque, td_event_t *ev)
     conn_t *conn = opaque;
     td_err_t rc = TD_OK;
     if (!conn->batch)
-        rc = td_tape_batch_new(conn->server->tape, &conn->batch);
-    return rc == TD_OK ? td_tape_batch_append(conn->batch, TD_STREAM_INPUT, ev) : rc;
+        rc = td_tape_batch_new(conn->server->tape, &conn->batch, NULL, 0);
+    return rc == TD_OK ? td_tape_batch_append(conn->batch, TD_STREAM_INPUT, ev, NULL, 0) : rc;
 }
 
 /* td_gw_clock_emit_fn of opts.journal: produced with the heartbeat's account and sequence number
@@ -451,9 +451,9 @@ static void handle_data(conn_t *conn, const char *line, size_t len)
             break;
         }
         if (!conn->batch)
-            rc = td_tape_batch_new(server->tape, &conn->batch);
+            rc = td_tape_batch_new(server->tape, &conn->batch, NULL, 0);
         if (rc == TD_OK)
-            rc = td_tape_batch_append(conn->batch, TD_STREAM_INPUT, &msg->ev);
+            rc = td_tape_batch_append(conn->batch, TD_STREAM_INPUT, &msg->ev, NULL, 0);
         if (rc == TD_OK && server->clock)
             rc = td_gw_clock_seen(server->clock, msg->ev.symbol, msg->ev.time_ms);
         if (rc == TD_ERR_INVALID) { /* the tape's own checks (time range): a bad line */
@@ -559,19 +559,19 @@ static td_err_t writer_submit(conn_t *conn)
     if (!tag)
         rc = TD_ERR_NOMEM;
     if (rc == TD_OK && !conn->batch)
-        rc = td_tape_batch_new(server->tape, &conn->batch);
+        rc = td_tape_batch_new(server->tape, &conn->batch, NULL, 0);
     if (rc == TD_OK)
         rc = td_gw_acked_key(conn->account, key, sizeof key);
     if (rc == TD_OK) {
         int n = td_gw_acked_encode(conn->acked, val, sizeof val);
-        rc = td_tape_batch_put_meta(conn->batch, key, val, (size_t)n);
+        rc = td_tape_batch_put_meta(conn->batch, key, val, (size_t)n, NULL, 0);
     }
     if (rc == TD_OK) {
         snprintf(tag->account, sizeof tag->account, "%s", conn->account);
         tag->acked = conn->acked;
         tag->events = td_tape_batch_events(conn->batch);
         tag->burst_start = server->burst_start;
-        rc = td_tape_writer_submit(server->writer, conn->batch, tag); /* takes the batch either way */
+        rc = td_tape_writer_submit(server->writer, conn->batch, tag, NULL, 0); /* takes the batch either way */
         conn->batch = NULL;
     }
     if (rc == TD_OK) {
@@ -690,7 +690,7 @@ static void on_settled(void *ctx, void *opaque, td_err_t rc)
  * every order it caused. */
 static void writer_settle(td_gw_server_t *server, size_t keep)
 {
-    td_err_t rc = td_tape_writer_settle(server->writer, keep, on_settled, server);
+    td_err_t rc = td_tape_writer_settle(server->writer, keep, on_settled, server, NULL, 0);
     if (rc != TD_OK && server->failed == TD_OK)
         tape_failed(server, rc);
     if (server->settled) {

@@ -109,9 +109,9 @@ static td_err_t read_live_outputs(td_tape_t *tape, const char *symbol, uint64_t 
                                   side_list_t *live, td_against_result_t *r, td_event_t *ev)
 {
     td_tape_iter_t *it = NULL;
-    td_err_t rc = td_tape_iter_new(tape, TD_STREAM_OUTPUT, symbol, first_output, &it);
+    td_err_t rc = td_tape_iter_new(tape, TD_STREAM_OUTPUT, symbol, first_output, &it, NULL, 0);
     while (rc == TD_OK) {
-        rc = td_tape_iter_next(it, ev);
+        rc = td_tape_iter_next(it, ev, NULL, 0);
         if (rc == TD_ERR_END || (rc == TD_OK && (ev->input_offset > last_input || ev->kind == TD_EV_DAY_DIGEST))) {
             rc = TD_OK;
             break;
@@ -136,9 +136,9 @@ static td_err_t run_model(td_tape_t *tape, const char *symbol, uint64_t first, u
     td_outbuf_t out;
     td_outbuf_init(&out);
     td_tape_iter_t *it = NULL;
-    td_err_t rc = td_tape_iter_new(tape, TD_STREAM_INPUT, symbol, first, &it);
+    td_err_t rc = td_tape_iter_new(tape, TD_STREAM_INPUT, symbol, first, &it, NULL, 0);
     while (rc == TD_OK) {
-        rc = td_tape_iter_next(it, ev);
+        rc = td_tape_iter_next(it, ev, NULL, 0);
         if (rc == TD_ERR_END || (rc == TD_OK && ev->offset > last)) {
             rc = TD_OK;
             break;
@@ -256,7 +256,7 @@ td_err_t td_against_day(td_tape_t *tape, const td_pipeline_config_t *config, con
     result->live_paper = config->paper;
 
     td_day_range_t in_range;
-    td_err_t rc = td_tape_day_get(tape, TD_STREAM_INPUT, symbol, day, &in_range);
+    td_err_t rc = td_tape_day_get(tape, TD_STREAM_INPUT, symbol, day, &in_range, NULL, 0);
     if (rc != TD_OK)
         return td_err_set(errbuf, errlen, rc, "%s: no input events on trading day %08" PRIu32, symbol, day);
     uint64_t host_next = 0;

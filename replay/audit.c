@@ -74,7 +74,7 @@ static td_err_t load_snapshot(td_tape_t *tape, const td_pipeline_config_t *confi
 {
     char key[64];
     td_host_snapshot_key(symbol, day, key, sizeof key);
-    td_err_t rc = td_tape_get_state(tape, key, snap);
+    td_err_t rc = td_tape_get_state(tape, key, snap, NULL, 0);
     if (rc == TD_ERR_NOT_FOUND)
         return rc;
     if (rc != TD_OK)
@@ -112,9 +112,9 @@ static td_err_t scan_day_for_params(td_tape_t *tape, const char *symbol, const t
 {
     *found = false;
     td_tape_iter_t *iter = NULL;
-    td_err_t rc = td_tape_iter_new(tape, TD_STREAM_INPUT, symbol, range->first_offset, &iter);
+    td_err_t rc = td_tape_iter_new(tape, TD_STREAM_INPUT, symbol, range->first_offset, &iter, NULL, 0);
     while (rc == TD_OK) {
-        rc = td_tape_iter_next(iter, ev);
+        rc = td_tape_iter_next(iter, ev, NULL, 0);
         if (rc == TD_ERR_END || (rc == TD_OK && ev->offset > range->last_offset)) {
             rc = TD_OK;
             break;
@@ -188,10 +188,10 @@ static td_err_t read_last(td_tape_t *tape, const char *symbol, uint64_t last, ui
 {
     uint64_t from = last + 1 >= n ? last + 1 - n : 0;
     td_tape_iter_t *iter = NULL;
-    td_err_t rc = td_tape_iter_new(tape, TD_STREAM_INPUT, symbol, from, &iter);
+    td_err_t rc = td_tape_iter_new(tape, TD_STREAM_INPUT, symbol, from, &iter, NULL, 0);
     while (rc == TD_OK && result->n_last < n) {
         td_event_t *ev = &result->last[result->n_last];
-        rc = td_tape_iter_next(iter, ev);
+        rc = td_tape_iter_next(iter, ev, NULL, 0);
         if (rc == TD_OK && ev->offset > last)
             rc = TD_ERR_END;
         if (rc == TD_OK)
@@ -230,7 +230,7 @@ td_err_t td_audit_at(td_tape_t *tape, const td_pipeline_config_t *config, const 
     char when[32], first_when[32], detail[1024];
     td_time_format_iso(at_ms, when);
 
-    td_err_t rc = td_tape_read(tape, TD_STREAM_INPUT, symbol, 0, ev);
+    td_err_t rc = td_tape_read(tape, TD_STREAM_INPUT, symbol, 0, ev, NULL, 0);
     if (rc != TD_OK)
         td_err_set(errbuf, errlen, rc, "%s: the first input does not read (%s)", symbol,
                    td_tape_explain(tape, rc, detail, sizeof detail));
@@ -248,7 +248,7 @@ td_err_t td_audit_at(td_tape_t *tape, const td_pipeline_config_t *config, const 
         rc = td_err_set(errbuf, errlen, TD_ERR_NOT_FOUND, "%s has not been processed yet (run tapedeck process)",
                         symbol);
     if (rc == TD_OK) {
-        rc = td_tape_days(tape, TD_STREAM_INPUT, symbol, collect_day, &days);
+        rc = td_tape_days(tape, TD_STREAM_INPUT, symbol, collect_day, &days, NULL, 0);
         if (rc != TD_OK)
             td_err_set(errbuf, errlen, rc, "%s: day index unreadable (%s)", symbol, td_err_name(rc));
     }
@@ -286,7 +286,7 @@ td_err_t td_audit_at(td_tape_t *tape, const td_pipeline_config_t *config, const 
     params_mark_t at_start;
     if (rc == TD_OK) {
         params_mark_of(&pipeline, &at_start);
-        rc = td_tape_iter_new(tape, TD_STREAM_INPUT, symbol, result->day_first_offset, &inputs);
+        rc = td_tape_iter_new(tape, TD_STREAM_INPUT, symbol, result->day_first_offset, &inputs, NULL, 0);
     }
 
     /* step the day's inputs with a time <= at, up to the host's limit */
@@ -296,7 +296,7 @@ td_err_t td_audit_at(td_tape_t *tape, const td_pipeline_config_t *config, const 
     uint64_t outputs = 0;
     bool stopped_by_time = false;
     while (rc == TD_OK) {
-        rc = td_tape_iter_next(inputs, ev);
+        rc = td_tape_iter_next(inputs, ev, NULL, 0);
         if (rc == TD_ERR_END || (rc == TD_OK && ev->offset > end)) {
             rc = TD_OK;
             break;
@@ -342,7 +342,7 @@ td_err_t td_audit_at(td_tape_t *tape, const td_pipeline_config_t *config, const 
                 /* nothing of the day yet: the state is the one the previous day left */
                 result->last_applied_offset = result->day_first_offset - 1;
                 td_event_t *prev = &result->last[0]; /* scratch; overwritten by read_last */
-                rc = td_tape_read(tape, TD_STREAM_INPUT, symbol, result->last_applied_offset, prev);
+                rc = td_tape_read(tape, TD_STREAM_INPUT, symbol, result->last_applied_offset, prev, NULL, 0);
                 if (rc == TD_OK)
                     result->last_applied_time = prev->time_ms;
             }
@@ -354,7 +354,7 @@ td_err_t td_audit_at(td_tape_t *tape, const td_pipeline_config_t *config, const 
             result->has_next_input = true;
             result->next_input_time = ev->time_ms;
         } else if (result->next_input_offset < stream_end) {
-            rc = td_tape_read(tape, TD_STREAM_INPUT, symbol, result->next_input_offset, ev);
+            rc = td_tape_read(tape, TD_STREAM_INPUT, symbol, result->next_input_offset, ev, NULL, 0);
             result->has_next_input = rc == TD_OK;
             result->next_input_time = ev->time_ms;
         }

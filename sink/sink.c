@@ -783,7 +783,7 @@ static td_err_t sync_stream(sink_t *sink, td_tape_t *tape, const char *symbol, t
         return rc;
     *pg_failed = false;
     uint64_t end = 0;
-    rc = td_tape_stream_end(tape, stream, symbol, &end);
+    rc = td_tape_stream_end(tape, stream, symbol, &end, NULL, 0);
     if (rc != TD_OK) {
         char detail[512];
         td_tape_last_error(tape, detail, sizeof detail);
@@ -802,7 +802,7 @@ static td_err_t sync_stream(sink_t *sink, td_tape_t *tape, const char *symbol, t
     double cpu0 = thread_cpu_ms();
     uint64_t first = next, rows0 = sink->stats.rows;
     td_tape_iter_t *iter = NULL;
-    rc = td_tape_iter_new(tape, stream, symbol, next, &iter);
+    rc = td_tape_iter_new(tape, stream, symbol, next, &iter, NULL, 0);
     if (rc == TD_OK && stream == TD_STREAM_INPUT) {
         /* ticks are nearly every input and have no table: their kind is enough (no decode) */
         uint64_t kinds = 0;
@@ -818,7 +818,7 @@ static td_err_t sync_stream(sink_t *sink, td_tape_t *tape, const char *symbol, t
         sink->n_new_months = 0;
         uint64_t n = 0, rows = 0;
         while (rc == TD_OK && rows < sink->opts->batch_rows && n < limit && next + n < end) {
-            rc = td_tape_iter_next(iter, &sink->ev);
+            rc = td_tape_iter_next(iter, &sink->ev, NULL, 0);
             if (rc != TD_OK)
                 break;
             TD_ASSERT(sink->ev.offset == next + n);
@@ -951,13 +951,13 @@ static td_err_t pass_symbols(const td_sink_opts_t *opts, td_tape_t *tape, td_sym
                              size_t errlen)
 {
     if (!opts->symbol) {
-        td_err_t rc = td_tape_symbol_list(tape, TD_STREAM_INPUT, list);
-        return rc == TD_OK ? td_tape_symbol_list(tape, TD_STREAM_OUTPUT, list) : rc;
+        td_err_t rc = td_tape_symbol_list(tape, TD_STREAM_INPUT, list, NULL, 0);
+        return rc == TD_OK ? td_tape_symbol_list(tape, TD_STREAM_OUTPUT, list, NULL, 0) : rc;
     }
     uint64_t in_end = 0, out_end = 0;
-    td_err_t rc = td_tape_stream_end(tape, TD_STREAM_INPUT, opts->symbol, &in_end);
+    td_err_t rc = td_tape_stream_end(tape, TD_STREAM_INPUT, opts->symbol, &in_end, NULL, 0);
     if (rc == TD_OK)
-        rc = td_tape_stream_end(tape, TD_STREAM_OUTPUT, opts->symbol, &out_end);
+        rc = td_tape_stream_end(tape, TD_STREAM_OUTPUT, opts->symbol, &out_end, NULL, 0);
     if (rc == TD_OK && in_end == 0 && out_end == 0)
         return td_err_set(errbuf, errlen, TD_ERR_NOT_FOUND, "no stream for %s on the tape", opts->symbol);
     return rc == TD_OK ? td_symbol_list_add(list, opts->symbol, errbuf, errlen) : rc;
