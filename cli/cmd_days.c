@@ -84,7 +84,7 @@ int td_cmd_days(td_cli_t *cli, int argc, char **argv)
     td_symbol_list_t symbols = {0};
     td_buf_t out;
     td_buf_init(&out);
-    rc = td_cli_list_symbols(tape, TD_STREAM_INPUT, symbol, &symbols);
+    rc = td_cli_list_symbols(tape, TD_STREAM_INPUT, symbol, &symbols, NULL, 0);
     days_run_t run = {.tape = tape, .json = json, .out = &out};
     if (rc == TD_OK && json)
         rc = td_buf_printf(&out, "{\"days\":[");

@@ -72,7 +72,8 @@ int td_cmd_dump(td_cli_t *cli, int argc, char **argv)
     if (rc != TD_OK)
         return td_cli_fail(cli, rc, "%s", err);
     td_symbol_list_t symbols = {0};
-    rc = td_cli_list_symbols(tape, kind, symbol, &symbols);
+    char detail[1024] = ""; /* the tape's detail of a failed call */
+    rc = td_cli_list_symbols(tape, kind, symbol, &symbols, detail, sizeof detail);
     td_event_t *ev = malloc(sizeof *ev);
     td_buf_t line;
     td_buf_init(&line);
@@ -83,9 +84,9 @@ int td_cmd_dump(td_cli_t *cli, int argc, char **argv)
     bool first = true;
     for (size_t i = 0; rc == TD_OK && i < symbols.len; i++) {
         td_tape_iter_t *iter = NULL;
-        rc = td_tape_iter_new(tape, kind, symbols.names[i], from, &iter, NULL, 0);
+        rc = td_tape_iter_new(tape, kind, symbols.names[i], from, &iter, detail, sizeof detail);
         for (uint64_t n = 0; rc == TD_OK && n < limit; n++) {
-            rc = td_tape_iter_next(iter, ev, NULL, 0);
+            rc = td_tape_iter_next(iter, ev, detail, sizeof detail);
             if (rc != TD_OK)
                 break;
             td_buf_reset(&line);
@@ -106,12 +107,9 @@ int td_cmd_dump(td_cli_t *cli, int argc, char **argv)
     int code = TD_EXIT_OK;
     if (rc == TD_OK && json)
         fputs("]}\n", stdout);
-    if (rc != TD_OK) {
-        char detail[1024];
-        code =
-            td_cli_fail(cli, rc, rc == TD_ERR_NOT_FOUND ? "no input stream for %s" : "dump failed (%s)",
-                        rc == TD_ERR_NOT_FOUND && symbol ? symbol : td_tape_explain(tape, rc, detail, sizeof detail));
-    }
+    if (rc != TD_OK)
+        code = td_cli_fail(cli, rc, rc == TD_ERR_NOT_FOUND ? "no input stream for %s" : "dump failed (%s)",
+                           rc == TD_ERR_NOT_FOUND && symbol ? symbol : td_tape_explain(rc, detail));
     td_buf_fini(&line);
     free(ev);
     td_symbol_list_fini(&symbols);

@@ -211,7 +211,7 @@ int td_cmd_replay(td_cli_t *cli, int argc, char **argv)
         code = td_cli_fail(cli, TD_ERR_CONFIG, "the tape was processed with '%.*s', the configuration says '%.*s'",
                            (int)have.len, (const char *)have.ptr, (int)want.len, (const char *)want.ptr);
     if (rc == TD_OK && code == TD_EXIT_OK) {
-        rc = td_cli_list_symbols(tape, TD_STREAM_INPUT, symbol, &symbols);
+        rc = td_cli_list_symbols(tape, TD_STREAM_INPUT, symbol, &symbols, NULL, 0);
         if (rc == TD_ERR_NOT_FOUND)
             code = td_cli_fail(cli, rc, "no input stream for symbol %s", symbol);
     }

@@ -150,10 +150,12 @@ static td_err_t read_inputs(td_tape_t *tape, day_work_t *work, char *errbuf, siz
     td_outbuf_t out;
     td_outbuf_init(&out);
     td_tape_iter_t *iter = NULL;
-    td_err_t rc = td_tape_iter_new(tape, TD_STREAM_INPUT, work->symbol, work->inputs.first_offset, &iter, NULL, 0);
+    char detail[512] = ""; /* the tape's detail of a failed call */
+    td_err_t rc =
+        td_tape_iter_new(tape, TD_STREAM_INPUT, work->symbol, work->inputs.first_offset, &iter, detail, sizeof detail);
     uint64_t seen = 0, last_offset = work->inputs.first_offset;
     while (rc == TD_OK && seen < work->inputs.count) {
-        rc = td_tape_iter_next(iter, &work->ev, NULL, 0);
+        rc = td_tape_iter_next(iter, &work->ev, detail, sizeof detail);
         if (rc != TD_OK)
             break;
         TD_ASSERT(work->ev.offset == work->inputs.first_offset + seen);
@@ -174,8 +176,6 @@ static td_err_t read_inputs(td_tape_t *tape, day_work_t *work, char *errbuf, siz
         rc = td_err_set(errbuf, errlen, rc, "%s input offset %" PRIu64 ": a spread leaves int64", work->symbol,
                         work->ev.offset);
     else if (rc != TD_OK && rc != TD_ERR_NOMEM) {
-        char detail[512];
-        td_tape_last_error(tape, detail, sizeof detail);
         rc = td_err_set(errbuf, errlen, rc, "%s input offset %" PRIu64 ": %s", work->symbol,
                         work->inputs.first_offset + seen, detail);
     }
@@ -214,10 +214,12 @@ static td_err_t read_outputs(td_tape_t *tape, day_work_t *work, char *errbuf, si
     for (int h = 0; h < 24; h++)
         td_metrics_init(&work->hours[h]);
     td_tape_iter_t *iter = NULL;
-    td_err_t rc = td_tape_iter_new(tape, TD_STREAM_OUTPUT, work->symbol, work->outputs.first_offset, &iter, NULL, 0);
+    char detail[512] = ""; /* the tape's detail of a failed call */
+    td_err_t rc = td_tape_iter_new(tape, TD_STREAM_OUTPUT, work->symbol, work->outputs.first_offset, &iter, detail,
+                                   sizeof detail);
     uint64_t seen = 0;
     while (rc == TD_OK && seen < work->outputs.count) {
-        rc = td_tape_iter_next(iter, &work->ev, NULL, 0);
+        rc = td_tape_iter_next(iter, &work->ev, detail, sizeof detail);
         if (rc != TD_OK)
             break;
         rc = td_seal_add_record(&work->content, 1, work->ev.offset, td_tape_iter_raw(iter));
@@ -246,8 +248,6 @@ static td_err_t read_outputs(td_tape_t *tape, day_work_t *work, char *errbuf, si
         rc = td_err_set(errbuf, errlen, rc, "%s output offset %" PRIu64 ": a P&L sum leaves int64", work->symbol,
                         work->ev.offset);
     else if (rc != TD_OK && rc != TD_ERR_NOMEM) {
-        char detail[512];
-        td_tape_last_error(tape, detail, sizeof detail);
         rc = td_err_set(errbuf, errlen, rc, "%s output offset %" PRIu64 ": %s", work->symbol,
                         work->outputs.first_offset + seen, detail);
     }
@@ -602,7 +602,8 @@ static td_err_t record_meta(td_tape_t *tape, day_work_t *work, const seal_info_t
     TD_ASSERT(n > 0 && (size_t)n < sizeof val);
     td_buf_t have;
     td_buf_init(&have);
-    td_err_t rc = td_tape_get_meta(tape, key, &have, NULL, 0);
+    char detail[512] = ""; /* the tape's detail of a failed call */
+    td_err_t rc = td_tape_get_meta(tape, key, &have, detail, sizeof detail);
     *written = false;
     if (rc == TD_OK && have.len == (size_t)n && memcmp(have.ptr, val, (size_t)n) == 0) {
         td_buf_fini(&have);
@@ -610,20 +611,17 @@ static td_err_t record_meta(td_tape_t *tape, day_work_t *work, const seal_info_t
     }
     td_buf_fini(&have);
     td_tape_batch_t *batch = NULL;
-    rc = td_tape_batch_new(tape, &batch, NULL, 0);
+    rc = td_tape_batch_new(tape, &batch, detail, sizeof detail);
     if (rc == TD_OK)
-        rc = td_tape_batch_put_meta(batch, key, val, (size_t)n, NULL, 0);
+        rc = td_tape_batch_put_meta(batch, key, val, (size_t)n, detail, sizeof detail);
     if (rc == TD_OK) {
-        rc = td_tape_commit(tape, batch, NULL, 0);
+        rc = td_tape_commit(tape, batch, detail, sizeof detail);
         batch = NULL;
     }
     td_tape_batch_destroy(batch);
-    if (rc != TD_OK) {
-        char detail[512];
-        td_tape_last_error(tape, detail, sizeof detail);
+    if (rc != TD_OK)
         return td_err_set(errbuf, errlen, rc, "%s %s: recording the seal in the tape's meta failed: %s", work->symbol,
                           work->date, detail);
-    }
     *written = true;
     return TD_OK;
 }

@@ -262,10 +262,9 @@ static td_err_t take_input(td_ingest_t *ingest, td_tape_batch_t *batch, const td
         }
     }
     ev->offset = 0;
-    rc = td_tape_batch_append(batch, TD_STREAM_INPUT, ev, NULL, 0);
+    char detail[256] = "";
+    rc = td_tape_batch_append(batch, TD_STREAM_INPUT, ev, detail, sizeof detail);
     if (rc == TD_ERR_INVALID) { /* the tape's own checks: the same for every consumer, so skipped alike */
-        char detail[256];
-        td_tape_last_error(ingest->tape, detail, sizeof detail);
         td_log_write(ingest->opts.log, TD_LOG_WARN, "ingest", rc,
                      "kafka %s [%" PRIu32 "] offset %" PRIu64 " skipped: %s", msg->topic, msg->partition, msg->offset,
                      detail);
@@ -321,13 +320,11 @@ static td_err_t take_output(td_ingest_t *ingest, td_tape_batch_t *batch, const t
                           " but the tape's next is %" PRIu64 ": outputs are missing",
                           msg->topic, msg->partition, msg->offset, ev->symbol, ev->offset, entry->next);
     uint64_t want = ev->offset;
-    rc = td_tape_batch_append_in_day(batch, TD_STREAM_OUTPUT, ev, (uint32_t)day, NULL, 0);
-    if (rc != TD_OK) {
-        char detail[256];
-        td_tape_last_error(ingest->tape, detail, sizeof detail);
+    char detail[256] = "";
+    rc = td_tape_batch_append_in_day(batch, TD_STREAM_OUTPUT, ev, (uint32_t)day, detail, sizeof detail);
+    if (rc != TD_OK)
         return td_err_set(errbuf, errlen, rc, "kafka %s [%" PRIu32 "] offset %" PRIu64 ": %s", msg->topic,
                           msg->partition, msg->offset, detail);
-    }
     TD_ASSERT(ev->offset == want);
     entry->next++;
     ingest->stats.outputs++;
@@ -383,11 +380,10 @@ td_err_t td_ingest_poll(td_ingest_t *ingest, int timeout_ms, uint64_t *consumed,
         rc = td_ingest_put_u64(batch, key, e->seq);
     }
     if (rc == TD_OK && batch) {
-        rc = td_tape_commit(ingest->tape, batch, NULL, 0);
+        char detail[256] = "";
+        rc = td_tape_commit(ingest->tape, batch, detail, sizeof detail);
         batch = NULL;
         if (rc != TD_OK) {
-            char detail[256];
-            td_tape_last_error(ingest->tape, detail, sizeof detail);
             td_err_set(errbuf, errlen, rc, "tape commit failed: %s", detail);
         } else {
             ingest->stats.commits++;

@@ -8,12 +8,14 @@
  *
  * Threads: open/close and td_tape_next_offset belong to the writer's thread (the stream map is not
  * locked; td_tape_known_symbols reads it). td_tape_stream_end and td_tape_symbols only use
- * RocksDB's thread-safe reads and may run in any thread. td_tape_last_error is locked.
+ * RocksDB's thread-safe reads and may run in any thread.
+ *
+ * Errors: every call that fails with detail writes it into its caller's errbuf (td_err_set);
+ * the tape keeps no error text of its own, so readers in several threads never share one.
  */
 #include "core/tape.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,28 +32,10 @@ static const char *const cf_names[CF_COUNT] = {"default", "input", "output", "da
 /* The trading-day roll the day index was built with: fixed when the tape is created. */
 #define DAY_OFFSET_KEY "tapedeck.tape.day_offset_minutes"
 
-/* Records detail for td_tape_last_error and returns rc. */
-td_err_t td_tape__err(td_tape_t *tape, char *errbuf, size_t errlen, td_err_t rc, const char *fmt, ...)
-{
-    va_list ap;
-    if (errbuf && errlen) {
-        va_start(ap, fmt);
-        vsnprintf(errbuf, errlen, fmt, ap);
-        va_end(ap);
-    }
-    pthread_mutex_lock(&tape->err_lock);
-    va_start(ap, fmt);
-    vsnprintf(tape->err, sizeof tape->err, fmt, ap);
-    va_end(ap);
-    pthread_mutex_unlock(&tape->err_lock);
-    return rc;
-}
-
 /* Translates a RocksDB error (taking and freeing err) into TD_ERR_STORE with detail. */
-td_err_t td_tape__store_err(td_tape_t *tape, char *errbuf, size_t errlen, const char *what, char *err)
+td_err_t td_tape__store_err(char *errbuf, size_t errlen, const char *what, char *err)
 {
-    td_err_t rc =
-        td_tape__err(tape, errbuf, errlen, TD_ERR_STORE, "tape: %s: %s", what, err ? err : "unknown RocksDB error");
+    td_err_t rc = td_err_set(errbuf, errlen, TD_ERR_STORE, "tape: %s: %s", what, err ? err : "unknown RocksDB error");
     rocksdb_free(err);
     return rc;
 }
@@ -91,7 +75,7 @@ static td_err_t stream_insert(td_tape_t *tape, stream_t *stream, char *errbuf, s
         size_t cap = tape->cap_streams ? tape->cap_streams * 2 : 16;
         stream_t **p = realloc(tape->streams, cap * sizeof *p);
         if (!p)
-            return td_tape__err(tape, errbuf, errlen, TD_ERR_NOMEM, "tape: out of memory for the stream map");
+            return td_err_set(errbuf, errlen, TD_ERR_NOMEM, "tape: out of memory for the stream map");
         tape->streams = p;
         tape->cap_streams = cap;
     }
@@ -99,7 +83,7 @@ static td_err_t stream_insert(td_tape_t *tape, stream_t *stream, char *errbuf, s
         size_t cap = tape->index_cap ? tape->index_cap * 2 : 64;
         uint32_t *idx = calloc(cap, sizeof *idx);
         if (!idx)
-            return td_tape__err(tape, errbuf, errlen, TD_ERR_NOMEM, "tape: out of memory for the stream map");
+            return td_err_set(errbuf, errlen, TD_ERR_NOMEM, "tape: out of memory for the stream map");
         for (size_t s = 0; s < tape->n_streams; s++) {
             const stream_t *old = tape->streams[s];
             size_t i = stream_hash(old->kind, old->symbol, old->symlen) & (cap - 1);
@@ -136,15 +120,15 @@ static td_err_t last_with_prefix(td_tape_t *tape, rocksdb_column_family_handle_t
         const char *k = rocksdb_iter_key(it, &n);
         if (n >= plen && memcmp(k, probe, plen) == 0) {
             if (n != klen) {
-                rc = td_tape__err(tape, errbuf, errlen, TD_ERR_CORRUPT,
-                                  "tape: key of %zu bytes under a %zu-byte stream prefix", n, plen);
+                rc = td_err_set(errbuf, errlen, TD_ERR_CORRUPT, "tape: key of %zu bytes under a %zu-byte stream prefix",
+                                n, plen);
                 goto done;
             }
             memcpy(key_out, k, n);
             if (val) {
                 const char *v = rocksdb_iter_value(it, &n);
                 if (n > *vlen) {
-                    rc = td_tape__err(tape, errbuf, errlen, TD_ERR_CORRUPT, "tape: day index value of %zu bytes", n);
+                    rc = td_err_set(errbuf, errlen, TD_ERR_CORRUPT, "tape: day index value of %zu bytes", n);
                     goto done;
                 }
                 memcpy(val, v, n);
@@ -155,7 +139,7 @@ static td_err_t last_with_prefix(td_tape_t *tape, rocksdb_column_family_handle_t
     } else {
         rocksdb_iter_get_error(it, &err);
         if (err)
-            rc = td_tape__store_err(tape, errbuf, errlen, "reverse seek", err);
+            rc = td_tape__store_err(errbuf, errlen, "reverse seek", err);
     }
 done:
     rocksdb_iter_destroy(it);
@@ -172,17 +156,17 @@ static td_err_t load_floor(td_tape_t *tape, stream_t *stream, char *errbuf, size
     char *v =
         rocksdb_get_cf(tape->db, tape->ropts, stream_cf(tape, stream->kind), (const char *)key, klen, &vlen, &err);
     if (err)
-        return td_tape__store_err(tape, errbuf, errlen, "read", err);
+        return td_tape__store_err(errbuf, errlen, "read", err);
     if (!v)
-        return td_tape__err(tape, errbuf, errlen, TD_ERR_CORRUPT, "tape: %s: last offset %llu missing", stream->symbol,
-                            (unsigned long long)(stream->done.next - 1));
+        return td_err_set(errbuf, errlen, TD_ERR_CORRUPT, "tape: %s: last offset %llu missing", stream->symbol,
+                          (unsigned long long)(stream->done.next - 1));
     td_event_t *ev = malloc(sizeof *ev);
     char detail[256] = "";
     td_err_t rc = ev ? td_codec_decode((const uint8_t *)v, vlen, ev, detail, sizeof detail) : TD_ERR_NOMEM;
     if (rc == TD_OK)
         stream->done.floor_day = td_event_floor_after(ev, stream->done.last_day);
     else
-        rc = td_tape__err(tape, errbuf, errlen, rc, "tape: %s: last event does not decode: %s", stream->symbol, detail);
+        rc = td_err_set(errbuf, errlen, rc, "tape: %s: last event does not decode: %s", stream->symbol, detail);
     free(ev);
     rocksdb_free(v);
     return rc;
@@ -205,7 +189,7 @@ td_err_t td_tape__stream_get(td_tape_t *tape, td_stream_kind_t kind, const char 
     }
     stream = calloc(1, sizeof *stream);
     if (!stream)
-        return td_tape__err(tape, errbuf, errlen, TD_ERR_NOMEM, "tape: out of memory for a stream");
+        return td_err_set(errbuf, errlen, TD_ERR_NOMEM, "tape: out of memory for a stream");
     stream->kind = kind;
     stream->symlen = symlen;
     memcpy(stream->symbol, symbol, symlen);
@@ -221,19 +205,19 @@ td_err_t td_tape__stream_get(td_tape_t *tape, td_stream_kind_t kind, const char 
         klen = day_key(probe, kind, symbol, symlen, UINT32_MAX);
         rc = last_with_prefix(tape, tape->cf[CF_DAY], probe, klen, symlen + 2, &found, key, val, &vlen, errbuf, errlen);
         if (rc == TD_OK && found && vlen != 16)
-            rc = td_tape__err(tape, errbuf, errlen, TD_ERR_CORRUPT, "tape: %s: day index value of %zu bytes",
-                              stream->symbol, vlen);
+            rc = td_err_set(errbuf, errlen, TD_ERR_CORRUPT, "tape: %s: day index value of %zu bytes", stream->symbol,
+                            vlen);
         if (rc == TD_OK && found) {
             stream->done.last_day = get_be32(key + symlen + 2);
             stream->done.day_first = get_be64(val);
             if (get_be64(val + 8) + 1 != stream->done.next || stream->done.day_first > get_be64(val + 8))
-                rc = td_tape__err(tape, errbuf, errlen, TD_ERR_CORRUPT,
-                                  "tape: %s: day %u ends at offset %llu but the stream's next offset is %llu",
-                                  stream->symbol, stream->done.last_day, (unsigned long long)get_be64(val + 8),
-                                  (unsigned long long)stream->done.next);
+                rc = td_err_set(errbuf, errlen, TD_ERR_CORRUPT,
+                                "tape: %s: day %u ends at offset %llu but the stream's next offset is %llu",
+                                stream->symbol, stream->done.last_day, (unsigned long long)get_be64(val + 8),
+                                (unsigned long long)stream->done.next);
         } else if (rc == TD_OK && stream->done.next > 0) {
-            rc = td_tape__err(tape, errbuf, errlen, TD_ERR_CORRUPT, "tape: %s: %llu events and no day index",
-                              stream->symbol, (unsigned long long)stream->done.next);
+            rc = td_err_set(errbuf, errlen, TD_ERR_CORRUPT, "tape: %s: %llu events and no day index", stream->symbol,
+                            (unsigned long long)stream->done.next);
         }
     }
     stream->done.floor_day = stream->done.last_day;
@@ -360,7 +344,6 @@ td_err_t td_tape_open(const char *dir, const td_tape_opts_t *opts, td_tape_t **o
         rc = td_err_set(errbuf, errlen, TD_ERR_NOMEM, "tape: open: out of memory");
         goto done;
     }
-    pthread_mutex_init(&tape->err_lock, NULL);
     pthread_mutex_init(&tape->seal_lock, NULL);
     tape->opts = *opts;
     tape->dir = strdup(dir);
@@ -488,7 +471,6 @@ void td_tape_close(td_tape_t *tape)
     td_tape__sealed_release(tape, tape->seal_last);
     free(tape->dir);
     pthread_mutex_destroy(&tape->seal_lock);
-    pthread_mutex_destroy(&tape->err_lock);
     free(tape);
 }
 
@@ -497,29 +479,11 @@ int td_tape_day_offset_minutes(const td_tape_t *tape)
     return tape->opts.day_offset_minutes;
 }
 
-void td_tape_last_error(td_tape_t *tape, char *errbuf, size_t errlen)
+const char *td_tape_explain(td_err_t rc, const char *detail)
 {
-    if (!errbuf || !errlen)
-        return;
-    if (!tape) {
-        errbuf[0] = '\0';
-        return;
-    }
-    pthread_mutex_lock(&tape->err_lock);
-    snprintf(errbuf, errlen, "%s", tape->err);
-    pthread_mutex_unlock(&tape->err_lock);
-}
-
-const char *td_tape_explain(td_tape_t *tape, td_err_t rc, char *buf, size_t len)
-{
-    if (!buf || !len)
-        return "";
-    buf[0] = '\0';
-    if (rc == TD_ERR_CORRUPT || rc == TD_ERR_STORE)
-        td_tape_last_error(tape, buf, len);
-    if (!buf[0])
-        snprintf(buf, len, "%s", td_err_name(rc));
-    return buf;
+    if ((rc == TD_ERR_CORRUPT || rc == TD_ERR_STORE) && detail && detail[0])
+        return detail;
+    return td_err_name(rc);
 }
 
 uint64_t td_tape_next_offset(td_tape_t *tape, td_stream_kind_t kind, const char *symbol)
@@ -584,8 +548,7 @@ td_err_t td_tape_symbols(td_tape_t *tape, td_stream_kind_t kind, td_err_t (*cb)(
         const char *k = rocksdb_iter_key(it, &n);
         const char *nul = memchr(k, 0x00, n < TD_SYMBOL_MAX + 1 ? n : TD_SYMBOL_MAX + 1);
         if (!nul || nul == k || n != (size_t)(nul - k) + 9) {
-            rc = td_tape__err(tape, errbuf, errlen, TD_ERR_CORRUPT,
-                              "tape: stream key of %zu bytes without a valid symbol", n);
+            rc = td_err_set(errbuf, errlen, TD_ERR_CORRUPT, "tape: stream key of %zu bytes without a valid symbol", n);
             break;
         }
         size_t symlen = (size_t)(nul - k);
@@ -600,7 +563,7 @@ td_err_t td_tape_symbols(td_tape_t *tape, td_stream_kind_t kind, td_err_t (*cb)(
     if (rc == TD_OK) {
         rocksdb_iter_get_error(it, &err);
         if (err)
-            rc = td_tape__store_err(tape, errbuf, errlen, "listing symbols", err);
+            rc = td_tape__store_err(errbuf, errlen, "listing symbols", err);
     }
     rocksdb_iter_destroy(it);
     return rc;

@@ -21,6 +21,12 @@
  * may run in the writer's thread or others. Offsets appended in a batch are visible to readers only
  * after td_tape_commit (or td_tape_settle). Only td_tape_write may run on another thread than the
  * writer's.
+ *
+ * Errors: a function returns its td_err_t and writes the detail of a failure (RocksDB's message,
+ * the corrupt key, the offset gap, the damaged sealed file) into the caller's errbuf/errlen (NULL,
+ * 0: no detail wanted). A getter's TD_ERR_NOT_FOUND and an iterator's TD_ERR_END are answers, not
+ * failures: they leave errbuf as it was. td_tape_write leaves its detail with the batch, for
+ * td_tape_settle.
  */
 #ifndef TD_TAPE_H
 #define TD_TAPE_H
@@ -214,15 +220,10 @@ td_err_t td_tape_retire_day(td_tape_t *tape, const char *symbol, uint32_t tradin
 td_err_t td_tape_day_retired(td_tape_t *tape, const char *symbol, uint32_t trading_day, bool *retired, char *errbuf,
                              size_t errlen) TD_WUR;
 
-/* The detail of the most recent failure of a call on this tape or one of its iterators (RocksDB's
- * own message, the corrupt key, the offset gap), copied into errbuf; "" when none. The functions
- * above that take no errbuf leave their detail here. Any thread. */
-void td_tape_last_error(td_tape_t *tape, char *errbuf, size_t errlen);
-
-/* What went wrong, for a message about rc that a tape call returned: the tape's detail (as
- * td_tape_last_error: the corrupt key, the damaged sealed file and the check that failed) when rc
- * is a failure of the tape itself (TD_ERR_CORRUPT, TD_ERR_STORE), else td_err_name(rc). Returns
- * buf. Any thread. */
-const char *td_tape_explain(td_tape_t *tape, td_err_t rc, char *buf, size_t len);
+/* What went wrong, for a message about rc that a tape call returned with `detail` in its errbuf:
+ * the detail (the corrupt key, the damaged sealed file and the check that failed, RocksDB's own
+ * message) when rc is a failure of the tape itself (TD_ERR_CORRUPT, TD_ERR_STORE) and detail says
+ * something, else td_err_name(rc). Returns detail or a static string. Any thread. */
+const char *td_tape_explain(td_err_t rc, const char *detail);
 
 #endif

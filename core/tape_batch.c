@@ -60,12 +60,12 @@ td_err_t td_tape_batch_new(td_tape_t *tape, td_tape_batch_t **out, char *errbuf,
     if (!tape)
         return TD_ERR_INVALID;
     if (tape->opts.read_only)
-        return td_tape__err(tape, errbuf, errlen, TD_ERR_STATE, "tape: opened read-only: no batches");
+        return td_err_set(errbuf, errlen, TD_ERR_STATE, "tape: opened read-only: no batches");
     if (tape->sticky != TD_OK)
-        return td_tape__err(tape, errbuf, errlen, tape->sticky, "tape: a commit failed earlier: reopen the tape");
+        return td_err_set(errbuf, errlen, tape->sticky, "tape: a commit failed earlier: reopen the tape");
     batch = calloc(1, sizeof *batch);
     if (!batch)
-        return td_tape__err(tape, errbuf, errlen, TD_ERR_NOMEM, "tape: out of memory for a batch");
+        return td_err_set(errbuf, errlen, TD_ERR_NOMEM, "tape: out of memory for a batch");
     batch->tape = tape;
     batch->wb = rocksdb_writebatch_create();
     batch->serial = ++tape->batch_serial;
@@ -129,7 +129,7 @@ static td_err_t pending_get(td_tape_batch_t *batch, td_stream_kind_t kind, const
             size_t cap = batch->cap_pending ? batch->cap_pending * 2 : 8;
             pending_t *p = realloc(batch->pending, cap * sizeof *p);
             if (!p)
-                return td_tape__err(tape, errbuf, errlen, TD_ERR_NOMEM, "tape: out of memory for a batch");
+                return td_err_set(errbuf, errlen, TD_ERR_NOMEM, "tape: out of memory for a batch");
             batch->pending = p;
             batch->cap_pending = cap;
         }
@@ -176,24 +176,23 @@ static td_err_t append_in_day(td_tape_batch_t *batch, td_stream_kind_t kind, td_
     td_tape_t *tape = batch->tape;
     size_t symlen = symbol_len(ev->symbol);
     if (!symlen)
-        return td_tape__err(tape, errbuf, errlen, TD_ERR_INVALID, "tape: append: symbol empty or longer than %d bytes",
-                            TD_SYMBOL_MAX);
+        return td_err_set(errbuf, errlen, TD_ERR_INVALID, "tape: append: symbol empty or longer than %d bytes",
+                          TD_SYMBOL_MAX);
     /* paper fills (ExecutionReports made by the fill model) are outputs too */
     bool fits = kind == TD_STREAM_OUTPUT    ? td_event_is_output(ev->kind) || ev->kind == TD_EV_EXEC_REPORT
                 : kind == TD_STREAM_HISTORY ? ev->kind == TD_EV_BAR
                                             : !td_event_is_output(ev->kind);
     if (ev->kind == TD_EV_NONE || !fits)
-        return td_tape__err(tape, errbuf, errlen, TD_ERR_INVALID,
-                            "tape: append: a %s event does not belong in an %s stream", td_event_kind_name(ev->kind),
-                            kind_name(kind));
+        return td_err_set(errbuf, errlen, TD_ERR_INVALID, "tape: append: a %s event does not belong in an %s stream",
+                          td_event_kind_name(ev->kind), kind_name(kind));
     if (ev->kind == TD_EV_SESSION_MARK && ev->u.session.kind != TD_SESSION_NONE &&
         !td_time_valid_yyyymmdd(ev->u.session.trading_day))
-        return td_tape__err(tape, errbuf, errlen, TD_ERR_INVALID,
-                            "tape: append: %s: session mark for trading day %u, not a calendar date", ev->symbol,
-                            ev->u.session.trading_day);
+        return td_err_set(errbuf, errlen, TD_ERR_INVALID,
+                          "tape: append: %s: session mark for trading day %u, not a calendar date", ev->symbol,
+                          ev->u.session.trading_day);
     if (ev->time_ms < TIME_MIN || ev->time_ms >= TIME_MAX)
-        return td_tape__err(tape, errbuf, errlen, TD_ERR_INVALID, "tape: append: %s: time %lld ms outside 1900..2200",
-                            ev->symbol, (long long)ev->time_ms);
+        return td_err_set(errbuf, errlen, TD_ERR_INVALID, "tape: append: %s: time %lld ms outside 1900..2200",
+                          ev->symbol, (long long)ev->time_ms);
 
     rc = pending_get(batch, kind, ev->symbol, symlen, &p, errbuf, errlen);
     if (rc != TD_OK)
@@ -203,8 +202,8 @@ static td_err_t append_in_day(td_tape_batch_t *batch, td_stream_kind_t kind, td_
     td_buf_reset(&batch->val);
     rc = td_codec_encode(ev, TD_CODEC_NO_OFFSET, &batch->val);
     if (rc != TD_OK)
-        return td_tape__err(tape, errbuf, errlen, rc, "tape: append: %s: the %s event does not encode", ev->symbol,
-                            td_event_kind_name(ev->kind));
+        return td_err_set(errbuf, errlen, rc, "tape: append: %s: the %s event does not encode", ev->symbol,
+                          td_event_kind_name(ev->kind));
 
     /* the day of ev is td_event_day(ev, floor): the calendar work is cached for a run of events */
     uint32_t day;
@@ -262,7 +261,7 @@ static td_err_t put_kv(td_tape_batch_t *batch, int cf, const char *what, const c
         return TD_ERR_INVALID;
     size_t klen = strlen(key);
     if (!klen)
-        return td_tape__err(batch->tape, errbuf, errlen, TD_ERR_INVALID, "tape: %s: empty key", what);
+        return td_err_set(errbuf, errlen, TD_ERR_INVALID, "tape: %s: empty key", what);
     rocksdb_writebatch_put_cf(batch->wb, batch->tape->cf[cf], key, klen, val ? (const char *)val : "", len);
     return TD_OK;
 }
@@ -293,17 +292,17 @@ td_err_t td_tape_seal(td_tape_t *tape, td_tape_batch_t *batch, char *errbuf, siz
         goto fail;
     }
     if (tape->sticky != TD_OK) {
-        rc = td_tape__err(tape, errbuf, errlen, tape->sticky, "tape: a commit failed earlier: reopen the tape");
+        rc = td_err_set(errbuf, errlen, tape->sticky, "tape: a commit failed earlier: reopen the tape");
         goto fail;
     }
     /* two batches appending to one stream would both claim its next offsets */
     for (size_t i = 0; i < batch->n_pending; i++) {
         const pending_t *p = &batch->pending[i];
         if (p->stream->tail.next != p->base_next) {
-            rc = td_tape__err(tape, errbuf, errlen, TD_ERR_ORDER,
-                              "tape: commit: %s stream %s moved from offset %llu to %llu while this batch was open",
-                              kind_name(p->stream->kind), p->stream->symbol, (unsigned long long)p->base_next,
-                              (unsigned long long)p->stream->tail.next);
+            rc = td_err_set(errbuf, errlen, TD_ERR_ORDER,
+                            "tape: commit: %s stream %s moved from offset %llu to %llu while this batch was open",
+                            kind_name(p->stream->kind), p->stream->symbol, (unsigned long long)p->base_next,
+                            (unsigned long long)p->stream->tail.next);
             goto fail;
         }
     }
@@ -338,13 +337,12 @@ td_err_t td_tape_settle(td_tape_t *tape, td_tape_batch_t *batch, char *errbuf, s
     } else if (!batch->written || batch->write_err) {
         batch->sealed = false; /* settled */
         if (batch->write_err) {
-            rc = td_tape__store_err(tape, errbuf, errlen, "commit", batch->write_err);
+            rc = td_tape__store_err(errbuf, errlen, "commit", batch->write_err);
             batch->write_err = NULL; /* td_tape__store_err frees it */
         } else if (tape->sticky != TD_OK) {
             rc = tape->sticky; /* skipped behind an earlier failure: its message stays */
         } else {
-            rc = td_tape__err(tape, errbuf, errlen, TD_ERR_STATE,
-                              "tape: commit: the batch was sealed but never written");
+            rc = td_err_set(errbuf, errlen, TD_ERR_STATE, "tape: commit: the batch was sealed but never written");
         }
         /* the sealed batches after this one continue its offsets: none of them may land either */
         tape->sticky = TD_ERR_STATE;

@@ -9,18 +9,16 @@
 
 #include "core/tape_internal.h"
 
-static td_err_t day_value(td_tape_t *tape, const char *symbol, uint32_t day, const char *v, size_t n,
-                          td_day_range_t *range, char *errbuf, size_t errlen)
+static td_err_t day_value(const char *symbol, uint32_t day, const char *v, size_t n, td_day_range_t *range,
+                          char *errbuf, size_t errlen)
 {
     if (n != 16)
-        return td_tape__err(tape, errbuf, errlen, TD_ERR_CORRUPT, "tape: %s day %u: index value of %zu bytes", symbol,
-                            day, n);
+        return td_err_set(errbuf, errlen, TD_ERR_CORRUPT, "tape: %s day %u: index value of %zu bytes", symbol, day, n);
     range->trading_day = day;
     range->first_offset = get_be64((const uint8_t *)v);
     range->last_offset = get_be64((const uint8_t *)v + 8);
     if (range->last_offset < range->first_offset)
-        return td_tape__err(tape, errbuf, errlen, TD_ERR_CORRUPT, "tape: %s day %u: last offset before the first",
-                            symbol, day);
+        return td_err_set(errbuf, errlen, TD_ERR_CORRUPT, "tape: %s day %u: last offset before the first", symbol, day);
     range->count = range->last_offset - range->first_offset + 1;
     return TD_OK;
 }
@@ -37,12 +35,12 @@ td_err_t td_tape_day_get(td_tape_t *tape, td_stream_kind_t kind, const char *sym
     rocksdb_pinnableslice_t *ps =
         rocksdb_get_pinned_cf(tape->db, tape->ropts, tape->cf[CF_DAY], (const char *)key, klen, &err);
     if (err)
-        return td_tape__store_err(tape, errbuf, errlen, "day_get", err);
+        return td_tape__store_err(errbuf, errlen, "day_get", err);
     if (!ps)
         return TD_ERR_NOT_FOUND;
     size_t n;
     const char *v = rocksdb_pinnableslice_value(ps, &n);
-    td_err_t rc = day_value(tape, symbol, trading_day, v, n, range, errbuf, errlen);
+    td_err_t rc = day_value(symbol, trading_day, v, n, range, errbuf, errlen);
     rocksdb_pinnableslice_destroy(ps);
     return rc;
 }
@@ -66,19 +64,19 @@ td_err_t td_tape_days(td_tape_t *tape, td_stream_kind_t kind, const char *symbol
         if (n < plen || memcmp(k, key, plen) != 0)
             break;
         if (n != plen + 4) {
-            rc = td_tape__err(tape, errbuf, errlen, TD_ERR_CORRUPT, "tape: %s: day key of %zu bytes", symbol, n);
+            rc = td_err_set(errbuf, errlen, TD_ERR_CORRUPT, "tape: %s: day key of %zu bytes", symbol, n);
             break;
         }
         const char *v = rocksdb_iter_value(it, &vn);
         td_day_range_t range;
-        rc = day_value(tape, symbol, get_be32((const uint8_t *)k + plen), v, vn, &range, errbuf, errlen);
+        rc = day_value(symbol, get_be32((const uint8_t *)k + plen), v, vn, &range, errbuf, errlen);
         if (rc == TD_OK)
             rc = cb(opaque, &range);
     }
     if (rc == TD_OK) {
         rocksdb_iter_get_error(it, &err);
         if (err)
-            rc = td_tape__store_err(tape, errbuf, errlen, "listing days", err);
+            rc = td_tape__store_err(errbuf, errlen, "listing days", err);
     }
     rocksdb_iter_destroy(it);
     return rc;

@@ -83,9 +83,6 @@ struct td_tape {
     uint32_t *index;  /* open addressing: stream index + 1, 0 empty */
     size_t index_cap; /* power of two */
 
-    pthread_mutex_t err_lock;
-    char err[1024];
-
     char *dir; /* the data folder: sealed day files are under DIR/sealed */
     /* whether any day is retired: read at open, set by td_tape_retire_day (only the writer
      * retires, and a read-only handle sees the tape as of its open); false spares every iterator
@@ -172,11 +169,8 @@ static inline bool kind_ok(td_stream_kind_t kind)
     return kind == TD_STREAM_INPUT || kind == TD_STREAM_OUTPUT || kind == TD_STREAM_HISTORY;
 }
 
-/* Writes the detail into errbuf (when given) and for td_tape_last_error; returns rc. Any thread. */
-td_err_t td_tape__err(td_tape_t *tape, char *errbuf, size_t errlen, td_err_t rc, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
-/* Translates a RocksDB error (taking and freeing err) into TD_ERR_STORE with detail. */
-td_err_t td_tape__store_err(td_tape_t *tape, char *errbuf, size_t errlen, const char *what, char *err) TD_WUR;
+/* Translates a RocksDB error (taking and freeing err) into TD_ERR_STORE with detail in errbuf. */
+td_err_t td_tape__store_err(char *errbuf, size_t errlen, const char *what, char *err) TD_WUR;
 
 /* tape.c: finds the stream, loading its next offset and last day from the DB on first use.
  * The writer's thread. */
@@ -184,8 +178,8 @@ td_err_t td_tape__stream_get(td_tape_t *tape, td_stream_kind_t kind, const char 
                              char *errbuf, size_t errlen) TD_WUR;
 
 /* tape_iter.c: decodes a stored value into ev for (symbol, offset), with the detail of any failure. */
-td_err_t td_tape__decode_stored(td_tape_t *tape, const char *symbol, uint64_t offset, const char *v, size_t n,
-                                td_event_t *ev, char *errbuf, size_t errlen) TD_WUR;
+td_err_t td_tape__decode_stored(const char *symbol, uint64_t offset, const char *v, size_t n, td_event_t *ev,
+                                char *errbuf, size_t errlen) TD_WUR;
 
 /* tape_sealed.c: sets tape->has_retired when the meta family holds any retired-day marker (open). */
 td_err_t td_tape__probe_retired(td_tape_t *tape, const char *path, char *errbuf, size_t errlen) TD_WUR;

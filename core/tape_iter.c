@@ -34,17 +34,17 @@ struct td_tape_iter {
 };
 
 /* Decodes a stored value into ev for (symbol, offset), with the detail of any failure. */
-td_err_t td_tape__decode_stored(td_tape_t *tape, const char *symbol, uint64_t offset, const char *v, size_t n,
-                                td_event_t *ev, char *errbuf, size_t errlen)
+td_err_t td_tape__decode_stored(const char *symbol, uint64_t offset, const char *v, size_t n, td_event_t *ev,
+                                char *errbuf, size_t errlen)
 {
     char detail[256];
     td_err_t rc = td_codec_decode_ex((const uint8_t *)v, n, TD_CODEC_TRUSTED, ev, detail, sizeof detail);
     if (rc != TD_OK)
-        return td_tape__err(tape, errbuf, errlen, TD_ERR_CORRUPT, "tape: %s@%llu: %s", symbol,
-                            (unsigned long long)offset, detail);
+        return td_err_set(errbuf, errlen, TD_ERR_CORRUPT, "tape: %s@%llu: %s", symbol, (unsigned long long)offset,
+                          detail);
     if (strcmp(ev->symbol, symbol) != 0)
-        return td_tape__err(tape, errbuf, errlen, TD_ERR_CORRUPT, "tape: %s@%llu: the stored event is for symbol %s",
-                            symbol, (unsigned long long)offset, ev->symbol);
+        return td_err_set(errbuf, errlen, TD_ERR_CORRUPT, "tape: %s@%llu: the stored event is for symbol %s", symbol,
+                          (unsigned long long)offset, ev->symbol);
     ev->offset = offset;
     return TD_OK;
 }
@@ -61,12 +61,12 @@ td_err_t td_tape_read(td_tape_t *tape, td_stream_kind_t kind, const char *symbol
     rocksdb_pinnableslice_t *ps =
         rocksdb_get_pinned_cf(tape->db, tape->ropts, stream_cf(tape, kind), (const char *)key, klen, &err);
     if (err)
-        return td_tape__store_err(tape, errbuf, errlen, "read", err);
+        return td_tape__store_err(errbuf, errlen, "read", err);
     if (!ps)
         return td_tape__read_retired(tape, kind, symbol, symlen, offset, ev, errbuf, errlen);
     size_t n;
     const char *v = rocksdb_pinnableslice_value(ps, &n);
-    td_err_t rc = td_tape__decode_stored(tape, symbol, offset, v, n, ev, errbuf, errlen);
+    td_err_t rc = td_tape__decode_stored(symbol, offset, v, n, ev, errbuf, errlen);
     rocksdb_pinnableslice_destroy(ps);
     return rc;
 }
@@ -83,7 +83,7 @@ td_err_t td_tape_iter_new(td_tape_t *tape, td_stream_kind_t kind, const char *sy
         return TD_ERR_INVALID;
     td_tape_iter_t *iter = calloc(1, sizeof *iter);
     if (!iter)
-        return td_tape__err(tape, errbuf, errlen, TD_ERR_NOMEM, "tape: out of memory for an iterator");
+        return td_err_set(errbuf, errlen, TD_ERR_NOMEM, "tape: out of memory for an iterator");
     iter->tape = tape;
     memcpy(iter->symbol, symbol, symlen);
     iter->symlen = symlen;
@@ -129,16 +129,15 @@ static td_err_t decode_iter(td_tape_iter_t *iter, uint64_t offset, const char *v
     if (iter->decode_kinds) {
         td_event_kind_t kind;
         if (td_codec_peek_kind((const uint8_t *)v, n, &kind) != TD_OK)
-            return td_tape__err(iter->tape, errbuf, errlen, TD_ERR_CORRUPT,
-                                "tape: %s@%llu: the stored bytes name no event kind", iter->symbol,
-                                (unsigned long long)offset);
+            return td_err_set(errbuf, errlen, TD_ERR_CORRUPT, "tape: %s@%llu: the stored bytes name no event kind",
+                              iter->symbol, (unsigned long long)offset);
         if (!(iter->decode_kinds & TD_TAPE_KIND_BIT(kind))) {
             ev->kind = kind;
             ev->offset = offset;
             return TD_OK;
         }
     }
-    return td_tape__decode_stored(iter->tape, iter->symbol, offset, v, n, ev, errbuf, errlen);
+    return td_tape__decode_stored(iter->symbol, offset, v, n, ev, errbuf, errlen);
 }
 
 /* The event at iter->expect, inside the retired day `range`, from the day's sealed file. */
@@ -156,8 +155,8 @@ static td_err_t next_retired(td_tape_iter_t *iter, const td_day_range_t *range, 
     }
     td_slice_t bytes = {NULL, 0};
     if (td_seal_day_get(&iter->sealed->day, iter->kind == TD_STREAM_OUTPUT, iter->expect, &bytes) != TD_OK)
-        return td_tape__err(tape, errbuf, errlen, TD_ERR_CORRUPT, "tape: %s@%llu: not in the sealed file of day %u",
-                            iter->symbol, (unsigned long long)iter->expect, range->trading_day);
+        return td_err_set(errbuf, errlen, TD_ERR_CORRUPT, "tape: %s@%llu: not in the sealed file of day %u",
+                          iter->symbol, (unsigned long long)iter->expect, range->trading_day);
     rc = decode_iter(iter, iter->expect, (const char *)bytes.ptr, bytes.len, ev, errbuf, errlen);
     if (rc == TD_OK) {
         iter->raw = bytes;
@@ -175,7 +174,6 @@ td_err_t td_tape_iter_next(td_tape_iter_t *iter, td_event_t *ev, char *errbuf, s
         return TD_ERR_INVALID;
     if (iter->final != TD_OK)
         return iter->final;
-    td_tape_t *tape = iter->tape;
     iter->raw = (td_slice_t){NULL, 0};
     /* a retired day: its events come from its sealed file */
     while (iter->next_retired < iter->n_retired && iter->retired[iter->next_retired].last_offset < iter->expect)
@@ -197,20 +195,20 @@ td_err_t td_tape_iter_next(td_tape_iter_t *iter, td_event_t *ev, char *errbuf, s
     iter->started = true;
     if (!rocksdb_iter_valid(iter->it)) {
         rocksdb_iter_get_error(iter->it, &err);
-        rc = err ? td_tape__store_err(tape, errbuf, errlen, "iterate", err) : TD_ERR_END;
+        rc = err ? td_tape__store_err(errbuf, errlen, "iterate", err) : TD_ERR_END;
         goto done;
     }
     size_t n, vn;
     const char *k = rocksdb_iter_key(iter->it, &n);
     if (n != iter->symlen + 9 || memcmp(k, iter->symbol, iter->symlen) != 0 || k[iter->symlen] != 0x00) {
-        rc = td_tape__err(tape, errbuf, errlen, TD_ERR_CORRUPT, "tape: %s: a key of %zu bytes inside the stream",
-                          iter->symbol, n);
+        rc = td_err_set(errbuf, errlen, TD_ERR_CORRUPT, "tape: %s: a key of %zu bytes inside the stream", iter->symbol,
+                        n);
         goto done;
     }
     uint64_t offset = get_be64((const uint8_t *)k + iter->symlen + 1);
     if (offset != iter->expect) {
-        rc = td_tape__err(tape, errbuf, errlen, TD_ERR_CORRUPT, "tape: %s: offset gap: expected %llu, found %llu",
-                          iter->symbol, (unsigned long long)iter->expect, (unsigned long long)offset);
+        rc = td_err_set(errbuf, errlen, TD_ERR_CORRUPT, "tape: %s: offset gap: expected %llu, found %llu", iter->symbol,
+                        (unsigned long long)iter->expect, (unsigned long long)offset);
         goto done;
     }
     const char *v = rocksdb_iter_value(iter->it, &vn);

@@ -20,7 +20,7 @@ static td_err_t get_kv(td_tape_t *tape, int cf, const char *what, const char *ke
     td_buf_reset(out);
     rocksdb_pinnableslice_t *ps = rocksdb_get_pinned_cf(tape->db, tape->ropts, tape->cf[cf], key, strlen(key), &err);
     if (err)
-        return td_tape__store_err(tape, errbuf, errlen, what, err);
+        return td_tape__store_err(errbuf, errlen, what, err);
     if (!ps)
         return TD_ERR_NOT_FOUND;
     size_t n;
@@ -68,7 +68,7 @@ td_err_t td_tape_state_keys(td_tape_t *tape, const char *prefix, td_err_t (*cb)(
     if (rc == TD_OK) {
         rocksdb_iter_get_error(it, &err);
         if (err)
-            rc = td_tape__store_err(tape, errbuf, errlen, "listing state keys", err);
+            rc = td_tape__store_err(errbuf, errlen, "listing state keys", err);
     }
     rocksdb_iter_destroy(it);
     td_buf_fini(&key);

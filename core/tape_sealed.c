@@ -74,15 +74,15 @@ td_err_t td_tape__retired_list(td_tape_t *tape, const rocksdb_readoptions_t *rop
             break;
         const char *val = rocksdb_iter_value(it, &vn);
         if (kn != plen + 4 || vn != 16) {
-            rc = td_tape__err(tape, errbuf, errlen, TD_ERR_CORRUPT, "tape: %s: a retired-day record of %zu/%zu bytes",
-                              symbol, kn, vn);
+            rc = td_err_set(errbuf, errlen, TD_ERR_CORRUPT, "tape: %s: a retired-day record of %zu/%zu bytes", symbol,
+                            kn, vn);
             break;
         }
         if (n == cap) {
             cap = cap ? cap * 2 : 16;
             td_day_range_t *p = realloc(v, cap * sizeof *p);
             if (!p) {
-                rc = td_tape__err(tape, errbuf, errlen, TD_ERR_NOMEM, "tape: out of memory for the retired days");
+                rc = td_err_set(errbuf, errlen, TD_ERR_NOMEM, "tape: out of memory for the retired days");
                 break;
             }
             v = p;
@@ -92,14 +92,14 @@ td_err_t td_tape__retired_list(td_tape_t *tape, const rocksdb_readoptions_t *rop
         r->first_offset = get_be64((const uint8_t *)val);
         r->last_offset = get_be64((const uint8_t *)val + 8);
         if (r->last_offset < r->first_offset)
-            rc = td_tape__err(tape, errbuf, errlen, TD_ERR_CORRUPT,
-                              "tape: %s day %u: retired range ends before it starts", symbol, r->trading_day);
+            rc = td_err_set(errbuf, errlen, TD_ERR_CORRUPT, "tape: %s day %u: retired range ends before it starts",
+                            symbol, r->trading_day);
         r->count = r->last_offset - r->first_offset + 1;
     }
     if (rc == TD_OK) {
         rocksdb_iter_get_error(it, &err);
         if (err)
-            rc = td_tape__store_err(tape, errbuf, errlen, "listing retired days", err);
+            rc = td_tape__store_err(errbuf, errlen, "listing retired days", err);
     }
     rocksdb_iter_destroy(it);
     if (rc != TD_OK) {
@@ -118,19 +118,18 @@ static td_err_t sealed_check(td_tape_t *tape, td_stream_kind_t kind, const char 
 {
     char path[4200];
     if (td_seal_path(path, sizeof path, tape->dir, symbol, range->trading_day) != TD_OK)
-        return td_tape__err(tape, errbuf, errlen, TD_ERR_INVALID, "tape: %s: the sealed file's path is too long",
-                            tape->dir);
+        return td_err_set(errbuf, errlen, TD_ERR_INVALID, "tape: %s: the sealed file's path is too long", tape->dir);
     const td_seal_header_t *h = &sealed->header;
     const td_day_range_t *have = kind == TD_STREAM_OUTPUT ? &h->outputs : &h->inputs;
     if (strcmp(h->symbol, symbol) != 0 || h->trading_day != range->trading_day ||
         have->first_offset != range->first_offset || have->last_offset != range->last_offset ||
         have->count != range->count)
-        return td_tape__err(tape, errbuf, errlen, TD_ERR_CORRUPT,
-                            "tape: %s: holds %s day %u %s offsets %llu..%llu, the tape removed %s day %u %s offsets "
-                            "%llu..%llu",
-                            path, h->symbol, h->trading_day, kind_name(kind), (unsigned long long)have->first_offset,
-                            (unsigned long long)have->last_offset, symbol, range->trading_day, kind_name(kind),
-                            (unsigned long long)range->first_offset, (unsigned long long)range->last_offset);
+        return td_err_set(errbuf, errlen, TD_ERR_CORRUPT,
+                          "tape: %s: holds %s day %u %s offsets %llu..%llu, the tape removed %s day %u %s offsets "
+                          "%llu..%llu",
+                          path, h->symbol, h->trading_day, kind_name(kind), (unsigned long long)have->first_offset,
+                          (unsigned long long)have->last_offset, symbol, range->trading_day, kind_name(kind),
+                          (unsigned long long)range->first_offset, (unsigned long long)range->last_offset);
     return TD_OK;
 }
 
@@ -142,17 +141,15 @@ static td_err_t sealed_load(td_tape_t *tape, td_stream_kind_t kind, const char *
     char path[4200], detail[1024] = "";
     memset(sealed, 0, sizeof *sealed);
     if (td_seal_path(path, sizeof path, tape->dir, symbol, range->trading_day) != TD_OK)
-        return td_tape__err(tape, errbuf, errlen, TD_ERR_INVALID, "tape: %s: the sealed file's path is too long",
-                            tape->dir);
+        return td_err_set(errbuf, errlen, TD_ERR_INVALID, "tape: %s: the sealed file's path is too long", tape->dir);
     td_err_t rc = td_seal_day_load(path, sealed, detail, sizeof detail);
     if (rc == TD_ERR_NOT_FOUND)
-        return td_tape__err(
-            tape, errbuf, errlen, TD_ERR_CORRUPT,
-            "tape: %s day %u: its raw events were removed by retention and its sealed file %s is missing", symbol,
-            range->trading_day, path);
+        return td_err_set(errbuf, errlen, TD_ERR_CORRUPT,
+                          "tape: %s day %u: its raw events were removed by retention and its sealed file %s is missing",
+                          symbol, range->trading_day, path);
     if (rc != TD_OK)
-        return td_tape__err(tape, errbuf, errlen, rc, "tape: %s day %u (raw events removed by retention): %s", symbol,
-                            range->trading_day, detail);
+        return td_err_set(errbuf, errlen, rc, "tape: %s day %u (raw events removed by retention): %s", symbol,
+                          range->trading_day, detail);
     return sealed_check(tape, kind, symbol, range, sealed, errbuf, errlen);
 }
 
@@ -195,7 +192,7 @@ td_err_t td_tape__sealed_acquire(td_tape_t *tape, td_stream_kind_t kind, const c
     /* loaded outside the lock: two threads may load one day at once, which costs time, not sense */
     ref = calloc(1, sizeof *ref);
     if (!ref)
-        return td_tape__err(tape, errbuf, errlen, TD_ERR_NOMEM, "tape: out of memory for a sealed day");
+        return td_err_set(errbuf, errlen, TD_ERR_NOMEM, "tape: out of memory for a sealed day");
     rc = sealed_load(tape, kind, symbol, range, &ref->day, errbuf, errlen);
     if (rc != TD_OK) {
         td_seal_day_fini(&ref->day);
@@ -240,10 +237,10 @@ td_err_t td_tape__read_retired(td_tape_t *tape, td_stream_kind_t kind, const cha
         rc = td_tape__sealed_acquire(tape, kind, symbol, range, &ref, errbuf, errlen);
     td_slice_t bytes = {NULL, 0};
     if (rc == TD_OK && td_seal_day_get(&ref->day, kind == TD_STREAM_OUTPUT, offset, &bytes) != TD_OK)
-        rc = td_tape__err(tape, errbuf, errlen, TD_ERR_CORRUPT, "tape: %s@%llu: not in the sealed file of day %u",
-                          symbol, (unsigned long long)offset, range->trading_day);
+        rc = td_err_set(errbuf, errlen, TD_ERR_CORRUPT, "tape: %s@%llu: not in the sealed file of day %u", symbol,
+                        (unsigned long long)offset, range->trading_day);
     if (rc == TD_OK)
-        rc = td_tape__decode_stored(tape, symbol, offset, (const char *)bytes.ptr, bytes.len, ev, errbuf, errlen);
+        rc = td_tape__decode_stored(symbol, offset, (const char *)bytes.ptr, bytes.len, ev, errbuf, errlen);
     td_tape__sealed_release(tape, ref);
     free(v);
     return rc;
@@ -263,7 +260,7 @@ static td_err_t retired_get(td_tape_t *tape, td_stream_kind_t kind, const char *
     rocksdb_pinnableslice_t *ps =
         rocksdb_get_pinned_cf(tape->db, tape->ropts, tape->cf[CF_META], (const char *)key, klen, &err);
     if (err)
-        return td_tape__store_err(tape, errbuf, errlen, "reading a retired-day record", err);
+        return td_tape__store_err(errbuf, errlen, "reading a retired-day record", err);
     *found = ps != NULL;
     rocksdb_pinnableslice_destroy(ps);
     return TD_OK;
@@ -279,17 +276,17 @@ static td_err_t same_bytes(td_tape_t *tape, td_stream_kind_t kind, const char *s
         uint64_t offset = range->first_offset + i;
         rc = td_tape_iter_next(iter, ev, errbuf, errlen);
         if (rc == TD_ERR_END)
-            rc = td_tape__err(tape, errbuf, errlen, TD_ERR_CORRUPT,
-                              "tape: %s: the %s stream ends at offset %llu, inside day %u", symbol, kind_name(kind),
-                              (unsigned long long)offset, range->trading_day);
+            rc =
+                td_err_set(errbuf, errlen, TD_ERR_CORRUPT, "tape: %s: the %s stream ends at offset %llu, inside day %u",
+                           symbol, kind_name(kind), (unsigned long long)offset, range->trading_day);
         if (rc != TD_OK)
             break;
         td_slice_t want = {NULL, 0}, have = td_tape_iter_raw(iter);
         if (td_seal_day_get(sealed, kind == TD_STREAM_OUTPUT, offset, &want) != TD_OK || want.len != have.len ||
             memcmp(want.ptr, have.ptr, have.len) != 0)
-            rc = td_tape__err(tape, errbuf, errlen, TD_ERR_MISMATCH,
-                              "tape: %s day %u: the sealed file differs from the tape at %s offset %llu", symbol,
-                              range->trading_day, kind_name(kind), (unsigned long long)offset);
+            rc = td_err_set(errbuf, errlen, TD_ERR_MISMATCH,
+                            "tape: %s day %u: the sealed file differs from the tape at %s offset %llu", symbol,
+                            range->trading_day, kind_name(kind), (unsigned long long)offset);
     }
     td_tape_iter_destroy(iter);
     return rc;
@@ -338,8 +335,7 @@ td_err_t td_tape_retire_day(td_tape_t *tape, const char *symbol, uint32_t tradin
             has[1] = false;
             rc = TD_OK;
         } else if (rc == TD_ERR_NOT_FOUND) {
-            rc = td_tape__err(tape, errbuf, errlen, TD_ERR_NOT_FOUND, "tape: %s has no inputs on day %u", symbol,
-                              trading_day);
+            rc = td_err_set(errbuf, errlen, TD_ERR_NOT_FOUND, "tape: %s has no inputs on day %u", symbol, trading_day);
         }
         if (rc == TD_OK && has[k])
             rc = retired_get(tape, (td_stream_kind_t)k, symbol, symlen, trading_day, &done[k], errbuf, errlen);
@@ -347,17 +343,17 @@ td_err_t td_tape_retire_day(td_tape_t *tape, const char *symbol, uint32_t tradin
     if (rc == TD_OK && done[0] && (done[1] || !has[1]))
         goto done; /* retired by an earlier run */
     if (rc == TD_OK && (done[0] || done[1]))
-        rc = td_tape__err(tape, errbuf, errlen, TD_ERR_CORRUPT, "tape: %s day %u: retired for one stream only", symbol,
-                          trading_day);
+        rc = td_err_set(errbuf, errlen, TD_ERR_CORRUPT, "tape: %s day %u: retired for one stream only", symbol,
+                        trading_day);
     /* a stream's newest day keeps its events: the next offset and the day roll are read from them */
     for (int k = 0; rc == TD_OK && k < 2; k++) {
         stream_t *stream = NULL;
         if (has[k])
             rc = td_tape__stream_get(tape, (td_stream_kind_t)k, symbol, symlen, &stream, errbuf, errlen);
         if (rc == TD_OK && has[k] && stream->done.last_day <= trading_day)
-            rc = td_tape__err(tape, errbuf, errlen, TD_ERR_STATE,
-                              "tape: %s day %u is the newest day of its %s stream: it keeps its events", symbol,
-                              trading_day, kind_name((td_stream_kind_t)k));
+            rc = td_err_set(errbuf, errlen, TD_ERR_STATE,
+                            "tape: %s day %u is the newest day of its %s stream: it keeps its events", symbol,
+                            trading_day, kind_name((td_stream_kind_t)k));
     }
     /* the sealed file: verified (checksums, records) and equal to the tape, byte for byte */
     if (rc == TD_OK)
@@ -368,11 +364,11 @@ td_err_t td_tape_retire_day(td_tape_t *tape, const char *symbol, uint32_t tradin
                                  o->last_offset == range[1].last_offset
                            : o->count == 0;
         if (!same)
-            rc = td_tape__err(tape, errbuf, errlen, TD_ERR_MISMATCH,
-                              "tape: %s day %u: the sealed file's outputs are not the tape's", symbol, trading_day);
+            rc = td_err_set(errbuf, errlen, TD_ERR_MISMATCH,
+                            "tape: %s day %u: the sealed file's outputs are not the tape's", symbol, trading_day);
     }
     if (rc == TD_OK && !(ev = malloc(sizeof *ev)))
-        rc = td_tape__err(tape, errbuf, errlen, TD_ERR_NOMEM, "tape: out of memory");
+        rc = td_err_set(errbuf, errlen, TD_ERR_NOMEM, "tape: out of memory");
     for (int k = 0; rc == TD_OK && k < 2; k++)
         if (has[k])
             rc = same_bytes(tape, (td_stream_kind_t)k, symbol, &range[k], &sealed, ev, errbuf, errlen);
@@ -387,7 +383,7 @@ td_err_t td_tape_retire_day(td_tape_t *tape, const char *symbol, uint32_t tradin
         rocksdb_writeoptions_set_sync(wopts, 1);
         rocksdb_write(tape->db, wopts, wb, &err);
         if (err) {
-            rc = td_tape__store_err(tape, errbuf, errlen, "retire", err);
+            rc = td_tape__store_err(errbuf, errlen, "retire", err);
             tape->sticky = TD_ERR_STATE;
         }
     }

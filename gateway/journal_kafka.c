@@ -197,20 +197,17 @@ static td_err_t record_settled(td_gw_kafka_t *journal, size_t k, char *errbuf, s
     if (rc == TD_OK && clock)
         rc = td_tape_batch_put_meta(batch, TD_GW_CLOCK_KEY, clock->clock.ptr, clock->clock.len, NULL, 0);
     if (rc == TD_OK) {
-        rc = td_tape_commit(journal->tape, batch, NULL, 0);
+        char detail[256] = "";
+        rc = td_tape_commit(journal->tape, batch, detail, sizeof detail);
         batch = NULL;
-        if (rc != TD_OK) {
-            char detail[256];
-            td_tape_last_error(journal->tape, detail, sizeof detail);
+        if (rc != TD_OK)
             td_err_set(errbuf, errlen, rc, "gateway state commit failed: %s", detail);
-        }
     }
     td_tape_batch_destroy(batch);
     return rc;
 }
 
-static td_err_t kafka_settle(void *opaque, bool wait, td_gw_durable_fn durable, void *ctx, char *errbuf,
-                             size_t errlen)
+static td_err_t kafka_settle(void *opaque, bool wait, td_gw_durable_fn durable, void *ctx, char *errbuf, size_t errlen)
 {
     td_gw_kafka_t *journal = opaque;
     td_err_t rc;
@@ -260,7 +257,7 @@ td_err_t td_gw_kafka_new(const td_kafka_opts_t *opts, td_tape_t *tape, td_log_t 
     td_err_t rc = TD_OK;
     if (pipe2(journal->wakeup, O_NONBLOCK | O_CLOEXEC) != 0)
         rc = td_err_set(errbuf, errlen, TD_ERR_IO, "gateway: pipe: %s", strerror(errno));
-    journal->journal = (td_gw_journal_t){journal,     kafka_acked,  kafka_append,          kafka_commit,
+    journal->journal = (td_gw_journal_t){journal,           kafka_acked,  kafka_append,      kafka_commit,
                                          kafka_clock_state, kafka_settle, journal->wakeup[0]};
     if (rc == TD_OK)
         rc = td_kafka_producer_new(&journal->opts, log, &journal->producer, errbuf, errlen);

@@ -171,6 +171,7 @@ static td_err_t process_symbol(void *opaque, const char *symbol)
     td_event_t *ev = malloc(sizeof *ev);
     td_err_t rc = ev ? TD_OK : TD_ERR_NOMEM;
     bool have_pipeline = cache && cache->loaded;
+    char detail[512] = ""; /* the tape's detail of a failed call */
 
     if (rc == TD_OK && !have_pipeline) {
         rc = load_pipeline(run->tape, symbol, &opts->pipeline, pipeline, &scratch, run->errbuf, run->errlen);
@@ -182,17 +183,15 @@ static td_err_t process_symbol(void *opaque, const char *symbol)
                      "%s: resuming at input offset %" PRIu64 ", output offset %" PRIu64, symbol, pipeline->next_offset,
                      out_offset);
     if (rc == TD_OK)
-        rc = td_tape_iter_new(run->tape, TD_STREAM_INPUT, symbol, pipeline->next_offset, &iter, NULL, 0);
+        rc = td_tape_iter_new(run->tape, TD_STREAM_INPUT, symbol, pipeline->next_offset, &iter, detail, sizeof detail);
     if (rc == TD_OK)
-        rc = td_tape_batch_new(run->tape, &batch, NULL, 0);
+        rc = td_tape_batch_new(run->tape, &batch, detail, sizeof detail);
     if (rc != TD_OK && run->errbuf && !run->errbuf[0]) {
-        char detail[512] = "";
-        td_tape_last_error(run->tape, detail, sizeof detail);
         td_err_set(run->errbuf, run->errlen, rc, "%s: cannot start processing: %s", symbol, detail);
     }
     run->stats->symbols++;
     while (rc == TD_OK) {
-        rc = td_tape_iter_next(iter, ev, NULL, 0);
+        rc = td_tape_iter_next(iter, ev, detail, sizeof detail);
         if (rc == TD_ERR_END) {
             rc = TD_OK;
             break;
@@ -204,8 +203,8 @@ static td_err_t process_symbol(void *opaque, const char *symbol)
         rc = td_pipeline_roll(pipeline, ev, &out, &started);
         /* only a DayDigest of the day that just closed comes out of a roll */
         for (size_t i = 0; rc == TD_OK && i < out.len; i++) {
-            rc = td_tape_batch_append_in_day(batch, TD_STREAM_OUTPUT, &out.ev[i], out.ev[i].u.digest.trading_day, NULL,
-                                             0);
+            rc = td_tape_batch_append_in_day(batch, TD_STREAM_OUTPUT, &out.ev[i], out.ev[i].u.digest.trading_day,
+                                             detail, sizeof detail);
             out_offset++;
             run->stats->days_closed++;
         }
@@ -217,16 +216,13 @@ static td_err_t process_symbol(void *opaque, const char *symbol)
             rc = td_pipeline_step_raw(pipeline, ev, &raw, &out);
         }
         for (size_t i = from; rc == TD_OK && i < out.len; i++) {
-            rc = td_tape_batch_append_in_day(batch, TD_STREAM_OUTPUT, &out.ev[i], pipeline->day, NULL, 0);
+            rc = td_tape_batch_append_in_day(batch, TD_STREAM_OUTPUT, &out.ev[i], pipeline->day, detail, sizeof detail);
             out_offset++;
             if (out.ev[i].kind == TD_EV_DAY_DIGEST)
                 run->stats->days_closed++;
         }
         if (rc != TD_OK) {
-            char detail[512] = "";
-            if (pipeline->rc == TD_OK)
-                td_tape_last_error(run->tape, detail, sizeof detail);
-            else
+            if (pipeline->rc != TD_OK)
                 snprintf(detail, sizeof detail, "%s", pipeline->last_error);
             td_err_set(run->errbuf, run->errlen, rc, "%s: offset %" PRIu64 " (%s): processing failed: %s%s%s", symbol,
                        ev->offset, td_event_kind_name(ev->kind), td_err_name(rc), detail[0] ? ": " : "", detail);

@@ -783,12 +783,10 @@ static td_err_t sync_stream(sink_t *sink, td_tape_t *tape, const char *symbol, t
         return rc;
     *pg_failed = false;
     uint64_t end = 0;
-    rc = td_tape_stream_end(tape, stream, symbol, &end, NULL, 0);
-    if (rc != TD_OK) {
-        char detail[512];
-        td_tape_last_error(tape, detail, sizeof detail);
+    char detail[512] = ""; /* the tape's detail of a failed call */
+    rc = td_tape_stream_end(tape, stream, symbol, &end, detail, sizeof detail);
+    if (rc != TD_OK)
         return td_err_set(errbuf, errlen, rc, "%s %s stream: %s", symbol, sname, detail);
-    }
     if (next > end)
         return td_err_set(errbuf, errlen, TD_ERR_MISMATCH,
                           "the warehouse has %s's %ss up to offset %" PRIu64 " but the tape's %s stream ends at "
@@ -802,7 +800,7 @@ static td_err_t sync_stream(sink_t *sink, td_tape_t *tape, const char *symbol, t
     double cpu0 = thread_cpu_ms();
     uint64_t first = next, rows0 = sink->stats.rows;
     td_tape_iter_t *iter = NULL;
-    rc = td_tape_iter_new(tape, stream, symbol, next, &iter, NULL, 0);
+    rc = td_tape_iter_new(tape, stream, symbol, next, &iter, detail, sizeof detail);
     if (rc == TD_OK && stream == TD_STREAM_INPUT) {
         /* ticks are nearly every input and have no table: their kind is enough (no decode) */
         uint64_t kinds = 0;
@@ -818,7 +816,7 @@ static td_err_t sync_stream(sink_t *sink, td_tape_t *tape, const char *symbol, t
         sink->n_new_months = 0;
         uint64_t n = 0, rows = 0;
         while (rc == TD_OK && rows < sink->opts->batch_rows && n < limit && next + n < end) {
-            rc = td_tape_iter_next(iter, &sink->ev, NULL, 0);
+            rc = td_tape_iter_next(iter, &sink->ev, detail, sizeof detail);
             if (rc != TD_OK)
                 break;
             TD_ASSERT(sink->ev.offset == next + n);
@@ -846,11 +844,8 @@ static td_err_t sync_stream(sink_t *sink, td_tape_t *tape, const char *symbol, t
         if (rc == TD_ERR_END)
             rc = td_err_set(errbuf, errlen, TD_ERR_CORRUPT, "%s %s stream ends at %" PRIu64 ", before %" PRIu64, symbol,
                             sname, next + n, end);
-        else if (rc != TD_OK && !errbuf[0]) {
-            char detail[512];
-            td_tape_last_error(tape, detail, sizeof detail);
+        else if (rc != TD_OK && !errbuf[0])
             td_err_set(errbuf, errlen, rc, "%s %s offset %" PRIu64 ": %s", symbol, sname, next + n, detail);
-        }
         if (rc == TD_OK) {
             rc = write_batch(sink, symbol, stream, next, next + n, errbuf, errlen);
             if (rc != TD_OK)

@@ -100,10 +100,9 @@ static void append_ok(td_tape_batch_t *batch, td_stream_kind_t kind, td_event_t 
 
 static void commit_ok(td_tape_t *tape, td_tape_batch_t *batch)
 {
-    td_err_t rc = td_tape_commit(tape, batch, NULL, 0);
+    char err[512] = "";
+    td_err_t rc = td_tape_commit(tape, batch, err, sizeof err);
     if (rc != TD_OK) {
-        char err[512];
-        td_tape_last_error(tape, err, sizeof err);
         print_error("commit: %s: %s\n", td_err_name(rc), err);
     }
     assert_int_equal(rc, TD_OK);
@@ -354,8 +353,7 @@ static void test_invalid(void **state)
     ev.symbol[0] = '\0';
     assert_int_equal(td_tape_batch_append(batch, TD_STREAM_INPUT, &ev, NULL, 0), TD_ERR_INVALID);
     make_tick(&ev, "EURUSD", T0, 1);
-    assert_int_equal(td_tape_batch_append(batch, TD_STREAM_OUTPUT, &ev, NULL, 0), TD_ERR_INVALID);
-    td_tape_last_error(tape, err, sizeof err);
+    assert_int_equal(td_tape_batch_append(batch, TD_STREAM_OUTPUT, &ev, err, sizeof err), TD_ERR_INVALID);
     assert_non_null(strstr(err, "output"));
     make_bar(&ev, "EURUSD", T0, 0);
     assert_int_equal(td_tape_batch_append(batch, TD_STREAM_INPUT, &ev, NULL, 0), TD_ERR_INVALID);
@@ -710,8 +708,7 @@ static void test_corruption_detected(void **state)
     assert_int_equal(td_tape_iter_new(tape, TD_STREAM_INPUT, "EURUSD", 0, &iter, NULL, 0), TD_OK);
     for (int i = 0; i < 4; i++)
         assert_int_equal(td_tape_iter_next(iter, &ev, NULL, 0), TD_OK);
-    assert_int_equal(td_tape_iter_next(iter, &ev, NULL, 0), TD_ERR_CORRUPT);
-    td_tape_last_error(tape, err, sizeof err);
+    assert_int_equal(td_tape_iter_next(iter, &ev, err, sizeof err), TD_ERR_CORRUPT);
     assert_non_null(strstr(err, "gap"));
     assert_int_equal(td_tape_iter_next(iter, &ev, NULL, 0), TD_ERR_CORRUPT); /* stays failed */
     td_tape_iter_destroy(iter);
@@ -721,8 +718,7 @@ static void test_corruption_detected(void **state)
     assert_int_equal(td_tape_iter_next(iter, &ev, NULL, 0), TD_OK);
     assert_int_equal(td_tape_iter_next(iter, &ev, NULL, 0), TD_ERR_CORRUPT); /* offset 7 does not decode */
     td_tape_iter_destroy(iter);
-    assert_int_equal(td_tape_read(tape, TD_STREAM_INPUT, "EURUSD", 7, &ev, NULL, 0), TD_ERR_CORRUPT);
-    td_tape_last_error(tape, err, sizeof err);
+    assert_int_equal(td_tape_read(tape, TD_STREAM_INPUT, "EURUSD", 7, &ev, err, sizeof err), TD_ERR_CORRUPT);
     assert_non_null(strstr(err, "EURUSD@7"));
     assert_int_equal(td_tape_read(tape, TD_STREAM_INPUT, "EURUSD", 4, &ev, NULL, 0), TD_ERR_NOT_FOUND);
     td_tape_close(tape);

@@ -151,10 +151,11 @@ static void record_stream(td_tape_t *tape, td_stream_kind_t kind, const char *sy
     td_tape_iter_t *iter = NULL;
     td_event_t ev;
     td_err_t rc;
+    char err[1024] = "";
     td_buf_reset(out);
-    assert_int_equal(td_tape_iter_new(tape, kind, symbol, from, &iter, NULL, 0), TD_OK);
+    assert_int_equal(td_tape_iter_new(tape, kind, symbol, from, &iter, err, sizeof err), TD_OK);
     uint64_t expect = from;
-    while ((rc = td_tape_iter_next(iter, &ev, NULL, 0)) == TD_OK) {
+    while ((rc = td_tape_iter_next(iter, &ev, err, sizeof err)) == TD_OK) {
         assert_int_equal(ev.offset, expect++);
         td_slice_t raw = td_tape_iter_raw(iter);
         assert_int_equal(td_buf_append(out, &ev.offset, sizeof ev.offset), TD_OK);
@@ -168,11 +169,8 @@ static void record_stream(td_tape_t *tape, td_stream_kind_t kind, const char *sy
         assert_int_equal(one.time_ms, ev.time_ms);
         assert_int_equal(one.kind, ev.kind);
     }
-    if (rc != TD_ERR_END) {
-        char err[1024];
-        td_tape_last_error(tape, err, sizeof err);
+    if (rc != TD_ERR_END)
         print_error("iterate %s from %llu: %s: %s\n", symbol, (unsigned long long)from, td_err_name(rc), err);
-    }
     assert_int_equal(rc, TD_ERR_END);
     td_tape_iter_destroy(iter);
 }
@@ -298,8 +296,7 @@ static void test_retired_day_reads_the_same(void **state)
     snprintf(moved, sizeof moved, "%s.moved", path);
     assert_int_equal(rename(path, moved), 0);
     td_event_t ev;
-    assert_int_equal(td_tape_read(tape, TD_STREAM_INPUT, "EURUSD", 3, &ev, NULL, 0), TD_ERR_CORRUPT);
-    td_tape_last_error(tape, err, sizeof err);
+    assert_int_equal(td_tape_read(tape, TD_STREAM_INPUT, "EURUSD", 3, &ev, err, sizeof err), TD_ERR_CORRUPT);
     assert_non_null(strstr(err, path));
     td_tape_iter_t *iter = NULL;
     assert_int_equal(td_tape_iter_new(tape, TD_STREAM_OUTPUT, "EURUSD", 0, &iter, NULL, 0), TD_OK);
@@ -330,8 +327,7 @@ static void test_retired_day_reads_the_same(void **state)
     td_buf_fini(&file);
     td_tape_close(tape);
     tape = open_tape(fix->dir, true);
-    assert_int_equal(td_tape_read(tape, TD_STREAM_INPUT, "EURUSD", 3, &ev, NULL, 0), TD_ERR_CORRUPT);
-    td_tape_last_error(tape, err, sizeof err);
+    assert_int_equal(td_tape_read(tape, TD_STREAM_INPUT, "EURUSD", 3, &ev, err, sizeof err), TD_ERR_CORRUPT);
     assert_non_null(strstr(err, path));
     assert_non_null(strstr(err, "damaged"));
     td_tape_close(tape);

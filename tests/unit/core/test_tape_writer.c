@@ -200,9 +200,8 @@ static void test_sealed_offsets_handed_on_not_visible(void **state)
     td_tape_batch_t *stale = workload_batch(tape, 2, expect);
     td_tape_batch_t *racer = workload_batch(tape, 2, same_start);
     assert_int_equal(td_tape_seal(tape, racer, NULL, 0), TD_OK);
-    assert_int_equal(td_tape_seal(tape, stale, NULL, 0), TD_ERR_ORDER);
-    char msg[256];
-    td_tape_last_error(tape, msg, sizeof msg);
+    char msg[256] = "";
+    assert_int_equal(td_tape_seal(tape, stale, msg, sizeof msg), TD_ERR_ORDER);
     assert_non_null(strstr(msg, "while this batch was open"));
     assert_int_equal(td_tape_write(racer), TD_OK);
     assert_int_equal(td_tape_settle(tape, racer, NULL, 0), TD_OK);
@@ -225,9 +224,8 @@ static void test_sealed_batch_lost_stops_the_tape(void **state)
         if (destroy) {
             td_tape_batch_destroy(batch);
         } else {
-            assert_int_equal(td_tape_settle(tape, batch, NULL, 0), TD_ERR_STATE);
-            char msg[256];
-            td_tape_last_error(tape, msg, sizeof msg);
+            char msg[256] = "";
+            assert_int_equal(td_tape_settle(tape, batch, msg, sizeof msg), TD_ERR_STATE);
             assert_non_null(strstr(msg, "never written"));
         }
         td_tape_batch_t *next = NULL;
@@ -289,14 +287,13 @@ static void test_failed_write_stops_the_queue(void **state)
             td_tape_writer_submit(writer, workload_batch(tape, b, expect), (void *)(intptr_t)(b + 1), NULL, 0), TD_OK);
     }
     settled_log_t log = {0};
-    assert_int_equal(td_tape_writer_settle(writer, 0, record, &log, NULL, 0), TD_ERR_STATE);
+    char msg[256] = "";
+    assert_int_equal(td_tape_writer_settle(writer, 0, record, &log, msg, sizeof msg), TD_ERR_STATE);
     assert_int_equal(log.n, 2); /* batches 1 and 2 committed */
     assert_int_equal(log.tags[0], 1);
     assert_int_equal(log.tags[1], 2);
     assert_int_equal(log.failed, 4);
     assert_int_equal(writes, 3); /* the three behind the failure were not written */
-    char msg[256];
-    td_tape_last_error(tape, msg, sizeof msg);
     assert_non_null(strstr(msg, "never written"));
     for (int s = 0; s < 3; s++) {
         assert_int_equal(td_tape_next_offset(tape, TD_STREAM_INPUT, SYMBOLS[s]), after_two[s]);
