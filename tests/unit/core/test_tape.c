@@ -1,7 +1,8 @@
-/* test_tape.c - core/tape.c: streams, offsets, the day index, state and meta, atomic batches,
- * reopen and read-only opens, corruption detection, crash safety under SIGKILL, and the append
- * speed (printed, not asserted). Every test works in its own temporary directory under the build
- * directory and removes it. */
+/* test_tape.c - core/tape.c and the files it is split into (tape_batch.c, tape_kv.c, tape_iter.c,
+ * tape_days.c; retirement: test_tape_retire.c): streams, offsets, the day index, state and meta,
+ * atomic batches, reopen and read-only opens, corruption detection, every failure's detail in the
+ * caller's errbuf, crash safety under SIGKILL, and the append speed (printed, not asserted). Every test works in its
+ * own temporary directory under the build directory and removes it. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -660,20 +661,56 @@ static void test_reopen_and_read_only(void **state)
     assert_int_equal(td_tape_open(missing, &ro, &second, err, sizeof err), TD_ERR_NOT_FOUND);
 }
 
-/* Opens DIR/tape behind the tape's back to damage it (fault injection). */
+/* DIR/tape opened behind the tape's back (fault injection); raw_close closes it. */
+enum { RAW_INPUT = 1, RAW_DAY = 3, RAW_N_CF = 7 };
+typedef struct raw_db {
+    rocksdb_t *db;
+    rocksdb_options_t *o;
+    rocksdb_column_family_handle_t *cf[RAW_N_CF];
+} raw_db_t;
+
+static void raw_open(const char *dir, raw_db_t *raw)
+{
+    const char *names[RAW_N_CF] = {"default", "input", "output", "day", "state", "meta", "history"};
+    const rocksdb_options_t *cfo[RAW_N_CF];
+    char path[600], *err = NULL;
+    raw->o = rocksdb_options_create();
+    for (int i = 0; i < RAW_N_CF; i++)
+        cfo[i] = raw->o;
+    snprintf(path, sizeof path, "%s/tape", dir);
+    raw->db = rocksdb_open_column_families(raw->o, path, RAW_N_CF, names, cfo, raw->cf, &err);
+    assert_null(err);
+}
+
+static void raw_close(raw_db_t *raw)
+{
+    for (int i = 0; i < RAW_N_CF; i++)
+        rocksdb_column_family_handle_destroy(raw->cf[i]);
+    rocksdb_close(raw->db);
+    rocksdb_options_destroy(raw->o);
+}
+
+/* Puts key -> val into column family cf of the tape in DIR, behind its back. */
+static void raw_put(const char *dir, int cf, const void *key, size_t klen, const void *val, size_t vlen)
+{
+    raw_db_t raw;
+    char *err = NULL;
+    raw_open(dir, &raw);
+    rocksdb_writeoptions_t *wo = rocksdb_writeoptions_create();
+    rocksdb_put_cf(raw.db, wo, raw.cf[cf], key, klen, val, vlen, &err);
+    assert_null(err);
+    rocksdb_writeoptions_destroy(wo);
+    raw_close(&raw);
+}
+
+/* Deletes the event at delete_offset and puts bytes that do not decode at garbage_offset. */
 static void damage(const char *dir, const char *symbol, uint64_t delete_offset, uint64_t garbage_offset)
 {
-    const char *names[] = {"default", "input", "output", "day", "state", "meta", "history"};
-    enum { N_CF = sizeof names / sizeof names[0] };
-    const rocksdb_options_t *cfo[N_CF];
-    rocksdb_column_family_handle_t *cf[N_CF];
-    char path[600], *err = NULL;
-    rocksdb_options_t *o = rocksdb_options_create();
-    for (int i = 0; i < N_CF; i++)
-        cfo[i] = o;
-    snprintf(path, sizeof path, "%s/tape", dir);
-    rocksdb_t *db = rocksdb_open_column_families(o, path, N_CF, names, cfo, cf, &err);
-    assert_null(err);
+    raw_db_t raw;
+    char *err = NULL;
+    raw_open(dir, &raw);
+    rocksdb_t *db = raw.db;
+    rocksdb_column_family_handle_t **cf = raw.cf;
     rocksdb_writeoptions_t *wo = rocksdb_writeoptions_create();
     uint8_t key[64];
     size_t n = strlen(symbol);
@@ -687,10 +724,7 @@ static void damage(const char *dir, const char *symbol, uint64_t delete_offset, 
     rocksdb_put_cf(db, wo, cf[1], (const char *)key, n + 9, "\xff\xff\xff", 3, &err);
     assert_null(err);
     rocksdb_writeoptions_destroy(wo);
-    for (int i = 0; i < N_CF; i++)
-        rocksdb_column_family_handle_destroy(cf[i]);
-    rocksdb_close(db);
-    rocksdb_options_destroy(o);
+    raw_close(&raw);
 }
 
 static void test_corruption_detected(void **state)
@@ -774,6 +808,99 @@ static _Noreturn void crash_child(const char *dir, int fd, uint64_t seed)
         if (round == 0 && write(fd, "c", 1) != 1)
             _exit(16);
     }
+}
+
+/* Every failure's detail goes into the errbuf of the call that failed and names what failed; an
+ * answer (TD_ERR_NOT_FOUND, TD_ERR_END) and a call with another buffer leave a buffer alone. */
+static void test_errors_in_callers_buffer(void **state)
+{
+    fix_t *fix = *state;
+    td_tape_t *tape = open_tape(fix->dir, NULL);
+    append_ticks(tape, "EURUSD", 10, T0, 1000);
+    append_ticks(tape, "XAUUSD", 3, T0, 1000);
+    char err[512] = "", other[512] = "";
+    td_event_t ev;
+    td_day_range_t range;
+
+    /* answers are not failures: the buffer stays as it was */
+    td_buf_t val;
+    td_buf_init(&val);
+    snprintf(err, sizeof err, "untouched");
+    assert_int_equal(td_tape_get_state(tape, "absent", &val, err, sizeof err), TD_ERR_NOT_FOUND);
+    assert_int_equal(td_tape_get_meta(tape, "absent", &val, err, sizeof err), TD_ERR_NOT_FOUND);
+    assert_int_equal(td_tape_day_get(tape, TD_STREAM_INPUT, "EURUSD", 20300101, &range, err, sizeof err),
+                     TD_ERR_NOT_FOUND);
+    assert_int_equal(td_tape_read(tape, TD_STREAM_INPUT, "EURUSD", 10, &ev, err, sizeof err), TD_ERR_NOT_FOUND);
+    assert_string_equal(err, "untouched");
+    td_buf_fini(&val);
+
+    /* batches: an empty key names the call; after a lost batch every new one says why it is refused */
+    td_tape_batch_t *batch = NULL;
+    assert_int_equal(td_tape_batch_new(tape, &batch, err, sizeof err), TD_OK);
+    assert_int_equal(td_tape_batch_put_state(batch, "", "1", 1, err, sizeof err), TD_ERR_INVALID);
+    assert_non_null(strstr(err, "put_state: empty key"));
+    assert_int_equal(td_tape_batch_put_meta(batch, "", "1", 1, err, sizeof err), TD_ERR_INVALID);
+    assert_non_null(strstr(err, "put_meta: empty key"));
+    make_tick(&ev, "EURUSD", T0 + 20000, 5);
+    append_ok(batch, TD_STREAM_INPUT, &ev);
+    assert_int_equal(td_tape_seal(tape, batch, err, sizeof err), TD_OK);
+    assert_int_equal(td_tape_settle(tape, batch, err, sizeof err), TD_ERR_STATE); /* sealed, never written */
+    assert_non_null(strstr(err, "never written"));
+    assert_int_equal(td_tape_batch_new(tape, &batch, err, sizeof err), TD_ERR_STATE);
+    assert_non_null(strstr(err, "a commit failed earlier: reopen the tape"));
+    td_tape_close(tape);
+
+    /* a corrupt stream: the failing iterator's buffer names the gap, another reader's stays empty */
+    damage(fix->dir, "EURUSD", 4, 7);
+    tape = open_tape(fix->dir, NULL);
+    td_tape_iter_t *bad = NULL, *good = NULL;
+    err[0] = '\0';
+    assert_int_equal(td_tape_iter_new(tape, TD_STREAM_INPUT, "EURUSD", 3, &bad, err, sizeof err), TD_OK);
+    assert_int_equal(td_tape_iter_new(tape, TD_STREAM_INPUT, "XAUUSD", 0, &good, other, sizeof other), TD_OK);
+    assert_int_equal(td_tape_iter_next(bad, &ev, err, sizeof err), TD_OK);
+    assert_int_equal(td_tape_iter_next(bad, &ev, err, sizeof err), TD_ERR_CORRUPT);
+    assert_non_null(strstr(err, "EURUSD: offset gap: expected 4, found 5"));
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(td_tape_iter_next(good, &ev, other, sizeof other), TD_OK);
+    assert_int_equal(td_tape_iter_next(good, &ev, other, sizeof other), TD_ERR_END);
+    assert_string_equal(other, "");
+    td_tape_iter_destroy(bad);
+    td_tape_iter_destroy(good);
+    td_tape_close(tape);
+
+    /* td_tape_explain: the tape's detail for the tape's own failures, else the code's name */
+    assert_string_equal(td_tape_explain(TD_ERR_CORRUPT, err), err);
+    assert_string_equal(td_tape_explain(TD_ERR_CORRUPT, ""), "TD_ERR_CORRUPT");
+    assert_string_equal(td_tape_explain(TD_ERR_STORE, NULL), "TD_ERR_STORE");
+    assert_string_equal(td_tape_explain(TD_ERR_NOT_FOUND, "some detail"), "TD_ERR_NOT_FOUND");
+
+    /* a damaged day index entry and a stream key without a symbol: TD_ERR_CORRUPT, saying which */
+    uint8_t dkey[12] = {(uint8_t)TD_STREAM_INPUT, 'E', 'U', 'R', 'U', 'S', 'D', 0x00};
+    for (int i = 0; i < 4; i++)
+        dkey[8 + i] = (uint8_t)(UINT32_C(20240102) >> (24 - 8 * i));
+    raw_put(fix->dir, RAW_DAY, dkey, sizeof dkey, "abc", 3);
+    raw_put(fix->dir, RAW_INPUT, "\x01\x02", 2, "x", 1);
+    td_tape_opts_t ro = {.read_only = true};
+    tape = open_tape(fix->dir, &ro);
+    assert_int_equal(td_tape_batch_new(tape, &batch, err, sizeof err), TD_ERR_STATE);
+    assert_non_null(strstr(err, "read-only"));
+    assert_int_equal(td_tape_day_get(tape, TD_STREAM_INPUT, "EURUSD", 20240102, &range, err, sizeof err),
+                     TD_ERR_CORRUPT);
+    assert_non_null(strstr(err, "EURUSD day 20240102: index value of 3 bytes"));
+    days_t days = {0};
+    err[0] = '\0';
+    assert_int_equal(td_tape_days(tape, TD_STREAM_INPUT, "EURUSD", collect_day, &days, err, sizeof err),
+                     TD_ERR_CORRUPT);
+    assert_non_null(strstr(err, "EURUSD day 20240102: index value of 3 bytes"));
+    names_t names = {0};
+    assert_int_equal(td_tape_symbols(tape, TD_STREAM_INPUT, collect_name, &names, err, sizeof err), TD_ERR_CORRUPT);
+    assert_non_null(strstr(err, "stream key of 2 bytes without a valid symbol"));
+    td_symbol_list_t list = {0};
+    err[0] = '\0';
+    assert_int_equal(td_tape_symbol_list(tape, TD_STREAM_INPUT, &list, err, sizeof err), TD_ERR_CORRUPT);
+    assert_non_null(strstr(err, "without a valid symbol"));
+    td_symbol_list_fini(&list);
+    td_tape_close(tape);
 }
 
 static void test_crash_safety(void **state)
@@ -946,6 +1073,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_atomicity, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reopen_and_read_only, setup, teardown),
         cmocka_unit_test_setup_teardown(test_corruption_detected, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_errors_in_callers_buffer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_crash_safety, setup, teardown),
         cmocka_unit_test_setup_teardown(test_speed, setup, teardown),
     };

@@ -300,7 +300,10 @@ static void test_retired_day_reads_the_same(void **state)
     assert_non_null(strstr(err, path));
     td_tape_iter_t *iter = NULL;
     assert_int_equal(td_tape_iter_new(tape, TD_STREAM_OUTPUT, "EURUSD", 0, &iter, NULL, 0), TD_OK);
-    assert_int_equal(td_tape_iter_next(iter, &ev, NULL, 0), TD_ERR_CORRUPT);
+    err[0] = '\0';
+    assert_int_equal(td_tape_iter_next(iter, &ev, err, sizeof err), TD_ERR_CORRUPT); /* the iterator's too */
+    assert_non_null(strstr(err, path));
+    assert_non_null(strstr(err, "missing"));
     td_tape_iter_destroy(iter);
     /* the other days and symbols still read */
     assert_int_equal(td_tape_read(tape, TD_STREAM_INPUT, "EURUSD", before.days[0][1].first_offset, &ev, NULL, 0),
