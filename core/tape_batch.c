@@ -284,6 +284,9 @@ static stream_pos_t pending_end(const pending_t *p)
     return (stream_pos_t){.next = p->next, .last_day = p->day, .day_first = p->day_first, .floor_day = p->floor_day};
 }
 
+/* The failure paths set rc themselves, not from td_err_set's result: td_tape_commit relies on a
+ * failed seal (which frees the batch) never returning TD_OK, and the compiler cannot see through
+ * td_err_set (GCC's -Wuse-after-free in a Release build). */
 td_err_t td_tape_seal(td_tape_t *tape, td_tape_batch_t *batch, char *errbuf, size_t errlen)
 {
     td_err_t rc = TD_OK;
@@ -292,17 +295,19 @@ td_err_t td_tape_seal(td_tape_t *tape, td_tape_batch_t *batch, char *errbuf, siz
         goto fail;
     }
     if (tape->sticky != TD_OK) {
-        rc = td_err_set(errbuf, errlen, tape->sticky, "tape: a commit failed earlier: reopen the tape");
+        rc = tape->sticky;
+        td_err_set(errbuf, errlen, rc, "tape: a commit failed earlier: reopen the tape");
         goto fail;
     }
     /* two batches appending to one stream would both claim its next offsets */
     for (size_t i = 0; i < batch->n_pending; i++) {
         const pending_t *p = &batch->pending[i];
         if (p->stream->tail.next != p->base_next) {
-            rc = td_err_set(errbuf, errlen, TD_ERR_ORDER,
-                            "tape: commit: %s stream %s moved from offset %llu to %llu while this batch was open",
-                            kind_name(p->stream->kind), p->stream->symbol, (unsigned long long)p->base_next,
-                            (unsigned long long)p->stream->tail.next);
+            rc = TD_ERR_ORDER;
+            td_err_set(errbuf, errlen, rc,
+                       "tape: commit: %s stream %s moved from offset %llu to %llu while this batch was open",
+                       kind_name(p->stream->kind), p->stream->symbol, (unsigned long long)p->base_next,
+                       (unsigned long long)p->stream->tail.next);
             goto fail;
         }
     }
