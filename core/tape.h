@@ -170,6 +170,7 @@ td_err_t td_tape_read(td_tape_t *tape, td_stream_kind_t kind, const char *symbol
  * raw bytes too. */
 td_err_t td_tape_iter_new(td_tape_t *tape, td_stream_kind_t kind, const char *symbol, uint64_t from_offset,
                           td_tape_iter_t **iter, char *errbuf, size_t errlen) TD_WUR;
+/* Once next() failed (or ended), every further call returns the same code and leaves errbuf alone. */
 td_err_t td_tape_iter_next(td_tape_iter_t *iter, td_event_t *ev, char *errbuf, size_t errlen) TD_WUR;
 /* Lets td_tape_iter_next skip the decoding of events whose kind is not in `kinds` (a set of
  * TD_TAPE_KIND_BIT(kind); 0, the default, decodes every event): for those only ev->kind and

@@ -136,7 +136,7 @@ td_err_t td_tape_writer_submit(td_tape_writer_t *w, td_tape_batch_t *batch, void
     job_t *job = calloc(1, sizeof *job);
     if (!job) {
         td_tape_batch_destroy(batch);
-        return TD_ERR_NOMEM;
+        return td_err_set(errbuf, errlen, TD_ERR_NOMEM, "tape writer: out of memory for a batch");
     }
     td_err_t rc = td_tape_seal(w->tape, batch, errbuf, errlen); /* consumes the batch when it fails */
     if (rc != TD_OK) {

@@ -1,4 +1,4 @@
-/* test_tape_retire.c - core/tape.c's retention (td_tape_retire_day): a retired day reads the same
+/* test_tape_retire.c - core/tape_sealed.c, the tape's retention (td_tape_retire_day): a retired day reads the same
  * (offsets, stored bytes, events) through iterators and td_tape_read, read-write and read-only,
  * from its sealed file; the day index and later offsets stay; a second retirement is a no-op; the
  * newest day, a day without a sealed file and a sealed file that differs from the tape are
