@@ -79,12 +79,12 @@ static td_err_t history_cb(void *opaque, const char *name)
 }
 
 static td_err_t read_stream(td_tape_t *tape, td_stream_kind_t kind, const char *stream, uint32_t timeframe_s,
-                            checked_t *c)
+                            checked_t *c, char *errbuf, size_t errlen)
 {
     td_event_t *ev = malloc(sizeof *ev);
     td_tape_iter_t *it = NULL;
-    td_err_t rc = ev ? td_tape_iter_new(tape, kind, stream, 0, &it) : TD_ERR_NOMEM;
-    while (rc == TD_OK && (rc = td_tape_iter_next(it, ev)) == TD_OK)
+    td_err_t rc = ev ? td_tape_iter_new(tape, kind, stream, 0, &it, errbuf, errlen) : TD_ERR_NOMEM;
+    while (rc == TD_OK && (rc = td_tape_iter_next(it, ev, errbuf, errlen)) == TD_OK)
         if (ev->kind == TD_EV_BAR && (timeframe_s == 0 || ev->u.bar.timeframe_s == timeframe_s))
             rc = checked_bar(c, ev);
     if (rc == TD_ERR_END)
@@ -102,7 +102,7 @@ static td_err_t from_tape(td_cli_t *cli, const char *symbol, uint32_t timeframe_
     if (rc != TD_OK)
         return rc;
     history_list_t h = {.symbol = symbol};
-    rc = td_tape_symbols(tape, TD_STREAM_HISTORY, history_cb, &h);
+    rc = td_tape_symbols(tape, TD_STREAM_HISTORY, history_cb, &h, errbuf, errlen);
     char tf[16];
     const char *pick = NULL;
     for (size_t i = 0; rc == TD_OK && i < h.n; i++) {
@@ -114,7 +114,7 @@ static td_err_t from_tape(td_cli_t *cli, const char *symbol, uint32_t timeframe_
     if (rc == TD_OK && pick) {
         snprintf(described, dlen, "tape history stream %s", pick);
         c->source = described;
-        rc = read_stream(tape, TD_STREAM_HISTORY, pick, 0, c);
+        rc = read_stream(tape, TD_STREAM_HISTORY, pick, 0, c, errbuf, errlen);
     } else if (rc == TD_OK && h.n > 0 && timeframe_s == 0) {
         rc = td_err_set(errbuf, errlen, TD_ERR_INVALID,
                         "the tape has several bar histories of %s (%s, ...) and none is M30: choose with --timeframe",
@@ -131,10 +131,8 @@ static td_err_t from_tape(td_cli_t *cli, const char *symbol, uint32_t timeframe_
                             "mt5-bars ...) or process its ticks first",
                             cli->data_dir, symbol);
         else
-            rc = read_stream(tape, TD_STREAM_OUTPUT, symbol, tf_s, c);
+            rc = read_stream(tape, TD_STREAM_OUTPUT, symbol, tf_s, c, errbuf, errlen);
     }
-    if (rc != TD_OK && !errbuf[0])
-        td_tape_last_error(tape, errbuf, errlen);
     td_tape_close(tape);
     return rc;
 }

@@ -66,8 +66,9 @@ int td_cmd_feed(td_cli_t *cli, int argc, char **argv);
 int td_cmd_compact(td_cli_t *cli, int argc, char **argv);
 
 /* The names of the streams of `kind` (or just `only`, if it has one), in byte order; free them with
- * td_symbol_list_fini. TD_ERR_NOT_FOUND when `only` has no such stream. */
-td_err_t td_cli_list_symbols(td_tape_t *tape, td_stream_kind_t kind, const char *only,
-                             td_symbol_list_t *symbols) TD_WUR;
+ * td_symbol_list_fini. TD_ERR_NOT_FOUND when `only` has no such stream; the tape's detail of a
+ * failure in errbuf. */
+td_err_t td_cli_list_symbols(td_tape_t *tape, td_stream_kind_t kind, const char *only, td_symbol_list_t *symbols,
+                             char *errbuf, size_t errlen) TD_WUR;
 
 #endif

@@ -773,12 +773,10 @@ static td_err_t sync_stream(sink_t *sink, td_tape_t *tape, const char *symbol, t
         return rc;
     *pg_failed = false;
     uint64_t end = 0;
-    rc = td_tape_stream_end(tape, stream, symbol, &end);
-    if (rc != TD_OK) {
-        char detail[512];
-        td_tape_last_error(tape, detail, sizeof detail);
+    char detail[512] = ""; /* the tape's detail of a failed call */
+    rc = td_tape_stream_end(tape, stream, symbol, &end, detail, sizeof detail);
+    if (rc != TD_OK)
         return td_err_set(errbuf, errlen, rc, "%s %s stream: %s", symbol, sname, detail);
-    }
     if (next > end)
         return td_err_set(errbuf, errlen, TD_ERR_MISMATCH,
                           "the warehouse has %s's %ss up to offset %" PRIu64 " but the tape's %s stream ends at "
@@ -792,7 +790,7 @@ static td_err_t sync_stream(sink_t *sink, td_tape_t *tape, const char *symbol, t
     double cpu0 = thread_cpu_ms();
     uint64_t first = next, rows0 = sink->stats.rows;
     td_tape_iter_t *iter = NULL;
-    rc = td_tape_iter_new(tape, stream, symbol, next, &iter);
+    rc = td_tape_iter_new(tape, stream, symbol, next, &iter, detail, sizeof detail);
     if (rc == TD_OK && stream == TD_STREAM_INPUT) {
         /* ticks are nearly every input and have no table: their kind is enough (no decode) */
         uint64_t kinds = 0;
@@ -808,7 +806,7 @@ static td_err_t sync_stream(sink_t *sink, td_tape_t *tape, const char *symbol, t
         sink->n_new_months = 0;
         uint64_t n = 0, rows = 0;
         while (rc == TD_OK && rows < sink->opts->batch_rows && n < limit && next + n < end) {
-            rc = td_tape_iter_next(iter, &sink->ev);
+            rc = td_tape_iter_next(iter, &sink->ev, detail, sizeof detail);
             if (rc != TD_OK)
                 break;
             TD_ASSERT(sink->ev.offset == next + n);
@@ -836,11 +834,8 @@ static td_err_t sync_stream(sink_t *sink, td_tape_t *tape, const char *symbol, t
         if (rc == TD_ERR_END)
             rc = td_err_set(errbuf, errlen, TD_ERR_CORRUPT, "%s %s stream ends at %" PRIu64 ", before %" PRIu64, symbol,
                             sname, next + n, end);
-        else if (rc != TD_OK && !errbuf[0]) {
-            char detail[512];
-            td_tape_last_error(tape, detail, sizeof detail);
+        else if (rc != TD_OK && !errbuf[0])
             td_err_set(errbuf, errlen, rc, "%s %s offset %" PRIu64 ": %s", symbol, sname, next + n, detail);
-        }
         if (rc == TD_OK) {
             rc = write_batch(sink, symbol, stream, next, next + n, errbuf, errlen);
             if (rc != TD_OK)
@@ -941,16 +936,16 @@ static td_err_t pass_symbols(const td_sink_opts_t *opts, td_tape_t *tape, td_sym
                              size_t errlen)
 {
     if (!opts->symbol) {
-        td_err_t rc = td_tape_symbol_list(tape, TD_STREAM_INPUT, list);
-        return rc == TD_OK ? td_tape_symbol_list(tape, TD_STREAM_OUTPUT, list) : rc;
+        td_err_t rc = td_tape_symbol_list(tape, TD_STREAM_INPUT, list, NULL, 0);
+        return rc == TD_OK ? td_tape_symbol_list(tape, TD_STREAM_OUTPUT, list, NULL, 0) : rc;
     }
     uint64_t in_end = 0, out_end = 0;
-    td_err_t rc = td_tape_stream_end(tape, TD_STREAM_INPUT, opts->symbol, &in_end);
+    td_err_t rc = td_tape_stream_end(tape, TD_STREAM_INPUT, opts->symbol, &in_end, NULL, 0);
     if (rc == TD_OK)
-        rc = td_tape_stream_end(tape, TD_STREAM_OUTPUT, opts->symbol, &out_end);
+        rc = td_tape_stream_end(tape, TD_STREAM_OUTPUT, opts->symbol, &out_end, NULL, 0);
     if (rc == TD_OK && in_end == 0 && out_end == 0)
         return td_err_set(errbuf, errlen, TD_ERR_NOT_FOUND, "no stream for %s on the tape", opts->symbol);
-    return rc == TD_OK ? td_symbol_list_add(list, opts->symbol) : rc;
+    return rc == TD_OK ? td_symbol_list_add(list, opts->symbol, errbuf, errlen) : rc;
 }
 
 /* The sessions of a run; session 0 works in the caller's thread, the others in threads of a pass. */
