@@ -302,10 +302,11 @@ static int import_file(import_run_t *run, const td_import_opts_t *opts, bool for
         if (rc == TD_OK && run->spec_appended)
             rc = td_tape_batch_put_meta(run->batch, spec_key, spec_bytes.ptr, spec_bytes.len, NULL, 0);
         if (rc == TD_OK) {
-            rc = td_tape_commit(run->tape, run->batch, NULL, 0);
+            char detail[512] = "";
+            rc = td_tape_commit(run->tape, run->batch, detail, sizeof detail);
             run->batch = NULL;
             if (rc != TD_OK)
-                snprintf(run->err, sizeof run->err, "%s: the tape refused the commit", run->path);
+                snprintf(run->err, sizeof run->err, "%s: the tape refused the commit: %s", run->path, detail);
         }
     }
     td_tape_batch_destroy(run->batch);

@@ -47,7 +47,7 @@ td_err_t td_host_check_config(td_tape_t *tape, const td_pipeline_config_t *pipel
             if (rc == TD_OK)
                 rc = td_tape_batch_put_meta(batch, "host/config", want.ptr, want.len, NULL, 0);
             if (rc == TD_OK) {
-                rc = td_tape_commit(tape, batch, NULL, 0);
+                rc = td_tape_commit(tape, batch, errbuf, errlen);
                 batch = NULL;
             }
         } else if (rc == TD_OK && (have.len != want.len || memcmp(have.ptr, want.ptr, want.len) != 0)) {
@@ -234,7 +234,7 @@ static td_err_t process_symbol(void *opaque, const char *symbol)
         if (uncommitted >= opts->batch_events) {
             rc = put_state(batch, pipeline, &scratch);
             if (rc == TD_OK) {
-                rc = td_tape_commit(run->tape, batch, NULL, 0);
+                rc = td_tape_commit(run->tape, batch, run->errbuf, run->errlen);
                 batch = NULL;
                 run->stats->commits++;
             }
@@ -246,7 +246,7 @@ static td_err_t process_symbol(void *opaque, const char *symbol)
     if (rc == TD_OK && uncommitted) {
         rc = put_state(batch, pipeline, &scratch);
         if (rc == TD_OK) {
-            rc = td_tape_commit(run->tape, batch, NULL, 0);
+            rc = td_tape_commit(run->tape, batch, run->errbuf, run->errlen);
             batch = NULL;
             run->stats->commits++;
         }
