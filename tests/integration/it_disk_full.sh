@@ -7,10 +7,9 @@
 # SYNTHETIC ticks (generated here), no real data needed.
 . "$(dirname "$0")/lib.sh"
 
-PIDS=()
 mnt="/tmp/tapedeck-it-disk-full.$$"
 cleanup() {
-  for p in "${PIDS[@]}"; do kill -9 "$p" 2> /dev/null || true; done
+  kill_services
   umount "$mnt" 2> /dev/null || true
   rmdir "$mnt" 2> /dev/null || true
 }
@@ -90,8 +89,7 @@ start_service "$TD_WORK/run2.out" "$TD_WORK/run2.err" --data-dir "$dir" --config
 gw=$SVC
 { echo "$hello"; ticks 2 3001; } > "$TD_WORK/resend.in"
 timeout 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$PORT && cat '$TD_WORK/resend.in' >&3 && sleep 2" > "$TD_WORK/resend.out" 2> /dev/null || true
-kill -TERM "$gw"
-wait "$gw" || fail "the restarted service did not stop cleanly"
+stop_expect "$gw" 0 "$TD_WORK/run2.err" "the restarted service"
 m=$(td --data-dir "$dir" --config "$cfg" dump --symbol GBPUSD | grep -c '"kind":"tick"')
 [ "$m" -eq 3000 ] || fail "after the resend the tape holds $m GBPUSD ticks, expected 3000 once each"
 pass "with space freed the EA's resend is taken: 3000 ticks on the tape once each"

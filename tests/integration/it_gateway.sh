@@ -8,9 +8,7 @@ need_data
 csv="$TD_SHARED_DATA/ticks/dukascopy-eurusd-2019-02-04_05.csv"
 N_TICKS=266219
 
-PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill -9 "$p" 2> /dev/null || true; done; }
-trap cleanup EXIT
+kill_services_on_exit
 
 cfg="$TD_WORK/config.yaml"
 write_config "$cfg"

@@ -5,9 +5,7 @@
 # appended twice. Afterwards the same gateway still serves a good client. No real data needed.
 . "$(dirname "$0")/lib.sh"
 
-PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill -9 "$p" 2> /dev/null || true; done; }
-trap cleanup EXIT
+kill_services_on_exit
 
 cfg="$TD_WORK/config.yaml"
 cat > "$cfg" <<'YAML'

@@ -11,9 +11,7 @@ need_data
 csv="$LEAN_XAU/20140506_xauusd_tick_quote.csv"
 [ -f "$csv" ] || { echo "SKIP: $csv not found"; exit 77; }
 
-PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill -9 "$p" 2> /dev/null || true; done; }
-trap cleanup EXIT
+kill_services_on_exit
 
 cfg="$TD_WORK/config.yaml"
 write_config "$cfg"

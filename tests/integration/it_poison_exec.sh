@@ -8,9 +8,7 @@
 # restart has nothing left to fail on, and `replay` of the day exits 0. No real data needed.
 . "$(dirname "$0")/lib.sh"
 
-PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill -9 "$p" 2> /dev/null || true; done; }
-trap cleanup EXIT
+kill_services_on_exit
 
 cfg="$TD_WORK/config.yaml"
 cat > "$cfg" <<'YAML'
@@ -45,12 +43,7 @@ timeout 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$PORT && cat '$TD_WORK/poison.in'
   > /dev/null 2>&1 || true
 kill -0 "$SVC_PID" 2> /dev/null || { cat "$TD_WORK/run.err" >&2; fail "the service died on the poison reports"; }
 grep -q "storage failure" "$TD_WORK/run.err" "$TD_WORK/run.out" && fail "the service reported a storage failure"
-kill -TERM "$SVC_PID"
-set +e
-wait "$SVC_PID"
-rc=$?
-set -e
-[ "$rc" -eq 0 ] || { cat "$TD_WORK/run.err" >&2; fail "tapedeck run exited $rc after the poison reports"; }
+stop_expect "$SVC_PID" 0 "$TD_WORK/run.err" "tapedeck run after the poison reports"
 pass "two out-of-range execution reports: the service stayed up and stopped with 0 on SIGTERM"
 
 grep -q "execution report refused (TD_ERR_OVERFLOW)" "$TD_WORK/run.err" ||

@@ -20,6 +20,23 @@ expect_err() {
   grep -qF -- "$1" "$TD_WORK/last.err" || { cat "$TD_WORK/last.err" >&2; fail "stderr lacks '$1'"; }
 }
 
+# kill_services: SIGKILL to every process start_service started (PIDS); tests trap it on EXIT
+# (kill_services_on_exit) so that a failed test leaves no service behind.
+kill_services() { for p in "${PIDS[@]}"; do kill -9 "$p" 2> /dev/null || true; done; }
+kill_services_on_exit() { trap kill_services EXIT; }
+
+# stop_expect PID CODE ERRFILE WHAT: SIGTERM to PID, waits for it and fails unless it exited CODE
+# (ERRFILE, its stderr, is shown on failure).
+stop_expect() {
+  local pid=$1 want=$2 errfile=$3 what=$4
+  kill -TERM "$pid" 2> /dev/null || true
+  set +e
+  wait "$pid"
+  local rc=$?
+  set -e
+  [ "$rc" -eq "$want" ] || { cat "$errfile" >&2; fail "$what exited $rc, expected $want"; }
+}
+
 # start_service OUT ERR ARGS...: runs "$TAPEDECK" ARGS... in the background (the binary itself, not a
 # shell function, so that $SVC is its pid; also added to PIDS for the caller's cleanup), waits for
 # its "listening on" line in OUT and sets PORT from it.
