@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "core/timeutil.h"
+#include "processors/bars.h"
 
 int td_cli_fail(const td_cli_t *cli, td_err_t rc, const char *fmt, ...)
 {
@@ -116,26 +117,13 @@ td_err_t td_cli_list_symbols(td_tape_t *tape, td_stream_kind_t kind, const char 
     return td_tape_symbol_list(tape, kind, symbols);
 }
 
-static const struct {
-    const char *name;
-    uint32_t seconds;
-} timeframes[] = {{"M1", 60}, {"M5", 300}, {"M15", 900}, {"M30", 1800}, {"H1", 3600}, {"H4", 14400}, {"D1", 86400}};
-
+/* The one timeframe table is processors/bars.c's. */
 td_err_t td_cli_timeframe_parse(const char *name, uint32_t *seconds)
 {
-    for (size_t i = 0; i < sizeof timeframes / sizeof timeframes[0]; i++)
-        if (strcmp(timeframes[i].name, name) == 0) {
-            *seconds = timeframes[i].seconds;
-            return TD_OK;
-        }
-    return TD_ERR_INVALID;
+    return td_bars_timeframe_parse(name, seconds);
 }
 
 const char *td_cli_timeframe_name(uint32_t seconds, char buf[16])
 {
-    for (size_t i = 0; i < sizeof timeframes / sizeof timeframes[0]; i++)
-        if (timeframes[i].seconds == seconds)
-            return timeframes[i].name;
-    snprintf(buf, 16, "S%u", seconds);
-    return buf;
+    return td_bars_timeframe_name(seconds, buf);
 }

@@ -28,8 +28,8 @@
 #include "backtest/gridfile.h"
 #include "backtest/validate.h"
 #include "backtest/walkforward.h"
-#include "cli/backtest_source.h"
-#include "cli/backtest_warehouse.h"
+#include "backtest/source.h"
+#include "backtest/warehouse.h"
 #include "cli/cli.h"
 #include "core/buf.h"
 #include "core/event_json.h"
@@ -958,8 +958,8 @@ static td_err_t run_symbol(td_cli_t *cli, const bt_opts_t *o, const td_grid_t *g
         .price_divisor_digits = config.spec.digits,
     };
     char source[192];
-    td_err_t rc = td_bt_source_read(cli, job->data, job->symbol, job->timeframe_s, &iopts, bar_sink, &bars, source,
-                                    sizeof source, err, errlen);
+    td_err_t rc = td_bt_source_read(cli->config, cli->data_dir, job->data, job->symbol, job->timeframe_s, &iopts,
+                                    bar_sink, &bars, source, sizeof source, err, errlen);
     if (rc == TD_OK && bars.len < 2)
         rc = td_err_set(err, errlen, TD_ERR_PARSE, "%s: %zu bars: a backtest needs at least 2", job->data, bars.len);
     if (rc != TD_OK) {

@@ -21,7 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cli/bt_report.h"
+#include "backtest/report.h"
 #include "cli/cli.h"
 #include "cli/params_file.h"
 #include "core/buf.h"

@@ -1,5 +1,5 @@
-/* backtest_warehouse.c - backtest runs and results into PostgreSQL (see backtest_warehouse.h). */
-#include "cli/backtest_warehouse.h"
+/* warehouse.c - backtest runs and results into PostgreSQL (see warehouse.h). */
+#include "backtest/warehouse.h"
 
 #include <inttypes.h>
 #include <math.h>
