@@ -151,17 +151,102 @@ static void show_progress(void *opaque, uint64_t done, uint64_t total)
     p->last = ts;
 }
 
-static FILE *open_out(const char *path, const char **failed)
+/* What the command line says. */
+typedef struct bt_args {
+    td_bt_opts_t o;
+    const char *out, *trades, *equity, *summary, *wf, *wf_trades, *wf_equity; /* output paths */
+    bool json;
+    const char *symbol, *data, *format_name, *grid_file, *metric_name;
+    long tz_offset;
+    uint32_t timeframe_s; /* --timeframe: tape and warehouse sources only */
+} bt_args_t;
+
+#define GO_ON (-1) /* parse_args: no exit code yet */
+
+/* The whole-number options: option letter, range, where it goes, what the message says. */
+static int parse_number(td_cli_t *cli, int c, bt_args_t *a)
 {
-    if (!path)
-        return NULL;
-    FILE *f = fopen(path, "w");
-    if (!f && !*failed)
-        *failed = path;
-    return f;
+    long pbo_blocks = 0;
+    const struct {
+        int c;
+        long min, max;
+        long *dst;
+        const char *usage; /* the message before the range */
+    } numbers[] = {
+        {'t', 1, 256, &a->o.threads, "--threads expects "},
+        {'p', 0, 100000000, &a->o.spread_points, "--spread expects whole points "},
+        {'l', 0, 100000, &a->o.slippage, "--slippage expects whole points "},
+        {'z', -720, 720, &a->tz_offset, "--tz-offset expects minutes "},
+        {'B', 0, BEST_MAX, &a->o.best_n, "--best expects "},
+        {'P', 2, TD_PBO_MAX_BLOCKS, &pbo_blocks, "--pbo-blocks expects an even number in "},
+    };
+    for (size_t k = 0; k < sizeof numbers / sizeof numbers[0]; k++) {
+        if (numbers[k].c != c)
+            continue;
+        if (!parse_count(optarg, numbers[k].min, numbers[k].max, numbers[k].dst) || (c == 'P' && pbo_blocks % 2))
+            return td_cli_usage(cli, "%s%ld..%ld, found '%s'", numbers[k].usage, numbers[k].min, numbers[k].max,
+                                optarg);
+        if (c == 'P')
+            a->o.pbo_blocks = (unsigned)pbo_blocks;
+        return GO_ON;
+    }
+    return td_cli_usage(cli, "unknown option");
 }
 
-int td_cmd_backtest(td_cli_t *cli, int argc, char **argv)
+/* One option; GO_ON or the exit code. */
+static int parse_option(td_cli_t *cli, int c, bt_args_t *a)
+{
+    td_bt_opts_t *o = &a->o;
+    switch (c) {
+    case 'S': o->strategy = optarg; break;
+    case 's': a->symbol = optarg; break;
+    case 'd': a->data = optarg; break;
+    case 'f': a->format_name = optarg; break;
+    case 'g': o->spec = optarg; break;
+    case 'G': a->grid_file = optarg; break;
+    case 'W': o->to_warehouse = true; break;
+    case 'o': a->out = optarg; break;
+    case 'j': a->json = true; break;
+    case 'T': a->trades = optarg; break;
+    case 'E': a->equity = optarg; break;
+    case 'U': a->summary = optarg; break;
+    case 'K': o->wf_text = optarg; break;
+    case 'M': a->metric_name = optarg; break;
+    case 'w': a->wf = optarg; break;
+    case 'x': a->wf_trades = optarg; break;
+    case 'y': a->wf_equity = optarg; break;
+    case 'n': o->costs = false; break;
+    case 'F':
+        if (td_cli_timeframe_parse(optarg, &a->timeframe_s) != TD_OK)
+            return td_cli_usage(cli, "--timeframe expects M1, M5, M15, M30, H1, H4 or D1, found '%s'", optarg);
+        break;
+    case 'c':
+        if (parse_money(optarg, &o->commission) != TD_OK)
+            return td_cli_usage(cli, "--commission expects money >= 0 with at most 8 decimals, found '%s'", optarg);
+        break;
+    case 'C':
+        if (parse_money(optarg, &o->capital) != TD_OK || o->capital <= 0)
+            return td_cli_usage(cli, "--capital expects money > 0, found '%s'", optarg);
+        break;
+    case 'b':
+        if (strcmp(optarg, "bid") != 0 && strcmp(optarg, "mid") != 0)
+            return td_cli_usage(cli, "--basis expects bid or mid, found '%s'", optarg);
+        o->basis = strcmp(optarg, "mid") == 0 ? TD_BACKTEST_MID : TD_BACKTEST_BID;
+        break;
+    case 'V':
+        if (!td_backtest_conventions_parse(optarg, &o->conventions))
+            return td_cli_usage(cli,
+                                "--convention expects tapedeck, grademark or a comma-separated list of "
+                                "no-decision-on-fill-bar, no-stops-on-entry-bar, gap-fills-at-level, found '%s'",
+                                optarg);
+        break;
+    case 'h': help(); return TD_EXIT_OK;
+    default: return parse_number(cli, c, a);
+    }
+    return GO_ON;
+}
+
+static int parse_args(td_cli_t *cli, int argc, char **argv, bt_args_t *a)
 {
     static const struct option longopts[] = {
         {"strategy", required_argument, NULL, 'S'},
@@ -196,259 +281,207 @@ int td_cmd_backtest(td_cli_t *cli, int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    td_bt_opts_t o;
-    memset(&o, 0, sizeof o);
-    struct {
-        const char *out, *trades, *equity, *summary, *wf, *wf_trades, *wf_equity;
-    } path = {0};
-    bool json = false;
-    o.spread_points = -1;
-    o.slippage = -1;
-    o.best_n = 5;
-    o.commission = -1;
-    o.capital = INT64_C(100000) * TD_FX_SCALE;
-    o.costs = true;
-    o.basis = TD_BACKTEST_BID;
-    o.pbo_blocks = (unsigned)td_config_int(cli->config, "backtest.pbo_blocks");
-    const char *symbol = NULL, *data = NULL, *format_name = NULL, *grid_file = NULL, *metric_name = NULL;
-    long tz_offset = 0, pbo_blocks = -1;
-    uint32_t timeframe_s = 0; /* --timeframe: tape and warehouse sources only */
-    char err[1024] = "";
-    int c;
+    memset(a, 0, sizeof *a);
+    a->o.spread_points = -1;
+    a->o.slippage = -1;
+    a->o.best_n = 5;
+    a->o.commission = -1;
+    a->o.capital = INT64_C(100000) * TD_FX_SCALE;
+    a->o.costs = true;
+    a->o.basis = TD_BACKTEST_BID;
+    a->o.pbo_blocks = (unsigned)td_config_int(cli->config, "backtest.pbo_blocks");
+    int c, code = GO_ON;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'S': o.strategy = optarg; break;
-        case 's': symbol = optarg; break;
-        case 'd': data = optarg; break;
-        case 'f': format_name = optarg; break;
-        case 'g': o.spec = optarg; break;
-        case 'G': grid_file = optarg; break;
-        case 'W': o.to_warehouse = true; break;
-        case 'F':
-            if (td_cli_timeframe_parse(optarg, &timeframe_s) != TD_OK)
-                return td_cli_usage(cli, "--timeframe expects M1, M5, M15, M30, H1, H4 or D1, found '%s'", optarg);
-            break;
-        case 't':
-            if (!parse_count(optarg, 1, 256, &o.threads))
-                return td_cli_usage(cli, "--threads expects 1..256, found '%s'", optarg);
-            break;
-        case 'o': path.out = optarg; break;
-        case 'j': json = true; break;
-        case 'T': path.trades = optarg; break;
-        case 'E': path.equity = optarg; break;
-        case 'U': path.summary = optarg; break;
-        case 'K': o.wf_text = optarg; break;
-        case 'M': metric_name = optarg; break;
-        case 'w': path.wf = optarg; break;
-        case 'x': path.wf_trades = optarg; break;
-        case 'y': path.wf_equity = optarg; break;
-        case 'P':
-            if (!parse_count(optarg, 2, TD_PBO_MAX_BLOCKS, &pbo_blocks) || pbo_blocks % 2)
-                return td_cli_usage(cli, "--pbo-blocks expects an even number in 2..%d, found '%s'", TD_PBO_MAX_BLOCKS,
-                                    optarg);
-            o.pbo_blocks = (unsigned)pbo_blocks;
-            break;
-        case 'p':
-            if (!parse_count(optarg, 0, 100000000, &o.spread_points))
-                return td_cli_usage(cli, "--spread expects whole points 0..100000000, found '%s'", optarg);
-            break;
-        case 'c':
-            if (parse_money(optarg, &o.commission) != TD_OK)
-                return td_cli_usage(cli, "--commission expects money >= 0 with at most 8 decimals, found '%s'", optarg);
-            break;
-        case 'l':
-            if (!parse_count(optarg, 0, 100000, &o.slippage))
-                return td_cli_usage(cli, "--slippage expects whole points 0..100000, found '%s'", optarg);
-            break;
-        case 'n': o.costs = false; break;
-        case 'b':
-            if (strcmp(optarg, "bid") == 0)
-                o.basis = TD_BACKTEST_BID;
-            else if (strcmp(optarg, "mid") == 0)
-                o.basis = TD_BACKTEST_MID;
-            else
-                return td_cli_usage(cli, "--basis expects bid or mid, found '%s'", optarg);
-            break;
-        case 'V':
-            if (!td_backtest_conventions_parse(optarg, &o.conventions))
-                return td_cli_usage(cli,
-                                    "--convention expects tapedeck, grademark or a comma-separated list of "
-                                    "no-decision-on-fill-bar, no-stops-on-entry-bar, gap-fills-at-level, found '%s'",
-                                    optarg);
-            break;
-        case 'C':
-            if (parse_money(optarg, &o.capital) != TD_OK || o.capital <= 0)
-                return td_cli_usage(cli, "--capital expects money > 0, found '%s'", optarg);
-            break;
-        case 'z':
-            if (!parse_count(optarg, -720, 720, &tz_offset))
-                return td_cli_usage(cli, "--tz-offset expects minutes -720..720, found '%s'", optarg);
-            break;
-        case 'B':
-            if (!parse_count(optarg, 0, BEST_MAX, &o.best_n))
-                return td_cli_usage(cli, "--best expects 0..%d, found '%s'", BEST_MAX, optarg);
-            break;
-        case 'h': help(); return TD_EXIT_OK;
-        default: return td_cli_usage(cli, "unknown option");
-        }
-    }
-    if (optind < argc)
-        return td_cli_usage(cli, "unexpected argument '%s'", argv[optind]);
+    while (code == GO_ON && (c = getopt_long(argc, argv, "", longopts, NULL)) != -1)
+        code = parse_option(cli, c, a);
+    if (code == GO_ON && optind < argc)
+        code = td_cli_usage(cli, "unexpected argument '%s'", argv[optind]);
+    return code;
+}
 
-    /* the jobs */
-    td_gridfile_t *gf = NULL;
-    td_bt_job_t jobs[TD_GRIDFILE_MAX_SYMBOLS];
-    memset(jobs, 0, sizeof jobs);
-    size_t n_jobs = 0;
-    bool multi = grid_file != NULL;
-    if (grid_file) {
-        if (symbol || data || format_name || o.spec || o.strategy || timeframe_s)
-            return td_cli_usage(cli, "--config GRIDFILE gives the strategy, grid and symbols: drop --strategy, "
-                                     "--symbol, --data, --format, --timeframe and --grid");
-        gf = malloc(sizeof *gf);
-        if (!gf)
-            return td_cli_fail(cli, TD_ERR_NOMEM, "out of memory");
-        td_err_t rc = td_gridfile_load(grid_file, gf, err, sizeof err);
-        if (rc != TD_OK) {
-            free(gf);
-            return td_cli_fail(cli, rc == TD_ERR_IO ? TD_ERR_INVALID : rc, "%s", err);
-        }
-        o.strategy = gf->strategy;
-        o.spec = gf->grid;
-        if (!o.wf_text && gf->walk_forward[0])
-            o.wf_text = gf->walk_forward;
-        if (!metric_name && gf->wf_metric[0])
-            metric_name = gf->wf_metric;
-        for (size_t i = 0; i < gf->n_symbols; i++) {
-            const td_gridfile_symbol_t *s = &gf->symbols[i];
-            td_bt_job_t *job = &jobs[n_jobs++];
-            job->symbol = s->symbol;
-            job->data = s->data;
-            job->tz_offset = s->tz_offset_minutes;
-            job->from_file = td_bt_source_kind(s->data) == TD_BT_FILE;
-            if (s->timeframe[0] && td_cli_timeframe_parse(s->timeframe, &job->timeframe_s) != TD_OK) {
-                int code = td_cli_fail(cli, TD_ERR_INVALID,
-                                       "%s:%u: symbols.%s.timeframe: expected M1, M5, M15, M30, H1, H4 or D1, found "
-                                       "'%s'",
-                                       grid_file, s->line, s->symbol, s->timeframe);
-                free(gf);
-                return code;
-            }
-            if (job->from_file &&
-                (td_import_format_parse(s->format, &job->format) != TD_OK || !td_import_format_is_bars(job->format))) {
-                int code = td_cli_fail(cli, TD_ERR_INVALID,
-                                       "%s:%u: symbols.%s.format: expected a bar format (mt5-bars, dukascopy-bars, "
-                                       "lean-bars), found '%s'",
-                                       grid_file, s->line, s->symbol, s->format);
-                free(gf);
-                return code;
-            }
-        }
-    } else {
-        if (!o.strategy || !symbol || !data || !o.spec)
-            return td_cli_usage(cli, "--strategy, --symbol, --data and --grid are required (or --config GRIDFILE)");
-        td_bt_job_t *job = &jobs[n_jobs++];
-        job->symbol = symbol;
-        job->data = data;
-        job->tz_offset = (int)tz_offset;
-        job->timeframe_s = timeframe_s;
-        job->from_file = td_bt_source_kind(data) == TD_BT_FILE;
-        job->format = TD_FMT_MT5_BARS;
-        if (job->from_file && !format_name)
-            return td_cli_usage(cli, "--data %s is a file: --format is required (mt5-bars, dukascopy-bars, lean-bars)",
-                                data);
-        if (!job->from_file && format_name)
-            return td_cli_usage(cli, "--format is for files; --data %s reads bars already on the %s", data, data);
-        if (job->from_file && timeframe_s)
-            return td_cli_usage(cli, "--timeframe is for --data tape or warehouse; a file's timeframe is read from it");
+/* The jobs of a grid file (into gf, which they point into); GO_ON or the exit code. */
+static int jobs_from_grid_file(td_cli_t *cli, bt_args_t *a, td_gridfile_t *gf, td_bt_job_t *jobs, size_t *n_jobs)
+{
+    char err[1024] = "";
+    if (a->symbol || a->data || a->format_name || a->o.spec || a->o.strategy || a->timeframe_s)
+        return td_cli_usage(cli, "--config GRIDFILE gives the strategy, grid and symbols: drop --strategy, "
+                                 "--symbol, --data, --format, --timeframe and --grid");
+    td_err_t rc = td_gridfile_load(a->grid_file, gf, err, sizeof err);
+    if (rc != TD_OK)
+        return td_cli_fail(cli, rc == TD_ERR_IO ? TD_ERR_INVALID : rc, "%s", err);
+    a->o.strategy = gf->strategy;
+    a->o.spec = gf->grid;
+    if (!a->o.wf_text && gf->walk_forward[0])
+        a->o.wf_text = gf->walk_forward;
+    if (!a->metric_name && gf->wf_metric[0])
+        a->metric_name = gf->wf_metric;
+    for (size_t i = 0; i < gf->n_symbols; i++) {
+        const td_gridfile_symbol_t *s = &gf->symbols[i];
+        td_bt_job_t *job = &jobs[(*n_jobs)++];
+        job->symbol = s->symbol;
+        job->data = s->data;
+        job->tz_offset = s->tz_offset_minutes;
+        job->from_file = td_bt_source_kind(s->data) == TD_BT_FILE;
+        if (s->timeframe[0] && td_cli_timeframe_parse(s->timeframe, &job->timeframe_s) != TD_OK)
+            return td_cli_fail(cli, TD_ERR_INVALID,
+                               "%s:%u: symbols.%s.timeframe: expected M1, M5, M15, M30, H1, H4 or D1, found '%s'",
+                               a->grid_file, s->line, s->symbol, s->timeframe);
         if (job->from_file &&
-            (td_import_format_parse(format_name, &job->format) != TD_OK || !td_import_format_is_bars(job->format)))
-            return td_cli_usage(cli, "--format expects a bar format (mt5-bars, dukascopy-bars, lean-bars), found '%s'",
-                                format_name);
+            (td_import_format_parse(s->format, &job->format) != TD_OK || !td_import_format_is_bars(job->format)))
+            return td_cli_fail(cli, TD_ERR_INVALID,
+                               "%s:%u: symbols.%s.format: expected a bar format (mt5-bars, dukascopy-bars, "
+                               "lean-bars), found '%s'",
+                               a->grid_file, s->line, s->symbol, s->format);
     }
-    int code = TD_EXIT_OK;
-    const char *metric_text = metric_name ? metric_name : td_config_str(cli->config, "backtest.wf_metric");
-    if (td_wf_metric_parse(metric_text, &o.wf_metric) != TD_OK)
-        code = td_cli_usage(cli, "--wf-metric expects sharpe, sortino, calmar, net_pnl or profit_factor, found '%s'",
+    return GO_ON;
+}
+
+/* The one job of --strategy --symbol --data --grid; GO_ON or the exit code. */
+static int job_from_args(td_cli_t *cli, const bt_args_t *a, td_bt_job_t *job)
+{
+    if (!a->o.strategy || !a->symbol || !a->data || !a->o.spec)
+        return td_cli_usage(cli, "--strategy, --symbol, --data and --grid are required (or --config GRIDFILE)");
+    job->symbol = a->symbol;
+    job->data = a->data;
+    job->tz_offset = (int)a->tz_offset;
+    job->timeframe_s = a->timeframe_s;
+    job->from_file = td_bt_source_kind(a->data) == TD_BT_FILE;
+    job->format = TD_FMT_MT5_BARS;
+    if (job->from_file && !a->format_name)
+        return td_cli_usage(cli, "--data %s is a file: --format is required (mt5-bars, dukascopy-bars, lean-bars)",
+                            a->data);
+    if (!job->from_file && a->format_name)
+        return td_cli_usage(cli, "--format is for files; --data %s reads bars already on the %s", a->data, a->data);
+    if (job->from_file && a->timeframe_s)
+        return td_cli_usage(cli, "--timeframe is for --data tape or warehouse; a file's timeframe is read from it");
+    if (job->from_file &&
+        (td_import_format_parse(a->format_name, &job->format) != TD_OK || !td_import_format_is_bars(job->format)))
+        return td_cli_usage(cli, "--format expects a bar format (mt5-bars, dukascopy-bars, lean-bars), found '%s'",
+                            a->format_name);
+    return GO_ON;
+}
+
+/* The walk-forward, the symbols' config sections and the grid; GO_ON or the exit code. */
+static int check_run(td_cli_t *cli, bt_args_t *a, const td_bt_job_t *jobs, size_t n_jobs, td_grid_t **grid)
+{
+    char err[1024] = "";
+    td_bt_opts_t *o = &a->o;
+    const char *metric_text = a->metric_name ? a->metric_name : td_config_str(cli->config, "backtest.wf_metric");
+    if (td_wf_metric_parse(metric_text, &o->wf_metric) != TD_OK)
+        return td_cli_usage(cli, "--wf-metric expects sharpe, sortino, calmar, net_pnl or profit_factor, found '%s'",
                             metric_text);
-    if (code == TD_EXIT_OK && o.wf_text) {
-        o.wf = true;
-        if (td_wf_parse(o.wf_text, &o.wf_spec, err, sizeof err) != TD_OK)
-            code = td_cli_fail(cli, TD_ERR_INVALID, "%s%s%s", grid_file ? grid_file : "--walk-forward",
-                               grid_file ? ": walk_forward: " : ": ", err);
-    }
-    if (code == TD_EXIT_OK && !o.wf && (path.wf || path.wf_trades || path.wf_equity))
-        code = td_cli_usage(cli, "--wf-out, --wf-trades-out and --wf-equity-out need --walk-forward IS:OOS");
-    for (size_t i = 0; code == TD_EXIT_OK && i < n_jobs; i++)
+    o->wf = o->wf_text != NULL;
+    if (o->wf && td_wf_parse(o->wf_text, &o->wf_spec, err, sizeof err) != TD_OK)
+        return td_cli_fail(cli, TD_ERR_INVALID, "%s%s%s", a->grid_file ? a->grid_file : "--walk-forward",
+                           a->grid_file ? ": walk_forward: " : ": ", err);
+    if (!o->wf && (a->wf || a->wf_trades || a->wf_equity))
+        return td_cli_usage(cli, "--wf-out, --wf-trades-out and --wf-equity-out need --walk-forward IS:OOS");
+    for (size_t i = 0; i < n_jobs; i++)
         if (!td_config_has_symbol(cli->config, jobs[i].symbol))
-            code = td_cli_fail(cli, TD_ERR_CONFIG,
+            return td_cli_fail(cli, TD_ERR_CONFIG,
                                "unknown symbol '%s': the config has no symbols.%s section (digits, contract_size, "
                                "...)%s",
                                jobs[i].symbol, jobs[i].symbol,
                                cli->config_path ? "" : "; pass one with --config FILE before the command");
-    td_grid_t *grid = NULL;
-    if (code == TD_EXIT_OK) {
-        td_err_t rc = td_grid_parse(o.spec, &grid, err, sizeof err);
-        if (rc != TD_OK)
-            code = td_cli_fail(cli, rc, "%s%s%s: %s", grid_file ? grid_file : "--grid ", grid_file ? ": grid " : "",
-                               o.spec, err);
+    td_err_t rc = td_grid_parse(o->spec, grid, err, sizeof err);
+    if (rc != TD_OK)
+        return td_cli_fail(cli, rc, "%s%s%s: %s", a->grid_file ? a->grid_file : "--grid ",
+                           a->grid_file ? ": grid " : "", o->spec, err);
+    return GO_ON;
+}
+
+static FILE *open_out(const char *path, const char **failed)
+{
+    if (!path)
+        return NULL;
+    FILE *f = fopen(path, "w");
+    if (!f && !*failed)
+        *failed = path;
+    return f;
+}
+
+/* Creates the output files; the results go to stdout without --out and --json, the summary to
+ * stdout when the results go to a file. */
+static td_err_t open_outputs(const bt_args_t *a, td_bt_outputs_t *files, char *err, size_t errlen)
+{
+    const char *failed = NULL;
+    memset(files, 0, sizeof *files);
+    files->summary = stderr;
+    if (a->out) {
+        files->csv = open_out(a->out, &failed);
+        files->summary = a->json ? stderr : stdout;
+    } else if (!a->json) {
+        files->csv = stdout;
     }
-    if (code != TD_EXIT_OK) {
+    files->json = a->json ? stdout : NULL;
+    files->trades = open_out(a->trades, &failed);
+    files->equity = open_out(a->equity, &failed);
+    files->summary_csv = open_out(a->summary, &failed);
+    files->wf = open_out(a->wf, &failed);
+    files->wf_trades = open_out(a->wf_trades, &failed);
+    files->wf_equity = open_out(a->wf_equity, &failed);
+    return failed ? td_err_set(err, errlen, TD_ERR_IO, "cannot create %s", failed) : TD_OK;
+}
+
+/* Closes the files; a failed flush is a failed write. Keeps rc when it is already a failure. */
+static td_err_t close_outputs(td_bt_outputs_t *files, td_err_t rc, char *err, size_t errlen)
+{
+    FILE *all[] = {files->csv != stdout ? files->csv : NULL,
+                   files->trades,
+                   files->equity,
+                   files->summary_csv,
+                   files->wf,
+                   files->wf_trades,
+                   files->wf_equity};
+    for (size_t k = 0; k < sizeof all / sizeof all[0]; k++)
+        if (all[k] && fclose(all[k]) != 0 && rc == TD_OK)
+            rc = td_err_set(err, errlen, TD_ERR_IO, "cannot write an output file");
+    if (rc == TD_OK && fflush(stdout) != 0)
+        rc = td_err_set(err, errlen, TD_ERR_IO, "cannot write to stdout");
+    return rc;
+}
+
+int td_cmd_backtest(td_cli_t *cli, int argc, char **argv)
+{
+    bt_args_t a;
+    int code = parse_args(cli, argc, argv, &a);
+    if (code != GO_ON)
+        return code;
+    td_gridfile_t *gf = a.grid_file ? malloc(sizeof *gf) : NULL;
+    if (a.grid_file && !gf)
+        return td_cli_fail(cli, TD_ERR_NOMEM, "out of memory");
+    td_bt_job_t jobs[TD_GRIDFILE_MAX_SYMBOLS];
+    memset(jobs, 0, sizeof jobs);
+    size_t n_jobs = 0;
+    bool multi = a.grid_file != NULL;
+    code = multi ? jobs_from_grid_file(cli, &a, gf, jobs, &n_jobs) : job_from_args(cli, &a, &jobs[n_jobs++]);
+    td_grid_t *grid = NULL;
+    if (code == GO_ON)
+        code = check_run(cli, &a, jobs, n_jobs, &grid);
+    if (code != GO_ON) {
         free(gf);
         return code;
     }
 
-    /* the outputs */
+    char err[1024] = "";
     td_bt_outputs_t files;
-    memset(&files, 0, sizeof files);
-    const char *failed = NULL;
-    files.summary = stderr;
-    if (path.out) {
-        files.csv = open_out(path.out, &failed);
-        files.summary = json ? stderr : stdout;
-    } else if (!json) {
-        files.csv = stdout;
-    }
-    files.json = json ? stdout : NULL;
-    files.trades = open_out(path.trades, &failed);
-    files.equity = open_out(path.equity, &failed);
-    files.summary_csv = open_out(path.summary, &failed);
-    files.wf = open_out(path.wf, &failed);
-    files.wf_trades = open_out(path.wf_trades, &failed);
-    files.wf_equity = open_out(path.wf_equity, &failed);
-    td_err_t rc = failed ? td_err_set(err, sizeof err, TD_ERR_IO, "cannot create %s", failed) : TD_OK;
-
+    td_err_t rc = open_outputs(&a, &files, err, sizeof err);
     progress_t progress = {{0, 0}};
-    if (!json && files.csv != stdout && isatty(STDERR_FILENO)) {
+    if (!a.json && files.csv != stdout && isatty(STDERR_FILENO)) {
         clock_gettime(CLOCK_MONOTONIC, &progress.last);
         files.progress = show_progress;
         files.progress_opaque = &progress;
     }
     if (rc == TD_OK)
-        rc = td_bt_begin(&files, grid, multi, grid_file, err, sizeof err);
+        rc = td_bt_begin(&files, grid, multi, a.grid_file, err, sizeof err);
     td_bt_done_t done[TD_GRIDFILE_MAX_SYMBOLS];
     for (size_t i = 0; rc == TD_OK && i < n_jobs; i++)
-        rc = td_bt_run_symbol(cli->config, cli->data_dir, &o, grid, &jobs[i], i, multi, &files, &done[i], err,
+        rc = td_bt_run_symbol(cli->config, cli->data_dir, &a.o, grid, &jobs[i], i, multi, &files, &done[i], err,
                               sizeof err);
     if (rc == TD_OK)
         rc = td_bt_end(&files, grid, multi, jobs, done, n_jobs, err, sizeof err);
-
-    /* close the files; a failed flush is a failed write */
-    FILE *all[] = {files.csv != stdout ? files.csv : NULL,
-                   files.trades,
-                   files.equity,
-                   files.summary_csv,
-                   files.wf,
-                   files.wf_trades,
-                   files.wf_equity};
-    for (size_t k = 0; k < sizeof all / sizeof all[0]; k++)
-        if (all[k] && fclose(all[k]) != 0 && rc == TD_OK)
-            rc = td_err_set(err, sizeof err, TD_ERR_IO, "cannot write an output file");
-    if (rc == TD_OK && fflush(stdout) != 0)
-        rc = td_err_set(err, sizeof err, TD_ERR_IO, "cannot write to stdout");
-    if (rc != TD_OK)
-        code = td_cli_fail(cli, rc, "%s", err[0] ? err : "failed");
+    rc = close_outputs(&files, rc, err, sizeof err);
+    code = rc == TD_OK ? TD_EXIT_OK : td_cli_fail(cli, rc, "%s", err[0] ? err : "failed");
     td_grid_destroy(grid);
     free(gf);
     return code;
