@@ -8,7 +8,7 @@
  *   walk-forward out-of-sample trades >= params.min_oos_trades and Sharpe >= params.min_oos_sharpe.
  * A missing figure (no PBO, no walk-forward, an undefined DSR) fails its threshold. Every failed
  * threshold is named on one line, exit 1, and nothing is written. Otherwise the set is checked
- * with the strategy's own rules and the file is written (cli/params_file.h): version = 1 + the
+ * with the strategy's own rules and the file is written (core/params_file.h): version = 1 + the
  * version of the file it replaces (same symbol), the evidence in its header comments, replaced
  * atomically (temporary file + rename). The file holds no wall-clock time, so the same report
  * gives the same bytes.
@@ -23,7 +23,7 @@
 
 #include "backtest/report.h"
 #include "cli/cli.h"
-#include "cli/params_file.h"
+#include "core/params_file.h"
 #include "core/buf.h"
 #include "core/fixed.h"
 #include "processors/strategy.h"
