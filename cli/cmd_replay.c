@@ -7,7 +7,7 @@
 #include <time.h>
 
 #include "cli/cli.h"
-#include "cli/replay_against.h"
+#include "replay/against_report.h"
 #include "core/event_json.h"
 #include "core/timeutil.h"
 #include "host/host.h"

@@ -1,6 +1,6 @@
-/* replay_against.h - how `tapedeck replay --against backtest` shows a td_against_result_t. */
-#ifndef TD_CLI_REPLAY_AGAINST_H
-#define TD_CLI_REPLAY_AGAINST_H
+/* against_report.h - how `tapedeck replay --against backtest` shows a td_against_result_t. */
+#ifndef TD_REPLAY_AGAINST_REPORT_H
+#define TD_REPLAY_AGAINST_REPORT_H
 
 #include "core/buf.h"
 #include "core/err.h"

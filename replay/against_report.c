@@ -1,5 +1,5 @@
-/* replay_against.c - text and JSON of `tapedeck replay --against backtest`. */
-#include "cli/replay_against.h"
+/* against_report.c - text and JSON of `tapedeck replay --against backtest`. */
+#include "replay/against_report.h"
 
 #include <inttypes.h>
 #include <stdio.h>
