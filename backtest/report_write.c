@@ -106,6 +106,18 @@ void td_bt_report_header(td_buf_t *buf, td_bt_file_t file, const td_grid_t *grid
 
 /* ---- rows ---- */
 
+/* "name":[v,...] of n money values. */
+static void put_money_array(td_buf_t *buf, const char *name, const td_money_t *v, size_t n)
+{
+    td_json_key(buf, name);
+    td_buf_putc(buf, '[');
+    for (size_t k = 0; k < n; k++) {
+        td_json_comma(buf);
+        td_buf_put_fixed(buf, v[k]);
+    }
+    td_buf_putc(buf, ']');
+}
+
 /* The metric columns (CSV) or members (JSON) of one result. */
 static void put_metrics(td_buf_t *buf, const td_backtest_result_t *r, bool json)
 {
@@ -152,20 +164,8 @@ static void put_metrics(td_buf_t *buf, const td_backtest_result_t *r, bool json)
     td_json_key_fixed(buf, "swap", t->swap);
     td_json_key_u64(buf, "days", r->days);
     td_json_key_fixed(buf, "open_volume", r->open_volume);
-    td_json_key(buf, "pnl_by_month");
-    td_buf_putc(buf, '[');
-    for (int k = 0; k < 12; k++) {
-        td_json_comma(buf);
-        td_buf_put_fixed(buf, t->by_month[k]);
-    }
-    td_buf_putc(buf, ']');
-    td_json_key(buf, "pnl_by_weekday");
-    td_buf_putc(buf, '[');
-    for (int k = 0; k < 7; k++) {
-        td_json_comma(buf);
-        td_buf_put_fixed(buf, t->by_weekday[k]);
-    }
-    td_buf_putc(buf, ']');
+    put_money_array(buf, "pnl_by_month", t->by_month, 12);
+    put_money_array(buf, "pnl_by_weekday", t->by_weekday, 7);
 }
 
 void td_bt_report_result_csv(td_buf_t *buf, const td_grid_t *grid, const char *symbol, uint64_t index,
