@@ -21,6 +21,7 @@
 #include "backtest/warehouse.h"
 #include "core/buf.h"
 #include "core/timeutil.h"
+#include "processors/bars.h"
 
 typedef struct bar_vec {
     td_bar_t *v;
@@ -456,6 +457,30 @@ td_err_t td_bt_run_symbol(const td_config_t *cfg, const char *data_dir, const td
 }
 
 /* ---- the run's beginning and end ---- */
+
+td_err_t td_bt_jobs_from_gridfile(const char *path, const td_gridfile_t *gf, td_bt_job_t *jobs, size_t *n_jobs,
+                                  char *errbuf, size_t errlen)
+{
+    for (size_t i = 0; i < gf->n_symbols; i++) {
+        const td_gridfile_symbol_t *s = &gf->symbols[i];
+        td_bt_job_t *job = &jobs[(*n_jobs)++];
+        job->symbol = s->symbol;
+        job->data = s->data;
+        job->tz_offset = s->tz_offset_minutes;
+        job->from_file = td_bt_source_kind(s->data) == TD_BT_FILE;
+        if (s->timeframe[0] && td_bars_timeframe_parse(s->timeframe, &job->timeframe_s) != TD_OK)
+            return td_err_set(errbuf, errlen, TD_ERR_INVALID,
+                              "%s:%u: symbols.%s.timeframe: expected M1, M5, M15, M30, H1, H4 or D1, found '%s'", path,
+                              s->line, s->symbol, s->timeframe);
+        if (job->from_file &&
+            (td_import_format_parse(s->format, &job->format) != TD_OK || !td_import_format_is_bars(job->format)))
+            return td_err_set(errbuf, errlen, TD_ERR_INVALID,
+                              "%s:%u: symbols.%s.format: expected a bar format (mt5-bars, dukascopy-bars, lean-bars), "
+                              "found '%s'",
+                              path, s->line, s->symbol, s->format);
+    }
+    return TD_OK;
+}
 
 /* Writes buf to f (when f is not NULL) once its text is complete. */
 static td_err_t write_buf(td_buf_t *buf, FILE *f, char *err, size_t errlen)

@@ -30,6 +30,7 @@
 
 #include "backtest/engine.h"
 #include "backtest/grid.h"
+#include "backtest/gridfile.h"
 #include "backtest/walkforward.h"
 #include "core/config.h"
 #include "core/err.h"
@@ -89,6 +90,12 @@ typedef struct td_bt_outputs {
     void (*progress)(void *opaque, uint64_t done, uint64_t total);
     void *progress_opaque;
 } td_bt_outputs_t;
+
+/* The jobs of a grid file read from path (backtest/gridfile.h), one per symbol in its order; they
+ * point into gf. TD_ERR_INVALID for a timeframe or format that is not a bar one, the message
+ * naming the file, line and field. */
+td_err_t td_bt_jobs_from_gridfile(const char *path, const td_gridfile_t *gf, td_bt_job_t *jobs, size_t *n_jobs,
+                                  char *errbuf, size_t errlen) TD_WUR;
 
 /* Writes the header lines of the CSV files (multi: a symbol column first) and, with a JSON
  * document of several symbols, its opening ({"grid_file": ..., "runs": [). */

@@ -315,25 +315,8 @@ static int jobs_from_grid_file(td_cli_t *cli, bt_args_t *a, td_gridfile_t *gf, t
         a->o.wf_text = gf->walk_forward;
     if (!a->metric_name && gf->wf_metric[0])
         a->metric_name = gf->wf_metric;
-    for (size_t i = 0; i < gf->n_symbols; i++) {
-        const td_gridfile_symbol_t *s = &gf->symbols[i];
-        td_bt_job_t *job = &jobs[(*n_jobs)++];
-        job->symbol = s->symbol;
-        job->data = s->data;
-        job->tz_offset = s->tz_offset_minutes;
-        job->from_file = td_bt_source_kind(s->data) == TD_BT_FILE;
-        if (s->timeframe[0] && td_cli_timeframe_parse(s->timeframe, &job->timeframe_s) != TD_OK)
-            return td_cli_fail(cli, TD_ERR_INVALID,
-                               "%s:%u: symbols.%s.timeframe: expected M1, M5, M15, M30, H1, H4 or D1, found '%s'",
-                               a->grid_file, s->line, s->symbol, s->timeframe);
-        if (job->from_file &&
-            (td_import_format_parse(s->format, &job->format) != TD_OK || !td_import_format_is_bars(job->format)))
-            return td_cli_fail(cli, TD_ERR_INVALID,
-                               "%s:%u: symbols.%s.format: expected a bar format (mt5-bars, dukascopy-bars, "
-                               "lean-bars), found '%s'",
-                               a->grid_file, s->line, s->symbol, s->format);
-    }
-    return GO_ON;
+    rc = td_bt_jobs_from_gridfile(a->grid_file, gf, jobs, n_jobs, err, sizeof err);
+    return rc == TD_OK ? GO_ON : td_cli_fail(cli, rc, "%s", err);
 }
 
 /* The one job of --strategy --symbol --data --grid; GO_ON or the exit code. */
