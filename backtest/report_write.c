@@ -53,18 +53,23 @@ static void put_params_text(td_buf_t *buf, const td_grid_t *grid, uint64_t index
     }
 }
 
-/* "index":N,"params":{"fast":"10",...} */
-static void put_params_json(td_buf_t *buf, const td_grid_t *grid, uint64_t index)
+void td_bt_report_params_json(td_buf_t *buf, const td_grid_t *grid, uint64_t index)
 {
     char v[TD_PARAM_VALUE_MAX + 1];
-    td_json_key_u64(buf, "index", index);
-    td_json_key(buf, "params");
     td_buf_putc(buf, '{');
     for (size_t i = 0; i < td_grid_n_params(grid); i++) {
         td_grid_value(grid, index, i, v);
         td_json_key_str(buf, td_grid_param_name(grid, i), v);
     }
     td_buf_putc(buf, '}');
+}
+
+/* "index":N,"params":{"fast":"10",...} */
+static void put_params_json(td_buf_t *buf, const td_grid_t *grid, uint64_t index)
+{
+    td_json_key_u64(buf, "index", index);
+    td_json_key(buf, "params");
+    td_bt_report_params_json(buf, grid, index);
 }
 
 /* ---- headers ---- */

@@ -62,6 +62,10 @@ typedef struct td_bt_best {
     td_backtest_result_t result;
 } td_bt_best_t;
 
+/* The parameters of combination index as a JSON object {"fast":"10","slow":"30",...} (names and
+ * values as strings, the grid's order): the reports' "params", backtest_results.params. */
+void td_bt_report_params_json(td_buf_t *buf, const td_grid_t *grid, uint64_t index);
+
 /* The header line of a CSV file; multi adds the symbol column where the file has none. */
 void td_bt_report_header(td_buf_t *buf, td_bt_file_t file, const td_grid_t *grid, bool multi);
 
