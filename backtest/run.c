@@ -32,7 +32,7 @@ typedef struct bt_run {
     const td_bt_opts_t *opts;
     const td_grid_t *grid;
     const td_bt_job_t *job;
-    const td_bt_outputs_t *out;
+    const td_bt_outputs_t *outputs;
     const char *symbol_column; /* the job's symbol in a several-symbol run, else NULL */
     td_backtest_config_t config;
     bar_vec_t bars;
@@ -114,27 +114,27 @@ static void find_gaps(const bar_vec_t *bars, td_bt_gaps_t *gaps)
 }
 
 /* The engine's settings of the job's symbol: the options first, then the config's keys. */
-static void config_init(bt_run_t *run, const td_config_t *cfg)
+static void config_init(bt_run_t *run, const td_config_t *config)
 {
     const td_bt_opts_t *o = run->opts;
-    td_backtest_config_t *config = &run->config;
-    td_backtest_config_init(config);
-    snprintf(config->symbol, sizeof config->symbol, "%s", run->job->symbol);
-    td_config_symbol_spec(cfg, run->job->symbol, &config->spec);
-    config->basis = o->basis;
-    config->costs = o->costs;
-    config->conventions = o->conventions;
-    config->spread = o->spread_points >= 0 ? (td_price_t)o->spread_points * config->spec.point : -1;
-    config->slippage_points = o->slippage >= 0 ? o->slippage : td_config_int(cfg, "broker.slippage_points");
-    config->commission_per_lot =
-        o->commission >= 0 ? o->commission : td_config_decimal(cfg, "broker.commission_per_lot");
-    config->day_offset_minutes = (int)td_config_int(cfg, "session.day_offset_minutes");
-    config->tz_offset_minutes = (int)td_config_int(cfg, "session.tz_offset_minutes");
-    config->initial_equity = o->capital;
+    td_backtest_config_t *bt_config = &run->config;
+    td_backtest_config_init(bt_config);
+    snprintf(bt_config->symbol, sizeof bt_config->symbol, "%s", run->job->symbol);
+    td_config_symbol_spec(config, run->job->symbol, &bt_config->spec);
+    bt_config->basis = o->basis;
+    bt_config->costs = o->costs;
+    bt_config->conventions = o->conventions;
+    bt_config->spread = o->spread_points >= 0 ? (td_price_t)o->spread_points * bt_config->spec.point : -1;
+    bt_config->slippage_points = o->slippage >= 0 ? o->slippage : td_config_int(config, "broker.slippage_points");
+    bt_config->commission_per_lot =
+        o->commission >= 0 ? o->commission : td_config_decimal(config, "broker.commission_per_lot");
+    bt_config->day_offset_minutes = (int)td_config_int(config, "session.day_offset_minutes");
+    bt_config->tz_offset_minutes = (int)td_config_int(config, "session.tz_offset_minutes");
+    bt_config->initial_equity = o->capital;
 }
 
 /* Reads the job's bars (at least 2) and describes them in run->data. */
-static td_err_t read_bars(bt_run_t *run, const td_config_t *cfg, const char *data_dir, char *err, size_t errlen)
+static td_err_t read_bars(bt_run_t *run, const td_config_t *config, const char *data_dir, char *err, size_t errlen)
 {
     const td_bt_job_t *job = run->job;
     td_import_opts_t iopts = {
@@ -143,7 +143,7 @@ static td_err_t read_bars(bt_run_t *run, const td_config_t *cfg, const char *dat
         .tz_offset_minutes = job->tz_offset,
         .price_divisor_digits = run->config.spec.digits,
     };
-    td_err_t rc = td_bt_source_read(cfg, data_dir, job->data, job->symbol, job->timeframe_s, &iopts, bar_sink,
+    td_err_t rc = td_bt_source_read(config, data_dir, job->data, job->symbol, job->timeframe_s, &iopts, bar_sink,
                                     &run->bars, run->source, sizeof run->source, err, errlen);
     if (rc == TD_OK && run->bars.len < 2)
         rc = td_err_set(err, errlen, TD_ERR_PARSE, "%s: %zu bars: a backtest needs at least 2", job->data,
@@ -187,29 +187,29 @@ static void best_insert(bt_run_t *run, uint64_t index, const td_backtest_result_
 /* The row's lines in the results CSV, the JSON document, the trades and equity files. */
 static td_err_t write_row(bt_run_t *run, const td_grid_row_t *row)
 {
-    const td_bt_outputs_t *out = run->out;
+    const td_bt_outputs_t *outputs = run->outputs;
     td_err_t rc = TD_OK;
-    if (out->csv) {
+    if (outputs->csv) {
         td_buf_reset(&run->line);
         td_bt_report_result_csv(&run->line, run->grid, run->symbol_column, row->index, row->result);
-        rc = emit(run, out->csv, "results");
+        rc = emit(run, outputs->csv, "results");
     }
-    if (rc == TD_OK && out->json) {
+    if (rc == TD_OK && outputs->json) {
         td_buf_reset(&run->line);
         td_buf_puts(&run->line, run->first_row ? "\n" : ",\n");
         td_bt_report_result_json(&run->line, run->grid, row->index, row->result);
         run->first_row = false;
-        rc = emit(run, out->json, "JSON document");
+        rc = emit(run, outputs->json, "JSON document");
     }
-    for (size_t k = 0; rc == TD_OK && out->trades && k < row->n_trades; k++) {
+    for (size_t k = 0; rc == TD_OK && outputs->trades && k < row->n_trades; k++) {
         td_buf_reset(&run->line);
         td_bt_report_trade(&run->line, row->index, run->job->symbol, run->config.spec.digits, &row->trades[k]);
-        rc = emit(run, out->trades, "trades file");
+        rc = emit(run, outputs->trades, "trades file");
     }
-    for (size_t k = 0; rc == TD_OK && out->equity && k < row->n_equity; k++) {
+    for (size_t k = 0; rc == TD_OK && outputs->equity && k < row->n_equity; k++) {
         td_buf_reset(&run->line);
         td_bt_report_equity(&run->line, run->symbol_column, row->index, &row->equity[k]);
-        rc = emit(run, out->equity, "equity file");
+        rc = emit(run, outputs->equity, "equity file");
     }
     return rc;
 }
@@ -227,8 +227,8 @@ static td_err_t on_row(void *opaque, const td_grid_row_t *row)
         if (rc == TD_OK)
             rc = write_row(run, row);
     }
-    if (rc == TD_OK && run->out->progress)
-        run->out->progress(run->out->progress_opaque, row->index + 1, td_grid_count(run->grid));
+    if (rc == TD_OK && run->outputs->progress)
+        run->outputs->progress(run->outputs->progress_opaque, row->index + 1, td_grid_count(run->grid));
     if (rc == TD_ERR_NOMEM && !run->err[0])
         td_err_set(run->err, sizeof run->err, rc, "out of memory");
     return rc;
@@ -239,20 +239,20 @@ static td_err_t on_row(void *opaque, const td_grid_row_t *row)
 static td_err_t wf_window(void *opaque, const td_wf_window_t *w)
 {
     bt_run_t *run = opaque;
-    const td_bt_outputs_t *out = run->out;
+    const td_bt_outputs_t *outputs = run->outputs;
     td_err_t rc = run->wh ? td_bt_wh_wf_window(run->wh, run->grid, w, run->bars.v, run->err, sizeof run->err) : TD_OK;
-    if (rc == TD_OK && out->wf) {
+    if (rc == TD_OK && outputs->wf) {
         td_buf_reset(&run->line);
         td_bt_report_wf_window_csv(&run->line, run->grid, run->symbol_column, w, run->bars.v);
-        rc = emit(run, out->wf, "walk-forward file");
+        rc = emit(run, outputs->wf, "walk-forward file");
     }
-    if (rc == TD_OK && out->json) {
+    if (rc == TD_OK && outputs->json) {
         td_buf_reset(&run->line);
         if (!run->first_window)
             td_buf_putc(&run->line, ',');
         td_bt_report_wf_window_json(&run->line, run->grid, w, run->bars.v);
         run->first_window = false;
-        rc = emit(run, out->json, "JSON document");
+        rc = emit(run, outputs->json, "JSON document");
     }
     return rc;
 }
@@ -260,27 +260,27 @@ static td_err_t wf_window(void *opaque, const td_wf_window_t *w)
 static td_err_t wf_trade(void *opaque, const td_wf_window_t *w, const td_trade_closed_t *trade)
 {
     bt_run_t *run = opaque;
-    if (!run->out->wf_trades)
+    if (!run->outputs->wf_trades)
         return TD_OK;
     td_buf_reset(&run->line);
     td_bt_report_trade(&run->line, w->number, run->job->symbol, run->config.spec.digits, trade);
-    return emit(run, run->out->wf_trades, "walk-forward trades file");
+    return emit(run, run->outputs->wf_trades, "walk-forward trades file");
 }
 
 static td_err_t wf_equity(void *opaque, const td_wf_window_t *w, uint32_t day, double ret, double wealth)
 {
     bt_run_t *run = opaque;
-    if (!run->out->wf_equity)
+    if (!run->outputs->wf_equity)
         return TD_OK;
     td_buf_reset(&run->line);
     td_bt_report_wf_equity(&run->line, run->symbol_column, w->number, day, ret, wealth);
-    return emit(run, run->out->wf_equity, "walk-forward equity file");
+    return emit(run, run->outputs->wf_equity, "walk-forward equity file");
 }
 
 /* ---- the steps ---- */
 
 /* --warehouse: begins the run's transaction with its row in backtest_runs. */
-static td_err_t begin_warehouse(bt_run_t *run, const td_config_t *cfg, char *err, size_t errlen)
+static td_err_t begin_warehouse(bt_run_t *run, const td_config_t *config, char *err, size_t errlen)
 {
     td_buf_t conventions;
     td_buf_init(&conventions);
@@ -290,7 +290,7 @@ static td_err_t begin_warehouse(bt_run_t *run, const td_config_t *cfg, char *err
     if (rc == TD_OK && !text)
         rc = TD_ERR_NOMEM;
     if (rc == TD_OK)
-        rc = td_bt_wh_begin(td_config_str(cfg, "warehouse.uri"), run->opts->strategy, run->job->symbol, run->source,
+        rc = td_bt_wh_begin(td_config_str(config, "warehouse.uri"), run->opts->strategy, run->job->symbol, run->source,
                             run->opts->spec, text, &run->wh, &run->run_id, err, errlen);
     td_buf_fini(&conventions);
     return rc;
@@ -302,7 +302,7 @@ static td_err_t run_grid(bt_run_t *run, char *err, size_t errlen)
     const td_bt_opts_t *o = run->opts;
     td_grid_opts_t gopts = {
         .threads = (unsigned)o->threads,
-        .collect_trades = run->out->trades != NULL,
+        .collect_trades = run->outputs->trades != NULL,
         .collect_equity = true, /* the DSR and PBO fold every set's daily returns */
     };
     double t0 = td_mono_s();
@@ -313,11 +313,11 @@ static td_err_t run_grid(bt_run_t *run, char *err, size_t errlen)
         rc = td_validate_finish(run->validate, run->stats.threads, &run->validation);
     if (rc == TD_OK && run->wh)
         rc = td_bt_wh_validation(run->wh, &run->validation, err, errlen);
-    if (rc == TD_OK && run->out->json) {
+    if (rc == TD_OK && run->outputs->json) {
         size_t n_show = run->n_best < (size_t)o->best_n ? run->n_best : (size_t)o->best_n;
         td_buf_reset(&run->line);
         td_bt_report_json_after_rows(&run->line, run->grid, &run->stats, run->best, n_show, &run->validation, o);
-        rc = emit(run, run->out->json, "JSON document");
+        rc = emit(run, run->outputs->json, "JSON document");
     }
     return rc;
 }
@@ -334,10 +334,10 @@ static td_err_t run_walk_forward(bt_run_t *run, char *err, size_t errlen)
     run->elapsed += td_mono_s() - t0;
     if (rc == TD_OK && run->wh)
         rc = td_bt_wh_walkforward(run->wh, o->wf_text, td_wf_metric_name(o->wf_metric), &run->wf, err, errlen);
-    if (rc == TD_OK && run->out->json) {
+    if (rc == TD_OK && run->outputs->json) {
         td_buf_reset(&run->line);
         td_bt_report_json_wf_close(&run->line, &run->wf);
-        rc = emit(run, run->out->json, "JSON document");
+        rc = emit(run, run->outputs->json, "JSON document");
     }
     return rc;
 }
@@ -360,12 +360,12 @@ static td_err_t write_summaries(bt_run_t *run, bool multi)
     td_err_t rc = td_buf_error(&run->line);
     if (rc != TD_OK)
         return td_err_set(run->err, sizeof run->err, rc, "out of memory");
-    fwrite(run->line.ptr, 1, run->line.len, run->out->summary); /* the CLI checks stdout once at the end */
-    if (run->out->summary_csv) {
+    fwrite(run->line.ptr, 1, run->line.len, run->outputs->summary); /* the CLI checks stdout once at the end */
+    if (run->outputs->summary_csv) {
         td_buf_reset(&run->line);
         td_bt_report_summary_csv(&run->line, &run->data, run->grid, stats, run->n_best ? &run->best[0] : NULL,
                                  &run->validation, &run->wf, o);
-        rc = emit(run, run->out->summary_csv, "summary file");
+        rc = emit(run, run->outputs->summary_csv, "summary file");
     }
     return rc;
 }
@@ -376,14 +376,15 @@ static td_err_t finish_warehouse(bt_run_t *run, char *err, size_t errlen)
     td_err_t rc = td_bt_wh_finish(run->wh, err, errlen);
     if (rc != TD_OK)
         return rc;
-    FILE *out = run->out->summary;
-    fprintf(out,
+    FILE *summary = run->outputs->summary;
+    fprintf(summary,
             "warehouse: backtest run %" PRId64 ", %" PRIu64 " result row(s) in backtest_results, DSR and PBO in "
             "backtest_validation",
             run->run_id, run->stats.evaluated);
     if (run->opts->wf)
-        fprintf(out, ", walk-forward in backtest_walkforward and %zu row(s) in backtest_wf_windows", run->wf.windows);
-    fprintf(out, "\n");
+        fprintf(summary, ", walk-forward in backtest_walkforward and %zu row(s) in backtest_wf_windows",
+                run->wf.windows);
+    fprintf(summary, "\n");
     return TD_OK;
 }
 
@@ -401,9 +402,9 @@ static void fill_done(const bt_run_t *run, td_bt_done_t *done)
     done->pbo = run->validation.have_pbo ? run->validation.pbo.pbo : NAN;
 }
 
-td_err_t td_bt_run_symbol(const td_config_t *cfg, const char *data_dir, const td_bt_opts_t *opts, const td_grid_t *grid,
-                          const td_bt_job_t *job, size_t n, bool multi, const td_bt_outputs_t *outputs,
-                          td_bt_done_t *done, char *err, size_t errlen)
+td_err_t td_bt_run_symbol(const td_config_t *config, const char *data_dir, const td_bt_opts_t *opts,
+                          const td_grid_t *grid, const td_bt_job_t *job, size_t n, bool multi,
+                          const td_bt_outputs_t *outputs, td_bt_done_t *done, char *err, size_t errlen)
 {
     bt_run_t *run = calloc(1, sizeof *run);
     if (!run)
@@ -411,14 +412,14 @@ td_err_t td_bt_run_symbol(const td_config_t *cfg, const char *data_dir, const td
     run->opts = opts;
     run->grid = grid;
     run->job = job;
-    run->out = outputs;
+    run->outputs = outputs;
     run->symbol_column = multi ? job->symbol : NULL;
     run->first_row = run->first_window = true;
     run->best_max = (size_t)(opts->best_n > 0 ? opts->best_n : 1); /* the best set is always kept for the summary */
     td_buf_init(&run->line);
-    config_init(run, cfg);
+    config_init(run, config);
 
-    td_err_t rc = read_bars(run, cfg, data_dir, err, errlen);
+    td_err_t rc = read_bars(run, config, data_dir, err, errlen);
     if (rc == TD_OK)
         rc = td_validate_new(td_grid_count(grid), opts->pbo_blocks, &run->validate, err, errlen);
     if (rc == TD_OK && outputs->json) {
@@ -427,7 +428,7 @@ td_err_t td_bt_run_symbol(const td_config_t *cfg, const char *data_dir, const td
         rc = emit(run, outputs->json, "JSON document");
     }
     if (rc == TD_OK && opts->to_warehouse)
-        rc = begin_warehouse(run, cfg, err, errlen);
+        rc = begin_warehouse(run, config, err, errlen);
     if (rc == TD_OK)
         rc = run_grid(run, err, errlen);
     if (rc == TD_OK && opts->wf)
@@ -458,8 +459,8 @@ td_err_t td_bt_run_symbol(const td_config_t *cfg, const char *data_dir, const td
 
 /* ---- the run's beginning and end ---- */
 
-td_err_t td_bt_jobs_from_gridfile(const char *path, const td_gridfile_t *gf, td_bt_job_t *jobs, size_t *n_jobs,
-                                  char *errbuf, size_t errlen)
+td_err_t td_bt_run_gridfile_jobs(const char *path, const td_gridfile_t *gf, td_bt_job_t *jobs, size_t *n_jobs,
+                                 char *errbuf, size_t errlen)
 {
     for (size_t i = 0; i < gf->n_symbols; i++) {
         const td_gridfile_symbol_t *s = &gf->symbols[i];
@@ -493,8 +494,8 @@ static td_err_t write_buf(td_buf_t *buf, FILE *f, char *err, size_t errlen)
     return rc;
 }
 
-td_err_t td_bt_begin(const td_bt_outputs_t *outputs, const td_grid_t *grid, bool multi, const char *grid_file,
-                     char *err, size_t errlen)
+td_err_t td_bt_run_begin(const td_bt_outputs_t *outputs, const td_grid_t *grid, bool multi, const char *grid_file,
+                         char *err, size_t errlen)
 {
     const struct {
         FILE *f;
@@ -524,8 +525,8 @@ td_err_t td_bt_begin(const td_bt_outputs_t *outputs, const td_grid_t *grid, bool
     return rc;
 }
 
-td_err_t td_bt_end(const td_bt_outputs_t *outputs, const td_grid_t *grid, bool multi, const td_bt_job_t *jobs,
-                   const td_bt_done_t *done, size_t n_jobs, char *err, size_t errlen)
+td_err_t td_bt_run_end(const td_bt_outputs_t *outputs, const td_grid_t *grid, bool multi, const td_bt_job_t *jobs,
+                       const td_bt_done_t *done, size_t n_jobs, char *err, size_t errlen)
 {
     td_buf_t tail;
     td_buf_init(&tail);

@@ -11,8 +11,8 @@
  * walk-forward, throughput) goes to outputs->summary; the timing is never in a result file, so
  * result files are byte-identical across runs and thread counts.
  *
- * A run with several symbols (a grid file) is td_bt_begin, td_bt_run_symbol per symbol in order,
- * td_bt_end; one symbol is the same with multi false.
+ * A run with several symbols (a grid file) is td_bt_run_begin, td_bt_run_symbol per symbol in order,
+ * td_bt_run_end; one symbol is the same with multi false.
  *
  * Errors: TD_ERR_IO when an output cannot be written, TD_ERR_PARSE / TD_ERR_INVALID /
  * TD_ERR_NOT_FOUND from the bars, the libpq adapter's codes from the warehouse, TD_ERR_NOMEM; the
@@ -94,13 +94,13 @@ typedef struct td_bt_outputs {
 /* The jobs of a grid file read from path (backtest/gridfile.h), one per symbol in its order; they
  * point into gf. TD_ERR_INVALID for a timeframe or format that is not a bar one, the message
  * naming the file, line and field. */
-td_err_t td_bt_jobs_from_gridfile(const char *path, const td_gridfile_t *gf, td_bt_job_t *jobs, size_t *n_jobs,
-                                  char *errbuf, size_t errlen) TD_WUR;
+td_err_t td_bt_run_gridfile_jobs(const char *path, const td_gridfile_t *gf, td_bt_job_t *jobs, size_t *n_jobs,
+                                 char *errbuf, size_t errlen) TD_WUR;
 
 /* Writes the header lines of the CSV files (multi: a symbol column first) and, with a JSON
  * document of several symbols, its opening ({"grid_file": ..., "runs": [). */
-td_err_t td_bt_begin(const td_bt_outputs_t *outputs, const td_grid_t *grid, bool multi, const char *grid_file,
-                     char *errbuf, size_t errlen) TD_WUR;
+td_err_t td_bt_run_begin(const td_bt_outputs_t *outputs, const td_grid_t *grid, bool multi, const char *grid_file,
+                         char *errbuf, size_t errlen) TD_WUR;
 
 /* Runs job (the n-th symbol, 0 first) with config's symbol section, broker and session keys;
  * data_dir holds the tape for data "tape". Fills *done. */
@@ -109,7 +109,7 @@ td_err_t td_bt_run_symbol(const td_config_t *config, const char *data_dir, const
                           const td_bt_outputs_t *outputs, td_bt_done_t *done, char *errbuf, size_t errlen) TD_WUR;
 
 /* Closes the JSON document and, with several symbols, writes the best set per symbol. */
-td_err_t td_bt_end(const td_bt_outputs_t *outputs, const td_grid_t *grid, bool multi, const td_bt_job_t *jobs,
-                   const td_bt_done_t *done, size_t n_jobs, char *errbuf, size_t errlen) TD_WUR;
+td_err_t td_bt_run_end(const td_bt_outputs_t *outputs, const td_grid_t *grid, bool multi, const td_bt_job_t *jobs,
+                       const td_bt_done_t *done, size_t n_jobs, char *errbuf, size_t errlen) TD_WUR;
 
 #endif

@@ -315,7 +315,7 @@ static int jobs_from_grid_file(td_cli_t *cli, bt_args_t *a, td_gridfile_t *gf, t
         a->o.wf_text = gf->walk_forward;
     if (!a->metric_name && gf->wf_metric[0])
         a->metric_name = gf->wf_metric;
-    rc = td_bt_jobs_from_gridfile(a->grid_file, gf, jobs, n_jobs, err, sizeof err);
+    rc = td_bt_run_gridfile_jobs(a->grid_file, gf, jobs, n_jobs, err, sizeof err);
     return rc == TD_OK ? GO_ON : td_cli_fail(cli, rc, "%s", err);
 }
 
@@ -385,37 +385,37 @@ static FILE *open_out(const char *path, const char **failed)
 
 /* Creates the output files; the results go to stdout without --out and --json, the summary to
  * stdout when the results go to a file. */
-static td_err_t open_outputs(const bt_args_t *a, td_bt_outputs_t *files, char *err, size_t errlen)
+static td_err_t open_outputs(const bt_args_t *a, td_bt_outputs_t *outputs, char *err, size_t errlen)
 {
     const char *failed = NULL;
-    memset(files, 0, sizeof *files);
-    files->summary = stderr;
+    memset(outputs, 0, sizeof *outputs);
+    outputs->summary = stderr;
     if (a->out) {
-        files->csv = open_out(a->out, &failed);
-        files->summary = a->json ? stderr : stdout;
+        outputs->csv = open_out(a->out, &failed);
+        outputs->summary = a->json ? stderr : stdout;
     } else if (!a->json) {
-        files->csv = stdout;
+        outputs->csv = stdout;
     }
-    files->json = a->json ? stdout : NULL;
-    files->trades = open_out(a->trades, &failed);
-    files->equity = open_out(a->equity, &failed);
-    files->summary_csv = open_out(a->summary, &failed);
-    files->wf = open_out(a->wf, &failed);
-    files->wf_trades = open_out(a->wf_trades, &failed);
-    files->wf_equity = open_out(a->wf_equity, &failed);
+    outputs->json = a->json ? stdout : NULL;
+    outputs->trades = open_out(a->trades, &failed);
+    outputs->equity = open_out(a->equity, &failed);
+    outputs->summary_csv = open_out(a->summary, &failed);
+    outputs->wf = open_out(a->wf, &failed);
+    outputs->wf_trades = open_out(a->wf_trades, &failed);
+    outputs->wf_equity = open_out(a->wf_equity, &failed);
     return failed ? td_err_set(err, errlen, TD_ERR_IO, "cannot create %s", failed) : TD_OK;
 }
 
 /* Closes the files; a failed flush is a failed write. Keeps rc when it is already a failure. */
-static td_err_t close_outputs(td_bt_outputs_t *files, td_err_t rc, char *err, size_t errlen)
+static td_err_t close_outputs(td_bt_outputs_t *outputs, td_err_t rc, char *err, size_t errlen)
 {
-    FILE *all[] = {files->csv != stdout ? files->csv : NULL,
-                   files->trades,
-                   files->equity,
-                   files->summary_csv,
-                   files->wf,
-                   files->wf_trades,
-                   files->wf_equity};
+    FILE *all[] = {outputs->csv != stdout ? outputs->csv : NULL,
+                   outputs->trades,
+                   outputs->equity,
+                   outputs->summary_csv,
+                   outputs->wf,
+                   outputs->wf_trades,
+                   outputs->wf_equity};
     for (size_t k = 0; k < sizeof all / sizeof all[0]; k++)
         if (all[k] && fclose(all[k]) != 0 && rc == TD_OK)
             rc = td_err_set(err, errlen, TD_ERR_IO, "cannot write an output file");
@@ -447,23 +447,23 @@ int td_cmd_backtest(td_cli_t *cli, int argc, char **argv)
     }
 
     char err[1024] = "";
-    td_bt_outputs_t files;
-    td_err_t rc = open_outputs(&a, &files, err, sizeof err);
+    td_bt_outputs_t outputs;
+    td_err_t rc = open_outputs(&a, &outputs, err, sizeof err);
     progress_t progress = {{0, 0}};
-    if (!a.json && files.csv != stdout && isatty(STDERR_FILENO)) {
+    if (!a.json && outputs.csv != stdout && isatty(STDERR_FILENO)) {
         clock_gettime(CLOCK_MONOTONIC, &progress.last);
-        files.progress = show_progress;
-        files.progress_opaque = &progress;
+        outputs.progress = show_progress;
+        outputs.progress_opaque = &progress;
     }
     if (rc == TD_OK)
-        rc = td_bt_begin(&files, grid, multi, a.grid_file, err, sizeof err);
+        rc = td_bt_run_begin(&outputs, grid, multi, a.grid_file, err, sizeof err);
     td_bt_done_t done[TD_GRIDFILE_MAX_SYMBOLS];
     for (size_t i = 0; rc == TD_OK && i < n_jobs; i++)
-        rc = td_bt_run_symbol(cli->config, cli->data_dir, &a.o, grid, &jobs[i], i, multi, &files, &done[i], err,
+        rc = td_bt_run_symbol(cli->config, cli->data_dir, &a.o, grid, &jobs[i], i, multi, &outputs, &done[i], err,
                               sizeof err);
     if (rc == TD_OK)
-        rc = td_bt_end(&files, grid, multi, jobs, done, n_jobs, err, sizeof err);
-    rc = close_outputs(&files, rc, err, sizeof err);
+        rc = td_bt_run_end(&outputs, grid, multi, jobs, done, n_jobs, err, sizeof err);
+    rc = close_outputs(&outputs, rc, err, sizeof err);
     code = rc == TD_OK ? TD_EXIT_OK : td_cli_fail(cli, rc, "%s", err[0] ? err : "failed");
     td_grid_destroy(grid);
     free(gf);

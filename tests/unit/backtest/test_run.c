@@ -71,11 +71,11 @@ static void run_into(const char *dir, const char *bars, unsigned threads, const 
     assert_int_equal(td_grid_parse(o.spec, &grid, err, sizeof err), TD_OK);
     td_bt_job_t job = {.symbol = "EURUSD", .data = bars, .from_file = true, .format = TD_FMT_MT5_BARS};
     td_bt_done_t done;
-    td_err_t rc = td_bt_begin(&out, grid, false, NULL, err, sizeof err);
+    td_err_t rc = td_bt_run_begin(&out, grid, false, NULL, err, sizeof err);
     if (rc == TD_OK)
         rc = td_bt_run_symbol(config, dir, &o, grid, &job, 0, false, &out, &done, err, sizeof err);
     if (rc == TD_OK)
-        rc = td_bt_end(&out, grid, false, &job, &done, 1, err, sizeof err);
+        rc = td_bt_run_end(&out, grid, false, &job, &done, 1, err, sizeof err);
     if (rc != TD_OK)
         fail_msg("run: %s %s", td_err_name(rc), err);
     assert_true(done.have_best);
