@@ -165,10 +165,52 @@ static void test_same_bytes_with_1_and_2_threads(void **unused)
     scratch_tape_remove(dir2, NULL);
 }
 
+/* A results file that refuses writes (/dev/full, unbuffered) stops the run with TD_ERR_IO naming
+ * the file, and fills no done record. */
+static void test_failed_write(void **unused)
+{
+    (void)unused;
+    char dir[1024], bars[1100], err[1024] = "";
+    td_tape_t *unused_tape = NULL;
+    scratch_tape_open(dir, sizeof dir, "runfail", &unused_tape);
+    td_tape_close(unused_tape);
+    snprintf(bars, sizeof bars, "%s/bars.csv", dir);
+    assert_int_equal(write_mt5_bars(bars, 600), 0);
+    td_config_t *config = td_config_new();
+    assert_non_null(config);
+    FILE *full = fopen("/dev/full", "w");
+    if (!full) {
+        printf("SKIP: no /dev/full\n");
+        td_config_destroy(config);
+        scratch_tape_remove(dir, NULL);
+        return;
+    }
+    setvbuf(full, NULL, _IONBF, 0);
+    FILE *summary = tmpfile();
+    assert_non_null(summary);
+    td_bt_outputs_t out = {.csv = full, .summary = summary};
+    td_bt_opts_t o = grid_opts(1);
+    o.wf = false;
+    td_grid_t *grid = NULL;
+    assert_int_equal(td_grid_parse(o.spec, &grid, err, sizeof err), TD_OK);
+    td_bt_job_t job = {.symbol = "EURUSD", .data = bars, .from_file = true, .format = TD_FMT_MT5_BARS};
+    td_bt_done_t done = {.have_best = true, .index = 12345};
+    td_err_t rc = td_bt_run_symbol(config, dir, &o, grid, &job, 0, false, &out, &done, err, sizeof err);
+    assert_int_equal(rc, TD_ERR_IO);
+    assert_non_null(strstr(err, "cannot write the results"));
+    assert_int_equal(done.index, 12345);
+    fclose(full);
+    fclose(summary);
+    td_grid_destroy(grid);
+    td_config_destroy(config);
+    scratch_tape_remove(dir, NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_same_bytes_with_1_and_2_threads),
+        cmocka_unit_test(test_failed_write),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
