@@ -94,6 +94,15 @@ static void run_into(const char *dir, const char *bars, unsigned threads, const 
     td_grid_destroy(grid);
 }
 
+/* A new folder under the build tree for a run's files (scratch_tape.h makes it, with a tape the
+ * run does not use; scratch_tape_remove removes it). */
+static void new_dir(char *dir, size_t size, const char *name)
+{
+    td_tape_t *tape = NULL;
+    scratch_tape_open(dir, size, name, &tape);
+    td_tape_close(tape);
+}
+
 static char *slurp(const char *dir, const char *name, size_t *len)
 {
     char path[1200];
@@ -125,11 +134,8 @@ static void test_same_bytes_with_1_and_2_threads(void **unused)
 {
     (void)unused;
     char dir1[1024], dir2[1024], bars[1100];
-    td_tape_t *unused_tape = NULL;
-    scratch_tape_open(dir1, sizeof dir1, "run1", &unused_tape);
-    td_tape_close(unused_tape);
-    scratch_tape_open(dir2, sizeof dir2, "run2", &unused_tape);
-    td_tape_close(unused_tape);
+    new_dir(dir1, sizeof dir1, "run1");
+    new_dir(dir2, sizeof dir2, "run2");
     snprintf(bars, sizeof bars, "%s/bars.csv", dir1);
     assert_int_equal(write_mt5_bars(bars, 3000), 0);
     td_config_t *config = td_config_new();
@@ -171,9 +177,7 @@ static void test_failed_write(void **unused)
 {
     (void)unused;
     char dir[1024], bars[1100], err[1024] = "";
-    td_tape_t *unused_tape = NULL;
-    scratch_tape_open(dir, sizeof dir, "runfail", &unused_tape);
-    td_tape_close(unused_tape);
+    new_dir(dir, sizeof dir, "runfail");
     snprintf(bars, sizeof bars, "%s/bars.csv", dir);
     assert_int_equal(write_mt5_bars(bars, 600), 0);
     td_config_t *config = td_config_new();
