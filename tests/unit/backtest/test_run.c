@@ -5,6 +5,7 @@
  * results, trades, equity and summary CSV files, the walk-forward files and the JSON document.
  * The text summary holds the timing and is not compared.
  */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,6 +15,7 @@
 #include <cmocka.h>
 
 #include "../scratch_tape.h"
+#include "backtest/report.h"
 #include "backtest/run.h"
 #include "bt_testutil.h"
 
@@ -46,7 +48,7 @@ static td_bt_opts_t grid_opts(unsigned threads)
 
 /* Runs the grid on `threads` threads into dir/<names>; *evaluated gets the sets run. */
 static void run_into(const char *dir, const char *bars, unsigned threads, const td_config_t *config,
-                     uint64_t *evaluated)
+                     uint64_t *evaluated, td_bt_done_t *done)
 {
     FILE *f[N_FILES];
     char path[1200], err[1024] = "";
@@ -70,15 +72,14 @@ static void run_into(const char *dir, const char *bars, unsigned threads, const 
     td_grid_t *grid = NULL;
     assert_int_equal(td_grid_parse(o.spec, &grid, err, sizeof err), TD_OK);
     td_bt_job_t job = {.symbol = "EURUSD", .data = bars, .from_file = true, .format = TD_FMT_MT5_BARS};
-    td_bt_done_t done;
     td_err_t rc = td_bt_run_begin(&out, grid, false, NULL, err, sizeof err);
     if (rc == TD_OK)
-        rc = td_bt_run_symbol(config, dir, &o, grid, &job, 0, false, &out, &done, err, sizeof err);
+        rc = td_bt_run_symbol(config, dir, &o, grid, &job, 0, false, &out, done, err, sizeof err);
     if (rc == TD_OK)
-        rc = td_bt_run_end(&out, grid, false, &job, &done, 1, err, sizeof err);
+        rc = td_bt_run_end(&out, grid, false, &job, done, 1, err, sizeof err);
     if (rc != TD_OK)
         fail_msg("run: %s %s", td_err_name(rc), err);
-    assert_true(done.have_best);
+    assert_true(done->have_best);
     /* the summary names the evaluated sets: "N combinations of SPEC: M evaluated, ..." */
     rewind(summary);
     char line[512];
@@ -145,9 +146,11 @@ static void test_same_bytes_with_1_and_2_threads(void **unused)
     assert_int_equal(td_config_set(config, "symbols.EURUSD.contract_size", "100000", "test", err, sizeof err), TD_OK);
 
     uint64_t eval1 = 0, eval2 = 0;
-    run_into(dir1, bars, 1, config, &eval1);
-    run_into(dir2, bars, 2, config, &eval2);
+    td_bt_done_t done1, done2;
+    run_into(dir1, bars, 1, config, &eval1, &done1);
+    run_into(dir2, bars, 2, config, &eval2, &done2);
     assert_int_equal(eval1, eval2);
+    assert_int_equal(done1.index, done2.index);
     assert_int_equal(eval1, 16); /* 3 x 3 x 2 sets; fast 12 >= slow 10 is refused in both directions */
 
     for (size_t k = 0; k < N_FILES; k++) {
@@ -166,6 +169,24 @@ static void test_same_bytes_with_1_and_2_threads(void **unused)
         free(a);
         free(b);
     }
+
+    /* the JSON document reads back (backtest/report.c) with the run's best set and figures */
+    char path[1200];
+    snprintf(path, sizeof path, "%s/report.json", dir1);
+    td_bt_report_t *report = malloc(sizeof *report);
+    assert_non_null(report);
+    td_err_t rc = td_bt_report_find(path, "EURUSD", report, err, sizeof err);
+    if (rc != TD_OK)
+        fail_msg("%s: %s", td_err_name(rc), err);
+    assert_true(report->have_best);
+    assert_true(report->best_index == (double)done1.index);
+    assert_true(fabs(report->best_sharpe - done1.sharpe) <= 1e-9 * fabs(done1.sharpe));
+    assert_true(fabs(report->dsr - done1.dsr) <= 1e-9);
+    assert_true(report->trials == (double)eval1);
+    assert_true(report->have_wf);
+    assert_string_equal(report->wf_spec, "600:300");
+    assert_string_equal(report->strategy, "sma_cross");
+    free(report);
     td_config_destroy(config);
     scratch_tape_remove(dir1, NULL);
     scratch_tape_remove(dir2, NULL);
