@@ -8,6 +8,7 @@
 #include <inttypes.h>
 #include <math.h>
 
+#include "core/csv_out.h"
 #include "core/json_out.h"
 
 static const char *const month_names[12] = {"jan", "feb", "mar", "apr", "may", "jun",
@@ -20,25 +21,21 @@ static double annualize(void)
     return sqrt((double)TD_BTMETRICS_DAYS_PER_YEAR);
 }
 
-/* A derived double in a CSV field (nan, inf, -inf) or a JSON value (null). */
-static void put_double(td_buf_t *buf, double v, bool json)
-{
-    if (json)
-        td_json_double(buf, v);
-    else
-        td_buf_put_double(buf, v);
-}
-
 /* Money with 2 decimals, for the text summary. */
 static void put_money2(td_buf_t *buf, td_money_t v)
 {
     td_buf_put_price(buf, v, 2);
 }
 
-static void put_symbol_column(td_buf_t *buf, const char *symbol)
+/* The first fields of a line: [symbol,]n. */
+static void put_line_start(td_buf_t *buf, const char *symbol, uint64_t n)
 {
-    if (symbol)
-        td_buf_putf(buf, "%s,", symbol);
+    if (symbol) {
+        td_buf_puts(buf, symbol);
+        td_csv_u64(buf, n);
+    } else {
+        td_buf_putf(buf, "%" PRIu64, n);
+    }
 }
 
 /* ---- parameters ---- */
@@ -62,6 +59,13 @@ void td_bt_report_params_json(td_buf_t *buf, const td_grid_t *grid, uint64_t ind
         td_json_key_str(buf, td_grid_param_name(grid, i), v);
     }
     td_buf_putc(buf, '}');
+}
+
+/* The parameters as one CSV field, "fast=10 slow=30" (no commas). */
+static void csv_params_text(td_buf_t *buf, const td_grid_t *grid, uint64_t index)
+{
+    td_buf_putc(buf, ',');
+    put_params_text(buf, grid, index);
 }
 
 /* "index":N,"params":{"fast":"10",...} */
@@ -147,24 +151,22 @@ static void put_metrics(td_buf_t *buf, const td_backtest_result_t *r, bool json)
         {"annual_volatility", false, 0, m->annual_volatility},
         {"final_equity", true, r->final_equity, 0},
     };
-    if (json) {
-        td_json_key_u64(buf, "trades", t->trades);
-        td_json_key_u64(buf, "wins", t->wins);
-    } else {
-        td_buf_putf(buf, ",%" PRIu64, t->trades);
-    }
-    for (size_t k = 0; k < sizeof cols / sizeof cols[0]; k++) {
-        if (json)
-            td_json_key(buf, cols[k].name);
-        else
-            td_buf_putc(buf, ',');
-        if (cols[k].money)
-            td_buf_put_fixed(buf, cols[k].fixed);
-        else
-            put_double(buf, cols[k].v, json);
-    }
-    if (!json)
+    if (!json) {
+        td_csv_u64(buf, t->trades);
+        for (size_t k = 0; k < sizeof cols / sizeof cols[0]; k++)
+            if (cols[k].money)
+                td_csv_fixed(buf, cols[k].fixed);
+            else
+                td_csv_double(buf, cols[k].v);
         return;
+    }
+    td_json_key_u64(buf, "trades", t->trades);
+    td_json_key_u64(buf, "wins", t->wins);
+    for (size_t k = 0; k < sizeof cols / sizeof cols[0]; k++)
+        if (cols[k].money)
+            td_json_key_fixed(buf, cols[k].name, cols[k].fixed);
+        else
+            td_json_key_double(buf, cols[k].name, cols[k].v);
     td_json_key_fixed(buf, "commission", t->commission);
     td_json_key_fixed(buf, "swap", t->swap);
     td_json_key_u64(buf, "days", r->days);
@@ -177,14 +179,13 @@ void td_bt_report_result_csv(td_buf_t *buf, const td_grid_t *grid, const char *s
                              const td_backtest_result_t *result)
 {
     char v[TD_PARAM_VALUE_MAX + 1];
-    put_symbol_column(buf, symbol);
-    td_buf_putf(buf, "%" PRIu64, index);
+    put_line_start(buf, symbol, index);
     for (size_t i = 0; i < td_grid_n_params(grid); i++) {
         td_grid_value(grid, index, i, v);
-        td_buf_putf(buf, ",%s", v);
+        td_csv_str(buf, v);
     }
     put_metrics(buf, result, false);
-    td_buf_putc(buf, '\n');
+    td_csv_end(buf);
 }
 
 void td_bt_report_result_json(td_buf_t *buf, const td_grid_t *grid, uint64_t index, const td_backtest_result_t *result)
@@ -199,32 +200,26 @@ void td_bt_report_trade(td_buf_t *buf, uint64_t n, const char *symbol, unsigned 
 {
     td_money_t net = 0;
     td_buf_fail(buf, td_btmetrics_trade_net(trade, &net));
-    td_buf_putf(buf, "%" PRIu64 ",%s,%s,", n, symbol, trade->side == TD_SIDE_BUY ? "long" : "short");
-    td_buf_put_iso_time(buf, trade->entry_time);
-    td_buf_putc(buf, ',');
-    td_buf_put_price(buf, trade->entry_price, digits);
-    td_buf_putc(buf, ',');
-    td_buf_put_iso_time(buf, trade->exit_time);
-    td_buf_putc(buf, ',');
-    td_buf_put_price(buf, trade->exit_price, digits);
+    td_buf_putf(buf, "%" PRIu64, n);
+    td_csv_str(buf, symbol);
+    td_csv_str(buf, trade->side == TD_SIDE_BUY ? "long" : "short");
+    td_csv_iso_time(buf, trade->entry_time);
+    td_csv_price(buf, trade->entry_price, digits);
+    td_csv_iso_time(buf, trade->exit_time);
+    td_csv_price(buf, trade->exit_price, digits);
     const int64_t money[] = {trade->volume, trade->pnl, trade->commission, trade->swap, net};
-    for (size_t j = 0; j < sizeof money / sizeof money[0]; j++) {
-        td_buf_putc(buf, ',');
-        td_buf_put_fixed(buf, money[j]);
-    }
-    td_buf_putc(buf, '\n');
+    for (size_t j = 0; j < sizeof money / sizeof money[0]; j++)
+        td_csv_fixed(buf, money[j]);
+    td_csv_end(buf);
 }
 
 void td_bt_report_equity(td_buf_t *buf, const char *symbol, uint64_t index, const td_grid_equity_t *equity)
 {
-    put_symbol_column(buf, symbol);
-    td_buf_putf(buf, "%" PRIu64 ",", index);
-    td_buf_put_day(buf, equity->trading_day);
-    td_buf_putc(buf, ',');
-    td_buf_put_fixed(buf, equity->equity);
-    td_buf_putc(buf, ',');
-    td_buf_put_double(buf, equity->daily_return);
-    td_buf_putc(buf, '\n');
+    put_line_start(buf, symbol, index);
+    td_csv_day(buf, equity->trading_day);
+    td_csv_fixed(buf, equity->equity);
+    td_csv_double(buf, equity->daily_return);
+    td_csv_end(buf);
 }
 
 /* ---- walk-forward ---- */
@@ -246,29 +241,24 @@ static void put_oos_json(td_buf_t *buf, const td_btmetrics_trades_t *t, const td
 void td_bt_report_wf_window_csv(td_buf_t *buf, const td_grid_t *grid, const char *symbol, const td_wf_window_t *w,
                                 const td_bar_t *bars)
 {
-    put_symbol_column(buf, symbol);
-    td_buf_putf(buf, "%zu,", w->number);
-    td_buf_put_iso_time(buf, bars[w->is_from].open_time);
-    td_buf_putc(buf, ',');
-    td_buf_put_iso_time(buf, bars[w->is_to].open_time);
-    td_buf_putc(buf, ',');
-    td_buf_put_iso_time(buf, bars[w->oos_to - 1].open_time);
-    td_buf_putc(buf, ',');
+    put_line_start(buf, symbol, w->number);
+    td_csv_iso_time(buf, bars[w->is_from].open_time);
+    td_csv_iso_time(buf, bars[w->is_to].open_time);
+    td_csv_iso_time(buf, bars[w->oos_to - 1].open_time);
     if (w->chosen) {
-        td_buf_putf(buf, "%" PRIu64 ",", w->index);
-        put_params_text(buf, grid, w->index);
+        td_csv_u64(buf, w->index);
+        csv_params_text(buf, grid, w->index);
     } else {
-        td_buf_puts(buf, ",none");
+        td_csv_str(buf, "");
+        td_csv_str(buf, "none");
     }
-    td_buf_putc(buf, ',');
-    td_buf_put_double(buf, w->is_metric);
-    td_buf_putf(buf, ",%" PRIu64 ",%" PRIu64 ",", w->oos_days, w->oos_trades.trades);
-    td_buf_put_fixed(buf, w->oos_trades.net_pnl);
-    td_buf_putc(buf, ',');
-    td_buf_put_double(buf, w->oos_ratios.sharpe);
-    td_buf_putc(buf, ',');
-    td_buf_put_double(buf, w->oos_ratios.max_drawdown);
-    td_buf_putc(buf, '\n');
+    td_csv_double(buf, w->is_metric);
+    td_csv_u64(buf, w->oos_days);
+    td_csv_u64(buf, w->oos_trades.trades);
+    td_csv_fixed(buf, w->oos_trades.net_pnl);
+    td_csv_double(buf, w->oos_ratios.sharpe);
+    td_csv_double(buf, w->oos_ratios.max_drawdown);
+    td_csv_end(buf);
 }
 
 static void put_iso_member(td_buf_t *buf, const char *name, int64_t ms)
@@ -304,12 +294,11 @@ void td_bt_report_wf_window_json(td_buf_t *buf, const td_grid_t *grid, const td_
 void td_bt_report_wf_equity(td_buf_t *buf, const char *symbol, size_t window, uint32_t trading_day, double ret,
                             double wealth)
 {
-    put_symbol_column(buf, symbol);
-    td_buf_putf(buf, "%zu,", window);
-    td_buf_put_day(buf, trading_day);
-    td_buf_putc(buf, ',');
-    td_buf_put_double(buf, ret);
-    td_buf_putf(buf, ",%.12g\n", wealth);
+    put_line_start(buf, symbol, window);
+    td_csv_day(buf, trading_day);
+    td_csv_double(buf, ret);
+    td_buf_putf(buf, ",%.12g", wealth); /* printf's spelling when not finite, as before */
+    td_csv_end(buf);
 }
 
 /* ---- the JSON document of a symbol ---- */
@@ -570,45 +559,45 @@ void td_bt_report_summary_csv(td_buf_t *buf, const td_bt_data_t *data, const td_
                               const td_wf_result_t *wf, const td_bt_opts_t *opts)
 {
     const td_bt_gaps_t *gaps = &data->gaps;
-    td_buf_putf(buf, "%s,%s,%s,%zu,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",",
-                data->symbol, opts->strategy, data->format, data->n_bars, gaps->total, gaps->weekend, gaps->other,
-                stats->combinations, stats->evaluated, stats->refused);
+    td_buf_puts(buf, data->symbol);
+    td_csv_str(buf, opts->strategy);
+    td_csv_str(buf, data->format);
+    td_csv_u64(buf, data->n_bars);
+    td_csv_u64(buf, gaps->total);
+    td_csv_u64(buf, gaps->weekend);
+    td_csv_u64(buf, gaps->other);
+    td_csv_u64(buf, stats->combinations);
+    td_csv_u64(buf, stats->evaluated);
+    td_csv_u64(buf, stats->refused);
     if (best) {
         const td_btmetrics_trades_t *t = &best->result.trades;
-        td_buf_putf(buf, "%" PRIu64 ",", best->index);
-        put_params_text(buf, grid, best->index);
-        td_buf_putc(buf, ',');
-        td_buf_put_double(buf, best->sharpe);
-        td_buf_putf(buf, ",%" PRIu64 ",", t->trades);
-        td_buf_put_fixed(buf, t->net_pnl);
-        for (int k = 0; k < 12; k++) {
-            td_buf_putc(buf, ',');
-            td_buf_put_fixed(buf, t->by_month[k]);
-        }
-        for (int k = 0; k < 7; k++) {
-            td_buf_putc(buf, ',');
-            td_buf_put_fixed(buf, t->by_weekday[k]);
-        }
+        td_csv_u64(buf, best->index);
+        csv_params_text(buf, grid, best->index);
+        td_csv_double(buf, best->sharpe);
+        td_csv_u64(buf, t->trades);
+        td_csv_fixed(buf, t->net_pnl);
+        for (int k = 0; k < 12; k++)
+            td_csv_fixed(buf, t->by_month[k]);
+        for (int k = 0; k < 7; k++)
+            td_csv_fixed(buf, t->by_weekday[k]);
     } else {
-        td_buf_puts(buf, ",,nan,,,,,,,,,,,,,,,,,,,,,");
+        td_buf_puts(buf, ",,,nan,,,,,,,,,,,,,,,,,,,,,"); /* no index, no params, nan, 21 empty P&L fields */
     }
-    const double figs[] = {validation->dsr.dsr, validation->dsr.expected_max * annualize(),
-                           validation->have_pbo ? validation->pbo.pbo : NAN};
-    for (size_t k = 0; k < sizeof figs / sizeof figs[0]; k++) {
-        td_buf_putc(buf, ',');
-        td_buf_put_double(buf, figs[k]);
-    }
+    td_csv_double(buf, validation->dsr.dsr);
+    td_csv_double(buf, validation->dsr.expected_max * annualize());
+    td_csv_double(buf, validation->have_pbo ? validation->pbo.pbo : NAN);
     if (opts->wf) {
-        td_buf_putf(buf, ",%s,%zu,%" PRIu64 ",%" PRIu64 ",", opts->wf_text, wf->windows, wf->days, wf->trades.trades);
-        td_buf_put_fixed(buf, wf->trades.net_pnl);
-        td_buf_putc(buf, ',');
-        td_buf_put_double(buf, wf->ratios.sharpe);
-        td_buf_putc(buf, ',');
-        td_buf_put_double(buf, wf->ratios.max_drawdown);
+        td_csv_str(buf, opts->wf_text);
+        td_csv_u64(buf, wf->windows);
+        td_csv_u64(buf, wf->days);
+        td_csv_u64(buf, wf->trades.trades);
+        td_csv_fixed(buf, wf->trades.net_pnl);
+        td_csv_double(buf, wf->ratios.sharpe);
+        td_csv_double(buf, wf->ratios.max_drawdown);
     } else {
         td_buf_puts(buf, ",,,,,,,");
     }
-    td_buf_putc(buf, '\n');
+    td_csv_end(buf);
 }
 
 /* ---- a several-symbol run ---- */

@@ -1,4 +1,4 @@
-/* test_buf.c - core/buf.c and core/json_out.c: the text writers with a sticky error.
+/* test_buf.c - core/buf.c, core/json_out.c and core/csv_out.c: the text writers with a sticky error.
  *
  * Fault injection: this test is linked with -Wl,--wrap=realloc (tests/unit/core/CMakeLists.txt),
  * so fail_after counts the buffer's allocations and fails the chosen one.
@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "core/buf.h"
+#include "core/csv_out.h"
 #include "core/fixed.h"
 #include "core/json_out.h"
 
@@ -105,6 +106,28 @@ static void test_json(void **unused)
     td_buf_fini(&buf);
 }
 
+static void test_csv(void **unused)
+{
+    (void)unused;
+    td_buf_t buf;
+    td_buf_init(&buf);
+    td_buf_puts(&buf, "EURUSD");
+    td_csv_u64(&buf, 7);
+    td_csv_str(&buf, "long");
+    td_csv_str(&buf, "");
+    td_csv_str(&buf, "a,b");
+    td_csv_str(&buf, "say \"hi\"");
+    td_csv_fixed(&buf, -725000000);
+    td_csv_price(&buf, 114500000, 5);
+    td_csv_double(&buf, INFINITY);
+    td_csv_iso_time(&buf, 0);
+    td_csv_day(&buf, 20240101);
+    td_csv_end(&buf);
+    assert_text(&buf, "EURUSD,7,long,,\"a,b\",\"say \"\"hi\"\"\",-7.25,1.14500,inf,1970-01-01T00:00:00.000Z,"
+                      "2024-01-01\n");
+    td_buf_fini(&buf);
+}
+
 /* A failed allocation sticks: later appends are no-ops (even ones that would fit), the text stays
  * as it was before the failure, and reset clears the error. */
 static void test_failed_allocation_sticks(void **unused)
@@ -190,6 +213,7 @@ int main(void)
         cmocka_unit_test(test_puts_putf),
         cmocka_unit_test(test_numbers),
         cmocka_unit_test(test_json),
+        cmocka_unit_test(test_csv),
         cmocka_unit_test(test_failed_allocation_sticks),
         cmocka_unit_test(test_every_allocation_fails),
         cmocka_unit_test(test_first_code_sticks),
