@@ -20,8 +20,8 @@
 #include "backtest/validate.h"
 #include "backtest/warehouse.h"
 #include "core/buf.h"
+#include "core/names.h"
 #include "core/timeutil.h"
-#include "processors/bars.h"
 
 typedef struct bar_vec {
     td_bar_t *v;
@@ -469,7 +469,7 @@ td_err_t td_bt_run_gridfile_jobs(const char *path, const td_gridfile_t *gf, td_b
         job->data = s->data;
         job->tz_offset = s->tz_offset_minutes;
         job->from_file = td_bt_source_kind(s->data) == TD_BT_FILE;
-        if (s->timeframe[0] && td_bars_timeframe_parse(s->timeframe, &job->timeframe_s) != TD_OK)
+        if (s->timeframe[0] && td_timeframe_parse(s->timeframe, &job->timeframe_s) != TD_OK)
             return td_err_set(errbuf, errlen, TD_ERR_INVALID,
                               "%s:%u: symbols.%s.timeframe: expected M1, M5, M15, M30, H1, H4 or D1, found '%s'", path,
                               s->line, s->symbol, s->timeframe);

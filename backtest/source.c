@@ -6,10 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/names.h"
 #include "core/pg.h"
 #include "core/timeutil.h"
 #include "host/host.h"
-#include "processors/bars.h"
 
 td_bt_source_kind_t td_bt_source_kind(const char *data)
 {
@@ -80,12 +80,12 @@ static td_err_t history_cb(void *opaque, const char *name)
 }
 
 static td_err_t read_stream(td_tape_t *tape, td_stream_kind_t kind, const char *stream, uint32_t timeframe_s,
-                            checked_t *c)
+                            checked_t *c, char *errbuf, size_t errlen)
 {
     td_event_t *ev = malloc(sizeof *ev);
     td_tape_iter_t *it = NULL;
-    td_err_t rc = ev ? td_tape_iter_new(tape, kind, stream, 0, &it) : TD_ERR_NOMEM;
-    while (rc == TD_OK && (rc = td_tape_iter_next(it, ev)) == TD_OK)
+    td_err_t rc = ev ? td_tape_iter_new(tape, kind, stream, 0, &it, errbuf, errlen) : TD_ERR_NOMEM;
+    while (rc == TD_OK && (rc = td_tape_iter_next(it, ev, errbuf, errlen)) == TD_OK)
         if (ev->kind == TD_EV_BAR && (timeframe_s == 0 || ev->u.bar.timeframe_s == timeframe_s))
             rc = checked_bar(c, ev);
     if (rc == TD_ERR_END)
@@ -108,19 +108,18 @@ static td_err_t from_tape(const td_config_t *config, const char *data_dir, const
     if (rc != TD_OK)
         return rc;
     history_list_t h = {.symbol = symbol};
-    rc = td_tape_symbols(tape, TD_STREAM_HISTORY, history_cb, &h);
+    rc = td_tape_symbols(tape, TD_STREAM_HISTORY, history_cb, &h, errbuf, errlen);
     char tf[16];
     const char *pick = NULL;
     for (size_t i = 0; rc == TD_OK && i < h.n; i++) {
         const char *name = strchr(h.names[i], '@') + 1;
-        if (timeframe_s ? strcmp(name, td_bars_timeframe_name(timeframe_s, tf)) == 0
-                        : h.n == 1 || strcmp(name, "M30") == 0)
+        if (timeframe_s ? strcmp(name, td_timeframe_name(timeframe_s, tf)) == 0 : h.n == 1 || strcmp(name, "M30") == 0)
             pick = h.names[i];
     }
     if (rc == TD_OK && pick) {
         snprintf(described, dlen, "tape history stream %s", pick);
         c->source = described;
-        rc = read_stream(tape, TD_STREAM_HISTORY, pick, 0, c);
+        rc = read_stream(tape, TD_STREAM_HISTORY, pick, 0, c, errbuf, errlen);
     } else if (rc == TD_OK && h.n > 0 && timeframe_s == 0) {
         rc = td_err_set(errbuf, errlen, TD_ERR_INVALID,
                         "the tape has several bar histories of %s (%s, ...) and none is M30: choose with --timeframe",
@@ -129,7 +128,7 @@ static td_err_t from_tape(const td_config_t *config, const char *data_dir, const
         /* no imported history: the bars the processor host built from the ticks */
         uint32_t tf_s = timeframe_s ? timeframe_s : host_timeframe(config);
         snprintf(described, dlen, "tape output stream %s (%s bars built from the ticks)", symbol,
-                 td_bars_timeframe_name(tf_s, tf));
+                 td_timeframe_name(tf_s, tf));
         c->source = described;
         if (td_tape_next_offset(tape, TD_STREAM_OUTPUT, symbol) == 0)
             rc = td_err_set(errbuf, errlen, TD_ERR_NOT_FOUND,
@@ -137,10 +136,8 @@ static td_err_t from_tape(const td_config_t *config, const char *data_dir, const
                             "mt5-bars ...) or process its ticks first",
                             data_dir, symbol);
         else
-            rc = read_stream(tape, TD_STREAM_OUTPUT, symbol, tf_s, c);
+            rc = read_stream(tape, TD_STREAM_OUTPUT, symbol, tf_s, c, errbuf, errlen);
     }
-    if (rc != TD_OK && !errbuf[0])
-        td_tape_last_error(tape, errbuf, errlen);
     td_tape_close(tape);
     return rc;
 }
@@ -157,7 +154,7 @@ static td_err_t from_warehouse(const td_config_t *config, const char *symbol, ui
     snprintf(tf_text, sizeof tf_text, "%" PRIu32, tf_s);
     if (rc == TD_OK) {
         td_pg_describe(pg, where, sizeof where);
-        snprintf(described, dlen, "warehouse %s, table bars, %s %s", where, symbol, td_bars_timeframe_name(tf_s, tf));
+        snprintf(described, dlen, "warehouse %s, table bars, %s %s", where, symbol, td_timeframe_name(tf_s, tf));
         c->source = described;
     }
     td_pg_rows_t *rows = NULL;

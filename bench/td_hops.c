@@ -38,11 +38,11 @@ int main(int argc, char **argv)
         const char *symbol = argv[a];
         td_tape_iter_destroy(iter);
         iter = NULL;
-        rc = td_tape_iter_new(tape, TD_STREAM_OUTPUT, symbol, 0, &iter);
-        while (rc == TD_OK && (rc = td_tape_iter_next(iter, &out)) == TD_OK) {
+        rc = td_tape_iter_new(tape, TD_STREAM_OUTPUT, symbol, 0, &iter, NULL, 0);
+        while (rc == TD_OK && (rc = td_tape_iter_next(iter, &out, NULL, 0)) == TD_OK) {
             if (out.kind != TD_EV_ORDER_INTENT)
                 continue;
-            rc = td_tape_read(tape, TD_STREAM_INPUT, symbol, out.input_offset, &in);
+            rc = td_tape_read(tape, TD_STREAM_INPUT, symbol, out.input_offset, &in, NULL, 0);
             if (rc == TD_OK && n == cap) {
                 cap = cap ? 2 * cap : 256;
                 int64_t *p = realloc(ms, cap * sizeof *ms);

@@ -9,7 +9,6 @@
 #include <sys/stat.h>
 
 #include "core/timeutil.h"
-#include "processors/bars.h"
 
 int td_cli_fail(const td_cli_t *cli, td_err_t rc, const char *fmt, ...)
 {
@@ -106,24 +105,14 @@ bool td_cli_wants_help(int argc, char **argv)
     return false;
 }
 
-td_err_t td_cli_list_symbols(td_tape_t *tape, td_stream_kind_t kind, const char *only, td_symbol_list_t *symbols)
+td_err_t td_cli_list_symbols(td_tape_t *tape, td_stream_kind_t kind, const char *only, td_symbol_list_t *symbols,
+                             char *errbuf, size_t errlen)
 {
     *symbols = (td_symbol_list_t){0};
     if (only) {
         if (td_tape_next_offset(tape, kind, only) == 0)
             return TD_ERR_NOT_FOUND;
-        return td_symbol_list_add(symbols, only);
+        return td_symbol_list_add(symbols, only, errbuf, errlen);
     }
-    return td_tape_symbol_list(tape, kind, symbols);
-}
-
-/* The one timeframe table is processors/bars.c's. */
-td_err_t td_cli_timeframe_parse(const char *name, uint32_t *seconds)
-{
-    return td_bars_timeframe_parse(name, seconds);
-}
-
-const char *td_cli_timeframe_name(uint32_t seconds, char buf[16])
-{
-    return td_bars_timeframe_name(seconds, buf);
+    return td_tape_symbol_list(tape, kind, symbols, errbuf, errlen);
 }

@@ -11,6 +11,7 @@
 #include "core/config.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "core/names.h"
 #include "core/tape.h"
 
 #define TD_EXIT_OK 0
@@ -43,11 +44,6 @@ td_err_t td_cli_parse_date(const char *s, uint32_t *yyyymmdd) TD_WUR;
  * symbol and *path (into arg); false when the argument names no symbol and default_symbol is NULL. */
 bool td_cli_tick_file(const char *arg, const char *default_symbol, char symbol[TD_SYMBOL_MAX + 1], const char **path);
 
-/* Timeframe names M1 M5 M15 M30 H1 H4 D1 <-> seconds. parse: TD_ERR_INVALID for another name;
- * name: "S<seconds>" for a length without a name (buf holds it). */
-td_err_t td_cli_timeframe_parse(const char *name, uint32_t *seconds) TD_WUR;
-const char *td_cli_timeframe_name(uint32_t seconds, char buf[16]);
-
 /* True when argv holds -h or --help. */
 bool td_cli_wants_help(int argc, char **argv);
 
@@ -70,8 +66,9 @@ int td_cmd_feed(td_cli_t *cli, int argc, char **argv);
 int td_cmd_compact(td_cli_t *cli, int argc, char **argv);
 
 /* The names of the streams of `kind` (or just `only`, if it has one), in byte order; free them with
- * td_symbol_list_fini. TD_ERR_NOT_FOUND when `only` has no such stream. */
-td_err_t td_cli_list_symbols(td_tape_t *tape, td_stream_kind_t kind, const char *only,
-                             td_symbol_list_t *symbols) TD_WUR;
+ * td_symbol_list_fini. TD_ERR_NOT_FOUND when `only` has no such stream; the tape's detail of a
+ * failure in errbuf. */
+td_err_t td_cli_list_symbols(td_tape_t *tape, td_stream_kind_t kind, const char *only, td_symbol_list_t *symbols,
+                             char *errbuf, size_t errlen) TD_WUR;
 
 #endif

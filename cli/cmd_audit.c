@@ -304,7 +304,7 @@ int td_cmd_audit(td_cli_t *cli, int argc, char **argv)
     int code = TD_EXIT_OK;
     rc = r ? td_host_config_text(&config, &want) : TD_ERR_NOMEM;
     /* the configuration must be the one the host recorded, or the re-run is not the one it ran */
-    if (rc == TD_OK && td_tape_get_meta(tape, "host/config", &have) == TD_OK &&
+    if (rc == TD_OK && td_tape_get_meta(tape, "host/config", &have, NULL, 0) == TD_OK &&
         (have.len != want.len || memcmp(have.ptr, want.ptr, have.len) != 0))
         code = td_cli_fail(cli, TD_ERR_CONFIG, "the tape was processed with '%.*s', the configuration says '%.*s'",
                            (int)have.len, (const char *)have.ptr, (int)want.len, (const char *)want.ptr);

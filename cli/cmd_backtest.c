@@ -21,6 +21,7 @@
 #include "backtest/source.h"
 #include "backtest/walkforward.h"
 #include "cli/cli.h"
+#include "core/names.h"
 #include "import/import.h"
 
 #define BEST_MAX TD_BT_BEST_MAX
@@ -217,7 +218,7 @@ static int parse_option(td_cli_t *cli, int c, bt_args_t *a)
     case 'y': a->wf_equity = optarg; break;
     case 'n': o->costs = false; break;
     case 'F':
-        if (td_cli_timeframe_parse(optarg, &a->timeframe_s) != TD_OK)
+        if (td_timeframe_parse(optarg, &a->timeframe_s) != TD_OK)
             return td_cli_usage(cli, "--timeframe expects M1, M5, M15, M30, H1, H4 or D1, found '%s'", optarg);
         break;
     case 'c':

@@ -83,7 +83,7 @@ int td_cmd_bars(td_cli_t *cli, int argc, char **argv)
     if (!symbol)
         return td_cli_usage(cli, "--symbol is required");
     uint32_t seconds = 0;
-    if (td_cli_timeframe_parse(tf, &seconds) != TD_OK)
+    if (td_timeframe_parse(tf, &seconds) != TD_OK)
         return td_cli_usage(cli, "--timeframe expects M1, M5, M15, M30, H1, H4 or D1, found '%s'", tf);
 
     char err[1024] = "";
@@ -103,14 +103,14 @@ int td_cmd_bars(td_cli_t *cli, int argc, char **argv)
     td_outbuf_init(&out);
     td_event_t *ev = malloc(sizeof *ev);
     td_tape_iter_t *iter = NULL;
-    rc = ev ? td_tape_iter_new(tape, TD_STREAM_INPUT, symbol, 0, &iter) : TD_ERR_NOMEM;
+    rc = ev ? td_tape_iter_new(tape, TD_STREAM_INPUT, symbol, 0, &iter, NULL, 0) : TD_ERR_NOMEM;
     bool first = true;
     if (format == 'j')
         printf("{\"bars\":[");
     else if (format == 'c')
         printf("time,open,high,low,close,ticks,spread_min,spread_max,spread_mean,late_ticks\n");
     while (rc == TD_OK) {
-        rc = td_tape_iter_next(iter, ev);
+        rc = td_tape_iter_next(iter, ev, NULL, 0);
         if (rc != TD_OK)
             break;
         td_outbuf_clear(&out);

@@ -85,7 +85,7 @@ int td_cmd_compact(td_cli_t *cli, int argc, char **argv)
     /* the configuration must be the one the host recorded, or replay cannot agree */
     if (code == TD_EXIT_OK && (rc = td_host_config_text(&pipeline, &want)) != TD_OK)
         code = td_cli_fail(cli, rc, "out of memory");
-    if (code == TD_EXIT_OK && td_tape_get_meta(tape, "host/config", &have) == TD_OK &&
+    if (code == TD_EXIT_OK && td_tape_get_meta(tape, "host/config", &have, NULL, 0) == TD_OK &&
         (have.len != want.len || memcmp(have.ptr, want.ptr, have.len) != 0))
         code = td_cli_fail(cli, TD_ERR_CONFIG, "the tape was processed with '%.*s', the configuration says '%.*s'",
                            (int)have.len, (const char *)have.ptr, (int)want.len, (const char *)want.ptr);

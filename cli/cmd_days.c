@@ -30,12 +30,12 @@ static td_err_t one_day(void *opaque, const td_day_range_t *in)
     td_day_range_t out_range;
     char hex[65] = "open";
     uint64_t outputs = 0;
-    if (td_tape_day_get(run->tape, TD_STREAM_OUTPUT, run->symbol, in->trading_day, &out_range) == TD_OK) {
+    if (td_tape_day_get(run->tape, TD_STREAM_OUTPUT, run->symbol, in->trading_day, &out_range, NULL, 0) == TD_OK) {
         outputs = out_range.count;
         td_event_t *ev = malloc(sizeof *ev);
         if (!ev)
             return TD_ERR_NOMEM;
-        if (td_tape_read(run->tape, TD_STREAM_OUTPUT, run->symbol, out_range.last_offset, ev) == TD_OK &&
+        if (td_tape_read(run->tape, TD_STREAM_OUTPUT, run->symbol, out_range.last_offset, ev, NULL, 0) == TD_OK &&
             ev->kind == TD_EV_DAY_DIGEST && ev->u.digest.trading_day == in->trading_day)
             td_digest_hex(ev->u.digest.sha256, hex);
         free(ev);
@@ -84,13 +84,13 @@ int td_cmd_days(td_cli_t *cli, int argc, char **argv)
     td_symbol_list_t symbols = {0};
     td_buf_t out;
     td_buf_init(&out);
-    rc = td_cli_list_symbols(tape, TD_STREAM_INPUT, symbol, &symbols);
+    rc = td_cli_list_symbols(tape, TD_STREAM_INPUT, symbol, &symbols, NULL, 0);
     days_run_t run = {.tape = tape, .json = json, .out = &out};
     if (rc == TD_OK && json)
         rc = td_buf_printf(&out, "{\"days\":[");
     for (size_t i = 0; rc == TD_OK && i < symbols.len; i++) {
         run.symbol = symbols.names[i];
-        rc = td_tape_days(tape, TD_STREAM_INPUT, symbols.names[i], one_day, &run);
+        rc = td_tape_days(tape, TD_STREAM_INPUT, symbols.names[i], one_day, &run, NULL, 0);
     }
     if (rc == TD_OK && json)
         rc = td_buf_printf(&out, "]}\n");

@@ -271,7 +271,7 @@ static td_err_t push_params(demo_t *demo, int64_t at, char *err, size_t errlen)
     td_event_t *ev = malloc(sizeof *ev);
     td_err_t rc = ev ? td_cli_open_tape(demo->cli, false, &tape, err, errlen) : TD_ERR_NOMEM;
     if (rc == TD_OK)
-        rc = td_tape_batch_new(tape, &batch);
+        rc = td_tape_batch_new(tape, &batch, NULL, 0);
     for (size_t i = 0; rc == TD_OK && i < demo->n_syms; i++) {
         const demo_symbol_t *sym = &demo->syms[i];
         rc = td_event_init(ev, TD_EV_PARAMS_CHANGED, sym->name, at);
@@ -294,10 +294,10 @@ static td_err_t push_params(demo_t *demo, int64_t at, char *err, size_t errlen)
             snprintf(v->value, sizeof v->value, "%.*s", (int)(len - (size_t)(eq - s) - 1), eq + 1);
             s += len + (comma ? 1 : 0);
         }
-        rc = td_tape_batch_append(batch, TD_STREAM_INPUT, ev);
+        rc = td_tape_batch_append(batch, TD_STREAM_INPUT, ev, NULL, 0);
     }
     if (rc == TD_OK) {
-        rc = td_tape_commit(tape, batch);
+        rc = td_tape_commit(tape, batch, NULL, 0);
         batch = NULL;
     }
     if (rc != TD_OK && !err[0])
@@ -322,8 +322,8 @@ static td_err_t summarise(td_tape_t *tape, const char *symbol, summary_t *s)
     memset(s, 0, sizeof *s);
     td_tape_iter_t *iter = NULL;
     td_event_t *ev = malloc(sizeof *ev);
-    td_err_t rc = ev ? td_tape_iter_new(tape, TD_STREAM_INPUT, symbol, 0, &iter) : TD_ERR_NOMEM;
-    while (rc == TD_OK && (rc = td_tape_iter_next(iter, ev)) == TD_OK) {
+    td_err_t rc = ev ? td_tape_iter_new(tape, TD_STREAM_INPUT, symbol, 0, &iter, NULL, 0) : TD_ERR_NOMEM;
+    while (rc == TD_OK && (rc = td_tape_iter_next(iter, ev, NULL, 0)) == TD_OK) {
         s->inputs++;
         s->ticks += ev->kind == TD_EV_TICK;
         s->clocks += ev->kind == TD_EV_CLOCK;
@@ -336,8 +336,8 @@ static td_err_t summarise(td_tape_t *tape, const char *symbol, summary_t *s)
     td_tape_iter_destroy(iter);
     iter = NULL;
     if (rc == TD_ERR_END)
-        rc = td_tape_iter_new(tape, TD_STREAM_OUTPUT, symbol, 0, &iter);
-    while (rc == TD_OK && (rc = td_tape_iter_next(iter, ev)) == TD_OK) {
+        rc = td_tape_iter_new(tape, TD_STREAM_OUTPUT, symbol, 0, &iter, NULL, 0);
+    while (rc == TD_OK && (rc = td_tape_iter_next(iter, ev, NULL, 0)) == TD_OK) {
         switch (ev->kind) {
         case TD_EV_BAR: s->bars++; break;
         case TD_EV_ORDER_INTENT: s->intents++; break;
@@ -612,7 +612,7 @@ int td_cmd_demo(td_cli_t *cli, int argc, char **argv)
     td_tape_t *tape = NULL;
     td_err_t rc = td_cli_open_tape(cli, true, &tape, demo.err, sizeof demo.err);
     for (size_t i = 0; rc == TD_OK && i < demo.n_syms; i++)
-        rc = td_tape_days(tape, TD_STREAM_INPUT, demo.syms[i].name, add_day, &days);
+        rc = td_tape_days(tape, TD_STREAM_INPUT, demo.syms[i].name, add_day, &days, NULL, 0);
     td_tape_close(tape);
     if (rc != TD_OK)
         return td_cli_fail(cli, rc, "reading the day index: %s", demo.err);

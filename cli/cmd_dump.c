@@ -36,6 +36,7 @@ int td_cmd_dump(td_cli_t *cli, int argc, char **argv)
     };
     const char *symbol = NULL;
     td_stream_kind_t kind = TD_STREAM_INPUT;
+    const char *kind_name = "input";
     uint64_t from = 0, limit = UINT64_MAX;
     bool json = false;
     int c;
@@ -47,6 +48,7 @@ int td_cmd_dump(td_cli_t *cli, int argc, char **argv)
         case 'k':
             if (strcmp(optarg, "input") && strcmp(optarg, "output") && strcmp(optarg, "history"))
                 return td_cli_usage(cli, "--stream expects input, output or history, found '%s'", optarg);
+            kind_name = optarg;
             kind = strcmp(optarg, "output") == 0    ? TD_STREAM_OUTPUT
                    : strcmp(optarg, "history") == 0 ? TD_STREAM_HISTORY
                                                     : TD_STREAM_INPUT;
@@ -72,7 +74,8 @@ int td_cmd_dump(td_cli_t *cli, int argc, char **argv)
     if (rc != TD_OK)
         return td_cli_fail(cli, rc, "%s", err);
     td_symbol_list_t symbols = {0};
-    rc = td_cli_list_symbols(tape, kind, symbol, &symbols);
+    char detail[1024] = ""; /* the tape's detail of a failed call */
+    rc = td_cli_list_symbols(tape, kind, symbol, &symbols, detail, sizeof detail);
     td_event_t *ev = malloc(sizeof *ev);
     td_buf_t line;
     td_buf_init(&line);
@@ -83,9 +86,9 @@ int td_cmd_dump(td_cli_t *cli, int argc, char **argv)
     bool first = true;
     for (size_t i = 0; rc == TD_OK && i < symbols.len; i++) {
         td_tape_iter_t *iter = NULL;
-        rc = td_tape_iter_new(tape, kind, symbols.names[i], from, &iter);
+        rc = td_tape_iter_new(tape, kind, symbols.names[i], from, &iter, detail, sizeof detail);
         for (uint64_t n = 0; rc == TD_OK && n < limit; n++) {
-            rc = td_tape_iter_next(iter, ev);
+            rc = td_tape_iter_next(iter, ev, detail, sizeof detail);
             if (rc != TD_OK)
                 break;
             td_buf_reset(&line);
@@ -106,12 +109,10 @@ int td_cmd_dump(td_cli_t *cli, int argc, char **argv)
     int code = TD_EXIT_OK;
     if (rc == TD_OK && json)
         fputs("]}\n", stdout);
-    if (rc != TD_OK) {
-        char detail[1024];
-        code =
-            td_cli_fail(cli, rc, rc == TD_ERR_NOT_FOUND ? "no input stream for %s" : "dump failed (%s)",
-                        rc == TD_ERR_NOT_FOUND && symbol ? symbol : td_tape_explain(tape, rc, detail, sizeof detail));
-    }
+    if (rc != TD_OK)
+        code = rc == TD_ERR_NOT_FOUND
+                   ? td_cli_fail(cli, rc, "no %s stream for %s", kind_name, symbol ? symbol : "any symbol")
+                   : td_cli_fail(cli, rc, "dump failed (%s)", td_tape_explain(rc, detail));
     td_buf_fini(&line);
     free(ev);
     td_symbol_list_fini(&symbols);

@@ -82,7 +82,7 @@ typedef struct import_run {
 
 static td_err_t append(import_run_t *run, td_event_t *ev)
 {
-    td_err_t rc = td_tape_batch_append(run->batch, run->kind, ev);
+    td_err_t rc = td_tape_batch_append(run->batch, run->kind, ev, NULL, 0);
     if (rc != TD_OK)
         td_err_set(run->err, sizeof run->err, rc, "%s: cannot append to the tape batch", run->path);
     return rc;
@@ -119,7 +119,7 @@ static td_err_t stream_position(import_run_t *run)
     run->stream_last_ms = INT64_MIN;
     if (run->stream_next == 0)
         return TD_OK;
-    td_err_t rc = td_tape_read(run->tape, run->kind, run->stream, run->stream_next - 1, &run->scratch);
+    td_err_t rc = td_tape_read(run->tape, run->kind, run->stream, run->stream_next - 1, &run->scratch, NULL, 0);
     if (rc != TD_OK)
         return td_err_set(run->err, sizeof run->err, rc, "%s: cannot read the stream's last event", run->stream);
     run->stream_last_ms = run->scratch.time_ms;
@@ -138,7 +138,7 @@ static td_err_t sink(void *opaque, const td_event_t *in)
             /* bars go to their own stream per timeframe, known from the first bar */
             char tf[16];
             if (snprintf(run->stream, sizeof run->stream, "%s@%s", run->symbol,
-                         td_cli_timeframe_name(in->u.bar.timeframe_s, tf)) >= (int)sizeof run->stream)
+                         td_timeframe_name(in->u.bar.timeframe_s, tf)) >= (int)sizeof run->stream)
                 return td_err_set(run->err, sizeof run->err, TD_ERR_INVALID,
                                   "%s: symbol too long for a bar stream name", run->symbol);
             rc = stream_position(run);
@@ -226,7 +226,7 @@ static int import_file(import_run_t *run, const td_import_opts_t *opts, bool for
         return td_cli_fail(cli, TD_ERR_INVALID, "%s", run->err);
     }
     if (registry_key(run->symbol, sha, key, sizeof key) == TD_OK && !force &&
-        td_tape_get_meta(run->tape, key, &buf) == TD_OK) {
+        td_tape_get_meta(run->tape, key, &buf, NULL, 0) == TD_OK) {
         int code = td_cli_fail(cli, TD_ERR_EXISTS, "%s: already imported (%.*s); --force imports it again", run->path,
                                (int)buf.len, (const char *)buf.ptr);
         td_buf_fini(&buf);
@@ -254,8 +254,8 @@ static int import_file(import_run_t *run, const td_import_opts_t *opts, bool for
     spec_ev->u.spec = run->spec;
     if (rc == TD_OK)
         rc = td_codec_encode(spec_ev, TD_CODEC_FOR_DIGEST, &spec_bytes);
-    run->need_spec = !bars && (td_tape_get_meta(run->tape, spec_key, &buf) != TD_OK || buf.len != spec_bytes.len ||
-                               memcmp(buf.ptr, spec_bytes.ptr, buf.len) != 0);
+    run->need_spec = !bars && (td_tape_get_meta(run->tape, spec_key, &buf, NULL, 0) != TD_OK ||
+                               buf.len != spec_bytes.len || memcmp(buf.ptr, spec_bytes.ptr, buf.len) != 0);
     if (bars)
         run->day_end = DAY_END_NONE; /* day-end marks belong to input streams */
     run->spec_appended = false;
@@ -270,7 +270,7 @@ static int import_file(import_run_t *run, const td_import_opts_t *opts, bool for
     run->last_ms = INT64_MIN;
     run->err[0] = '\0';
     if (rc == TD_OK)
-        rc = td_tape_batch_new(run->tape, &run->batch);
+        rc = td_tape_batch_new(run->tape, &run->batch, NULL, 0);
     char perr[1024] = "";
     if (rc == TD_OK) {
         rc = td_import_file(run->path, opts, sink, run, &stats, perr, sizeof perr);
@@ -298,11 +298,11 @@ static int import_file(import_run_t *run, const td_import_opts_t *opts, bool for
         uint64_t first = run->stream_next, last = run->stream_next + td_tape_batch_events(run->batch) - 1;
         snprintf(record, sizeof record, "%s as %s, %s, offsets %" PRIu64 "..%" PRIu64 ", %" PRIu64 " events %s..%s",
                  run->path, run->stream, td_import_format_name(opts->format), first, last, run->events, a, b);
-        rc = td_tape_batch_put_meta(run->batch, key, record, strlen(record));
+        rc = td_tape_batch_put_meta(run->batch, key, record, strlen(record), NULL, 0);
         if (rc == TD_OK && run->spec_appended)
-            rc = td_tape_batch_put_meta(run->batch, spec_key, spec_bytes.ptr, spec_bytes.len);
+            rc = td_tape_batch_put_meta(run->batch, spec_key, spec_bytes.ptr, spec_bytes.len, NULL, 0);
         if (rc == TD_OK) {
-            rc = td_tape_commit(run->tape, run->batch);
+            rc = td_tape_commit(run->tape, run->batch, NULL, 0);
             run->batch = NULL;
             if (rc != TD_OK)
                 snprintf(run->err, sizeof run->err, "%s: the tape refused the commit", run->path);
@@ -396,8 +396,10 @@ int td_cmd_import(td_cli_t *cli, int argc, char **argv)
                             "--format expects one of dukascopy-csv, dukascopy-bi5, lean-ticks, mt5-ticks, "
                             "mt5-bars, dukascopy-bars, lean-bars; found '%s'",
                             format ? format : "");
-    if (!opts.symbol || !*opts.symbol || strlen(opts.symbol) > TD_SYMBOL_MAX)
-        return td_cli_usage(cli, "--symbol is required (at most %d characters)", TD_SYMBOL_MAX);
+    if (!opts.symbol)
+        return td_cli_usage(cli, "--symbol is required");
+    if (!td_symbol_valid(opts.symbol, strlen(opts.symbol)))
+        return td_cli_usage(cli, "--symbol: expected %s, found '%s'", TD_SYMBOL_RULE, opts.symbol);
     if (optind >= argc)
         return td_cli_usage(cli, "no FILE given");
     opts.price_divisor_digits =

@@ -98,11 +98,11 @@ static td_err_t scan(td_tape_t *tape, const char *symbol, td_event_t *last, bool
 {
     td_tape_iter_t *iter = NULL;
     td_event_t *ev = malloc(sizeof *ev);
-    td_err_t rc = ev ? td_tape_iter_new(tape, TD_STREAM_INPUT, symbol, 0, &iter) : TD_ERR_NOMEM;
+    td_err_t rc = ev ? td_tape_iter_new(tape, TD_STREAM_INPUT, symbol, 0, &iter, NULL, 0) : TD_ERR_NOMEM;
     bool found = false;
     td_buf_t line;
     td_buf_init(&line);
-    while (rc == TD_OK && (rc = td_tape_iter_next(iter, ev)) == TD_OK) {
+    while (rc == TD_OK && (rc = td_tape_iter_next(iter, ev, NULL, 0)) == TD_OK) {
         if (ev->kind != TD_EV_PARAMS_CHANGED)
             continue;
         found = true;
@@ -226,7 +226,8 @@ int td_cmd_params(td_cli_t *cli, int argc, char **argv)
                     version = last->u.params.version + 1;
                 else if (src != TD_ERR_NOT_FOUND)
                     rc = src;
-                if (rc == TD_OK && next && td_tape_read(tape, TD_STREAM_INPUT, symbol, next - 1, last) == TD_OK) {
+                if (rc == TD_OK && next &&
+                    td_tape_read(tape, TD_STREAM_INPUT, symbol, next - 1, last, NULL, 0) == TD_OK) {
                     t = last->time_ms;
                     have_time = true;
                 }
@@ -256,12 +257,12 @@ int td_cmd_params(td_cli_t *cli, int argc, char **argv)
                         printf("pushed %s version %" PRIu32 " to %s on the kafka input topic\n", strategy, version,
                                symbol);
                 } else if (rc == TD_OK) {
-                    rc = td_tape_batch_new(tape, &batch);
+                    rc = td_tape_batch_new(tape, &batch, NULL, 0);
                 }
                 if (rc == TD_OK && batch)
-                    rc = td_tape_batch_append(batch, TD_STREAM_INPUT, ev);
+                    rc = td_tape_batch_append(batch, TD_STREAM_INPUT, ev, NULL, 0);
                 if (rc == TD_OK && batch) {
-                    rc = td_tape_commit(tape, batch);
+                    rc = td_tape_commit(tape, batch, NULL, 0);
                     batch = NULL;
                 }
                 td_tape_batch_destroy(batch);

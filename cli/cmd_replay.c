@@ -226,12 +226,12 @@ int td_cmd_replay(td_cli_t *cli, int argc, char **argv)
     td_buf_t want;
     td_buf_init(&want);
     rc = r ? td_host_config_text(&config, &want) : TD_ERR_NOMEM;
-    if (rc == TD_OK && td_tape_get_meta(tape, "host/config", &have) == TD_OK &&
+    if (rc == TD_OK && td_tape_get_meta(tape, "host/config", &have, NULL, 0) == TD_OK &&
         (have.len != want.len || memcmp(have.ptr, want.ptr, have.len) != 0))
         code = td_cli_fail(cli, TD_ERR_CONFIG, "the tape was processed with '%.*s', the configuration says '%.*s'",
                            (int)have.len, (const char *)have.ptr, (int)want.len, (const char *)want.ptr);
     if (rc == TD_OK && code == TD_EXIT_OK) {
-        rc = td_cli_list_symbols(tape, TD_STREAM_INPUT, symbol, &symbols);
+        rc = td_cli_list_symbols(tape, TD_STREAM_INPUT, symbol, &symbols, NULL, 0);
         if (rc == TD_ERR_NOT_FOUND)
             code = td_cli_fail(cli, rc, "no input stream for symbol %s", symbol);
     }
@@ -239,7 +239,7 @@ int td_cmd_replay(td_cli_t *cli, int argc, char **argv)
         rc = td_buf_printf(&out, "{\"date\":\"%s\",\"results\":[", date);
     for (size_t i = 0; code == TD_EXIT_OK && rc == TD_OK && i < symbols.len; i++) {
         td_day_range_t range;
-        if (td_tape_day_get(tape, TD_STREAM_INPUT, symbols.names[i], day, &range) != TD_OK)
+        if (td_tape_day_get(tape, TD_STREAM_INPUT, symbols.names[i], day, &range, NULL, 0) != TD_OK)
             continue;
         err[0] = '\0';
         if (backtest) {

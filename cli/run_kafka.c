@@ -128,12 +128,12 @@ static td_err_t collect_day(void *opaque, const td_day_range_t *range)
 static td_err_t load_days(proc_t *proc, td_stream_kind_t kind, const char *symbol)
 {
     proc->n_days = 0;
-    return td_tape_days(proc->tape, kind, symbol, collect_day, proc);
+    return td_tape_days(proc->tape, kind, symbol, collect_day, proc, NULL, 0);
 }
 
 static td_err_t produce_state(proc_t *proc, const char *symbol, const char *key)
 {
-    td_err_t rc = td_tape_get_state(proc->tape, key, &proc->state);
+    td_err_t rc = td_tape_get_state(proc->tape, key, &proc->state, NULL, 0);
     if (rc != TD_OK)
         return rc;
     td_kafka_header_t h[2] = {{TD_KAFKA_H_TYPE, "state", 5}, {TD_KAFKA_H_KEY, key, strlen(key)}};
@@ -197,10 +197,10 @@ static td_err_t publish_symbol(void *opaque, const char *symbol)
         rc = load_days(proc, TD_STREAM_OUTPUT, symbol);
         td_tape_iter_t *iter = NULL;
         if (rc == TD_OK)
-            rc = td_tape_iter_new(proc->tape, TD_STREAM_OUTPUT, symbol, s->produced, &iter);
+            rc = td_tape_iter_new(proc->tape, TD_STREAM_OUTPUT, symbol, s->produced, &iter, NULL, 0);
         size_t d = 0;
         while (rc == TD_OK) {
-            rc = td_tape_iter_next(iter, proc->ev);
+            rc = td_tape_iter_next(iter, proc->ev, NULL, 0);
             if (rc == TD_ERR_END) {
                 rc = TD_OK;
                 break;
@@ -276,7 +276,7 @@ static td_err_t publish(proc_t *proc)
 {
     proc->state_due = false;
     td_err_t rc = proc->scanned ? td_tape_known_symbols(proc->tape, TD_STREAM_INPUT, publish_symbol, proc)
-                                : td_tape_symbols(proc->tape, TD_STREAM_INPUT, publish_symbol, proc);
+                                : td_tape_symbols(proc->tape, TD_STREAM_INPUT, publish_symbol, proc, NULL, 0);
     proc->scanned = proc->scanned || rc == TD_OK;
     if (rc == TD_OK)
         rc = td_kafka_producer_wait(proc->producer, proc->kopts->delivery_timeout_ms, proc->err, proc->errlen);
@@ -287,7 +287,7 @@ static td_err_t publish(proc_t *proc)
             continue;
         char key[96];
         if (!batch)
-            rc = td_tape_batch_new(proc->tape, &batch);
+            rc = td_tape_batch_new(proc->tape, &batch, NULL, 0);
         snprintf(key, sizeof key, "kafka/produced/%s", s->symbol);
         if (rc == TD_OK)
             rc = td_ingest_put_u64(batch, key, s->new_produced);
@@ -296,7 +296,7 @@ static td_err_t publish(proc_t *proc)
             rc = td_ingest_put_u64(batch, key, s->new_snapday);
     }
     if (rc == TD_OK && batch) {
-        rc = td_tape_commit(proc->tape, batch);
+        rc = td_tape_commit(proc->tape, batch, NULL, 0);
         batch = NULL;
         for (size_t i = 0; rc == TD_OK && i < proc->n_syms; i++) {
             proc->syms[i].produced = proc->syms[i].new_produced;

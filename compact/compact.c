@@ -150,10 +150,12 @@ static td_err_t read_inputs(td_tape_t *tape, day_work_t *work, char *errbuf, siz
     td_outbuf_t out;
     td_outbuf_init(&out);
     td_tape_iter_t *iter = NULL;
-    td_err_t rc = td_tape_iter_new(tape, TD_STREAM_INPUT, work->symbol, work->inputs.first_offset, &iter);
+    char detail[512] = ""; /* the tape's detail of a failed call */
+    td_err_t rc =
+        td_tape_iter_new(tape, TD_STREAM_INPUT, work->symbol, work->inputs.first_offset, &iter, detail, sizeof detail);
     uint64_t seen = 0, last_offset = work->inputs.first_offset;
     while (rc == TD_OK && seen < work->inputs.count) {
-        rc = td_tape_iter_next(iter, &work->ev);
+        rc = td_tape_iter_next(iter, &work->ev, detail, sizeof detail);
         if (rc != TD_OK)
             break;
         TD_ASSERT(work->ev.offset == work->inputs.first_offset + seen);
@@ -174,8 +176,6 @@ static td_err_t read_inputs(td_tape_t *tape, day_work_t *work, char *errbuf, siz
         rc = td_err_set(errbuf, errlen, rc, "%s input offset %" PRIu64 ": a spread leaves int64", work->symbol,
                         work->ev.offset);
     else if (rc != TD_OK && rc != TD_ERR_NOMEM) {
-        char detail[512];
-        td_tape_last_error(tape, detail, sizeof detail);
         rc = td_err_set(errbuf, errlen, rc, "%s input offset %" PRIu64 ": %s", work->symbol,
                         work->inputs.first_offset + seen, detail);
     }
@@ -214,10 +214,12 @@ static td_err_t read_outputs(td_tape_t *tape, day_work_t *work, char *errbuf, si
     for (int h = 0; h < 24; h++)
         td_metrics_init(&work->hours[h]);
     td_tape_iter_t *iter = NULL;
-    td_err_t rc = td_tape_iter_new(tape, TD_STREAM_OUTPUT, work->symbol, work->outputs.first_offset, &iter);
+    char detail[512] = ""; /* the tape's detail of a failed call */
+    td_err_t rc = td_tape_iter_new(tape, TD_STREAM_OUTPUT, work->symbol, work->outputs.first_offset, &iter, detail,
+                                   sizeof detail);
     uint64_t seen = 0;
     while (rc == TD_OK && seen < work->outputs.count) {
-        rc = td_tape_iter_next(iter, &work->ev);
+        rc = td_tape_iter_next(iter, &work->ev, detail, sizeof detail);
         if (rc != TD_OK)
             break;
         rc = td_seal_add_record(&work->content, 1, work->ev.offset, td_tape_iter_raw(iter));
@@ -246,8 +248,6 @@ static td_err_t read_outputs(td_tape_t *tape, day_work_t *work, char *errbuf, si
         rc = td_err_set(errbuf, errlen, rc, "%s output offset %" PRIu64 ": a P&L sum leaves int64", work->symbol,
                         work->ev.offset);
     else if (rc != TD_OK && rc != TD_ERR_NOMEM) {
-        char detail[512];
-        td_tape_last_error(tape, detail, sizeof detail);
         rc = td_err_set(errbuf, errlen, rc, "%s output offset %" PRIu64 ": %s", work->symbol,
                         work->outputs.first_offset + seen, detail);
     }
@@ -296,6 +296,9 @@ static td_err_t make_dirs(const char *data_dir, const char *symbol, char *path, 
                           char *errbuf, size_t errlen)
 {
     char dir[4096];
+    if (!td_symbol_valid(symbol, strlen(symbol))) /* before any folder is made from it */
+        return td_err_set(errbuf, errlen, TD_ERR_INVALID, "%s: symbol: expected %s: the day is not sealed", symbol,
+                          TD_SYMBOL_RULE);
     const char *parts[2] = {"sealed", symbol};
     snprintf(dir, sizeof dir, "%s", data_dir);
     for (int i = 0; i < 2; i++) {
@@ -602,7 +605,8 @@ static td_err_t record_meta(td_tape_t *tape, day_work_t *work, const seal_info_t
     TD_ASSERT(n > 0 && (size_t)n < sizeof val);
     td_buf_t have;
     td_buf_init(&have);
-    td_err_t rc = td_tape_get_meta(tape, key, &have);
+    char detail[512] = ""; /* the tape's detail of a failed call */
+    td_err_t rc = td_tape_get_meta(tape, key, &have, detail, sizeof detail);
     *written = false;
     if (rc == TD_OK && have.len == (size_t)n && memcmp(have.ptr, val, (size_t)n) == 0) {
         td_buf_fini(&have);
@@ -610,20 +614,17 @@ static td_err_t record_meta(td_tape_t *tape, day_work_t *work, const seal_info_t
     }
     td_buf_fini(&have);
     td_tape_batch_t *batch = NULL;
-    rc = td_tape_batch_new(tape, &batch);
+    rc = td_tape_batch_new(tape, &batch, detail, sizeof detail);
     if (rc == TD_OK)
-        rc = td_tape_batch_put_meta(batch, key, val, (size_t)n);
+        rc = td_tape_batch_put_meta(batch, key, val, (size_t)n, detail, sizeof detail);
     if (rc == TD_OK) {
-        rc = td_tape_commit(tape, batch);
+        rc = td_tape_commit(tape, batch, detail, sizeof detail);
         batch = NULL;
     }
     td_tape_batch_destroy(batch);
-    if (rc != TD_OK) {
-        char detail[512];
-        td_tape_last_error(tape, detail, sizeof detail);
+    if (rc != TD_OK)
         return td_err_set(errbuf, errlen, rc, "%s %s: recording the seal in the tape's meta failed: %s", work->symbol,
                           work->date, detail);
-    }
     *written = true;
     return TD_OK;
 }
@@ -714,7 +715,7 @@ static td_err_t retain_raw(td_tape_t *tape, day_work_t *work, uint32_t *retired,
         return TD_OK;
     }
     old_days_t old = {.before = window_start(work, keep)};
-    td_err_t rc = td_tape_days(tape, TD_STREAM_INPUT, work->symbol, collect_old, &old);
+    td_err_t rc = td_tape_days(tape, TD_STREAM_INPUT, work->symbol, collect_old, &old, NULL, 0);
     if (rc != TD_OK)
         rc = td_err_set(errbuf, errlen, rc, "%s: listing the tape's days failed", work->symbol);
     uint32_t already = 0, unsealed = 0, newest = 0, first = 0, last = 0;
@@ -725,13 +726,13 @@ static td_err_t retain_raw(td_tape_t *tape, day_work_t *work, uint32_t *retired,
         bool done = false, now = false;
         char key[64];
         snprintf(key, sizeof key, "seal/%s/%08" PRIu32, work->symbol, day);
-        rc = td_tape_day_retired(tape, work->symbol, day, &done);
+        rc = td_tape_day_retired(tape, work->symbol, day, &done, NULL, 0);
         if (rc == TD_OK && done) {
             already++;
             continue;
         }
         if (rc == TD_OK) {
-            rc = td_tape_get_meta(tape, key, &meta);
+            rc = td_tape_get_meta(tape, key, &meta, NULL, 0);
             if (rc == TD_ERR_NOT_FOUND) {
                 unsealed++;
                 rc = TD_OK;
@@ -791,7 +792,7 @@ static td_err_t compact_symbol(td_tape_t *tape, td_pg_t *pg, day_work_t *work, t
         verify_run(job);
     char read_err[1024] = "";
     td_err_t read_rc = TD_OK;
-    if (td_tape_day_get(tape, TD_STREAM_OUTPUT, work->symbol, work->opts->day, &work->outputs) != TD_OK)
+    if (td_tape_day_get(tape, TD_STREAM_OUTPUT, work->symbol, work->opts->day, &work->outputs, NULL, 0) != TD_OK)
         read_rc = td_err_set(read_err, sizeof read_err, TD_ERR_MISMATCH,
                              "%s %s: day not closed / not processed yet: no outputs", work->symbol, work->date);
     if (read_rc == TD_OK)
@@ -846,8 +847,8 @@ td_err_t td_compact_day(td_tape_t *tape, td_pg_t *pg, const td_compact_opts_t *o
     TD_ASSERT(opts->xz_preset >= 0 && opts->xz_preset <= 9);
     memset(stats, 0, sizeof *stats);
     td_symbol_list_t list = {0};
-    td_err_t rc =
-        opts->symbol ? td_symbol_list_add(&list, opts->symbol) : td_tape_symbol_list(tape, TD_STREAM_INPUT, &list);
+    td_err_t rc = opts->symbol ? td_symbol_list_add(&list, opts->symbol, errbuf, errlen)
+                               : td_tape_symbol_list(tape, TD_STREAM_INPUT, &list, NULL, 0);
     day_work_t *work = calloc(1, sizeof *work);
     if (rc == TD_OK && !work)
         rc = TD_ERR_NOMEM;
@@ -858,7 +859,7 @@ td_err_t td_compact_day(td_tape_t *tape, td_pg_t *pg, const td_compact_opts_t *o
         snprintf(work->symbol, sizeof work->symbol, "%s", list.names[i]);
         snprintf(work->date, sizeof work->date, "%04" PRIu32 "-%02" PRIu32 "-%02" PRIu32, opts->day / 10000 % 10000,
                  opts->day / 100 % 100, opts->day % 100);
-        if (td_tape_day_get(tape, TD_STREAM_INPUT, work->symbol, opts->day, &work->inputs) != TD_OK)
+        if (td_tape_day_get(tape, TD_STREAM_INPUT, work->symbol, opts->day, &work->inputs, NULL, 0) != TD_OK)
             continue;
         with_inputs++;
         td_buf_init(&work->content);

@@ -6,21 +6,25 @@
  */
 #include "core/config.h"
 
+#include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
 #include <yaml.h>
 
 #include "core/fixed.h"
+#include "core/names.h"
 
-typedef enum key_type { K_INT, K_DECIMAL, K_BOOL, K_ENUM, K_STR } key_type_t;
+/* K_STR: max > 0 bounds its length in bytes; K_ADDR: an IPv4 "HOST:PORT", port 0..65535. */
+typedef enum key_type { K_INT, K_DECIMAL, K_BOOL, K_ENUM, K_NAMED, K_STR, K_ADDR } key_type_t;
 
 typedef struct key_def {
     const char *key; /* global: "tape.sync"; per symbol: "symbol.digits" */
     key_type_t type;
     const char *def;     /* default, as text */
     int64_t min, max;    /* K_INT: range; K_DECIMAL: range scaled by 1e8 */
-    const char *choices; /* K_ENUM: "a|b|c" */
+    const char *choices; /* K_ENUM: "a|b|c", the value is the index of the choice */
     const char *doc;
+    const td_names_t *names; /* K_NAMED: the value is the named row's value */
 } key_def_t;
 
 #define DEC(x) ((int64_t)(x)*TD_FX_SCALE)
@@ -35,7 +39,7 @@ static const key_def_t keys[] = {
      "trading-day roll: a trading day starts at 00:00 UTC minus this many minutes (420 = 17:00 New York in winter)"},
     {"session.tz_offset_minutes", K_INT, "0", -720, 720, NULL,
      "time zone (UTC+minutes) of trading-hours windows and weekday masks of strategies"},
-    {"bars.timeframe", K_ENUM, "M30", 0, 0, "M1|M5|M15|M30|H1|H4|D1", "timeframe of the bars the strategies run on"},
+    {"bars.timeframe", K_NAMED, "M30", 0, 0, NULL, "timeframe of the bars the strategies run on", &td_timeframe_names},
     {"broker.mode", K_ENUM, "paper", 0, 0, "paper|external",
      "paper: the processor host fills order intents with the fill model; external: fills arrive as execution reports "
      "on the stream"},
@@ -74,9 +78,9 @@ static const key_def_t keys[] = {
     {"compact.xz_threads", K_INT, "2", 1, 64, NULL,
      "compact: threads compressing a sealed day file (1 = one xz block; more = blocks in parallel, the same bytes "
      "for any count > 1)"},
-    {"gateway.listen", K_STR, "127.0.0.1:7878", 0, 0, NULL,
+    {"gateway.listen", K_ADDR, "127.0.0.1:7878", 0, 0, NULL,
      "HOST:PORT the gateway listens on for the EA (an IPv4 address; port 0 = any free port, printed at startup)"},
-    {"gateway.token", K_STR, "", 0, 0, NULL,
+    {"gateway.token", K_STR, "", 0, 127, NULL,
      "shared secret the EA sends in HELLO, compared in constant time; required by tapedeck run --role gateway"},
     {"gateway.max_connections", K_INT, "16", 1, 1024, NULL, "EA connections served at once; one more gets BYE"},
     {"gateway.max_line", K_INT, "4096", 64, 4096, NULL,
@@ -143,8 +147,8 @@ static const key_def_t keys[] = {
     {"symbol.tick_size", K_DECIMAL, "0", 0, DEC(100000), NULL, "smallest price change; 0 = one point"},
     {"symbol.tick_value", K_DECIMAL, "0", 0, DEC(100000000), NULL,
      "money per tick per lot; 0 = tick_size x contract_size"},
-    {"symbol.swap_mode", K_ENUM, "points", 0, 0, "disabled|points|money|interest",
-     "how swap_long and swap_short are expressed"},
+    {"symbol.swap_mode", K_NAMED, "points", 0, 0, NULL, "how swap_long and swap_short are expressed",
+     &td_swap_mode_names},
     {"symbol.swap_long", K_DECIMAL, "0", -DEC(1000000), DEC(1000000), NULL,
      "swap of a long position per day, unit per swap_mode"},
     {"symbol.swap_short", K_DECIMAL, "0", -DEC(1000000), DEC(1000000), NULL,
@@ -162,6 +166,7 @@ typedef struct slot {
     char *text; /* NULL = default */
     int64_t num;
     unsigned line;
+    unsigned load; /* the td_config_load() that set it (1, 2, ...); 0 = td_config_set */
 } slot_t;
 
 typedef struct symbol_section {
@@ -174,6 +179,7 @@ struct td_config {
     symbol_section_t *symbols;
     size_t n_symbols;
     int64_t defaults[N_KEYS];
+    unsigned load; /* td_config_load() calls so far: a key may appear once per file */
 };
 
 static bool is_symbol_key(const key_def_t *k)
@@ -209,6 +215,25 @@ static bool enum_index(const char *choices, const char *value, int64_t *idx)
         p = bar + 1;
     }
     return false;
+}
+
+/* True for "A.B.C.D:PORT": a dotted IPv4 address and a decimal port 0..65535. */
+static bool addr_valid(const char *value)
+{
+    const char *colon = strrchr(value, ':');
+    if (!colon || colon == value || (size_t)(colon - value) >= INET_ADDRSTRLEN)
+        return false;
+    char host[INET_ADDRSTRLEN];
+    memcpy(host, value, (size_t)(colon - value));
+    host[colon - value] = '\0';
+    struct in_addr addr;
+    if (inet_pton(AF_INET, host, &addr) != 1)
+        return false;
+    const char *p = colon + 1;
+    size_t n = strlen(p);
+    if (n == 0 || n > 5 || strspn(p, "0123456789") != n)
+        return false;
+    return atol(p) <= 65535;
 }
 
 /* Parses value for key k into *num; TD_ERR_CONFIG with "WHERE: KEY: expected ..." on failure. */
@@ -249,7 +274,26 @@ static td_err_t parse_value(const key_def_t *k, const char *shown_key, const cha
             return TD_OK;
         return td_err_set(errbuf, errlen, TD_ERR_CONFIG, "%s: %s: expected one of %s, found '%s'", where, shown_key,
                           k->choices, value);
-    case K_STR: *num = 0; return TD_OK;
+    case K_NAMED: {
+        if (td_names_value(k->names, value, strlen(value), num))
+            return TD_OK;
+        char choices[96];
+        return td_err_set(errbuf, errlen, TD_ERR_CONFIG, "%s: %s: expected one of %s, found '%s'", where, shown_key,
+                          td_names_join(k->names, choices, sizeof choices), value);
+    }
+    case K_STR:
+        *num = 0;
+        if (k->max > 0 && strlen(value) > (size_t)k->max)
+            return td_err_set(errbuf, errlen, TD_ERR_CONFIG, "%s: %s: expected at most %lld characters, found %zu",
+                              where, shown_key, (long long)k->max, strlen(value));
+        return TD_OK;
+    case K_ADDR:
+        *num = 0;
+        if (!addr_valid(value))
+            return td_err_set(errbuf, errlen, TD_ERR_CONFIG,
+                              "%s: %s: expected an IPv4 address and a port 0..65535 (HOST:PORT), found '%s'", where,
+                              shown_key, value);
+        return TD_OK;
     }
     return TD_ERR_CONFIG;
 }
@@ -301,8 +345,11 @@ static symbol_section_t *section_get(td_config_t *config, const char *symbol, bo
 }
 
 static td_err_t set_slot(slot_t *slot, const key_def_t *k, const char *shown_key, const char *value, const char *where,
-                         unsigned line, char *errbuf, size_t errlen)
+                         unsigned line, unsigned load, char *errbuf, size_t errlen)
 {
+    if (load != 0 && slot->load == load) /* a file may name a key once: the last would win silently */
+        return td_err_set(errbuf, errlen, TD_ERR_CONFIG, "%s: %s: set twice (first at line %u); a key may appear once",
+                          where, shown_key, slot->line);
     int64_t num = 0;
     td_err_t rc = parse_value(k, shown_key, value, where, &num, errbuf, errlen);
     if (rc != TD_OK)
@@ -314,17 +361,23 @@ static td_err_t set_slot(slot_t *slot, const key_def_t *k, const char *shown_key
     slot->text = text;
     slot->num = num;
     slot->line = line;
+    slot->load = load;
     return TD_OK;
 }
 
+/* Sets one key; line and load name the file line and td_config_load() call it comes from (0, 0
+ * for td_config_set). */
 static td_err_t set_at(td_config_t *config, const char *key, const char *value, const char *where, unsigned line,
-                       char *errbuf, size_t errlen)
+                       unsigned load, char *errbuf, size_t errlen)
 {
     if (strncmp(key, "symbols.", 8) == 0) {
         const char *sym = key + 8;
         const char *dot = strchr(sym, '.');
-        if (!dot || dot == sym || (size_t)(dot - sym) > TD_SYMBOL_MAX)
+        if (!dot || dot == sym)
             return td_err_set(errbuf, errlen, TD_ERR_CONFIG, "%s: %s: expected symbols.<SYMBOL>.<key>", where, key);
+        if (!td_symbol_valid(sym, (size_t)(dot - sym)))
+            return td_err_set(errbuf, errlen, TD_ERR_CONFIG, "%s: %s: expected a symbol of %s, found '%.*s'", where,
+                              key, TD_SYMBOL_RULE, (int)(dot - sym), sym);
         char name[TD_SYMBOL_MAX + 1];
         memcpy(name, sym, (size_t)(dot - sym));
         name[dot - sym] = '\0';
@@ -336,19 +389,19 @@ static td_err_t set_at(td_config_t *config, const char *key, const char *value, 
         symbol_section_t *s = section_get(config, name, true);
         if (!s)
             return TD_ERR_NOMEM;
-        return set_slot(&s->slots[i], &keys[i], key, value, where, line, errbuf, errlen);
+        return set_slot(&s->slots[i], &keys[i], key, value, where, line, load, errbuf, errlen);
     }
     int i = find_key(key, false);
     if (i < 0)
         return td_err_set(errbuf, errlen, TD_ERR_CONFIG, "%s: %s: unknown key (see tapedeck config --reference)", where,
                           key);
-    return set_slot(&config->slots[i], &keys[i], key, value, where, line, errbuf, errlen);
+    return set_slot(&config->slots[i], &keys[i], key, value, where, line, load, errbuf, errlen);
 }
 
 td_err_t td_config_set(td_config_t *config, const char *key, const char *value, const char *where, char *errbuf,
                        size_t errlen)
 {
-    return set_at(config, key, value, where, 0, errbuf, errlen);
+    return set_at(config, key, value, where, 0, 0, errbuf, errlen);
 }
 
 /* The YAML walk: a stack of mapping keys; a scalar in value position completes "a.b.c". */
@@ -359,6 +412,7 @@ td_err_t td_config_load(td_config_t *config, const char *path, char *errbuf, siz
     FILE *f = fopen(path, "rb");
     if (!f)
         return td_err_set(errbuf, errlen, TD_ERR_CONFIG, "%s: cannot open config file: %m", path);
+    unsigned load = ++config->load;
     yaml_parser_t parser;
     yaml_parser_initialize(&parser);
     yaml_parser_set_input_file(&parser, f);
@@ -418,7 +472,7 @@ td_err_t td_config_load(td_config_t *config, const char *path, char *errbuf, siz
                         strncat(key, ".", sizeof key - strlen(key) - 1);
                     strncat(key, stack[i], sizeof key - strlen(key) - 1);
                 }
-                rc = set_at(config, key, text, where, line, errbuf, errlen);
+                rc = set_at(config, key, text, where, line, load, errbuf, errlen);
                 free(stack[depth - 1]);
                 stack[depth - 1] = NULL;
                 want_key[depth] = true;
@@ -459,7 +513,7 @@ int64_t td_config_int(const td_config_t *config, const char *key)
 {
     int i;
     const slot_t *s = global_slot(config, key, &i);
-    TD_ASSERT(keys[i].type == K_INT || keys[i].type == K_BOOL || keys[i].type == K_ENUM);
+    TD_ASSERT(keys[i].type == K_INT || keys[i].type == K_BOOL || keys[i].type == K_ENUM || keys[i].type == K_NAMED);
     return s->text ? s->num : config->defaults[i];
 }
 
@@ -549,8 +603,10 @@ static const char *type_name(key_type_t t)
     case K_INT: return "integer";
     case K_DECIMAL: return "decimal";
     case K_BOOL: return "boolean";
-    case K_ENUM: return "enum";
+    case K_ENUM:
+    case K_NAMED: return "enum";
     case K_STR: return "string";
+    case K_ADDR: return "address";
     }
     return "?";
 }
@@ -566,6 +622,15 @@ static void range_text(const key_def_t *k, char *buf, size_t n)
         snprintf(buf, n, "%s..%s", lo, hi);
         return;
     case K_ENUM: snprintf(buf, n, "%s", k->choices); return;
+    case K_NAMED: td_names_join(k->names, buf, n); return;
+    case K_STR:
+        if (k->max > 0) {
+            snprintf(buf, n, "at most %lld characters", (long long)k->max);
+            return;
+        }
+        snprintf(buf, n, "-");
+        return;
+    case K_ADDR: snprintf(buf, n, "IPv4:0..65535"); return;
     default: snprintf(buf, n, "-");
     }
 }

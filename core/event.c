@@ -5,9 +5,24 @@
 
 #include "core/timeutil.h"
 
+bool td_symbol_valid(const char *symbol, size_t len)
+{
+    if (len == 0 || len > TD_SYMBOL_MAX)
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        char c = symbol[i];
+        bool alnum = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+        if (!alnum && c != '#' && (i == 0 || (c != '.' && c != '_' && c != '-' && c != '+' && c != '!')))
+            return false;
+    }
+    return true;
+}
+
 td_err_t td_event_init(td_event_t *ev, td_event_kind_t kind, const char *symbol, int64_t time_ms)
 {
     memset(ev, 0, sizeof *ev);
+    if (!td_symbol_valid(symbol, strlen(symbol)))
+        return TD_ERR_INVALID;
     td_err_t rc = td_event_set_str(ev->symbol, sizeof ev->symbol, symbol);
     if (rc != TD_OK)
         return rc;

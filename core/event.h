@@ -209,8 +209,16 @@ typedef struct td_event {
     } u;
 } td_event_t;
 
-/* Clears ev and sets its kind, symbol, time and schema version. Symbol longer than
- * TD_SYMBOL_MAX is TD_ERR_INVALID. */
+/* The one rule for a symbol name, wherever one enters (the gateway, the importers, the config,
+ * the API): 1 to TD_SYMBOL_MAX bytes of A-Z a-z 0-9 and . _ - # + !, the first a letter, a digit
+ * or '#'. A symbol names a stream and a folder of sealed files (DATA_DIR/sealed/SYMBOL/), so it can
+ * never be "." or "..", hold a '/', a space or a byte a file system or a terminal treats specially.
+ * TD_SYMBOL_RULE is the rule in words, for messages. */
+#define TD_SYMBOL_RULE "1-31 characters of A-Z a-z 0-9 . _ - # + !, the first a letter, a digit or #"
+bool td_symbol_valid(const char *symbol, size_t len);
+
+/* Clears ev and sets its kind, symbol, time and schema version. A symbol that breaks the rule of
+ * td_symbol_valid() is TD_ERR_INVALID. */
 td_err_t td_event_init(td_event_t *ev, td_event_kind_t kind, const char *symbol, int64_t time_ms) TD_WUR;
 
 /* Copies src into dst[dstsize]; TD_ERR_INVALID (dst untouched) if it does not fit. */

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/digest.h"
+#include "core/names.h"
 #include "core/timeutil.h"
 
 td_err_t td_json_string(td_buf_t *out, const char *s)
@@ -65,11 +66,6 @@ static td_err_t f_time(td_buf_t *out, const char *name, int64_t ms)
     return td_buf_printf(out, ",\"%s\":\"%s\"", name, iso);
 }
 
-static const char *side_name(td_side_t side)
-{
-    return side == TD_SIDE_BUY ? "buy" : side == TD_SIDE_SELL ? "sell" : "none";
-}
-
 static td_err_t body(const td_event_t *ev, td_buf_t *out)
 {
     td_err_t rc = TD_OK;
@@ -102,9 +98,8 @@ static td_err_t body(const td_event_t *ev, td_buf_t *out)
             rc = f_fixed(out, "swap_long", s->swap_long);
         if (rc == TD_OK)
             rc = f_fixed(out, "swap_short", s->swap_short);
-        static const char *modes[] = {"disabled", "points", "money", "interest"};
         if (rc == TD_OK)
-            rc = f_str(out, "swap_mode", s->swap_mode <= TD_SWAP_INTEREST ? modes[s->swap_mode] : "?");
+            rc = f_str(out, "swap_mode", td_swap_mode_name(s->swap_mode));
         if (rc == TD_OK)
             rc = f_uint(out, "triple_swap_weekday", s->triple_swap_weekday);
         if (rc == TD_OK)
@@ -125,7 +120,7 @@ static td_err_t body(const td_event_t *ev, td_buf_t *out)
         if (rc == TD_OK)
             rc = f_uint(out, "position_id", x->position_id);
         if (rc == TD_OK)
-            rc = f_str(out, "side", side_name(x->side));
+            rc = f_str(out, "side", td_side_name(x->side));
         if (rc == TD_OK)
             rc = f_fixed(out, "price", x->price);
         if (rc == TD_OK)
@@ -215,7 +210,7 @@ static td_err_t body(const td_event_t *ev, td_buf_t *out)
         const td_order_intent_t *o = &ev->u.intent;
         rc = f_str(out, "intent_id", o->intent_id);
         if (rc == TD_OK)
-            rc = f_str(out, "side", side_name(o->side));
+            rc = f_str(out, "side", td_side_name(o->side));
         if (rc == TD_OK)
             rc = f_fixed(out, "volume", o->volume);
         if (rc == TD_OK)
@@ -249,7 +244,7 @@ static td_err_t body(const td_event_t *ev, td_buf_t *out)
     }
     case TD_EV_TRADE_CLOSED: {
         const td_trade_closed_t *t = &ev->u.trade;
-        rc = f_str(out, "side", side_name(t->side));
+        rc = f_str(out, "side", td_side_name(t->side));
         if (rc == TD_OK)
             rc = f_time(out, "entry_time", t->entry_time);
         if (rc == TD_OK)

@@ -45,6 +45,8 @@ td_err_t td_fx_parse(const char *s, size_t len, int64_t *out, int *rounded)
     }
     if (int_digits == 0 && (frac_digits == 0))
         return TD_ERR_PARSE;
+    if (seen_dot && frac_digits == 0) /* "7.": a number cut after its dot (a truncated file) */
+        return TD_ERR_PARSE;
     for (int k = frac_digits < TD_FX_DECIMALS ? frac_digits : TD_FX_DECIMALS; k < TD_FX_DECIMALS; k++)
         acc *= 10;
     if (round_up)

@@ -30,7 +30,8 @@ typedef int64_t td_money_t;
 /* Parses a decimal number ("1.14543", "-0.5", "1310.926", "2", "4515.664000000001") of `len`
  * bytes into a scaled value. Digits beyond the 8th decimal are rounded half away from zero; they
  * occur only as float noise in exported files, and *rounded is set to 1 when a non-zero digit was
- * dropped (callers may count it). Exponents, spaces, hex and empty strings are TD_ERR_PARSE; a
+ * dropped (callers may count it). Exponents, spaces, hex, empty strings and a dot with no digit after
+ * it ("7.": a number cut short, as at the end of a truncated file) are TD_ERR_PARSE; a
  * value outside int64 after scaling is TD_ERR_OVERFLOW. */
 td_err_t td_fx_parse(const char *s, size_t len, int64_t *out, int *rounded) TD_WUR;
 

@@ -51,7 +51,7 @@ td_err_t td_ingest_meta_u64(td_tape_t *tape, const char *key, uint64_t *value)
 {
     td_buf_t val;
     td_buf_init(&val);
-    td_err_t rc = td_tape_get_meta(tape, key, &val);
+    td_err_t rc = td_tape_get_meta(tape, key, &val, NULL, 0);
     if (rc == TD_OK) {
         uint64_t v = 0;
         if (val.len == 0 || val.len > 20)
@@ -73,7 +73,7 @@ td_err_t td_ingest_put_u64(td_tape_batch_t *batch, const char *key, uint64_t val
 {
     char val[24];
     int n = snprintf(val, sizeof val, "%" PRIu64, value);
-    return td_tape_batch_put_meta(batch, key, val, (size_t)n);
+    return td_tape_batch_put_meta(batch, key, val, (size_t)n, NULL, 0);
 }
 
 static void offset_key(const part_t *part, char *key, size_t len)
@@ -262,10 +262,9 @@ static td_err_t take_input(td_ingest_t *ingest, td_tape_batch_t *batch, const td
         }
     }
     ev->offset = 0;
-    rc = td_tape_batch_append(batch, TD_STREAM_INPUT, ev);
+    char detail[256] = "";
+    rc = td_tape_batch_append(batch, TD_STREAM_INPUT, ev, detail, sizeof detail);
     if (rc == TD_ERR_INVALID) { /* the tape's own checks: the same for every consumer, so skipped alike */
-        char detail[256];
-        td_tape_last_error(ingest->tape, detail, sizeof detail);
         td_log_write(ingest->opts.log, TD_LOG_WARN, "ingest", rc,
                      "kafka %s [%" PRIu32 "] offset %" PRIu64 " skipped: %s", msg->topic, msg->partition, msg->offset,
                      detail);
@@ -298,7 +297,7 @@ static td_err_t take_output(td_ingest_t *ingest, td_tape_batch_t *batch, const t
         memcpy(name, key.ptr, key.len);
         name[key.len] = '\0';
         ingest->stats.states++;
-        return td_tape_batch_put_state(batch, name, msg->value.ptr, msg->value.len);
+        return td_tape_batch_put_state(batch, name, msg->value.ptr, msg->value.len, NULL, 0);
     }
     td_err_t rc = decode(ingest, msg, errbuf, errlen);
     uint64_t day = 0;
@@ -321,13 +320,11 @@ static td_err_t take_output(td_ingest_t *ingest, td_tape_batch_t *batch, const t
                           " but the tape's next is %" PRIu64 ": outputs are missing",
                           msg->topic, msg->partition, msg->offset, ev->symbol, ev->offset, entry->next);
     uint64_t want = ev->offset;
-    rc = td_tape_batch_append_in_day(batch, TD_STREAM_OUTPUT, ev, (uint32_t)day);
-    if (rc != TD_OK) {
-        char detail[256];
-        td_tape_last_error(ingest->tape, detail, sizeof detail);
+    char detail[256] = "";
+    rc = td_tape_batch_append_in_day(batch, TD_STREAM_OUTPUT, ev, (uint32_t)day, detail, sizeof detail);
+    if (rc != TD_OK)
         return td_err_set(errbuf, errlen, rc, "kafka %s [%" PRIu32 "] offset %" PRIu64 ": %s", msg->topic,
                           msg->partition, msg->offset, detail);
-    }
     TD_ASSERT(ev->offset == want);
     entry->next++;
     ingest->stats.outputs++;
@@ -354,7 +351,7 @@ td_err_t td_ingest_poll(td_ingest_t *ingest, int timeout_ms, uint64_t *consumed,
             continue;
         }
         if (!batch)
-            rc = td_tape_batch_new(ingest->tape, &batch);
+            rc = td_tape_batch_new(ingest->tape, &batch, NULL, 0);
         if (rc == TD_OK)
             rc = part->is_input ? take_input(ingest, batch, &msg, errbuf, errlen)
                                 : take_output(ingest, batch, &msg, errbuf, errlen);
@@ -383,11 +380,10 @@ td_err_t td_ingest_poll(td_ingest_t *ingest, int timeout_ms, uint64_t *consumed,
         rc = td_ingest_put_u64(batch, key, e->seq);
     }
     if (rc == TD_OK && batch) {
-        rc = td_tape_commit(ingest->tape, batch);
+        char detail[256] = "";
+        rc = td_tape_commit(ingest->tape, batch, detail, sizeof detail);
         batch = NULL;
         if (rc != TD_OK) {
-            char detail[256];
-            td_tape_last_error(ingest->tape, detail, sizeof detail);
             td_err_set(errbuf, errlen, rc, "tape commit failed: %s", detail);
         } else {
             ingest->stats.commits++;

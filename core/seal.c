@@ -303,6 +303,8 @@ td_err_t td_seal_verify(const char *path, td_seal_header_t *header, td_buf_t *co
 
 td_err_t td_seal_path(char *out, size_t cap, const char *data_dir, const char *symbol, uint32_t trading_day)
 {
+    if (!td_symbol_valid(symbol, strlen(symbol))) /* never a path from a name that could leave sealed/ */
+        return TD_ERR_INVALID;
     int n = snprintf(out, cap, "%s/sealed/%s/%08" PRIu32 ".tdseal", data_dir, symbol, trading_day);
     return n < 0 || (size_t)n >= cap ? TD_ERR_INVALID : TD_OK;
 }

@@ -77,7 +77,8 @@ td_err_t td_seal_verify(const char *path, td_seal_header_t *header, td_buf_t *co
                         uint8_t file_sha256[TD_SHA256_LEN], char *errbuf, size_t errlen) TD_WUR;
 
 /* The one place the file's name is made: DATA_DIR/sealed/<SYMBOL>/<YYYYMMDD>.tdseal into out[cap].
- * TD_ERR_INVALID when it does not fit. */
+ * TD_ERR_INVALID when it does not fit or the symbol breaks td_symbol_valid()'s rule (a tape written
+ * before the rule may hold such a stream: it is never sealed). */
 td_err_t td_seal_path(char *out, size_t cap, const char *data_dir, const char *symbol, uint32_t trading_day) TD_WUR;
 
 /* --- reading a sealed day's events --- */

@@ -21,6 +21,12 @@
  * may run in the writer's thread or others. Offsets appended in a batch are visible to readers only
  * after td_tape_commit (or td_tape_settle). Only td_tape_write may run on another thread than the
  * writer's.
+ *
+ * Errors: a function returns its td_err_t and writes the detail of a failure (RocksDB's message,
+ * the corrupt key, the offset gap, the damaged sealed file) into the caller's errbuf/errlen (NULL,
+ * 0: no detail wanted). A getter's TD_ERR_NOT_FOUND and an iterator's TD_ERR_END are answers, not
+ * failures: they leave errbuf as it was. td_tape_write leaves its detail with the batch, for
+ * td_tape_settle.
  */
 #ifndef TD_TAPE_H
 #define TD_TAPE_H
@@ -71,12 +77,13 @@ uint64_t td_tape_next_offset(td_tape_t *tape, td_stream_kind_t kind, const char 
 /* The same as committed in the database now, read with a reverse seek instead of the writer's
  * stream map: for readers in other threads (the sink inside tapedeck run). *end = 0 for a stream
  * that does not exist. Any thread. */
-td_err_t td_tape_stream_end(td_tape_t *tape, td_stream_kind_t kind, const char *symbol, uint64_t *end) TD_WUR;
+td_err_t td_tape_stream_end(td_tape_t *tape, td_stream_kind_t kind, const char *symbol, uint64_t *end, char *errbuf,
+                            size_t errlen) TD_WUR;
 
 /* Lists the symbols that have a stream of `kind`, in byte order of the name. The callback's
  * non-TD_OK return stops the listing with that code. Any thread. */
 td_err_t td_tape_symbols(td_tape_t *tape, td_stream_kind_t kind, td_err_t (*cb)(void *opaque, const char *symbol),
-                         void *opaque) TD_WUR;
+                         void *opaque, char *errbuf, size_t errlen) TD_WUR;
 
 /* Lists the non-empty streams of `kind` this handle has appended to or looked up since it opened
  * (td_tape_next_offset loads one), in the order first seen - from memory, without reading RocksDB.
@@ -91,35 +98,40 @@ typedef struct td_symbol_list {
     size_t len;
 } td_symbol_list_t;
 
-/* Appends symbol unless the list already holds it. TD_ERR_NOMEM. */
-td_err_t td_symbol_list_add(td_symbol_list_t *list, const char *symbol) TD_WUR;
+/* Appends symbol unless the list already holds it. TD_ERR_INVALID (detail in errbuf) for a symbol
+ * that is empty or longer than TD_SYMBOL_MAX bytes; TD_ERR_NOMEM. */
+td_err_t td_symbol_list_add(td_symbol_list_t *list, const char *symbol, char *errbuf, size_t errlen) TD_WUR;
 /* Appends the symbols that have a stream of `kind` (byte order), skipping those already listed. */
-td_err_t td_tape_symbol_list(td_tape_t *tape, td_stream_kind_t kind, td_symbol_list_t *list) TD_WUR;
+td_err_t td_tape_symbol_list(td_tape_t *tape, td_stream_kind_t kind, td_symbol_list_t *list, char *errbuf,
+                             size_t errlen) TD_WUR;
 void td_symbol_list_fini(td_symbol_list_t *list);
 
 /* --- writing: batches --- */
-td_err_t td_tape_batch_new(td_tape_t *tape, td_tape_batch_t **batch) TD_WUR;
+td_err_t td_tape_batch_new(td_tape_t *tape, td_tape_batch_t **batch, char *errbuf, size_t errlen) TD_WUR;
 void td_tape_batch_destroy(td_tape_batch_t *batch);
 /* Encodes ev, gives it the stream's next offset (written to ev->offset), its ingest time (the wall
  * clock at td_tape_batch_new, when ev->ingest_ms is 0; never part of a digest) and updates the day index;
  * nothing is visible until commit. Input events must not go back in time by more than the stream's
  * day (the day index uses max(day, last day)); times are not otherwise checked here. */
-td_err_t td_tape_batch_append(td_tape_batch_t *batch, td_stream_kind_t kind, td_event_t *ev) TD_WUR;
+td_err_t td_tape_batch_append(td_tape_batch_t *batch, td_stream_kind_t kind, td_event_t *ev, char *errbuf,
+                              size_t errlen) TD_WUR;
 /* The same with the trading day given: the processor host places each output in the day of the
  * input that produced it (an output's time is its input's, and a DAY_END mark's time is already
  * the next day's first instant). A day before the stream's current day is taken as the current one. */
 td_err_t td_tape_batch_append_in_day(td_tape_batch_t *batch, td_stream_kind_t kind, td_event_t *ev,
-                                     uint32_t trading_day) TD_WUR;
+                                     uint32_t trading_day, char *errbuf, size_t errlen) TD_WUR;
 /* Puts an opaque value under key in the state store / meta space, in the same batch. */
-td_err_t td_tape_batch_put_state(td_tape_batch_t *batch, const char *key, const void *val, size_t len) TD_WUR;
-td_err_t td_tape_batch_put_meta(td_tape_batch_t *batch, const char *key, const void *val, size_t len) TD_WUR;
+td_err_t td_tape_batch_put_state(td_tape_batch_t *batch, const char *key, const void *val, size_t len, char *errbuf,
+                                 size_t errlen) TD_WUR;
+td_err_t td_tape_batch_put_meta(td_tape_batch_t *batch, const char *key, const void *val, size_t len, char *errbuf,
+                                size_t errlen) TD_WUR;
 /* Number of events appended to the batch so far. */
 size_t td_tape_batch_events(const td_tape_batch_t *batch);
 /* Writes the batch atomically (sync per the tape's policy). On failure nothing of it is visible,
  * the tape's next offsets are as before, and the tape refuses further commits (sticky
  * TD_ERR_STATE) - reopen it. The batch is consumed (destroyed) either way.
  * It is td_tape_seal, td_tape_write and td_tape_settle in a row. */
-td_err_t td_tape_commit(td_tape_t *tape, td_tape_batch_t *batch) TD_WUR;
+td_err_t td_tape_commit(td_tape_t *tape, td_tape_batch_t *batch, char *errbuf, size_t errlen) TD_WUR;
 
 /* The three halves of a commit, for a writer that builds the next batch while RocksDB writes
  * this one (core/tape_writer.h):
@@ -133,22 +145,22 @@ td_err_t td_tape_commit(td_tape_t *tape, td_tape_batch_t *batch) TD_WUR;
  *     count as committed; not written or failed, the tape refuses further commits (sticky
  *     TD_ERR_STATE), as the sealed batches after it continue its offsets. So does destroying a
  *     sealed batch that was not settled. */
-td_err_t td_tape_seal(td_tape_t *tape, td_tape_batch_t *batch) TD_WUR;
+td_err_t td_tape_seal(td_tape_t *tape, td_tape_batch_t *batch, char *errbuf, size_t errlen) TD_WUR;
 td_err_t td_tape_write(td_tape_batch_t *batch);
-td_err_t td_tape_settle(td_tape_t *tape, td_tape_batch_t *batch) TD_WUR;
+td_err_t td_tape_settle(td_tape_t *tape, td_tape_batch_t *batch, char *errbuf, size_t errlen) TD_WUR;
 
 /* --- reading --- */
 /* The value under key, copied into out (out reset first). TD_ERR_NOT_FOUND if absent. */
-td_err_t td_tape_get_state(td_tape_t *tape, const char *key, td_buf_t *out) TD_WUR;
-td_err_t td_tape_get_meta(td_tape_t *tape, const char *key, td_buf_t *out) TD_WUR;
+td_err_t td_tape_get_state(td_tape_t *tape, const char *key, td_buf_t *out, char *errbuf, size_t errlen) TD_WUR;
+td_err_t td_tape_get_meta(td_tape_t *tape, const char *key, td_buf_t *out, char *errbuf, size_t errlen) TD_WUR;
 /* Lists state keys starting with prefix, in byte order. */
 td_err_t td_tape_state_keys(td_tape_t *tape, const char *prefix, td_err_t (*cb)(void *opaque, const char *key),
-                            void *opaque) TD_WUR;
+                            void *opaque, char *errbuf, size_t errlen) TD_WUR;
 
 /* One event at an offset (of a retired day: from its sealed file, which the tape keeps loaded for
  * the next read). TD_ERR_NOT_FOUND past the end. */
-td_err_t td_tape_read(td_tape_t *tape, td_stream_kind_t kind, const char *symbol, uint64_t offset,
-                      td_event_t *ev) TD_WUR;
+td_err_t td_tape_read(td_tape_t *tape, td_stream_kind_t kind, const char *symbol, uint64_t offset, td_event_t *ev,
+                      char *errbuf, size_t errlen) TD_WUR;
 
 /* Iterates (kind, symbol) from from_offset up to the end as of the iterator's creation (a
  * snapshot). td_tape_iter_next fills ev (with its offset) and returns TD_OK, or TD_ERR_END after
@@ -157,8 +169,9 @@ td_err_t td_tape_read(td_tape_t *tape, td_stream_kind_t kind, const char *symbol
  * with another reader of the same day; a missing or damaged file is TD_ERR_CORRUPT naming it), the
  * raw bytes too. */
 td_err_t td_tape_iter_new(td_tape_t *tape, td_stream_kind_t kind, const char *symbol, uint64_t from_offset,
-                          td_tape_iter_t **iter) TD_WUR;
-td_err_t td_tape_iter_next(td_tape_iter_t *iter, td_event_t *ev) TD_WUR;
+                          td_tape_iter_t **iter, char *errbuf, size_t errlen) TD_WUR;
+/* Once next() failed (or ended), every further call returns the same code and leaves errbuf alone. */
+td_err_t td_tape_iter_next(td_tape_iter_t *iter, td_event_t *ev, char *errbuf, size_t errlen) TD_WUR;
 /* Lets td_tape_iter_next skip the decoding of events whose kind is not in `kinds` (a set of
  * TD_TAPE_KIND_BIT(kind); 0, the default, decodes every event): for those only ev->kind and
  * ev->offset are set, the kind read from the envelope's framing (td_codec_peek_kind) without
@@ -173,10 +186,11 @@ void td_tape_iter_destroy(td_tape_iter_t *iter);
 
 /* --- the trading-day index --- */
 td_err_t td_tape_day_get(td_tape_t *tape, td_stream_kind_t kind, const char *symbol, uint32_t trading_day,
-                         td_day_range_t *range) TD_WUR;
+                         td_day_range_t *range, char *errbuf, size_t errlen) TD_WUR;
 /* Lists the days of (kind, symbol) in increasing order. */
 td_err_t td_tape_days(td_tape_t *tape, td_stream_kind_t kind, const char *symbol,
-                      td_err_t (*cb)(void *opaque, const td_day_range_t *range), void *opaque) TD_WUR;
+                      td_err_t (*cb)(void *opaque, const td_day_range_t *range), void *opaque, char *errbuf,
+                      size_t errlen) TD_WUR;
 
 int td_tape_day_offset_minutes(const td_tape_t *tape);
 
@@ -204,17 +218,13 @@ td_err_t td_tape_retire_day(td_tape_t *tape, const char *symbol, uint32_t tradin
                             size_t errlen) TD_WUR;
 
 /* *retired = whether (symbol, trading_day)'s raw events have been retired. Any thread. */
-td_err_t td_tape_day_retired(td_tape_t *tape, const char *symbol, uint32_t trading_day, bool *retired) TD_WUR;
+td_err_t td_tape_day_retired(td_tape_t *tape, const char *symbol, uint32_t trading_day, bool *retired, char *errbuf,
+                             size_t errlen) TD_WUR;
 
-/* The detail of the most recent failure of a call on this tape or one of its iterators (RocksDB's
- * own message, the corrupt key, the offset gap), copied into errbuf; "" when none. The functions
- * above that take no errbuf leave their detail here. Any thread. */
-void td_tape_last_error(td_tape_t *tape, char *errbuf, size_t errlen);
-
-/* What went wrong, for a message about rc that a tape call returned: the tape's detail (as
- * td_tape_last_error: the corrupt key, the damaged sealed file and the check that failed) when rc
- * is a failure of the tape itself (TD_ERR_CORRUPT, TD_ERR_STORE), else td_err_name(rc). Returns
- * buf. Any thread. */
-const char *td_tape_explain(td_tape_t *tape, td_err_t rc, char *buf, size_t len);
+/* What went wrong, for a message about rc that a tape call returned with `detail` in its errbuf:
+ * the detail (the corrupt key, the damaged sealed file and the check that failed, RocksDB's own
+ * message) when rc is a failure of the tape itself (TD_ERR_CORRUPT, TD_ERR_STORE) and detail says
+ * something, else td_err_name(rc). Returns detail or a static string. Any thread. */
+const char *td_tape_explain(td_err_t rc, const char *detail);
 
 #endif

@@ -117,8 +117,8 @@ void td_tape_writer_destroy(td_tape_writer_t *w, td_tape_settled_fn settled, voi
     w->stop = true;
     pthread_cond_signal(&w->work);
     pthread_mutex_unlock(&w->mu);
-    pthread_join(w->thread, NULL);                           /* the queue is finished: settle below never waits */
-    td_err_t rc = td_tape_writer_settle(w, 0, settled, ctx); /* a failure is the tape's, sticky there */
+    pthread_join(w->thread, NULL); /* the queue is finished: settle below never waits */
+    td_err_t rc = td_tape_writer_settle(w, 0, settled, ctx, NULL, 0); /* a failure is the tape's, sticky there */
     (void)rc;
     pthread_cond_destroy(&w->finished);
     pthread_cond_destroy(&w->work);
@@ -127,7 +127,7 @@ void td_tape_writer_destroy(td_tape_writer_t *w, td_tape_settled_fn settled, voi
     free(w);
 }
 
-td_err_t td_tape_writer_submit(td_tape_writer_t *w, td_tape_batch_t *batch, void *tag)
+td_err_t td_tape_writer_submit(td_tape_writer_t *w, td_tape_batch_t *batch, void *tag, char *errbuf, size_t errlen)
 {
     if (!w || !batch) {
         td_tape_batch_destroy(batch);
@@ -136,9 +136,9 @@ td_err_t td_tape_writer_submit(td_tape_writer_t *w, td_tape_batch_t *batch, void
     job_t *job = calloc(1, sizeof *job);
     if (!job) {
         td_tape_batch_destroy(batch);
-        return TD_ERR_NOMEM;
+        return td_err_set(errbuf, errlen, TD_ERR_NOMEM, "tape writer: out of memory for a batch");
     }
-    td_err_t rc = td_tape_seal(w->tape, batch); /* consumes the batch when it fails */
+    td_err_t rc = td_tape_seal(w->tape, batch, errbuf, errlen); /* consumes the batch when it fails */
     if (rc != TD_OK) {
         free(job);
         return rc;
@@ -176,7 +176,8 @@ static job_t *next_finished(td_tape_writer_t *w, size_t keep)
     return job;
 }
 
-td_err_t td_tape_writer_settle(td_tape_writer_t *w, size_t keep, td_tape_settled_fn settled, void *ctx)
+td_err_t td_tape_writer_settle(td_tape_writer_t *w, size_t keep, td_tape_settled_fn settled, void *ctx, char *errbuf,
+                               size_t errlen)
 {
     if (!w)
         return TD_ERR_INVALID;
@@ -186,7 +187,7 @@ td_err_t td_tape_writer_settle(td_tape_writer_t *w, size_t keep, td_tape_settled
     td_err_t first = TD_OK;
     job_t *job;
     while ((job = next_finished(w, keep)) != NULL) {
-        td_err_t rc = td_tape_settle(w->tape, job->batch);
+        td_err_t rc = td_tape_settle(w->tape, job->batch, errbuf, errlen);
         if (rc != TD_OK && first == TD_OK)
             first = rc;
         if (settled)

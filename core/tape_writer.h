@@ -36,14 +36,16 @@ td_err_t td_tape_writer_new(td_tape_t *tape, td_tape_writer_t **writer, char *er
 void td_tape_writer_destroy(td_tape_writer_t *writer, td_tape_settled_fn settled, void *ctx);
 
 /* Seals batch and queues it; the writer owns it from here, also on failure (a seal that fails
- * consumes the batch, td_tape_last_error says why). */
-td_err_t td_tape_writer_submit(td_tape_writer_t *writer, td_tape_batch_t *batch, void *tag) TD_WUR;
+ * consumes the batch, errbuf says why). */
+td_err_t td_tape_writer_submit(td_tape_writer_t *writer, td_tape_batch_t *batch, void *tag, char *errbuf,
+                               size_t errlen) TD_WUR;
 
 /* Settles every written batch, calling settled for each (it may be NULL); then, while more than
  * `keep` batches are submitted and not settled, waits for the next one and settles it. keep 0
  * waits for everything; SIZE_MAX never waits. Returns the first failure of a settled batch
- * (td_tape_last_error has the detail). */
-td_err_t td_tape_writer_settle(td_tape_writer_t *writer, size_t keep, td_tape_settled_fn settled, void *ctx) TD_WUR;
+ * (its detail in errbuf; the batches skipped behind it leave that detail as it is). */
+td_err_t td_tape_writer_settle(td_tape_writer_t *writer, size_t keep, td_tape_settled_fn settled, void *ctx,
+                               char *errbuf, size_t errlen) TD_WUR;
 
 /* Tests only: the thread writes with fn instead of td_tape_write (to make a write fail). Call it
  * before the first submit. */

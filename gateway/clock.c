@@ -88,7 +88,7 @@ static td_err_t load_symbol(void *opaque, const char *symbol)
     uint64_t next = td_tape_next_offset(ctx->tape, TD_STREAM_INPUT, symbol);
     if (next == 0)
         return TD_OK;
-    td_err_t rc = td_tape_read(ctx->tape, TD_STREAM_INPUT, symbol, next - 1, ctx->ev);
+    td_err_t rc = td_tape_read(ctx->tape, TD_STREAM_INPUT, symbol, next - 1, ctx->ev, NULL, 0);
     return rc == TD_OK ? td_gw_clock_seen(ctx->clock, symbol, ctx->ev->time_ms) : rc;
 }
 
@@ -98,7 +98,7 @@ td_err_t td_gw_clock_load(td_gw_clock_t *clock, td_tape_t *tape)
     load_ctx_t ctx = {clock, tape, malloc(sizeof(td_event_t))};
     if (!ctx.ev)
         return TD_ERR_NOMEM;
-    td_err_t rc = td_tape_symbols(tape, TD_STREAM_INPUT, load_symbol, &ctx);
+    td_err_t rc = td_tape_symbols(tape, TD_STREAM_INPUT, load_symbol, &ctx, NULL, 0);
     free(ctx.ev);
     return rc;
 }

@@ -82,7 +82,7 @@ static td_err_t kafka_acked(void *opaque, const char *account, uint64_t *acked)
     td_buf_t val;
     td_buf_init(&val);
     if (rc == TD_OK)
-        rc = td_tape_get_meta(journal->tape, key, &val);
+        rc = td_tape_get_meta(journal->tape, key, &val, NULL, 0);
     if (rc == TD_OK)
         rc = td_gw_acked_decode(val.ptr, val.len, acked);
     else if (rc == TD_ERR_NOT_FOUND)
@@ -122,7 +122,7 @@ static td_err_t kafka_clock_state(void *opaque, td_buf_t *state)
 {
     td_gw_kafka_t *journal = opaque;
     td_buf_reset(state);
-    return td_tape_get_meta(journal->tape, TD_GW_CLOCK_KEY, state);
+    return td_tape_get_meta(journal->tape, TD_GW_CLOCK_KEY, state, NULL, 0);
 }
 
 /* One more slot at the ring's end; the ring doubles when full (its slots moved in order). */
@@ -181,7 +181,7 @@ static td_err_t kafka_commit(void *opaque, const char *account, uint64_t acked, 
 static td_err_t record_settled(td_gw_kafka_t *journal, size_t k, char *errbuf, size_t errlen)
 {
     td_tape_batch_t *batch = NULL;
-    td_err_t rc = td_tape_batch_new(journal->tape, &batch);
+    td_err_t rc = td_tape_batch_new(journal->tape, &batch, NULL, 0);
     const pending_t *clock = NULL;
     for (size_t i = 0; rc == TD_OK && i < k; i++) {
         const pending_t *p = pending_at(journal, i);
@@ -189,28 +189,25 @@ static td_err_t record_settled(td_gw_kafka_t *journal, size_t k, char *errbuf, s
         rc = td_gw_acked_key(p->account, key, sizeof key);
         if (rc == TD_OK) {
             int n = td_gw_acked_encode(p->acked, val, sizeof val);
-            rc = td_tape_batch_put_meta(batch, key, val, (size_t)n); /* a later one of the key wins */
+            rc = td_tape_batch_put_meta(batch, key, val, (size_t)n, NULL, 0); /* a later one of the key wins */
         }
         if (p->has_clock)
             clock = p;
     }
     if (rc == TD_OK && clock)
-        rc = td_tape_batch_put_meta(batch, TD_GW_CLOCK_KEY, clock->clock.ptr, clock->clock.len);
+        rc = td_tape_batch_put_meta(batch, TD_GW_CLOCK_KEY, clock->clock.ptr, clock->clock.len, NULL, 0);
     if (rc == TD_OK) {
-        rc = td_tape_commit(journal->tape, batch);
+        char detail[256] = "";
+        rc = td_tape_commit(journal->tape, batch, detail, sizeof detail);
         batch = NULL;
-        if (rc != TD_OK) {
-            char detail[256];
-            td_tape_last_error(journal->tape, detail, sizeof detail);
+        if (rc != TD_OK)
             td_err_set(errbuf, errlen, rc, "gateway state commit failed: %s", detail);
-        }
     }
     td_tape_batch_destroy(batch);
     return rc;
 }
 
-static td_err_t kafka_settle(void *opaque, bool wait, td_gw_durable_fn durable, void *ctx, char *errbuf,
-                             size_t errlen)
+static td_err_t kafka_settle(void *opaque, bool wait, td_gw_durable_fn durable, void *ctx, char *errbuf, size_t errlen)
 {
     td_gw_kafka_t *journal = opaque;
     td_err_t rc;
@@ -260,7 +257,7 @@ td_err_t td_gw_kafka_new(const td_kafka_opts_t *opts, td_tape_t *tape, td_log_t 
     td_err_t rc = TD_OK;
     if (pipe2(journal->wakeup, O_NONBLOCK | O_CLOEXEC) != 0)
         rc = td_err_set(errbuf, errlen, TD_ERR_IO, "gateway: pipe: %s", strerror(errno));
-    journal->journal = (td_gw_journal_t){journal,     kafka_acked,  kafka_append,          kafka_commit,
+    journal->journal = (td_gw_journal_t){journal,           kafka_acked,  kafka_append,      kafka_commit,
                                          kafka_clock_state, kafka_settle, journal->wakeup[0]};
     if (rc == TD_OK)
         rc = td_kafka_producer_new(&journal->opts, log, &journal->producer, errbuf, errlen);

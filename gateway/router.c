@@ -58,6 +58,7 @@ struct td_router {
     uint64_t sessions_seen; /* the server's session count at the last resend */
     uint64_t crash_after;   /* test hook (router.h): SIGKILL after this many "sent" records, 0 = never */
     uint64_t sent_records;
+    char detail[256]; /* the tape's detail of the last failed tape call of a td_router_run */
 };
 
 void td_router_set_report_fn(td_router_t *router, td_router_report_fn fn, void *opaque)
@@ -130,7 +131,7 @@ static td_err_t position(td_router_t *router, td_tape_t *tape, const char *symbo
     snprintf(key, sizeof key, "router/next/%s", symbol);
     uint64_t next = 0;
     td_buf_reset(&router->val);
-    td_err_t rc = td_tape_get_meta(tape, key, &router->val);
+    td_err_t rc = td_tape_get_meta(tape, key, &router->val, router->detail, sizeof router->detail);
     if (rc == TD_OK)
         rc = td_gw_acked_decode(router->val.ptr, router->val.len, &next); /* the same decimal form */
     else if (rc == TD_ERR_NOT_FOUND)
@@ -145,12 +146,12 @@ static td_err_t position(td_router_t *router, td_tape_t *tape, const char *symbo
     return TD_OK;
 }
 
-static td_err_t put_next(td_tape_batch_t *batch, const char *symbol, uint64_t next)
+static td_err_t put_next(td_tape_batch_t *batch, const char *symbol, uint64_t next, char *errbuf, size_t errlen)
 {
     char key[64], val[24];
     snprintf(key, sizeof key, "router/next/%s", symbol);
     int n = td_gw_acked_encode(next, val, sizeof val);
-    return td_tape_batch_put_meta(batch, key, val, (size_t)n);
+    return td_tape_batch_put_meta(batch, key, val, (size_t)n, errbuf, errlen);
 }
 
 /* ---- intents sent but not reported on by the EA (router/pending) ---- */
@@ -196,7 +197,8 @@ static td_err_t put_pending(td_router_t *router, td_tape_batch_t *batch, size_t 
                            p->intent_id);
     }
     if (rc == TD_OK)
-        rc = td_tape_batch_put_meta(batch, TD_ROUTER_PENDING_KEY, text.ptr, text.len);
+        rc = td_tape_batch_put_meta(batch, TD_ROUTER_PENDING_KEY, text.ptr, text.len, router->detail,
+                                    sizeof router->detail);
     td_buf_fini(&text);
     return rc;
 }
@@ -221,7 +223,7 @@ static td_err_t load_pending(td_router_t *router, td_tape_t *tape)
 {
     router->pending_loaded = true;
     td_buf_reset(&router->val);
-    td_err_t rc = td_tape_get_meta(tape, TD_ROUTER_PENDING_KEY, &router->val);
+    td_err_t rc = td_tape_get_meta(tape, TD_ROUTER_PENDING_KEY, &router->val, router->detail, sizeof router->detail);
     if (rc == TD_ERR_NOT_FOUND)
         return TD_OK;
     const char *text = (const char *)router->val.ptr;
@@ -286,7 +288,7 @@ static td_err_t append_expiry(td_router_t *router, td_tape_t *tape, td_tape_batc
     td_err_t rc = TD_OK;
     uint64_t end = td_tape_next_offset(tape, TD_STREAM_INPUT, symbol);
     if (end > 0)
-        rc = td_tape_read(tape, TD_STREAM_INPUT, symbol, end - 1, ev);
+        rc = td_tape_read(tape, TD_STREAM_INPUT, symbol, end - 1, ev, router->detail, sizeof router->detail);
     if (rc == TD_OK && ev->time_ms > time_ms)
         time_ms = ev->time_ms;
     if (rc == TD_OK)
@@ -301,7 +303,7 @@ static td_err_t append_expiry(td_router_t *router, td_tape_t *tape, td_tape_batc
     exec->status = TD_EXEC_EXPIRED;
     snprintf(exec->reason, sizeof exec->reason, "%s within %" PRId64 " ms", what, router->max_age_ms);
     return router->report_fn ? router->report_fn(router->report_opaque, ev, out_ev->offset)
-                             : td_tape_batch_append(batch, TD_STREAM_INPUT, ev);
+                             : td_tape_batch_append(batch, TD_STREAM_INPUT, ev, router->detail, sizeof router->detail);
 }
 
 /* Drops from the pending list every intent the EA has reported on: an ExecutionReport input
@@ -316,8 +318,10 @@ static td_err_t scan_reports(td_router_t *router, td_tape_t *tape)
         if (pos->ack_next >= end)
             continue;
         td_tape_iter_t *iter = NULL;
-        rc = td_tape_iter_new(tape, TD_STREAM_INPUT, pos->symbol, pos->ack_next, &iter);
-        while (rc == TD_OK && (rc = td_tape_iter_next(iter, &router->ev)) == TD_OK) {
+        rc = td_tape_iter_new(tape, TD_STREAM_INPUT, pos->symbol, pos->ack_next, &iter, router->detail,
+                              sizeof router->detail);
+        while (rc == TD_OK &&
+               (rc = td_tape_iter_next(iter, &router->ev, router->detail, sizeof router->detail)) == TD_OK) {
             pos->ack_next = router->ev.offset + 1;
             if (router->ev.kind != TD_EV_EXEC_REPORT || strcmp(router->ev.source, "router") == 0)
                 continue;
@@ -352,10 +356,12 @@ static td_err_t resend_pending(td_router_t *router, td_tape_t *tape, td_gw_serve
     td_err_t rc = TD_OK;
     for (size_t i = 0; rc == TD_OK && i < router->n_pending;) {
         pending_t *p = &router->pending[i];
-        rc = td_tape_read(tape, TD_STREAM_INPUT, p->symbol, p->in_offset, &router->ev);
+        rc = td_tape_read(tape, TD_STREAM_INPUT, p->symbol, p->in_offset, &router->ev, router->detail,
+                          sizeof router->detail);
         int64_t age_ms = rc == TD_OK ? (int64_t)(wall_s() * 1000.) - router->ev.ingest_ms : 0;
         if (rc == TD_OK)
-            rc = td_tape_read(tape, TD_STREAM_OUTPUT, p->symbol, p->out_offset, &router->out_ev);
+            rc = td_tape_read(tape, TD_STREAM_OUTPUT, p->symbol, p->out_offset, &router->out_ev, router->detail,
+                              sizeof router->detail);
         if (rc == TD_OK &&
             (router->out_ev.kind != TD_EV_ORDER_INTENT || strcmp(router->out_ev.u.intent.intent_id, p->intent_id) != 0))
             rc = TD_ERR_CORRUPT;
@@ -365,15 +371,15 @@ static td_err_t resend_pending(td_router_t *router, td_tape_t *tape, td_gw_serve
             char key[32 + TD_ID_MAX];
             snprintf(key, sizeof key, "router/sent/%s", p->intent_id);
             td_tape_batch_t *batch = NULL;
-            rc = td_tape_batch_new(tape, &batch);
+            rc = td_tape_batch_new(tape, &batch, router->detail, sizeof router->detail);
             if (rc == TD_OK)
-                rc = td_tape_batch_put_meta(batch, key, "expired", 7);
+                rc = td_tape_batch_put_meta(batch, key, "expired", 7, router->detail, sizeof router->detail);
             if (rc == TD_OK)
                 rc = put_pending(router, batch, i, NULL);
             if (rc == TD_OK)
                 rc = append_expiry(router, tape, batch, p->symbol, &router->out_ev, "sent, not reported on by the EA");
             if (rc == TD_OK) {
-                rc = td_tape_commit(tape, batch);
+                rc = td_tape_commit(tape, batch, router->detail, sizeof router->detail);
                 batch = NULL;
             }
             td_tape_batch_destroy(batch);
@@ -415,7 +421,7 @@ static td_err_t route_intent(td_router_t *router, td_tape_t *tape, td_gw_server_
     char key[32 + TD_ID_MAX];
     snprintf(key, sizeof key, "router/sent/%s", intent->intent_id);
     td_buf_reset(&router->val);
-    td_err_t rc = td_tape_get_meta(tape, key, &router->val);
+    td_err_t rc = td_tape_get_meta(tape, key, &router->val, router->detail, sizeof router->detail);
     if (rc == TD_OK) { /* handled before (defensive: its commit moved next as well) */
         pos->next = out_ev->offset + 1;
         return TD_OK;
@@ -424,7 +430,8 @@ static td_err_t route_intent(td_router_t *router, td_tape_t *tape, td_gw_server_
         return rc;
     /* the age counts from the arrival of the input that caused the intent (its ingest time), so
      * that intents the processor produces while catching up on a backlog are not sent late */
-    rc = td_tape_read(tape, TD_STREAM_INPUT, pos->symbol, out_ev->input_offset, &router->ev);
+    rc = td_tape_read(tape, TD_STREAM_INPUT, pos->symbol, out_ev->input_offset, &router->ev, router->detail,
+                      sizeof router->detail);
     if (rc == TD_ERR_NOT_FOUND) { /* Kafka mode: the mirrored input topic is behind the output topic */
         *blocked = true;
         return TD_OK;
@@ -438,11 +445,12 @@ static td_err_t route_intent(td_router_t *router, td_tape_t *tape, td_gw_server_
         return TD_OK;
     }
     td_tape_batch_t *batch = NULL;
-    rc = td_tape_batch_new(tape, &batch);
+    rc = td_tape_batch_new(tape, &batch, router->detail, sizeof router->detail);
     if (rc == TD_OK)
-        rc = td_tape_batch_put_meta(batch, key, expire ? "expired" : "sent", expire ? 7 : 4);
+        rc = td_tape_batch_put_meta(batch, key, expire ? "expired" : "sent", expire ? 7 : 4, router->detail,
+                                    sizeof router->detail);
     if (rc == TD_OK)
-        rc = put_next(batch, pos->symbol, out_ev->offset + 1);
+        rc = put_next(batch, pos->symbol, out_ev->offset + 1, router->detail, sizeof router->detail);
     if (rc == TD_OK && expire)
         rc = append_expiry(router, tape, batch, pos->symbol, out_ev, "not sent");
     pending_t sent = {.out_offset = out_ev->offset, .in_offset = out_ev->input_offset};
@@ -458,7 +466,7 @@ static td_err_t route_intent(td_router_t *router, td_tape_t *tape, td_gw_server_
         rc = td_gw_format_order(&router->line, pos->symbol, intent, spec.digits);
     }
     if (rc == TD_OK) {
-        rc = td_tape_commit(tape, batch); /* consumes the batch either way */
+        rc = td_tape_commit(tape, batch, router->detail, sizeof router->detail); /* consumes the batch either way */
         batch = NULL;
     }
     td_tape_batch_destroy(batch);
@@ -522,13 +530,13 @@ static td_err_t route_symbol(td_router_t *router, td_tape_t *tape, td_gw_server_
         return rc;
     if (pos->next < td_tape_next_offset(tape, TD_STREAM_OUTPUT, symbol)) {
         td_tape_iter_t *iter = NULL;
-        rc = td_tape_iter_new(tape, TD_STREAM_OUTPUT, symbol, pos->next, &iter);
+        rc = td_tape_iter_new(tape, TD_STREAM_OUTPUT, symbol, pos->next, &iter, router->detail, sizeof router->detail);
         td_event_t *ev = calloc(1, sizeof *ev);
         if (rc == TD_OK && !ev)
             rc = TD_ERR_NOMEM;
         bool blocked = false;
         while (rc == TD_OK && !blocked) {
-            rc = td_tape_iter_next(iter, ev);
+            rc = td_tape_iter_next(iter, ev, router->detail, sizeof router->detail);
             if (rc != TD_OK)
                 break;
             if (ev->kind == TD_EV_ORDER_INTENT)
@@ -543,11 +551,11 @@ static td_err_t route_symbol(td_router_t *router, td_tape_t *tape, td_gw_server_
     }
     if (rc == TD_OK && burst_start <= 0 && pos->next != pos->stored) { /* not right after a burst */
         td_tape_batch_t *batch = NULL;
-        rc = td_tape_batch_new(tape, &batch);
+        rc = td_tape_batch_new(tape, &batch, router->detail, sizeof router->detail);
         if (rc == TD_OK)
-            rc = put_next(batch, symbol, pos->next);
+            rc = put_next(batch, symbol, pos->next, router->detail, sizeof router->detail);
         if (rc == TD_OK) {
-            rc = td_tape_commit(tape, batch);
+            rc = td_tape_commit(tape, batch, router->detail, sizeof router->detail);
             batch = NULL;
         }
         td_tape_batch_destroy(batch);
@@ -562,6 +570,7 @@ td_err_t td_router_run(td_router_t *router, td_tape_t *tape, td_gw_server_t *ser
 {
     *expired_now = 0;
     router->n_symbols = 0;
+    router->detail[0] = '\0';
     td_err_t rc = router->pending_loaded ? TD_OK : load_pending(router, tape);
     if (rc == TD_OK && router->n_pending)
         rc = scan_reports(router, tape);
@@ -576,28 +585,26 @@ td_err_t td_router_run(td_router_t *router, td_tape_t *tape, td_gw_server_t *ser
     /* a RocksDB scan once; then the writer's stream map, which every output append goes through */
     if (rc == TD_OK)
         rc = router->scanned ? td_tape_known_symbols(tape, TD_STREAM_OUTPUT, collect_symbol, router)
-                             : td_tape_symbols(tape, TD_STREAM_OUTPUT, collect_symbol, router);
+                             : td_tape_symbols(tape, TD_STREAM_OUTPUT, collect_symbol, router, router->detail,
+                                               sizeof router->detail);
     for (size_t i = 0; rc == TD_OK && i < router->n_symbols; i++)
         rc = route_symbol(router, tape, server, router->symbols[i], burst_start, expired_now);
     router->scanned = router->scanned || rc == TD_OK;
     if (rc == TD_OK && burst_start <= 0 && router->pending_dirty) { /* reports seen: off the tick-to-order path */
         td_tape_batch_t *batch = NULL;
-        rc = td_tape_batch_new(tape, &batch);
+        rc = td_tape_batch_new(tape, &batch, router->detail, sizeof router->detail);
         if (rc == TD_OK)
             rc = put_pending(router, batch, SIZE_MAX, NULL);
         if (rc == TD_OK) {
-            rc = td_tape_commit(tape, batch);
+            rc = td_tape_commit(tape, batch, router->detail, sizeof router->detail);
             batch = NULL;
         }
         td_tape_batch_destroy(batch);
         if (rc == TD_OK)
             router->pending_dirty = false;
     }
-    if (rc != TD_OK) {
-        char detail[256];
-        td_tape_last_error(tape, detail, sizeof detail);
-        return td_err_set(errbuf, errlen, rc, "router: %s (%s)", td_err_name(rc), detail);
-    }
+    if (rc != TD_OK)
+        return td_err_set(errbuf, errlen, rc, "router: %s (%s)", td_err_name(rc), router->detail);
     return TD_OK;
 }
 

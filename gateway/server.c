@@ -326,7 +326,7 @@ static td_err_t conn_start_session(conn_t *conn)
     if (rc == TD_OK && server->opts.journal) {
         rc = server->opts.journal->acked(server->opts.journal->opaque, conn->account, &acked);
     } else if (rc == TD_OK) {
-        rc = td_tape_get_meta(server->tape, key, &val);
+        rc = td_tape_get_meta(server->tape, key, &val, NULL, 0);
         if (rc == TD_OK)
             rc = td_gw_acked_decode(val.ptr, val.len, &acked);
         else if (rc == TD_ERR_NOT_FOUND)
@@ -404,8 +404,8 @@ static td_err_t emit_tape(void *opaque, td_event_t *ev)
     conn_t *conn = opaque;
     td_err_t rc = TD_OK;
     if (!conn->batch)
-        rc = td_tape_batch_new(conn->server->tape, &conn->batch);
-    return rc == TD_OK ? td_tape_batch_append(conn->batch, TD_STREAM_INPUT, ev) : rc;
+        rc = td_tape_batch_new(conn->server->tape, &conn->batch, NULL, 0);
+    return rc == TD_OK ? td_tape_batch_append(conn->batch, TD_STREAM_INPUT, ev, NULL, 0) : rc;
 }
 
 /* td_gw_clock_emit_fn of opts.journal: produced with the heartbeat's account and sequence number
@@ -450,15 +450,14 @@ static void handle_data(conn_t *conn, const char *line, size_t len)
                 return;
             break;
         }
+        char detail[256] = "";
         if (!conn->batch)
-            rc = td_tape_batch_new(server->tape, &conn->batch);
+            rc = td_tape_batch_new(server->tape, &conn->batch, detail, sizeof detail);
         if (rc == TD_OK)
-            rc = td_tape_batch_append(conn->batch, TD_STREAM_INPUT, &msg->ev);
+            rc = td_tape_batch_append(conn->batch, TD_STREAM_INPUT, &msg->ev, detail, sizeof detail);
         if (rc == TD_OK && server->clock)
             rc = td_gw_clock_seen(server->clock, msg->ev.symbol, msg->ev.time_ms);
         if (rc == TD_ERR_INVALID) { /* the tape's own checks (time range): a bad line */
-            char detail[256];
-            td_tape_last_error(server->tape, detail, sizeof detail);
             conn_err(conn, msg->seq, detail);
             return;
         }
@@ -537,11 +536,9 @@ static td_err_t clock_reload(td_gw_server_t *server)
     return rc == TD_OK ? td_gw_clock_decode(server->clock, server->clock_state.ptr, server->clock_state.len) : rc;
 }
 
-/* A failed tape commit stops the server (the tape's failure is sticky). */
-static void tape_failed(td_gw_server_t *server, td_err_t rc)
+/* A failed tape commit stops the server (the tape's failure is sticky); detail is the tape's. */
+static void tape_failed(td_gw_server_t *server, td_err_t rc, const char *detail)
 {
-    char detail[256];
-    td_tape_last_error(server->tape, detail, sizeof detail);
     server->failed = rc;
     snprintf(server->failed_msg, sizeof server->failed_msg, "tape commit failed: %s", detail);
     td_log_write(server->log, TD_LOG_ERROR, "gateway", rc, "tape commit failed: %s", detail);
@@ -554,24 +551,26 @@ static td_err_t writer_submit(conn_t *conn)
 {
     td_gw_server_t *server = conn->server;
     char key[80], val[24];
+    char detail[256] = "";
     td_err_t rc = TD_OK;
     burst_tag_t *tag = calloc(1, sizeof *tag);
     if (!tag)
         rc = TD_ERR_NOMEM;
     if (rc == TD_OK && !conn->batch)
-        rc = td_tape_batch_new(server->tape, &conn->batch);
+        rc = td_tape_batch_new(server->tape, &conn->batch, detail, sizeof detail);
     if (rc == TD_OK)
         rc = td_gw_acked_key(conn->account, key, sizeof key);
     if (rc == TD_OK) {
         int n = td_gw_acked_encode(conn->acked, val, sizeof val);
-        rc = td_tape_batch_put_meta(conn->batch, key, val, (size_t)n);
+        rc = td_tape_batch_put_meta(conn->batch, key, val, (size_t)n, detail, sizeof detail);
     }
     if (rc == TD_OK) {
         snprintf(tag->account, sizeof tag->account, "%s", conn->account);
         tag->acked = conn->acked;
         tag->events = td_tape_batch_events(conn->batch);
         tag->burst_start = server->burst_start;
-        rc = td_tape_writer_submit(server->writer, conn->batch, tag); /* takes the batch either way */
+        rc = td_tape_writer_submit(server->writer, conn->batch, tag, detail,
+                                   sizeof detail); /* takes the batch either way */
         conn->batch = NULL;
     }
     if (rc == TD_OK) {
@@ -583,7 +582,7 @@ static td_err_t writer_submit(conn_t *conn)
     conn->batch = NULL;
     conn->acked = conn->acked_committed;
     conn->ack_pending = 0;
-    tape_failed(server, rc);
+    tape_failed(server, rc, detail);
     return rc;
 }
 
@@ -690,9 +689,10 @@ static void on_settled(void *ctx, void *opaque, td_err_t rc)
  * every order it caused. */
 static void writer_settle(td_gw_server_t *server, size_t keep)
 {
-    td_err_t rc = td_tape_writer_settle(server->writer, keep, on_settled, server);
+    char detail[256] = "";
+    td_err_t rc = td_tape_writer_settle(server->writer, keep, on_settled, server, detail, sizeof detail);
     if (rc != TD_OK && server->failed == TD_OK)
-        tape_failed(server, rc);
+        tape_failed(server, rc, detail);
     if (server->settled) {
         double first_start = server->settled->burst_start; /* the latency runs from the earliest */
         run_hook(server, first_start);

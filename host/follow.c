@@ -55,7 +55,7 @@ td_err_t td_follow_process(td_follow_t *follow, td_tape_t *tape, const td_host_o
         follow->tape = tape;
     }
     rc = follow->scanned ? td_tape_known_symbols(tape, TD_STREAM_INPUT, collect_grown, follow)
-                         : td_tape_symbols(tape, TD_STREAM_INPUT, collect_grown, follow);
+                         : td_tape_symbols(tape, TD_STREAM_INPUT, collect_grown, follow, NULL, 0);
     follow->scanned = follow->scanned || rc == TD_OK;
     for (size_t i = 0; rc == TD_OK && i < follow->n_grown; i++) {
         const char *symbol = follow->grown[i];

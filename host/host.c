@@ -9,14 +9,10 @@
 
 #include "core/timeutil.h"
 
-static const uint32_t timeframes_s[] = {60, 300, 900, 1800, 3600, 14400, 86400}; /* bars.timeframe enum order */
-
 void td_host_pipeline_config(const td_config_t *config, td_pipeline_config_t *pipeline)
 {
     memset(pipeline, 0, sizeof *pipeline);
-    int64_t tf = td_config_int(config, "bars.timeframe");
-    TD_ASSERT(tf >= 0 && (size_t)tf < sizeof timeframes_s / sizeof timeframes_s[0]);
-    pipeline->timeframe_s = timeframes_s[tf];
+    pipeline->timeframe_s = (uint32_t)td_config_int(config, "bars.timeframe"); /* seconds (core/names.h) */
     pipeline->day_offset_minutes = (int)td_config_int(config, "session.day_offset_minutes");
     pipeline->tz_offset_minutes = (int)td_config_int(config, "session.tz_offset_minutes");
     pipeline->paper = td_config_int(config, "broker.mode") == 0;
@@ -45,13 +41,13 @@ td_err_t td_host_check_config(td_tape_t *tape, const td_pipeline_config_t *pipel
                         "session.day_offset_minutes is %d but the tape was opened with %d",
                         pipeline->day_offset_minutes, td_tape_day_offset_minutes(tape));
     if (rc == TD_OK) {
-        rc = td_tape_get_meta(tape, "host/config", &have);
+        rc = td_tape_get_meta(tape, "host/config", &have, NULL, 0);
         if (rc == TD_ERR_NOT_FOUND) {
-            rc = td_tape_batch_new(tape, &batch);
+            rc = td_tape_batch_new(tape, &batch, NULL, 0);
             if (rc == TD_OK)
-                rc = td_tape_batch_put_meta(batch, "host/config", want.ptr, want.len);
+                rc = td_tape_batch_put_meta(batch, "host/config", want.ptr, want.len, NULL, 0);
             if (rc == TD_OK) {
-                rc = td_tape_commit(tape, batch);
+                rc = td_tape_commit(tape, batch, NULL, 0);
                 batch = NULL;
             }
         } else if (rc == TD_OK && (have.len != want.len || memcmp(have.ptr, want.ptr, want.len) != 0)) {
@@ -85,7 +81,7 @@ static td_err_t put_state(td_tape_batch_t *batch, const td_pipeline_t *pipeline,
     td_buf_reset(scratch);
     td_err_t rc = td_pipeline_encode(pipeline, scratch);
     if (rc == TD_OK)
-        rc = td_tape_batch_put_state(batch, key, scratch->ptr, scratch->len);
+        rc = td_tape_batch_put_state(batch, key, scratch->ptr, scratch->len, NULL, 0);
     return rc;
 }
 
@@ -103,7 +99,7 @@ static td_err_t put_snapshot(td_tape_batch_t *batch, const td_pipeline_t *pipeli
     if (rc == TD_OK)
         rc = td_pipeline_encode(pipeline, scratch);
     if (rc == TD_OK)
-        rc = td_tape_batch_put_state(batch, key, scratch->ptr, scratch->len);
+        rc = td_tape_batch_put_state(batch, key, scratch->ptr, scratch->len, NULL, 0);
     return rc;
 }
 
@@ -117,7 +113,7 @@ static td_err_t load_pipeline(td_tape_t *tape, const char *symbol, const td_pipe
                           config->timeframe_s);
     char key[64];
     td_host_state_key(symbol, key, sizeof key);
-    rc = td_tape_get_state(tape, key, scratch);
+    rc = td_tape_get_state(tape, key, scratch, NULL, 0);
     if (rc == TD_ERR_NOT_FOUND)
         return TD_OK;
     if (rc == TD_OK)
@@ -171,6 +167,7 @@ static td_err_t process_symbol(void *opaque, const char *symbol)
     td_event_t *ev = malloc(sizeof *ev);
     td_err_t rc = ev ? TD_OK : TD_ERR_NOMEM;
     bool have_pipeline = cache && cache->loaded;
+    char detail[512] = ""; /* the tape's detail of a failed call */
 
     if (rc == TD_OK && !have_pipeline) {
         rc = load_pipeline(run->tape, symbol, &opts->pipeline, pipeline, &scratch, run->errbuf, run->errlen);
@@ -182,17 +179,15 @@ static td_err_t process_symbol(void *opaque, const char *symbol)
                      "%s: resuming at input offset %" PRIu64 ", output offset %" PRIu64, symbol, pipeline->next_offset,
                      out_offset);
     if (rc == TD_OK)
-        rc = td_tape_iter_new(run->tape, TD_STREAM_INPUT, symbol, pipeline->next_offset, &iter);
+        rc = td_tape_iter_new(run->tape, TD_STREAM_INPUT, symbol, pipeline->next_offset, &iter, detail, sizeof detail);
     if (rc == TD_OK)
-        rc = td_tape_batch_new(run->tape, &batch);
+        rc = td_tape_batch_new(run->tape, &batch, detail, sizeof detail);
     if (rc != TD_OK && run->errbuf && !run->errbuf[0]) {
-        char detail[512] = "";
-        td_tape_last_error(run->tape, detail, sizeof detail);
         td_err_set(run->errbuf, run->errlen, rc, "%s: cannot start processing: %s", symbol, detail);
     }
     run->stats->symbols++;
     while (rc == TD_OK) {
-        rc = td_tape_iter_next(iter, ev);
+        rc = td_tape_iter_next(iter, ev, detail, sizeof detail);
         if (rc == TD_ERR_END) {
             rc = TD_OK;
             break;
@@ -204,7 +199,8 @@ static td_err_t process_symbol(void *opaque, const char *symbol)
         rc = td_pipeline_roll(pipeline, ev, &out, &started);
         /* only a DayDigest of the day that just closed comes out of a roll */
         for (size_t i = 0; rc == TD_OK && i < out.len; i++) {
-            rc = td_tape_batch_append_in_day(batch, TD_STREAM_OUTPUT, &out.ev[i], out.ev[i].u.digest.trading_day);
+            rc = td_tape_batch_append_in_day(batch, TD_STREAM_OUTPUT, &out.ev[i], out.ev[i].u.digest.trading_day,
+                                             detail, sizeof detail);
             out_offset++;
             run->stats->days_closed++;
         }
@@ -216,16 +212,13 @@ static td_err_t process_symbol(void *opaque, const char *symbol)
             rc = td_pipeline_step_raw(pipeline, ev, &raw, &out);
         }
         for (size_t i = from; rc == TD_OK && i < out.len; i++) {
-            rc = td_tape_batch_append_in_day(batch, TD_STREAM_OUTPUT, &out.ev[i], pipeline->day);
+            rc = td_tape_batch_append_in_day(batch, TD_STREAM_OUTPUT, &out.ev[i], pipeline->day, detail, sizeof detail);
             out_offset++;
             if (out.ev[i].kind == TD_EV_DAY_DIGEST)
                 run->stats->days_closed++;
         }
         if (rc != TD_OK) {
-            char detail[512] = "";
-            if (pipeline->rc == TD_OK)
-                td_tape_last_error(run->tape, detail, sizeof detail);
-            else
+            if (pipeline->rc != TD_OK)
                 snprintf(detail, sizeof detail, "%s", pipeline->last_error);
             td_err_set(run->errbuf, run->errlen, rc, "%s: offset %" PRIu64 " (%s): processing failed: %s%s%s", symbol,
                        ev->offset, td_event_kind_name(ev->kind), td_err_name(rc), detail[0] ? ": " : "", detail);
@@ -241,19 +234,19 @@ static td_err_t process_symbol(void *opaque, const char *symbol)
         if (uncommitted >= opts->batch_events) {
             rc = put_state(batch, pipeline, &scratch);
             if (rc == TD_OK) {
-                rc = td_tape_commit(run->tape, batch);
+                rc = td_tape_commit(run->tape, batch, NULL, 0);
                 batch = NULL;
                 run->stats->commits++;
             }
             if (rc == TD_OK)
-                rc = td_tape_batch_new(run->tape, &batch);
+                rc = td_tape_batch_new(run->tape, &batch, NULL, 0);
             uncommitted = 0;
         }
     }
     if (rc == TD_OK && uncommitted) {
         rc = put_state(batch, pipeline, &scratch);
         if (rc == TD_OK) {
-            rc = td_tape_commit(run->tape, batch);
+            rc = td_tape_commit(run->tape, batch, NULL, 0);
             batch = NULL;
             run->stats->commits++;
         }
@@ -263,7 +256,8 @@ static td_err_t process_symbol(void *opaque, const char *symbol)
                      "%s: stopped at input offset %" PRIu64 ", output offset %" PRIu64, symbol,
                      have_pipeline ? pipeline->next_offset : 0, out_offset);
     if (rc == TD_OK && opts->log &&
-        (pipeline->params_rejected || pipeline->exec_rejected || pipeline->outstanding_dropped || pipeline->inputs_refused))
+        (pipeline->params_rejected || pipeline->exec_rejected || pipeline->outstanding_dropped ||
+         pipeline->inputs_refused))
         td_log_write(opts->log, TD_LOG_WARN, "host", TD_ERR_INVALID,
                      "%s: refused so far: %" PRIu64 " parameter set(s), %" PRIu64 " execution report(s), %" PRIu64
                      " input(s) the bars or strategy could not take; %" PRIu64
@@ -291,15 +285,15 @@ td_err_t td_host_process(td_tape_t *tape, const td_host_opts_t *opts, td_host_st
         return rc;
     run_t run = {tape, opts, stats, errbuf, errlen, NULL};
     if (!opts->symbol)
-        return td_tape_symbols(tape, TD_STREAM_INPUT, process_symbol, &run);
+        return td_tape_symbols(tape, TD_STREAM_INPUT, process_symbol, &run, NULL, 0);
     /* one symbol: one seek for its stream's end, not a scan of every stream's keys */
     uint64_t end = 0;
-    rc = td_tape_stream_end(tape, TD_STREAM_INPUT, opts->symbol, &end);
+    rc = td_tape_stream_end(tape, TD_STREAM_INPUT, opts->symbol, &end, NULL, 0);
     return rc == TD_OK && end > 0 ? process_symbol(&run, opts->symbol) : rc;
 }
 
-td_err_t td_host_process_symbol(td_tape_t *tape, const td_host_opts_t *opts, const char *symbol,
-                                td_host_cache_t *cache, td_host_stats_t *stats, char *errbuf, size_t errlen)
+td_err_t td_host_process_symbol(td_tape_t *tape, const td_host_opts_t *opts, const char *symbol, td_host_cache_t *cache,
+                                td_host_stats_t *stats, char *errbuf, size_t errlen)
 {
     memset(stats, 0, sizeof *stats);
     td_host_opts_t one = *opts;

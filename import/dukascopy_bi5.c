@@ -26,6 +26,11 @@
 
 #define RECORD_SIZE 20
 #define BI5_MEMLIMIT (UINT64_C(64) << 20) /* decoder memory, bytes */
+/* One hour of ticks decodes to at most this many bytes: 1,000 ticks a second for the whole hour,
+ * far above the busiest hour on record (a few tens of thousands of ticks). A small file that
+ * decodes to more (a 296 KB file can claim 2 GB) is refused before it is held in memory. */
+#define BI5_RECORDS_MAX (3600u * 1000u)
+#define BI5_DECODED_MAX ((size_t)BI5_RECORDS_MAX * RECORD_SIZE)
 
 static uint32_t be32(const uint8_t *p)
 {
@@ -77,6 +82,15 @@ static td_err_t decompress(td_import__job_t *job, td_slice_t raw, td_buf_t *out)
         size_t before = strm.avail_out;
         lr = lzma_code(&strm, LZMA_FINISH);
         out->len += before - strm.avail_out;
+        if (out->len > BI5_DECODED_MAX) {
+            job->line = 0;
+            char expected[96], found[64];
+            snprintf(expected, sizeof expected, "at most %zu bytes decoded (%u ticks: 1000 a second for an hour)",
+                     BI5_DECODED_MAX, BI5_RECORDS_MAX);
+            int n = snprintf(found, sizeof found, "%zu bytes or more", out->len);
+            rc = td_import__fail(job, "lzma", expected, found, (size_t)n);
+            break;
+        }
         if (lr == LZMA_STREAM_END)
             break;
         if (lr != LZMA_OK) {

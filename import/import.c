@@ -41,8 +41,10 @@ td_err_t td_import__fail(td_import__job_t *job, const char *field, const char *e
                       (unsigned long long)job->line, field, expected, quoted);
 }
 
-/* Reads the whole file into buf. TD_ERR_IO with the OS reason in errbuf. */
-static td_err_t read_file(const char *path, td_buf_t *buf, char *errbuf, size_t errlen)
+/* Reads the whole file into buf. TD_ERR_IO with the OS reason in errbuf; TD_ERR_PARSE for a file
+ * (or a device such as /dev/zero) that goes on past max bytes, rather than reading it until memory
+ * runs out. */
+static td_err_t read_file(const char *path, uint64_t max, td_buf_t *buf, char *errbuf, size_t errlen)
 {
     td_err_t rc = TD_OK;
     FILE *fp = fopen(path, "rb");
@@ -55,6 +57,11 @@ static td_err_t read_file(const char *path, td_buf_t *buf, char *errbuf, size_t 
         rewind(fp);
     }
     while (rc == TD_OK) {
+        if (buf->len > max) {
+            rc = td_err_set(errbuf, errlen, TD_ERR_PARSE, "%s: expected at most %llu bytes in one file, found more",
+                            path, (unsigned long long)max);
+            break;
+        }
         rc = td_buf_reserve(buf, 65536);
         if (rc != TD_OK)
             break;
@@ -125,11 +132,12 @@ td_err_t td_import_file(const char *path, const td_import_opts_t *opts, td_impor
     if (rc == TD_OK)
         rc = td_event_set_str(job.ev.source, sizeof job.ev.source, source);
     if (rc != TD_OK) {
-        td_err_set(errbuf, errlen, rc, "%s: symbol '%s' or source '%s' is too long", path, opts->symbol, source);
+        td_err_set(errbuf, errlen, rc, "%s: symbol: expected %s, found '%s' (or source '%s' too long)", path,
+                   TD_SYMBOL_RULE, opts->symbol, source);
         goto done;
     }
 
-    rc = read_file(path, &data, errbuf, errlen);
+    rc = read_file(path, opts->max_file_bytes ? opts->max_file_bytes : TD_IMPORT_FILE_MAX, &data, errbuf, errlen);
     if (rc != TD_OK)
         goto done;
 

@@ -48,7 +48,12 @@ typedef struct td_import_opts {
     uint32_t timeframe_s;          /* bar formats: expected timeframe; 0 = infer from the first bars */
     bool keep_crossed;             /* ticks: keep quotes with bid > ask as they are (counted in
                                       stats.crossed) instead of refusing the file; off by default */
+    uint64_t max_file_bytes;       /* a longer file (or a device such as /dev/zero) is refused;
+                                      0 = TD_IMPORT_FILE_MAX */
 } td_import_opts_t;
+
+/* The default bound on one file: twenty years of M1 bars in one CSV are about 450 MB. */
+#define TD_IMPORT_FILE_MAX (UINT64_C(1) << 30)
 
 typedef struct td_import_stats {
     uint64_t lines;     /* lines or records read, header included */

@@ -6,43 +6,24 @@
  */
 #include "processors/bars.h"
 
-#include <stdio.h>
 #include <string.h>
 
 #include "state_bars.pb-c.h"
 
 #define MS_PER_MINUTE INT64_C(60000)
 
-static const struct {
-    const char *name;
-    uint32_t seconds;
-} timeframes[] = {{"M1", 60}, {"M5", 300}, {"M15", 900}, {"M30", 1800}, {"H1", 3600}, {"H4", 14400}, {"D1", 86400}};
-
 bool td_bars_timeframe_valid(uint32_t timeframe_s)
 {
-    for (size_t i = 0; i < sizeof timeframes / sizeof timeframes[0]; i++)
-        if (timeframes[i].seconds == timeframe_s)
-            return true;
-    return false;
-}
-
-td_err_t td_bars_timeframe_parse(const char *name, uint32_t *seconds)
-{
-    for (size_t i = 0; i < sizeof timeframes / sizeof timeframes[0]; i++)
-        if (strcmp(timeframes[i].name, name) == 0) {
-            *seconds = timeframes[i].seconds;
-            return TD_OK;
-        }
-    return TD_ERR_INVALID;
-}
-
-const char *td_bars_timeframe_name(uint32_t seconds, char buf[16])
-{
-    for (size_t i = 0; i < sizeof timeframes / sizeof timeframes[0]; i++)
-        if (timeframes[i].seconds == seconds)
-            return timeframes[i].name;
-    snprintf(buf, 16, "S%u", seconds);
-    return buf;
+    switch (timeframe_s) {
+    case 60:
+    case 300:
+    case 900:
+    case 1800:
+    case 3600:
+    case 14400:
+    case 86400: return true;
+    default: return false;
+    }
 }
 
 static bool offset_valid(int64_t align_offset_minutes)

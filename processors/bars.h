@@ -50,11 +50,6 @@ typedef struct td_bars {
 /* True for the supported timeframes: 60, 300, 900, 1800, 3600, 14400, 86400 seconds. Callers
  * validate configuration with it before td_bars_init(). */
 bool td_bars_timeframe_valid(uint32_t timeframe_s);
-/* The names of the supported timeframes, M1 M5 M15 M30 H1 H4 D1 <-> seconds (the one table of
- * them). parse: TD_ERR_INVALID for another name; name: "S<seconds>" for a length without a name
- * (buf holds it). */
-td_err_t td_bars_timeframe_parse(const char *name, uint32_t *seconds) TD_WUR;
-const char *td_bars_timeframe_name(uint32_t seconds, char buf[16]);
 
 /* Resets bars to an empty builder. timeframe_s 0 means the default (M30); any other value must
  * satisfy td_bars_timeframe_valid(), and -1440 < align_offset_minutes < 1440 (asserted: validate at

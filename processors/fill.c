@@ -32,8 +32,6 @@ static int id_fits(const char *id)
 
 td_err_t td_fill_submit(td_fill_t *fill, int64_t time_ms, const td_order_intent_t *intent)
 {
-    if (fill->failed != TD_OK)
-        return fill->failed;
     if (intent->type != 0)
         return TD_ERR_UNSUPPORTED;
     if ((intent->side != TD_SIDE_BUY && intent->side != TD_SIDE_SELL) || intent->volume <= 0 || intent->stop_loss < 0 ||
@@ -263,7 +261,8 @@ static void commit(td_fill_t *fill, const td_fill_t *next)
     copy_regions(fill, next, fill->n_queue > next->n_queue ? fill->n_queue : next->n_queue);
 }
 
-/* Commits next into fill on success; on failure rolls out back and keeps a sticky overflow. */
+/* Commits next into fill on success; on failure rolls out back and leaves fill as it was (a value
+ * out of range refuses the one tick, bar or intent; nothing sticks). */
 static td_err_t finish(td_fill_t *fill, const td_fill_t *next, td_err_t rc, td_outbuf_t *out, size_t start)
 {
     if (rc == TD_OK) {
@@ -271,8 +270,6 @@ static td_err_t finish(td_fill_t *fill, const td_fill_t *next, td_err_t rc, td_o
         return TD_OK;
     }
     out->len = start;
-    if (rc == TD_ERR_OVERFLOW)
-        fill->failed = rc;
     return rc;
 }
 
@@ -297,8 +294,6 @@ static bool quiet_tick(const td_fill_t *fill, int64_t time_ms, const td_tick_t *
 td_err_t td_fill_on_tick(td_fill_t *fill, const td_symbol_spec_t *spec, int64_t time_ms, const td_tick_t *tick,
                          int day_offset_minutes, td_outbuf_t *out)
 {
-    if (fill->failed != TD_OK)
-        return fill->failed;
     if (check_spec(spec) != TD_OK || tick->bid <= 0 || tick->ask <= 0)
         return TD_ERR_INVALID;
     if (quiet_tick(fill, time_ms, tick, day_offset_minutes)) {
@@ -386,8 +381,6 @@ td_err_t td_fill_on_bar(td_fill_t *fill, const td_symbol_spec_t *spec, int64_t t
 td_err_t td_fill_on_bar_conv(td_fill_t *fill, const td_symbol_spec_t *spec, int64_t time_ms, const td_bar_t *bar,
                              td_price_t spread, int day_offset_minutes, unsigned rules, td_outbuf_t *out)
 {
-    if (fill->failed != TD_OK)
-        return fill->failed;
     if (check_spec(spec) != TD_OK || spread < 0 || bar->low <= 0 || bar->low > bar->high || bar->open < bar->low ||
         bar->open > bar->high)
         return TD_ERR_INVALID;
@@ -447,7 +440,6 @@ td_err_t td_fill_encode(const td_fill_t *fill, td_buf_t *out)
     char ids[TD_FILL_QUEUE_MAX][TD_ID_MAX + 1], open_id[TD_ID_MAX + 1];
     uint64_t deal_ids[TD_POSITIONS_DEAL_WINDOW];
 
-    msg.failed = fill->failed;
     msg.slippage_points = fill->config.slippage_points;
     msg.commission_per_lot = fill->config.commission_per_lot;
     msg.id_base = fill->config.id_base;
@@ -504,7 +496,7 @@ static td_err_t from_msg(const Td__FillState *msg, td_fill_t *fill)
         return TD_ERR_CORRUPT;
     td_fill_config_t config = {msg->slippage_points, msg->commission_per_lot, msg->id_base};
     td_fill_init(fill, &config);
-    fill->failed = (td_err_t)msg->failed;
+    /* `failed`: the sticky code of older versions, ignored (a refused input never changed the state) */
     fill->deals = msg->deals;
     fill->orders = msg->orders;
     fill->position_id = msg->position_id;

@@ -41,8 +41,8 @@
  *   - Outputs are TD_EV_EXEC_REPORT (status FILLED), body and kind only: the caller fills the
  *     envelope and feeds them back as the symbol's execution reports.
  *
- * Errors: TD_ERR_OVERFLOW is sticky (every later call returns it); other errors leave fill and out
- * unchanged.
+ * Errors (TD_ERR_OVERFLOW for a value out of range, TD_ERR_INVALID, ...) leave fill and out
+ * unchanged, and none is sticky: the caller refuses that one input and goes on (DESIGN invariant 9).
  */
 #ifndef TD_FILL_H
 #define TD_FILL_H
@@ -74,7 +74,6 @@ typedef struct td_fill_intent {
 } td_fill_intent_t;
 
 typedef struct td_fill {
-    td_err_t failed; /* sticky error, TD_OK while healthy */
     td_fill_config_t config;
     uint64_t deals, orders; /* executed so far */
     uint64_t position_id;   /* of the open position; 0 when flat */

@@ -41,8 +41,6 @@ static td_err_t add_trade(td_metrics_totals_t *totals, td_money_t net)
 
 td_err_t td_metrics_on_trade(td_metrics_t *metrics, const td_trade_closed_t *trade)
 {
-    if (metrics->failed != TD_OK)
-        return metrics->failed;
     td_money_t net = 0;
     td_metrics_totals_t day = metrics->day, total = metrics->total;
     td_err_t rc = td_metrics_net_pnl(trade, &net);
@@ -50,10 +48,8 @@ td_err_t td_metrics_on_trade(td_metrics_t *metrics, const td_trade_closed_t *tra
         rc = add_trade(&day, net);
     if (rc == TD_OK)
         rc = add_trade(&total, net);
-    if (rc != TD_OK) {
-        metrics->failed = rc;
-        return rc;
-    }
+    if (rc != TD_OK)
+        return rc; /* refused: the totals stay as they were */
     metrics->day = day;
     metrics->total = total;
     return TD_OK;
@@ -68,7 +64,6 @@ void td_metrics_day_reset(td_metrics_t *metrics)
 td_err_t td_metrics_encode(const td_metrics_t *metrics, td_buf_t *out)
 {
     Td__MetricsState msg = TD__METRICS_STATE__INIT;
-    msg.failed = metrics->failed;
     msg.day_trades = metrics->day.trades;
     msg.day_wins = metrics->day.wins;
     msg.day_realized_pnl = metrics->day.realized_pnl;
@@ -109,7 +104,7 @@ td_err_t td_metrics_decode(td_metrics_t *metrics, const uint8_t *p, size_t n)
     if (msg->base.n_unknown_fields != 0 || msg->failed > 0 || msg->failed < TD_ERR_END)
         rc = TD_ERR_CORRUPT;
     if (rc == TD_OK) {
-        tmp.failed = (td_err_t)msg->failed;
+        /* `failed`: the sticky code of older versions, ignored (a refused input never changed the state) */
         tmp.day.trades = msg->day_trades;
         tmp.day.wins = msg->day_wins;
         tmp.day.realized_pnl = msg->day_realized_pnl;

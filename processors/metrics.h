@@ -11,7 +11,8 @@
  *   - the equity curve is realized_pnl after each trade, starting at 0: so a losing first trade
  *     is a drawdown. peak = max(0, equity so far); max_drawdown = max(peak - equity) >= 0, in
  *     money, over closed trades only (open positions are not marked to market).
- * Integer arithmetic only; a value leaving int64 is TD_ERR_OVERFLOW and sticky (STYLE 5).
+ * Integer arithmetic only; a trade whose sums would leave int64 is TD_ERR_OVERFLOW and refused:
+ * the totals stay as they were (DESIGN invariant 9).
  */
 #ifndef TD_METRICS_H
 #define TD_METRICS_H
@@ -31,7 +32,6 @@ typedef struct td_metrics_totals {
 } td_metrics_totals_t;
 
 typedef struct td_metrics {
-    td_err_t failed;           /* sticky error, TD_OK while healthy */
     td_metrics_totals_t day;   /* the current trading day */
     td_metrics_totals_t total; /* since init (lifetime) */
     uint64_t days;             /* td_metrics_day_reset() calls since init */
@@ -40,8 +40,8 @@ typedef struct td_metrics {
 /* Resets metrics to zero trades, day and lifetime. */
 void td_metrics_init(td_metrics_t *metrics);
 
-/* Counts one closed trade in the day and lifetime totals. TD_OK, or TD_ERR_OVERFLOW (sticky;
- * metrics unchanged apart from the code) when a sum leaves int64. */
+/* Counts one closed trade in the day and lifetime totals. TD_OK, or TD_ERR_OVERFLOW (metrics
+ * unchanged) when a sum would leave int64. */
 td_err_t td_metrics_on_trade(td_metrics_t *metrics, const td_trade_closed_t *trade) TD_WUR;
 
 /* Starts a new trading day: the day totals go back to zero (equity curve restarts at 0); the

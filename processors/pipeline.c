@@ -225,14 +225,37 @@ static td_volume_t pending_volume(const td_pipeline_t *pipeline)
     return sum;
 }
 
-/* An execution report (from the stream or the paper fill model) reaches the position keeper. */
-static td_err_t apply_exec(td_pipeline_t *pipeline, int64_t time_ms, const td_exec_report_t *exec, td_outbuf_t *out)
+/* True for the errors with which the keeper or the metrics refuse one report and go on. */
+static bool exec_refusal(td_err_t rc)
+{
+    return rc == TD_ERR_INVALID || rc == TD_ERR_STATE || rc == TD_ERR_OVERFLOW;
+}
+
+/* An execution report (from the stream or the paper fill model) reaches the position keeper and,
+ * for a closed trade, the metrics. All or nothing: on a refusal (exec_refusal()) the keeper, the
+ * metrics and out are as they were, and pipeline->exec_rejected and last_error say why. */
+static td_err_t apply_exec(td_pipeline_t *pipeline, uint64_t offset, int64_t time_ms, const td_exec_report_t *exec,
+                           td_outbuf_t *out)
 {
     size_t from = out->len;
+    td_metrics_t metrics_before = pipeline->metrics;
+    td_positions_t positions_before = pipeline->positions;
     td_err_t rc = td_positions_apply(&pipeline->positions, time_ms, exec, out);
+    const char *why = td_positions_error(&pipeline->positions);
     for (size_t i = from; rc == TD_OK && i < out->len; i++)
-        if (out->ev[i].kind == TD_EV_TRADE_CLOSED)
+        if (out->ev[i].kind == TD_EV_TRADE_CLOSED) {
             rc = td_metrics_on_trade(&pipeline->metrics, &out->ev[i].u.trade);
+            why = "the closed trade's P&L would take the metrics out of the int64 range";
+        }
+    if (exec_refusal(rc)) {
+        snprintf(pipeline->last_error, sizeof pipeline->last_error, "offset %llu: execution report refused (%s): %s",
+                 (unsigned long long)offset, td_err_name(rc), why); /* before why's storage is restored */
+        pipeline->positions = positions_before;
+        pipeline->metrics = metrics_before;
+        out->len = from;
+        pipeline->exec_rejected++;
+        return rc;
+    }
     if (rc != TD_OK)
         return rc;
     td_outstanding_t *o = exec->intent_id[0] ? outstanding_find(pipeline, exec->intent_id) : NULL;
@@ -340,23 +363,28 @@ td_err_t td_pipeline_step_raw(td_pipeline_t *pipeline, const td_event_t *ev, con
                 size_t fills_from = out->len;
                 rc = td_fill_on_tick(&pipeline->fill, &pipeline->spec, ev->time_ms, &ev->u.tick,
                                      pipeline->config.day_offset_minutes, out);
+                if (rc == TD_ERR_OVERFLOW || rc == TD_ERR_INVALID) {
+                    /* the fill model cannot take this tick (a swap or price out of range): it
+                     * stays as it was and the tick still reaches the bars */
+                    pipeline->inputs_refused++;
+                    snprintf(pipeline->last_error, sizeof pipeline->last_error,
+                             "offset %llu: the fill model refused the tick (%s)", (unsigned long long)ev->offset,
+                             td_err_name(rc));
+                    rc = TD_OK;
+                }
                 size_t fills_end = out->len;
                 for (size_t i = fills_from; rc == TD_OK && i < fills_end; i++) {
                     td_exec_report_t exec = out->ev[i].u.exec; /* copy: apply may grow out */
-                    rc = apply_exec(pipeline, ev->time_ms, &exec, out);
+                    rc = apply_exec(pipeline, ev->offset, ev->time_ms, &exec, out);
+                    if (exec_refusal(rc)) /* counted; the fill's report stays an output */
+                        rc = TD_OK;
                 }
             }
             break;
         case TD_EV_EXEC_REPORT:
-            rc = apply_exec(pipeline, ev->time_ms, &ev->u.exec, out);
-            if (rc == TD_ERR_INVALID || rc == TD_ERR_STATE) {
-                /* a report the keeper cannot apply (malformed, or a fill before any spec) is
-                 * refused and counted: the position stays as it was and the symbol goes on */
-                pipeline->exec_rejected++;
-                snprintf(pipeline->last_error, sizeof pipeline->last_error, "offset %llu: %s",
-                         (unsigned long long)ev->offset, td_positions_error(&pipeline->positions));
+            rc = apply_exec(pipeline, ev->offset, ev->time_ms, &ev->u.exec, out);
+            if (exec_refusal(rc)) /* malformed, before any spec, or out of range: counted, the symbol goes on */
                 rc = TD_OK;
-            }
             break;
         default: break;
         }

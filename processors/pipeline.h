@@ -66,9 +66,9 @@ typedef struct td_pipeline {
     uint32_t n_outstanding;
 
     uint64_t params_rejected;     /* ParamsChanged events refused by validation */
-    uint64_t exec_rejected;       /* ExecutionReports the position keeper refused (malformed, no spec) */
+    uint64_t exec_rejected;       /* reports refused (malformed, no spec, out of range) */
     uint64_t outstanding_dropped; /* intents forgotten unanswered when the list was full */
-    uint64_t inputs_refused;      /* inputs the bar builder or strategy refused (a sum out of range) */
+    uint64_t inputs_refused;      /* inputs the bars, strategy or fill model refused (out of range) */
     char last_error[160];         /* message of the last refused event (not part of the state) */
 
     /* the trading day */

@@ -241,8 +241,6 @@ static td_err_t apply_fill(td_positions_t *next, int64_t time_ms, const td_exec_
 
 td_err_t td_positions_apply(td_positions_t *positions, int64_t time_ms, const td_exec_report_t *exec, td_outbuf_t *out)
 {
-    if (positions->failed != TD_OK)
-        return positions->failed;
     if (exec->status != TD_EXEC_FILLED && exec->status != TD_EXEC_PARTIAL)
         return TD_OK;
     if (exec->volume < 0 || (exec->volume > 0 && exec->side != TD_SIDE_BUY && exec->side != TD_SIDE_SELL) ||
@@ -267,12 +265,10 @@ td_err_t td_positions_apply(td_positions_t *positions, int64_t time_ms, const td
     if (rc != TD_OK) {
         if (out)
             out->len = start;
-        if (rc == TD_ERR_OVERFLOW) {
-            positions->failed = rc;
+        if (rc == TD_ERR_OVERFLOW) /* refused: the position stays as it was (invariant 9) */
             snprintf(positions->errmsg, sizeof positions->errmsg,
-                     "deal %llu: a position value left the int64 range; the keeper stops",
-                     (unsigned long long)exec->deal_id);
-        }
+                     "deal %llu: price %lld x volume %lld would take a position value out of the int64 range",
+                     (unsigned long long)exec->deal_id, (long long)exec->price, (long long)exec->volume);
         return rc;
     }
     next.errmsg[0] = '\0';
@@ -285,7 +281,6 @@ td_err_t td_positions_apply(td_positions_t *positions, int64_t time_ms, const td
 void td_positions__to_msg(const td_positions_t *positions, struct Td__PositionsState *msg,
                           uint64_t ids[TD_POSITIONS_DEAL_WINDOW])
 {
-    msg->failed = positions->failed;
     msg->contract_size = positions->contract_size;
     msg->volume = positions->volume;
     unsigned __int128 u = (unsigned __int128)positions->cost;
@@ -311,7 +306,7 @@ td_err_t td_positions__from_msg(const struct Td__PositionsState *msg, td_positio
         return TD_ERR_CORRUPT;
     if (msg->contract_size < 0 || msg->volume == INT64_MIN || msg->n_recent_deal_ids > TD_POSITIONS_DEAL_WINDOW)
         return TD_ERR_CORRUPT;
-    tmp.failed = (td_err_t)msg->failed;
+    /* `failed`: the sticky code of older versions, ignored (a refused input never changed the state) */
     tmp.contract_size = msg->contract_size;
     tmp.volume = msg->volume;
     tmp.cost = (__int128)(((unsigned __int128)(uint64_t)msg->cost_hi << 64) | msg->cost_lo);

@@ -45,9 +45,10 @@
  *
  * Errors. A fill before any SymbolSpec with contract_size > 0 is TD_ERR_STATE (message in
  * td_positions_error()); a malformed report (negative volume, no side, deal id 0) is
- * TD_ERR_INVALID. Both leave the state and outputs unchanged and are not sticky. A value leaving
- * its range is TD_ERR_OVERFLOW and sticky: the keeper refuses every later report with it
- * (STYLE 5), since its totals would be wrong from there on.
+ * TD_ERR_INVALID; a report whose price, volume or money would take a position value out of the
+ * int64 range is TD_ERR_OVERFLOW. All three leave the state and outputs unchanged and none is
+ * sticky: the report is refused and the caller counts it (DESIGN invariant 9: no content can
+ * wedge a stream).
  */
 #ifndef TD_POSITIONS_H
 #define TD_POSITIONS_H
@@ -63,7 +64,6 @@
 #define TD_POSITIONS_DEAL_WINDOW 32
 
 typedef struct td_positions {
-    td_err_t failed;                           /* sticky error, TD_OK while healthy */
     td_volume_t contract_size;                 /* of the last spec; 0 = none yet */
     td_volume_t volume;                        /* signed net volume */
     __int128 cost;                             /* sum of price x volume of the open volume, 1e16 scale */
@@ -89,8 +89,7 @@ void td_positions_set_spec(td_positions_t *positions, const td_symbol_spec_t *sp
  * (see the header comment); out may be NULL for a caller that only wants the state (the fill
  * model's own book). Returns TD_OK (also for ignored reports and duplicates), TD_ERR_STATE (no
  * spec yet), TD_ERR_INVALID (malformed report), TD_ERR_NOMEM (out cannot grow), TD_ERR_OVERFLOW
- * (sticky). On any error neither positions (apart from the sticky code and errmsg) nor out
- * changed. */
+ * (a value out of range). On any error neither positions (apart from errmsg) nor out changed. */
 td_err_t td_positions_apply(td_positions_t *positions, int64_t time_ms, const td_exec_report_t *exec,
                             td_outbuf_t *out) TD_WUR;
 

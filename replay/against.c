@@ -106,12 +106,13 @@ static void become_model(td_pipeline_t *p, const td_pipeline_config_t *config, c
 
 /* Live: the day's outputs from first_output up to those of the last compared input. */
 static td_err_t read_live_outputs(td_tape_t *tape, const char *symbol, uint64_t first_output, uint64_t last_input,
-                                  side_list_t *live, td_against_result_t *r, td_event_t *ev)
+                                  side_list_t *live, td_against_result_t *r, td_event_t *ev, char *errbuf,
+                                  size_t errlen)
 {
     td_tape_iter_t *it = NULL;
-    td_err_t rc = td_tape_iter_new(tape, TD_STREAM_OUTPUT, symbol, first_output, &it);
+    td_err_t rc = td_tape_iter_new(tape, TD_STREAM_OUTPUT, symbol, first_output, &it, errbuf, errlen);
     while (rc == TD_OK) {
-        rc = td_tape_iter_next(it, ev);
+        rc = td_tape_iter_next(it, ev, errbuf, errlen);
         if (rc == TD_ERR_END || (rc == TD_OK && (ev->input_offset > last_input || ev->kind == TD_EV_DAY_DIGEST))) {
             rc = TD_OK;
             break;
@@ -131,14 +132,15 @@ static td_err_t read_live_outputs(td_tape_t *tape, const char *symbol, uint64_t 
 
 /* Model: the day's inputs through the model pipeline; live fills from the skipped reports. */
 static td_err_t run_model(td_tape_t *tape, const char *symbol, uint64_t first, uint64_t last, td_pipeline_t *p,
-                          side_list_t *live, side_list_t *model, td_against_result_t *r, td_event_t *ev)
+                          side_list_t *live, side_list_t *model, td_against_result_t *r, td_event_t *ev, char *errbuf,
+                          size_t errlen)
 {
     td_outbuf_t out;
     td_outbuf_init(&out);
     td_tape_iter_t *it = NULL;
-    td_err_t rc = td_tape_iter_new(tape, TD_STREAM_INPUT, symbol, first, &it);
+    td_err_t rc = td_tape_iter_new(tape, TD_STREAM_INPUT, symbol, first, &it, errbuf, errlen);
     while (rc == TD_OK) {
-        rc = td_tape_iter_next(it, ev);
+        rc = td_tape_iter_next(it, ev, errbuf, errlen);
         if (rc == TD_ERR_END || (rc == TD_OK && ev->offset > last)) {
             rc = TD_OK;
             break;
@@ -256,7 +258,7 @@ td_err_t td_against_day(td_tape_t *tape, const td_pipeline_config_t *config, con
     result->live_paper = config->paper;
 
     td_day_range_t in_range;
-    td_err_t rc = td_tape_day_get(tape, TD_STREAM_INPUT, symbol, day, &in_range);
+    td_err_t rc = td_tape_day_get(tape, TD_STREAM_INPUT, symbol, day, &in_range, NULL, 0);
     if (rc != TD_OK)
         return td_err_set(errbuf, errlen, rc, "%s: no input events on trading day %08" PRIu32, symbol, day);
     uint64_t host_next = 0;
@@ -275,16 +277,18 @@ td_err_t td_against_day(td_tape_t *tape, const td_pipeline_config_t *config, con
     if (rc != TD_OK)
         return rc;
     side_list_t live = {0}, model = {0};
+    char detail[1024] = ""; /* the tape's detail of a failed read */
     td_event_t *ev = malloc(sizeof *ev);
     if (!ev)
         rc = TD_ERR_NOMEM;
     result->start_volume = td_positions_volume(&pipeline.positions);
     result->end_volume_live = result->start_volume;
     if (rc == TD_OK)
-        rc = read_live_outputs(tape, symbol, first_output, last, &live, result, ev);
+        rc = read_live_outputs(tape, symbol, first_output, last, &live, result, ev, detail, sizeof detail);
     if (rc == TD_OK) {
         become_model(&pipeline, config, opts);
-        rc = run_model(tape, symbol, in_range.first_offset, last, &pipeline, &live, &model, result, ev);
+        rc = run_model(tape, symbol, in_range.first_offset, last, &pipeline, &live, &model, result, ev, detail,
+                       sizeof detail);
     }
     if (rc == TD_OK) {
         result->point = pipeline.has_spec ? pipeline.spec.point : 0;
@@ -303,10 +307,9 @@ td_err_t td_against_day(td_tape_t *tape, const td_pipeline_config_t *config, con
         match_fills(&live, &model, opts, result);
         result->consistent = result->missing == 0 && result->extra == 0 && !result->slip_exceeded;
     }
-    char detail[1024];
     if (rc != TD_OK && errbuf && !errbuf[0])
         td_err_set(errbuf, errlen, rc, "%s: comparison of %08" PRIu32 " with the model failed (%s)", symbol, day,
-                   td_tape_explain(tape, rc, detail, sizeof detail));
+                   td_tape_explain(rc, detail));
     free(ev);
     side_list_fini(&live);
     side_list_fini(&model);

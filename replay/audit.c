@@ -74,7 +74,7 @@ static td_err_t load_snapshot(td_tape_t *tape, const td_pipeline_config_t *confi
 {
     char key[64];
     td_host_snapshot_key(symbol, day, key, sizeof key);
-    td_err_t rc = td_tape_get_state(tape, key, snap);
+    td_err_t rc = td_tape_get_state(tape, key, snap, NULL, 0);
     if (rc == TD_ERR_NOT_FOUND)
         return rc;
     if (rc != TD_OK)
@@ -108,13 +108,13 @@ static td_err_t params_accepted(const td_params_changed_t *params, bool *accepte
 /* Scans the inputs of range for the last accepted ParamsChanged; *found tells whether there is one
  * (then copied into *params_event). ev is scratch space. */
 static td_err_t scan_day_for_params(td_tape_t *tape, const char *symbol, const td_day_range_t *range, td_event_t *ev,
-                                    bool *found, td_event_t *params_event)
+                                    bool *found, td_event_t *params_event, char *errbuf, size_t errlen)
 {
     *found = false;
     td_tape_iter_t *iter = NULL;
-    td_err_t rc = td_tape_iter_new(tape, TD_STREAM_INPUT, symbol, range->first_offset, &iter);
+    td_err_t rc = td_tape_iter_new(tape, TD_STREAM_INPUT, symbol, range->first_offset, &iter, errbuf, errlen);
     while (rc == TD_OK) {
-        rc = td_tape_iter_next(iter, ev);
+        rc = td_tape_iter_next(iter, ev, errbuf, errlen);
         if (rc == TD_ERR_END || (rc == TD_OK && ev->offset > range->last_offset)) {
             rc = TD_OK;
             break;
@@ -161,11 +161,12 @@ static td_err_t find_params_before(td_tape_t *tape, const td_pipeline_config_t *
             break;
         if (!have_mark || !params_mark_equal(&mark, &later)) {
             bool found = false;
-            rc = scan_day_for_params(tape, symbol, &days->v[j], ev, &found, &result->params_event);
+            char detail[1024] = "";
+            rc = scan_day_for_params(tape, symbol, &days->v[j], ev, &found, &result->params_event, detail,
+                                     sizeof detail);
             if (rc != TD_OK) {
-                char detail[1024];
                 td_err_set(errbuf, errlen, rc, "%s: inputs of %08" PRIu32 " unreadable (%s)", symbol,
-                           days->v[j].trading_day, td_tape_explain(tape, rc, detail, sizeof detail));
+                           days->v[j].trading_day, td_tape_explain(rc, detail));
                 break;
             }
             if (found) {
@@ -184,14 +185,15 @@ static td_err_t find_params_before(td_tape_t *tape, const td_pipeline_config_t *
 }
 
 /* Reads the last n inputs up to and including offset `last` into result->last. */
-static td_err_t read_last(td_tape_t *tape, const char *symbol, uint64_t last, uint32_t n, td_audit_result_t *result)
+static td_err_t read_last(td_tape_t *tape, const char *symbol, uint64_t last, uint32_t n, td_audit_result_t *result,
+                          char *errbuf, size_t errlen)
 {
     uint64_t from = last + 1 >= n ? last + 1 - n : 0;
     td_tape_iter_t *iter = NULL;
-    td_err_t rc = td_tape_iter_new(tape, TD_STREAM_INPUT, symbol, from, &iter);
+    td_err_t rc = td_tape_iter_new(tape, TD_STREAM_INPUT, symbol, from, &iter, errbuf, errlen);
     while (rc == TD_OK && result->n_last < n) {
         td_event_t *ev = &result->last[result->n_last];
-        rc = td_tape_iter_next(iter, ev);
+        rc = td_tape_iter_next(iter, ev, errbuf, errlen);
         if (rc == TD_OK && ev->offset > last)
             rc = TD_ERR_END;
         if (rc == TD_OK)
@@ -227,13 +229,12 @@ td_err_t td_audit_at(td_tape_t *tape, const td_pipeline_config_t *config, const 
     td_tape_iter_t *inputs = NULL;
     td_pipeline_t pipeline;
     bool have_pipeline = false;
-    char when[32], first_when[32], detail[1024];
+    char when[32], first_when[32], detail[1024] = ""; /* detail: the tape's, of a failed read */
     td_time_format_iso(at_ms, when);
 
-    td_err_t rc = td_tape_read(tape, TD_STREAM_INPUT, symbol, 0, ev);
+    td_err_t rc = td_tape_read(tape, TD_STREAM_INPUT, symbol, 0, ev, detail, sizeof detail);
     if (rc != TD_OK)
-        td_err_set(errbuf, errlen, rc, "%s: the first input does not read (%s)", symbol,
-                   td_tape_explain(tape, rc, detail, sizeof detail));
+        td_err_set(errbuf, errlen, rc, "%s: the first input does not read (%s)", symbol, td_tape_explain(rc, detail));
     if (rc == TD_OK && at_ms < ev->time_ms) {
         td_time_format_iso(ev->time_ms, first_when);
         rc = td_err_set(errbuf, errlen, TD_ERR_INVALID, "%s: %s is before the stream's first event (offset 0 at %s)",
@@ -248,7 +249,7 @@ td_err_t td_audit_at(td_tape_t *tape, const td_pipeline_config_t *config, const 
         rc = td_err_set(errbuf, errlen, TD_ERR_NOT_FOUND, "%s has not been processed yet (run tapedeck process)",
                         symbol);
     if (rc == TD_OK) {
-        rc = td_tape_days(tape, TD_STREAM_INPUT, symbol, collect_day, &days);
+        rc = td_tape_days(tape, TD_STREAM_INPUT, symbol, collect_day, &days, NULL, 0);
         if (rc != TD_OK)
             td_err_set(errbuf, errlen, rc, "%s: day index unreadable (%s)", symbol, td_err_name(rc));
     }
@@ -286,7 +287,7 @@ td_err_t td_audit_at(td_tape_t *tape, const td_pipeline_config_t *config, const 
     params_mark_t at_start;
     if (rc == TD_OK) {
         params_mark_of(&pipeline, &at_start);
-        rc = td_tape_iter_new(tape, TD_STREAM_INPUT, symbol, result->day_first_offset, &inputs);
+        rc = td_tape_iter_new(tape, TD_STREAM_INPUT, symbol, result->day_first_offset, &inputs, detail, sizeof detail);
     }
 
     /* step the day's inputs with a time <= at, up to the host's limit */
@@ -296,7 +297,7 @@ td_err_t td_audit_at(td_tape_t *tape, const td_pipeline_config_t *config, const 
     uint64_t outputs = 0;
     bool stopped_by_time = false;
     while (rc == TD_OK) {
-        rc = td_tape_iter_next(inputs, ev);
+        rc = td_tape_iter_next(inputs, ev, detail, sizeof detail);
         if (rc == TD_ERR_END || (rc == TD_OK && ev->offset > end)) {
             rc = TD_OK;
             break;
@@ -342,7 +343,8 @@ td_err_t td_audit_at(td_tape_t *tape, const td_pipeline_config_t *config, const 
                 /* nothing of the day yet: the state is the one the previous day left */
                 result->last_applied_offset = result->day_first_offset - 1;
                 td_event_t *prev = &result->last[0]; /* scratch; overwritten by read_last */
-                rc = td_tape_read(tape, TD_STREAM_INPUT, symbol, result->last_applied_offset, prev);
+                rc = td_tape_read(tape, TD_STREAM_INPUT, symbol, result->last_applied_offset, prev, detail,
+                                  sizeof detail);
                 if (rc == TD_OK)
                     result->last_applied_time = prev->time_ms;
             }
@@ -354,7 +356,7 @@ td_err_t td_audit_at(td_tape_t *tape, const td_pipeline_config_t *config, const 
             result->has_next_input = true;
             result->next_input_time = ev->time_ms;
         } else if (result->next_input_offset < stream_end) {
-            rc = td_tape_read(tape, TD_STREAM_INPUT, symbol, result->next_input_offset, ev);
+            rc = td_tape_read(tape, TD_STREAM_INPUT, symbol, result->next_input_offset, ev, detail, sizeof detail);
             result->has_next_input = rc == TD_OK;
             result->next_input_time = ev->time_ms;
         }
@@ -383,14 +385,13 @@ td_err_t td_audit_at(td_tape_t *tape, const td_pipeline_config_t *config, const 
     if (rc == TD_OK && result->has_strategy && !result->has_params_event)
         rc = find_params_before(tape, config, symbol, &days, idx, &at_start, ev, result, errbuf, errlen);
     if (rc == TD_OK) {
-        rc = read_last(tape, symbol, result->last_applied_offset, last_n, result);
+        rc = read_last(tape, symbol, result->last_applied_offset, last_n, result, detail, sizeof detail);
         if (rc != TD_OK)
-            td_err_set(errbuf, errlen, rc, "%s: the last inputs do not read (%s)", symbol,
-                       td_tape_explain(tape, rc, detail, sizeof detail));
+            td_err_set(errbuf, errlen, rc, "%s: the last inputs do not read (%s)", symbol, td_tape_explain(rc, detail));
     }
     if (rc != TD_OK && errbuf && errlen && !errbuf[0])
         td_err_set(errbuf, errlen, rc, "%s: reading the tape failed at %s (%s)", symbol, when,
-                   td_tape_explain(tape, rc, detail, sizeof detail));
+                   td_tape_explain(rc, detail));
 
     td_tape_iter_destroy(inputs);
     if (have_pipeline)

@@ -17,6 +17,7 @@ typedef struct compare {
     uint64_t next_output;     /* offset of the next recorded output to compare */
     td_buf_t a, b;
     td_event_t rec;
+    char detail[1024]; /* the tape's detail of a failed read */
 } compare_t;
 
 static void diverge(compare_t *cmp, uint64_t output_offset, const td_event_t *input, const td_event_t *expected,
@@ -58,7 +59,7 @@ static td_err_t compare_output(compare_t *cmp, const td_event_t *input, td_event
         diverge(cmp, at, input, NULL, actual, "replay produced an output the recording does not have");
         return TD_OK;
     }
-    td_err_t rc = td_tape_iter_next(cmp->recorded, &cmp->rec);
+    td_err_t rc = td_tape_iter_next(cmp->recorded, &cmp->rec, cmp->detail, sizeof cmp->detail);
     if (rc == TD_ERR_END) {
         diverge(cmp, at, input, NULL, actual, "the recorded output stream ends early");
         return TD_OK;
@@ -114,7 +115,7 @@ td_err_t td_replay_load_snapshot(td_tape_t *tape, const td_pipeline_config_t *co
     td_host_snapshot_key(symbol, day, key, sizeof key);
     td_buf_t snap;
     td_buf_init(&snap);
-    td_err_t rc = td_tape_get_state(tape, key, &snap);
+    td_err_t rc = td_tape_get_state(tape, key, &snap, errbuf, errlen);
     if (rc == TD_ERR_NOT_FOUND)
         td_err_set(errbuf, errlen, rc,
                    "%s: trading day %08" PRIu32 " has not been processed yet (run tapedeck process)", symbol, day);
@@ -146,7 +147,7 @@ td_err_t td_replay_day(td_tape_t *tape, const td_pipeline_config_t *config, cons
     result->day = day;
 
     td_day_range_t in_range, out_range;
-    td_err_t rc = td_tape_day_get(tape, TD_STREAM_INPUT, symbol, day, &in_range);
+    td_err_t rc = td_tape_day_get(tape, TD_STREAM_INPUT, symbol, day, &in_range, NULL, 0);
     if (rc == TD_ERR_NOT_FOUND)
         return td_err_set(errbuf, errlen, rc, "%s: no input events on trading day %08" PRIu32, symbol, day);
     if (rc != TD_OK)
@@ -181,7 +182,7 @@ td_err_t td_replay_day(td_tape_t *tape, const td_pipeline_config_t *config, cons
     }
     if (rc == TD_OK) {
         cmp.next_output = result->first_output;
-        td_err_t orc = td_tape_day_get(tape, TD_STREAM_OUTPUT, symbol, day, &out_range);
+        td_err_t orc = td_tape_day_get(tape, TD_STREAM_OUTPUT, symbol, day, &out_range, cmp.detail, sizeof cmp.detail);
         if (orc == TD_OK)
             cmp.recorded_count = out_range.last_offset + 1 - result->first_output;
         else if (orc != TD_ERR_NOT_FOUND)
@@ -189,13 +190,15 @@ td_err_t td_replay_day(td_tape_t *tape, const td_pipeline_config_t *config, cons
         result->outputs_recorded = cmp.recorded_count;
     }
     if (rc == TD_OK)
-        rc = td_tape_iter_new(tape, TD_STREAM_OUTPUT, symbol, result->first_output, &cmp.recorded);
+        rc = td_tape_iter_new(tape, TD_STREAM_OUTPUT, symbol, result->first_output, &cmp.recorded, cmp.detail,
+                              sizeof cmp.detail);
     if (rc == TD_OK)
-        rc = td_tape_iter_new(tape, TD_STREAM_INPUT, symbol, in_range.first_offset, &inputs);
+        rc = td_tape_iter_new(tape, TD_STREAM_INPUT, symbol, in_range.first_offset, &inputs, cmp.detail,
+                              sizeof cmp.detail);
 
     int64_t prev_time = INT64_MIN;
     while (rc == TD_OK) {
-        rc = td_tape_iter_next(inputs, ev);
+        rc = td_tape_iter_next(inputs, ev, cmp.detail, sizeof cmp.detail);
         if (rc == TD_ERR_END || (rc == TD_OK && ev->offset > in_range.last_offset)) {
             rc = TD_OK;
             break;
@@ -226,7 +229,7 @@ td_err_t td_replay_day(td_tape_t *tape, const td_pipeline_config_t *config, cons
             rc = compare_all(&cmp, NULL, &out);
     }
     if (rc == TD_OK && result->verdict != TD_REPLAY_DIVERGED && result->outputs_replayed < cmp.recorded_count) {
-        td_err_t nrc = td_tape_iter_next(cmp.recorded, &cmp.rec);
+        td_err_t nrc = td_tape_iter_next(cmp.recorded, &cmp.rec, cmp.detail, sizeof cmp.detail);
         if (nrc == TD_OK) {
             cmp.rec.offset = cmp.next_output;
             diverge(&cmp, cmp.next_output, NULL, &cmp.rec, NULL,
@@ -240,10 +243,9 @@ td_err_t td_replay_day(td_tape_t *tape, const td_pipeline_config_t *config, cons
     if (rc == TD_OK && result->digest_recorded && result->verdict != TD_REPLAY_DIVERGED &&
         memcmp(result->digest_expected, result->digest_actual, TD_SHA256_LEN) != 0)
         diverge(&cmp, cmp.next_output - 1, NULL, NULL, NULL, "the day digest differs");
-    char detail[1024];
     if (rc != TD_OK && errbuf && !errbuf[0])
         td_err_set(errbuf, errlen, rc, "%s: replay of %08" PRIu32 " failed (%s)", symbol, day,
-                   td_tape_explain(tape, rc, detail, sizeof detail));
+                   td_tape_explain(rc, cmp.detail));
 
     td_tape_iter_destroy(inputs);
     td_tape_iter_destroy(cmp.recorded);

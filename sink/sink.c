@@ -26,6 +26,7 @@
 
 #include "core/buf.h"
 #include "core/event_json.h"
+#include "core/names.h"
 #include "core/pg.h"
 #include "core/timeutil.h"
 
@@ -57,11 +58,6 @@ static void u32(td_pg_copy_t *copy, uint32_t v, bool *wide)
     if (v > (uint32_t)INT32_MAX)
         *wide = true;
     td_pg_copy_int4(copy, (int32_t)v);
-}
-
-static const char *side_name(td_side_t side)
-{
-    return side == TD_SIDE_BUY ? "buy" : side == TD_SIDE_SELL ? "sell" : "none";
 }
 
 static const char *direction_name(td_direction_t d)
@@ -125,7 +121,7 @@ static void enc_intent(td_pg_copy_t *copy, const td_event_t *ev, bool *wide)
     td_pg_copy_row(copy, 14);
     head(copy, ev, wide);
     td_pg_copy_text(copy, o->intent_id);
-    td_pg_copy_text(copy, side_name(o->side));
+    td_pg_copy_text(copy, td_side_name(o->side));
     td_pg_copy_int8(copy, o->volume);
     td_pg_copy_int2(copy, (int16_t)o->type);
     td_pg_copy_int8(copy, o->stop_loss);
@@ -143,7 +139,7 @@ static void exec_fields(td_pg_copy_t *copy, const td_exec_report_t *x, bool *wid
     u64(copy, x->deal_id, wide);
     u64(copy, x->order_id, wide);
     u64(copy, x->position_id, wide);
-    td_pg_copy_text(copy, side_name(x->side));
+    td_pg_copy_text(copy, td_side_name(x->side));
     td_pg_copy_int8(copy, x->price);
     td_pg_copy_int8(copy, x->volume);
     td_pg_copy_int8(copy, x->commission);
@@ -180,7 +176,7 @@ static void enc_trade(td_pg_copy_t *copy, const td_event_t *ev, bool *wide)
     const td_trade_closed_t *t = &ev->u.trade;
     td_pg_copy_row(copy, 14);
     head(copy, ev, wide);
-    td_pg_copy_text(copy, side_name(t->side));
+    td_pg_copy_text(copy, td_side_name(t->side));
     td_pg_copy_time_ms(copy, t->entry_time);
     td_pg_copy_int8(copy, t->entry_price);
     td_pg_copy_time_ms(copy, t->exit_time);
@@ -216,12 +212,6 @@ static void u16(td_pg_copy_t *copy, uint32_t v, bool *wide)
     td_pg_copy_int2(copy, (int16_t)v);
 }
 
-static const char *swap_mode_name(td_swap_mode_t m)
-{
-    static const char *names[] = {"disabled", "points", "money", "interest"};
-    return (unsigned)m < sizeof names / sizeof names[0] ? names[m] : "unknown";
-}
-
 /* The common head of every input row: symbol, in_offset, the time it took effect, its source. */
 static void in_head(td_pg_copy_t *copy, const td_event_t *ev, bool *wide)
 {
@@ -241,7 +231,7 @@ static void enc_spec(td_pg_copy_t *copy, const td_event_t *ev, bool *wide)
     td_pg_copy_int8(copy, p->contract_size);
     td_pg_copy_int8(copy, p->tick_size);
     td_pg_copy_int8(copy, p->tick_value);
-    td_pg_copy_text(copy, swap_mode_name(p->swap_mode));
+    td_pg_copy_text(copy, td_swap_mode_name(p->swap_mode));
     td_pg_copy_int8(copy, p->swap_long);
     td_pg_copy_int8(copy, p->swap_short);
     u16(copy, p->triple_swap_weekday, wide);
@@ -783,12 +773,10 @@ static td_err_t sync_stream(sink_t *sink, td_tape_t *tape, const char *symbol, t
         return rc;
     *pg_failed = false;
     uint64_t end = 0;
-    rc = td_tape_stream_end(tape, stream, symbol, &end);
-    if (rc != TD_OK) {
-        char detail[512];
-        td_tape_last_error(tape, detail, sizeof detail);
+    char detail[512] = ""; /* the tape's detail of a failed call */
+    rc = td_tape_stream_end(tape, stream, symbol, &end, detail, sizeof detail);
+    if (rc != TD_OK)
         return td_err_set(errbuf, errlen, rc, "%s %s stream: %s", symbol, sname, detail);
-    }
     if (next > end)
         return td_err_set(errbuf, errlen, TD_ERR_MISMATCH,
                           "the warehouse has %s's %ss up to offset %" PRIu64 " but the tape's %s stream ends at "
@@ -802,7 +790,7 @@ static td_err_t sync_stream(sink_t *sink, td_tape_t *tape, const char *symbol, t
     double cpu0 = thread_cpu_ms();
     uint64_t first = next, rows0 = sink->stats.rows;
     td_tape_iter_t *iter = NULL;
-    rc = td_tape_iter_new(tape, stream, symbol, next, &iter);
+    rc = td_tape_iter_new(tape, stream, symbol, next, &iter, detail, sizeof detail);
     if (rc == TD_OK && stream == TD_STREAM_INPUT) {
         /* ticks are nearly every input and have no table: their kind is enough (no decode) */
         uint64_t kinds = 0;
@@ -818,7 +806,7 @@ static td_err_t sync_stream(sink_t *sink, td_tape_t *tape, const char *symbol, t
         sink->n_new_months = 0;
         uint64_t n = 0, rows = 0;
         while (rc == TD_OK && rows < sink->opts->batch_rows && n < limit && next + n < end) {
-            rc = td_tape_iter_next(iter, &sink->ev);
+            rc = td_tape_iter_next(iter, &sink->ev, detail, sizeof detail);
             if (rc != TD_OK)
                 break;
             TD_ASSERT(sink->ev.offset == next + n);
@@ -846,11 +834,8 @@ static td_err_t sync_stream(sink_t *sink, td_tape_t *tape, const char *symbol, t
         if (rc == TD_ERR_END)
             rc = td_err_set(errbuf, errlen, TD_ERR_CORRUPT, "%s %s stream ends at %" PRIu64 ", before %" PRIu64, symbol,
                             sname, next + n, end);
-        else if (rc != TD_OK && !errbuf[0]) {
-            char detail[512];
-            td_tape_last_error(tape, detail, sizeof detail);
+        else if (rc != TD_OK && !errbuf[0])
             td_err_set(errbuf, errlen, rc, "%s %s offset %" PRIu64 ": %s", symbol, sname, next + n, detail);
-        }
         if (rc == TD_OK) {
             rc = write_batch(sink, symbol, stream, next, next + n, errbuf, errlen);
             if (rc != TD_OK)
@@ -951,16 +936,16 @@ static td_err_t pass_symbols(const td_sink_opts_t *opts, td_tape_t *tape, td_sym
                              size_t errlen)
 {
     if (!opts->symbol) {
-        td_err_t rc = td_tape_symbol_list(tape, TD_STREAM_INPUT, list);
-        return rc == TD_OK ? td_tape_symbol_list(tape, TD_STREAM_OUTPUT, list) : rc;
+        td_err_t rc = td_tape_symbol_list(tape, TD_STREAM_INPUT, list, NULL, 0);
+        return rc == TD_OK ? td_tape_symbol_list(tape, TD_STREAM_OUTPUT, list, NULL, 0) : rc;
     }
     uint64_t in_end = 0, out_end = 0;
-    td_err_t rc = td_tape_stream_end(tape, TD_STREAM_INPUT, opts->symbol, &in_end);
+    td_err_t rc = td_tape_stream_end(tape, TD_STREAM_INPUT, opts->symbol, &in_end, NULL, 0);
     if (rc == TD_OK)
-        rc = td_tape_stream_end(tape, TD_STREAM_OUTPUT, opts->symbol, &out_end);
+        rc = td_tape_stream_end(tape, TD_STREAM_OUTPUT, opts->symbol, &out_end, NULL, 0);
     if (rc == TD_OK && in_end == 0 && out_end == 0)
         return td_err_set(errbuf, errlen, TD_ERR_NOT_FOUND, "no stream for %s on the tape", opts->symbol);
-    return rc == TD_OK ? td_symbol_list_add(list, opts->symbol) : rc;
+    return rc == TD_OK ? td_symbol_list_add(list, opts->symbol, errbuf, errlen) : rc;
 }
 
 /* The sessions of a run; session 0 works in the caller's thread, the others in threads of a pass. */

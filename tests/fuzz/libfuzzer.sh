@@ -11,7 +11,7 @@ scale=${FUZZ_SECONDS_SCALE:-1}
 command -v clang > /dev/null || { echo "libfuzzer: clang not installed (ops/setup.sh installs it)" >&2; exit 1; }
 
 mkdir -p "$build"
-cmake -S "$src" -B "$build" -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug > "$build/configure.log" 2>&1 ||
+cmake -S "$src" -B "$build" -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug -DTD_WERROR=ON > "$build/configure.log" 2>&1 ||
   { cat "$build/configure.log"; exit 1; }
 cmake --build "$build" -j "$(nproc)" --target fuzz_libfuzzer fuzz_codec fuzz_import fuzz_config fuzz_protocol fuzz_gridfile \
   > "$build/build.log" 2>&1 || { grep -E 'error|warning' "$build/build.log" | head -40; exit 1; }

@@ -122,6 +122,8 @@ pass "the same instant gives the same JSON document"
 # 5. bad input
 expect_exit 2 tdc audit --symbol NOPE --at 2014-05-06T12:00:00
 expect_err "no input stream for symbol NOPE"
+expect_exit 2 tdc dump --stream output --symbol NOPE
+expect_err "no output stream for NOPE"
 for bad in 2014-13-01T00:00:00 2014-05-06T25:00:00 yesterday 2014-05-06 2014-05-06T12:00:00+02; do
   expect_exit 2 tdc audit --symbol XAUUSD --at "$bad"
   expect_err "--at expects"

@@ -25,7 +25,9 @@ pass "usage errors exit 2 naming the problem"
 
 # the configuration reference in the docs is the one the key table prints
 td config --reference > "$TD_WORK/reference.md"
-grep -qF "$(sed -n 3p "$TD_WORK/reference.md")" "$TD_SOURCE_DIR/docs/CONFIG.md" || fail "docs/CONFIG.md is out of date: regenerate it with tapedeck config --reference"
+while IFS= read -r row; do
+  grep -qxF -- "$row" "$TD_SOURCE_DIR/docs/CONFIG.md" || fail "docs/CONFIG.md is out of date (no row '$row'): regenerate it with tapedeck config --reference"
+done < "$TD_WORK/reference.md"
 td config --example > "$TD_WORK/example.yaml"
 expect_exit 0 td --config "$TD_WORK/example.yaml" config --check
 pass "config reference and example"

@@ -85,6 +85,44 @@ static void test_errors(void **unused)
     expect_error("symbols:\n  EURUSD:\n    digitz: 5\n", "symbols.EURUSD.digitz", "unknown per-symbol key");
     expect_error("tape: [1, 2]\n", "lists", NULL);
     expect_error("tape:\n  sync: none\n bad indent\n", "YAML", NULL);
+    /* a key named twice in one file is refused, not silently the last one (issue 19) */
+    expect_error("tape:\n  sync: commit\n  sync: none\n", ":3: tape.sync: set twice (first at line 2)", NULL);
+    expect_error("tape:\n  sync: commit\ntape:\n  sync: none\n", ":4: tape.sync: set twice", NULL);
+    expect_error("symbols:\n  EURUSD:\n    digits: 5\n    digits: 3\n", "symbols.EURUSD.digits: set twice", NULL);
+    /* a token no EA could send (HELLO carries at most 127 characters) */
+    char yaml[512];
+    snprintf(yaml, sizeof yaml, "gateway:\n  token: %0128d\n", 0);
+    expect_error(yaml, "gateway.token: expected at most 127 characters, found 128", NULL);
+    /* a listen address that no socket can have */
+    expect_error("gateway:\n  listen: 999.1.1.1:7000\n", "gateway.listen: expected an IPv4 address", "999.1.1.1:7000");
+    expect_error("gateway:\n  listen: 127.0.0.1:70000\n", "gateway.listen", "port 0..65535");
+    expect_error("gateway:\n  listen: 127.0.0.1\n", "gateway.listen", "HOST:PORT");
+    expect_error("gateway:\n  listen: 127.0.0.1:-1\n", "gateway.listen", NULL);
+    /* a symbol section must follow the one symbol rule: it becomes a stream and a folder */
+    expect_error("symbols:\n  ../../x:\n    digits: 5\n", "symbols.../../x.digits: expected symbols.<SYMBOL>", NULL);
+    expect_error("symbols:\n  x/../../y:\n    digits: 5\n", "expected a symbol of", "found 'x/'");
+    expect_error("symbols:\n  EUR USD:\n    digits: 5\n", "expected a symbol of", "'EUR USD'");
+}
+
+/* A key set in two files (the global --config, then another load) or by --set after a file is an
+ * override, not a duplicate; the edge values of the new rules are accepted. */
+static void test_overrides_and_edges(void **unused)
+{
+    (void)unused;
+    td_config_t *config = td_config_new();
+    char err[512] = "";
+    char yaml[512];
+    snprintf(yaml, sizeof yaml, "tape:\n  sync: none\ngateway:\n  listen: 0.0.0.0:0\n  token: %0127d\n", 7);
+    const char *path = write_tmp(yaml);
+    assert_int_equal(td_config_load(config, path, err, sizeof err), TD_OK);
+    assert_int_equal(td_config_load(config, path, err, sizeof err), TD_OK);
+    assert_int_equal(strlen(td_config_str(config, "gateway.token")), 127);
+    assert_string_equal(td_config_str(config, "gateway.listen"), "0.0.0.0:0");
+    assert_int_equal(td_config_set(config, "tape.sync", "commit", "--set", err, sizeof err), TD_OK);
+    assert_string_equal(td_config_str(config, "tape.sync"), "commit");
+    assert_int_equal(td_config_set(config, "gateway.listen", "127.0.0.1:65535", "--set", err, sizeof err), TD_OK);
+    td_config_destroy(config);
+    unlink(path);
 }
 
 static void test_set(void **unused)
@@ -102,10 +140,8 @@ static void test_set(void **unused)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_defaults),
-        cmocka_unit_test(test_load_file),
-        cmocka_unit_test(test_errors),
-        cmocka_unit_test(test_set),
+        cmocka_unit_test(test_defaults), cmocka_unit_test(test_load_file),           cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_set),      cmocka_unit_test(test_overrides_and_edges),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -44,7 +44,7 @@ static void test_parse_bad(void **unused)
 {
     (void)unused;
     int64_t v;
-    const char *bad[] = {"", "-", "abc", "1.2.3", "1e5", " 1", "1,5", "0x10", "."};
+    const char *bad[] = {"", "-", "abc", "1.2.3", "1e5", " 1", "1,5", "0x10", ".", "7.", "-7."};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         assert_int_equal(td_fx_parse(bad[i], strlen(bad[i]), &v, NULL), TD_ERR_PARSE);
     assert_int_equal(td_fx_parse("99999999999", 11, &v, NULL), TD_ERR_OVERFLOW);

@@ -167,15 +167,15 @@ static void test_input_dedup_and_restart(void **state)
     assert_int_equal(meta_u64(f->tape, "kafka/seq/XAUUSD/A"), 11);
     /* the stream holds each tick once, in order */
     td_tape_iter_t *iter = NULL;
-    assert_int_equal(td_tape_iter_new(f->tape, TD_STREAM_INPUT, "EURUSD", 0, &iter), TD_OK);
+    assert_int_equal(td_tape_iter_new(f->tape, TD_STREAM_INPUT, "EURUSD", 0, &iter, NULL, 0), TD_OK);
     td_event_t ev;
     int64_t want_i[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 21, 22, 23, 30};
     for (size_t k = 0; k < sizeof want_i / sizeof want_i[0]; k++) {
-        assert_int_equal(td_tape_iter_next(iter, &ev), TD_OK);
+        assert_int_equal(td_tape_iter_next(iter, &ev, NULL, 0), TD_OK);
         assert_int_equal(ev.time_ms, T0 + want_i[k] * 1000);
         assert_int_equal(ev.offset, k);
     }
-    assert_int_equal(td_tape_iter_next(iter, &ev), TD_ERR_END);
+    assert_int_equal(td_tape_iter_next(iter, &ev, NULL, 0), TD_ERR_END);
     td_tape_iter_destroy(iter);
 
     /* a new ingest on the same tape starts after what was committed: only the new ones come */
@@ -212,11 +212,11 @@ static void test_outputs_dedup_gap_state(void **state)
     assert_int_equal(td_tape_next_offset(f->tape, TD_STREAM_OUTPUT, "EURUSD"), 7);
     td_buf_t val;
     td_buf_init(&val);
-    assert_int_equal(td_tape_get_state(f->tape, "proc/EURUSD", &val), TD_OK);
+    assert_int_equal(td_tape_get_state(f->tape, "proc/EURUSD", &val, NULL, 0), TD_OK);
     assert_memory_equal(val.ptr, "xyz", 3);
     td_buf_fini(&val);
     td_day_range_t range;
-    assert_int_equal(td_tape_day_get(f->tape, TD_STREAM_OUTPUT, "EURUSD", 20140505, &range), TD_OK);
+    assert_int_equal(td_tape_day_get(f->tape, TD_STREAM_OUTPUT, "EURUSD", 20140505, &range, NULL, 0), TD_OK);
     assert_int_equal(range.count, 7);
 
     /* a gap (offset 9 after 6) is refused and nothing of that poll is committed */

@@ -321,9 +321,24 @@ static void test_records_match_header(void **state)
     expect_mismatch(fix, "huge", "records announced");
 }
 
+/* The path of a sealed day is made only from a symbol that follows the one rule: a name from
+ * outside can never take it out of DATA_DIR/sealed/ (issue 19, defect 5). */
+static void test_path_refuses_bad_symbols(void **unused)
+{
+    (void)unused;
+    char path[256];
+    assert_int_equal(td_seal_path(path, sizeof path, "/data", "EURUSD", 20240102), TD_OK);
+    assert_string_equal(path, "/data/sealed/EURUSD/20240102.tdseal");
+    assert_int_equal(td_seal_path(path, sizeof path, "/data", "../../escaped", 20240102), TD_ERR_INVALID);
+    assert_int_equal(td_seal_path(path, sizeof path, "/data", "..", 20240102), TD_ERR_INVALID);
+    assert_int_equal(td_seal_path(path, sizeof path, "/data", "a/b", 20240102), TD_ERR_INVALID);
+    assert_int_equal(td_seal_path(path, 20, "/data", "EURUSD", 20240102), TD_ERR_INVALID); /* too long */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_path_refuses_bad_symbols),
         cmocka_unit_test_setup_teardown(test_read_back, setup, teardown),
         cmocka_unit_test_setup_teardown(test_same_bytes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_damage_refused, setup, teardown),

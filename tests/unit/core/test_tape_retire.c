@@ -1,4 +1,4 @@
-/* test_tape_retire.c - core/tape.c's retention (td_tape_retire_day): a retired day reads the same
+/* test_tape_retire.c - core/tape_sealed.c, the tape's retention (td_tape_retire_day): a retired day reads the same
  * (offsets, stored bytes, events) through iterators and td_tape_read, read-write and read-only,
  * from its sealed file; the day index and later offsets stay; a second retirement is a no-op; the
  * newest day, a day without a sealed file and a sealed file that differs from the tape are
@@ -75,7 +75,7 @@ static void fill(td_tape_t *tape)
     static const char *const symbols[2] = {"EURUSD", "GBPUSD"};
     for (int d = 0; d < DAYS; d++) {
         td_tape_batch_t *batch = NULL;
-        assert_int_equal(td_tape_batch_new(tape, &batch), TD_OK);
+        assert_int_equal(td_tape_batch_new(tape, &batch, NULL, 0), TD_OK);
         for (int i = 0; i < PER_DAY; i++)
             for (int s = 0; s < 2; s++) {
                 td_event_t ev;
@@ -84,7 +84,7 @@ static void fill(td_tape_t *tape)
                 ev.ingest_ms = t + 5;
                 ev.u.tick = (td_tick_t){
                     .bid = 100000000 + d * 1000 + i, .ask = 100000020 + d * 1000 + i, .volume = 100000000, .flags = 6};
-                assert_int_equal(td_tape_batch_append(batch, TD_STREAM_INPUT, &ev), TD_OK);
+                assert_int_equal(td_tape_batch_append(batch, TD_STREAM_INPUT, &ev, NULL, 0), TD_OK);
                 if (i % 4 != 3)
                     continue;
                 uint64_t in_offset = ev.offset;
@@ -96,9 +96,9 @@ static void fill(td_tape_t *tape)
                                       .high = 3,
                                       .close = 2,
                                       .tick_volume = (uint64_t)i};
-                assert_int_equal(td_tape_batch_append(batch, TD_STREAM_OUTPUT, &ev), TD_OK);
+                assert_int_equal(td_tape_batch_append(batch, TD_STREAM_OUTPUT, &ev, NULL, 0), TD_OK);
             }
-        assert_int_equal(td_tape_commit(tape, batch), TD_OK);
+        assert_int_equal(td_tape_commit(tape, batch, NULL, 0), TD_OK);
     }
 }
 
@@ -112,12 +112,13 @@ static void seal_day(td_tape_t *tape, const char *dir, const char *symbol, uint3
     snprintf(header.symbol, sizeof header.symbol, "%s", symbol);
     for (int k = 0; k < 2; k++) {
         td_day_range_t *range = k ? &header.outputs : &header.inputs;
-        assert_int_equal(td_tape_day_get(tape, (td_stream_kind_t)k, symbol, day, range), TD_OK);
+        assert_int_equal(td_tape_day_get(tape, (td_stream_kind_t)k, symbol, day, range, NULL, 0), TD_OK);
         td_tape_iter_t *iter = NULL;
         td_event_t ev;
-        assert_int_equal(td_tape_iter_new(tape, (td_stream_kind_t)k, symbol, range->first_offset, &iter), TD_OK);
+        assert_int_equal(td_tape_iter_new(tape, (td_stream_kind_t)k, symbol, range->first_offset, &iter, NULL, 0),
+                         TD_OK);
         for (uint64_t i = 0; i < range->count; i++) {
-            assert_int_equal(td_tape_iter_next(iter, &ev), TD_OK);
+            assert_int_equal(td_tape_iter_next(iter, &ev, NULL, 0), TD_OK);
             td_slice_t raw = td_tape_iter_raw(iter);
             uint8_t copy[4096];
             assert_true(raw.len <= sizeof copy);
@@ -150,10 +151,11 @@ static void record_stream(td_tape_t *tape, td_stream_kind_t kind, const char *sy
     td_tape_iter_t *iter = NULL;
     td_event_t ev;
     td_err_t rc;
+    char err[1024] = "";
     td_buf_reset(out);
-    assert_int_equal(td_tape_iter_new(tape, kind, symbol, from, &iter), TD_OK);
+    assert_int_equal(td_tape_iter_new(tape, kind, symbol, from, &iter, err, sizeof err), TD_OK);
     uint64_t expect = from;
-    while ((rc = td_tape_iter_next(iter, &ev)) == TD_OK) {
+    while ((rc = td_tape_iter_next(iter, &ev, err, sizeof err)) == TD_OK) {
         assert_int_equal(ev.offset, expect++);
         td_slice_t raw = td_tape_iter_raw(iter);
         assert_int_equal(td_buf_append(out, &ev.offset, sizeof ev.offset), TD_OK);
@@ -162,16 +164,13 @@ static void record_stream(td_tape_t *tape, td_stream_kind_t kind, const char *sy
         assert_int_equal(td_buf_append(out, &ev.kind, sizeof ev.kind), TD_OK);
         /* td_tape_read of the same offset gives the same event */
         td_event_t one;
-        assert_int_equal(td_tape_read(tape, kind, symbol, ev.offset, &one), TD_OK);
+        assert_int_equal(td_tape_read(tape, kind, symbol, ev.offset, &one, NULL, 0), TD_OK);
         assert_int_equal(one.offset, ev.offset);
         assert_int_equal(one.time_ms, ev.time_ms);
         assert_int_equal(one.kind, ev.kind);
     }
-    if (rc != TD_ERR_END) {
-        char err[1024];
-        td_tape_last_error(tape, err, sizeof err);
+    if (rc != TD_ERR_END)
         print_error("iterate %s from %llu: %s: %s\n", symbol, (unsigned long long)from, td_err_name(rc), err);
-    }
     assert_int_equal(rc, TD_ERR_END);
     td_tape_iter_destroy(iter);
 }
@@ -187,7 +186,7 @@ static void take(td_tape_t *tape, snapshot_t *snap)
     memset(snap, 0, sizeof *snap); /* the day ranges are compared as bytes, padding included */
     for (int k = 0; k < 2; k++) {
         td_day_range_t day2;
-        assert_int_equal(td_tape_day_get(tape, (td_stream_kind_t)k, "EURUSD", 20240103, &day2), TD_OK);
+        assert_int_equal(td_tape_day_get(tape, (td_stream_kind_t)k, "EURUSD", 20240103, &day2, NULL, 0), TD_OK);
         uint64_t from[3] = {0, 5, day2.first_offset};
         for (int i = 0; i < 3; i++) {
             td_buf_init(&snap->streams[k][i]);
@@ -196,9 +195,10 @@ static void take(td_tape_t *tape, snapshot_t *snap)
         td_buf_init(&snap->streams[k][3]);
         record_stream(tape, (td_stream_kind_t)k, "GBPUSD", 0, &snap->streams[k][3]);
         for (int d = 0; d < DAYS; d++)
-            assert_int_equal(
-                td_tape_day_get(tape, (td_stream_kind_t)k, "EURUSD", 20240102 + (uint32_t)d, &snap->days[k][d]), TD_OK);
-        assert_int_equal(td_tape_stream_end(tape, (td_stream_kind_t)k, "EURUSD", &snap->next[k]), TD_OK);
+            assert_int_equal(td_tape_day_get(tape, (td_stream_kind_t)k, "EURUSD", 20240102 + (uint32_t)d,
+                                             &snap->days[k][d], NULL, 0),
+                             TD_OK);
+        assert_int_equal(td_tape_stream_end(tape, (td_stream_kind_t)k, "EURUSD", &snap->next[k], NULL, 0), TD_OK);
     }
 }
 
@@ -243,7 +243,7 @@ static void test_retired_day_reads_the_same(void **state)
     assert_int_equal(retire(tape, "EURUSD", 20240102, &now, err, sizeof err), TD_ERR_CORRUPT);
     assert_non_null(strstr(err, "20240102.tdseal is missing"));
     assert_false(now);
-    assert_int_equal(td_tape_day_retired(tape, "EURUSD", 20240102, &retired), TD_OK);
+    assert_int_equal(td_tape_day_retired(tape, "EURUSD", 20240102, &retired, NULL, 0), TD_OK);
     assert_false(retired);
 
     seal_day(tape, fix->dir, "EURUSD", 20240102, -1);
@@ -253,7 +253,7 @@ static void test_retired_day_reads_the_same(void **state)
         print_error("retire: %s\n", err);
     assert_int_equal(rc, TD_OK);
     assert_true(now);
-    assert_int_equal(td_tape_day_retired(tape, "EURUSD", 20240102, &retired), TD_OK);
+    assert_int_equal(td_tape_day_retired(tape, "EURUSD", 20240102, &retired, NULL, 0), TD_OK);
     assert_true(retired);
     assert_int_equal(retire(tape, "EURUSD", 20240103, &now, err, sizeof err), TD_OK);
     assert_true(now);
@@ -296,16 +296,19 @@ static void test_retired_day_reads_the_same(void **state)
     snprintf(moved, sizeof moved, "%s.moved", path);
     assert_int_equal(rename(path, moved), 0);
     td_event_t ev;
-    assert_int_equal(td_tape_read(tape, TD_STREAM_INPUT, "EURUSD", 3, &ev), TD_ERR_CORRUPT);
-    td_tape_last_error(tape, err, sizeof err);
+    assert_int_equal(td_tape_read(tape, TD_STREAM_INPUT, "EURUSD", 3, &ev, err, sizeof err), TD_ERR_CORRUPT);
     assert_non_null(strstr(err, path));
     td_tape_iter_t *iter = NULL;
-    assert_int_equal(td_tape_iter_new(tape, TD_STREAM_OUTPUT, "EURUSD", 0, &iter), TD_OK);
-    assert_int_equal(td_tape_iter_next(iter, &ev), TD_ERR_CORRUPT);
+    assert_int_equal(td_tape_iter_new(tape, TD_STREAM_OUTPUT, "EURUSD", 0, &iter, NULL, 0), TD_OK);
+    err[0] = '\0';
+    assert_int_equal(td_tape_iter_next(iter, &ev, err, sizeof err), TD_ERR_CORRUPT); /* the iterator's too */
+    assert_non_null(strstr(err, path));
+    assert_non_null(strstr(err, "missing"));
     td_tape_iter_destroy(iter);
     /* the other days and symbols still read */
-    assert_int_equal(td_tape_read(tape, TD_STREAM_INPUT, "EURUSD", before.days[0][1].first_offset, &ev), TD_OK);
-    assert_int_equal(td_tape_read(tape, TD_STREAM_INPUT, "GBPUSD", 3, &ev), TD_OK);
+    assert_int_equal(td_tape_read(tape, TD_STREAM_INPUT, "EURUSD", before.days[0][1].first_offset, &ev, NULL, 0),
+                     TD_OK);
+    assert_int_equal(td_tape_read(tape, TD_STREAM_INPUT, "GBPUSD", 3, &ev, NULL, 0), TD_OK);
     assert_int_equal(rename(moved, path), 0);
 
     /* a damaged file: TD_ERR_CORRUPT naming the file and the check */
@@ -327,8 +330,7 @@ static void test_retired_day_reads_the_same(void **state)
     td_buf_fini(&file);
     td_tape_close(tape);
     tape = open_tape(fix->dir, true);
-    assert_int_equal(td_tape_read(tape, TD_STREAM_INPUT, "EURUSD", 3, &ev), TD_ERR_CORRUPT);
-    td_tape_last_error(tape, err, sizeof err);
+    assert_int_equal(td_tape_read(tape, TD_STREAM_INPUT, "EURUSD", 3, &ev, err, sizeof err), TD_ERR_CORRUPT);
     assert_non_null(strstr(err, path));
     assert_non_null(strstr(err, "damaged"));
     td_tape_close(tape);
@@ -349,7 +351,7 @@ static void test_differing_file_refused(void **state)
     assert_int_equal(retire(tape, "GBPUSD", 20240102, &now, err, sizeof err), TD_ERR_MISMATCH);
     assert_non_null(strstr(err, "differs from the tape at input offset 0"));
     assert_false(now);
-    assert_int_equal(td_tape_day_retired(tape, "GBPUSD", 20240102, &retired), TD_OK);
+    assert_int_equal(td_tape_day_retired(tape, "GBPUSD", 20240102, &retired, NULL, 0), TD_OK);
     assert_false(retired);
     /* the file of another day under this day's name */
     char path[4200], other[4200];

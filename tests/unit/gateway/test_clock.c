@@ -67,11 +67,11 @@ static void append_tick(fix_t *fix, const char *symbol, int64_t t)
 {
     td_event_t ev;
     td_tape_batch_t *batch = NULL;
-    assert_int_equal(td_tape_batch_new(fix->tape, &batch), TD_OK);
+    assert_int_equal(td_tape_batch_new(fix->tape, &batch, NULL, 0), TD_OK);
     assert_int_equal(td_event_init(&ev, TD_EV_TICK, symbol, t), TD_OK);
     ev.u.tick = (td_tick_t){.bid = 100000000, .ask = 100002000, .flags = 6};
-    assert_int_equal(td_tape_batch_append(batch, TD_STREAM_INPUT, &ev), TD_OK);
-    assert_int_equal(td_tape_commit(fix->tape, batch), TD_OK);
+    assert_int_equal(td_tape_batch_append(batch, TD_STREAM_INPUT, &ev, NULL, 0), TD_OK);
+    assert_int_equal(td_tape_commit(fix->tape, batch, NULL, 0), TD_OK);
     assert_int_equal(td_gw_clock_seen(fix->clock, symbol, t), TD_OK);
 }
 
@@ -83,8 +83,8 @@ typedef struct emit_ctx {
 static td_err_t emit_to_batch(void *opaque, td_event_t *ev)
 {
     emit_ctx_t *ctx = opaque;
-    td_err_t rc = ctx->batch ? TD_OK : td_tape_batch_new(ctx->tape, &ctx->batch);
-    return rc == TD_OK ? td_tape_batch_append(ctx->batch, TD_STREAM_INPUT, ev) : rc;
+    td_err_t rc = ctx->batch ? TD_OK : td_tape_batch_new(ctx->tape, &ctx->batch, NULL, 0);
+    return rc == TD_OK ? td_tape_batch_append(ctx->batch, TD_STREAM_INPUT, ev, NULL, 0) : rc;
 }
 
 /* A heartbeat: commits its Clock events; returns how many. */
@@ -94,7 +94,7 @@ static uint64_t heartbeat(fix_t *fix, int64_t t)
     uint64_t n = 0;
     assert_int_equal(td_gw_clock_heartbeat(fix->clock, t, emit_to_batch, &ctx, &n), TD_OK);
     if (ctx.batch)
-        assert_int_equal(td_tape_commit(fix->tape, ctx.batch), TD_OK);
+        assert_int_equal(td_tape_commit(fix->tape, ctx.batch, NULL, 0), TD_OK);
     return n;
 }
 
@@ -103,7 +103,7 @@ static void last_event(fix_t *fix, const char *symbol, td_event_kind_t kind, int
     td_event_t ev;
     uint64_t next = td_tape_next_offset(fix->tape, TD_STREAM_INPUT, symbol);
     assert_true(next > 0);
-    assert_int_equal(td_tape_read(fix->tape, TD_STREAM_INPUT, symbol, next - 1, &ev), TD_OK);
+    assert_int_equal(td_tape_read(fix->tape, TD_STREAM_INPUT, symbol, next - 1, &ev, NULL, 0), TD_OK);
     assert_int_equal(ev.kind, kind);
     assert_int_equal(ev.time_ms, t);
     if (kind == TD_EV_CLOCK)

@@ -52,9 +52,9 @@ static void test_intent_waits_for_its_input(void **state)
     ev.u.intent.volume = 10000000;
     ev.input_offset = 0;
     td_tape_batch_t *batch = NULL;
-    assert_int_equal(td_tape_batch_new(tape, &batch), TD_OK);
-    assert_int_equal(td_tape_batch_append(batch, TD_STREAM_OUTPUT, &ev), TD_OK);
-    assert_int_equal(td_tape_commit(tape, batch), TD_OK);
+    assert_int_equal(td_tape_batch_new(tape, &batch, NULL, 0), TD_OK);
+    assert_int_equal(td_tape_batch_append(batch, TD_STREAM_OUTPUT, &ev, NULL, 0), TD_OK);
+    assert_int_equal(td_tape_commit(tape, batch, NULL, 0), TD_OK);
     uint64_t expired = 0;
     assert_int_equal(td_router_run(router, tape, NULL, 0, &expired, err, sizeof err), TD_OK);
     assert_int_equal(expired, 0);
@@ -65,9 +65,9 @@ static void test_intent_waits_for_its_input(void **state)
     ev.u.tick.bid = 110000000;
     ev.u.tick.ask = 110001000;
     ev.ingest_ms = T0;
-    assert_int_equal(td_tape_batch_new(tape, &batch), TD_OK);
-    assert_int_equal(td_tape_batch_append(batch, TD_STREAM_INPUT, &ev), TD_OK);
-    assert_int_equal(td_tape_commit(tape, batch), TD_OK);
+    assert_int_equal(td_tape_batch_new(tape, &batch, NULL, 0), TD_OK);
+    assert_int_equal(td_tape_batch_append(batch, TD_STREAM_INPUT, &ev, NULL, 0), TD_OK);
+    assert_int_equal(td_tape_commit(tape, batch, NULL, 0), TD_OK);
     assert_int_equal(td_router_run(router, tape, NULL, 0, &expired, err, sizeof err), TD_OK);
     assert_int_equal(expired, 1);
     assert_int_equal(reports, 1);
@@ -86,24 +86,24 @@ static void test_intent_waits_for_its_input(void **state)
 static void commit_event(td_tape_t *tape, td_stream_kind_t kind, td_event_t *ev)
 {
     td_tape_batch_t *batch = NULL;
-    assert_int_equal(td_tape_batch_new(tape, &batch), TD_OK);
-    assert_int_equal(td_tape_batch_append(batch, kind, ev), TD_OK);
-    assert_int_equal(td_tape_commit(tape, batch), TD_OK);
+    assert_int_equal(td_tape_batch_new(tape, &batch, NULL, 0), TD_OK);
+    assert_int_equal(td_tape_batch_append(batch, kind, ev, NULL, 0), TD_OK);
+    assert_int_equal(td_tape_commit(tape, batch, NULL, 0), TD_OK);
 }
 
 static void put_meta(td_tape_t *tape, const char *key, const char *val)
 {
     td_tape_batch_t *batch = NULL;
-    assert_int_equal(td_tape_batch_new(tape, &batch), TD_OK);
-    assert_int_equal(td_tape_batch_put_meta(batch, key, val, strlen(val)), TD_OK);
-    assert_int_equal(td_tape_commit(tape, batch), TD_OK);
+    assert_int_equal(td_tape_batch_new(tape, &batch, NULL, 0), TD_OK);
+    assert_int_equal(td_tape_batch_put_meta(batch, key, val, strlen(val), NULL, 0), TD_OK);
+    assert_int_equal(td_tape_commit(tape, batch, NULL, 0), TD_OK);
 }
 
 static void assert_pending(td_tape_t *tape, const char *want)
 {
     td_buf_t val;
     td_buf_init(&val);
-    assert_int_equal(td_tape_get_meta(tape, TD_ROUTER_PENDING_KEY, &val), TD_OK);
+    assert_int_equal(td_tape_get_meta(tape, TD_ROUTER_PENDING_KEY, &val, NULL, 0), TD_OK);
     assert_int_equal(val.len, strlen(want));
     assert_memory_equal(val.ptr, want, val.len);
     td_buf_fini(&val);

@@ -26,7 +26,7 @@ static const char *const SYMBOLS[] = {"EURUSD", "XAUUSD"};
 static void append_ticks(td_tape_t *tape, int from, int to)
 {
     td_tape_batch_t *batch = NULL;
-    assert_int_equal(td_tape_batch_new(tape, &batch), TD_OK);
+    assert_int_equal(td_tape_batch_new(tape, &batch, NULL, 0), TD_OK);
     for (int i = from; i < to; i++)
         for (int s = 0; s < 2; s++) {
             td_event_t ev;
@@ -35,9 +35,9 @@ static void append_ticks(td_tape_t *tape, int from, int to)
             int64_t wave = (i * 37 + s * 11) % 50;
             ev.u.tick = (td_tick_t){.bid = 100000000 + s * 5000000 + wave * 1000, .ask = 100000000 + s * 5000000 + wave * 1000 + 20,
                                     .volume = 100000000, .flags = 6};
-            assert_int_equal(td_tape_batch_append(batch, TD_STREAM_INPUT, &ev), TD_OK);
+            assert_int_equal(td_tape_batch_append(batch, TD_STREAM_INPUT, &ev, NULL, 0), TD_OK);
         }
-    assert_int_equal(td_tape_commit(tape, batch), TD_OK);
+    assert_int_equal(td_tape_commit(tape, batch, NULL, 0), TD_OK);
 }
 
 static td_host_opts_t host_opts(void)
@@ -62,8 +62,8 @@ static void assert_same_outputs(td_tape_t *a, td_tape_t *b)
         assert_int_equal(td_tape_next_offset(b, TD_STREAM_OUTPUT, SYMBOLS[s]), n);
         for (uint64_t off = 0; off < n; off++) {
             td_event_t xa, xb;
-            assert_int_equal(td_tape_read(a, TD_STREAM_OUTPUT, SYMBOLS[s], off, &xa), TD_OK);
-            assert_int_equal(td_tape_read(b, TD_STREAM_OUTPUT, SYMBOLS[s], off, &xb), TD_OK);
+            assert_int_equal(td_tape_read(a, TD_STREAM_OUTPUT, SYMBOLS[s], off, &xa, NULL, 0), TD_OK);
+            assert_int_equal(td_tape_read(b, TD_STREAM_OUTPUT, SYMBOLS[s], off, &xb, NULL, 0), TD_OK);
             td_buf_reset(&ea);
             td_buf_reset(&eb);
             assert_int_equal(td_codec_encode(&xa, TD_CODEC_FOR_DIGEST, &ea), TD_OK);
@@ -75,8 +75,8 @@ static void assert_same_outputs(td_tape_t *a, td_tape_t *b)
         td_host_state_key(SYMBOLS[s], key, sizeof key);
         td_buf_reset(&sa);
         td_buf_reset(&sb);
-        assert_int_equal(td_tape_get_state(a, key, &sa), TD_OK);
-        assert_int_equal(td_tape_get_state(b, key, &sb), TD_OK);
+        assert_int_equal(td_tape_get_state(a, key, &sa, NULL, 0), TD_OK);
+        assert_int_equal(td_tape_get_state(b, key, &sb, NULL, 0), TD_OK);
         assert_int_equal(sa.len, sb.len);
         assert_memory_equal(sa.ptr, sb.ptr, sa.len);
     }

@@ -179,6 +179,33 @@ static void crafted_values(void **state)
     collect_free(&col);
 }
 
+/* A small file that decodes to more than an hour of ticks can hold (the zeros of 3.6M + 1 records:
+ * 72 MB from ~11 KB) is refused with the limit named, before the rest is decoded. */
+static void decompression_bomb_is_refused(void **state)
+{
+    (void)state;
+    size_t len = (size_t)(3600u * 1000u + 1u) * 20u;
+    uint8_t *raw = calloc(1, len);
+    size_t cap = 1 << 20;
+    uint8_t *z = malloc(cap);
+    assert_non_null(raw);
+    assert_non_null(z);
+    size_t n = compress_alone(raw, len, z, cap);
+    free(raw);
+    assert_true(n < 64 * 1024);
+    char path[1024], err[512] = "";
+    write_tmp(path, sizeof path, "EURUSD_2019_01_04_14h_ticks.bi5", z, n);
+    free(z);
+    collect_t col = {0};
+    td_import_stats_t stats;
+    td_import_opts_t opts = bi5_opts();
+    assert_int_equal(td_import_file(path, &opts, collect_sink, &col, &stats, err, sizeof err), TD_ERR_PARSE);
+    if (!strstr(err, "EURUSD_2019_01_04_14h_ticks.bi5:0: lzma: expected at most 72000000 bytes decoded"))
+        fail_msg("message: %s", err);
+    assert_int_equal(col.len, 0);
+    collect_free(&col);
+}
+
 static void empty_file_is_an_hour_without_ticks(void **state)
 {
     (void)state;
@@ -258,6 +285,7 @@ int main(void)
         cmocka_unit_test(real_hours_equal_csv),
         cmocka_unit_test(crafted_values),
         cmocka_unit_test(empty_file_is_an_hour_without_ticks),
+        cmocka_unit_test(decompression_bomb_is_refused),
         cmocka_unit_test(bad_records),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -249,12 +249,29 @@ static void sink_error_stops(void **state)
     assert_int_equal(stats.events, 0);
 }
 
+/* A device that never ends (or a file over the bound) is refused with the bound named, not read
+ * until memory runs out (issue 19); a number cut after its dot at the end of a file is refused. */
+static void bad_endless_or_cut_file(void **state)
+{
+    (void)state;
+    char err[512] = "";
+    collect_t col = {0};
+    td_import_stats_t stats;
+    td_import_opts_t opts = opts_for(TD_FMT_DUKASCOPY_CSV, "EURUSD");
+    opts.max_file_bytes = 1 << 20;
+    assert_int_equal(td_import_file("/dev/zero", &opts, collect_sink, &col, &stats, err, sizeof err), TD_ERR_PARSE);
+    if (!strstr(err, "/dev/zero: expected at most 1048576 bytes in one file, found more"))
+        fail_msg("message: %s", err);
+    assert_int_equal(col.len, 0);
+    BAD("duka_cut.csv", HDR OK1 "2019-02-04 00:00:01.271,1.14544,1.14546,1,7.", ":3:", "'7.'");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(real_eurusd_two_days),   cmocka_unit_test(real_usa500_local_time),
         cmocka_unit_test(good_small_file_and_tz), cmocka_unit_test(bad_truncated_line),
-        cmocka_unit_test(bad_too_many_fields),    cmocka_unit_test(bad_non_numeric_price),
+        cmocka_unit_test(bad_too_many_fields),    cmocka_unit_test(bad_endless_or_cut_file),    cmocka_unit_test(bad_non_numeric_price),
         cmocka_unit_test(bad_bid_above_ask),      cmocka_unit_test(bad_non_positive_price),
         cmocka_unit_test(bad_negative_volume),    cmocka_unit_test(bad_time_backwards),
         cmocka_unit_test(bad_time_text),          cmocka_unit_test(bad_header),

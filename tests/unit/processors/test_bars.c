@@ -486,7 +486,7 @@ static void aggregate_m1(const char *path, td_bar_t *m30, size_t *n)
     char line[256];
     assert_non_null(fgets(line, sizeof line, f)); /* header */
     while (fgets(line, sizeof line, f)) {
-        char *fl[6];
+        char *fl[6] = {0};
         assert_int_equal(split(line, fl, 6), 6);
         int64_t t;
         assert_int_equal(parse_time(fl[0], &t), 0);
@@ -535,7 +535,7 @@ static void test_real_dukascopy_m30(void **unused)
     assert_non_null(fgets(line, sizeof line, f));
     int64_t last_t = 0;
     while (fgets(line, sizeof line, f)) {
-        char *fl[5];
+        char *fl[5] = {0};
         assert_int_equal(split(line, fl, 5), 5);
         int64_t t;
         assert_int_equal(parse_time(fl[0], &t), 0);

@@ -2,7 +2,8 @@
  * envelope (symbol, time, input offset, index), the trading day and its DayDigest (closed by a
  * DAY_END mark or by the next day's first event), determinism, encode/decode of the whole state
  * after every half step, the paper fill model (next-tick fills, intent ids), ExecutionReport inputs
- * with paper off, refused parameter sets, digest sensitivity per day, and the sticky failure.
+ * with paper off, refused parameter sets, digest sensitivity per day, and refused inputs (a malformed or out-of-range
+ * report) that never stop the symbol.
  *
  * The streams come from a seeded xorshift generator (no files, no clock): a SymbolSpec, a
  * ParamsChanged for sma_cross, then a bid/ask random walk over a few trading days, each day
@@ -775,7 +776,36 @@ static void test_malformed_exec_report_is_counted_not_fatal(void **unused)
     stream_fini(&stream);
 }
 
-static void test_failure_is_sticky(void **unused)
+/* Two ExecutionReport inputs whose fill takes the position's value out of the int64 range (the
+ * second closes a huge position at a price far away: its P&L overflows) are refused and counted;
+ * the symbol goes on, every later input is applied and the day closes with its digest
+ * (DESIGN invariant 9: no content can wedge a stream). Twice the same stream gives the same bytes. */
+static void run_with_overflowing_reports(stream_t *stream, td_pipeline_t *pipeline, td_buf_t *outputs)
+{
+    td_pipeline_config_t live = paper_config; /* the reports are the broker's: no paper fills */
+    live.paper = false;
+    assert_int_equal(td_pipeline_init(pipeline, SYM, &live), TD_OK);
+    td_outbuf_t out;
+    td_outbuf_init(&out);
+    bool started;
+    for (size_t i = 0; i < stream->len; i++) {
+        td_outbuf_clear(&out);
+        assert_int_equal(td_pipeline_roll(pipeline, &stream->ev[i], &out, &started), TD_OK);
+        assert_int_equal(td_pipeline_step(pipeline, &stream->ev[i], &out), TD_OK);
+        if (i == 11)
+            assert_int_equal(out.len, 0); /* the refused report changed no position */
+        for (size_t k = 0; k < out.len; k++)
+            assert_int_equal(td_codec_encode(&out.ev[k], TD_CODEC_FOR_DIGEST, outputs), TD_OK);
+    }
+    td_outbuf_clear(&out);
+    assert_int_equal(td_pipeline_close_day(pipeline, stream->len, &out), TD_OK);
+    assert_int_equal(out.len, 1);
+    assert_int_equal(out.ev[0].kind, TD_EV_DAY_DIGEST);
+    assert_int_equal(td_codec_encode(&out.ev[0], TD_CODEC_FOR_DIGEST, outputs), TD_OK);
+    td_outbuf_fini(&out);
+}
+
+static void test_overflowing_exec_reports_are_refused_not_fatal(void **unused)
 {
     (void)unused;
     stream_t stream;
@@ -784,49 +814,65 @@ static void test_failure_is_sticky(void **unused)
     ev.kind = TD_EV_EXEC_REPORT;
     memset(&ev.u, 0, sizeof ev.u);
     ev.u.exec.side = TD_SIDE_BUY;
-    ev.u.exec.volume = INT64_MAX / 4; /* a fill whose cost leaves the money range: an overflow */
+    ev.u.exec.volume = INT64_MAX / 4;
     ev.u.exec.price = INT64_MAX / 4;
     ev.u.exec.deal_id = 1;
     ev.u.exec.status = TD_EXEC_FILLED;
     stream_insert(&stream, 10, &ev);
-    /* the second one makes the overflow happen on closing */
-    td_event_t ev2 = ev;
+    td_event_t ev2 = ev; /* closing it at 1e-8 takes the P&L out of the int64 range */
     ev2.u.exec.side = TD_SIDE_SELL;
     ev2.u.exec.price = 1;
     ev2.u.exec.deal_id = 2;
     stream_insert(&stream, 11, &ev2);
+
+    td_pipeline_t first, second;
+    td_buf_t a, b;
+    td_buf_init(&a);
+    td_buf_init(&b);
+    run_with_overflowing_reports(&stream, &first, &a);
+    assert_int_equal(first.rc, TD_OK);
+    assert_int_equal(first.exec_rejected, 1);
+    assert_non_null(strstr(first.last_error, "offset 11: execution report refused (TD_ERR_OVERFLOW)"));
+    assert_int_equal(td_positions_volume(&first.positions), INT64_MAX / 4); /* the opening one stands */
+    assert_true(first.day_inputs == stream.len);
+
+    run_with_overflowing_reports(&stream, &second, &b);
+    assert_int_equal(a.len, b.len);
+    assert_memory_equal(a.ptr, b.ptr, a.len);
+    td_buf_fini(&a);
+    td_buf_fini(&b);
+    td_pipeline_fini(&first);
+    td_pipeline_fini(&second);
+    stream_fini(&stream);
+}
+
+/* A spec whose swap leaves the money range at the first rollover with a position open: the fill
+ * model refuses those ticks (counted in inputs_refused), the symbol goes on and closes its days. */
+static void test_fill_model_overflow_refuses_the_tick_not_the_symbol(void **unused)
+{
+    (void)unused;
+    stream_t stream;
+    gen(&stream, &(gen_opts_t){.seed = 3, .days = 3, .marks = 3u});
+    assert_int_equal(stream.ev[0].kind, TD_EV_SYMBOL_SPEC);
+    stream.ev[0].u.spec.swap_mode = TD_SWAP_MONEY;
+    stream.ev[0].u.spec.swap_long = stream.ev[0].u.spec.swap_short = INT64_MAX; /* per lot and day */
 
     td_pipeline_t pipeline;
     assert_int_equal(td_pipeline_init(&pipeline, SYM, &paper_config), TD_OK);
     td_outbuf_t out;
     td_outbuf_init(&out);
     bool started;
-    td_err_t rc = TD_OK;
-    size_t i = 0;
-    for (; i < stream.len && rc == TD_OK; i++) {
+    size_t digests = 0;
+    for (size_t i = 0; i < stream.len; i++) {
         td_outbuf_clear(&out);
         assert_int_equal(td_pipeline_roll(&pipeline, &stream.ev[i], &out, &started), TD_OK);
-        rc = td_pipeline_step(&pipeline, &stream.ev[i], &out);
+        assert_int_equal(td_pipeline_step(&pipeline, &stream.ev[i], &out), TD_OK);
+        for (size_t k = 0; k < out.len; k++)
+            digests += out.ev[k].kind == TD_EV_DAY_DIGEST;
     }
-    assert_int_equal(i, 12); /* the closing fill (at 11) overflows */
-    assert_int_equal(rc, TD_ERR_OVERFLOW);
-    assert_int_equal(pipeline.rc, rc);
-
-    /* every later call answers the same, with no output */
-    for (size_t k = 0; k < 3; k++) {
-        const td_event_t *next = &stream.ev[i + k];
-        td_outbuf_clear(&out);
-        started = true;
-        assert_int_equal(td_pipeline_roll(&pipeline, next, &out, &started), rc);
-        assert_false(started);
-        assert_int_equal(td_pipeline_step(&pipeline, next, &out), rc);
-        assert_int_equal(td_pipeline_close_day(&pipeline, next->offset, &out), rc);
-        assert_int_equal(out.len, 0);
-    }
-    /* retrying the failed event does not help either */
-    td_outbuf_clear(&out);
-    assert_int_equal(td_pipeline_step(&pipeline, &stream.ev[11], &out), rc);
-    assert_int_equal(out.len, 0);
+    assert_true(pipeline.inputs_refused >= 1);
+    assert_non_null(strstr(pipeline.last_error, "the fill model refused the tick (TD_ERR_OVERFLOW)"));
+    assert_int_equal(digests, 2); /* days 0 and 1 closed by their marks */
     td_outbuf_fini(&out);
     td_pipeline_fini(&pipeline);
     stream_fini(&stream);
@@ -845,7 +891,8 @@ int main(void)
         cmocka_unit_test(test_invalid_first_params_leave_no_strategy),
         cmocka_unit_test(test_one_tick_changes_its_day_digest_and_later_ones_only),
         cmocka_unit_test(test_malformed_exec_report_is_counted_not_fatal),
-        cmocka_unit_test(test_failure_is_sticky),
+        cmocka_unit_test(test_overflowing_exec_reports_are_refused_not_fatal),
+        cmocka_unit_test(test_fill_model_overflow_refuses_the_tick_not_the_symbol),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
