@@ -131,7 +131,8 @@ static bool parse_count(const char *s, long min, long max, long *out)
     return true;
 }
 
-/* The progress bar on a terminal: at most five redraws a second, and the last one. */
+/* The progress bar on a terminal: at most five redraws a second, and the last one; each symbol's
+ * bar starts with its first set. */
 typedef struct progress {
     struct timespec last;
 } progress_t;
@@ -141,6 +142,8 @@ static void show_progress(void *opaque, uint64_t done, uint64_t total)
     progress_t *p = opaque;
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
+    if (done == 1)
+        p->last = ts;
     double dt = (double)(ts.tv_sec - p->last.tv_sec) + (double)(ts.tv_nsec - p->last.tv_nsec) / 1e9;
     if (dt < 0.2 && done != total)
         return;
@@ -452,7 +455,6 @@ int td_cmd_backtest(td_cli_t *cli, int argc, char **argv)
     td_err_t rc = open_outputs(&a, &outputs, err, sizeof err);
     progress_t progress = {{0, 0}};
     if (!a.json && outputs.csv != stdout && isatty(STDERR_FILENO)) {
-        clock_gettime(CLOCK_MONOTONIC, &progress.last);
         outputs.progress = show_progress;
         outputs.progress_opaque = &progress;
     }
