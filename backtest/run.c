@@ -406,6 +406,8 @@ td_err_t td_bt_run_symbol(const td_config_t *config, const char *data_dir, const
                           const td_grid_t *grid, const td_bt_job_t *job, size_t n, bool multi,
                           const td_bt_outputs_t *outputs, td_bt_done_t *done, char *err, size_t errlen)
 {
+    if (errlen)
+        err[0] = '\0'; /* a failure without a message of its own gets one below */
     bt_run_t *run = calloc(1, sizeof *run);
     if (!run)
         return td_err_set(err, errlen, TD_ERR_NOMEM, "out of memory");
