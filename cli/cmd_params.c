@@ -18,7 +18,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
-#include "cli/params_file.h"
+#include "core/params_file.h"
 #include "cli/run_kafka.h"
 #include "core/event_json.h"
 #include "core/timeutil.h"

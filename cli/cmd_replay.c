@@ -7,10 +7,10 @@
 #include <time.h>
 
 #include "cli/cli.h"
-#include "cli/replay_against.h"
 #include "core/event_json.h"
 #include "core/timeutil.h"
 #include "host/host.h"
+#include "replay/against_report.h"
 #include "replay/replay.h"
 
 static void help(void)
@@ -133,6 +133,26 @@ static void print_result(const td_replay_result_t *r, const char *date, double s
                r->reversal_offset);
 }
 
+/* A --against backtest result: appended to the JSON document json (a comma first unless it is the
+ * first result), else printed for a terminal. TD_ERR_NOMEM when the text cannot be built. */
+static td_err_t print_against(td_buf_t *json, bool comma, const td_against_result_t *ar, const char *date)
+{
+    if (json) {
+        if (comma)
+            td_buf_putc(json, ',');
+        td_against_json(json, ar);
+        return td_buf_error(json);
+    }
+    td_buf_t text;
+    td_buf_init(&text);
+    td_against_text(&text, ar, date);
+    td_err_t rc = td_buf_error(&text);
+    if (rc == TD_OK)
+        fwrite(text.ptr, 1, text.len, stdout);
+    td_buf_fini(&text);
+    return rc;
+}
+
 int td_cmd_replay(td_cli_t *cli, int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -231,11 +251,7 @@ int td_cmd_replay(td_cli_t *cli, int argc, char **argv)
             }
             replayed++;
             diverged |= !ar.consistent;
-            if (json)
-                rc = (replayed > 1 ? td_buf_append(&out, ",", 1) : TD_OK) == TD_OK ? td_against_json(&out, &ar)
-                                                                                   : TD_ERR_NOMEM;
-            else
-                td_against_print(&ar, date);
+            rc = print_against(json ? &out : NULL, replayed > 1, &ar, date);
             td_against_result_fini(&ar);
             continue;
         }

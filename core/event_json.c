@@ -27,13 +27,13 @@ td_err_t td_json_string(td_buf_t *out, const char *s)
 
 td_err_t td_json_fixed(td_buf_t *out, int64_t v)
 {
-    char num[48];
-    int n = td_fx_format(v, TD_FX_DECIMALS, num, sizeof num);
-    while (n > 0 && num[n - 1] == '0')
-        n--;
-    if (n > 0 && num[n - 1] == '.')
-        n--;
-    return td_buf_append(out, num, (size_t)n);
+    /* the sticky writer on a scratch error: this function's callers check each append */
+    td_err_t kept = out->err;
+    out->err = TD_OK;
+    td_buf_put_fixed(out, v);
+    td_err_t rc = out->err;
+    out->err = kept;
+    return rc;
 }
 
 /* Field writers: each appends ,"name":value */

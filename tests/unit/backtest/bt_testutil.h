@@ -129,4 +129,39 @@ static inline td_bar_t *real_bars(const char *rel, td_import_format_t format, si
     return list.v;
 }
 
+/* Writes n synthetic M30 bars of EURUSD in MT5's Export Bars format (tab-separated, CRLF, a spread
+ * column of 12 points) to path, from 2024-01-01 00:00 UTC: a deterministic walk (a slow sine and
+ * an xorshift64 step), so every run writes the same bytes. Returns 0, -1 when the file cannot be
+ * written. */
+static inline int write_mt5_bars(const char *path, size_t n)
+{
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return -1;
+    fprintf(f, "<DATE>\t<TIME>\t<OPEN>\t<HIGH>\t<LOW>\t<CLOSE>\t<TICKVOL>\t<VOL>\t<SPREAD>\r\n");
+    uint64_t x = 88172645463325252ULL;
+    int64_t price = 110000; /* 5-decimal points */
+    const int64_t t0 = INT64_C(1704067200000);
+    for (size_t i = 0; i < n; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        int64_t open = price;
+        int64_t trend = (int64_t)(i / 40 % 4) < 2 ? 6 : -6; /* 20-hour swings the SMAs can follow */
+        price += trend + (int64_t)(x % 21) - 10;
+        int64_t hi = (open > price ? open : price) + (int64_t)(x >> 20) % 8 + 1;
+        int64_t lo = (open < price ? open : price) - (int64_t)(x >> 30) % 8 - 1;
+        char day[16], hm[16];
+        int64_t ms = t0 + (int64_t)i * M30_MS;
+        uint32_t d = td_time_trading_day(ms, 0);
+        int64_t in_day = ms % TD_MS_PER_DAY;
+        snprintf(day, sizeof day, "%04u.%02u.%02u", d / 10000, d / 100 % 100, d % 100);
+        snprintf(hm, sizeof hm, "%02d:%02d:00", (int)(in_day / 3600000), (int)(in_day / 60000 % 60));
+        fprintf(f, "%s\t%s\t%d.%05d\t%d.%05d\t%d.%05d\t%d.%05d\t100\t0\t12\r\n", day, hm, (int)(open / 100000),
+                (int)(open % 100000), (int)(hi / 100000), (int)(hi % 100000), (int)(lo / 100000), (int)(lo % 100000),
+                (int)(price / 100000), (int)(price % 100000));
+    }
+    return fclose(f) == 0 ? 0 : -1;
+}
+
 #endif

@@ -1,4 +1,4 @@
-/* backtest_warehouse.h - `tapedeck backtest --warehouse`: a run, its results and its validation
+/* warehouse.h - `tapedeck backtest --warehouse`: a run, its results and its validation
  * into PostgreSQL (migrations 0003, 0007, 0008, 0009 and 0010).
  *
  * One transaction per run (one symbol): td_bt_wh_begin inserts the backtest_runs row (strategy,
@@ -17,8 +17,8 @@
  *
  * Threading: one thread (the backtest's calling thread).
  */
-#ifndef TD_CLI_BACKTEST_WAREHOUSE_H
-#define TD_CLI_BACKTEST_WAREHOUSE_H
+#ifndef TD_BACKTEST_WAREHOUSE_H
+#define TD_BACKTEST_WAREHOUSE_H
 
 #include <stdint.h>
 

@@ -16,8 +16,8 @@
  *
  * Threading: plain functions; any thread.
  */
-#ifndef TD_CLI_PARAMS_FILE_H
-#define TD_CLI_PARAMS_FILE_H
+#ifndef TD_PARAMS_FILE_H
+#define TD_PARAMS_FILE_H
 
 #include <stddef.h>
 #include <stdint.h>

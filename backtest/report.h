@@ -1,4 +1,4 @@
-/* bt_report.h - what `tapedeck params propose` needs from a `tapedeck backtest --json` report.
+/* report.h - what `tapedeck params propose` needs from a `tapedeck backtest --json` report.
  *
  * The report is one JSON document: a single run ({"symbol": ..., ...}) or, from a grid file, a
  * list of runs ({"runs": [{...}, ...]}). libyaml's event parser reads it (JSON is YAML's flow
@@ -8,8 +8,8 @@
  *
  * Threading: plain function; any thread.
  */
-#ifndef TD_CLI_BT_REPORT_H
-#define TD_CLI_BT_REPORT_H
+#ifndef TD_BACKTEST_REPORT_H
+#define TD_BACKTEST_REPORT_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -1,11 +1,12 @@
-/* backtest_source.c - the bars of a backtest from a file, the tape or the warehouse. */
-#include "cli/backtest_source.h"
+/* source.c - the bars of a backtest from a file, the tape or the warehouse (source.h). */
+#include "backtest/source.h"
 
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/names.h"
 #include "core/pg.h"
 #include "core/timeutil.h"
 #include "host/host.h"
@@ -54,10 +55,10 @@ static td_err_t checked_bar(checked_t *c, const td_event_t *ev)
 }
 
 /* bars.timeframe: what the processor host builds */
-static uint32_t host_timeframe(const td_cli_t *cli)
+static uint32_t host_timeframe(const td_config_t *config)
 {
     td_pipeline_config_t pc;
-    td_host_pipeline_config(cli->config, &pc);
+    td_host_pipeline_config(config, &pc);
     return pc.timeframe_s;
 }
 
@@ -94,11 +95,16 @@ static td_err_t read_stream(td_tape_t *tape, td_stream_kind_t kind, const char *
     return rc;
 }
 
-static td_err_t from_tape(td_cli_t *cli, const char *symbol, uint32_t timeframe_s, checked_t *c, char *described,
-                          size_t dlen, char *errbuf, size_t errlen)
+static td_err_t from_tape(const td_config_t *config, const char *data_dir, const char *symbol, uint32_t timeframe_s,
+                          checked_t *c, char *described, size_t dlen, char *errbuf, size_t errlen)
 {
     td_tape_t *tape = NULL;
-    td_err_t rc = td_cli_open_tape(cli, true, &tape, errbuf, errlen);
+    td_tape_opts_t opts = {
+        .sync = td_config_int(config, "tape.sync") == 1 ? TD_SYNC_COMMIT : TD_SYNC_NONE,
+        .day_offset_minutes = (int)td_config_int(config, "session.day_offset_minutes"),
+        .read_only = true,
+    };
+    td_err_t rc = td_tape_open(data_dir, &opts, &tape, errbuf, errlen);
     if (rc != TD_OK)
         return rc;
     history_list_t h = {.symbol = symbol};
@@ -107,8 +113,7 @@ static td_err_t from_tape(td_cli_t *cli, const char *symbol, uint32_t timeframe_
     const char *pick = NULL;
     for (size_t i = 0; rc == TD_OK && i < h.n; i++) {
         const char *name = strchr(h.names[i], '@') + 1;
-        if (timeframe_s ? strcmp(name, td_timeframe_name(timeframe_s, tf)) == 0
-                        : h.n == 1 || strcmp(name, "M30") == 0)
+        if (timeframe_s ? strcmp(name, td_timeframe_name(timeframe_s, tf)) == 0 : h.n == 1 || strcmp(name, "M30") == 0)
             pick = h.names[i];
     }
     if (rc == TD_OK && pick) {
@@ -121,7 +126,7 @@ static td_err_t from_tape(td_cli_t *cli, const char *symbol, uint32_t timeframe_
                         symbol, h.names[0]);
     } else if (rc == TD_OK) {
         /* no imported history: the bars the processor host built from the ticks */
-        uint32_t tf_s = timeframe_s ? timeframe_s : host_timeframe(cli);
+        uint32_t tf_s = timeframe_s ? timeframe_s : host_timeframe(config);
         snprintf(described, dlen, "tape output stream %s (%s bars built from the ticks)", symbol,
                  td_timeframe_name(tf_s, tf));
         c->source = described;
@@ -129,7 +134,7 @@ static td_err_t from_tape(td_cli_t *cli, const char *symbol, uint32_t timeframe_
             rc = td_err_set(errbuf, errlen, TD_ERR_NOT_FOUND,
                             "the tape in %s has no bars of %s: import a bar history (tapedeck import --format "
                             "mt5-bars ...) or process its ticks first",
-                            cli->data_dir, symbol);
+                            data_dir, symbol);
         else
             rc = read_stream(tape, TD_STREAM_OUTPUT, symbol, tf_s, c, errbuf, errlen);
     }
@@ -139,12 +144,12 @@ static td_err_t from_tape(td_cli_t *cli, const char *symbol, uint32_t timeframe_
 
 /* ---- the warehouse ---- */
 
-static td_err_t from_warehouse(td_cli_t *cli, const char *symbol, uint32_t timeframe_s, checked_t *c, char *described,
-                               size_t dlen, char *errbuf, size_t errlen)
+static td_err_t from_warehouse(const td_config_t *config, const char *symbol, uint32_t timeframe_s, checked_t *c,
+                               char *described, size_t dlen, char *errbuf, size_t errlen)
 {
-    uint32_t tf_s = timeframe_s ? timeframe_s : host_timeframe(cli);
+    uint32_t tf_s = timeframe_s ? timeframe_s : host_timeframe(config);
     td_pg_t *pg = NULL;
-    td_err_t rc = td_pg_connect(td_config_str(cli->config, "warehouse.uri"), &pg, errbuf, errlen);
+    td_err_t rc = td_pg_connect(td_config_str(config, "warehouse.uri"), &pg, errbuf, errlen);
     char tf[16], tf_text[16], where[64];
     snprintf(tf_text, sizeof tf_text, "%" PRIu32, tf_s);
     if (rc == TD_OK) {
@@ -199,15 +204,18 @@ static td_err_t file_event(void *opaque, const td_event_t *ev)
     return checked_bar(opaque, ev);
 }
 
-td_err_t td_bt_source_read(td_cli_t *cli, const char *data, const char *symbol, uint32_t timeframe_s,
-                           const td_import_opts_t *iopts, td_err_t (*sink)(void *opaque, const td_event_t *ev),
-                           void *opaque, char *described, size_t described_len, char *errbuf, size_t errlen)
+td_err_t td_bt_source_read(const td_config_t *config, const char *data_dir, const char *data, const char *symbol,
+                           uint32_t timeframe_s, const td_import_opts_t *iopts,
+                           td_err_t (*sink)(void *opaque, const td_event_t *ev), void *opaque, char *described,
+                           size_t described_len, char *errbuf, size_t errlen)
 {
     checked_t c = {.sink = sink, .opaque = opaque, .source = data, .errbuf = errbuf, .errlen = errlen};
     errbuf[0] = '\0';
     switch (td_bt_source_kind(data)) {
-    case TD_BT_TAPE: return from_tape(cli, symbol, timeframe_s, &c, described, described_len, errbuf, errlen);
-    case TD_BT_WAREHOUSE: return from_warehouse(cli, symbol, timeframe_s, &c, described, described_len, errbuf, errlen);
+    case TD_BT_TAPE:
+        return from_tape(config, data_dir, symbol, timeframe_s, &c, described, described_len, errbuf, errlen);
+    case TD_BT_WAREHOUSE:
+        return from_warehouse(config, symbol, timeframe_s, &c, described, described_len, errbuf, errlen);
     case TD_BT_FILE: break;
     }
     snprintf(described, described_len, "%s", data);

@@ -1,11 +1,11 @@
-/* bt_report.c - the streaming reader of backtest reports (contract in bt_report.h).
+/* report.c - the streaming reader of backtest reports (contract in report.h).
  *
  * The walk keeps a stack of open containers; each contributes its current key (mapping) or index
  * (sequence) to the path of a scalar, e.g. runs/1/validation/pbo/value. Paths under runs/N/ are
  * taken relative to run N. Each run's members go into a candidate that is kept when its symbol is
  * the one asked for.
  */
-#include "cli/bt_report.h"
+#include "backtest/report.h"
 
 #include <errno.h>
 #include <math.h>

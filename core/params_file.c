@@ -1,5 +1,5 @@
 /* params_file.c - reading the parameter file (format and contract in params_file.h). */
-#include "cli/params_file.h"
+#include "core/params_file.h"
 
 #include <errno.h>
 #include <stdbool.h>

@@ -1,5 +1,5 @@
-/* backtest_warehouse.c - backtest runs and results into PostgreSQL (see backtest_warehouse.h). */
-#include "cli/backtest_warehouse.h"
+/* warehouse.c - backtest runs and results into PostgreSQL (see warehouse.h). */
+#include "backtest/warehouse.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -7,8 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "backtest/report_write.h"
 #include "core/buf.h"
-#include "core/event_json.h"
 #include "core/pg.h"
 #include "core/timeutil.h"
 
@@ -103,33 +103,31 @@ static void arg_double(args_t *a, double v)
     a->n++;
 }
 
+/* buf's text as a C string for a statement parameter: TD_ERR_NOMEM when it could not be built. */
+static td_err_t finish_text(td_buf_t *buf)
+{
+    if (td_buf_error(buf) == TD_OK && !td_buf_cstr(buf))
+        td_buf_fail(buf, TD_ERR_NOMEM);
+    return td_buf_error(buf);
+}
+
 /* Combination index's parameters as a JSON object into wh->params. */
 static td_err_t params_json(td_bt_wh_t *wh, const td_grid_t *grid, uint64_t index)
 {
     td_buf_reset(&wh->params);
-    td_err_t rc = td_buf_printf(&wh->params, "{");
-    char v[TD_PARAM_VALUE_MAX + 1];
-    for (size_t i = 0; rc == TD_OK && i < td_grid_n_params(grid); i++) {
-        td_grid_value(grid, index, i, v);
-        rc = td_buf_printf(&wh->params, "%s", i ? "," : "");
-        if (rc == TD_OK)
-            rc = td_json_string(&wh->params, td_grid_param_name(grid, i));
-        if (rc == TD_OK)
-            rc = td_buf_printf(&wh->params, ":");
-        if (rc == TD_OK)
-            rc = td_json_string(&wh->params, v);
-    }
-    return rc == TD_OK ? td_buf_printf(&wh->params, "}") : rc;
+    td_bt_report_params_json(&wh->params, grid, index);
+    return finish_text(&wh->params);
 }
 
 /* An array literal {v0,v1,...} of n 1e8-scaled values into buf. */
 static td_err_t e8_array(td_buf_t *buf, const td_money_t *v, size_t n)
 {
     td_buf_reset(buf);
-    td_err_t rc = td_buf_printf(buf, "{");
-    for (size_t k = 0; rc == TD_OK && k < n; k++)
-        rc = td_buf_printf(buf, "%s%" PRId64, k ? "," : "", v[k]);
-    return rc == TD_OK ? td_buf_printf(buf, "}") : rc;
+    td_buf_putc(buf, '{');
+    for (size_t k = 0; k < n; k++)
+        td_buf_putf(buf, "%s%" PRId64, k ? "," : "", v[k]);
+    td_buf_putc(buf, '}');
+    return finish_text(buf);
 }
 
 td_err_t td_bt_wh_add(td_bt_wh_t *wh, const td_grid_t *grid, uint64_t index, const td_backtest_result_t *r,
