@@ -19,7 +19,7 @@
 
 #include "cli/cli.h"
 #include "cli/params_file.h"
-#include "cli/run_kafka.h"
+#include "service/kafka.h"
 #include "core/event_json.h"
 #include "core/timeutil.h"
 #include "processors/strategy.h"

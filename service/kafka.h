@@ -1,4 +1,4 @@
-/* run_kafka.h - `tapedeck run` with journal.mode kafka: one role per process, joined by the topics.
+/* kafka.h - `tapedeck run` with journal.mode kafka: one role per process, joined by the topics.
  *
  *   gateway    the EA's TCP server (gateway/server.h) with the Kafka journal
  *              (gateway/journal_kafka.h): a burst is ACKed once every message of it is delivered;
@@ -14,8 +14,8 @@
  *   archiver   consumes both topics into its tape: the replayable record with the day index.
  * Each role runs until SIGTERM or SIGINT (exit 0) or a failure (its exit code).
  */
-#ifndef TD_RUN_KAFKA_H
-#define TD_RUN_KAFKA_H
+#ifndef TD_SERVICE_KAFKA_H
+#define TD_SERVICE_KAFKA_H
 
 #include "cli/cli.h"
 

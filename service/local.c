@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
-#include "cli/run_kafka.h"
+#include "service/kafka.h"
 #include "gateway/router.h"
 #include "gateway/server.h"
 #include "host/follow.h"

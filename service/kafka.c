@@ -1,5 +1,5 @@
-/* run_kafka.c - the roles of `tapedeck run` in Kafka mode (see run_kafka.h). */
-#include "cli/run_kafka.h"
+/* kafka.c - the roles of `tapedeck run` in Kafka mode (see kafka.h). */
+#include "service/kafka.h"
 
 #include <errno.h>
 #include <fcntl.h>
