@@ -23,60 +23,50 @@
 
 #define POLL_MS 100
 
-static volatile sig_atomic_t stop_signal;
-
-static void on_stop(int signum)
+static void flush(td_service_t *service)
 {
-    stop_signal = signum;
+    if (service->opts.out)
+        fflush(service->opts.out);
 }
 
-static void catch_stop_signals(void)
-{
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_stop;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-}
-
-static void print_ingest(const char *role, const td_ingest_t *ingest)
+static void print_ingest(td_service_t *service, const char *role, const td_ingest_t *ingest)
 {
     td_ingest_stats_t st;
     td_ingest_stats(ingest, &st);
-    printf("tapedeck run: %s: %" PRIu64 " message(s) consumed: %" PRIu64 " input(s), %" PRIu64 " output(s), %" PRIu64
-           " state record(s) archived; %" PRIu64 " duplicate input(s) and %" PRIu64
-           " duplicate output(s) dropped, %" PRIu64 " refused; %" PRIu64 " commit(s)\n",
-           role, st.messages, st.inputs, st.outputs, st.states, st.duplicate_inputs, st.duplicate_outputs, st.refused,
-           st.commits);
+    td_service__say(service,
+                    "tapedeck run: %s: %" PRIu64 " message(s) consumed: %" PRIu64 " input(s), %" PRIu64
+                    " output(s), %" PRIu64 " state record(s) archived; %" PRIu64 " duplicate input(s) and %" PRIu64
+                    " duplicate output(s) dropped, %" PRIu64 " refused; %" PRIu64 " commit(s)\n",
+                    role, st.messages, st.inputs, st.outputs, st.states, st.duplicate_inputs, st.duplicate_outputs,
+                    st.refused, st.commits);
 }
 
 /* ---- archiver ---- */
 
-static int run_archiver(td_cli_t *cli, const td_kafka_opts_t *kopts, td_tape_t *tape)
+static td_err_t run_archiver(td_service_t *service, const td_kafka_opts_t *kopts, char *err, size_t errlen)
 {
-    char err[1024] = "";
+    td_tape_t *tape = service->tape;
     td_ingest_t *ingest = NULL;
     td_ingest_opts_t iopts = {.kafka = kopts,
                               .inputs = true,
                               .outputs = true,
-                              .batch_messages = (uint32_t)td_config_int(cli->config, "kafka.batch_messages"),
-                              .log = &cli->log};
-    td_err_t rc = td_ingest_new(&iopts, tape, &ingest, err, sizeof err);
+                              .batch_messages = (uint32_t)td_config_int(service->opts.config, "kafka.batch_messages"),
+                              .log = service->opts.log};
+    td_err_t rc = td_ingest_new(&iopts, tape, &ingest, err, errlen);
     if (rc == TD_OK) {
-        printf("tapedeck run: archiver consuming %s and %s from %s into the local tape in %s\n", kopts->input_topic,
-               kopts->output_topic, kopts->brokers, cli->data_dir);
-        fflush(stdout);
+        td_service__say(service, "tapedeck run: archiver consuming %s and %s from %s into the local tape in %s\n",
+                        kopts->input_topic, kopts->output_topic, kopts->brokers, service->opts.data_dir);
+        flush(service);
     }
-    while (rc == TD_OK && !stop_signal) {
+    while (rc == TD_OK && !*service->stop) {
         uint64_t n = 0;
-        rc = td_ingest_poll(ingest, POLL_MS, &n, err, sizeof err);
+        rc = td_ingest_poll(ingest, POLL_MS, &n, err, errlen);
     }
     if (ingest)
-        print_ingest("archiver", ingest);
-    fflush(stdout);
+        print_ingest(service, "archiver", ingest);
+    flush(service);
     td_ingest_destroy(ingest);
-    return rc == TD_OK ? TD_EXIT_OK : td_cli_fail(cli, rc, "%s", err);
+    return rc;
 }
 
 /* ---- processor ---- */
@@ -91,7 +81,6 @@ typedef struct sym_state {
 } sym_state_t;
 
 typedef struct proc {
-    td_cli_t *cli;
     const td_kafka_opts_t *kopts;
     td_tape_t *tape;
     td_kafka_producer_t *producer;
@@ -307,50 +296,51 @@ static td_err_t publish(proc_t *proc)
     return rc;
 }
 
-static int run_processor(td_cli_t *cli, const td_kafka_opts_t *kopts, td_tape_t *tape)
+static td_err_t run_processor(td_service_t *service, const td_kafka_opts_t *kopts, char *err, size_t errlen)
 {
-    char err[1024] = "";
-    proc_t proc = {.cli = cli,
-                   .kopts = kopts,
+    td_tape_t *tape = service->tape;
+    proc_t proc = {.kopts = kopts,
                    .tape = tape,
-                   .state_interval_ms = td_config_int(cli->config, "kafka.state_interval_ms"),
+                   .state_interval_ms = td_config_int(service->opts.config, "kafka.state_interval_ms"),
                    .err = err,
-                   .errlen = sizeof err};
+                   .errlen = errlen};
     td_buf_init(&proc.val);
     td_buf_init(&proc.state);
     proc.ev = malloc(sizeof *proc.ev);
-    td_host_opts_t host = {.batch_events = (uint32_t)td_config_int(cli->config, "tape.batch_events"), .log = &cli->log};
-    td_host_pipeline_config(cli->config, &host.pipeline);
+    td_host_opts_t host = {.batch_events = (uint32_t)td_config_int(service->opts.config, "tape.batch_events"),
+                           .log = service->opts.log};
+    td_host_pipeline_config(service->opts.config, &host.pipeline);
     td_ingest_t *ingest = NULL;
     td_ingest_opts_t iopts = {.kafka = kopts,
                               .inputs = true,
-                              .batch_messages = (uint32_t)td_config_int(cli->config, "kafka.batch_messages"),
-                              .log = &cli->log};
+                              .batch_messages = (uint32_t)td_config_int(service->opts.config, "kafka.batch_messages"),
+                              .log = service->opts.log};
     td_err_t rc = proc.ev ? TD_OK : TD_ERR_NOMEM;
     if (rc == TD_OK)
-        rc = td_host_check_config(tape, &host.pipeline, err, sizeof err);
+        rc = td_host_check_config(tape, &host.pipeline, err, errlen);
     if (rc == TD_OK)
-        rc = td_kafka_producer_new(kopts, &cli->log, &proc.producer, err, sizeof err);
+        rc = td_kafka_producer_new(kopts, service->opts.log, &proc.producer, err, errlen);
     if (rc == TD_OK)
-        rc = td_kafka_producer_check_topic(proc.producer, kopts->output_topic, 30000, err, sizeof err);
+        rc = td_kafka_producer_check_topic(proc.producer, kopts->output_topic, 30000, err, errlen);
     if (rc == TD_OK)
-        rc = td_ingest_new(&iopts, tape, &ingest, err, sizeof err);
+        rc = td_ingest_new(&iopts, tape, &ingest, err, errlen);
     if (rc == TD_OK) {
-        printf("tapedeck run: processor consuming %s from %s into the local tape in %s, producing to %s (%s)\n",
-               kopts->input_topic, kopts->brokers, cli->data_dir, kopts->output_topic,
-               host.pipeline.paper ? "paper broker" : "broker.mode external: orders go to the gateway's router");
-        fflush(stdout);
+        td_service__say(
+            service, "tapedeck run: processor consuming %s from %s into the local tape in %s, producing to %s (%s)\n",
+            kopts->input_topic, kopts->brokers, service->opts.data_dir, kopts->output_topic,
+            host.pipeline.paper ? "paper broker" : "broker.mode external: orders go to the gateway's router");
+        flush(service);
     }
     uint64_t inputs = 0, outputs = 0;
     bool first = true;
     td_follow_t follow;
     td_follow_init(&follow);
-    while (rc == TD_OK && !stop_signal) {
+    while (rc == TD_OK && !*service->stop) {
         uint64_t n = 0;
-        rc = td_ingest_poll(ingest, POLL_MS, &n, err, sizeof err);
+        rc = td_ingest_poll(ingest, POLL_MS, &n, err, errlen);
         if (rc == TD_OK && (n > 0 || first)) {
             td_host_stats_t st;
-            rc = td_follow_process(&follow, tape, &host, &st, err, sizeof err); /* the symbols that grew */
+            rc = td_follow_process(&follow, tape, &host, &st, err, errlen); /* the symbols that grew */
             inputs += st.inputs;
             outputs += st.outputs;
         }
@@ -363,11 +353,12 @@ static int run_processor(td_cli_t *cli, const td_kafka_opts_t *kopts, td_tape_t 
         rc = publish(&proc);
     }
     if (ingest)
-        print_ingest("processor", ingest);
-    printf("tapedeck run: processor: %" PRIu64 " input(s) processed, %" PRIu64 " output(s); %" PRIu64
-           " output(s) and %" PRIu64 " state record(s) produced\n",
-           inputs, outputs, proc.outputs_produced, proc.states_produced);
-    fflush(stdout);
+        print_ingest(service, "processor", ingest);
+    td_service__say(service,
+                    "tapedeck run: processor: %" PRIu64 " input(s) processed, %" PRIu64 " output(s); %" PRIu64
+                    " output(s) and %" PRIu64 " state record(s) produced\n",
+                    inputs, outputs, proc.outputs_produced, proc.states_produced);
+    flush(service);
     td_follow_fini(&follow);
     td_ingest_destroy(ingest);
     td_kafka_producer_destroy(proc.producer);
@@ -376,7 +367,7 @@ static int run_processor(td_cli_t *cli, const td_kafka_opts_t *kopts, td_tape_t 
     free(proc.syms);
     free(proc.days);
     free(proc.ev);
-    return rc == TD_OK ? TD_EXIT_OK : td_cli_fail(cli, rc, "%s", err);
+    return rc;
 }
 
 /* ---- gateway ---- */
@@ -442,81 +433,75 @@ static td_err_t gw_hook(void *opaque, double burst_start, char *errbuf, size_t e
     return rc;
 }
 
-static int run_gateway(td_cli_t *cli, const td_kafka_opts_t *kopts, td_tape_t *tape)
+static td_err_t run_gateway(td_service_t *service, const td_kafka_opts_t *kopts, char *err, size_t errlen)
 {
-    char err[1024] = "";
+    td_tape_t *tape = service->tape;
     td_gw_kafka_t *journal = NULL;
-    gw_t gw = {.kopts = kopts, .tape = tape, .log = &cli->log};
+    gw_t gw = {.kopts = kopts, .tape = tape, .log = service->opts.log};
     int wakeup[2] = {-1, -1}; /* the consumer's signal to the server's loop: route new intents now */
     td_buf_init(&gw.val);
-    td_gw_server_opts_t opts;
-    td_gw_server_opts_from_config(cli->config, &opts);
-    if (!*opts.token)
-        return td_cli_usage(cli, "gateway.token: expected a secret for the EA's HELLO, found nothing "
-                                 "(set it in the config or with --set gateway.token=...)");
-    td_pipeline_config_t clock_cfg; /* heartbeats close bars of the pipeline's timeframe, as on the local tape */
-    td_host_pipeline_config(cli->config, &clock_cfg);
-    opts.clock_timeframe_ms = (int64_t)clock_cfg.timeframe_s * 1000;
-    opts.clock_align_minutes = clock_cfg.day_offset_minutes;
-    bool external = td_config_int(cli->config, "broker.mode") != 0;
-    td_err_t rc = td_gw_kafka_new(kopts, tape, &cli->log, &journal, err, sizeof err);
+    td_gw_server_opts_t opts; /* heartbeats close bars of the pipeline's timeframe, as on the local tape */
+    td_service__gateway_opts(service->opts.config, &opts);
+    bool external = td_config_int(service->opts.config, "broker.mode") != 0;
+    td_err_t rc = td_gw_kafka_new(kopts, tape, service->opts.log, &journal, err, errlen);
     if (rc == TD_OK && external) {
         td_ingest_opts_t iopts = {.kafka = kopts,
                                   .inputs = true,
                                   .outputs = true,
-                                  .batch_messages = (uint32_t)td_config_int(cli->config, "kafka.batch_messages"),
-                                  .log = &cli->log};
-        rc = td_ingest_new(&iopts, tape, &gw.ingest, err, sizeof err);
+                                  .batch_messages =
+                                      (uint32_t)td_config_int(service->opts.config, "kafka.batch_messages"),
+                                  .log = service->opts.log};
+        rc = td_ingest_new(&iopts, tape, &gw.ingest, err, errlen);
         if (rc == TD_OK)
-            rc = td_kafka_producer_new(kopts, &cli->log, &gw.reports, err, sizeof err);
+            rc = td_kafka_producer_new(kopts, service->opts.log, &gw.reports, err, errlen);
         if (rc == TD_OK)
-            rc = td_router_new(cli->config, td_config_int(cli->config, "router.max_age_ms"), &cli->log, &gw.router);
+            rc = td_router_new(service->opts.config, td_config_int(service->opts.config, "router.max_age_ms"),
+                               service->opts.log, &gw.router);
         if (rc == TD_OK && pipe2(wakeup, O_NONBLOCK | O_CLOEXEC) != 0)
-            rc = td_err_set(err, sizeof err, TD_ERR_IO, "gateway: pipe: %s", strerror(errno));
+            rc = td_err_set(err, errlen, TD_ERR_IO, "gateway: pipe: %s", strerror(errno));
         if (rc == TD_OK) {
             td_router_set_report_fn(gw.router, gw_report, &gw);
             td_router_set_read_time_fn(gw.router, gw_read_time, journal);
             td_ingest_wakeup(gw.ingest, wakeup[1]);
             opts.hook = gw_hook;
             opts.hook_opaque = &gw;
-            opts.hook_interval_ms = td_config_int(cli->config, "router.interval_ms"); /* the safety net */
+            opts.hook_interval_ms = td_config_int(service->opts.config, "router.interval_ms"); /* the safety net */
             opts.hook_wakeup_fd = wakeup[0];
         }
     }
     if (rc == TD_OK) {
         opts.journal = td_gw_kafka_journal(journal);
-        rc = td_gw_server_new(&opts, NULL, &cli->log, &gw.server, err, sizeof err);
+        rc = td_gw_server_new(&opts, NULL, service->opts.log, &gw.server, err, errlen);
     }
+    if (rc == TD_OK)
+        td_service__set_server(service, gw.server);
     if (rc == TD_OK) {
         char addr[64];
         td_gw_server_address(gw.server, addr, sizeof addr);
-        printf("tapedeck run: gateway listening on %s, producing to kafka topic %s at %s (acked sequence numbers in "
-               "the local tape in %s)%s\n",
-               addr, kopts->input_topic, kopts->brokers, cli->data_dir,
-               external ? "; order router following the output topic (broker.mode external)" : "");
-        fflush(stdout);
-        rc = td_gw_server_run(gw.server, err, sizeof err);
+        td_service__say(
+            service,
+            "tapedeck run: gateway listening on %s, producing to kafka topic %s at %s (acked sequence numbers in "
+            "the local tape in %s)%s\n",
+            addr, kopts->input_topic, kopts->brokers, service->opts.data_dir,
+            external ? "; order router following the output topic (broker.mode external)" : "");
+        flush(service);
+        rc = td_gw_server_run(gw.server, err, errlen);
     }
     if (gw.server) {
         td_gw_stats_t st;
         td_gw_server_stats(gw.server, &st);
-        printf("tapedeck run: gateway stopped: %" PRIu64 " connection(s), %" PRIu64 " refused, %" PRIu64
-               " auth failure(s), %" PRIu64 " line(s), %" PRIu64 " event(s) delivered to kafka, %" PRIu64
-               " duplicate(s) dropped, %" PRIu64 " error(s), %" PRIu64 " commit(s)\n",
-               st.connections, st.refused, st.auth_failures, st.lines, st.events, st.duplicates, st.errors, st.commits);
+        td_service__say(service,
+                        "tapedeck run: gateway stopped: %" PRIu64 " connection(s), %" PRIu64 " refused, %" PRIu64
+                        " auth failure(s), %" PRIu64 " line(s), %" PRIu64 " event(s) delivered to kafka, %" PRIu64
+                        " duplicate(s) dropped, %" PRIu64 " error(s), %" PRIu64 " commit(s)\n",
+                        st.connections, st.refused, st.auth_failures, st.lines, st.events, st.duplicates, st.errors,
+                        st.commits);
     }
-    if (gw.router) {
-        td_router_stats_t rs;
-        td_router_stats(gw.router, &rs);
-        printf("tapedeck run: router: %" PRIu64 " order(s) sent, %" PRIu64 " expired, %" PRIu64
-               " lost (a write cut off: resent), %" PRIu64
-               " resent to a new session; tick-to-order latency over %" PRIu64
-               " order(s): p50 %.3f ms, p99 %.3f ms, max %.3f ms\n",
-               rs.sent, rs.expired, rs.lost, rs.resent, rs.latency_n, rs.latency_p50_ms, rs.latency_p99_ms,
-               rs.latency_max_ms);
-    }
-    fflush(stdout);
+    if (gw.router)
+        td_service__say_router(service, gw.router);
+    flush(service);
     td_ingest_destroy(gw.ingest); /* first: it signals wakeup[1] */
+    td_service__set_server(service, NULL);
     td_gw_server_destroy(gw.server);
     td_router_destroy(gw.router);
     for (int i = 0; i < 2; i++)
@@ -525,19 +510,20 @@ static int run_gateway(td_cli_t *cli, const td_kafka_opts_t *kopts, td_tape_t *t
     td_kafka_producer_destroy(gw.reports);
     td_gw_kafka_destroy(journal);
     td_buf_fini(&gw.val);
-    return rc == TD_OK ? TD_EXIT_OK : td_cli_fail(cli, rc, "%s", err);
+    return rc;
 }
 
-td_err_t td_run_kafka_push(td_cli_t *cli, const td_event_t *ev, char *errbuf, size_t errlen)
+td_err_t td_service_kafka_push(const td_config_t *config, td_log_t *log, const td_event_t *ev, char *errbuf,
+                               size_t errlen)
 {
     td_kafka_opts_t kopts;
-    td_kafka_opts_from_config(cli->config, "tapedeck-params", &kopts);
+    td_kafka_opts_from_config(config, "tapedeck-params", &kopts);
     td_kafka_producer_t *producer = NULL;
     td_buf_t val;
     td_buf_init(&val);
     td_err_t rc = td_codec_encode(ev, TD_CODEC_NO_OFFSET, &val);
     if (rc == TD_OK)
-        rc = td_kafka_producer_new(&kopts, &cli->log, &producer, errbuf, errlen);
+        rc = td_kafka_producer_new(&kopts, log, &producer, errbuf, errlen);
     if (rc == TD_OK)
         rc = td_kafka_producer_check_topic(producer, kopts.input_topic, 30000, errbuf, errlen);
     if (rc == TD_OK)
@@ -549,27 +535,21 @@ td_err_t td_run_kafka_push(td_cli_t *cli, const td_event_t *ev, char *errbuf, si
     return rc;
 }
 
-int td_run_kafka(td_cli_t *cli, const char *role)
+td_err_t td_service__kafka_run(td_service_t *service, char *errbuf, size_t errlen)
 {
+    td_service_role_t role = service->opts.role;
+    const char *name = role == TD_SERVICE_ARCHIVER    ? "archiver"
+                       : role == TD_SERVICE_PROCESSOR ? "processor"
+                                                      : "gateway";
     td_kafka_opts_t kopts;
-    td_kafka_opts_from_config(cli->config, NULL, &kopts);
+    td_kafka_opts_from_config(service->opts.config, NULL, &kopts);
     char client_id[64];
-    snprintf(client_id, sizeof client_id, "tapedeck-%s", role);
+    snprintf(client_id, sizeof client_id, "tapedeck-%s", name);
     kopts.client_id = client_id;
-    char err[1024] = "";
-    td_tape_t *tape = NULL;
-    td_err_t rc = td_cli_open_tape(cli, false, &tape, err, sizeof err);
-    if (rc != TD_OK)
-        return td_cli_fail(cli, rc, "%s", err);
-    if (strcmp(role, "gateway") != 0)
-        catch_stop_signals(); /* the gateway's loop has its own */
-    int code;
-    if (strcmp(role, "archiver") == 0)
-        code = run_archiver(cli, &kopts, tape);
-    else if (strcmp(role, "processor") == 0)
-        code = run_processor(cli, &kopts, tape);
-    else
-        code = run_gateway(cli, &kopts, tape);
-    td_tape_close(tape);
-    return code;
+    if (role == TD_SERVICE_ARCHIVER)
+        return run_archiver(service, &kopts, errbuf, errlen);
+    if (role == TD_SERVICE_PROCESSOR)
+        return run_processor(service, &kopts, errbuf, errlen);
+    TD_ASSERT(role == TD_SERVICE_GATEWAY);
+    return run_gateway(service, &kopts, errbuf, errlen);
 }

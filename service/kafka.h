@@ -12,18 +12,18 @@
  *              "kafka/snapday/<SYMBOL>" in its tape's meta say what is delivered, recorded after
  *              delivery, so a restart re-produces from there (the archiver drops the duplicates).
  *   archiver   consumes both topics into its tape: the replayable record with the day index.
- * Each role runs until SIGTERM or SIGINT (exit 0) or a failure (its exit code).
+ * Each role runs until it is asked to stop - SIGTERM or SIGINT for the gateway's loop, *opts.stop
+ * for the others, td_service_stop for all (service.h) - then TD_OK, or until a failure (its code).
+ * Internal to service/: the API is service/service.h.
  */
 #ifndef TD_SERVICE_KAFKA_H
 #define TD_SERVICE_KAFKA_H
 
-#include "cli/cli.h"
+#include "service/internal.h"
 
-/* role: "gateway", "processor" or "archiver" (checked by the caller). Returns the exit code. */
-int td_run_kafka(td_cli_t *cli, const char *role);
-
-/* `params push` in Kafka mode: produces ev (a ParamsChanged input, no origin headers, so every
- * consumer takes it) to the input topic and waits for its delivery. */
-td_err_t td_run_kafka_push(td_cli_t *cli, const td_event_t *ev, char *errbuf, size_t errlen) TD_WUR;
+/* Runs the service's role (GATEWAY, PROCESSOR or ARCHIVER) over its open tape (service->tape):
+ * creates the role's Kafka clients, writes the startup line once they are ready, runs until asked
+ * to stop, writes the totals. The thread of td_service_run. */
+td_err_t td_service__kafka_run(td_service_t *service, char *errbuf, size_t errlen) TD_WUR;
 
 #endif
