@@ -1,18 +1,9 @@
-/* cmd_demo.c - `tapedeck demo`: one trading day through the LIVE pipeline, then proved bit-exact.
- *
- * It sets up a fresh data directory (DIR/demo-XXXXXX) with its own configuration (demo.yaml: the
- * symbols' specs, broker.mode external, a random gateway token, a free port), puts a parameter set
- * per symbol on the tape, starts `tapedeck run` (gateway, processor and order router in one
- * process, local tape) as a child process, runs `tapedeck feed` against it - the built-in
- * SYNTHETIC day of cli/synthetic.h (labelled synthetic: not market data), or tick files with
- * --ticks - in step with the bars (--sync-bars, so the day is the same on every run), stops the
- * service with SIGTERM, and prints a summary from the tape: events, bars, orders, fills, positions
- * and P&L per symbol, the router's tick-to-order latency, and the `replay` command that proves the
- * day bit-exact, which it then runs itself. The children are this same binary (/proc/self/exe).
- */
+/* demo.c - the steps of `tapedeck demo` (demo.h): the data directory and its config, the parameter
+ * sets, the service and feed as child processes, the tape's summary, the replays. */
+#include "service/demo.h"
+
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
@@ -23,65 +14,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cli/cli.h"
-#include "cli/synthetic.h"
-#include "core/digest.h"
-#include "core/timeutil.h"
-#include "host/host.h"
+#include "service/service.h"
 
-#define DEMO_SYMBOLS_MAX 8
 #define START_TIMEOUT_S 30
 #define FEED_TIMEOUT_S 300
 #define STOP_TIMEOUT_S 30
-
-static void help(void)
-{
-    printf("usage: tapedeck [--data-dir DIR] demo [--date YYYY-MM-DD]\n"
-           "       tapedeck [--data-dir DIR] [--config FILE] demo --ticks --format F [--symbol S] [SYMBOL=]FILE...\n"
-           "\n"
-           "One trading day through the live pipeline, on this machine, in seconds:\n"
-           "  1. a fresh data directory DIR/demo-XXXXXX with its configuration (demo.yaml: symbol specs,\n"
-           "     broker.mode external, a random gateway token) and a parameter set per symbol;\n"
-           "  2. `tapedeck run` (gateway, processor, order router; local tape) on a free local port;\n"
-           "  3. `tapedeck feed` (the MT5 stand-in and paper broker) over the built-in deterministic\n"
-           "     SYNTHETIC day of EURUSD, XAUUSD and US500 (labelled synthetic: not market data), with\n"
-           "     heartbeats, in step with the bars so the day is the same on every run;\n"
-           "  4. SIGTERM to the service; a summary per symbol (events, bars, orders, fills, position,\n"
-           "     realised P&L, tick-to-order latency) and the replay of the day, which must be equal.\n"
-           "\n"
-           "options:\n"
-           "  --date D          the synthetic day (default 2024-01-02)\n"
-           "  --ticks           real data instead: the FILEs (of --format; each symbol's spec from the\n"
-           "                    config's symbols.S section, else the synthetic set's)\n"
-           "  --format F        the tick files' format (see tapedeck import --help)\n"
-           "  --symbol S        the symbol of the FILEs that do not name theirs: SYMBOL=FILE is a file of\n"
-           "                    SYMBOL's ticks (up to 8 symbols, merged in time order)\n"
-           "\n"
-           "Exit codes: 0 the day replayed equal, 1 it did not, 2 bad usage, 3 a child failed.\n"
-           "Logs of the run and the feed stay in the demo directory (run.log, feed.log).\n");
-}
-
-typedef struct demo_symbol {
-    char name[TD_SYMBOL_MAX + 1];
-    int digits;
-    char contract_size[48];
-    const char *strategy, *params;
-} demo_symbol_t;
-
-typedef struct demo {
-    td_cli_t *cli;
-    char dir[4096], config_path[4200], token[40];
-    demo_symbol_t syms[DEMO_SYMBOLS_MAX];
-    size_t n_syms;
-    uint32_t day;
-    const char *date;
-    pid_t run_pid;
-    int run_out; /* read end of the service's stdout */
-    char run_text[8192];
-    size_t run_len;
-    char port[16];
-    char err[1024];
-} demo_t;
+#define REPLAY_TIMEOUT_S 120
 
 /* ---- children ---- */
 
@@ -121,7 +59,7 @@ static int wait_child(pid_t pid, double timeout_s)
 }
 
 /* Reads what the service printed so far (non-blocking); true at end of file. */
-static bool read_run_output(demo_t *demo)
+static bool read_run_output(td_demo_t *demo)
 {
     for (;;) {
         if (demo->run_len + 1 >= sizeof demo->run_text)
@@ -138,12 +76,29 @@ static bool read_run_output(demo_t *demo)
     }
 }
 
-/* Starts the service; waits for its startup line and takes the port from it. */
-static int start_run(demo_t *demo)
+void td_demo_init(td_demo_t *demo)
+{
+    memset(demo, 0, sizeof *demo);
+    demo->run_out = -1;
+}
+
+void td_demo_fini(td_demo_t *demo)
+{
+    if (demo->run_pid > 0) {
+        kill(demo->run_pid, SIGKILL);
+        waitpid(demo->run_pid, NULL, 0);
+        demo->run_pid = 0;
+    }
+    if (demo->run_out >= 0)
+        close(demo->run_out);
+    demo->run_out = -1;
+}
+
+td_err_t td_demo_start_run(td_demo_t *demo, char *errbuf, size_t errlen)
 {
     int fds[2];
     if (pipe2(fds, O_CLOEXEC) != 0)
-        return td_cli_fail(demo->cli, TD_ERR_IO, "pipe: %s", strerror(errno));
+        return td_err_set(errbuf, errlen, TD_ERR_IO, "pipe: %s", strerror(errno));
     char log[4200];
     snprintf(log, sizeof log, "%s/run.log", demo->dir);
     char *args[] = {"tapedeck", "--data-dir", demo->dir, "--config", demo->config_path, "run", NULL};
@@ -151,8 +106,10 @@ static int start_run(demo_t *demo)
     close(fds[1]);
     demo->run_out = fds[0];
     fcntl(demo->run_out, F_SETFL, fcntl(demo->run_out, F_GETFL) | O_NONBLOCK);
-    if (demo->run_pid < 0)
-        return td_cli_fail(demo->cli, TD_ERR_IO, "fork: %s", strerror(errno));
+    if (demo->run_pid < 0) {
+        demo->run_pid = 0;
+        return td_err_set(errbuf, errlen, TD_ERR_IO, "fork: %s", strerror(errno));
+    }
     for (int i = 0; i < START_TIMEOUT_S * 100; i++) {
         bool eof = read_run_output(demo);
         const char *p = strstr(demo->run_text, "listening on 127.0.0.1:");
@@ -162,7 +119,7 @@ static int start_run(demo_t *demo)
             if (n > 0 && n < sizeof demo->port && p[n] != '\0') {
                 memcpy(demo->port, p, n);
                 demo->port[n] = '\0';
-                return TD_EXIT_OK;
+                return TD_OK;
             }
         }
         if (eof)
@@ -173,10 +130,10 @@ static int start_run(demo_t *demo)
     kill(demo->run_pid, SIGKILL);
     waitpid(demo->run_pid, NULL, 0);
     demo->run_pid = 0;
-    return td_cli_fail(demo->cli, TD_ERR_IO, "tapedeck run did not start; see %s", log);
+    return td_err_set(errbuf, errlen, TD_ERR_IO, "tapedeck run did not start; see %s", log);
 }
 
-static int run_feed(demo_t *demo, int argc, char **argv, bool ticks, const char *format, const char *symbol)
+td_err_t td_demo_feed(td_demo_t *demo, const char *const data[], char *errbuf, size_t errlen)
 {
     char gateway[64], out_path[4200], log[4200], state[4200], hb[] = "60";
     snprintf(gateway, sizeof gateway, "127.0.0.1:%s", demo->port);
@@ -187,57 +144,51 @@ static int run_feed(demo_t *demo, int argc, char **argv, bool ticks, const char 
                       "--gateway", gateway,       "--token",       demo->token, "--account",       "demo",
                       "--fast",    "--sync-bars", "--heartbeat-s", hb,          "--state",         state};
     int n = 18;
-    if (ticks) {
-        args[n++] = "--format";
-        args[n++] = (char *)format;
-        if (symbol) {
-            args[n++] = "--symbol";
-            args[n++] = (char *)symbol;
-        }
-        for (int i = optind; i < argc && n < 62; i++)
-            args[n++] = argv[i];
-    } else {
-        args[n++] = "--synthetic";
-        args[n++] = "demo";
-        args[n++] = "--date";
-        args[n++] = (char *)demo->date;
-    }
+    for (size_t i = 0; data[i] && n < 62; i++)
+        args[n++] = (char *)data[i];
     args[n] = NULL;
     int out_fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     pid_t pid = out_fd >= 0 ? spawn(args, out_fd, log) : -1;
     if (out_fd >= 0)
         close(out_fd);
     if (pid < 0)
-        return td_cli_fail(demo->cli, TD_ERR_IO, "cannot start tapedeck feed: %s", strerror(errno));
+        return td_err_set(errbuf, errlen, TD_ERR_IO, "cannot start tapedeck feed: %s", strerror(errno));
     int code = wait_child(pid, FEED_TIMEOUT_S);
     if (code != 0)
-        return td_cli_fail(demo->cli, TD_ERR_IO, "tapedeck feed %s; see %s and %s",
-                           code < 0 ? "did not finish in time" : "failed", out_path, log);
-    return TD_EXIT_OK;
+        return td_err_set(errbuf, errlen, TD_ERR_IO, "tapedeck feed %s; see %s and %s",
+                          code < 0 ? "did not finish in time" : "failed", out_path, log);
+    return TD_OK;
 }
 
-static int stop_run(demo_t *demo)
+td_err_t td_demo_stop_run(td_demo_t *demo, char *errbuf, size_t errlen)
 {
     kill(demo->run_pid, SIGTERM);
     int code = wait_child(demo->run_pid, STOP_TIMEOUT_S);
     demo->run_pid = 0;
     read_run_output(demo);
     close(demo->run_out);
+    demo->run_out = -1;
     if (code != 0)
-        return td_cli_fail(demo->cli, TD_ERR_IO, "tapedeck run exited %d on SIGTERM; see %s/run.log", code, demo->dir);
-    return TD_EXIT_OK;
+        return td_err_set(errbuf, errlen, TD_ERR_IO, "tapedeck run exited %d on SIGTERM; see %s/run.log", code,
+                          demo->dir);
+    return TD_OK;
 }
 
 /* ---- setup ---- */
 
-static int write_config(demo_t *demo)
+td_err_t td_demo_setup(td_demo_t *demo, const char *parent, td_config_t *config, char *errbuf, size_t errlen)
 {
+    mkdir(parent, 0755);
+    snprintf(demo->dir, sizeof demo->dir, "%s/demo-XXXXXX", parent);
+    if (!mkdtemp(demo->dir))
+        return td_err_set(errbuf, errlen, TD_ERR_IO, "%s: cannot create a demo directory: %s", demo->dir,
+                          strerror(errno));
     uint8_t rnd[12] = {0};
     int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
     if (fd < 0 || read(fd, rnd, sizeof rnd) != (ssize_t)sizeof rnd) {
         if (fd >= 0)
             close(fd);
-        return td_cli_fail(demo->cli, TD_ERR_IO, "/dev/urandom: cannot read a token");
+        return td_err_set(errbuf, errlen, TD_ERR_IO, "/dev/urandom: cannot read a token");
     }
     close(fd);
     for (size_t i = 0; i < sizeof rnd; i++)
@@ -245,7 +196,7 @@ static int write_config(demo_t *demo)
     snprintf(demo->config_path, sizeof demo->config_path, "%s/demo.yaml", demo->dir);
     FILE *f = fopen(demo->config_path, "w");
     if (!f)
-        return td_cli_fail(demo->cli, TD_ERR_IO, "%s: %s", demo->config_path, strerror(errno));
+        return td_err_set(errbuf, errlen, TD_ERR_IO, "%s: %s", demo->config_path, strerror(errno));
     fprintf(f,
             "# written by tapedeck demo: the live pipeline on this machine\n"
             "gateway:\n  listen: 127.0.0.1:0\n  token: %s\n"
@@ -257,23 +208,22 @@ static int write_config(demo_t *demo)
         fprintf(f, "  %s:\n    digits: %d\n    contract_size: %s\n", demo->syms[i].name, demo->syms[i].digits,
                 demo->syms[i].contract_size);
     if (fclose(f) != 0)
-        return td_cli_fail(demo->cli, TD_ERR_IO, "%s: cannot write", demo->config_path);
-    if (td_config_load(demo->cli->config, demo->config_path, demo->err, sizeof demo->err) != TD_OK)
-        return td_cli_fail(demo->cli, TD_ERR_CONFIG, "%s", demo->err);
-    return TD_EXIT_OK;
+        return td_err_set(errbuf, errlen, TD_ERR_IO, "%s: cannot write", demo->config_path);
+    if (td_config_load(config, demo->config_path, errbuf, errlen) != TD_OK)
+        return TD_ERR_CONFIG;
+    return TD_OK;
 }
 
-/* The parameter sets go on the tape first, at the start of the day, as ParamsChanged events. */
-static td_err_t push_params(demo_t *demo, int64_t at, char *err, size_t errlen)
+td_err_t td_demo_push_params(const td_demo_t *demo, const td_config_t *config, int64_t at, char *errbuf, size_t errlen)
 {
     td_tape_t *tape = NULL;
     td_tape_batch_t *batch = NULL;
     td_event_t *ev = malloc(sizeof *ev);
-    td_err_t rc = ev ? td_cli_open_tape(demo->cli, false, &tape, err, errlen) : TD_ERR_NOMEM;
+    td_err_t rc = ev ? td_service_open_tape(config, demo->dir, false, &tape, errbuf, errlen) : TD_ERR_NOMEM;
     if (rc == TD_OK)
         rc = td_tape_batch_new(tape, &batch);
     for (size_t i = 0; rc == TD_OK && i < demo->n_syms; i++) {
-        const demo_symbol_t *sym = &demo->syms[i];
+        const td_demo_symbol_t *sym = &demo->syms[i];
         rc = td_event_init(ev, TD_EV_PARAMS_CHANGED, sym->name, at);
         if (rc != TD_OK)
             break;
@@ -300,24 +250,17 @@ static td_err_t push_params(demo_t *demo, int64_t at, char *err, size_t errlen)
         rc = td_tape_commit(tape, batch);
         batch = NULL;
     }
-    if (rc != TD_OK && !err[0])
-        td_err_set(err, errlen, rc, "cannot put the parameter sets on the tape");
+    if (rc != TD_OK && errbuf && errlen && !errbuf[0])
+        td_err_set(errbuf, errlen, rc, "cannot put the parameter sets on the tape");
     td_tape_batch_destroy(batch);
     td_tape_close(tape);
     free(ev);
     return rc;
 }
 
-/* ---- the summary ---- */
+/* ---- what the tape holds ---- */
 
-typedef struct summary {
-    uint64_t inputs, ticks, clocks, execs, bars, intents, fills, trades;
-    int64_t last_volume, realized, commission, swap;
-    uint8_t digest[TD_SHA256_LEN];
-    bool has_digest;
-} summary_t;
-
-static td_err_t summarise(td_tape_t *tape, const char *symbol, summary_t *s)
+td_err_t td_demo_summarise(td_tape_t *tape, const char *symbol, td_demo_summary_t *s)
 {
     memset(s, 0, sizeof *s);
     td_tape_iter_t *iter = NULL;
@@ -362,82 +305,8 @@ static td_err_t summarise(td_tape_t *tape, const char *symbol, summary_t *s)
     return rc;
 }
 
-static int print_summary(demo_t *demo)
-{
-    td_tape_t *tape = NULL;
-    td_err_t rc = td_cli_open_tape(demo->cli, true, &tape, demo->err, sizeof demo->err);
-    if (rc != TD_OK)
-        return td_cli_fail(demo->cli, rc, "%s", demo->err);
-    printf("\n  %-7s %-10s %7s %6s %6s %6s %6s %6s %10s %12s  %s\n", "symbol", "strategy", "events", "clocks", "bars",
-           "orders", "fills", "trades", "position", "realised", "day digest");
-    uint64_t total = 0;
-    for (size_t i = 0; rc == TD_OK && i < demo->n_syms; i++) {
-        const demo_symbol_t *sym = &demo->syms[i];
-        summary_t s;
-        rc = summarise(tape, sym->name, &s);
-        if (rc != TD_OK)
-            break;
-        total += s.inputs;
-        char vol[40], pnl[40], hex[65] = "(day not closed)";
-        td_fx_format(s.last_volume, 2, vol, sizeof vol);
-        td_fx_format(s.realized, 2, pnl, sizeof pnl);
-        if (s.has_digest)
-            td_digest_hex(s.digest, hex);
-        printf("  %-7s %-10s %7" PRIu64 " %6" PRIu64 " %6" PRIu64 " %6" PRIu64 " %6" PRIu64 " %6" PRIu64
-               " %10s %12s  %.16s...\n",
-               sym->name, sym->strategy, s.inputs, s.clocks, s.bars, s.intents, s.fills, s.trades, vol, pnl, hex);
-    }
-    td_tape_close(tape);
-    if (rc != TD_OK)
-        return td_cli_fail(demo->cli, rc, "reading the tape: %s", td_err_name(rc));
-    printf("\n  %" PRIu64 " input events on the tape (ticks, specs, parameter sets, fills, clocks); realised P&L in\n"
-           "  each symbol's profit currency; fills by the feed's paper broker (the shared fill model).\n",
-           total);
-    const char *lat = strstr(demo->run_text, "tick-to-order latency");
-    if (lat) {
-        const char *end = strchr(lat, '\n');
-        printf("  %.*s\n", (int)(end ? end - lat : (ptrdiff_t)strlen(lat)), lat);
-    }
-    return TD_EXIT_OK;
-}
-
-static void look_at_it(const demo_t *demo)
-{
-    printf("\n  look at it:\n    %s --data-dir %s bars --symbol %s\n    %s --data-dir %s dump --stream output --symbol "
-           "%s\n",
-           demo->cli->program, demo->dir, demo->syms[0].name, demo->cli->program, demo->dir, demo->syms[0].name);
-}
-
-/* Runs the printed replay command as a child and shows its lines. */
-static int run_replay(demo_t *demo)
-{
-    printf("\n  prove the day bit-exact (run now):\n    %s --data-dir %s --config %s replay --date %s\n",
-           demo->cli->program, demo->dir, demo->config_path, demo->date);
-    fflush(stdout);
-    char out_path[4200], log[4200], date[16];
-    snprintf(out_path, sizeof out_path, "%s/replay.out", demo->dir);
-    snprintf(log, sizeof log, "%s/replay.log", demo->dir);
-    snprintf(date, sizeof date, "%s", demo->date);
-    char *args[] = {"tapedeck", "--data-dir", demo->dir, "--config", demo->config_path, "replay", "--date", date, NULL};
-    int out_fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    pid_t pid = out_fd >= 0 ? spawn(args, out_fd, log) : -1;
-    if (out_fd >= 0)
-        close(out_fd);
-    int code = pid > 0 ? wait_child(pid, 120) : -1;
-    FILE *f = fopen(out_path, "r");
-    char line[1024];
-    while (f && fgets(line, sizeof line, f))
-        printf("    %s", line);
-    if (f)
-        fclose(f);
-    if (code == 0)
-        return TD_EXIT_OK;
-    return code == 1 ? TD_EXIT_CHECK : td_cli_fail(demo->cli, TD_ERR_IO, "replay failed (exit %d); see %s", code, log);
-}
-
-#define DAYS_MAX 64
 typedef struct days {
-    uint32_t day[DAYS_MAX];
+    uint32_t *day;
     size_t n;
 } days_t;
 
@@ -449,7 +318,7 @@ static td_err_t add_day(void *opaque, const td_day_range_t *range)
     size_t i = 0; /* days of all symbols, once each, in order */
     while (i < days->n && days->day[i] < range->trading_day)
         i++;
-    if ((i < days->n && days->day[i] == range->trading_day) || days->n == DAYS_MAX)
+    if ((i < days->n && days->day[i] == range->trading_day) || days->n == TD_DEMO_DAYS_MAX)
         return TD_OK;
     memmove(&days->day[i + 1], &days->day[i], (days->n - i) * sizeof days->day[0]);
     days->day[i] = range->trading_day;
@@ -457,172 +326,36 @@ static td_err_t add_day(void *opaque, const td_day_range_t *range)
     return TD_OK;
 }
 
-/* Adds a symbol of the tick files (once): its strategy and spec from the synthetic set when it has
- * the symbol, else sma_cross on a 5-digit forex spec; the config's symbols.S section wins. */
-static td_err_t tick_symbol(demo_t *demo, const char *name, const td_synth_symbol_t *set, size_t n_set)
+td_err_t td_demo_days(const td_demo_t *demo, const td_config_t *config, uint32_t day[TD_DEMO_DAYS_MAX], size_t *n,
+                      char *errbuf, size_t errlen)
 {
-    for (size_t i = 0; i < demo->n_syms; i++)
-        if (strcmp(demo->syms[i].name, name) == 0)
-            return TD_OK;
-    if (demo->n_syms == DEMO_SYMBOLS_MAX)
-        return TD_ERR_OVERFLOW;
-    demo_symbol_t *d = &demo->syms[demo->n_syms++];
-    snprintf(d->name, sizeof d->name, "%s", name);
-    d->strategy = "sma_cross";
-    d->params = "direction=both,fast=5,slow=20,sl_points=0,tp_points=0,volume=0.10";
-    d->digits = 5;
-    snprintf(d->contract_size, sizeof d->contract_size, "100000");
-    for (size_t i = 0; i < n_set; i++)
-        if (strcmp(set[i].name, name) == 0) {
-            d->strategy = set[i].strategy;
-            d->params = set[i].params;
-            d->digits = set[i].digits;
-            snprintf(d->contract_size, sizeof d->contract_size, "%s", set[i].contract_size);
-        }
-    if (td_config_has_symbol(demo->cli->config, name)) {
-        td_symbol_spec_t spec;
-        td_config_symbol_spec(demo->cli->config, name, &spec);
-        d->digits = (int)spec.digits;
-        char cs[40];
-        td_fx_format(spec.contract_size, 8, cs, sizeof cs);
-        snprintf(d->contract_size, sizeof d->contract_size, "%s", cs);
-    }
-    return TD_OK;
+    days_t days = {.day = day};
+    td_tape_t *tape = NULL;
+    td_err_t rc = td_service_open_tape(config, demo->dir, true, &tape, errbuf, errlen);
+    for (size_t i = 0; rc == TD_OK && i < demo->n_syms; i++)
+        rc = td_tape_days(tape, TD_STREAM_INPUT, demo->syms[i].name, add_day, &days);
+    td_tape_close(tape);
+    *n = days.n;
+    return rc;
 }
 
-int td_cmd_demo(td_cli_t *cli, int argc, char **argv)
+td_err_t td_demo_replay(const td_demo_t *demo, const char *date, char *errbuf, size_t errlen)
 {
-    static const struct option longopts[] = {
-        {"date", required_argument, NULL, 'd'},   {"ticks", no_argument, NULL, 'T'},
-        {"format", required_argument, NULL, 'f'}, {"symbol", required_argument, NULL, 's'},
-        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
-    };
-    demo_t demo = {.cli = cli, .date = NULL};
-    bool ticks = false;
-    const char *format = NULL, *symbol = NULL;
-    int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'd': demo.date = optarg; break;
-        case 'T': ticks = true; break;
-        case 'f': format = optarg; break;
-        case 's': symbol = optarg; break;
-        case 'h': help(); return TD_EXIT_OK;
-        default: return td_cli_usage(cli, "unknown option (see tapedeck demo --help)");
-        }
-    }
-    size_t n_set = 0;
-    const td_synth_symbol_t *set = td_synth_set("demo", &n_set);
-    if (ticks) {
-        if (demo.date)
-            return td_cli_usage(cli, "--date goes with the synthetic day; with --ticks the day is the files'");
-        if (!format || optind >= argc)
-            return td_cli_usage(cli, "--ticks expects --format F and tick FILEs ([--symbol S] or SYMBOL=FILE)");
-        if (symbol && (!*symbol || strlen(symbol) > TD_SYMBOL_MAX || strpbrk(symbol, "\t\r\n=/")))
-            return td_cli_usage(cli, "--symbol expects a symbol name of 1..%d characters", TD_SYMBOL_MAX);
-        for (int i = optind; i < argc; i++) {
-            char name[TD_SYMBOL_MAX + 1];
-            const char *path;
-            if (!td_cli_tick_file(argv[i], symbol, name, &path))
-                return td_cli_usage(cli, "'%s' names no symbol: write SYMBOL=FILE, or give --symbol S", argv[i]);
-            if (tick_symbol(&demo, name, set, n_set) != TD_OK)
-                return td_cli_usage(cli, "at most %d symbols with --ticks", DEMO_SYMBOLS_MAX);
-        }
-    } else {
-        if (optind < argc)
-            return td_cli_usage(cli, "unexpected argument '%s' (tick files go with --ticks)", argv[optind]);
-        for (size_t i = 0; i < n_set && i < DEMO_SYMBOLS_MAX; i++) {
-            demo_symbol_t *d = &demo.syms[demo.n_syms++];
-            snprintf(d->name, sizeof d->name, "%s", set[i].name);
-            d->strategy = set[i].strategy;
-            d->params = set[i].params;
-            d->digits = set[i].digits;
-            snprintf(d->contract_size, sizeof d->contract_size, "%s", set[i].contract_size);
-        }
-        if (!demo.date)
-            demo.date = "2024-01-02";
-        if (td_cli_parse_date(demo.date, &demo.day) != TD_OK)
-            return td_cli_usage(cli, "--date expects YYYY-MM-DD, found '%s'", demo.date);
-    }
-
-    /* a fresh data directory under --data-dir */
-    mkdir(cli->data_dir, 0755);
-    snprintf(demo.dir, sizeof demo.dir, "%s/demo-XXXXXX", cli->data_dir);
-    if (!mkdtemp(demo.dir))
-        return td_cli_fail(cli, TD_ERR_IO, "%s: cannot create a demo directory: %s", demo.dir, strerror(errno));
-    cli->data_dir = demo.dir;
-    int code = write_config(&demo);
-    if (code != TD_EXIT_OK)
-        return code;
-    /* the parameter sets take effect at the start of the day (the synthetic one, or 1970 for files:
-     * before any tick) */
-    int64_t at =
-        ticks ? 0 : td_time_trading_day_start(demo.day, (int)td_config_int(cli->config, "session.day_offset_minutes"));
-    if (push_params(&demo, at, demo.err, sizeof demo.err) != TD_OK)
-        return td_cli_fail(cli, TD_ERR_IO, "%s", demo.err);
-
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    if (ticks) {
-        printf("tapedeck demo: ticks of");
-        for (size_t i = 0; i < demo.n_syms; i++)
-            printf(" %s", demo.syms[i].name);
-        printf(" from %d file(s) through the live pipeline, in %s\n", argc - optind, demo.dir);
-    } else
-        printf("tapedeck demo: one SYNTHETIC day (%s; generated, not market data) for %zu symbols through the live\n"
-               "  pipeline, in %s\n",
-               demo.date, demo.n_syms, demo.dir);
-    code = start_run(&demo);
-    if (code != TD_EXIT_OK)
-        return code;
-    printf("  service: tapedeck run (gateway, processor, order router; local tape) on 127.0.0.1:%s, pid %d\n",
-           demo.port, (int)demo.run_pid);
-    fflush(stdout);
-    code = run_feed(&demo, argc, argv, ticks, format, symbol);
-    if (code != TD_EXIT_OK) {
-        kill(demo.run_pid, SIGKILL);
-        waitpid(demo.run_pid, NULL, 0);
-        return code;
-    }
-    char feed_out[4200], line[1024];
-    snprintf(feed_out, sizeof feed_out, "%s/feed.out", demo.dir);
-    FILE *f = fopen(feed_out, "r");
-    while (f && fgets(line, sizeof line, f))
-        if (strstr(line, "paper broker:") || strstr(line, "lines sent"))
-            printf("  feed: %s", strstr(line, ": ") + 2);
-    if (f)
-        fclose(f);
-    code = stop_run(&demo);
-    if (code != TD_EXIT_OK)
-        return code;
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    printf("  service stopped with SIGTERM after %.1f s\n",
-           (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
-    code = print_summary(&demo);
-    if (code != TD_EXIT_OK)
-        return code;
-    if (!ticks) {
-        code = run_replay(&demo);
-        look_at_it(&demo);
-        return code;
-    }
-    /* the files' days: each one the tape has is replayed */
-    days_t days = {0};
-    td_tape_t *tape = NULL;
-    td_err_t rc = td_cli_open_tape(cli, true, &tape, demo.err, sizeof demo.err);
-    for (size_t i = 0; rc == TD_OK && i < demo.n_syms; i++)
-        rc = td_tape_days(tape, TD_STREAM_INPUT, demo.syms[i].name, add_day, &days);
-    td_tape_close(tape);
-    if (rc != TD_OK)
-        return td_cli_fail(cli, rc, "reading the day index: %s", demo.err);
-    char dates[DAYS_MAX][16];
-    for (size_t i = 0; code == TD_EXIT_OK && i < days.n; i++) {
-        snprintf(dates[i], sizeof dates[i], "%04u-%02u-%02u", days.day[i] / 10000, days.day[i] / 100 % 100,
-                 days.day[i] % 100);
-        demo.date = dates[i];
-        code = run_replay(&demo);
-    }
-    look_at_it(&demo);
-    return code;
+    char out_path[4200], log[4200], day[16];
+    snprintf(out_path, sizeof out_path, "%s/replay.out", demo->dir);
+    snprintf(log, sizeof log, "%s/replay.log", demo->dir);
+    snprintf(day, sizeof day, "%s", date);
+    char *args[] = {
+        "tapedeck", "--data-dir", (char *)demo->dir, "--config", (char *)demo->config_path, "replay", "--date",
+        day,        NULL};
+    int out_fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    pid_t pid = out_fd >= 0 ? spawn(args, out_fd, log) : -1;
+    if (out_fd >= 0)
+        close(out_fd);
+    int code = pid > 0 ? wait_child(pid, REPLAY_TIMEOUT_S) : -1;
+    if (code == 0)
+        return TD_OK;
+    if (code == 1)
+        return TD_ERR_MISMATCH;
+    return td_err_set(errbuf, errlen, TD_ERR_IO, "replay failed (exit %d); see %s", code, log);
 }
