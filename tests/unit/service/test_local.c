@@ -85,6 +85,17 @@ static void remove_dir(const char *dir)
     nftw(dir, scratch_tape_rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+/* A service of role on dir, started; fails the test otherwise. */
+static td_service_t *started(const td_config_t *config, const char *dir, td_service_role_t role)
+{
+    char err[512] = "";
+    td_service_opts_t opts = {.config = config, .data_dir = dir, .role = role};
+    td_service_t *service = NULL;
+    assert_int_equal(td_service_new(&opts, &service, err, sizeof err), TD_OK);
+    assert_int_equal(td_service_start(service, err, sizeof err), TD_OK);
+    return service;
+}
+
 static void test_all_roles_hello_then_stop(void **unused)
 {
     (void)unused;
@@ -142,10 +153,7 @@ static void test_stop_before_run(void **unused)
     make_dir(dir, sizeof dir, "test-service-early");
     const char *const pairs[][2] = {{"gateway.listen", "127.0.0.1:0"}, {"gateway.token", "secret"}};
     td_config_t *config = config_with(pairs, 2);
-    td_service_opts_t opts = {.config = config, .data_dir = dir, .role = TD_SERVICE_GATEWAY};
-    td_service_t *service = NULL;
-    assert_int_equal(td_service_new(&opts, &service, err, sizeof err), TD_OK);
-    assert_int_equal(td_service_start(service, err, sizeof err), TD_OK);
+    td_service_t *service = started(config, dir, TD_SERVICE_GATEWAY);
     td_service_stop(service);
     assert_int_equal(td_service_run(service, err, sizeof err), TD_OK);
     td_service_destroy(service);
@@ -189,24 +197,27 @@ static void append_params(td_tape_t *tape)
     free(ev);
 }
 
+/* A scratch tape with one parameter set, closed: the sink opens it read-only at every pass. */
+static void sink_tape(char *dir, size_t size, const char *name)
+{
+    td_tape_t *tape = NULL;
+    scratch_tape_open(dir, size, name, &tape);
+    append_params(tape);
+    td_tape_close(tape);
+}
+
 /* The sink alone over a scratch tape, PostgreSQL unreachable (a closed port): TD_ERR_IO after
  * warehouse.give_up_s, naming it. */
 static void test_sink_without_postgres(void **unused)
 {
     (void)unused;
     char dir[512], err[512] = "";
-    td_tape_t *tape = NULL;
-    scratch_tape_open(dir, sizeof dir, "test-service-sink", &tape);
-    append_params(tape);
-    td_tape_close(tape); /* the sink opens it read-only at every pass */
+    sink_tape(dir, sizeof dir, "test-service-sink");
     const char *const pairs[][2] = {{"warehouse.uri", "postgresql://127.0.0.1:1/none?connect_timeout=2"},
                                     {"warehouse.give_up_s", "1"},
                                     {"warehouse.retry_max_ms", "100"}};
     td_config_t *config = config_with(pairs, 3);
-    td_service_opts_t opts = {.config = config, .data_dir = dir, .role = TD_SERVICE_SINK};
-    td_service_t *service = NULL;
-    assert_int_equal(td_service_new(&opts, &service, err, sizeof err), TD_OK);
-    assert_int_equal(td_service_start(service, err, sizeof err), TD_OK);
+    td_service_t *service = started(config, dir, TD_SERVICE_SINK);
     assert_int_equal(td_service_run(service, err, sizeof err), TD_ERR_IO);
     assert_non_null(strstr(err, "unreachable"));
     td_service_destroy(service);
@@ -218,18 +229,12 @@ static void test_sink_without_postgres(void **unused)
 static void test_sink_stopped_while_waiting(void **unused)
 {
     (void)unused;
-    char dir[512], err[512] = "";
-    td_tape_t *tape = NULL;
-    scratch_tape_open(dir, sizeof dir, "test-service-sink-stop", &tape);
-    append_params(tape);
-    td_tape_close(tape);
+    char dir[512];
+    sink_tape(dir, sizeof dir, "test-service-sink-stop");
     const char *const pairs[][2] = {{"warehouse.uri", "postgresql://127.0.0.1:1/none?connect_timeout=2"},
                                     {"warehouse.retry_max_ms", "100"}};
     td_config_t *config = config_with(pairs, 2);
-    td_service_opts_t opts = {.config = config, .data_dir = dir, .role = TD_SERVICE_SINK};
-    running_t running = {0};
-    assert_int_equal(td_service_new(&opts, &running.service, err, sizeof err), TD_OK);
-    assert_int_equal(td_service_start(running.service, err, sizeof err), TD_OK);
+    running_t running = {.service = started(config, dir, TD_SERVICE_SINK)};
     pthread_t thread;
     assert_int_equal(pthread_create(&thread, NULL, run_thread, &running), 0);
     usleep(300 * 1000);
