@@ -33,6 +33,8 @@ struct td_service {
     td_host_opts_t host;
     uint64_t host_runs, host_inputs, host_outputs;
     td_follow_t follow; /* the input streams that grew since the hook last processed them */
+    /* a Kafka role (kafka.c) */
+    struct td_service_kafka *kafka_role;
 };
 
 /* Writes a line (or part of one) of the service's output to opts.out, when there is one. */

@@ -21,9 +21,15 @@
 
 #include "service/internal.h"
 
-/* Runs the service's role (GATEWAY, PROCESSOR or ARCHIVER) over its open tape (service->tape):
- * creates the role's Kafka clients, writes the startup line once they are ready, runs until asked
- * to stop, writes the totals. The thread of td_service_run. */
+typedef struct td_service_kafka td_service_kafka_t;
+
+/* The service's role (GATEWAY, PROCESSOR or ARCHIVER) over its open tape (service->tape): start
+ * creates its Kafka clients (waiting for the brokers; the gateway also binds) and writes the
+ * startup line once they are ready; run runs until asked to stop and writes the totals; fini
+ * releases what start created (also after a failed start), before the tape is closed. The thread
+ * of td_service_start and td_service_run. */
+td_err_t td_service__kafka_start(td_service_t *service, char *errbuf, size_t errlen) TD_WUR;
 td_err_t td_service__kafka_run(td_service_t *service, char *errbuf, size_t errlen) TD_WUR;
+void td_service__kafka_fini(td_service_t *service);
 
 #endif

@@ -68,8 +68,9 @@ td_err_t td_service_start(td_service_t *service, char *errbuf, size_t errlen)
         return TD_OK;
     td_err_t rc =
         td_service_open_tape(service->opts.config, service->opts.data_dir, false, &service->tape, errbuf, errlen);
-    if (rc == TD_OK && !service->kafka)
-        rc = td_service__local_start(service, errbuf, errlen);
+    if (rc == TD_OK)
+        rc = service->kafka ? td_service__kafka_start(service, errbuf, errlen)
+                            : td_service__local_start(service, errbuf, errlen);
     return rc;
 }
 
@@ -113,7 +114,10 @@ void td_service_destroy(td_service_t *service)
 {
     if (!service)
         return;
-    td_service__local_fini(service);
+    if (service->kafka)
+        td_service__kafka_fini(service);
+    else
+        td_service__local_fini(service);
     td_tape_close(service->tape);
     pthread_mutex_destroy(&service->lock);
     free(service);

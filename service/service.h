@@ -79,10 +79,10 @@ bool td_service_role_parse(const char *name, td_service_role_t *role);
 td_err_t td_service_new(const td_service_opts_t *opts, td_service_t **service, char *errbuf, size_t errlen) TD_WUR;
 
 /* Opens the data directory's tape and, on the local tape, checks the pipeline's config against it,
- * creates the router, starts the sink thread and binds the gateway; then writes the startup line.
- * On Kafka the role's clients are created by td_service_run (they wait for the brokers), which
- * writes the startup line once they are ready. Caller's thread; once. On failure what was started
- * is left for td_service_destroy. */
+ * creates the router, starts the sink thread and binds the gateway; on Kafka, creates the role's
+ * clients (waiting for the brokers; the gateway also binds). Then writes the startup line. The sink
+ * alone opens nothing here (it reads a running writer's tape). Caller's thread; once. On failure
+ * what was started is left for td_service_destroy. */
 td_err_t td_service_start(td_service_t *service, char *errbuf, size_t errlen) TD_WUR;
 
 /* Runs the role until it is asked to stop (then TD_OK) or fails (its code, detail in errbuf), then
