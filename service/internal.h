@@ -47,6 +47,10 @@ void td_service__set_server(td_service_t *service, td_gw_server_t *server);
 /* The gateway options of the config with the heartbeat clock of the pipeline's timeframe. */
 void td_service__gateway_opts(const td_config_t *config, td_gw_server_opts_t *opts);
 
+/* Writes the gateway's totals line; events: what became of the events ("appended", "delivered to
+ * kafka"). */
+void td_service__say_gateway(td_service_t *service, const td_gw_server_t *server, const char *events);
+
 /* Writes the router's totals line. */
 void td_service__say_router(td_service_t *service, td_router_t *router);
 

@@ -521,14 +521,7 @@ static td_err_t gateway_run(td_service_t *service, td_service_kafka_t *k, char *
 {
     gw_t *gw = &k->gw;
     td_err_t rc = td_gw_server_run(gw->server, err, errlen);
-    td_gw_stats_t st;
-    td_gw_server_stats(gw->server, &st);
-    td_service__say(service,
-                    "tapedeck run: gateway stopped: %" PRIu64 " connection(s), %" PRIu64 " refused, %" PRIu64
-                    " auth failure(s), %" PRIu64 " line(s), %" PRIu64 " event(s) delivered to kafka, %" PRIu64
-                    " duplicate(s) dropped, %" PRIu64 " error(s), %" PRIu64 " commit(s)\n",
-                    st.connections, st.refused, st.auth_failures, st.lines, st.events, st.duplicates, st.errors,
-                    st.commits);
+    td_service__say_gateway(service, gw->server, "delivered to kafka");
     if (gw->router)
         td_service__say_router(service, gw->router);
     flush(service);

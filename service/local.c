@@ -117,14 +117,7 @@ td_err_t td_service__local_run(td_service_t *service, char *errbuf, size_t errle
     td_err_t rc = td_gw_server_run(service->server, errbuf, errlen);
     if (rc == TD_OK && all) /* what the last burst brought, processed and routed before leaving */
         rc = live_hook(service, 0, errbuf, errlen);
-    td_gw_stats_t st;
-    td_gw_server_stats(service->server, &st);
-    td_service__say(service,
-                    "tapedeck run: gateway stopped: %" PRIu64 " connection(s), %" PRIu64 " refused, %" PRIu64
-                    " auth failure(s), %" PRIu64 " line(s), %" PRIu64 " event(s) appended, %" PRIu64
-                    " duplicate(s) dropped, %" PRIu64 " error(s), %" PRIu64 " commit(s)\n",
-                    st.connections, st.refused, st.auth_failures, st.lines, st.events, st.duplicates, st.errors,
-                    st.commits);
+    td_service__say_gateway(service, service->server, "appended");
     if (all)
         td_service__say(service,
                         "tapedeck run: processor: %" PRIu64 " run(s), %" PRIu64 " input(s), %" PRIu64 " output(s)\n",

@@ -142,6 +142,18 @@ void td_service__gateway_opts(const td_config_t *config, td_gw_server_opts_t *op
     opts->clock_align_minutes = clock_cfg.day_offset_minutes;
 }
 
+void td_service__say_gateway(td_service_t *service, const td_gw_server_t *server, const char *events)
+{
+    td_gw_stats_t st;
+    td_gw_server_stats(server, &st);
+    td_service__say(service,
+                    "tapedeck run: gateway stopped: %" PRIu64 " connection(s), %" PRIu64 " refused, %" PRIu64
+                    " auth failure(s), %" PRIu64 " line(s), %" PRIu64 " event(s) %s, %" PRIu64
+                    " duplicate(s) dropped, %" PRIu64 " error(s), %" PRIu64 " commit(s)\n",
+                    st.connections, st.refused, st.auth_failures, st.lines, st.events, events, st.duplicates, st.errors,
+                    st.commits);
+}
+
 void td_service__say_router(td_service_t *service, td_router_t *router)
 {
     td_router_stats_t rs;
