@@ -1,6 +1,5 @@
 /* cmd_sink.c - `tapedeck sink [--once]`: the tape's streams into the PostgreSQL warehouse. */
 #include <getopt.h>
-#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -40,6 +40,9 @@ struct td_service {
 /* Writes a line (or part of one) of the service's output to opts.out, when there is one. */
 void td_service__say(td_service_t *service, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Flushes opts.out (a line that a script or tapedeck demo waits for, the totals at the end). */
+void td_service__flush(td_service_t *service);
+
 /* Publishes the gateway's server to td_service_stop (NULL before it is destroyed); a stop asked
  * for before it was published reaches it now. */
 void td_service__set_server(td_service_t *service, td_gw_server_t *server);

@@ -23,12 +23,6 @@
 
 #define POLL_MS 100
 
-static void flush(td_service_t *service)
-{
-    if (service->opts.out)
-        fflush(service->opts.out);
-}
-
 static void print_ingest(td_service_t *service, const char *role, const td_ingest_t *ingest)
 {
     td_ingest_stats_t st;
@@ -360,7 +354,7 @@ static td_err_t archiver_start(td_service_t *service, td_service_kafka_t *k, cha
     if (rc == TD_OK) {
         td_service__say(service, "tapedeck run: archiver consuming %s and %s from %s into the local tape in %s\n",
                         k->kopts.input_topic, k->kopts.output_topic, k->kopts.brokers, service->opts.data_dir);
-        flush(service);
+        td_service__flush(service);
     }
     return rc;
 }
@@ -373,7 +367,7 @@ static td_err_t archiver_run(td_service_t *service, td_service_kafka_t *k, char 
         rc = td_ingest_poll(k->ingest, POLL_MS, &n, err, errlen);
     }
     print_ingest(service, "archiver", k->ingest);
-    flush(service);
+    td_service__flush(service);
     return rc;
 }
 
@@ -411,7 +405,7 @@ static td_err_t processor_start(td_service_t *service, td_service_kafka_t *k, ch
             service, "tapedeck run: processor consuming %s from %s into the local tape in %s, producing to %s (%s)\n",
             k->kopts.input_topic, k->kopts.brokers, service->opts.data_dir, k->kopts.output_topic,
             k->host.pipeline.paper ? "paper broker" : "broker.mode external: orders go to the gateway's router");
-        flush(service);
+        td_service__flush(service);
     }
     return rc;
 }
@@ -446,7 +440,7 @@ static td_err_t processor_run(td_service_t *service, td_service_kafka_t *k, char
                     "tapedeck run: processor: %" PRIu64 " input(s) processed, %" PRIu64 " output(s); %" PRIu64
                     " output(s) and %" PRIu64 " state record(s) produced\n",
                     inputs, outputs, proc->outputs_produced, proc->states_produced);
-    flush(service);
+    td_service__flush(service);
     return rc;
 }
 
@@ -512,7 +506,7 @@ static td_err_t gateway_start(td_service_t *service, td_service_kafka_t *k, char
                         "numbers in the local tape in %s)%s\n",
                         addr, kopts->input_topic, kopts->brokers, service->opts.data_dir,
                         k->external ? "; order router following the output topic (broker.mode external)" : "");
-        flush(service);
+        td_service__flush(service);
     }
     return rc;
 }
@@ -524,7 +518,7 @@ static td_err_t gateway_run(td_service_t *service, td_service_kafka_t *k, char *
     td_service__say_gateway(service, gw->server, "delivered to kafka");
     if (gw->router)
         td_service__say_router(service, gw->router);
-    flush(service);
+    td_service__flush(service);
     return rc;
 }
 

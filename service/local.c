@@ -105,8 +105,7 @@ td_err_t td_service__local_start(td_service_t *service, char *errbuf, size_t err
                                             : " with the paper broker (broker.mode paper; no order router)",
                             service->sink ? "; warehouse sink" : "");
         td_service__say(service, "\n");
-        if (service->opts.out)
-            fflush(service->opts.out);
+        td_service__flush(service);
     }
     return rc;
 }
@@ -125,8 +124,7 @@ td_err_t td_service__local_run(td_service_t *service, char *errbuf, size_t errle
     if (service->router)
         td_service__say_router(service, service->router);
     stop_threads(service);
-    if (service->opts.out)
-        fflush(service->opts.out);
+    td_service__flush(service);
     return rc;
 }
 

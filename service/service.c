@@ -133,6 +133,12 @@ void td_service__say(td_service_t *service, const char *fmt, ...)
     va_end(ap);
 }
 
+void td_service__flush(td_service_t *service)
+{
+    if (service->opts.out)
+        fflush(service->opts.out);
+}
+
 void td_service__gateway_opts(const td_config_t *config, td_gw_server_opts_t *opts)
 {
     td_gw_server_opts_from_config(config, opts);
