@@ -1,14 +1,13 @@
 /* cli.c - shared helpers of the tapedeck commands. */
 #include "cli/cli.h"
 
-#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "core/timeutil.h"
+#include "service/service.h"
 
 int td_cli_fail(const td_cli_t *cli, td_err_t rc, const char *fmt, ...)
 {
@@ -32,34 +31,9 @@ int td_cli_usage(const td_cli_t *cli, const char *fmt, ...)
     return TD_EXIT_USAGE;
 }
 
-static int mkdir_p(const char *path)
-{
-    char tmp[4096];
-    if (strlen(path) >= sizeof tmp)
-        return -1;
-    strcpy(tmp, path);
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p == '/') {
-            *p = '\0';
-            if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-                return -1;
-            *p = '/';
-        }
-    }
-    return mkdir(tmp, 0755) != 0 && errno != EEXIST ? -1 : 0;
-}
-
 td_err_t td_cli_open_tape(td_cli_t *cli, bool read_only, td_tape_t **tape, char *errbuf, size_t errlen)
 {
-    if (!read_only && mkdir_p(cli->data_dir) != 0)
-        return td_err_set(errbuf, errlen, TD_ERR_IO, "%s: cannot create the data directory: %s", cli->data_dir,
-                          strerror(errno));
-    td_tape_opts_t opts = {
-        .sync = td_config_int(cli->config, "tape.sync") == 1 ? TD_SYNC_COMMIT : TD_SYNC_NONE,
-        .day_offset_minutes = (int)td_config_int(cli->config, "session.day_offset_minutes"),
-        .read_only = read_only,
-    };
-    return td_tape_open(cli->data_dir, &opts, tape, errbuf, errlen);
+    return td_service_open_tape(cli->config, cli->data_dir, read_only, tape, errbuf, errlen);
 }
 
 td_err_t td_cli_parse_date(const char *s, uint32_t *yyyymmdd)

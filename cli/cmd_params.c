@@ -19,7 +19,7 @@
 
 #include "cli/cli.h"
 #include "core/params_file.h"
-#include "cli/run_kafka.h"
+#include "service/service.h"
 #include "core/event_json.h"
 #include "core/timeutil.h"
 #include "processors/strategy.h"
@@ -252,7 +252,7 @@ int td_cmd_params(td_cli_t *cli, int argc, char **argv)
                 snprintf(ev->source, sizeof ev->source, "params");
                 td_tape_batch_t *batch = NULL;
                 if (rc == TD_OK && kafka) {
-                    rc = td_run_kafka_push(cli, ev, err, sizeof err);
+                    rc = td_service_kafka_push(cli->config, &cli->log, ev, err, sizeof err);
                     if (rc == TD_OK)
                         printf("pushed %s version %" PRIu32 " to %s on the kafka input topic\n", strategy, version,
                                symbol);

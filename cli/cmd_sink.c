@@ -1,6 +1,5 @@
 /* cmd_sink.c - `tapedeck sink [--once]`: the tape's streams into the PostgreSQL warehouse. */
 #include <getopt.h>
-#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -113,12 +112,6 @@ int td_cmd_sink(td_cli_t *cli, int argc, char **argv)
     double dt = td_mono_s() - t0;
     if (rc != TD_OK)
         return td_cli_fail(cli, rc, "%s", err[0] ? err : "the sink failed");
-    printf("sink: %" PRIu64 " row(s) in %" PRIu64 " transaction(s) from %" PRIu64 " stream(s), %" PRIu64
-           " retry(ies), %" PRIu64 " upserted, %.3f s (%.0f rows/s)",
-           stats.rows, stats.batches, stats.symbols, stats.retries, stats.upserted_batches, dt,
-           dt > 0 ? (double)stats.rows / dt : 0.0);
-    for (int t = 0; t < TD_SINK_TABLES; t++)
-        printf("%s %s %" PRIu64, t ? "," : ":", td_sink_table_name(t), stats.by_table[t]);
-    printf("\n");
+    td_sink_stats_print(stdout, &stats, dt);
     return TD_EXIT_OK;
 }

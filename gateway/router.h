@@ -75,7 +75,7 @@ void td_router_destroy(td_router_t *router);
 td_err_t td_router_run(td_router_t *router, td_tape_t *tape, td_gw_server_t *server, double burst_start,
                        uint64_t *expired_now, char *errbuf, size_t errlen) TD_WUR;
 
-/* Kafka mode (cli/run_kafka.c): an expired intent's ExecutionReport goes to fn instead of the
+/* Kafka mode (service/kafka.c): an expired intent's ExecutionReport goes to fn instead of the
  * tape's input stream (the tape there mirrors the topics; the report must reach the input topic).
  * fn gets the report and the intent's output offset and must make the report durable before it
  * returns TD_OK; the router records the intent as expired only after that. A mirrored intent can

@@ -209,6 +209,7 @@ struct td_gw_server {
     ev_io accept_io;
     ev_timer accept_pause;
     ev_signal sigterm, sigint;
+    ev_async stop_async; /* td_gw_server_stop, from any thread */
     ev_timer hook_timer;
     ev_io hook_wakeup;
     ev_io journal_wakeup;                /* an asynchronous journal's wakeup_fd, or the tape writer's */
@@ -1019,6 +1020,14 @@ static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
     ev_break(loop, EVBREAK_ALL);
 }
 
+static void on_stop_async(struct ev_loop *loop, ev_async *w, int revents)
+{
+    (void)revents;
+    td_gw_server_t *server = w->data;
+    td_log_write(server->log, TD_LOG_INFO, "gateway", TD_OK, "stop requested: stopping");
+    ev_break(loop, EVBREAK_ALL);
+}
+
 td_err_t td_gw_server_new(const td_gw_server_opts_t *opts, td_tape_t *tape, td_log_t *log, td_gw_server_t **out,
                           char *errbuf, size_t errlen)
 {
@@ -1082,6 +1091,10 @@ td_err_t td_gw_server_new(const td_gw_server_opts_t *opts, td_tape_t *tape, td_l
                                : 0,
                EV_READ);
     server->journal_wakeup.data = server;
+    /* started here, not in run: a stop asked for before the loop runs is kept pending for it */
+    ev_async_init(&server->stop_async, on_stop_async);
+    server->stop_async.data = server;
+    ev_async_start(server->loop, &server->stop_async);
     *out = server;
     return TD_OK;
 }
@@ -1141,6 +1154,11 @@ static void drop_tag(void *ctx, void *tag, td_err_t rc)
     (void)ctx;
     (void)rc;
     free(tag);
+}
+
+void td_gw_server_stop(td_gw_server_t *server)
+{
+    ev_async_send(server->loop, &server->stop_async);
 }
 
 void td_gw_server_destroy(td_gw_server_t *server)

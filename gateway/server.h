@@ -131,11 +131,16 @@ void td_gw_server_destroy(td_gw_server_t *server);
 /* The address actually bound, "127.0.0.1:7878" (the real port when 0 was asked for). */
 void td_gw_server_address(const td_gw_server_t *server, char *buf, size_t len);
 
-/* Serves until SIGTERM or SIGINT (then: stop accepting, settle an asynchronous journal's bursts
+/* Serves until SIGTERM, SIGINT or td_gw_server_stop (then: stop accepting, settle an asynchronous journal's bursts
  * and write their ACKs, close every connection with BYE - each read burst is committed before its
  * callback returns, so nothing else is pending - and return TD_OK) or until a tape or journal
  * commit fails (returns that code, detail in errbuf). */
 td_err_t td_gw_server_run(td_gw_server_t *server, char *errbuf, size_t errlen) TD_WUR;
+/* Asks td_gw_server_run to stop as on SIGTERM (and returns at once): for an owner that stops the
+ * server itself, such as a service with another way to be told to stop. Any thread, and
+ * async-signal-safe (ev_async_send); a stop asked for before td_gw_server_run starts makes it stop
+ * at once. The server must exist until td_gw_server_run has returned. */
+void td_gw_server_stop(td_gw_server_t *server);
 void td_gw_server_stats(const td_gw_server_t *server, td_gw_stats_t *stats);
 
 /* Queues line (with its LF) for the authenticated session of account, or of the only open session

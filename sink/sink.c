@@ -338,6 +338,18 @@ const char *td_sink_table_name(int table)
     return table >= 0 && table < TD_SINK_TABLES ? tables[table].name : "?";
 }
 
+void td_sink_stats_print(FILE *out, const td_sink_stats_t *stats, double seconds)
+{
+    fprintf(out,
+            "sink: %" PRIu64 " row(s) in %" PRIu64 " transaction(s) from %" PRIu64 " stream(s), %" PRIu64
+            " retry(ies), %" PRIu64 " upserted, %.3f s (%.0f rows/s)",
+            stats->rows, stats->batches, stats->symbols, stats->retries, stats->upserted_batches, seconds,
+            seconds > 0 ? (double)stats->rows / seconds : 0.0);
+    for (int t = 0; t < TD_SINK_TABLES; t++)
+        fprintf(out, "%s %s %" PRIu64, t ? "," : ":", td_sink_table_name(t), stats->by_table[t]);
+    fprintf(out, "\n");
+}
+
 struct pass_work;
 
 /* One session: its connection, its encoders and its counts. */

@@ -36,6 +36,7 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "core/err.h"
 #include "core/log.h"
@@ -91,6 +92,10 @@ void td_sink_stats_add(td_sink_stats_t *total, const td_sink_stats_t *part);
 
 /* The table name of a TD_SINK_* index ("bars", "fills", ...). */
 const char *td_sink_table_name(int table);
+
+/* Writes the one-line summary of a td_sink_run that took `seconds` ("sink: N row(s) in ...: bars N,
+ * ..."), as tapedeck sink and tapedeck run --role sink print it. */
+void td_sink_stats_print(FILE *out, const td_sink_stats_t *stats, double seconds);
 
 /* Runs the sink (see above). Returns TD_OK when done (once) or stopped; TD_ERR_IO when
  * PostgreSQL stayed unreachable past give_up_s; TD_ERR_STATE when the database has no tapedeck

@@ -281,6 +281,26 @@ static bool read_line(int fd, char *buf, size_t size)
     return true;
 }
 
+/* td_gw_server_stop asked for before the loop runs is not lost: run returns TD_OK at once, as on SIGTERM. */
+static void test_stop_before_run(void **unused)
+{
+    (void)unused;
+    char dir[512], err[512] = "";
+    td_tape_t *tape = NULL;
+    scratch_tape_open(dir, sizeof dir, "test-server-stop", &tape);
+    td_gw_server_opts_t opts = hook_server_opts(NULL, NULL, 0);
+    opts.hook_interval_ms = 0;
+    td_gw_server_t *server = NULL;
+    assert_int_equal(td_gw_server_new(&opts, tape, NULL, &server, err, sizeof err), TD_OK);
+    td_gw_server_stop(server);
+    assert_int_equal(td_gw_server_run(server, err, sizeof err), TD_OK);
+    td_gw_stats_t stats;
+    td_gw_server_stats(server, &stats);
+    assert_int_equal(stats.connections, 0);
+    td_gw_server_destroy(server);
+    scratch_tape_remove(dir, tape);
+}
+
 /* 20,000 ticks sent without waiting for ACKs, committed in many bursts with the tape writer pipelining them: every
  * ACK the client reads covers only ticks that are on the tape and that the hook has seen. */
 static void test_ack_after_commit_and_hook(void **unused)
@@ -371,6 +391,7 @@ int main(void)
         cmocka_unit_test(test_token),
         cmocka_unit_test(test_address),
         cmocka_unit_test(test_hook_wakeup_fd),
+        cmocka_unit_test(test_stop_before_run),
         cmocka_unit_test(test_ack_after_commit_and_hook),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

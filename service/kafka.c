@@ -1,5 +1,5 @@
-/* run_kafka.c - the roles of `tapedeck run` in Kafka mode (see run_kafka.h). */
-#include "cli/run_kafka.h"
+/* kafka.c - the roles of `tapedeck run` in Kafka mode (see kafka.h). */
+#include "service/kafka.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -23,63 +23,19 @@
 
 #define POLL_MS 100
 
-static volatile sig_atomic_t stop_signal;
-
-static void on_stop(int signum)
-{
-    stop_signal = signum;
-}
-
-static void catch_stop_signals(void)
-{
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_stop;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-}
-
-static void print_ingest(const char *role, const td_ingest_t *ingest)
+static void print_ingest(td_service_t *service, const char *role, const td_ingest_t *ingest)
 {
     td_ingest_stats_t st;
     td_ingest_stats(ingest, &st);
-    printf("tapedeck run: %s: %" PRIu64 " message(s) consumed: %" PRIu64 " input(s), %" PRIu64 " output(s), %" PRIu64
-           " state record(s) archived; %" PRIu64 " duplicate input(s) and %" PRIu64
-           " duplicate output(s) dropped, %" PRIu64 " refused; %" PRIu64 " commit(s)\n",
-           role, st.messages, st.inputs, st.outputs, st.states, st.duplicate_inputs, st.duplicate_outputs, st.refused,
-           st.commits);
+    td_service__say(service,
+                    "tapedeck run: %s: %" PRIu64 " message(s) consumed: %" PRIu64 " input(s), %" PRIu64
+                    " output(s), %" PRIu64 " state record(s) archived; %" PRIu64 " duplicate input(s) and %" PRIu64
+                    " duplicate output(s) dropped, %" PRIu64 " refused; %" PRIu64 " commit(s)\n",
+                    role, st.messages, st.inputs, st.outputs, st.states, st.duplicate_inputs, st.duplicate_outputs,
+                    st.refused, st.commits);
 }
 
-/* ---- archiver ---- */
-
-static int run_archiver(td_cli_t *cli, const td_kafka_opts_t *kopts, td_tape_t *tape)
-{
-    char err[1024] = "";
-    td_ingest_t *ingest = NULL;
-    td_ingest_opts_t iopts = {.kafka = kopts,
-                              .inputs = true,
-                              .outputs = true,
-                              .batch_messages = (uint32_t)td_config_int(cli->config, "kafka.batch_messages"),
-                              .log = &cli->log};
-    td_err_t rc = td_ingest_new(&iopts, tape, &ingest, err, sizeof err);
-    if (rc == TD_OK) {
-        printf("tapedeck run: archiver consuming %s and %s from %s into the local tape in %s\n", kopts->input_topic,
-               kopts->output_topic, kopts->brokers, cli->data_dir);
-        fflush(stdout);
-    }
-    while (rc == TD_OK && !stop_signal) {
-        uint64_t n = 0;
-        rc = td_ingest_poll(ingest, POLL_MS, &n, err, sizeof err);
-    }
-    if (ingest)
-        print_ingest("archiver", ingest);
-    fflush(stdout);
-    td_ingest_destroy(ingest);
-    return rc == TD_OK ? TD_EXIT_OK : td_cli_fail(cli, rc, "%s", err);
-}
-
-/* ---- processor ---- */
+/* ---- processor: what it publishes ---- */
 
 typedef struct sym_state {
     char symbol[TD_SYMBOL_MAX + 1];
@@ -91,7 +47,6 @@ typedef struct sym_state {
 } sym_state_t;
 
 typedef struct proc {
-    td_cli_t *cli;
     const td_kafka_opts_t *kopts;
     td_tape_t *tape;
     td_kafka_producer_t *producer;
@@ -307,79 +262,7 @@ static td_err_t publish(proc_t *proc)
     return rc;
 }
 
-static int run_processor(td_cli_t *cli, const td_kafka_opts_t *kopts, td_tape_t *tape)
-{
-    char err[1024] = "";
-    proc_t proc = {.cli = cli,
-                   .kopts = kopts,
-                   .tape = tape,
-                   .state_interval_ms = td_config_int(cli->config, "kafka.state_interval_ms"),
-                   .err = err,
-                   .errlen = sizeof err};
-    td_buf_init(&proc.val);
-    td_buf_init(&proc.state);
-    proc.ev = malloc(sizeof *proc.ev);
-    td_host_opts_t host = {.batch_events = (uint32_t)td_config_int(cli->config, "tape.batch_events"), .log = &cli->log};
-    td_host_pipeline_config(cli->config, &host.pipeline);
-    td_ingest_t *ingest = NULL;
-    td_ingest_opts_t iopts = {.kafka = kopts,
-                              .inputs = true,
-                              .batch_messages = (uint32_t)td_config_int(cli->config, "kafka.batch_messages"),
-                              .log = &cli->log};
-    td_err_t rc = proc.ev ? TD_OK : TD_ERR_NOMEM;
-    if (rc == TD_OK)
-        rc = td_host_check_config(tape, &host.pipeline, err, sizeof err);
-    if (rc == TD_OK)
-        rc = td_kafka_producer_new(kopts, &cli->log, &proc.producer, err, sizeof err);
-    if (rc == TD_OK)
-        rc = td_kafka_producer_check_topic(proc.producer, kopts->output_topic, 30000, err, sizeof err);
-    if (rc == TD_OK)
-        rc = td_ingest_new(&iopts, tape, &ingest, err, sizeof err);
-    if (rc == TD_OK) {
-        printf("tapedeck run: processor consuming %s from %s into the local tape in %s, producing to %s (%s)\n",
-               kopts->input_topic, kopts->brokers, cli->data_dir, kopts->output_topic,
-               host.pipeline.paper ? "paper broker" : "broker.mode external: orders go to the gateway's router");
-        fflush(stdout);
-    }
-    uint64_t inputs = 0, outputs = 0;
-    bool first = true;
-    td_follow_t follow;
-    td_follow_init(&follow);
-    while (rc == TD_OK && !stop_signal) {
-        uint64_t n = 0;
-        rc = td_ingest_poll(ingest, POLL_MS, &n, err, sizeof err);
-        if (rc == TD_OK && (n > 0 || first)) {
-            td_host_stats_t st;
-            rc = td_follow_process(&follow, tape, &host, &st, err, sizeof err); /* the symbols that grew */
-            inputs += st.inputs;
-            outputs += st.outputs;
-        }
-        if (rc == TD_OK && (n > 0 || first || proc.state_due)) /* idle: the states held back */
-            rc = publish(&proc);
-        first = false;
-    }
-    if (rc == TD_OK) { /* stopped: every state that moved, so the archive ends where the processor did */
-        proc.final = true;
-        rc = publish(&proc);
-    }
-    if (ingest)
-        print_ingest("processor", ingest);
-    printf("tapedeck run: processor: %" PRIu64 " input(s) processed, %" PRIu64 " output(s); %" PRIu64
-           " output(s) and %" PRIu64 " state record(s) produced\n",
-           inputs, outputs, proc.outputs_produced, proc.states_produced);
-    fflush(stdout);
-    td_follow_fini(&follow);
-    td_ingest_destroy(ingest);
-    td_kafka_producer_destroy(proc.producer);
-    td_buf_fini(&proc.val);
-    td_buf_fini(&proc.state);
-    free(proc.syms);
-    free(proc.days);
-    free(proc.ev);
-    return rc == TD_OK ? TD_EXIT_OK : td_cli_fail(cli, rc, "%s", err);
-}
-
-/* ---- gateway ---- */
+/* ---- gateway: its hook and the router's callbacks ---- */
 
 /* The gateway process in Kafka mode. With broker.mode external it also runs the order router: its
  * tape mirrors both topics (core/kafka_ingest.h) so that the router (gateway/router.h) finds each
@@ -442,102 +325,279 @@ static td_err_t gw_hook(void *opaque, double burst_start, char *errbuf, size_t e
     return rc;
 }
 
-static int run_gateway(td_cli_t *cli, const td_kafka_opts_t *kopts, td_tape_t *tape)
+/* ---- the role's state ---- */
+
+/* The state of a Kafka role between td_service_start and td_service_destroy. */
+struct td_service_kafka {
+    td_kafka_opts_t kopts;
+    char client_id[64];
+    td_ingest_t *ingest; /* the archiver's and the processor's consumer (the gateway's is gw.ingest) */
+    proc_t proc;         /* the processor's */
+    td_host_opts_t host;
+    td_follow_t follow;
+    gw_t gw; /* the gateway's */
+    td_gw_kafka_t *journal;
+    int wakeup[2]; /* the consumer's signal to the server's loop: route new intents now */
+    bool external; /* broker.mode external: the gateway runs the order router */
+};
+
+/* ---- archiver ---- */
+
+static td_err_t archiver_start(td_service_t *service, td_service_kafka_t *k, char *err, size_t errlen)
 {
-    char err[1024] = "";
-    td_gw_kafka_t *journal = NULL;
-    gw_t gw = {.kopts = kopts, .tape = tape, .log = &cli->log};
-    int wakeup[2] = {-1, -1}; /* the consumer's signal to the server's loop: route new intents now */
-    td_buf_init(&gw.val);
-    td_gw_server_opts_t opts;
-    td_gw_server_opts_from_config(cli->config, &opts);
-    if (!*opts.token)
-        return td_cli_usage(cli, "gateway.token: expected a secret for the EA's HELLO, found nothing "
-                                 "(set it in the config or with --set gateway.token=...)");
-    td_pipeline_config_t clock_cfg; /* heartbeats close bars of the pipeline's timeframe, as on the local tape */
-    td_host_pipeline_config(cli->config, &clock_cfg);
-    opts.clock_timeframe_ms = (int64_t)clock_cfg.timeframe_s * 1000;
-    opts.clock_align_minutes = clock_cfg.day_offset_minutes;
-    bool external = td_config_int(cli->config, "broker.mode") != 0;
-    td_err_t rc = td_gw_kafka_new(kopts, tape, &cli->log, &journal, err, sizeof err);
-    if (rc == TD_OK && external) {
+    td_ingest_opts_t iopts = {.kafka = &k->kopts,
+                              .inputs = true,
+                              .outputs = true,
+                              .batch_messages = (uint32_t)td_config_int(service->opts.config, "kafka.batch_messages"),
+                              .log = service->opts.log};
+    td_err_t rc = td_ingest_new(&iopts, service->tape, &k->ingest, err, errlen);
+    if (rc == TD_OK) {
+        td_service__say(service, "tapedeck run: archiver consuming %s and %s from %s into the local tape in %s\n",
+                        k->kopts.input_topic, k->kopts.output_topic, k->kopts.brokers, service->opts.data_dir);
+        td_service__flush(service);
+    }
+    return rc;
+}
+
+static td_err_t archiver_run(td_service_t *service, td_service_kafka_t *k, char *err, size_t errlen)
+{
+    td_err_t rc = TD_OK;
+    while (rc == TD_OK && !*service->stop) {
+        uint64_t n = 0;
+        rc = td_ingest_poll(k->ingest, POLL_MS, &n, err, errlen);
+    }
+    print_ingest(service, "archiver", k->ingest);
+    td_service__flush(service);
+    return rc;
+}
+
+/* ---- processor ---- */
+
+static td_err_t processor_start(td_service_t *service, td_service_kafka_t *k, char *err, size_t errlen)
+{
+    proc_t *proc = &k->proc;
+    proc->kopts = &k->kopts;
+    proc->tape = service->tape;
+    proc->state_interval_ms = td_config_int(service->opts.config, "kafka.state_interval_ms");
+    proc->err = err;
+    proc->errlen = errlen;
+    td_buf_init(&proc->val);
+    td_buf_init(&proc->state);
+    proc->ev = malloc(sizeof *proc->ev);
+    k->host.batch_events = (uint32_t)td_config_int(service->opts.config, "tape.batch_events");
+    k->host.log = service->opts.log;
+    td_host_pipeline_config(service->opts.config, &k->host.pipeline);
+    td_ingest_opts_t iopts = {.kafka = &k->kopts,
+                              .inputs = true,
+                              .batch_messages = (uint32_t)td_config_int(service->opts.config, "kafka.batch_messages"),
+                              .log = service->opts.log};
+    td_err_t rc = proc->ev ? TD_OK : TD_ERR_NOMEM;
+    if (rc == TD_OK)
+        rc = td_host_check_config(service->tape, &k->host.pipeline, err, errlen);
+    if (rc == TD_OK)
+        rc = td_kafka_producer_new(&k->kopts, service->opts.log, &proc->producer, err, errlen);
+    if (rc == TD_OK)
+        rc = td_kafka_producer_check_topic(proc->producer, k->kopts.output_topic, 30000, err, errlen);
+    if (rc == TD_OK)
+        rc = td_ingest_new(&iopts, service->tape, &k->ingest, err, errlen);
+    if (rc == TD_OK) {
+        td_service__say(
+            service, "tapedeck run: processor consuming %s from %s into the local tape in %s, producing to %s (%s)\n",
+            k->kopts.input_topic, k->kopts.brokers, service->opts.data_dir, k->kopts.output_topic,
+            k->host.pipeline.paper ? "paper broker" : "broker.mode external: orders go to the gateway's router");
+        td_service__flush(service);
+    }
+    return rc;
+}
+
+static td_err_t processor_run(td_service_t *service, td_service_kafka_t *k, char *err, size_t errlen)
+{
+    proc_t *proc = &k->proc;
+    proc->err = err;
+    proc->errlen = errlen;
+    td_err_t rc = TD_OK;
+    uint64_t inputs = 0, outputs = 0;
+    bool first = true;
+    while (rc == TD_OK && !*service->stop) {
+        uint64_t n = 0;
+        rc = td_ingest_poll(k->ingest, POLL_MS, &n, err, errlen);
+        if (rc == TD_OK && (n > 0 || first)) {
+            td_host_stats_t st;
+            rc = td_follow_process(&k->follow, service->tape, &k->host, &st, err, errlen); /* the symbols that grew */
+            inputs += st.inputs;
+            outputs += st.outputs;
+        }
+        if (rc == TD_OK && (n > 0 || first || proc->state_due)) /* idle: the states held back */
+            rc = publish(proc);
+        first = false;
+    }
+    if (rc == TD_OK) { /* stopped: every state that moved, so the archive ends where the processor did */
+        proc->final = true;
+        rc = publish(proc);
+    }
+    print_ingest(service, "processor", k->ingest);
+    td_service__say(service,
+                    "tapedeck run: processor: %" PRIu64 " input(s) processed, %" PRIu64 " output(s); %" PRIu64
+                    " output(s) and %" PRIu64 " state record(s) produced\n",
+                    inputs, outputs, proc->outputs_produced, proc->states_produced);
+    td_service__flush(service);
+    return rc;
+}
+
+static void processor_fini(td_service_kafka_t *k)
+{
+    proc_t *proc = &k->proc;
+    td_kafka_producer_destroy(proc->producer);
+    td_buf_fini(&proc->val);
+    td_buf_fini(&proc->state);
+    free(proc->syms);
+    free(proc->days);
+    free(proc->ev);
+}
+
+/* ---- gateway ---- */
+
+static td_err_t gateway_start(td_service_t *service, td_service_kafka_t *k, char *err, size_t errlen)
+{
+    gw_t *gw = &k->gw;
+    const td_kafka_opts_t *kopts = &k->kopts;
+    gw->kopts = kopts;
+    gw->tape = service->tape;
+    gw->log = service->opts.log;
+    td_gw_server_opts_t opts; /* heartbeats close bars of the pipeline's timeframe, as on the local tape */
+    td_service__gateway_opts(service->opts.config, &opts);
+    k->external = td_config_int(service->opts.config, "broker.mode") != 0;
+    td_err_t rc = td_gw_kafka_new(kopts, service->tape, service->opts.log, &k->journal, err, errlen);
+    if (rc == TD_OK && k->external) {
         td_ingest_opts_t iopts = {.kafka = kopts,
                                   .inputs = true,
                                   .outputs = true,
-                                  .batch_messages = (uint32_t)td_config_int(cli->config, "kafka.batch_messages"),
-                                  .log = &cli->log};
-        rc = td_ingest_new(&iopts, tape, &gw.ingest, err, sizeof err);
+                                  .batch_messages =
+                                      (uint32_t)td_config_int(service->opts.config, "kafka.batch_messages"),
+                                  .log = service->opts.log};
+        rc = td_ingest_new(&iopts, service->tape, &gw->ingest, err, errlen);
         if (rc == TD_OK)
-            rc = td_kafka_producer_new(kopts, &cli->log, &gw.reports, err, sizeof err);
+            rc = td_kafka_producer_new(kopts, service->opts.log, &gw->reports, err, errlen);
         if (rc == TD_OK)
-            rc = td_router_new(cli->config, td_config_int(cli->config, "router.max_age_ms"), &cli->log, &gw.router);
-        if (rc == TD_OK && pipe2(wakeup, O_NONBLOCK | O_CLOEXEC) != 0)
-            rc = td_err_set(err, sizeof err, TD_ERR_IO, "gateway: pipe: %s", strerror(errno));
+            rc = td_router_new(service->opts.config, td_config_int(service->opts.config, "router.max_age_ms"),
+                               service->opts.log, &gw->router);
+        if (rc == TD_OK && pipe2(k->wakeup, O_NONBLOCK | O_CLOEXEC) != 0)
+            rc = td_err_set(err, errlen, TD_ERR_IO, "gateway: pipe: %s", strerror(errno));
         if (rc == TD_OK) {
-            td_router_set_report_fn(gw.router, gw_report, &gw);
-            td_router_set_read_time_fn(gw.router, gw_read_time, journal);
-            td_ingest_wakeup(gw.ingest, wakeup[1]);
+            td_router_set_report_fn(gw->router, gw_report, gw);
+            td_router_set_read_time_fn(gw->router, gw_read_time, k->journal);
+            td_ingest_wakeup(gw->ingest, k->wakeup[1]);
             opts.hook = gw_hook;
-            opts.hook_opaque = &gw;
-            opts.hook_interval_ms = td_config_int(cli->config, "router.interval_ms"); /* the safety net */
-            opts.hook_wakeup_fd = wakeup[0];
+            opts.hook_opaque = gw;
+            opts.hook_interval_ms = td_config_int(service->opts.config, "router.interval_ms"); /* the safety net */
+            opts.hook_wakeup_fd = k->wakeup[0];
         }
     }
     if (rc == TD_OK) {
-        opts.journal = td_gw_kafka_journal(journal);
-        rc = td_gw_server_new(&opts, NULL, &cli->log, &gw.server, err, sizeof err);
+        opts.journal = td_gw_kafka_journal(k->journal);
+        rc = td_gw_server_new(&opts, NULL, service->opts.log, &gw->server, err, errlen);
     }
     if (rc == TD_OK) {
+        td_service__set_server(service, gw->server);
         char addr[64];
-        td_gw_server_address(gw.server, addr, sizeof addr);
-        printf("tapedeck run: gateway listening on %s, producing to kafka topic %s at %s (acked sequence numbers in "
-               "the local tape in %s)%s\n",
-               addr, kopts->input_topic, kopts->brokers, cli->data_dir,
-               external ? "; order router following the output topic (broker.mode external)" : "");
-        fflush(stdout);
-        rc = td_gw_server_run(gw.server, err, sizeof err);
+        td_gw_server_address(gw->server, addr, sizeof addr);
+        td_service__say(service,
+                        "tapedeck run: gateway listening on %s, producing to kafka topic %s at %s (acked sequence "
+                        "numbers in the local tape in %s)%s\n",
+                        addr, kopts->input_topic, kopts->brokers, service->opts.data_dir,
+                        k->external ? "; order router following the output topic (broker.mode external)" : "");
+        td_service__flush(service);
     }
-    if (gw.server) {
-        td_gw_stats_t st;
-        td_gw_server_stats(gw.server, &st);
-        printf("tapedeck run: gateway stopped: %" PRIu64 " connection(s), %" PRIu64 " refused, %" PRIu64
-               " auth failure(s), %" PRIu64 " line(s), %" PRIu64 " event(s) delivered to kafka, %" PRIu64
-               " duplicate(s) dropped, %" PRIu64 " error(s), %" PRIu64 " commit(s)\n",
-               st.connections, st.refused, st.auth_failures, st.lines, st.events, st.duplicates, st.errors, st.commits);
-    }
-    if (gw.router) {
-        td_router_stats_t rs;
-        td_router_stats(gw.router, &rs);
-        printf("tapedeck run: router: %" PRIu64 " order(s) sent, %" PRIu64 " expired, %" PRIu64
-               " lost (a write cut off: resent), %" PRIu64
-               " resent to a new session; tick-to-order latency over %" PRIu64
-               " order(s): p50 %.3f ms, p99 %.3f ms, max %.3f ms\n",
-               rs.sent, rs.expired, rs.lost, rs.resent, rs.latency_n, rs.latency_p50_ms, rs.latency_p99_ms,
-               rs.latency_max_ms);
-    }
-    fflush(stdout);
-    td_ingest_destroy(gw.ingest); /* first: it signals wakeup[1] */
-    td_gw_server_destroy(gw.server);
-    td_router_destroy(gw.router);
-    for (int i = 0; i < 2; i++)
-        if (wakeup[i] >= 0)
-            close(wakeup[i]);
-    td_kafka_producer_destroy(gw.reports);
-    td_gw_kafka_destroy(journal);
-    td_buf_fini(&gw.val);
-    return rc == TD_OK ? TD_EXIT_OK : td_cli_fail(cli, rc, "%s", err);
+    return rc;
 }
 
-td_err_t td_run_kafka_push(td_cli_t *cli, const td_event_t *ev, char *errbuf, size_t errlen)
+static td_err_t gateway_run(td_service_t *service, td_service_kafka_t *k, char *err, size_t errlen)
+{
+    gw_t *gw = &k->gw;
+    td_err_t rc = td_gw_server_run(gw->server, err, errlen);
+    td_service__say_gateway(service, gw->server, "delivered to kafka");
+    if (gw->router)
+        td_service__say_router(service, gw->router);
+    td_service__flush(service);
+    return rc;
+}
+
+static void gateway_fini(td_service_t *service, td_service_kafka_t *k)
+{
+    gw_t *gw = &k->gw;
+    td_ingest_destroy(gw->ingest); /* first: it signals wakeup[1] */
+    gw->ingest = NULL;
+    td_service__set_server(service, NULL);
+    td_gw_server_destroy(gw->server);
+    td_router_destroy(gw->router);
+    for (int i = 0; i < 2; i++)
+        if (k->wakeup[i] >= 0)
+            close(k->wakeup[i]);
+    td_kafka_producer_destroy(gw->reports);
+    td_gw_kafka_destroy(k->journal);
+    td_buf_fini(&gw->val);
+}
+
+/* ---- the service ---- */
+
+td_err_t td_service__kafka_start(td_service_t *service, char *errbuf, size_t errlen)
+{
+    td_service_role_t role = service->opts.role;
+    td_service_kafka_t *k = calloc(1, sizeof *k);
+    if (!k)
+        return TD_ERR_NOMEM;
+    service->kafka_role = k;
+    k->wakeup[0] = k->wakeup[1] = -1;
+    td_buf_init(&k->gw.val);
+    td_follow_init(&k->follow);
+    td_kafka_opts_from_config(service->opts.config, NULL, &k->kopts);
+    snprintf(k->client_id, sizeof k->client_id, "tapedeck-%s",
+             role == TD_SERVICE_ARCHIVER    ? "archiver"
+             : role == TD_SERVICE_PROCESSOR ? "processor"
+                                            : "gateway");
+    k->kopts.client_id = k->client_id;
+    if (role == TD_SERVICE_ARCHIVER)
+        return archiver_start(service, k, errbuf, errlen);
+    if (role == TD_SERVICE_PROCESSOR)
+        return processor_start(service, k, errbuf, errlen);
+    TD_ASSERT(role == TD_SERVICE_GATEWAY);
+    return gateway_start(service, k, errbuf, errlen);
+}
+
+td_err_t td_service__kafka_run(td_service_t *service, char *errbuf, size_t errlen)
+{
+    td_service_kafka_t *k = service->kafka_role;
+    if (service->opts.role == TD_SERVICE_ARCHIVER)
+        return archiver_run(service, k, errbuf, errlen);
+    if (service->opts.role == TD_SERVICE_PROCESSOR)
+        return processor_run(service, k, errbuf, errlen);
+    return gateway_run(service, k, errbuf, errlen);
+}
+
+void td_service__kafka_fini(td_service_t *service)
+{
+    td_service_kafka_t *k = service->kafka_role;
+    if (!k)
+        return;
+    gateway_fini(service, k);
+    td_follow_fini(&k->follow);
+    td_ingest_destroy(k->ingest);
+    processor_fini(k);
+    free(k);
+    service->kafka_role = NULL;
+}
+
+td_err_t td_service_kafka_push(const td_config_t *config, td_log_t *log, const td_event_t *ev, char *errbuf,
+                               size_t errlen)
 {
     td_kafka_opts_t kopts;
-    td_kafka_opts_from_config(cli->config, "tapedeck-params", &kopts);
+    td_kafka_opts_from_config(config, "tapedeck-params", &kopts);
     td_kafka_producer_t *producer = NULL;
     td_buf_t val;
     td_buf_init(&val);
     td_err_t rc = td_codec_encode(ev, TD_CODEC_NO_OFFSET, &val);
     if (rc == TD_OK)
-        rc = td_kafka_producer_new(&kopts, &cli->log, &producer, errbuf, errlen);
+        rc = td_kafka_producer_new(&kopts, log, &producer, errbuf, errlen);
     if (rc == TD_OK)
         rc = td_kafka_producer_check_topic(producer, kopts.input_topic, 30000, errbuf, errlen);
     if (rc == TD_OK)
@@ -547,29 +607,4 @@ td_err_t td_run_kafka_push(td_cli_t *cli, const td_event_t *ev, char *errbuf, si
     td_kafka_producer_destroy(producer);
     td_buf_fini(&val);
     return rc;
-}
-
-int td_run_kafka(td_cli_t *cli, const char *role)
-{
-    td_kafka_opts_t kopts;
-    td_kafka_opts_from_config(cli->config, NULL, &kopts);
-    char client_id[64];
-    snprintf(client_id, sizeof client_id, "tapedeck-%s", role);
-    kopts.client_id = client_id;
-    char err[1024] = "";
-    td_tape_t *tape = NULL;
-    td_err_t rc = td_cli_open_tape(cli, false, &tape, err, sizeof err);
-    if (rc != TD_OK)
-        return td_cli_fail(cli, rc, "%s", err);
-    if (strcmp(role, "gateway") != 0)
-        catch_stop_signals(); /* the gateway's loop has its own */
-    int code;
-    if (strcmp(role, "archiver") == 0)
-        code = run_archiver(cli, &kopts, tape);
-    else if (strcmp(role, "processor") == 0)
-        code = run_processor(cli, &kopts, tape);
-    else
-        code = run_gateway(cli, &kopts, tape);
-    td_tape_close(tape);
-    return code;
 }
