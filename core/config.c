@@ -79,7 +79,7 @@ static const key_def_t keys[] = {
      "compact: threads compressing a sealed day file (1 = one xz block; more = blocks in parallel, the same bytes "
      "for any count > 1)"},
     {"gateway.listen", K_ADDR, "127.0.0.1:7878", 0, 0, NULL,
-     "HOST:PORT the gateway listens on for the EA (an IPv4 address; port 0 = any free port, printed at startup)"},
+     "HOST:PORT the gateway listens on for the EA (an IPv4 address or localhost; port 0 = any free port, printed at startup)"},
     {"gateway.token", K_STR, "", 0, 127, NULL,
      "shared secret the EA sends in HELLO, compared in constant time; required by tapedeck run --role gateway"},
     {"gateway.max_connections", K_INT, "16", 1, 1024, NULL, "EA connections served at once; one more gets BYE"},
@@ -217,7 +217,8 @@ static bool enum_index(const char *choices, const char *value, int64_t *idx)
     return false;
 }
 
-/* True for "A.B.C.D:PORT": a dotted IPv4 address and a decimal port 0..65535. */
+/* True for "A.B.C.D:PORT" or "localhost:PORT": a dotted IPv4 address (what the gateway binds,
+ * gateway/server.h) and a decimal port 0..65535. */
 static bool addr_valid(const char *value)
 {
     const char *colon = strrchr(value, ':');
@@ -227,7 +228,7 @@ static bool addr_valid(const char *value)
     memcpy(host, value, (size_t)(colon - value));
     host[colon - value] = '\0';
     struct in_addr addr;
-    if (inet_pton(AF_INET, host, &addr) != 1)
+    if (strcmp(host, "localhost") != 0 && inet_pton(AF_INET, host, &addr) != 1)
         return false;
     const char *p = colon + 1;
     size_t n = strlen(p);
@@ -290,9 +291,10 @@ static td_err_t parse_value(const key_def_t *k, const char *shown_key, const cha
     case K_ADDR:
         *num = 0;
         if (!addr_valid(value))
-            return td_err_set(errbuf, errlen, TD_ERR_CONFIG,
-                              "%s: %s: expected an IPv4 address and a port 0..65535 (HOST:PORT), found '%s'", where,
-                              shown_key, value);
+            return td_err_set(
+                errbuf, errlen, TD_ERR_CONFIG,
+                "%s: %s: expected an IPv4 address or localhost and a port 0..65535 (HOST:PORT), found '%s'", where,
+                shown_key, value);
         return TD_OK;
     }
     return TD_ERR_CONFIG;

@@ -121,6 +121,7 @@ static void test_overrides_and_edges(void **unused)
     assert_int_equal(td_config_set(config, "tape.sync", "commit", "--set", err, sizeof err), TD_OK);
     assert_string_equal(td_config_str(config, "tape.sync"), "commit");
     assert_int_equal(td_config_set(config, "gateway.listen", "127.0.0.1:65535", "--set", err, sizeof err), TD_OK);
+    assert_int_equal(td_config_set(config, "gateway.listen", "localhost:7878", "--set", err, sizeof err), TD_OK);
     td_config_destroy(config);
     unlink(path);
 }
