@@ -79,7 +79,8 @@ static const key_def_t keys[] = {
      "compact: threads compressing a sealed day file (1 = one xz block; more = blocks in parallel, the same bytes "
      "for any count > 1)"},
     {"gateway.listen", K_ADDR, "127.0.0.1:7878", 0, 0, NULL,
-     "HOST:PORT the gateway listens on for the EA (an IPv4 address or localhost; port 0 = any free port, printed at startup)"},
+     "HOST:PORT the gateway listens on for the EA (an IPv4 address or localhost; port 0 = any free port, printed at "
+     "startup)"},
     {"gateway.token", K_STR, "", 0, 127, NULL,
      "shared secret the EA sends in HELLO, compared in constant time; required by tapedeck run --role gateway"},
     {"gateway.max_connections", K_INT, "16", 1, 1024, NULL, "EA connections served at once; one more gets BYE"},
@@ -91,6 +92,9 @@ static const key_def_t keys[] = {
      "a connection that completes no line for this long is closed (heartbeats keep an EA alive)"},
     {"gateway.max_errors", K_INT, "10", 0, 1000000, NULL,
      "malformed lines tolerated per connection; one more closes it with BYE"},
+    {"gateway.max_ahead_ms", K_INT, "10000", 1, 86400000, NULL,
+     "a line whose time is more than this ahead of the gateway's clock gets ERR and is not appended (a future "
+     "time would close trading days early)"},
     {"router.max_age_ms", K_INT, "5000", 1, 86400000, NULL,
      "an order intent not sent to the EA this long after its input arrived is not sent: it is recorded as "
      "expired; one sent but not answered by the EA is resent to a new session only within this age"},

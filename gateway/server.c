@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "core/digest.h"
+#include "core/timeutil.h"
 #include "gateway/clock.h"
 #include "gateway/protocol.h"
 
@@ -417,6 +418,25 @@ static td_err_t emit_journal(void *opaque, td_event_t *ev)
     return journal_append(conn, conn->clock_seq, ev);
 }
 
+/* True (with the ERR sent and counted) when the line's time lies more than max_ahead_ms ahead of
+ * the gateway's wall clock (the loop's time, read once per iteration). */
+static bool refuse_ahead(conn_t *conn, const td_gw_msg_t *msg)
+{
+    td_gw_server_t *server = conn->server;
+    int64_t now_ms = (int64_t)(ev_now(server->loop) * 1000.0);
+    if (server->opts.max_ahead_ms <= 0 || msg->time_ms <= now_ms + server->opts.max_ahead_ms)
+        return false;
+    char now[32], found[32], message[160];
+    td_time_format_iso(now_ms, now);
+    td_time_format_iso(msg->time_ms, found);
+    snprintf(message, sizeof message,
+             "time: expected at most %" PRId64 " ms ahead of the gateway's clock (%s), found %s",
+             server->opts.max_ahead_ms, now, found);
+    server->stats.ahead++;
+    conn_err(conn, msg->seq, message);
+    return true;
+}
+
 static void handle_data(conn_t *conn, const char *line, size_t len)
 {
     td_gw_server_t *server = conn->server;
@@ -437,6 +457,8 @@ static void handle_data(conn_t *conn, const char *line, size_t len)
             conn->ack_pending = msg->seq;
         return;
     }
+    if (refuse_ahead(conn, msg))
+        return;
     switch (msg->verb) {
     case TD_GW_TICK:
     case TD_GW_SPEC:
@@ -1187,5 +1209,6 @@ void td_gw_server_opts_from_config(const td_config_t *config, td_gw_server_opts_
         .auth_timeout_ms = td_config_int(config, "gateway.auth_timeout_ms"),
         .idle_timeout_ms = td_config_int(config, "gateway.idle_timeout_ms"),
         .max_errors = (uint64_t)td_config_int(config, "gateway.max_errors"),
+        .max_ahead_ms = td_config_int(config, "gateway.max_ahead_ms"),
     };
 }

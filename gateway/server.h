@@ -13,6 +13,9 @@
  *   - answers a malformed line with ERR <seq or 0> <the parser's message> and counts it; more
  *     than max_errors errors close the connection with BYE; a line longer than max_line gets
  *     ERR 0 and is skipped up to its end (and counted);
+ *   - refuses (ERR, counted, not appended) a line whose time lies more than max_ahead_ms ahead of
+ *     the gateway's wall clock: one tick dated tomorrow would close today's trading day for its
+ *     symbol, and a HEARTBEAT dated 2030 every open day of every symbol (DESIGN invariant 9);
  *   - closes a connection that completes no line for idle_timeout_ms (a slow client).
  * HELLO's own sequence number is neither acknowledged nor recorded: WELCOME answers it. HEARTBEAT
  * and ACCOUNT are acknowledged and move the recorded sequence number (ACCOUNT is logged); a
@@ -84,6 +87,7 @@ typedef struct td_gw_server_opts {
     size_t max_line; /* bytes with the LF, <= TD_GW_LINE_MAX */
     int64_t auth_timeout_ms, idle_timeout_ms;
     uint64_t max_errors;
+    int64_t max_ahead_ms; /* > 0: a line timed further ahead of the wall clock is refused (ERR) */
     /* Optional: called on the loop's thread after every committed burst (with the monotonic time,
      * ev_time(), at which that burst's read began) and every hook_interval_ms (with 0), so that
      * the processor and the router of the same process can follow the tape. A hook returning an
@@ -111,7 +115,8 @@ typedef struct td_gw_stats {
     uint64_t lines;         /* complete lines read from authenticated connections */
     uint64_t events;        /* appended to the tape */
     uint64_t duplicates;    /* dropped: already on the tape */
-    uint64_t errors;        /* malformed or oversized lines */
+    uint64_t errors;        /* malformed, oversized or refused lines (those ahead of time included) */
+    uint64_t ahead;         /* lines refused for a time more than max_ahead_ms ahead of the clock */
     uint64_t commits;
 } td_gw_stats_t;
 

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The gateway against bad clients (bash /dev/tcp): no token, a wrong token, no HELLO in time, an
 # oversized line, garbage bytes, an unknown verb, too many errors, a slow client that never ends
-# a line, one connection too many - each gets its ERR/BYE or close - and a resend is dropped, not
-# appended twice. Afterwards the same gateway still serves a good client. No real data needed.
+# a line, lines dated ahead of the clock, one connection too many - each gets its ERR/BYE or close -
+# and a resend is dropped, not appended twice. Afterwards the same gateway still serves a good client. No real data needed.
 . "$(dirname "$0")/lib.sh"
 
 kill_services_on_exit
@@ -99,6 +99,17 @@ expect_line resend "WELCOME${T}version=1${T}acked=5"
 expect_line resend "ACK${T}9"
 gateway_alive "a resend"
 
+# a tick dated tomorrow and a HEARTBEAT dated 2030 (issue 19, defect 3): ERR each, not appended
+# and not acknowledged, so they close no trading day; the next session resumes at acked=9
+now_ms=$(date +%s%3N)
+{ echo "$HELLO"; tick 10 $((now_ms + 86400000)); printf 'HEARTBEAT\t11\ttime=1893456000000\n'; } > "$TD_WORK/ahead.in"
+session ahead
+expect_line ahead "ERR${T}10${T}time: expected at most 10000 ms ahead of the gateway's clock"
+expect_line ahead "ERR${T}11${T}time: expected at most 10000 ms ahead of the gateway's clock"
+grep -q "^ACK" "$TD_WORK/ahead.out" && fail "a line ahead of the clock was acknowledged: $(tr '\t' ' ' < "$TD_WORK/ahead.out")"
+gateway_alive "lines ahead of the clock"
+pass "a tick a day ahead and a heartbeat dated 2030: ERR each, nothing appended or acknowledged"
+
 # one connection too many: three idle ones are served, the fourth gets BYE
 exec 4<>/dev/tcp/127.0.0.1/$PORT 5<>/dev/tcp/127.0.0.1/$PORT 6<>/dev/tcp/127.0.0.1/$PORT
 : > "$TD_WORK/fourth.in"
@@ -121,7 +132,8 @@ wait "$GW"
 rc=$?
 set -e
 [ "$rc" -eq 0 ] || fail "the gateway exited $rc on SIGTERM"
-grep -q "gateway stopped: .* 4 event(s) appended, 1 duplicate(s) dropped" "$TD_WORK/gw.out" || fail "summary: $(cat "$TD_WORK/gw.out")"
+grep -q "gateway stopped: .* 4 event(s) appended, 1 duplicate(s) dropped, [0-9]* error(s) (2 ahead of the clock)" "$TD_WORK/gw.out" ||
+  fail "summary: $(cat "$TD_WORK/gw.out")"
 td --data-dir "$dir" dump --symbol EURUSD | awk -F, '$3 == "\"kind\":\"tick\"" { print $5 }' > "$TD_WORK/ticks"
 printf '"time_ms":%s\n' 1549238400000 1549238400100 1549238400400 1549238400500 | cmp - "$TD_WORK/ticks" ||
   fail "the tape's ticks: $(cat "$TD_WORK/ticks")"
