@@ -174,10 +174,8 @@ typedef struct feed {
     /* the message map: seq first_msg + i -> map[i] */
     uint32_t *map;
     size_t n_map, cap_map;
-    size_t next_tick;   /* the first tick not mapped yet */
-    td_buf_t exec_text; /* the EXEC lines' fields after the sequence number, one after another */
-    size_t *exec_off;   /* start of report i in exec_text; exec_off[n_exec] = its end */
-    int64_t *exec_time; /* report i's time (its tick's), for the pace */
+    size_t next_tick;  /* the first tick not mapped yet */
+    td_event_t *execs; /* the EXEC reports (symbol, time: its tick's, the report) */
     size_t n_exec, cap_exec;
     /* heartbeats */
     int64_t hb_ms, hb_next;
@@ -220,6 +218,7 @@ typedef struct feed {
     td_gw_lines_t lines;
     double pace_wall0;
     int64_t pace_time0;
+    td_gw_reply_t reply; /* the gateway's line being handled */
     char err[1024];
 } feed_t;
 
@@ -271,17 +270,6 @@ static int tick_cmp(const void *a, const void *b)
     return x->order < y->order ? -1 : x->order > y->order;
 }
 
-/* A fixed-point value as the shortest exact decimal. */
-static const char *dec(int64_t v, char buf[40])
-{
-    int n = td_fx_format(v, 8, buf, 40);
-    while (n > 0 && buf[n - 1] == '0')
-        buf[--n] = '\0';
-    if (n > 0 && buf[n - 1] == '.')
-        buf[--n] = '\0';
-    return buf;
-}
-
 static int64_t first_time(const feed_t *feed)
 {
     return feed->n_ticks ? feed->ticks[0].time_ms : 0;
@@ -289,40 +277,32 @@ static int64_t first_time(const feed_t *feed)
 
 static td_err_t format_message(feed_t *feed, uint64_t seq, td_buf_t *out)
 {
-    char a[40], b[40], c[40], d[40], e[40], f[40], g[40], h[40];
+    td_gw_msg_t msg;
+    memset(&msg, 0, sizeof msg);
+    msg.seq = seq;
     if (seq < feed->first_msg) {
-        static const char *modes[] = {"disabled", "points", "money", "interest"};
         const feed_symbol_t *sym = &feed->syms[seq - SEQ_SPEC];
-        const td_symbol_spec_t *s = &sym->spec;
-        return td_buf_printf(out,
-                             "SPEC\t%" PRIu64 "\tsymbol=%s\ttime=%" PRId64 "\tdigits=%u\tcontract_size=%s\ttick_size=%s"
-                             "\ttick_value=%s\tswap_long=%s\tswap_short=%s\tswap_mode=%s\ttriple_swap_weekday=%u"
-                             "\tvolume_step=%s\tvolume_min=%s\tvolume_max=%s\n",
-                             seq, sym->name, first_time(feed), s->digits, dec(s->contract_size, a),
-                             dec(s->tick_size, b), dec(s->tick_value, c), dec(s->swap_long, d), dec(s->swap_short, e),
-                             modes[(unsigned)s->swap_mode & 3], s->triple_swap_weekday, dec(s->volume_step, f),
-                             dec(s->volume_min, g), dec(s->volume_max, h));
+        msg.verb = TD_GW_SPEC;
+        snprintf(msg.ev.symbol, sizeof msg.ev.symbol, "%s", sym->name);
+        msg.ev.time_ms = first_time(feed);
+        msg.ev.u.spec = sym->spec;
+        return td_gw_format_msg(out, &msg);
     }
     uint32_t m = feed->map[seq - feed->first_msg];
     if (m & MSG_EXEC) {
-        size_t i = m & MSG_INDEX;
-        td_err_t rc = td_buf_printf(out, "EXEC\t%" PRIu64, seq);
-        if (rc == TD_OK)
-            rc = td_buf_append(out, feed->exec_text.ptr + feed->exec_off[i], feed->exec_off[i + 1] - feed->exec_off[i]);
-        return rc;
+        msg.verb = TD_GW_EXEC;
+        msg.ev = feed->execs[m & MSG_INDEX];
+    } else if (m & MSG_HEARTBEAT) {
+        msg.verb = TD_GW_HEARTBEAT;
+        msg.time_ms = feed->hb_time[m & MSG_INDEX];
+    } else {
+        const feed_tick_t *k = &feed->ticks[m];
+        msg.verb = TD_GW_TICK;
+        snprintf(msg.ev.symbol, sizeof msg.ev.symbol, "%s", feed->syms[k->sym].name);
+        msg.ev.time_ms = k->time_ms;
+        msg.ev.u.tick = (td_tick_t){k->bid, k->ask, k->last, k->volume, k->flags};
     }
-    if (m & MSG_HEARTBEAT)
-        return td_buf_printf(out, "HEARTBEAT\t%" PRIu64 "\ttime=%" PRId64 "\n", seq, feed->hb_time[m & MSG_INDEX]);
-    const feed_tick_t *k = &feed->ticks[m];
-    td_err_t rc = td_buf_printf(out, "TICK\t%" PRIu64 "\tsymbol=%s\ttime=%" PRId64 "\tbid=%s\task=%s", seq,
-                                feed->syms[k->sym].name, k->time_ms, dec(k->bid, a), dec(k->ask, b));
-    if (rc == TD_OK && k->last)
-        rc = td_buf_printf(out, "\tlast=%s", dec(k->last, c));
-    if (rc == TD_OK && k->volume)
-        rc = td_buf_printf(out, "\tvolume=%s", dec(k->volume, d));
-    if (rc == TD_OK && k->flags)
-        rc = td_buf_printf(out, "\tflags=%" PRIu32, k->flags);
-    return rc == TD_OK ? td_buf_append(out, "\n", 1) : rc;
+    return td_gw_format_msg(out, &msg);
 }
 
 static int64_t message_time(const feed_t *feed, uint64_t seq)
@@ -335,7 +315,7 @@ static int64_t message_time(const feed_t *feed, uint64_t seq)
         return feed->ticks[feed->next_tick < feed->n_ticks ? feed->next_tick : feed->n_ticks - 1].time_ms;
     uint32_t m = feed->map[seq - feed->first_msg];
     if (m & MSG_EXEC) /* an EXEC carries the time of the tick it follows */
-        return feed->exec_time[m & MSG_INDEX];
+        return feed->execs[m & MSG_INDEX].time_ms;
     if (m & MSG_HEARTBEAT)
         return feed->hb_time[m & MSG_INDEX];
     return feed->ticks[m].time_ms;
@@ -401,37 +381,24 @@ static td_err_t map_add(feed_t *feed, uint32_t entry)
     return TD_OK;
 }
 
-/* Stores the fields of one EXEC report (after the sequence number) and maps it to the next seq. */
+/* Stores one EXEC report and maps it to the next seq. */
 static td_err_t add_exec(feed_t *feed, const char *symbol, int64_t time_ms, const td_exec_report_t *x)
 {
-    char a[40], b[40], c[40], d[40], e[40];
-    if (feed->n_exec + 2 > feed->cap_exec) {
+    if (feed->n_exec == feed->cap_exec) {
         size_t cap = feed->cap_exec ? feed->cap_exec * 2 : 256;
-        size_t *p = realloc(feed->exec_off, cap * sizeof *p);
-        if (p)
-            feed->exec_off = p;
-        int64_t *q = p ? realloc(feed->exec_time, cap * sizeof *q) : NULL;
-        if (!q)
+        td_event_t *p = realloc(feed->execs, cap * sizeof *p);
+        if (!p)
             return TD_ERR_NOMEM;
-        feed->exec_time = q;
+        feed->execs = p;
         feed->cap_exec = cap;
     }
-    feed->exec_off[feed->n_exec] = feed->exec_text.len;
-    td_err_t rc = td_buf_printf(&feed->exec_text,
-                                "\tsymbol=%s\ttime=%" PRId64 "\tintent=%s\tdeal=%" PRIu64 "\torder=%" PRIu64
-                                "\tposition=%" PRIu64 "\tside=%s\tprice=%s\tvolume=%s\tcommission=%s\tswap=%s"
-                                "\tprofit=%s\tstatus=filled%s%s\n",
-                                symbol, time_ms, x->intent_id, x->deal_id, x->order_id, x->position_id,
-                                x->side == TD_SIDE_BUY ? "buy" : "sell", dec(x->price, a), dec(x->volume, b),
-                                dec(x->commission, c), dec(x->swap, d), dec(x->profit, e),
-                                x->reason[0] ? "\treason=" : "", x->reason);
-    if (rc != TD_OK) {
-        feed->exec_text.len = feed->exec_off[feed->n_exec];
-        return rc;
-    }
-    feed->exec_time[feed->n_exec] = time_ms;
-    feed->exec_off[++feed->n_exec] = feed->exec_text.len;
-    return map_add(feed, (uint32_t)(feed->n_exec - 1) | MSG_EXEC);
+    td_event_t *ev = &feed->execs[feed->n_exec];
+    memset(ev, 0, sizeof *ev);
+    ev->kind = TD_EV_EXEC_REPORT;
+    snprintf(ev->symbol, sizeof ev->symbol, "%s", symbol);
+    ev->time_ms = time_ms;
+    ev->u.exec = *x;
+    return map_add(feed, (uint32_t)feed->n_exec++ | MSG_EXEC);
 }
 
 /* An intent's fill mapped at seq: counted once, in the journal when it is new there. */
@@ -553,58 +520,25 @@ static td_err_t map_step(feed_t *feed)
 
 /* ---- orders ---- */
 
-/* Splits "KEY=VALUE" fields of an ORDER line; returns the value of key or NULL. */
-static const char *order_field(const char *line, size_t len, const char *key, size_t *vlen)
+/* Parses an ORDER's fields (the line after "ORDER<TAB>") into intent and its symbol's index; false
+ * when malformed or of a symbol the feed does not send. */
+static bool order_parse(feed_t *feed, const char *fields, size_t len, td_order_intent_t *intent, size_t *sym_index)
 {
-    size_t klen = strlen(key);
-    const char *p = line, *end = line + len;
-    while (p < end) {
-        const char *tab = memchr(p, '\t', (size_t)(end - p));
-        const char *fend = tab ? tab : end;
-        if ((size_t)(fend - p) > klen && memcmp(p, key, klen) == 0 && p[klen] == '=') {
-            *vlen = (size_t)(fend - p) - klen - 1;
-            return p + klen + 1;
-        }
-        p = fend + 1;
-    }
-    return NULL;
-}
-
-static bool order_price(const char *line, size_t len, const char *key, int64_t *v)
-{
-    size_t n = 0;
-    const char *p = order_field(line, len, key, &n);
-    int rounded = 0;
-    return p && td_fx_parse(p, n, v, &rounded) == TD_OK && *v >= 0;
-}
-
-/* Parses an ORDER's fields into intent and its symbol's index; false when malformed. */
-static bool order_parse(feed_t *feed, const char *line, size_t len, td_order_intent_t *intent, size_t *sym_index)
-{
-    memset(intent, 0, sizeof *intent);
-    size_t n = 0, sym_n = 0, side_n = 0;
-    const char *id = order_field(line, len, "intent", &n);
-    if (!id || n == 0 || n > TD_ID_MAX || memchr(id, '\n', n))
+    static const char verb[] = "ORDER\t";
+    char line[TD_GW_LINE_MAX + sizeof verb];
+    td_gw_reply_t reply;
+    char err[256];
+    if (len >= TD_GW_LINE_MAX)
         return false;
-    memcpy(intent->intent_id, id, n);
-    const char *sym = order_field(line, len, "symbol", &sym_n);
-    const char *side = order_field(line, len, "side", &side_n);
-    if (!sym || !side)
+    memcpy(line, verb, sizeof verb - 1);
+    memcpy(line + sizeof verb - 1, fields, len);
+    if (td_gw_parse_reply(line, sizeof verb - 1 + len, &reply, err, sizeof err) != TD_OK || reply.verb != TD_GW_ORDER)
         return false;
-    *sym_index = feed->n_syms;
-    for (size_t i = 0; i < feed->n_syms; i++)
-        if (strlen(feed->syms[i].name) == sym_n && memcmp(feed->syms[i].name, sym, sym_n) == 0)
-            *sym_index = i;
-    if (*sym_index == feed->n_syms)
-        return false;
-    if (side_n == 3 && memcmp(side, "buy", 3) == 0)
-        intent->side = TD_SIDE_BUY;
-    else if (side_n == 4 && memcmp(side, "sell", 4) == 0)
-        intent->side = TD_SIDE_SELL;
-    else
-        return false;
-    return order_price(line, len, "volume", &intent->volume) && order_price(line, len, "sl", &intent->stop_loss) &&
-           order_price(line, len, "tp", &intent->take_profit);
+    *intent = reply.intent;
+    for (*sym_index = 0; *sym_index < feed->n_syms; ++*sym_index)
+        if (strcmp(feed->syms[*sym_index].name, reply.symbol) == 0)
+            return true;
+    return false;
 }
 
 /* Queues an order in its symbol's fill model. A live order is journaled first (so a restart
@@ -805,43 +739,56 @@ static bool on_gateway_line(void *opaque, const char *line, size_t len, bool ove
     feed_t *feed = opaque;
     if (oversized)
         return true;
-    if (len > 4 && memcmp(line, "ACK\t", 4) == 0) {
-        uint64_t seq;
-        if (field_u64(line + 4, len - 4, &seq) && seq > feed->acked)
-            feed->acked = seq;
-    } else if (len > 4 && memcmp(line, "ERR\t", 4) == 0) {
+    td_gw_reply_t *reply = &feed->reply;
+    if (td_gw_parse_reply(line, len, reply, feed->err, sizeof feed->err) != TD_OK) {
+        if (len > 6 && memcmp(line, "ORDER\t", 6) == 0) { /* counted as a malformed order */
+            on_order(feed, line + 6, len - 6);
+            return true;
+        }
+        feed->errors++;
+        if (feed->errors <= 10)
+            fprintf(stderr, "tapedeck feed: gateway: an unreadable line (%s): %.*s\n", feed->err,
+                    (int)(len > 300 ? 300 : len), line);
+        return true;
+    }
+    switch (reply->verb) {
+    case TD_GW_ACK:
+        if (reply->seq > feed->acked)
+            feed->acked = reply->seq;
+        break;
+    case TD_GW_ERR:
         feed->errors++;
         if (!feed->welcomed)
             feed->refused = true;
         if (feed->errors <= 10)
             fprintf(stderr, "tapedeck feed: gateway: %.*s\n", (int)(len > 300 ? 300 : len), line);
-    } else if (len > 8 && memcmp(line, "WELCOME\t", 8) == 0) {
-        const char *p = memmem(line, len, "acked=", 6);
-        uint64_t acked = 0;
-        if (p && field_u64(p + 6, len - (size_t)(p + 6 - line), &acked)) {
-            if (acked < feed->acked && !feed->drop_every)
-                fprintf(stderr,
-                        "tapedeck feed: the gateway has up to %" PRIu64 ", the state file says %" PRIu64
-                        " was acknowledged: resending from %" PRIu64 "\n",
-                        acked, feed->acked, acked + 1);
-            /* --drop-every resends all it has not seen acknowledged, as an EA with a file of unacked
-             * lines does; the gateway drops what it already has */
-            uint64_t from = feed->drop_every && feed->acked < acked ? feed->acked : acked;
-            feed->acked = acked;
-            feed->next = from + 1 < SEQ_SPEC ? SEQ_SPEC : from + 1;
-            feed->welcomed = true;
-            td_err_t rc = catch_up(feed, acked);
-            if (rc != TD_OK)
-                feed->broker_rc = rc;
-        }
-    } else if (len > 6 && memcmp(line, "ORDER\t", 6) == 0) {
-        on_order(feed, line + 6, len - 6);
-    } else if (len >= 3 && memcmp(line, "BYE", 3) == 0) {
+        break;
+    case TD_GW_WELCOME: {
+        uint64_t acked = reply->acked;
+        if (acked < feed->acked && !feed->drop_every)
+            fprintf(stderr,
+                    "tapedeck feed: the gateway has up to %" PRIu64 ", the state file says %" PRIu64
+                    " was acknowledged: resending from %" PRIu64 "\n",
+                    acked, feed->acked, acked + 1);
+        /* --drop-every resends all it has not seen acknowledged, as an EA with a file of unacked
+         * lines does; the gateway drops what it already has */
+        uint64_t from = feed->drop_every && feed->acked < acked ? feed->acked : acked;
+        feed->acked = acked;
+        feed->next = from + 1 < SEQ_SPEC ? SEQ_SPEC : from + 1;
+        feed->welcomed = true;
+        td_err_t rc = catch_up(feed, acked);
+        if (rc != TD_OK)
+            feed->broker_rc = rc;
+        break;
+    }
+    case TD_GW_ORDER: on_order(feed, line + 6, len - 6); break;
+    case TD_GW_BYE:
         feed->bye = true;
         if (!feed->welcomed)
             feed->refused = true;
-        snprintf(feed->bye_reason, sizeof feed->bye_reason, "%.*s", (int)(len > 4 ? len - 4 : 0), line + 4);
+        snprintf(feed->bye_reason, sizeof feed->bye_reason, "%.255s", reply->text);
         return false;
+    default: break;
     }
     return true;
 }
@@ -874,9 +821,11 @@ static bool session_open(feed_t *feed)
     int one = 1;
     setsockopt(feed->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     fcntl(feed->fd, F_SETFL, fcntl(feed->fd, F_GETFL) | O_NONBLOCK);
-    td_err_t rc = td_buf_printf(&feed->out, "HELLO\t1\tversion=%d\taccount=%s\tterminal=%s\ttoken=%s\n",
-                                TD_GW_PROTOCOL_VERSION, feed->account, feed->terminal, feed->token);
-    return rc == TD_OK;
+    td_gw_msg_t hello = {.verb = TD_GW_HELLO, .seq = 1, .hello.version = TD_GW_PROTOCOL_VERSION};
+    snprintf(hello.hello.account, sizeof hello.hello.account, "%s", feed->account);
+    snprintf(hello.hello.terminal, sizeof hello.hello.terminal, "%s", feed->terminal);
+    snprintf(hello.hello.token, sizeof hello.hello.token, "%s", feed->token);
+    return td_gw_format_msg(&feed->out, &hello) == TD_OK;
 }
 
 /* Writes what is queued; false when the connection failed. */
@@ -1220,8 +1169,7 @@ static void feed_fini(feed_t *feed)
     td_gw_lines_fini(&feed->lines);
     free(feed->ticks);
     free(feed->map);
-    free(feed->exec_off);
-    free(feed->exec_time);
+    free(feed->execs);
     free(feed->hb_time);
     free(feed->intents);
     for (size_t i = 0; i < feed->n_jorders; i++)
@@ -1231,7 +1179,6 @@ static void feed_fini(feed_t *feed)
         free(feed->pending[i]);
     if (feed->journal_fd >= 0)
         close(feed->journal_fd);
-    td_buf_fini(&feed->exec_text);
     td_outbuf_fini(&feed->fills);
 }
 
@@ -1244,7 +1191,6 @@ int td_cmd_feed(td_cli_t *cli, int argc, char **argv)
         .cli = cli, .terminal = "tapedeck feed", .retry_s = 10, .fd = -1, .journal_fd = -1, .window = WINDOW_DEFAULT};
     td_buf_init(&feed->out);
     td_gw_lines_init(&feed->lines, TD_GW_LINE_MAX);
-    td_buf_init(&feed->exec_text);
     td_outbuf_init(&feed->fills);
     const char *format_name = NULL, *symbol = NULL, *synthetic = NULL, *date = NULL;
     bool fast = false;
