@@ -24,7 +24,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
-#include "cli/synthetic.h"
+#include "feed/synthetic.h"
 #include "core/digest.h"
 #include "core/timeutil.h"
 #include "host/host.h"

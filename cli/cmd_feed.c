@@ -1,7 +1,7 @@
 /* cmd_feed.c - `tapedeck feed`: the MT5 stand-in, the EA's side of the line protocol over TCP.
  *
  * Its ticks come from tick files (td_import_file; SYMBOL=FILE or --symbol's) or from the built-in
- * synthetic day (cli/synthetic.h); several symbols are merged in time order. HELLO is 1, the symbol specs 2..1+S,
+ * synthetic day (feed/synthetic.h); several symbols are merged in time order. HELLO is 1, the symbol specs 2..1+S,
  * then the messages: the ticks in time order, each followed by the EXEC reports of the fills it
  * caused (below), and with --heartbeat-s a HEARTBEAT at every N seconds of tick time plus one at
  * the end of the last tick's trading day (its bars and the day close on it, gateway/clock.h). The
@@ -54,7 +54,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
-#include "cli/synthetic.h"
+#include "feed/synthetic.h"
 #include "core/fixed.h"
 #include "core/timeutil.h"
 #include "gateway/clock.h"
