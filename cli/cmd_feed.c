@@ -10,23 +10,13 @@
  * the gateway stands and the feed sends from N + 1. The gateway does not record HELLO's sequence
  * number, so every session's HELLO is 1.
  *
- * The paper broker: an ORDER from the gateway is queued in the shared fill model (td_fill_submit)
- * of its symbol and filled at the next tick of that symbol the feed queues (td_fill_on_tick), which
- * also checks the position's stop-loss and take-profit; each resulting deal is sent as an EXEC line
- * right after that tick. An intent id the feed has already received is refused (counted, never
- * executed twice): the EA's guard against an ORDER sent twice.
+ * The paper broker (feed/broker.h): an ORDER from the gateway is filled with the shared fill model
+ * at the next tick of its symbol; each deal is sent as an EXEC line right after that tick.
  *
  * Durability (--state FILE): FILE holds the last acknowledged and highest sent sequence numbers
- * (rewritten atomically a few times a second); FILE.broker is the broker's journal, appended and
- * flushed to disk (fdatasync) line by line, like the terminal's trade history:
- *   order <TAB> AT <TAB> <the ORDER line's fields>   before the order enters the fill model; AT is
- *                                                    the index of the next tick to be mapped
- *   exec <TAB> SEQ <TAB> INTENT                      before the EXEC line SEQ of an intent's fill
- *                                                    is sent (stop/target exits are not intents)
- * A restarted feed reads the journal: every intent id in it is refused again, and the message map
- * is rebuilt exactly by submitting each journaled order at its AT while mapping (the fill model is
- * deterministic), up to what the gateway holds, before anything new is sent. The executions per
- * intent id are counted from the journal's exec lines: across restarts, never in memory only.
+ * (rewritten atomically a few times a second); FILE.broker is the broker's journal. A restarted feed
+ * rebuilds the message map exactly from it, up to what the gateway holds, before anything new is
+ * sent.
  *
  * --sync-bars (deterministic fills): a message that can close a bar - a tick in a later bar than
  * its symbol's last event, a heartbeat that makes a Clock event (the gateway's rule, mirrored), an
@@ -54,6 +44,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "feed/broker.h"
 #include "feed/synthetic.h"
 #include "core/fixed.h"
 #include "core/timeutil.h"
@@ -62,10 +53,8 @@
 #include "gateway/server.h"
 #include "host/host.h"
 #include "import/import.h"
-#include "processors/fill.h"
 
 #define SEQ_SPEC 2
-#define SYMBOLS_MAX 64
 #define OUT_HIGH (256u * 1024)
 #define WAIT_ACK_S 30.0
 #define PENDING_MAX 64
@@ -128,7 +117,6 @@ static void help(void)
 typedef struct feed_symbol {
     char name[TD_SYMBOL_MAX + 1];
     td_symbol_spec_t spec;
-    td_fill_t fill;
     int64_t last_ms; /* the gateway's clock rule, mirrored: the last event time of the symbol */
 } feed_symbol_t;
 
@@ -146,23 +134,13 @@ typedef struct feed_tick {
 #define MSG_HEARTBEAT 0x40000000u
 #define MSG_INDEX 0x3fffffffu
 
-typedef struct feed_intent {
-    char id[TD_ID_MAX + 1];
-    uint32_t executions; /* from the journal's exec lines (or in memory without --state) */
-} feed_intent_t;
-
-typedef struct journal_order {
-    size_t at;    /* submit before mapping this tick */
-    char *fields; /* the ORDER line's fields */
-} journal_order_t;
-
 typedef struct feed {
     td_cli_t *cli;
     const char *account, *token, *terminal, *state_path;
     struct sockaddr_in addr;
     double speed; /* 0 = as fast as possible */
     double retry_s;
-    feed_symbol_t syms[SYMBOLS_MAX];
+    feed_symbol_t syms[TD_FEED_SYMBOLS_MAX];
     size_t n_syms;
     uint32_t cur_sym;    /* the symbol collect() is reading */
     int64_t synth_until; /* --hours: synthetic ticks before this time only */
@@ -187,18 +165,9 @@ typedef struct feed {
     int64_t tf_ms;
     int day_offset_minutes;
     uint64_t barrier_seq; /* nothing after a step ending here is mapped before it is acked */
-    /* the paper broker */
-    td_outbuf_t fills;
-    feed_intent_t *intents; /* every intent id ever received, in arrival order */
-    size_t n_intents, cap_intents;
-    uint64_t orders_executed, repeats_refused, orders_bad, exits, deals;
+    td_feed_broker_t *broker;
     td_err_t broker_rc; /* sticky: the fill model or the journal failed; the feed stops */
     double linger_s;
-    /* the journal */
-    int journal_fd;
-    journal_order_t *jorders; /* orders read from the journal, submitted again while mapping */
-    size_t n_jorders, j_next;
-    uint64_t journal_exec_max;  /* highest EXEC seq recorded in the journal */
     char *pending[PENDING_MAX]; /* ORDERs read before WELCOME: handled after it */
     size_t n_pending;
     /* progress */
@@ -275,6 +244,12 @@ static int64_t first_time(const feed_t *feed)
     return feed->n_ticks ? feed->ticks[0].time_ms : 0;
 }
 
+/* the time of the last tick mapped (0 before the first): an order's arrival time */
+static int64_t last_tick_time(const feed_t *feed)
+{
+    return feed->next_tick ? feed->ticks[feed->next_tick - 1].time_ms : 0;
+}
+
 static td_err_t format_message(feed_t *feed, uint64_t seq, td_buf_t *out)
 {
     td_gw_msg_t msg;
@@ -321,49 +296,6 @@ static int64_t message_time(const feed_t *feed, uint64_t seq)
     return feed->ticks[m].time_ms;
 }
 
-/* ---- the journal ---- */
-
-/* Appends one line and flushes it to disk. A failure is sticky: the broker stops. */
-static td_err_t journal_write(feed_t *feed, const char *line, size_t len)
-{
-    if (feed->journal_fd < 0)
-        return TD_OK;
-    size_t off = 0;
-    while (off < len) {
-        ssize_t n = write(feed->journal_fd, line + off, len - off);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return TD_ERR_IO;
-        off += (size_t)n;
-    }
-    return fdatasync(feed->journal_fd) == 0 ? TD_OK : TD_ERR_IO;
-}
-
-static feed_intent_t *intent_find(feed_t *feed, const char *id)
-{
-    for (size_t i = feed->n_intents; i-- > 0;)
-        if (strcmp(feed->intents[i].id, id) == 0)
-            return &feed->intents[i];
-    return NULL;
-}
-
-static feed_intent_t *intent_add(feed_t *feed, const char *id)
-{
-    if (feed->n_intents == feed->cap_intents) {
-        size_t cap = feed->cap_intents ? feed->cap_intents * 2 : 64;
-        feed_intent_t *p = realloc(feed->intents, cap * sizeof *p);
-        if (!p)
-            return NULL;
-        feed->intents = p;
-        feed->cap_intents = cap;
-    }
-    feed_intent_t *it = &feed->intents[feed->n_intents++];
-    memset(it, 0, sizeof *it);
-    snprintf(it->id, sizeof it->id, "%s", id);
-    return it;
-}
-
 /* ---- the message map ---- */
 
 static td_err_t map_add(feed_t *feed, uint32_t entry)
@@ -401,30 +333,11 @@ static td_err_t add_exec(feed_t *feed, const char *symbol, int64_t time_ms, cons
     return map_add(feed, (uint32_t)feed->n_exec++ | MSG_EXEC);
 }
 
-/* An intent's fill mapped at seq: counted once, in the journal when it is new there. */
-static td_err_t count_execution(feed_t *feed, feed_intent_t *it, uint64_t seq)
-{
-    feed->orders_executed++;
-    if (feed->journal_fd < 0) {
-        it->executions++;
-        return TD_OK;
-    }
-    if (seq <= feed->journal_exec_max)
-        return TD_OK; /* rebuilt after a restart: the journal counted it when it happened */
-    char line[TD_ID_MAX + 48];
-    int n = snprintf(line, sizeof line, "exec\t%" PRIu64 "\t%s\n", seq, it->id);
-    it->executions++;
-    feed->journal_exec_max = seq;
-    return journal_write(feed, line, (size_t)n);
-}
-
 static bool bar_later(const feed_t *feed, int64_t t, int64_t last)
 {
     return t > last && td_gw_clock_bar(t, feed->tf_ms, feed->day_offset_minutes) >
                            td_gw_clock_bar(last, feed->tf_ms, feed->day_offset_minutes);
 }
-
-static td_err_t submit(feed_t *feed, const char *fields, size_t len, bool from_journal);
 
 /* Maps a heartbeat at time t; *barrier when the gateway makes a Clock of it for some symbol. */
 static td_err_t map_heartbeat(feed_t *feed, int64_t t, bool *barrier)
@@ -453,10 +366,7 @@ static td_err_t map_tick(feed_t *feed, bool *barrier)
     TD_ASSERT(i < feed->n_ticks);
     td_err_t rc = TD_OK;
     /* orders of the journal received at this point of an earlier run */
-    while (rc == TD_OK && feed->j_next < feed->n_jorders && feed->jorders[feed->j_next].at == i) {
-        const char *f = feed->jorders[feed->j_next++].fields;
-        rc = submit(feed, f, strlen(f), true);
-    }
+    rc = td_feed_broker_replay(feed->broker, i, last_tick_time(feed));
     if (rc == TD_OK)
         rc = map_add(feed, (uint32_t)i);
     if (rc != TD_OK)
@@ -468,21 +378,15 @@ static td_err_t map_tick(feed_t *feed, bool *barrier)
         *barrier = true;
     if (k->time_ms > sym->last_ms)
         sym->last_ms = k->time_ms;
-    if (sym->fill.n_queue == 0 && td_fill_volume(&sym->fill) == 0)
-        return TD_OK; /* nothing to fill, no position to stop: the common case, kept cheap */
     td_tick_t tick = {k->bid, k->ask, k->last, k->volume, k->flags};
-    td_outbuf_clear(&feed->fills);
-    rc = td_fill_on_tick(&sym->fill, &sym->spec, k->time_ms, &tick, feed->day_offset_minutes, &feed->fills);
-    for (size_t j = 0; rc == TD_OK && j < feed->fills.len; j++) {
-        const td_exec_report_t *x = &feed->fills.ev[j].u.exec;
-        feed->deals++;
+    const td_outbuf_t *fills = NULL;
+    rc = td_feed_broker_on_tick(feed->broker, k->sym, k->time_ms, &tick, &fills);
+    for (size_t j = 0; rc == TD_OK && j < fills->len; j++) {
+        const td_exec_report_t *x = &fills->ev[j].u.exec;
         *barrier = true;
         rc = add_exec(feed, sym->name, k->time_ms, x);
-        feed_intent_t *it = intent_find(feed, x->intent_id);
-        if (rc == TD_OK && it)
-            rc = count_execution(feed, it, feed->last_seq);
-        else if (rc == TD_OK)
-            feed->exits++; /* "sl:<id>" / "tp:<id>" */
+        if (rc == TD_OK)
+            rc = td_feed_broker_executed(feed->broker, x, feed->last_seq);
     }
     return rc;
 }
@@ -520,67 +424,6 @@ static td_err_t map_step(feed_t *feed)
 
 /* ---- orders ---- */
 
-/* Parses an ORDER's fields (the line after "ORDER<TAB>") into intent and its symbol's index; false
- * when malformed or of a symbol the feed does not send. */
-static bool order_parse(feed_t *feed, const char *fields, size_t len, td_order_intent_t *intent, size_t *sym_index)
-{
-    static const char verb[] = "ORDER\t";
-    char line[TD_GW_LINE_MAX + sizeof verb];
-    td_gw_reply_t reply;
-    char err[256];
-    if (len >= TD_GW_LINE_MAX)
-        return false;
-    memcpy(line, verb, sizeof verb - 1);
-    memcpy(line + sizeof verb - 1, fields, len);
-    if (td_gw_parse_reply(line, sizeof verb - 1 + len, &reply, err, sizeof err) != TD_OK || reply.verb != TD_GW_ORDER)
-        return false;
-    *intent = reply.intent;
-    for (*sym_index = 0; *sym_index < feed->n_syms; ++*sym_index)
-        if (strcmp(feed->syms[*sym_index].name, reply.symbol) == 0)
-            return true;
-    return false;
-}
-
-/* Queues an order in its symbol's fill model. A live order is journaled first (so a restart
- * rebuilds the same fills and refuses its id); an order of the journal is only submitted again. */
-static td_err_t submit(feed_t *feed, const char *fields, size_t len, bool from_journal)
-{
-    td_order_intent_t intent;
-    size_t si = 0;
-    if (!order_parse(feed, fields, len, &intent, &si)) {
-        feed->orders_bad++;
-        fprintf(stderr, "tapedeck feed: refused a malformed ORDER: %.*s\n", (int)(len > 300 ? 300 : len), fields);
-        return TD_OK;
-    }
-    feed_intent_t *known = intent_find(feed, intent.intent_id);
-    if (!from_journal && known) {
-        feed->repeats_refused++;
-        fprintf(stderr, "tapedeck feed: refused ORDER intent=%s: this intent id was already received\n",
-                intent.intent_id);
-        return TD_OK;
-    }
-    td_err_t rc = TD_OK;
-    if (!from_journal && feed->journal_fd >= 0) {
-        td_buf_t line;
-        td_buf_init(&line);
-        rc = td_buf_printf(&line, "order\t%zu\t%.*s\n", feed->next_tick, (int)len, fields);
-        if (rc == TD_OK)
-            rc = journal_write(feed, (const char *)line.ptr, line.len);
-        td_buf_fini(&line);
-        if (rc != TD_OK)
-            return rc;
-    }
-    if (!known && !intent_add(feed, intent.intent_id))
-        return TD_ERR_NOMEM;
-    int64_t t = feed->next_tick ? feed->ticks[feed->next_tick - 1].time_ms : 0;
-    rc = td_fill_submit(&feed->syms[si].fill, t, &intent);
-    if (rc != TD_OK) {
-        feed->orders_bad++;
-        fprintf(stderr, "tapedeck feed: cannot queue ORDER intent=%s: %s\n", intent.intent_id, td_err_name(rc));
-    }
-    return TD_OK;
-}
-
 static void on_order(feed_t *feed, const char *line, size_t len)
 {
     feed->orders++;
@@ -593,7 +436,7 @@ static void on_order(feed_t *feed, const char *line, size_t len)
             feed->broker_rc = TD_ERR_NOMEM;
         return;
     }
-    td_err_t rc = submit(feed, line, len, false);
+    td_err_t rc = td_feed_broker_order(feed->broker, line, len, feed->next_tick, last_tick_time(feed));
     if (rc != TD_OK)
         feed->broker_rc = rc;
 }
@@ -629,103 +472,17 @@ static void state_save(feed_t *feed)
         rename(tmp, feed->state_path);
 }
 
-static bool field_u64(const char *p, size_t len, uint64_t *v)
-{
-    if (!len || len > 20)
-        return false;
-    uint64_t x = 0;
-    for (size_t i = 0; i < len; i++) {
-        if (p[i] < '0' || p[i] > '9')
-            return false;
-        x = x * 10 + (uint64_t)(p[i] - '0');
-    }
-    *v = x;
-    return true;
-}
-
-/* Reads FILE.broker (the orders and executions of earlier runs) and opens it for appending.
- * A malformed line is TD_ERR_PARSE naming the file, line and what was expected. */
-static td_err_t journal_open(feed_t *feed)
-{
-    char path[4096];
-    snprintf(path, sizeof path, "%s.broker", feed->state_path);
-    FILE *f = fopen(path, "r");
-    td_err_t rc = TD_OK;
-    if (f) {
-        char *line = NULL;
-        size_t cap = 0;
-        ssize_t len;
-        unsigned lineno = 0;
-        while (rc == TD_OK && (len = getline(&line, &cap, f)) >= 0) {
-            lineno++;
-            if (len == 0 || line[len - 1] != '\n') { /* torn by a crash in the middle of the write */
-                rc = td_err_set(feed->err, sizeof feed->err, TD_ERR_PARSE,
-                                "%s:%u: expected a whole line ending with LF (a torn last write?)", path, lineno);
-                break;
-            }
-            line[--len] = '\0';
-            char *t1 = strchr(line, '\t'), *t2 = t1 ? strchr(t1 + 1, '\t') : NULL;
-            uint64_t n = 0;
-            if (!t1 || !t2 || !field_u64(t1 + 1, (size_t)(t2 - t1 - 1), &n)) {
-                rc = td_err_set(feed->err, sizeof feed->err, TD_ERR_PARSE,
-                                "%s:%u: expected 'order<TAB>AT<TAB>FIELDS' or 'exec<TAB>SEQ<TAB>INTENT'", path, lineno);
-            } else if (t1 - line == 5 && memcmp(line, "order", 5) == 0) {
-                size_t flen = strlen(t2 + 1);
-                td_order_intent_t intent;
-                size_t si;
-                if (n > feed->n_ticks || (feed->n_jorders && n < feed->jorders[feed->n_jorders - 1].at) ||
-                    !order_parse(feed, t2 + 1, flen, &intent, &si)) {
-                    rc = td_err_set(feed->err, sizeof feed->err, TD_ERR_PARSE,
-                                    "%s:%u: order: expected a tick index in order and an ORDER of these ticks' symbols",
-                                    path, lineno);
-                    break;
-                }
-                journal_order_t *p = realloc(feed->jorders, (feed->n_jorders + 1) * sizeof *p);
-                char *copy = p ? strdup(t2 + 1) : NULL;
-                if (p)
-                    feed->jorders = p;
-                if (!copy || (!intent_find(feed, intent.intent_id) && !intent_add(feed, intent.intent_id))) {
-                    free(copy);
-                    rc = TD_ERR_NOMEM;
-                    break;
-                }
-                feed->jorders[feed->n_jorders++] = (journal_order_t){(size_t)n, copy};
-            } else if (t1 - line == 4 && memcmp(line, "exec", 4) == 0) {
-                feed_intent_t *it = intent_find(feed, t2 + 1);
-                if (!it || n <= feed->journal_exec_max) {
-                    rc = td_err_set(feed->err, sizeof feed->err, TD_ERR_PARSE,
-                                    "%s:%u: exec: expected an increasing sequence number and an intent ordered above",
-                                    path, lineno);
-                    break;
-                }
-                it->executions++;
-                feed->journal_exec_max = n;
-            } else {
-                rc = td_err_set(feed->err, sizeof feed->err, TD_ERR_PARSE, "%s:%u: expected 'order' or 'exec' first",
-                                path, lineno);
-            }
-        }
-        free(line);
-        fclose(f);
-    }
-    if (rc == TD_OK) {
-        feed->journal_fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-        if (feed->journal_fd < 0)
-            rc = td_err_set(feed->err, sizeof feed->err, TD_ERR_IO, "%s: %s", path, strerror(errno));
-    }
-    return rc;
-}
-
 /* After WELCOME acked=N: the map is rebuilt up to N and every journaled order, so nothing the
  * gateway holds is mapped differently; then the ORDERs that came before the WELCOME. */
 static td_err_t catch_up(feed_t *feed, uint64_t acked)
 {
     td_err_t rc = TD_OK;
-    while (rc == TD_OK && more_to_map(feed) && (feed->last_seq < acked || feed->j_next < feed->n_jorders))
+    while (rc == TD_OK && more_to_map(feed) && (feed->last_seq < acked || td_feed_broker_replaying(feed->broker)))
         rc = map_step(feed);
     for (size_t i = 0; i < feed->n_pending; i++) {
         if (rc == TD_OK)
-            rc = submit(feed, feed->pending[i], strlen(feed->pending[i]), false);
+            rc = td_feed_broker_order(feed->broker, feed->pending[i], strlen(feed->pending[i]), feed->next_tick,
+                                      last_tick_time(feed));
         free(feed->pending[i]);
     }
     feed->n_pending = 0;
@@ -1140,8 +897,8 @@ static int load_ticks(feed_t *feed, int argc, char **argv, const char *format_na
         size_t k = 0;
         while (k < feed->n_syms && strcmp(feed->syms[k].name, name) != 0)
             k++;
-        if (k == SYMBOLS_MAX)
-            return td_cli_usage(cli, "at most %d symbols, found more in '%s'", SYMBOLS_MAX, argv[i]);
+        if (k == TD_FEED_SYMBOLS_MAX)
+            return td_cli_usage(cli, "at most %d symbols, found more in '%s'", TD_FEED_SYMBOLS_MAX, argv[i]);
         if (k == feed->n_syms) {
             snprintf(feed->syms[k].name, sizeof feed->syms[k].name, "%s", name);
             td_config_symbol_spec(cli->config, name, &feed->syms[k].spec);
@@ -1171,15 +928,9 @@ static void feed_fini(feed_t *feed)
     free(feed->map);
     free(feed->execs);
     free(feed->hb_time);
-    free(feed->intents);
-    for (size_t i = 0; i < feed->n_jorders; i++)
-        free(feed->jorders[i].fields);
-    free(feed->jorders);
     for (size_t i = 0; i < feed->n_pending; i++)
         free(feed->pending[i]);
-    if (feed->journal_fd >= 0)
-        close(feed->journal_fd);
-    td_outbuf_fini(&feed->fills);
+    td_feed_broker_destroy(feed->broker);
 }
 
 int td_cmd_feed(td_cli_t *cli, int argc, char **argv)
@@ -1187,11 +938,9 @@ int td_cmd_feed(td_cli_t *cli, int argc, char **argv)
     feed_t *feed = calloc(1, sizeof *feed);
     if (!feed)
         return td_cli_fail(cli, TD_ERR_NOMEM, "out of memory");
-    *feed = (feed_t){
-        .cli = cli, .terminal = "tapedeck feed", .retry_s = 10, .fd = -1, .journal_fd = -1, .window = WINDOW_DEFAULT};
+    *feed = (feed_t){.cli = cli, .terminal = "tapedeck feed", .retry_s = 10, .fd = -1, .window = WINDOW_DEFAULT};
     td_buf_init(&feed->out);
     td_gw_lines_init(&feed->lines, TD_GW_LINE_MAX);
-    td_outbuf_init(&feed->fills);
     const char *format_name = NULL, *symbol = NULL, *synthetic = NULL, *date = NULL;
     bool fast = false;
     int code = parse_args(feed, argc, argv, &format_name, &symbol, &synthetic, &date, &fast);
@@ -1217,34 +966,41 @@ int td_cmd_feed(td_cli_t *cli, int argc, char **argv)
         int64_t t0 = first_time(feed);
         feed->hb_next = feed->hb_ms > 0 ? t0 - ((t0 % feed->hb_ms) + feed->hb_ms) % feed->hb_ms + feed->hb_ms : 0;
     }
-    for (size_t i = 0; i < feed->n_syms; i++) {
+    td_feed_broker_config_t bcfg = {
+        .slippage_points = td_config_int(cli->config, "broker.slippage_points"),
+        .commission_per_lot = td_config_decimal(cli->config, "broker.commission_per_lot"),
+        .day_offset_minutes = feed->day_offset_minutes,
+        .log = stderr,
+    };
+    td_err_t rc = td_feed_broker_new(&bcfg, &feed->broker);
+    for (size_t i = 0; rc == TD_OK && i < feed->n_syms; i++) {
         feed_symbol_t *sym = &feed->syms[i];
         td_config_symbol_spec(cli->config, sym->name, &sym->spec);
-        uint32_t h = 2166136261u; /* FNV-1a of the symbol: deal and order ids apart per symbol, as the host's */
-        for (const char *p = sym->name; *p; p++)
-            h = (h ^ (uint8_t)*p) * 16777619u;
-        td_fill_config_t fcfg = {
-            .slippage_points = td_config_int(cli->config, "broker.slippage_points"),
-            .commission_per_lot = td_config_decimal(cli->config, "broker.commission_per_lot"),
-            .id_base = (uint64_t)(h & 0x7fffffffu) << 24,
-        };
-        td_fill_init(&sym->fill, &fcfg);
+        rc = td_feed_broker_add_symbol(feed->broker, sym->name, &sym->spec);
         sym->last_ms = first_time(feed); /* the SPEC's time */
     }
     state_load(feed);
-    if (feed->state_path && journal_open(feed) != TD_OK) {
-        code = td_cli_fail(cli, TD_ERR_PARSE, "%s", feed->err);
+    if (rc == TD_OK && feed->state_path) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s.broker", feed->state_path);
+        rc = td_feed_broker_open_journal(feed->broker, path, feed->n_ticks, feed->err, sizeof feed->err);
+    }
+    if (rc != TD_OK) {
+        code = td_cli_fail(cli, rc == TD_ERR_IO ? TD_ERR_PARSE : rc, "%s",
+                           rc == TD_ERR_NOMEM ? "out of memory" : feed->err);
         feed_fini(feed);
         free(feed);
         return code;
     }
+    td_feed_broker_stats_t bstats;
+    td_feed_broker_stats(feed->broker, &bstats);
     printf("tapedeck feed: %zu ticks of %zu symbol(s)%s to %s:%u as account %s, %s%s\n", feed->n_ticks, feed->n_syms,
            synthetic ? " (SYNTHETIC, not market data)" : "", inet_ntoa(feed->addr.sin_addr),
            (unsigned)ntohs(feed->addr.sin_port), feed->account, feed->speed > 0 ? "paced" : "as fast as possible",
            feed->sync ? ", in step with the bars" : "");
-    if (feed->n_jorders)
+    if (bstats.journal_orders)
         printf("tapedeck feed: journal: %zu order(s) of earlier runs, executions recorded up to seq %" PRIu64 "\n",
-               feed->n_jorders, feed->journal_exec_max);
+               bstats.journal_orders, bstats.journal_exec_max);
     fflush(stdout);
 
     double t0 = td_mono_s();
@@ -1281,24 +1037,16 @@ int td_cmd_feed(td_cli_t *cli, int argc, char **argv)
         }
     }
     double dt = td_mono_s() - t0;
-    uint32_t most = 0;
-    size_t executed_ids = 0;
-    for (size_t i = 0; i < feed->n_intents; i++) {
-        most = feed->intents[i].executions > most ? feed->intents[i].executions : most;
-        executed_ids += feed->intents[i].executions > 0;
-    }
-    unsigned unfilled = 0;
-    for (size_t i = 0; i < feed->n_syms; i++)
-        unfilled += feed->syms[i].fill.n_queue;
+    td_feed_broker_stats(feed->broker, &bstats);
     printf("tapedeck feed: paper broker: %" PRIu64 " order(s) received, %" PRIu64 " executed, %" PRIu64
            " refused repeat(s), %" PRIu64 " malformed, %u unfilled (no tick after them), %" PRIu64
            " stop/target exit(s), %" PRIu64 " deal(s); at most %" PRIu32 " execution(s) per intent id\n",
-           feed->orders, feed->orders_executed, feed->repeats_refused, feed->orders_bad, unfilled, feed->exits,
-           feed->deals, most);
-    if (feed->journal_fd >= 0)
+           feed->orders, bstats.executed, bstats.repeats_refused, bstats.malformed, bstats.unfilled, bstats.exits,
+           bstats.deals, bstats.most_executions);
+    if (feed->state_path)
         printf("tapedeck feed: journal %s.broker: %zu intent id(s), %zu executed, at most %" PRIu32
                " execution(s) per intent id over every run\n",
-               feed->state_path, feed->n_intents, executed_ids, most);
+               feed->state_path, bstats.intents, bstats.intents_executed, bstats.most_executions);
     printf("tapedeck feed: %" PRIu64 " lines sent (%" PRIu64 " resent), acked up to %" PRIu64 " of %" PRIu64
            ", %" PRIu64 " error(s), %" PRIu64 " order(s), %" PRIu64 " reconnect(s) (%" PRIu64
            " dropped on purpose), %.3f s, %.0f lines/s\n",
