@@ -236,6 +236,7 @@ static td_err_t add_exec(td_feed_session_t *session, const char *symbol, int64_t
     return map_add(session, (uint32_t)session->n_exec++ | MSG_EXEC);
 }
 
+/* True when t lies in a later bar than last (the gateway's clock rule, gateway/clock.h). */
 static bool bar_later(const td_feed_session_t *session, int64_t t, int64_t last)
 {
     return t > last && td_gw_clock_bar(t, session->tf_ms, session->day_offset_minutes) >
@@ -294,6 +295,7 @@ static td_err_t map_tick(td_feed_session_t *session, bool *barrier)
     return rc;
 }
 
+/* True while a tick or the day's last heartbeat is still to be mapped. */
 static bool more_to_map(const td_feed_session_t *session)
 {
     return session->next_tick < session->n_ticks ||
@@ -329,6 +331,9 @@ static td_err_t map_step(td_feed_session_t *session)
 
 /* ---- orders ---- */
 
+/* An ORDER's fields (valid or not: the broker counts a malformed one) to the broker at the current
+ * point of the map; kept until the map is there when it comes before the WELCOME. A broker failure
+ * is sticky in broker_rc. */
 static void on_order(td_feed_session_t *session, const char *line, size_t len)
 {
     session->orders++;
@@ -348,6 +353,7 @@ static void on_order(td_feed_session_t *session, const char *line, size_t len)
 
 /* ---- the state file and the journal ---- */
 
+/* The state file's acked and sent numbers, when it exists and reads; else nothing is known. */
 static void state_load(td_feed_session_t *session)
 {
     if (!session->state_path)
@@ -363,6 +369,8 @@ static void state_load(td_feed_session_t *session)
     fclose(f);
 }
 
+/* Rewrites the state file atomically (a temporary file renamed over it); a failure only loses
+ * progress the gateway's WELCOME gives back. */
 static void state_save(td_feed_session_t *session)
 {
     if (!session->state_path)
@@ -397,22 +405,25 @@ static td_err_t catch_up(td_feed_session_t *session, uint64_t acked)
 
 /* ---- the gateway's lines ---- */
 
+/* One line from the gateway (td_gw_lines_t's callback), parsed with td_gw_parse_reply: false
+ * after a BYE, to stop reading. A line that does not parse is counted as an error (an ORDER as a
+ * malformed order). */
 static bool on_gateway_line(void *opaque, const char *line, size_t len, bool oversized)
 {
     td_feed_session_t *session = opaque;
     if (oversized)
         return true;
     td_gw_reply_t *reply = &session->reply;
-    if (td_gw_parse_reply(line, len, reply, session->err, sizeof session->err) != TD_OK) {
+    char err[256];
+    if (td_gw_parse_reply(line, len, reply, err, sizeof err) != TD_OK) {
         if (len > 6 && memcmp(line, "ORDER\t", 6) == 0) { /* counted as a malformed order */
             on_order(session, line + 6, len - 6);
             return true;
         }
         session->errors++;
-        if (session->errors <= 10)
-            if (session->log)
-                fprintf(session->log, "tapedeck feed: gateway: an unreadable line (%s): %.*s\n", session->err,
-                        (int)(len > 300 ? 300 : len), line);
+        if (session->errors <= 10 && session->log)
+            fprintf(session->log, "tapedeck feed: gateway: an unreadable line (%s): %.*s\n", err,
+                    (int)(len > 300 ? 300 : len), line);
         return true;
     }
     switch (reply->verb) {
@@ -424,18 +435,16 @@ static bool on_gateway_line(void *opaque, const char *line, size_t len, bool ove
         session->errors++;
         if (!session->welcomed)
             session->refused = true;
-        if (session->errors <= 10)
-            if (session->log)
-                fprintf(session->log, "tapedeck feed: gateway: %.*s\n", (int)(len > 300 ? 300 : len), line);
+        if (session->errors <= 10 && session->log)
+            fprintf(session->log, "tapedeck feed: gateway: %.*s\n", (int)(len > 300 ? 300 : len), line);
         break;
     case TD_GW_WELCOME: {
         uint64_t acked = reply->acked;
-        if (acked < session->acked && !session->drop_every)
-            if (session->log)
-                fprintf(session->log,
-                        "tapedeck feed: the gateway has up to %" PRIu64 ", the state file says %" PRIu64
-                        " was acknowledged: resending from %" PRIu64 "\n",
-                        acked, session->acked, acked + 1);
+        if (acked < session->acked && !session->drop_every && session->log)
+            fprintf(session->log,
+                    "tapedeck feed: the gateway has up to %" PRIu64 ", the state file says %" PRIu64
+                    " was acknowledged: resending from %" PRIu64 "\n",
+                    acked, session->acked, acked + 1);
         /* --drop-every resends all it has not seen acknowledged, as an EA with a file of unacked
          * lines does; the gateway drops what it already has */
         uint64_t from = session->drop_every && session->acked < acked ? session->acked : acked;
@@ -461,6 +470,7 @@ static bool on_gateway_line(void *opaque, const char *line, size_t len, bool ove
 
 /* ---- the session ---- */
 
+/* Closes the connection and drops what was queued or half read; the map and progress stay. */
 static void session_close(td_feed_session_t *session)
 {
     if (session->fd >= 0)
@@ -472,6 +482,7 @@ static void session_close(td_feed_session_t *session)
     td_gw_lines_init(&session->lines, TD_GW_LINE_MAX);
 }
 
+/* Connects and queues the HELLO (always seq 1); false with the reason in err. */
 static bool session_open(td_feed_session_t *session)
 {
     session->welcomed = session->bye = session->refused = false;
