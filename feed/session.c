@@ -1,11 +1,9 @@
 /* session.c - the EA's side of the line protocol over TCP (see session.h).
  *
- * The session owns the ticks, the message map and the connection; the broker (feed/broker.h) owns
- * the orders. The map grows one step at a time (map_step: a due heartbeat, or the next tick with
- * the EXEC reports of its fills, or the day's last heartbeat) as queue_messages needs lines, and
- * after a WELCOME up to what the gateway holds (catch_up). Every map entry is a 32-bit index: a
- * tick, or an EXEC report or a heartbeat with its flag; a line is formatted from it when it is sent
- * or resent.
+ * The session owns the connection, the progress (acked, sent, the state file) and the message map
+ * (feed/map.h: what each sequence number is); the broker (feed/broker.h) owns the orders. The map
+ * grows one step at a time as queue_messages needs lines, and after a WELCOME up to what the
+ * gateway holds (catch_up); a line is formatted from it each time it is sent or resent.
  *
  * One thread: td_feed_session_run's caller. The log gets the warnings tapedeck feed prints.
  */
@@ -25,62 +23,20 @@
 
 #include "core/buf.h"
 #include "core/timeutil.h"
-#include "gateway/clock.h"
+#include "feed/map.h"
 #include "gateway/protocol.h"
 #include "gateway/server.h"
 
-#define SEQ_SPEC 2
 #define OUT_HIGH (256u * 1024)
 #define WAIT_ACK_S 30.0
 #define PENDING_MAX 64
-
-typedef struct feed_symbol {
-    char name[TD_SYMBOL_MAX + 1];
-    td_symbol_spec_t spec;
-    int64_t last_ms; /* the gateway's clock rule, mirrored: the last event time of the symbol */
-} feed_symbol_t;
-
-typedef struct td_feed_session_tick {
-    int64_t time_ms;
-    td_price_t bid, ask, last;
-    td_volume_t volume;
-    uint32_t flags;
-    uint32_t sym;
-    uint32_t order; /* the order it was added in, the last key of the merge */
-} feed_tick_t;
-
-/* a message map entry: a tick index, or an EXEC report / heartbeat index with its flag */
-#define MSG_EXEC 0x80000000u
-#define MSG_HEARTBEAT 0x40000000u
-#define MSG_INDEX 0x3fffffffu
 
 struct td_feed_session {
     const char *account, *token, *terminal, *state_path;
     struct sockaddr_in addr;
     double speed; /* 0 = as fast as possible */
     double retry_s;
-    feed_symbol_t syms[TD_FEED_SYMBOLS_MAX];
-    size_t n_syms;
-    feed_tick_t *ticks;
-    size_t n_ticks, cap_ticks;
-    uint64_t first_msg; /* the first sequence number after the specs */
-    uint64_t last_seq;  /* of the last message mapped so far */
-    /* the message map: seq first_msg + i -> map[i] */
-    uint32_t *map;
-    size_t n_map, cap_map;
-    size_t next_tick;  /* the first tick not mapped yet */
-    td_event_t *execs; /* the EXEC reports (symbol, time: its tick's, the report) */
-    size_t n_exec, cap_exec;
-    /* heartbeats */
-    int64_t hb_ms, hb_next;
-    bool hb_end_done;
-    int64_t *hb_time;
-    size_t n_hb, cap_hb;
-    /* bars, for --sync-bars */
-    bool sync;
-    int64_t tf_ms;
-    int day_offset_minutes;
-    uint64_t barrier_seq; /* nothing after a step ending here is mapped before it is acked */
+    td_feed_map_t map;
     td_feed_broker_t *broker;
     td_err_t broker_rc; /* sticky: the fill model or the journal failed; the feed stops */
     double linger_s;
@@ -108,227 +64,6 @@ struct td_feed_session {
     char err[1024];
 };
 
-td_err_t td_feed_session_add_tick(td_feed_session_t *session, uint32_t sym, int64_t time_ms, const td_tick_t *tick)
-{
-    if (session->n_ticks == session->cap_ticks) {
-        size_t cap = session->cap_ticks ? session->cap_ticks * 2 : 65536;
-        if (cap > MSG_INDEX)
-            return TD_ERR_NOMEM;
-        feed_tick_t *p = realloc(session->ticks, cap * sizeof *p);
-        if (!p)
-            return TD_ERR_NOMEM;
-        session->ticks = p;
-        session->cap_ticks = cap;
-    }
-    session->ticks[session->n_ticks] = (feed_tick_t){time_ms,      tick->bid,   tick->ask, tick->last,
-                                                     tick->volume, tick->flags, sym,       (uint32_t)session->n_ticks};
-    session->n_ticks++;
-    return TD_OK;
-}
-
-/* Time order, then symbol order, then the order of adding: the merged ticks are the same on every
- * machine, and a symbol's ticks of one millisecond keep their order. */
-static int tick_cmp(const void *a, const void *b)
-{
-    const feed_tick_t *x = a, *y = b;
-    if (x->time_ms != y->time_ms)
-        return x->time_ms < y->time_ms ? -1 : 1;
-    if (x->sym != y->sym)
-        return x->sym < y->sym ? -1 : 1;
-    return x->order < y->order ? -1 : x->order > y->order;
-}
-
-static int64_t first_time(const td_feed_session_t *session)
-{
-    return session->n_ticks ? session->ticks[0].time_ms : 0;
-}
-
-/* the time of the last tick mapped (0 before the first): an order's arrival time */
-static int64_t last_tick_time(const td_feed_session_t *session)
-{
-    return session->next_tick ? session->ticks[session->next_tick - 1].time_ms : 0;
-}
-
-/* Appends the line of message seq - a SPEC, or what the map holds at seq - to out. Precondition:
- * seq is a spec's or mapped (<= last_seq). */
-static td_err_t format_message(td_feed_session_t *session, uint64_t seq, td_buf_t *out)
-{
-    td_gw_msg_t msg;
-    memset(&msg, 0, sizeof msg);
-    msg.seq = seq;
-    if (seq < session->first_msg) {
-        const feed_symbol_t *sym = &session->syms[seq - SEQ_SPEC];
-        msg.verb = TD_GW_SPEC;
-        snprintf(msg.ev.symbol, sizeof msg.ev.symbol, "%s", sym->name);
-        msg.ev.time_ms = first_time(session);
-        msg.ev.u.spec = sym->spec;
-        return td_gw_format_msg(out, &msg);
-    }
-    uint32_t m = session->map[seq - session->first_msg];
-    if (m & MSG_EXEC) {
-        msg.verb = TD_GW_EXEC;
-        msg.ev = session->execs[m & MSG_INDEX];
-    } else if (m & MSG_HEARTBEAT) {
-        msg.verb = TD_GW_HEARTBEAT;
-        msg.time_ms = session->hb_time[m & MSG_INDEX];
-    } else {
-        const feed_tick_t *k = &session->ticks[m];
-        msg.verb = TD_GW_TICK;
-        snprintf(msg.ev.symbol, sizeof msg.ev.symbol, "%s", session->syms[k->sym].name);
-        msg.ev.time_ms = k->time_ms;
-        msg.ev.u.tick = (td_tick_t){k->bid, k->ask, k->last, k->volume, k->flags};
-    }
-    return td_gw_format_msg(out, &msg);
-}
-
-/* The tick time of message seq, for the pace: mapped or not yet. */
-static int64_t message_time(const td_feed_session_t *session, uint64_t seq)
-{
-    if (!session->n_ticks)
-        return 0;
-    if (seq < session->first_msg)
-        return first_time(session);
-    if (seq > session->last_seq) /* not mapped yet: the next tick's (or the last one's) */
-        return session->ticks[session->next_tick < session->n_ticks ? session->next_tick : session->n_ticks - 1]
-            .time_ms;
-    uint32_t m = session->map[seq - session->first_msg];
-    if (m & MSG_EXEC) /* an EXEC carries the time of the tick it follows */
-        return session->execs[m & MSG_INDEX].time_ms;
-    if (m & MSG_HEARTBEAT)
-        return session->hb_time[m & MSG_INDEX];
-    return session->ticks[m].time_ms;
-}
-
-/* ---- the message map ---- */
-
-static td_err_t map_add(td_feed_session_t *session, uint32_t entry)
-{
-    if (session->n_map == session->cap_map) {
-        size_t cap = session->cap_map ? session->cap_map * 2 : 65536;
-        uint32_t *p = realloc(session->map, cap * sizeof *p);
-        if (!p)
-            return TD_ERR_NOMEM;
-        session->map = p;
-        session->cap_map = cap;
-    }
-    session->map[session->n_map++] = entry;
-    session->last_seq = session->first_msg + session->n_map - 1;
-    return TD_OK;
-}
-
-/* Stores one EXEC report and maps it to the next seq. */
-static td_err_t add_exec(td_feed_session_t *session, const char *symbol, int64_t time_ms, const td_exec_report_t *x)
-{
-    if (session->n_exec == session->cap_exec) {
-        size_t cap = session->cap_exec ? session->cap_exec * 2 : 256;
-        td_event_t *p = realloc(session->execs, cap * sizeof *p);
-        if (!p)
-            return TD_ERR_NOMEM;
-        session->execs = p;
-        session->cap_exec = cap;
-    }
-    td_event_t *ev = &session->execs[session->n_exec];
-    memset(ev, 0, sizeof *ev);
-    ev->kind = TD_EV_EXEC_REPORT;
-    snprintf(ev->symbol, sizeof ev->symbol, "%s", symbol);
-    ev->time_ms = time_ms;
-    ev->u.exec = *x;
-    return map_add(session, (uint32_t)session->n_exec++ | MSG_EXEC);
-}
-
-/* True when t lies in a later bar than last (the gateway's clock rule, gateway/clock.h). */
-static bool bar_later(const td_feed_session_t *session, int64_t t, int64_t last)
-{
-    return t > last && td_gw_clock_bar(t, session->tf_ms, session->day_offset_minutes) >
-                           td_gw_clock_bar(last, session->tf_ms, session->day_offset_minutes);
-}
-
-/* Maps a heartbeat at time t; *barrier when the gateway makes a Clock of it for some symbol. */
-static td_err_t map_heartbeat(td_feed_session_t *session, int64_t t, bool *barrier)
-{
-    if (session->n_hb == session->cap_hb) {
-        size_t cap = session->cap_hb ? session->cap_hb * 2 : 1024;
-        int64_t *p = realloc(session->hb_time, cap * sizeof *p);
-        if (!p)
-            return TD_ERR_NOMEM;
-        session->hb_time = p;
-        session->cap_hb = cap;
-    }
-    session->hb_time[session->n_hb] = t;
-    for (size_t i = 0; i < session->n_syms; i++)
-        if (bar_later(session, t, session->syms[i].last_ms)) {
-            session->syms[i].last_ms = t;
-            *barrier = true;
-        }
-    return map_add(session, (uint32_t)session->n_hb++ | MSG_HEARTBEAT);
-}
-
-/* Maps the next tick, then the EXEC reports of what its symbol's fill model does at it. */
-static td_err_t map_tick(td_feed_session_t *session, bool *barrier)
-{
-    size_t i = session->next_tick;
-    TD_ASSERT(i < session->n_ticks);
-    td_err_t rc = TD_OK;
-    /* orders of the journal received at this point of an earlier run */
-    rc = td_feed_broker_replay(session->broker, i, last_tick_time(session));
-    if (rc == TD_OK)
-        rc = map_add(session, (uint32_t)i);
-    if (rc != TD_OK)
-        return rc;
-    session->next_tick++;
-    const feed_tick_t *k = &session->ticks[i];
-    feed_symbol_t *sym = &session->syms[k->sym];
-    if (bar_later(session, k->time_ms, sym->last_ms))
-        *barrier = true;
-    if (k->time_ms > sym->last_ms)
-        sym->last_ms = k->time_ms;
-    td_tick_t tick = {k->bid, k->ask, k->last, k->volume, k->flags};
-    const td_outbuf_t *fills = NULL;
-    rc = td_feed_broker_on_tick(session->broker, k->sym, k->time_ms, &tick, &fills);
-    for (size_t j = 0; rc == TD_OK && j < fills->len; j++) {
-        const td_exec_report_t *x = &fills->ev[j].u.exec;
-        *barrier = true;
-        rc = add_exec(session, sym->name, k->time_ms, x);
-        if (rc == TD_OK)
-            rc = td_feed_broker_executed(session->broker, x, session->last_seq);
-    }
-    return rc;
-}
-
-/* True while a tick or the day's last heartbeat is still to be mapped. */
-static bool more_to_map(const td_feed_session_t *session)
-{
-    return session->next_tick < session->n_ticks ||
-           (session->hb_ms > 0 && !session->hb_end_done && session->n_ticks > 0);
-}
-
-/* Maps one step: a heartbeat that is due, or the next tick with its fills, or the day's last
- * heartbeat. With --sync-bars a step that can close a bar becomes the barrier. */
-static td_err_t map_step(td_feed_session_t *session)
-{
-    TD_ASSERT(more_to_map(session));
-    bool barrier = false;
-    td_err_t rc;
-    if (session->next_tick < session->n_ticks) {
-        int64_t t = session->ticks[session->next_tick].time_ms;
-        if (session->hb_ms > 0 && t >= session->hb_next) {
-            int64_t at = t - ((t % session->hb_ms) + session->hb_ms) % session->hb_ms; /* floor to the interval */
-            session->hb_next = at + session->hb_ms;
-            rc = map_heartbeat(session, at, &barrier);
-        } else {
-            rc = map_tick(session, &barrier);
-        }
-    } else { /* time passes to the end of the last tick's trading day */
-        uint32_t day = td_time_trading_day(session->ticks[session->n_ticks - 1].time_ms, session->day_offset_minutes);
-        session->hb_end_done = true;
-        rc = map_heartbeat(session, td_time_trading_day_start(td_time_next_day(day), session->day_offset_minutes),
-                           &barrier);
-    }
-    if (rc == TD_OK && barrier && session->sync)
-        session->barrier_seq = session->last_seq;
-    return rc;
-}
-
 /* ---- orders ---- */
 
 /* An ORDER's fields (valid or not: the broker counts a malformed one) to the broker at the current
@@ -346,7 +81,8 @@ static void on_order(td_feed_session_t *session, const char *line, size_t len)
             session->broker_rc = TD_ERR_NOMEM;
         return;
     }
-    td_err_t rc = td_feed_broker_order(session->broker, line, len, session->next_tick, last_tick_time(session));
+    td_err_t rc = td_feed_broker_order(session->broker, line, len, session->map.next_tick,
+                                       td_feed_map_last_tick_time(&session->map));
     if (rc != TD_OK)
         session->broker_rc = rc;
 }
@@ -390,13 +126,13 @@ static void state_save(td_feed_session_t *session)
 static td_err_t catch_up(td_feed_session_t *session, uint64_t acked)
 {
     td_err_t rc = TD_OK;
-    while (rc == TD_OK && more_to_map(session) &&
-           (session->last_seq < acked || td_feed_broker_replaying(session->broker)))
-        rc = map_step(session);
+    while (rc == TD_OK && td_feed_map_more(&session->map) &&
+           (session->map.last_seq < acked || td_feed_broker_replaying(session->broker)))
+        rc = td_feed_map_step(&session->map);
     for (size_t i = 0; i < session->n_pending; i++) {
         if (rc == TD_OK)
             rc = td_feed_broker_order(session->broker, session->pending[i], strlen(session->pending[i]),
-                                      session->next_tick, last_tick_time(session));
+                                      session->map.next_tick, td_feed_map_last_tick_time(&session->map));
         free(session->pending[i]);
     }
     session->n_pending = 0;
@@ -449,7 +185,7 @@ static bool on_gateway_line(void *opaque, const char *line, size_t len, bool ove
          * lines does; the gateway drops what it already has */
         uint64_t from = session->drop_every && session->acked < acked ? session->acked : acked;
         session->acked = acked;
-        session->next = from + 1 < SEQ_SPEC ? SEQ_SPEC : from + 1;
+        session->next = from + 1 < TD_FEED_SEQ_SPEC ? TD_FEED_SEQ_SPEC : from + 1;
         session->welcomed = true;
         td_err_t rc = catch_up(session, acked);
         if (rc != TD_OK)
@@ -558,7 +294,7 @@ static double queue_messages(td_feed_session_t *session, bool *bounded)
 {
     double wait = 0;
     *bounded = false;
-    while (session->next <= session->last_seq || more_to_map(session)) {
+    while (session->next <= session->map.last_seq || td_feed_map_more(&session->map)) {
         if (session->out.len - session->out_off >= OUT_HIGH) {
             *bounded = true;
             break;
@@ -567,20 +303,22 @@ static double queue_messages(td_feed_session_t *session, bool *bounded)
             break;
         if (session->window && session->next > session->acked + session->window)
             break; /* the window is full: the gateway's next ACK opens it */
-        if (session->next > session->last_seq && session->acked < session->barrier_seq)
+        if (session->next > session->map.last_seq && session->acked < session->map.barrier_seq)
             break; /* --sync-bars: the last step can close a bar; its orders come before its ACK */
         if (session->speed > 0) {
-            double due = session->pace_wall0 +
-                         (double)(message_time(session, session->next) - session->pace_time0) / 1000.0 / session->speed;
+            double due =
+                session->pace_wall0 + (double)(td_feed_map_time(&session->map, session->next) - session->pace_time0) /
+                                          1000.0 / session->speed;
             double now = td_mono_s();
             if (due > now) {
                 wait = due - now;
                 break;
             }
         }
-        if (session->next > session->last_seq && (session->broker_rc = map_step(session)) != TD_OK)
+        if (session->next > session->map.last_seq && (session->broker_rc = td_feed_map_step(&session->map)) != TD_OK)
             return 0;
-        if (session->next > session->last_seq || format_message(session, session->next, &session->out) != TD_OK)
+        if (session->next > session->map.last_seq ||
+            td_feed_map_format(&session->map, session->next, &session->out) != TD_OK)
             break;
         session->sent++;
         session->session_sent++;
@@ -606,12 +344,12 @@ static bool session_run(td_feed_session_t *session)
         if (session->welcomed) {
             if (!paced) { /* the pace restarts with each session */
                 session->pace_wall0 = td_mono_s();
-                session->pace_time0 = message_time(session, session->next);
+                session->pace_time0 = td_feed_map_time(&session->map, session->next);
                 paced = true;
             }
             wait = queue_messages(session, &bounded);
-            if (session->next > session->last_seq && !more_to_map(session) && session->out_off == session->out.len &&
-                session->acked >= session->last_seq) {
+            if (session->next > session->map.last_seq && !td_feed_map_more(&session->map) &&
+                session->out_off == session->out.len && session->acked >= session->map.last_seq) {
                 double quiet = td_mono_s() - (session->last_order_at > done_at ? session->last_order_at : done_at);
                 if (done_at == 0)
                     done_at = td_mono_s();
@@ -667,10 +405,7 @@ void td_feed_session_destroy(td_feed_session_t *session)
         return;
     td_buf_fini(&session->out);
     td_gw_lines_fini(&session->lines);
-    free(session->ticks);
-    free(session->map);
-    free(session->execs);
-    free(session->hb_time);
+    td_feed_map_fini(&session->map);
     for (size_t i = 0; i < session->n_pending; i++)
         free(session->pending[i]);
     td_feed_broker_destroy(session->broker);
@@ -691,17 +426,15 @@ td_err_t td_feed_session_new(const td_feed_config_t *config, td_feed_session_t *
     session->speed = config->speed;
     session->retry_s = config->retry_s;
     session->linger_s = config->linger_s;
-    session->hb_ms = config->heartbeat_ms;
-    session->sync = config->sync_bars;
     session->drop_every = config->drop_every;
     session->window = config->window;
-    session->tf_ms = config->tf_ms;
-    session->day_offset_minutes = config->day_offset_minutes;
     session->log = config->log;
     session->fd = -1;
     td_buf_init(&session->out);
     td_gw_lines_init(&session->lines, TD_GW_LINE_MAX);
     td_err_t rc = td_feed_broker_new(&config->broker, &session->broker);
+    td_feed_map_init(&session->map, session->broker, config->heartbeat_ms, config->sync_bars, config->tf_ms,
+                     config->day_offset_minutes);
     if (rc != TD_OK) {
         td_feed_session_destroy(session);
         *out = NULL;
@@ -709,36 +442,28 @@ td_err_t td_feed_session_new(const td_feed_config_t *config, td_feed_session_t *
     return rc;
 }
 
+td_err_t td_feed_session_add_tick(td_feed_session_t *session, uint32_t sym, int64_t time_ms, const td_tick_t *tick)
+{
+    return td_feed_map_add_tick(&session->map, sym, time_ms, tick);
+}
+
 td_err_t td_feed_session_add_symbol(td_feed_session_t *session, const char *name, const td_symbol_spec_t *spec)
 {
-    if (session->n_syms == TD_FEED_SYMBOLS_MAX)
-        return TD_ERR_INVALID;
-    td_err_t rc = td_feed_broker_add_symbol(session->broker, name, spec);
-    if (rc == TD_OK) {
-        feed_symbol_t *sym = &session->syms[session->n_syms++];
-        snprintf(sym->name, sizeof sym->name, "%s", name);
-        sym->spec = *spec;
-    }
+    td_err_t rc = td_feed_map_add_symbol(&session->map, name, spec);
+    if (rc == TD_OK)
+        rc = td_feed_broker_add_symbol(session->broker, name, spec);
     return rc;
 }
 
 td_err_t td_feed_session_start(td_feed_session_t *session, char *errbuf, size_t errlen)
 {
-    if (session->n_syms > 1)
-        qsort(session->ticks, session->n_ticks, sizeof *session->ticks, tick_cmp);
-    session->first_msg = SEQ_SPEC + session->n_syms;
-    session->last_seq = session->first_msg - 1; /* grows as messages are mapped */
-    int64_t t0 = first_time(session);
-    if (session->n_ticks && session->hb_ms > 0)
-        session->hb_next = t0 - ((t0 % session->hb_ms) + session->hb_ms) % session->hb_ms + session->hb_ms;
-    for (size_t i = 0; i < session->n_syms; i++)
-        session->syms[i].last_ms = t0; /* the SPEC's time */
+    td_feed_map_start(&session->map);
     state_load(session);
     if (!session->state_path)
         return TD_OK;
     char path[4096];
     snprintf(path, sizeof path, "%s.broker", session->state_path);
-    return td_feed_broker_open_journal(session->broker, path, session->n_ticks, errbuf, errlen);
+    return td_feed_broker_open_journal(session->broker, path, session->map.n_ticks, errbuf, errlen);
 }
 
 td_err_t td_feed_session_run(td_feed_session_t *session, char *errbuf, size_t errlen)
@@ -774,12 +499,12 @@ void td_feed_session_stats(const td_feed_session_t *session, td_feed_stats_t *st
                            td_feed_broker_stats_t *broker_stats)
 {
     *stats = (td_feed_stats_t){
-        .ticks = session->n_ticks,
-        .symbols = session->n_syms,
+        .ticks = session->map.n_ticks,
+        .symbols = session->map.n_syms,
         .sent = session->sent,
         .resent = session->resent,
         .acked = session->acked,
-        .last_seq = session->last_seq,
+        .last_seq = session->map.last_seq,
         .errors = session->errors,
         .orders = session->orders,
         .reconnects = session->reconnects,

@@ -1,26 +1,22 @@
 /* session.h - the EA's side of the line protocol over TCP, as `tapedeck feed` speaks it: the MT5
  * stand-in that sends ticks to the gateway and fills its orders with the paper broker.
  *
- * HELLO is 1, the symbol specs 2..1+S, then the messages: the ticks in time order (several
- * symbols merged: time, then symbol, then the order they were added), each followed by the EXEC
- * reports of the fills it caused (feed/broker.h), and with a heartbeat interval a HEARTBEAT at every
- * interval of tick time plus one at the end of the last tick's trading day (its bars and the day
- * close on it, gateway/clock.h). The message map (sequence number -> tick, EXEC report or
- * heartbeat) is built as messages are queued and kept for the whole run, so a resend after a
- * reconnect is exact: WELCOME acked=N says where the gateway stands and the feed sends from N + 1.
- * The gateway does not record HELLO's sequence number, so every session's HELLO is 1.
+ * HELLO is 1, the symbol specs 2..1+S, then the ticks in time order, each followed by the EXEC
+ * reports of its fills (feed/broker.h), and the heartbeats: the message map (feed/map.h) says what
+ * each sequence number is and keeps it for the whole run, so a resend after a reconnect is exact:
+ * WELCOME acked=N says where the gateway stands and the session sends from N + 1. The gateway does
+ * not record HELLO's sequence number, so every connection's HELLO is 1.
  *
  * Durability (state_path): the file holds the last acknowledged and highest sent sequence numbers
  * (rewritten atomically a few times a second); state_path.broker is the broker's journal. A
  * restarted session rebuilds the message map exactly from it, up to what the gateway holds and
  * every journaled order, before anything new is sent.
  *
- * sync_bars (deterministic fills): a message that can close a bar - a tick in a later bar than its
- * symbol's last event, a heartbeat that makes a Clock event (the gateway's rule, mirrored), an
- * EXEC report - is a barrier: nothing after it is mapped until it is acknowledged. The gateway
- * routes the orders a burst causes before it acknowledges the burst (gateway/server.h), so every
- * order arrives at the same point of the message map on every run: the tape is the same, byte for
- * byte, run after run, and after crashes of either side.
+ * sync_bars (deterministic fills): nothing after a step that can close a bar is mapped before that
+ * step is acknowledged (feed/map.h). The gateway routes the orders a burst causes before it
+ * acknowledges the burst (gateway/server.h), so every order arrives at the same point of the
+ * message map on every run: the tape is the same, byte for byte, run after run, and after crashes
+ * of either side.
  *
  * Every line is formatted and parsed by gateway/protocol.h. One thread, one socket, poll(): lines
  * are written ahead of the acknowledgements (pipelined, up to `window` unacknowledged) and
