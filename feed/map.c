@@ -20,6 +20,19 @@
 #define MSG_HEARTBEAT 0x40000000u
 #define MSG_INDEX 0x3fffffffu
 
+/* Room for one more item in items (n used of *cap, each size bytes; the capacity doubles from
+ * first): items itself, or its new place; NULL when out of memory (items and *cap unchanged). */
+static void *grow(void *items, size_t *cap, size_t n, size_t size, size_t first)
+{
+    if (n < *cap)
+        return items;
+    size_t new_cap = *cap ? *cap * 2 : first;
+    void *p = realloc(items, new_cap * size);
+    if (p)
+        *cap = new_cap;
+    return p;
+}
+
 void td_feed_map_init(td_feed_map_t *map, td_feed_broker_t *broker, int64_t heartbeat_ms, bool sync_bars, int64_t tf_ms,
                       int day_offset_minutes)
 {
@@ -52,16 +65,11 @@ td_err_t td_feed_map_add_symbol(td_feed_map_t *map, const char *name, const td_s
 
 td_err_t td_feed_map_add_tick(td_feed_map_t *map, uint32_t sym, int64_t time_ms, const td_tick_t *tick)
 {
-    if (map->n_ticks == map->cap_ticks) {
-        size_t cap = map->cap_ticks ? map->cap_ticks * 2 : 65536;
-        if (cap > MSG_INDEX)
-            return TD_ERR_NOMEM;
-        td_feed_map_tick_t *p = realloc(map->ticks, cap * sizeof *p);
-        if (!p)
-            return TD_ERR_NOMEM;
-        map->ticks = p;
-        map->cap_ticks = cap;
-    }
+    td_feed_map_tick_t *p = map->n_ticks < MSG_INDEX ? grow(map->ticks, &map->cap_ticks, map->n_ticks, sizeof *p, 65536)
+                                                     : NULL; /* an entry holds a tick's index */
+    if (!p)
+        return TD_ERR_NOMEM;
+    map->ticks = p;
     map->ticks[map->n_ticks] = (td_feed_map_tick_t){time_ms,      tick->bid,   tick->ask, tick->last,
                                                     tick->volume, tick->flags, sym,       (uint32_t)map->n_ticks};
     map->n_ticks++;
@@ -155,14 +163,10 @@ int64_t td_feed_map_time(const td_feed_map_t *map, uint64_t seq)
 
 static td_err_t map_add(td_feed_map_t *map, uint32_t entry)
 {
-    if (map->n_map == map->cap_map) {
-        size_t cap = map->cap_map ? map->cap_map * 2 : 65536;
-        uint32_t *p = realloc(map->map, cap * sizeof *p);
-        if (!p)
-            return TD_ERR_NOMEM;
-        map->map = p;
-        map->cap_map = cap;
-    }
+    uint32_t *p = grow(map->map, &map->cap_map, map->n_map, sizeof *p, 65536);
+    if (!p)
+        return TD_ERR_NOMEM;
+    map->map = p;
     map->map[map->n_map++] = entry;
     map->last_seq = map->first_msg + map->n_map - 1;
     return TD_OK;
@@ -171,14 +175,10 @@ static td_err_t map_add(td_feed_map_t *map, uint32_t entry)
 /* Stores one EXEC report and maps it to the next seq. */
 static td_err_t add_exec(td_feed_map_t *map, const char *symbol, int64_t time_ms, const td_exec_report_t *x)
 {
-    if (map->n_exec == map->cap_exec) {
-        size_t cap = map->cap_exec ? map->cap_exec * 2 : 256;
-        td_event_t *p = realloc(map->execs, cap * sizeof *p);
-        if (!p)
-            return TD_ERR_NOMEM;
-        map->execs = p;
-        map->cap_exec = cap;
-    }
+    td_event_t *p = grow(map->execs, &map->cap_exec, map->n_exec, sizeof *p, 256);
+    if (!p)
+        return TD_ERR_NOMEM;
+    map->execs = p;
     td_event_t *ev = &map->execs[map->n_exec];
     memset(ev, 0, sizeof *ev);
     ev->kind = TD_EV_EXEC_REPORT;
@@ -198,14 +198,10 @@ static bool bar_later(const td_feed_map_t *map, int64_t t, int64_t last)
 /* Maps a heartbeat at time t; *barrier when the gateway makes a Clock of it for some symbol. */
 static td_err_t map_heartbeat(td_feed_map_t *map, int64_t t, bool *barrier)
 {
-    if (map->n_hb == map->cap_hb) {
-        size_t cap = map->cap_hb ? map->cap_hb * 2 : 1024;
-        int64_t *p = realloc(map->hb_time, cap * sizeof *p);
-        if (!p)
-            return TD_ERR_NOMEM;
-        map->hb_time = p;
-        map->cap_hb = cap;
-    }
+    int64_t *p = grow(map->hb_time, &map->cap_hb, map->n_hb, sizeof *p, 1024);
+    if (!p)
+        return TD_ERR_NOMEM;
+    map->hb_time = p;
     map->hb_time[map->n_hb] = t;
     for (size_t i = 0; i < map->n_syms; i++)
         if (bar_later(map, t, map->syms[i].last_ms)) {
