@@ -140,7 +140,7 @@ fi # ONLY_LATENCY
 [ -n "${ONLY_INGEST:-}" ] && exit 0
 
 # 2. tick-to-order: archiver, processor, gateway with its router; the feed paced
-# the "desk" set of cli/synthetic.c
+# the "desk" set of feed/synthetic.c
 symbols="EURUSD GBPUSD USDJPY USDCHF AUDUSD USDCAD NZDUSD EURGBP EURJPY GBPJPY EURCHF AUDJPY XAUUSD XAGUSD US500 US30 GER40 UK100"
 start_mock $parts
 # the archiver is not on the order's path: it fetches with the default wait (a mock broker

@@ -23,7 +23,7 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/tapedeck-live-bench.XXXXXX")
 svc=
 cleanup() { [ -n "$svc" ] && kill -9 "$svc" 2> /dev/null; rm -rf "$work"; }
 trap cleanup EXIT
-# the "desk" set of cli/synthetic.c
+# the "desk" set of feed/synthetic.c
 symbols="EURUSD GBPUSD USDJPY USDCHF AUDUSD USDCAD NZDUSD EURGBP EURJPY GBPJPY EURCHF AUDJPY XAUUSD XAGUSD US500 US30 GER40 UK100"
 echo "tapedeck live benchmark: 18 synthetic symbols, ${hours} h of ticks at ${speed}x, $(nproc) cores, $(date -u +%Y-%m-%d)"
 for sync in ${SYNCS:-commit none}; do

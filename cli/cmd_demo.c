@@ -2,7 +2,7 @@
  *
  * The steps are service/demo.h's: a fresh data directory (DIR/demo-XXXXXX) with its own
  * configuration, a parameter set per symbol on the tape, `tapedeck run` as a child process,
- * `tapedeck feed` against it - the built-in SYNTHETIC day of cli/synthetic.h (labelled synthetic:
+ * `tapedeck feed` against it - the built-in SYNTHETIC day of feed/synthetic.h (labelled synthetic:
  * not market data), or tick files with --ticks - in step with the bars (--sync-bars, so the day is
  * the same on every run), SIGTERM to the service, and the replay of each day. Here: the options,
  * the symbols (the synthetic set's, or the tick files' with the config's specs), and what is
@@ -16,7 +16,7 @@
 #include <time.h>
 
 #include "cli/cli.h"
-#include "cli/synthetic.h"
+#include "feed/synthetic.h"
 #include "core/digest.h"
 #include "core/timeutil.h"
 #include "service/demo.h"

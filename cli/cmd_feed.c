@@ -1,75 +1,24 @@
 /* cmd_feed.c - `tapedeck feed`: the MT5 stand-in, the EA's side of the line protocol over TCP.
  *
- * Its ticks come from tick files (td_import_file; SYMBOL=FILE or --symbol's) or from the built-in
- * synthetic day (cli/synthetic.h); several symbols are merged in time order. HELLO is 1, the symbol specs 2..1+S,
- * then the messages: the ticks in time order, each followed by the EXEC reports of the fills it
- * caused (below), and with --heartbeat-s a HEARTBEAT at every N seconds of tick time plus one at
- * the end of the last tick's trading day (its bars and the day close on it, gateway/clock.h). The
- * message map (sequence number -> tick, EXEC report or heartbeat) is built as messages are queued
- * and kept for the whole run, so a resend after a reconnect is exact: WELCOME acked=N says where
- * the gateway stands and the feed sends from N + 1. The gateway does not record HELLO's sequence
- * number, so every session's HELLO is 1.
- *
- * The paper broker: an ORDER from the gateway is queued in the shared fill model (td_fill_submit)
- * of its symbol and filled at the next tick of that symbol the feed queues (td_fill_on_tick), which
- * also checks the position's stop-loss and take-profit; each resulting deal is sent as an EXEC line
- * right after that tick. An intent id the feed has already received is refused (counted, never
- * executed twice): the EA's guard against an ORDER sent twice.
- *
- * Durability (--state FILE): FILE holds the last acknowledged and highest sent sequence numbers
- * (rewritten atomically a few times a second); FILE.broker is the broker's journal, appended and
- * flushed to disk (fdatasync) line by line, like the terminal's trade history:
- *   order <TAB> AT <TAB> <the ORDER line's fields>   before the order enters the fill model; AT is
- *                                                    the index of the next tick to be mapped
- *   exec <TAB> SEQ <TAB> INTENT                      before the EXEC line SEQ of an intent's fill
- *                                                    is sent (stop/target exits are not intents)
- * A restarted feed reads the journal: every intent id in it is refused again, and the message map
- * is rebuilt exactly by submitting each journaled order at its AT while mapping (the fill model is
- * deterministic), up to what the gateway holds, before anything new is sent. The executions per
- * intent id are counted from the journal's exec lines: across restarts, never in memory only.
- *
- * --sync-bars (deterministic fills): a message that can close a bar - a tick in a later bar than
- * its symbol's last event, a heartbeat that makes a Clock event (the gateway's rule, mirrored), an
- * EXEC report - is a barrier: nothing after it is mapped until it is acknowledged. The gateway
- * routes the orders a burst causes before it acknowledges the burst (gateway/server.h), so every
- * order arrives at the same point of the message map on every run: the tape is the same, byte for
- * byte, run after run, and after crashes of either side.
- *
- * One thread, one socket, poll(): lines are written ahead of the acknowledgements (pipelined) and
- * ACK/ERR/ORDER/BYE lines are read as they come.
+ * Only the command: its options, the ticks it reads (tick files through td_import_file, or the
+ * built-in synthetic day of feed/synthetic.h), what it prints and its exit code. The session with
+ * the gateway - message map, resend, heartbeats, --sync-bars, the state file - is feed/session.h;
+ * the paper broker and its journal are feed/broker.h.
  */
 #include <arpa/inet.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "cli/cli.h"
-#include "cli/synthetic.h"
-#include "core/fixed.h"
 #include "core/timeutil.h"
-#include "gateway/clock.h"
-#include "gateway/protocol.h"
+#include "feed/session.h"
+#include "feed/synthetic.h"
 #include "gateway/server.h"
 #include "host/host.h"
 #include "import/import.h"
-#include "processors/fill.h"
-
-#define SEQ_SPEC 2
-#define SYMBOLS_MAX 64
-#define OUT_HIGH (256u * 1024)
-#define WAIT_ACK_S 30.0
-#define PENDING_MAX 64
-#define WINDOW_DEFAULT 4096
 
 static void help(void)
 {
@@ -125,914 +74,38 @@ static void help(void)
            "--retry-s.\n");
 }
 
-typedef struct feed_symbol {
-    char name[TD_SYMBOL_MAX + 1];
-    td_symbol_spec_t spec;
-    td_fill_t fill;
-    int64_t last_ms; /* the gateway's clock rule, mirrored: the last event time of the symbol */
-} feed_symbol_t;
-
-typedef struct feed_tick {
-    int64_t time_ms;
-    td_price_t bid, ask, last;
-    td_volume_t volume;
-    uint32_t flags;
-    uint32_t sym;
-    uint32_t order; /* its place in the files, the last key of the merge */
-} feed_tick_t;
-
-/* a message map entry: a tick index, or an EXEC report / heartbeat index with its flag */
-#define MSG_EXEC 0x80000000u
-#define MSG_HEARTBEAT 0x40000000u
-#define MSG_INDEX 0x3fffffffu
-
-typedef struct feed_intent {
-    char id[TD_ID_MAX + 1];
-    uint32_t executions; /* from the journal's exec lines (or in memory without --state) */
-} feed_intent_t;
-
-typedef struct journal_order {
-    size_t at;    /* submit before mapping this tick */
-    char *fields; /* the ORDER line's fields */
-} journal_order_t;
-
-typedef struct feed {
+typedef struct feed_cmd {
     td_cli_t *cli;
-    const char *account, *token, *terminal, *state_path;
-    struct sockaddr_in addr;
-    double speed; /* 0 = as fast as possible */
-    double retry_s;
-    feed_symbol_t syms[SYMBOLS_MAX];
+    td_feed_config_t config;
+    const char *format_name, *symbol, *synthetic, *date;
+    bool fast;
+    int synth_hours;
+    char names[TD_FEED_SYMBOLS_MAX][TD_SYMBOL_MAX + 1]; /* the symbols, in the order of their index */
     size_t n_syms;
     uint32_t cur_sym;    /* the symbol collect() is reading */
     int64_t synth_until; /* --hours: synthetic ticks before this time only */
-    int synth_hours;
-    feed_tick_t *ticks;
-    size_t n_ticks, cap_ticks;
-    uint64_t first_msg; /* the first sequence number after the specs */
-    uint64_t last_seq;  /* of the last message mapped so far */
-    /* the message map: seq first_msg + i -> map[i] */
-    uint32_t *map;
-    size_t n_map, cap_map;
-    size_t next_tick;   /* the first tick not mapped yet */
-    td_buf_t exec_text; /* the EXEC lines' fields after the sequence number, one after another */
-    size_t *exec_off;   /* start of report i in exec_text; exec_off[n_exec] = its end */
-    int64_t *exec_time; /* report i's time (its tick's), for the pace */
-    size_t n_exec, cap_exec;
-    /* heartbeats */
-    int64_t hb_ms, hb_next;
-    bool hb_end_done;
-    int64_t *hb_time;
-    size_t n_hb, cap_hb;
-    /* bars, for --sync-bars */
-    bool sync;
-    int64_t tf_ms;
-    int day_offset_minutes;
-    uint64_t barrier_seq; /* nothing after a step ending here is mapped before it is acked */
-    /* the paper broker */
-    td_outbuf_t fills;
-    feed_intent_t *intents; /* every intent id ever received, in arrival order */
-    size_t n_intents, cap_intents;
-    uint64_t orders_executed, repeats_refused, orders_bad, exits, deals;
-    td_err_t broker_rc; /* sticky: the fill model or the journal failed; the feed stops */
-    double linger_s;
-    /* the journal */
-    int journal_fd;
-    journal_order_t *jorders; /* orders read from the journal, submitted again while mapping */
-    size_t n_jorders, j_next;
-    uint64_t journal_exec_max;  /* highest EXEC seq recorded in the journal */
-    char *pending[PENDING_MAX]; /* ORDERs read before WELCOME: handled after it */
-    size_t n_pending;
-    /* progress */
-    uint64_t acked;    /* highest acknowledged */
-    uint64_t sent_max; /* highest ever sent (this run or, from the state file, before) */
-    uint64_t next;     /* next to send in this session */
-    uint64_t sent, resent, errors, orders, reconnects, drops;
-    uint64_t drop_every, session_sent;
-    uint64_t window; /* most lines sent and not yet acknowledged; 0 = no bound */
-    double last_order_at;
-    /* session */
-    int fd;
-    bool welcomed, bye, refused;
-    char bye_reason[256];
-    td_buf_t out;
-    size_t out_off;
-    td_gw_lines_t lines;
-    double pace_wall0;
-    int64_t pace_time0;
+    td_feed_session_t *session;
     char err[1024];
-} feed_t;
-
-static td_err_t add_tick(feed_t *feed, const feed_tick_t *tick)
-{
-    if (feed->n_ticks == feed->cap_ticks) {
-        size_t cap = feed->cap_ticks ? feed->cap_ticks * 2 : 65536;
-        if (cap > MSG_INDEX)
-            return TD_ERR_NOMEM;
-        feed_tick_t *p = realloc(feed->ticks, cap * sizeof *p);
-        if (!p)
-            return TD_ERR_NOMEM;
-        feed->ticks = p;
-        feed->cap_ticks = cap;
-    }
-    feed->ticks[feed->n_ticks++] = *tick;
-    return TD_OK;
-}
+} feed_cmd_t;
 
 static td_err_t collect(void *opaque, const td_event_t *ev)
 {
-    feed_t *feed = opaque;
+    feed_cmd_t *cmd = opaque;
     if (ev->kind != TD_EV_TICK)
         return TD_OK;
-    feed_tick_t k = {ev->time_ms,       ev->u.tick.bid,   ev->u.tick.ask, ev->u.tick.last,
-                     ev->u.tick.volume, ev->u.tick.flags, feed->cur_sym,  (uint32_t)feed->n_ticks};
-    return add_tick(feed, &k);
+    return td_feed_session_add_tick(cmd->session, cmd->cur_sym, ev->time_ms, &ev->u.tick);
 }
 
 static td_err_t collect_synthetic(void *opaque, int64_t time_ms, int64_t bid, int64_t ask)
 {
-    feed_t *feed = opaque;
-    if (time_ms >= feed->synth_until)
+    feed_cmd_t *cmd = opaque;
+    if (time_ms >= cmd->synth_until)
         return TD_ERR_END; /* --hours: the rest of the day is not wanted */
-    feed_tick_t k = {
-        time_ms, bid, ask, 0, 0, TD_TICK_FLAG_BID | TD_TICK_FLAG_ASK, feed->cur_sym, (uint32_t)feed->n_ticks};
-    return add_tick(feed, &k);
+    td_tick_t tick = {.bid = bid, .ask = ask, .flags = TD_TICK_FLAG_BID | TD_TICK_FLAG_ASK};
+    return td_feed_session_add_tick(cmd->session, cmd->cur_sym, time_ms, &tick);
 }
 
-/* Time order, then symbol order, then the files' order: the merged ticks are the same on every
- * machine, and a symbol's ticks of one millisecond keep their order. */
-static int tick_cmp(const void *a, const void *b)
-{
-    const feed_tick_t *x = a, *y = b;
-    if (x->time_ms != y->time_ms)
-        return x->time_ms < y->time_ms ? -1 : 1;
-    if (x->sym != y->sym)
-        return x->sym < y->sym ? -1 : 1;
-    return x->order < y->order ? -1 : x->order > y->order;
-}
-
-/* A fixed-point value as the shortest exact decimal. */
-static const char *dec(int64_t v, char buf[40])
-{
-    int n = td_fx_format(v, 8, buf, 40);
-    while (n > 0 && buf[n - 1] == '0')
-        buf[--n] = '\0';
-    if (n > 0 && buf[n - 1] == '.')
-        buf[--n] = '\0';
-    return buf;
-}
-
-static int64_t first_time(const feed_t *feed)
-{
-    return feed->n_ticks ? feed->ticks[0].time_ms : 0;
-}
-
-static td_err_t format_message(feed_t *feed, uint64_t seq, td_buf_t *out)
-{
-    char a[40], b[40], c[40], d[40], e[40], f[40], g[40], h[40];
-    if (seq < feed->first_msg) {
-        static const char *modes[] = {"disabled", "points", "money", "interest"};
-        const feed_symbol_t *sym = &feed->syms[seq - SEQ_SPEC];
-        const td_symbol_spec_t *s = &sym->spec;
-        return td_buf_printf(out,
-                             "SPEC\t%" PRIu64 "\tsymbol=%s\ttime=%" PRId64 "\tdigits=%u\tcontract_size=%s\ttick_size=%s"
-                             "\ttick_value=%s\tswap_long=%s\tswap_short=%s\tswap_mode=%s\ttriple_swap_weekday=%u"
-                             "\tvolume_step=%s\tvolume_min=%s\tvolume_max=%s\n",
-                             seq, sym->name, first_time(feed), s->digits, dec(s->contract_size, a),
-                             dec(s->tick_size, b), dec(s->tick_value, c), dec(s->swap_long, d), dec(s->swap_short, e),
-                             modes[(unsigned)s->swap_mode & 3], s->triple_swap_weekday, dec(s->volume_step, f),
-                             dec(s->volume_min, g), dec(s->volume_max, h));
-    }
-    uint32_t m = feed->map[seq - feed->first_msg];
-    if (m & MSG_EXEC) {
-        size_t i = m & MSG_INDEX;
-        td_err_t rc = td_buf_printf(out, "EXEC\t%" PRIu64, seq);
-        if (rc == TD_OK)
-            rc = td_buf_append(out, feed->exec_text.ptr + feed->exec_off[i], feed->exec_off[i + 1] - feed->exec_off[i]);
-        return rc;
-    }
-    if (m & MSG_HEARTBEAT)
-        return td_buf_printf(out, "HEARTBEAT\t%" PRIu64 "\ttime=%" PRId64 "\n", seq, feed->hb_time[m & MSG_INDEX]);
-    const feed_tick_t *k = &feed->ticks[m];
-    td_err_t rc = td_buf_printf(out, "TICK\t%" PRIu64 "\tsymbol=%s\ttime=%" PRId64 "\tbid=%s\task=%s", seq,
-                                feed->syms[k->sym].name, k->time_ms, dec(k->bid, a), dec(k->ask, b));
-    if (rc == TD_OK && k->last)
-        rc = td_buf_printf(out, "\tlast=%s", dec(k->last, c));
-    if (rc == TD_OK && k->volume)
-        rc = td_buf_printf(out, "\tvolume=%s", dec(k->volume, d));
-    if (rc == TD_OK && k->flags)
-        rc = td_buf_printf(out, "\tflags=%" PRIu32, k->flags);
-    return rc == TD_OK ? td_buf_append(out, "\n", 1) : rc;
-}
-
-static int64_t message_time(const feed_t *feed, uint64_t seq)
-{
-    if (!feed->n_ticks)
-        return 0;
-    if (seq < feed->first_msg)
-        return first_time(feed);
-    if (seq > feed->last_seq) /* not mapped yet: the next tick's (or the last one's) */
-        return feed->ticks[feed->next_tick < feed->n_ticks ? feed->next_tick : feed->n_ticks - 1].time_ms;
-    uint32_t m = feed->map[seq - feed->first_msg];
-    if (m & MSG_EXEC) /* an EXEC carries the time of the tick it follows */
-        return feed->exec_time[m & MSG_INDEX];
-    if (m & MSG_HEARTBEAT)
-        return feed->hb_time[m & MSG_INDEX];
-    return feed->ticks[m].time_ms;
-}
-
-/* ---- the journal ---- */
-
-/* Appends one line and flushes it to disk. A failure is sticky: the broker stops. */
-static td_err_t journal_write(feed_t *feed, const char *line, size_t len)
-{
-    if (feed->journal_fd < 0)
-        return TD_OK;
-    size_t off = 0;
-    while (off < len) {
-        ssize_t n = write(feed->journal_fd, line + off, len - off);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return TD_ERR_IO;
-        off += (size_t)n;
-    }
-    return fdatasync(feed->journal_fd) == 0 ? TD_OK : TD_ERR_IO;
-}
-
-static feed_intent_t *intent_find(feed_t *feed, const char *id)
-{
-    for (size_t i = feed->n_intents; i-- > 0;)
-        if (strcmp(feed->intents[i].id, id) == 0)
-            return &feed->intents[i];
-    return NULL;
-}
-
-static feed_intent_t *intent_add(feed_t *feed, const char *id)
-{
-    if (feed->n_intents == feed->cap_intents) {
-        size_t cap = feed->cap_intents ? feed->cap_intents * 2 : 64;
-        feed_intent_t *p = realloc(feed->intents, cap * sizeof *p);
-        if (!p)
-            return NULL;
-        feed->intents = p;
-        feed->cap_intents = cap;
-    }
-    feed_intent_t *it = &feed->intents[feed->n_intents++];
-    memset(it, 0, sizeof *it);
-    snprintf(it->id, sizeof it->id, "%s", id);
-    return it;
-}
-
-/* ---- the message map ---- */
-
-static td_err_t map_add(feed_t *feed, uint32_t entry)
-{
-    if (feed->n_map == feed->cap_map) {
-        size_t cap = feed->cap_map ? feed->cap_map * 2 : 65536;
-        uint32_t *p = realloc(feed->map, cap * sizeof *p);
-        if (!p)
-            return TD_ERR_NOMEM;
-        feed->map = p;
-        feed->cap_map = cap;
-    }
-    feed->map[feed->n_map++] = entry;
-    feed->last_seq = feed->first_msg + feed->n_map - 1;
-    return TD_OK;
-}
-
-/* Stores the fields of one EXEC report (after the sequence number) and maps it to the next seq. */
-static td_err_t add_exec(feed_t *feed, const char *symbol, int64_t time_ms, const td_exec_report_t *x)
-{
-    char a[40], b[40], c[40], d[40], e[40];
-    if (feed->n_exec + 2 > feed->cap_exec) {
-        size_t cap = feed->cap_exec ? feed->cap_exec * 2 : 256;
-        size_t *p = realloc(feed->exec_off, cap * sizeof *p);
-        if (p)
-            feed->exec_off = p;
-        int64_t *q = p ? realloc(feed->exec_time, cap * sizeof *q) : NULL;
-        if (!q)
-            return TD_ERR_NOMEM;
-        feed->exec_time = q;
-        feed->cap_exec = cap;
-    }
-    feed->exec_off[feed->n_exec] = feed->exec_text.len;
-    td_err_t rc = td_buf_printf(&feed->exec_text,
-                                "\tsymbol=%s\ttime=%" PRId64 "\tintent=%s\tdeal=%" PRIu64 "\torder=%" PRIu64
-                                "\tposition=%" PRIu64 "\tside=%s\tprice=%s\tvolume=%s\tcommission=%s\tswap=%s"
-                                "\tprofit=%s\tstatus=filled%s%s\n",
-                                symbol, time_ms, x->intent_id, x->deal_id, x->order_id, x->position_id,
-                                x->side == TD_SIDE_BUY ? "buy" : "sell", dec(x->price, a), dec(x->volume, b),
-                                dec(x->commission, c), dec(x->swap, d), dec(x->profit, e),
-                                x->reason[0] ? "\treason=" : "", x->reason);
-    if (rc != TD_OK) {
-        feed->exec_text.len = feed->exec_off[feed->n_exec];
-        return rc;
-    }
-    feed->exec_time[feed->n_exec] = time_ms;
-    feed->exec_off[++feed->n_exec] = feed->exec_text.len;
-    return map_add(feed, (uint32_t)(feed->n_exec - 1) | MSG_EXEC);
-}
-
-/* An intent's fill mapped at seq: counted once, in the journal when it is new there. */
-static td_err_t count_execution(feed_t *feed, feed_intent_t *it, uint64_t seq)
-{
-    feed->orders_executed++;
-    if (feed->journal_fd < 0) {
-        it->executions++;
-        return TD_OK;
-    }
-    if (seq <= feed->journal_exec_max)
-        return TD_OK; /* rebuilt after a restart: the journal counted it when it happened */
-    char line[TD_ID_MAX + 48];
-    int n = snprintf(line, sizeof line, "exec\t%" PRIu64 "\t%s\n", seq, it->id);
-    it->executions++;
-    feed->journal_exec_max = seq;
-    return journal_write(feed, line, (size_t)n);
-}
-
-static bool bar_later(const feed_t *feed, int64_t t, int64_t last)
-{
-    return t > last && td_gw_clock_bar(t, feed->tf_ms, feed->day_offset_minutes) >
-                           td_gw_clock_bar(last, feed->tf_ms, feed->day_offset_minutes);
-}
-
-static td_err_t submit(feed_t *feed, const char *fields, size_t len, bool from_journal);
-
-/* Maps a heartbeat at time t; *barrier when the gateway makes a Clock of it for some symbol. */
-static td_err_t map_heartbeat(feed_t *feed, int64_t t, bool *barrier)
-{
-    if (feed->n_hb == feed->cap_hb) {
-        size_t cap = feed->cap_hb ? feed->cap_hb * 2 : 1024;
-        int64_t *p = realloc(feed->hb_time, cap * sizeof *p);
-        if (!p)
-            return TD_ERR_NOMEM;
-        feed->hb_time = p;
-        feed->cap_hb = cap;
-    }
-    feed->hb_time[feed->n_hb] = t;
-    for (size_t i = 0; i < feed->n_syms; i++)
-        if (bar_later(feed, t, feed->syms[i].last_ms)) {
-            feed->syms[i].last_ms = t;
-            *barrier = true;
-        }
-    return map_add(feed, (uint32_t)feed->n_hb++ | MSG_HEARTBEAT);
-}
-
-/* Maps the next tick, then the EXEC reports of what its symbol's fill model does at it. */
-static td_err_t map_tick(feed_t *feed, bool *barrier)
-{
-    size_t i = feed->next_tick;
-    TD_ASSERT(i < feed->n_ticks);
-    td_err_t rc = TD_OK;
-    /* orders of the journal received at this point of an earlier run */
-    while (rc == TD_OK && feed->j_next < feed->n_jorders && feed->jorders[feed->j_next].at == i) {
-        const char *f = feed->jorders[feed->j_next++].fields;
-        rc = submit(feed, f, strlen(f), true);
-    }
-    if (rc == TD_OK)
-        rc = map_add(feed, (uint32_t)i);
-    if (rc != TD_OK)
-        return rc;
-    feed->next_tick++;
-    const feed_tick_t *k = &feed->ticks[i];
-    feed_symbol_t *sym = &feed->syms[k->sym];
-    if (bar_later(feed, k->time_ms, sym->last_ms))
-        *barrier = true;
-    if (k->time_ms > sym->last_ms)
-        sym->last_ms = k->time_ms;
-    if (sym->fill.n_queue == 0 && td_fill_volume(&sym->fill) == 0)
-        return TD_OK; /* nothing to fill, no position to stop: the common case, kept cheap */
-    td_tick_t tick = {k->bid, k->ask, k->last, k->volume, k->flags};
-    td_outbuf_clear(&feed->fills);
-    rc = td_fill_on_tick(&sym->fill, &sym->spec, k->time_ms, &tick, feed->day_offset_minutes, &feed->fills);
-    for (size_t j = 0; rc == TD_OK && j < feed->fills.len; j++) {
-        const td_exec_report_t *x = &feed->fills.ev[j].u.exec;
-        feed->deals++;
-        *barrier = true;
-        rc = add_exec(feed, sym->name, k->time_ms, x);
-        feed_intent_t *it = intent_find(feed, x->intent_id);
-        if (rc == TD_OK && it)
-            rc = count_execution(feed, it, feed->last_seq);
-        else if (rc == TD_OK)
-            feed->exits++; /* "sl:<id>" / "tp:<id>" */
-    }
-    return rc;
-}
-
-static bool more_to_map(const feed_t *feed)
-{
-    return feed->next_tick < feed->n_ticks || (feed->hb_ms > 0 && !feed->hb_end_done && feed->n_ticks > 0);
-}
-
-/* Maps one step: a heartbeat that is due, or the next tick with its fills, or the day's last
- * heartbeat. With --sync-bars a step that can close a bar becomes the barrier. */
-static td_err_t map_step(feed_t *feed)
-{
-    TD_ASSERT(more_to_map(feed));
-    bool barrier = false;
-    td_err_t rc;
-    if (feed->next_tick < feed->n_ticks) {
-        int64_t t = feed->ticks[feed->next_tick].time_ms;
-        if (feed->hb_ms > 0 && t >= feed->hb_next) {
-            int64_t at = t - ((t % feed->hb_ms) + feed->hb_ms) % feed->hb_ms; /* floor to the interval */
-            feed->hb_next = at + feed->hb_ms;
-            rc = map_heartbeat(feed, at, &barrier);
-        } else {
-            rc = map_tick(feed, &barrier);
-        }
-    } else { /* time passes to the end of the last tick's trading day */
-        uint32_t day = td_time_trading_day(feed->ticks[feed->n_ticks - 1].time_ms, feed->day_offset_minutes);
-        feed->hb_end_done = true;
-        rc = map_heartbeat(feed, td_time_trading_day_start(td_time_next_day(day), feed->day_offset_minutes), &barrier);
-    }
-    if (rc == TD_OK && barrier && feed->sync)
-        feed->barrier_seq = feed->last_seq;
-    return rc;
-}
-
-/* ---- orders ---- */
-
-/* Splits "KEY=VALUE" fields of an ORDER line; returns the value of key or NULL. */
-static const char *order_field(const char *line, size_t len, const char *key, size_t *vlen)
-{
-    size_t klen = strlen(key);
-    const char *p = line, *end = line + len;
-    while (p < end) {
-        const char *tab = memchr(p, '\t', (size_t)(end - p));
-        const char *fend = tab ? tab : end;
-        if ((size_t)(fend - p) > klen && memcmp(p, key, klen) == 0 && p[klen] == '=') {
-            *vlen = (size_t)(fend - p) - klen - 1;
-            return p + klen + 1;
-        }
-        p = fend + 1;
-    }
-    return NULL;
-}
-
-static bool order_price(const char *line, size_t len, const char *key, int64_t *v)
-{
-    size_t n = 0;
-    const char *p = order_field(line, len, key, &n);
-    int rounded = 0;
-    return p && td_fx_parse(p, n, v, &rounded) == TD_OK && *v >= 0;
-}
-
-/* Parses an ORDER's fields into intent and its symbol's index; false when malformed. */
-static bool order_parse(feed_t *feed, const char *line, size_t len, td_order_intent_t *intent, size_t *sym_index)
-{
-    memset(intent, 0, sizeof *intent);
-    size_t n = 0, sym_n = 0, side_n = 0;
-    const char *id = order_field(line, len, "intent", &n);
-    if (!id || n == 0 || n > TD_ID_MAX || memchr(id, '\n', n))
-        return false;
-    memcpy(intent->intent_id, id, n);
-    const char *sym = order_field(line, len, "symbol", &sym_n);
-    const char *side = order_field(line, len, "side", &side_n);
-    if (!sym || !side)
-        return false;
-    *sym_index = feed->n_syms;
-    for (size_t i = 0; i < feed->n_syms; i++)
-        if (strlen(feed->syms[i].name) == sym_n && memcmp(feed->syms[i].name, sym, sym_n) == 0)
-            *sym_index = i;
-    if (*sym_index == feed->n_syms)
-        return false;
-    if (side_n == 3 && memcmp(side, "buy", 3) == 0)
-        intent->side = TD_SIDE_BUY;
-    else if (side_n == 4 && memcmp(side, "sell", 4) == 0)
-        intent->side = TD_SIDE_SELL;
-    else
-        return false;
-    return order_price(line, len, "volume", &intent->volume) && order_price(line, len, "sl", &intent->stop_loss) &&
-           order_price(line, len, "tp", &intent->take_profit);
-}
-
-/* Queues an order in its symbol's fill model. A live order is journaled first (so a restart
- * rebuilds the same fills and refuses its id); an order of the journal is only submitted again. */
-static td_err_t submit(feed_t *feed, const char *fields, size_t len, bool from_journal)
-{
-    td_order_intent_t intent;
-    size_t si = 0;
-    if (!order_parse(feed, fields, len, &intent, &si)) {
-        feed->orders_bad++;
-        fprintf(stderr, "tapedeck feed: refused a malformed ORDER: %.*s\n", (int)(len > 300 ? 300 : len), fields);
-        return TD_OK;
-    }
-    feed_intent_t *known = intent_find(feed, intent.intent_id);
-    if (!from_journal && known) {
-        feed->repeats_refused++;
-        fprintf(stderr, "tapedeck feed: refused ORDER intent=%s: this intent id was already received\n",
-                intent.intent_id);
-        return TD_OK;
-    }
-    td_err_t rc = TD_OK;
-    if (!from_journal && feed->journal_fd >= 0) {
-        td_buf_t line;
-        td_buf_init(&line);
-        rc = td_buf_printf(&line, "order\t%zu\t%.*s\n", feed->next_tick, (int)len, fields);
-        if (rc == TD_OK)
-            rc = journal_write(feed, (const char *)line.ptr, line.len);
-        td_buf_fini(&line);
-        if (rc != TD_OK)
-            return rc;
-    }
-    if (!known && !intent_add(feed, intent.intent_id))
-        return TD_ERR_NOMEM;
-    int64_t t = feed->next_tick ? feed->ticks[feed->next_tick - 1].time_ms : 0;
-    rc = td_fill_submit(&feed->syms[si].fill, t, &intent);
-    if (rc != TD_OK) {
-        feed->orders_bad++;
-        fprintf(stderr, "tapedeck feed: cannot queue ORDER intent=%s: %s\n", intent.intent_id, td_err_name(rc));
-    }
-    return TD_OK;
-}
-
-static void on_order(feed_t *feed, const char *line, size_t len)
-{
-    feed->orders++;
-    feed->last_order_at = td_mono_s();
-    if (!feed->welcomed) { /* sent ahead of WELCOME: handled once the map is where the gateway is */
-        char *copy = feed->n_pending < PENDING_MAX ? strndup(line, len) : NULL;
-        if (copy)
-            feed->pending[feed->n_pending++] = copy;
-        else
-            feed->broker_rc = TD_ERR_NOMEM;
-        return;
-    }
-    td_err_t rc = submit(feed, line, len, false);
-    if (rc != TD_OK)
-        feed->broker_rc = rc;
-}
-
-/* ---- the state file and the journal ---- */
-
-static void state_load(feed_t *feed)
-{
-    if (!feed->state_path)
-        return;
-    FILE *f = fopen(feed->state_path, "r");
-    if (!f)
-        return;
-    uint64_t acked = 0, sent = 0;
-    if (fscanf(f, "acked=%" SCNu64 " sent=%" SCNu64, &acked, &sent) == 2) {
-        feed->acked = acked;
-        feed->sent_max = sent;
-    }
-    fclose(f);
-}
-
-static void state_save(feed_t *feed)
-{
-    if (!feed->state_path)
-        return;
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.tmp", feed->state_path);
-    FILE *f = fopen(tmp, "w");
-    if (!f)
-        return;
-    fprintf(f, "acked=%" PRIu64 " sent=%" PRIu64 "\n", feed->acked, feed->sent_max);
-    if (fclose(f) == 0)
-        rename(tmp, feed->state_path);
-}
-
-static bool field_u64(const char *p, size_t len, uint64_t *v)
-{
-    if (!len || len > 20)
-        return false;
-    uint64_t x = 0;
-    for (size_t i = 0; i < len; i++) {
-        if (p[i] < '0' || p[i] > '9')
-            return false;
-        x = x * 10 + (uint64_t)(p[i] - '0');
-    }
-    *v = x;
-    return true;
-}
-
-/* Reads FILE.broker (the orders and executions of earlier runs) and opens it for appending.
- * A malformed line is TD_ERR_PARSE naming the file, line and what was expected. */
-static td_err_t journal_open(feed_t *feed)
-{
-    char path[4096];
-    snprintf(path, sizeof path, "%s.broker", feed->state_path);
-    FILE *f = fopen(path, "r");
-    td_err_t rc = TD_OK;
-    if (f) {
-        char *line = NULL;
-        size_t cap = 0;
-        ssize_t len;
-        unsigned lineno = 0;
-        while (rc == TD_OK && (len = getline(&line, &cap, f)) >= 0) {
-            lineno++;
-            if (len == 0 || line[len - 1] != '\n') { /* torn by a crash in the middle of the write */
-                rc = td_err_set(feed->err, sizeof feed->err, TD_ERR_PARSE,
-                                "%s:%u: expected a whole line ending with LF (a torn last write?)", path, lineno);
-                break;
-            }
-            line[--len] = '\0';
-            char *t1 = strchr(line, '\t'), *t2 = t1 ? strchr(t1 + 1, '\t') : NULL;
-            uint64_t n = 0;
-            if (!t1 || !t2 || !field_u64(t1 + 1, (size_t)(t2 - t1 - 1), &n)) {
-                rc = td_err_set(feed->err, sizeof feed->err, TD_ERR_PARSE,
-                                "%s:%u: expected 'order<TAB>AT<TAB>FIELDS' or 'exec<TAB>SEQ<TAB>INTENT'", path, lineno);
-            } else if (t1 - line == 5 && memcmp(line, "order", 5) == 0) {
-                size_t flen = strlen(t2 + 1);
-                td_order_intent_t intent;
-                size_t si;
-                if (n > feed->n_ticks || (feed->n_jorders && n < feed->jorders[feed->n_jorders - 1].at) ||
-                    !order_parse(feed, t2 + 1, flen, &intent, &si)) {
-                    rc = td_err_set(feed->err, sizeof feed->err, TD_ERR_PARSE,
-                                    "%s:%u: order: expected a tick index in order and an ORDER of these ticks' symbols",
-                                    path, lineno);
-                    break;
-                }
-                journal_order_t *p = realloc(feed->jorders, (feed->n_jorders + 1) * sizeof *p);
-                char *copy = p ? strdup(t2 + 1) : NULL;
-                if (p)
-                    feed->jorders = p;
-                if (!copy || (!intent_find(feed, intent.intent_id) && !intent_add(feed, intent.intent_id))) {
-                    free(copy);
-                    rc = TD_ERR_NOMEM;
-                    break;
-                }
-                feed->jorders[feed->n_jorders++] = (journal_order_t){(size_t)n, copy};
-            } else if (t1 - line == 4 && memcmp(line, "exec", 4) == 0) {
-                feed_intent_t *it = intent_find(feed, t2 + 1);
-                if (!it || n <= feed->journal_exec_max) {
-                    rc = td_err_set(feed->err, sizeof feed->err, TD_ERR_PARSE,
-                                    "%s:%u: exec: expected an increasing sequence number and an intent ordered above",
-                                    path, lineno);
-                    break;
-                }
-                it->executions++;
-                feed->journal_exec_max = n;
-            } else {
-                rc = td_err_set(feed->err, sizeof feed->err, TD_ERR_PARSE, "%s:%u: expected 'order' or 'exec' first",
-                                path, lineno);
-            }
-        }
-        free(line);
-        fclose(f);
-    }
-    if (rc == TD_OK) {
-        feed->journal_fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-        if (feed->journal_fd < 0)
-            rc = td_err_set(feed->err, sizeof feed->err, TD_ERR_IO, "%s: %s", path, strerror(errno));
-    }
-    return rc;
-}
-
-/* After WELCOME acked=N: the map is rebuilt up to N and every journaled order, so nothing the
- * gateway holds is mapped differently; then the ORDERs that came before the WELCOME. */
-static td_err_t catch_up(feed_t *feed, uint64_t acked)
-{
-    td_err_t rc = TD_OK;
-    while (rc == TD_OK && more_to_map(feed) && (feed->last_seq < acked || feed->j_next < feed->n_jorders))
-        rc = map_step(feed);
-    for (size_t i = 0; i < feed->n_pending; i++) {
-        if (rc == TD_OK)
-            rc = submit(feed, feed->pending[i], strlen(feed->pending[i]), false);
-        free(feed->pending[i]);
-    }
-    feed->n_pending = 0;
-    return rc;
-}
-
-/* ---- the gateway's lines ---- */
-
-static bool on_gateway_line(void *opaque, const char *line, size_t len, bool oversized)
-{
-    feed_t *feed = opaque;
-    if (oversized)
-        return true;
-    if (len > 4 && memcmp(line, "ACK\t", 4) == 0) {
-        uint64_t seq;
-        if (field_u64(line + 4, len - 4, &seq) && seq > feed->acked)
-            feed->acked = seq;
-    } else if (len > 4 && memcmp(line, "ERR\t", 4) == 0) {
-        feed->errors++;
-        if (!feed->welcomed)
-            feed->refused = true;
-        if (feed->errors <= 10)
-            fprintf(stderr, "tapedeck feed: gateway: %.*s\n", (int)(len > 300 ? 300 : len), line);
-    } else if (len > 8 && memcmp(line, "WELCOME\t", 8) == 0) {
-        const char *p = memmem(line, len, "acked=", 6);
-        uint64_t acked = 0;
-        if (p && field_u64(p + 6, len - (size_t)(p + 6 - line), &acked)) {
-            if (acked < feed->acked && !feed->drop_every)
-                fprintf(stderr,
-                        "tapedeck feed: the gateway has up to %" PRIu64 ", the state file says %" PRIu64
-                        " was acknowledged: resending from %" PRIu64 "\n",
-                        acked, feed->acked, acked + 1);
-            /* --drop-every resends all it has not seen acknowledged, as an EA with a file of unacked
-             * lines does; the gateway drops what it already has */
-            uint64_t from = feed->drop_every && feed->acked < acked ? feed->acked : acked;
-            feed->acked = acked;
-            feed->next = from + 1 < SEQ_SPEC ? SEQ_SPEC : from + 1;
-            feed->welcomed = true;
-            td_err_t rc = catch_up(feed, acked);
-            if (rc != TD_OK)
-                feed->broker_rc = rc;
-        }
-    } else if (len > 6 && memcmp(line, "ORDER\t", 6) == 0) {
-        on_order(feed, line + 6, len - 6);
-    } else if (len >= 3 && memcmp(line, "BYE", 3) == 0) {
-        feed->bye = true;
-        if (!feed->welcomed)
-            feed->refused = true;
-        snprintf(feed->bye_reason, sizeof feed->bye_reason, "%.*s", (int)(len > 4 ? len - 4 : 0), line + 4);
-        return false;
-    }
-    return true;
-}
-
-/* ---- the session ---- */
-
-static void session_close(feed_t *feed)
-{
-    if (feed->fd >= 0)
-        close(feed->fd);
-    feed->fd = -1;
-    td_buf_reset(&feed->out);
-    feed->out_off = 0;
-    td_gw_lines_fini(&feed->lines);
-    td_gw_lines_init(&feed->lines, TD_GW_LINE_MAX);
-}
-
-static bool session_open(feed_t *feed)
-{
-    feed->welcomed = feed->bye = feed->refused = false;
-    feed->session_sent = 0;
-    feed->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (feed->fd < 0)
-        return false;
-    if (connect(feed->fd, (struct sockaddr *)&feed->addr, sizeof feed->addr) != 0) {
-        snprintf(feed->err, sizeof feed->err, "connect: %s", strerror(errno));
-        session_close(feed);
-        return false;
-    }
-    int one = 1;
-    setsockopt(feed->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    fcntl(feed->fd, F_SETFL, fcntl(feed->fd, F_GETFL) | O_NONBLOCK);
-    td_err_t rc = td_buf_printf(&feed->out, "HELLO\t1\tversion=%d\taccount=%s\tterminal=%s\ttoken=%s\n",
-                                TD_GW_PROTOCOL_VERSION, feed->account, feed->terminal, feed->token);
-    return rc == TD_OK;
-}
-
-/* Writes what is queued; false when the connection failed. */
-static bool session_write(feed_t *feed)
-{
-    while (feed->out_off < feed->out.len) {
-        ssize_t n = send(feed->fd, feed->out.ptr + feed->out_off, feed->out.len - feed->out_off, MSG_NOSIGNAL);
-        if (n > 0) {
-            feed->out_off += (size_t)n;
-        } else if (n < 0 && errno == EINTR) {
-            continue;
-        } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            return true;
-        } else {
-            snprintf(feed->err, sizeof feed->err, "send: %s", n < 0 ? strerror(errno) : "closed");
-            return false;
-        }
-    }
-    td_buf_reset(&feed->out);
-    feed->out_off = 0;
-    return true;
-}
-
-/* Reads what arrived; false when the connection ended. */
-static bool session_read(feed_t *feed)
-{
-    uint8_t buf[65536];
-    for (;;) {
-        ssize_t n = read(feed->fd, buf, sizeof buf);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-            return true;
-        if (n <= 0) {
-            snprintf(feed->err, sizeof feed->err, "%s", n < 0 ? strerror(errno) : "the gateway closed the connection");
-            return false;
-        }
-        if (td_gw_lines_feed(&feed->lines, buf, (size_t)n, on_gateway_line, feed) != TD_OK) {
-            if (feed->bye)
-                snprintf(feed->err, sizeof feed->err, "the gateway said BYE: %s", feed->bye_reason);
-            return false;
-        }
-    }
-}
-
-/* Queues messages up to the output bound, the pace and the barrier; returns the seconds until the
- * next is due (0 when none waits for the clock). *bounded tells whether it stopped at the output
- * bound with more to send: once the socket took the output, the next messages are queued at once,
- * without waiting for the gateway's reply (an EA pipelines; so does the feed). */
-static double queue_messages(feed_t *feed, bool *bounded)
-{
-    double wait = 0;
-    *bounded = false;
-    while (feed->next <= feed->last_seq || more_to_map(feed)) {
-        if (feed->out.len - feed->out_off >= OUT_HIGH) {
-            *bounded = true;
-            break;
-        }
-        if (feed->drop_every && feed->session_sent >= feed->drop_every)
-            break;
-        if (feed->window && feed->next > feed->acked + feed->window)
-            break; /* the window is full: the gateway's next ACK opens it */
-        if (feed->next > feed->last_seq && feed->acked < feed->barrier_seq)
-            break; /* --sync-bars: the last step can close a bar; its orders come before its ACK */
-        if (feed->speed > 0) {
-            double due =
-                feed->pace_wall0 + (double)(message_time(feed, feed->next) - feed->pace_time0) / 1000.0 / feed->speed;
-            double now = td_mono_s();
-            if (due > now) {
-                wait = due - now;
-                break;
-            }
-        }
-        if (feed->next > feed->last_seq && (feed->broker_rc = map_step(feed)) != TD_OK)
-            return 0;
-        if (feed->next > feed->last_seq || format_message(feed, feed->next, &feed->out) != TD_OK)
-            break;
-        feed->sent++;
-        feed->session_sent++;
-        if (feed->next <= feed->sent_max)
-            feed->resent++;
-        else
-            feed->sent_max = feed->next;
-        feed->next++;
-    }
-    return wait;
-}
-
-/* One session: true when everything was acknowledged, false when the connection ended first. */
-static bool session_run(feed_t *feed)
-{
-    double last_progress = td_mono_s(), last_save = 0;
-    uint64_t last_acked = feed->acked;
-    bool paced = false;
-    double done_at = 0; /* when everything was first acknowledged: the linger starts */
-    for (;;) {
-        double wait = 0;
-        bool bounded = false;
-        if (feed->welcomed) {
-            if (!paced) { /* the pace restarts with each session */
-                feed->pace_wall0 = td_mono_s();
-                feed->pace_time0 = message_time(feed, feed->next);
-                paced = true;
-            }
-            wait = queue_messages(feed, &bounded);
-            if (feed->next > feed->last_seq && !more_to_map(feed) && feed->out_off == feed->out.len &&
-                feed->acked >= feed->last_seq) {
-                double quiet = td_mono_s() - (feed->last_order_at > done_at ? feed->last_order_at : done_at);
-                if (done_at == 0)
-                    done_at = td_mono_s();
-                else if (quiet >= feed->linger_s)
-                    return true;
-            }
-        }
-        if (feed->broker_rc != TD_OK) {
-            snprintf(feed->err, sizeof feed->err, "the paper broker failed: %s", td_err_name(feed->broker_rc));
-            return false;
-        }
-        if (!session_write(feed))
-            return false;
-        if (feed->drop_every && feed->session_sent >= feed->drop_every && feed->out_off == feed->out.len) {
-            feed->drops++;
-            snprintf(feed->err, sizeof feed->err, "dropped after %" PRIu64 " lines (--drop-every)", feed->session_sent);
-            return false;
-        }
-        struct pollfd p = {feed->fd, POLLIN | (feed->out_off < feed->out.len ? POLLOUT : 0), 0};
-        int timeout = wait > 0 ? (int)(wait * 1000) + 1 : 200;
-        if (timeout > 200)
-            timeout = 200;
-        if (bounded && feed->out_off == feed->out.len)
-            timeout = 0; /* the socket took it all: only look for replies, then queue more */
-        if (poll(&p, 1, timeout) < 0 && errno != EINTR) {
-            snprintf(feed->err, sizeof feed->err, "poll: %s", strerror(errno));
-            return false;
-        }
-        if ((p.revents & (POLLIN | POLLHUP | POLLERR)) && !session_read(feed))
-            return false;
-        double now = td_mono_s();
-        if (feed->acked != last_acked) {
-            last_acked = feed->acked;
-            last_progress = now;
-        }
-        if (now - last_save > 0.2) {
-            state_save(feed);
-            last_save = now;
-        }
-        bool waiting_for_gateway = !feed->welcomed || feed->acked < feed->next - 1;
-        if (waiting_for_gateway && now - last_progress > WAIT_ACK_S) {
-            snprintf(feed->err, sizeof feed->err, "no acknowledgement for %.0f s", WAIT_ACK_S);
-            return false;
-        }
-    }
-}
-
-static int parse_args(feed_t *feed, int argc, char **argv, const char **format_name, const char **symbol,
-                      const char **synthetic, const char **date, bool *fast)
+static int parse_args(feed_cmd_t *cmd, int argc, char **argv)
 {
     static const struct option longopts[] = {
         {"gateway", required_argument, NULL, 'g'},
@@ -1064,96 +137,96 @@ static int parse_args(feed_t *feed, int argc, char **argv, const char **format_n
     while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         switch (c) {
         case 'g': gateway = optarg; break;
-        case 't': feed->token = optarg; break;
-        case 'a': feed->account = optarg; break;
-        case 'n': feed->terminal = optarg; break;
-        case 'f': *format_name = optarg; break;
-        case 's': *symbol = optarg; break;
-        case 'Y': *synthetic = optarg; break;
-        case 'd': *date = optarg; break;
+        case 't': cmd->config.token = optarg; break;
+        case 'a': cmd->config.account = optarg; break;
+        case 'n': cmd->config.terminal = optarg; break;
+        case 'f': cmd->format_name = optarg; break;
+        case 's': cmd->symbol = optarg; break;
+        case 'Y': cmd->synthetic = optarg; break;
+        case 'd': cmd->date = optarg; break;
         case 'O':
-            feed->synth_hours = (int)strtol(optarg, &end, 10);
-            if (!*optarg || *end || feed->synth_hours < 1 || feed->synth_hours > 24)
-                return td_cli_usage(feed->cli, "--hours expects 1..24, found '%s'", optarg);
+            cmd->synth_hours = (int)strtol(optarg, &end, 10);
+            if (!*optarg || *end || cmd->synth_hours < 1 || cmd->synth_hours > 24)
+                return td_cli_usage(cmd->cli, "--hours expects 1..24, found '%s'", optarg);
             break;
         case 'p':
-            feed->speed = strtod(optarg, &end);
-            if (!*optarg || *end || !(feed->speed > 0) || feed->speed > 1e9)
-                return td_cli_usage(feed->cli, "--speed expects a factor > 0, found '%s'", optarg);
+            cmd->config.speed = strtod(optarg, &end);
+            if (!*optarg || *end || !(cmd->config.speed > 0) || cmd->config.speed > 1e9)
+                return td_cli_usage(cmd->cli, "--speed expects a factor > 0, found '%s'", optarg);
             break;
-        case 'F': *fast = true; break;
-        case 'S': feed->state_path = optarg; break;
+        case 'F': cmd->fast = true; break;
+        case 'S': cmd->config.state_path = optarg; break;
         case 'r':
-            feed->retry_s = strtod(optarg, &end);
-            if (!*optarg || *end || !(feed->retry_s >= 0) || feed->retry_s > 86400)
-                return td_cli_usage(feed->cli, "--retry-s expects seconds 0..86400, found '%s'", optarg);
+            cmd->config.retry_s = strtod(optarg, &end);
+            if (!*optarg || *end || !(cmd->config.retry_s >= 0) || cmd->config.retry_s > 86400)
+                return td_cli_usage(cmd->cli, "--retry-s expects seconds 0..86400, found '%s'", optarg);
             break;
         case 'L':
-            feed->linger_s = strtod(optarg, &end);
-            if (!*optarg || *end || !(feed->linger_s >= 0) || feed->linger_s > 3600)
-                return td_cli_usage(feed->cli, "--linger-s expects seconds 0..3600, found '%s'", optarg);
+            cmd->config.linger_s = strtod(optarg, &end);
+            if (!*optarg || *end || !(cmd->config.linger_s >= 0) || cmd->config.linger_s > 3600)
+                return td_cli_usage(cmd->cli, "--linger-s expects seconds 0..3600, found '%s'", optarg);
             break;
         case 'H':
             hb = strtod(optarg, &end);
             if (!*optarg || *end || !(hb >= 0) || hb > 86400)
-                return td_cli_usage(feed->cli, "--heartbeat-s expects seconds 0..86400, found '%s'", optarg);
-            feed->hb_ms = (int64_t)(hb * 1000);
-            if (hb > 0 && feed->hb_ms < 1)
-                return td_cli_usage(feed->cli, "--heartbeat-s expects at least 0.001 s, found '%s'", optarg);
+                return td_cli_usage(cmd->cli, "--heartbeat-s expects seconds 0..86400, found '%s'", optarg);
+            cmd->config.heartbeat_ms = (int64_t)(hb * 1000);
+            if (hb > 0 && cmd->config.heartbeat_ms < 1)
+                return td_cli_usage(cmd->cli, "--heartbeat-s expects at least 0.001 s, found '%s'", optarg);
             break;
-        case 'B': feed->sync = true; break;
+        case 'B': cmd->config.sync_bars = true; break;
         case 'D':
-            feed->drop_every = strtoull(optarg, &end, 10);
-            if (!*optarg || *end || *optarg == '-' || feed->drop_every < 1)
-                return td_cli_usage(feed->cli, "--drop-every expects a number of lines >= 1, found '%s'", optarg);
+            cmd->config.drop_every = strtoull(optarg, &end, 10);
+            if (!*optarg || *end || *optarg == '-' || cmd->config.drop_every < 1)
+                return td_cli_usage(cmd->cli, "--drop-every expects a number of lines >= 1, found '%s'", optarg);
             break;
         case 'W':
-            feed->window = strtoull(optarg, &end, 10);
-            if (!*optarg || *end || *optarg == '-' || feed->window > 100000000)
-                return td_cli_usage(feed->cli, "--window expects a number of lines 0..100000000, found '%s'", optarg);
+            cmd->config.window = strtoull(optarg, &end, 10);
+            if (!*optarg || *end || *optarg == '-' || cmd->config.window > 100000000)
+                return td_cli_usage(cmd->cli, "--window expects a number of lines 0..100000000, found '%s'", optarg);
             break;
         case 'h': help(); return -1;
-        default: return td_cli_usage(feed->cli, "unknown option (see tapedeck feed --help)");
+        default: return td_cli_usage(cmd->cli, "unknown option (see tapedeck feed --help)");
         }
     }
-    if (!gateway || td_gw_parse_address(gateway, &feed->addr, feed->err, sizeof feed->err) != TD_OK)
-        return td_cli_usage(feed->cli, "--gateway expects HOST:PORT%s%s", gateway ? ": " : "",
-                            gateway ? feed->err : "");
-    if (!feed->token || !*feed->token)
-        return td_cli_usage(feed->cli, "--token expects the gateway's token");
-    if (!feed->account || !*feed->account || strlen(feed->account) > 31 || strpbrk(feed->account, "\t\r\n"))
-        return td_cli_usage(feed->cli, "--account expects an account id of 1..31 characters");
-    if (strpbrk(feed->token, "\t\r\n") || strlen(feed->token) > 127)
-        return td_cli_usage(feed->cli, "--token expects at most 127 characters without TAB or line ends");
-    if (strpbrk(feed->terminal, "\t\r\n") || strlen(feed->terminal) > 63)
-        return td_cli_usage(feed->cli, "--terminal expects at most 63 characters without TAB or line ends");
-    if (*fast && feed->speed > 0)
-        return td_cli_usage(feed->cli, "--speed and --fast exclude each other");
-    if (*synthetic) {
-        if (*symbol || *format_name || optind < argc)
-            return td_cli_usage(feed->cli, "--synthetic excludes --symbol, --format and FILEs");
+    if (!gateway || td_gw_parse_address(gateway, &cmd->config.addr, cmd->err, sizeof cmd->err) != TD_OK)
+        return td_cli_usage(cmd->cli, "--gateway expects HOST:PORT%s%s", gateway ? ": " : "", gateway ? cmd->err : "");
+    if (!cmd->config.token || !*cmd->config.token)
+        return td_cli_usage(cmd->cli, "--token expects the gateway's token");
+    if (!cmd->config.account || !*cmd->config.account || strlen(cmd->config.account) > 31 ||
+        strpbrk(cmd->config.account, "\t\r\n"))
+        return td_cli_usage(cmd->cli, "--account expects an account id of 1..31 characters");
+    if (strpbrk(cmd->config.token, "\t\r\n") || strlen(cmd->config.token) > 127)
+        return td_cli_usage(cmd->cli, "--token expects at most 127 characters without TAB or line ends");
+    if (strpbrk(cmd->config.terminal, "\t\r\n") || strlen(cmd->config.terminal) > 63)
+        return td_cli_usage(cmd->cli, "--terminal expects at most 63 characters without TAB or line ends");
+    if (cmd->fast && cmd->config.speed > 0)
+        return td_cli_usage(cmd->cli, "--speed and --fast exclude each other");
+    if (cmd->synthetic) {
+        if (cmd->symbol || cmd->format_name || optind < argc)
+            return td_cli_usage(cmd->cli, "--synthetic excludes --symbol, --format and FILEs");
         return TD_EXIT_OK;
     }
-    if (*date || feed->synth_hours)
-        return td_cli_usage(feed->cli, "--date and --hours go with --synthetic");
-    if (*symbol && (!**symbol || strlen(*symbol) > TD_SYMBOL_MAX || strpbrk(*symbol, "\t\r\n=/")))
-        return td_cli_usage(feed->cli, "--symbol expects a symbol name of 1..%d characters", TD_SYMBOL_MAX);
+    if (cmd->date || cmd->synth_hours)
+        return td_cli_usage(cmd->cli, "--date and --hours go with --synthetic");
+    if (cmd->symbol && (!*cmd->symbol || strlen(cmd->symbol) > TD_SYMBOL_MAX || strpbrk(cmd->symbol, "\t\r\n=/")))
+        return td_cli_usage(cmd->cli, "--symbol expects a symbol name of 1..%d characters", TD_SYMBOL_MAX);
     if (optind >= argc)
-        return td_cli_usage(feed->cli, "expected tick FILEs after the options (or --synthetic SET)");
+        return td_cli_usage(cmd->cli, "expected tick FILEs after the options (or --synthetic SET)");
     char name[TD_SYMBOL_MAX + 1];
     const char *path;
     for (int i = optind; i < argc; i++)
-        if (!td_cli_tick_file(argv[i], *symbol, name, &path))
-            return td_cli_usage(feed->cli, "'%s' names no symbol: write SYMBOL=FILE, or give --symbol S", argv[i]);
+        if (!td_cli_tick_file(argv[i], cmd->symbol, name, &path))
+            return td_cli_usage(cmd->cli, "'%s' names no symbol: write SYMBOL=FILE, or give --symbol S", argv[i]);
     return TD_EXIT_OK;
 }
 
 /* The ticks: the files (each of its symbol: SYMBOL=FILE, or --symbol's) or the synthetic day of a
- * set; several symbols are merged in time order (tick_cmp). */
-static int load_ticks(feed_t *feed, int argc, char **argv, const char *format_name, const char *symbol,
-                      const char *synthetic, const char *date)
+ * set; the session merges several symbols in time order. */
+static int load_ticks(feed_cmd_t *cmd, int argc, char **argv)
 {
-    td_cli_t *cli = feed->cli;
+    td_cli_t *cli = cmd->cli;
+    const char *synthetic = cmd->synthetic, *date = cmd->date, *format_name = cmd->format_name, *symbol = cmd->symbol;
     if (synthetic) {
         size_t n = 0;
         const td_synth_symbol_t *set = td_synth_set(synthetic, &n);
@@ -1162,21 +235,20 @@ static int load_ticks(feed_t *feed, int argc, char **argv, const char *format_na
             return td_cli_usage(cli, "--synthetic expects demo or desk, found '%s'", synthetic);
         if (td_cli_parse_date(date ? date : "2024-01-02", &day) != TD_OK)
             return td_cli_usage(cli, "--date expects YYYY-MM-DD, found '%s'", date);
-        if (td_synth_configure(cli->config, set, n, feed->err, sizeof feed->err) != TD_OK)
-            return td_cli_fail(cli, TD_ERR_CONFIG, "%s", feed->err);
-        int64_t t0 = td_time_trading_day_start(day, feed->day_offset_minutes);
-        feed->synth_until = t0 + (int64_t)(feed->synth_hours ? feed->synth_hours : 24) * 3600 * 1000;
+        if (td_synth_configure(cli->config, set, n, cmd->err, sizeof cmd->err) != TD_OK)
+            return td_cli_fail(cli, TD_ERR_CONFIG, "%s", cmd->err);
+        int64_t t0 = td_time_trading_day_start(day, cmd->config.day_offset_minutes);
+        cmd->synth_until = t0 + (int64_t)(cmd->synth_hours ? cmd->synth_hours : 24) * 3600 * 1000;
         for (size_t i = 0; i < n; i++) {
-            snprintf(feed->syms[i].name, sizeof feed->syms[i].name, "%s", set[i].name);
-            feed->cur_sym = (uint32_t)i;
-            td_err_t rc = td_synth_day(&set[i], t0, collect_synthetic, feed);
+            snprintf(cmd->names[i], sizeof cmd->names[i], "%s", set[i].name);
+            cmd->cur_sym = (uint32_t)i;
+            td_err_t rc = td_synth_day(&set[i], t0, collect_synthetic, cmd);
             if (rc == TD_ERR_END)
                 rc = TD_OK;
             if (rc != TD_OK)
                 return td_cli_fail(cli, rc, "the synthetic day of %s", set[i].name);
         }
-        feed->n_syms = n;
-        qsort(feed->ticks, feed->n_ticks, sizeof *feed->ticks, tick_cmp);
+        cmd->n_syms = n;
         return TD_EXIT_OK;
     }
     td_import_format_t format;
@@ -1189,178 +261,113 @@ static int load_ticks(feed_t *feed, int argc, char **argv, const char *format_na
         if (!td_cli_tick_file(argv[i], symbol, name, &path))
             return td_cli_usage(cli, "'%s' names no symbol", argv[i]);
         size_t k = 0;
-        while (k < feed->n_syms && strcmp(feed->syms[k].name, name) != 0)
+        while (k < cmd->n_syms && strcmp(cmd->names[k], name) != 0)
             k++;
-        if (k == SYMBOLS_MAX)
-            return td_cli_usage(cli, "at most %d symbols, found more in '%s'", SYMBOLS_MAX, argv[i]);
-        if (k == feed->n_syms) {
-            snprintf(feed->syms[k].name, sizeof feed->syms[k].name, "%s", name);
-            td_config_symbol_spec(cli->config, name, &feed->syms[k].spec);
-            feed->n_syms++;
+        if (k == TD_FEED_SYMBOLS_MAX)
+            return td_cli_usage(cli, "at most %d symbols, found more in '%s'", TD_FEED_SYMBOLS_MAX, argv[i]);
+        if (k == cmd->n_syms) {
+            snprintf(cmd->names[k], sizeof cmd->names[k], "%s", name);
+            cmd->n_syms++;
         }
+        td_symbol_spec_t spec;
+        td_config_symbol_spec(cli->config, name, &spec);
         td_import_opts_t iopts = {
             .format = format,
-            .symbol = feed->syms[k].name,
-            .price_divisor_digits = feed->syms[k].spec.digits,
+            .symbol = cmd->names[k],
+            .price_divisor_digits = spec.digits,
         };
-        feed->cur_sym = (uint32_t)k;
+        cmd->cur_sym = (uint32_t)k;
         td_import_stats_t st;
-        td_err_t rc = td_import_file(path, &iopts, collect, feed, &st, feed->err, sizeof feed->err);
+        td_err_t rc = td_import_file(path, &iopts, collect, cmd, &st, cmd->err, sizeof cmd->err);
         if (rc != TD_OK)
-            return td_cli_fail(cli, rc, "%s", feed->err);
+            return td_cli_fail(cli, rc, "%s", cmd->err);
     }
-    if (feed->n_syms > 1)
-        qsort(feed->ticks, feed->n_ticks, sizeof *feed->ticks, tick_cmp);
     return TD_EXIT_OK;
-}
-
-static void feed_fini(feed_t *feed)
-{
-    td_buf_fini(&feed->out);
-    td_gw_lines_fini(&feed->lines);
-    free(feed->ticks);
-    free(feed->map);
-    free(feed->exec_off);
-    free(feed->exec_time);
-    free(feed->hb_time);
-    free(feed->intents);
-    for (size_t i = 0; i < feed->n_jorders; i++)
-        free(feed->jorders[i].fields);
-    free(feed->jorders);
-    for (size_t i = 0; i < feed->n_pending; i++)
-        free(feed->pending[i]);
-    if (feed->journal_fd >= 0)
-        close(feed->journal_fd);
-    td_buf_fini(&feed->exec_text);
-    td_outbuf_fini(&feed->fills);
 }
 
 int td_cmd_feed(td_cli_t *cli, int argc, char **argv)
 {
-    feed_t *feed = calloc(1, sizeof *feed);
-    if (!feed)
+    feed_cmd_t *cmd = calloc(1, sizeof *cmd);
+    if (!cmd)
         return td_cli_fail(cli, TD_ERR_NOMEM, "out of memory");
-    *feed = (feed_t){
-        .cli = cli, .terminal = "tapedeck feed", .retry_s = 10, .fd = -1, .journal_fd = -1, .window = WINDOW_DEFAULT};
-    td_buf_init(&feed->out);
-    td_gw_lines_init(&feed->lines, TD_GW_LINE_MAX);
-    td_buf_init(&feed->exec_text);
-    td_outbuf_init(&feed->fills);
-    const char *format_name = NULL, *symbol = NULL, *synthetic = NULL, *date = NULL;
-    bool fast = false;
-    int code = parse_args(feed, argc, argv, &format_name, &symbol, &synthetic, &date, &fast);
+    cmd->cli = cli;
+    cmd->config =
+        (td_feed_config_t){.terminal = "tapedeck feed", .retry_s = 10, .window = TD_FEED_WINDOW_DEFAULT, .log = stderr};
+    int code = parse_args(cmd, argc, argv);
     if (code == TD_EXIT_OK) {
-        if (fast)
-            feed->speed = 0;
-        else if (feed->speed == 0)
-            feed->speed = 1;
+        td_feed_config_t *config = &cmd->config;
+        if (cmd->fast)
+            config->speed = 0;
+        else if (config->speed == 0)
+            config->speed = 1;
         td_pipeline_config_t pcfg;
         td_host_pipeline_config(cli->config, &pcfg);
-        feed->tf_ms = (int64_t)pcfg.timeframe_s * 1000;
-        feed->day_offset_minutes = pcfg.day_offset_minutes;
-        code = load_ticks(feed, argc, argv, format_name, symbol, synthetic, date);
-    }
-    if (code != TD_EXIT_OK) {
-        feed_fini(feed);
-        free(feed);
-        return code == -1 ? TD_EXIT_OK : code;
-    }
-    feed->first_msg = SEQ_SPEC + feed->n_syms;
-    feed->last_seq = feed->first_msg - 1; /* grows as messages are mapped */
-    if (feed->n_ticks) {
-        int64_t t0 = first_time(feed);
-        feed->hb_next = feed->hb_ms > 0 ? t0 - ((t0 % feed->hb_ms) + feed->hb_ms) % feed->hb_ms + feed->hb_ms : 0;
-    }
-    for (size_t i = 0; i < feed->n_syms; i++) {
-        feed_symbol_t *sym = &feed->syms[i];
-        td_config_symbol_spec(cli->config, sym->name, &sym->spec);
-        uint32_t h = 2166136261u; /* FNV-1a of the symbol: deal and order ids apart per symbol, as the host's */
-        for (const char *p = sym->name; *p; p++)
-            h = (h ^ (uint8_t)*p) * 16777619u;
-        td_fill_config_t fcfg = {
+        config->tf_ms = (int64_t)pcfg.timeframe_s * 1000;
+        config->day_offset_minutes = pcfg.day_offset_minutes;
+        config->broker = (td_feed_broker_config_t){
             .slippage_points = td_config_int(cli->config, "broker.slippage_points"),
             .commission_per_lot = td_config_decimal(cli->config, "broker.commission_per_lot"),
-            .id_base = (uint64_t)(h & 0x7fffffffu) << 24,
+            .day_offset_minutes = pcfg.day_offset_minutes,
+            .log = stderr,
         };
-        td_fill_init(&sym->fill, &fcfg);
-        sym->last_ms = first_time(feed); /* the SPEC's time */
+        if (td_feed_session_new(config, &cmd->session) != TD_OK)
+            code = td_cli_fail(cli, TD_ERR_NOMEM, "out of memory");
     }
-    state_load(feed);
-    if (feed->state_path && journal_open(feed) != TD_OK) {
-        code = td_cli_fail(cli, TD_ERR_PARSE, "%s", feed->err);
-        feed_fini(feed);
-        free(feed);
-        return code;
+    if (code == TD_EXIT_OK)
+        code = load_ticks(cmd, argc, argv);
+    td_err_t rc = TD_OK;
+    for (size_t i = 0; code == TD_EXIT_OK && rc == TD_OK && i < cmd->n_syms; i++) {
+        td_symbol_spec_t spec;
+        td_config_symbol_spec(cli->config, cmd->names[i], &spec);
+        rc = td_feed_session_add_symbol(cmd->session, cmd->names[i], &spec);
     }
-    printf("tapedeck feed: %zu ticks of %zu symbol(s)%s to %s:%u as account %s, %s%s\n", feed->n_ticks, feed->n_syms,
-           synthetic ? " (SYNTHETIC, not market data)" : "", inet_ntoa(feed->addr.sin_addr),
-           (unsigned)ntohs(feed->addr.sin_port), feed->account, feed->speed > 0 ? "paced" : "as fast as possible",
-           feed->sync ? ", in step with the bars" : "");
-    if (feed->n_jorders)
+    if (code == TD_EXIT_OK && rc == TD_OK)
+        rc = td_feed_session_start(cmd->session, cmd->err, sizeof cmd->err);
+    if (code == TD_EXIT_OK && rc != TD_OK)
+        code = td_cli_fail(cli, rc == TD_ERR_NOMEM ? rc : TD_ERR_PARSE, "%s",
+                           rc == TD_ERR_NOMEM ? "out of memory" : cmd->err);
+    if (code != TD_EXIT_OK) {
+        td_feed_session_destroy(cmd->session);
+        free(cmd);
+        return code == -1 ? TD_EXIT_OK : code;
+    }
+
+    const td_feed_config_t *config = &cmd->config;
+    td_feed_stats_t stats;
+    td_feed_broker_stats_t bstats;
+    td_feed_session_stats(cmd->session, &stats, &bstats);
+    printf("tapedeck feed: %zu ticks of %zu symbol(s)%s to %s:%u as account %s, %s%s\n", stats.ticks, stats.symbols,
+           cmd->synthetic ? " (SYNTHETIC, not market data)" : "", inet_ntoa(config->addr.sin_addr),
+           (unsigned)ntohs(config->addr.sin_port), config->account, config->speed > 0 ? "paced" : "as fast as possible",
+           config->sync_bars ? ", in step with the bars" : "");
+    if (bstats.journal_orders)
         printf("tapedeck feed: journal: %zu order(s) of earlier runs, executions recorded up to seq %" PRIu64 "\n",
-               feed->n_jorders, feed->journal_exec_max);
+               bstats.journal_orders, bstats.journal_exec_max);
     fflush(stdout);
 
     double t0 = td_mono_s();
-    bool done = false;
-    while (!done) {
-        double lost_at = td_mono_s();
-        bool open = false;
-        while (!(open = session_open(feed)) && td_mono_s() - lost_at < feed->retry_s) {
-            struct timespec ts = {0, 100 * 1000 * 1000};
-            nanosleep(&ts, NULL);
-        }
-        if (!open) {
-            code =
-                td_cli_fail(cli, TD_ERR_IO, "gateway %s:%u unreachable for %.0f s: %s", inet_ntoa(feed->addr.sin_addr),
-                            (unsigned)ntohs(feed->addr.sin_port), feed->retry_s, feed->err);
-            break;
-        }
-        done = session_run(feed);
-        session_close(feed);
-        state_save(feed);
-        if (!done && feed->broker_rc != TD_OK) {
-            code = td_cli_fail(cli, feed->broker_rc, "%s", feed->err);
-            break;
-        }
-        if (!done && feed->refused) {
-            code = td_cli_fail(cli, TD_ERR_INVALID, "the gateway refused the session: %s",
-                               feed->bye_reason[0] ? feed->bye_reason : feed->err);
-            break;
-        }
-        if (!done) {
-            feed->reconnects++;
-            if (!feed->drop_every)
-                fprintf(stderr, "tapedeck feed: connection lost (%s); reconnecting\n", feed->err);
-        }
-    }
+    rc = td_feed_session_run(cmd->session, cmd->err, sizeof cmd->err);
+    if (rc != TD_OK)
+        code = td_cli_fail(cli, rc, "%s", cmd->err);
     double dt = td_mono_s() - t0;
-    uint32_t most = 0;
-    size_t executed_ids = 0;
-    for (size_t i = 0; i < feed->n_intents; i++) {
-        most = feed->intents[i].executions > most ? feed->intents[i].executions : most;
-        executed_ids += feed->intents[i].executions > 0;
-    }
-    unsigned unfilled = 0;
-    for (size_t i = 0; i < feed->n_syms; i++)
-        unfilled += feed->syms[i].fill.n_queue;
+    td_feed_session_stats(cmd->session, &stats, &bstats);
     printf("tapedeck feed: paper broker: %" PRIu64 " order(s) received, %" PRIu64 " executed, %" PRIu64
            " refused repeat(s), %" PRIu64 " malformed, %u unfilled (no tick after them), %" PRIu64
            " stop/target exit(s), %" PRIu64 " deal(s); at most %" PRIu32 " execution(s) per intent id\n",
-           feed->orders, feed->orders_executed, feed->repeats_refused, feed->orders_bad, unfilled, feed->exits,
-           feed->deals, most);
-    if (feed->journal_fd >= 0)
+           stats.orders, bstats.executed, bstats.repeats_refused, bstats.malformed, bstats.unfilled, bstats.exits,
+           bstats.deals, bstats.most_executions);
+    if (config->state_path)
         printf("tapedeck feed: journal %s.broker: %zu intent id(s), %zu executed, at most %" PRIu32
                " execution(s) per intent id over every run\n",
-               feed->state_path, feed->n_intents, executed_ids, most);
+               config->state_path, bstats.intents, bstats.intents_executed, bstats.most_executions);
     printf("tapedeck feed: %" PRIu64 " lines sent (%" PRIu64 " resent), acked up to %" PRIu64 " of %" PRIu64
            ", %" PRIu64 " error(s), %" PRIu64 " order(s), %" PRIu64 " reconnect(s) (%" PRIu64
            " dropped on purpose), %.3f s, %.0f lines/s\n",
-           feed->sent, feed->resent, feed->acked, feed->last_seq, feed->errors, feed->orders, feed->reconnects,
-           feed->drops, dt, dt > 0 ? (double)feed->sent / dt : 0.0);
-    if (code == TD_EXIT_OK && feed->errors)
-        code = td_cli_fail(cli, TD_ERR_MISMATCH, "the gateway refused %" PRIu64 " line(s)", feed->errors);
-    feed_fini(feed);
-    free(feed);
+           stats.sent, stats.resent, stats.acked, stats.last_seq, stats.errors, stats.orders, stats.reconnects,
+           stats.drops, dt, dt > 0 ? (double)stats.sent / dt : 0.0);
+    if (code == TD_EXIT_OK && stats.errors)
+        code = td_cli_fail(cli, TD_ERR_MISMATCH, "the gateway refused %" PRIu64 " line(s)", stats.errors);
+    td_feed_session_destroy(cmd->session);
+    free(cmd);
     return code;
 }

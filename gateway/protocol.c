@@ -1,9 +1,11 @@
 /* protocol.c - parsing and formatting of the EA <-> gateway line protocol (see protocol.h).
  *
- * Each verb has a table of keys: name, type, whether it is required, and where it goes. Parsing
- * splits the line on TABs, checks the verb and sequence number, then takes each key=value through
- * its table entry; a key twice, an unknown key, a missing required key or a value of the wrong
- * form is TD_ERR_PARSE naming the key.
+ * Each verb, of either direction, has a table of keys: name, type, whether it is required, and
+ * where it goes, and a shape: whether a sequence number follows the verb and whether one free text
+ * field ends the line (ERR, BYE). Parsing splits the line on TABs, checks the verb and sequence
+ * number, then takes each key=value through its table entry; a key twice, an unknown key, a
+ * missing required key or a value of the wrong form is TD_ERR_PARSE naming the key. The names of
+ * sides, statuses and swap modes are in one table each, read by the parsers and the formatters.
  */
 #include "gateway/protocol.h"
 
@@ -13,6 +15,7 @@
 #include <string.h>
 
 #include "core/fixed.h"
+#include "core/names.h"
 #include "core/timeutil.h"
 
 #define MAX_FIELDS 32
@@ -71,6 +74,15 @@ typedef enum key_id {
     ID_EQUITY,
     ID_MARGIN,
     ID_CURRENCY,
+    /* gateway -> EA */
+    ID_W_VERSION,
+    ID_ACKED,
+    ID_O_INTENT,
+    ID_O_SYMBOL,
+    ID_O_SIDE,
+    ID_O_VOLUME,
+    ID_O_SL,
+    ID_O_TP,
 } key_id_t;
 
 typedef struct key_def {
@@ -122,19 +134,54 @@ static const key_def_t heartbeat_keys[] = {
     {"time", K_TIME, true, ID_TIME},
 };
 
-static const struct {
+/* the gateway's lines: their tables carry gw_ (tests/integration/it_ea_source.sh reads the tables
+ * named VERB_keys as the EA's) */
+static const key_def_t gw_welcome_keys[] = {
+    {"version", K_U32, true, ID_W_VERSION},
+    {"acked", K_U64, true, ID_ACKED},
+};
+
+static const key_def_t gw_order_keys[] = {
+    {"intent", K_STR, true, ID_O_INTENT}, {"symbol", K_STR, true, ID_O_SYMBOL}, {"side", K_SIDE, true, ID_O_SIDE},
+    {"volume", K_DEC, true, ID_O_VOLUME}, {"sl", K_DEC, true, ID_O_SL},         {"tp", K_DEC, true, ID_O_TP},
+};
+
+#define KEYS(table) table, sizeof table / sizeof table[0]
+
+/* S_SEQ: a sequence number follows the verb (S_SEQ0: 0 allowed); S_TEXT: one free text field ends
+ * the line */
+enum { S_SEQ = 1, S_SEQ0 = 2, S_TEXT = 4 };
+
+typedef struct verb_def {
     const char *name;
     td_gw_verb_t verb;
+    bool from_ea;
+    unsigned shape;
     const key_def_t *keys;
     size_t n_keys;
-} verbs[] = {
-    {"HELLO", TD_GW_HELLO, hello_keys, sizeof hello_keys / sizeof hello_keys[0]},
-    {"TICK", TD_GW_TICK, tick_keys, sizeof tick_keys / sizeof tick_keys[0]},
-    {"SPEC", TD_GW_SPEC, spec_keys, sizeof spec_keys / sizeof spec_keys[0]},
-    {"EXEC", TD_GW_EXEC, exec_keys, sizeof exec_keys / sizeof exec_keys[0]},
-    {"ACCOUNT", TD_GW_ACCOUNT, account_keys, sizeof account_keys / sizeof account_keys[0]},
-    {"HEARTBEAT", TD_GW_HEARTBEAT, heartbeat_keys, sizeof heartbeat_keys / sizeof heartbeat_keys[0]},
+} verb_def_t;
+
+static const verb_def_t verbs[] = {
+    {"HELLO", TD_GW_HELLO, true, S_SEQ, KEYS(hello_keys)},
+    {"TICK", TD_GW_TICK, true, S_SEQ, KEYS(tick_keys)},
+    {"SPEC", TD_GW_SPEC, true, S_SEQ, KEYS(spec_keys)},
+    {"EXEC", TD_GW_EXEC, true, S_SEQ, KEYS(exec_keys)},
+    {"ACCOUNT", TD_GW_ACCOUNT, true, S_SEQ, KEYS(account_keys)},
+    {"HEARTBEAT", TD_GW_HEARTBEAT, true, S_SEQ, KEYS(heartbeat_keys)},
+    {"WELCOME", TD_GW_WELCOME, false, 0, KEYS(gw_welcome_keys)},
+    {"ACK", TD_GW_ACK, false, S_SEQ0, NULL, 0},
+    {"ERR", TD_GW_ERR, false, S_SEQ0 | S_TEXT, NULL, 0},
+    {"ORDER", TD_GW_ORDER, false, 0, KEYS(gw_order_keys)},
+    {"BYE", TD_GW_BYE, false, S_TEXT, NULL, 0},
 };
+#define N_VERBS (sizeof verbs / sizeof verbs[0])
+
+/* an execution's statuses, named only by this protocol (sides and swap modes: core/names.h) */
+static const td_name_t status_rows[] = {
+    {"filled", TD_EXEC_FILLED},   {"partial", TD_EXEC_PARTIAL},     {"rejected", TD_EXEC_REJECTED},
+    {"expired", TD_EXEC_EXPIRED}, {"cancelled", TD_EXEC_CANCELLED},
+};
+static const td_names_t status_names = {status_rows, sizeof status_rows / sizeof status_rows[0]};
 
 typedef struct field {
     const char *p;
@@ -183,10 +230,20 @@ static bool word_is(field_t f, const char *word)
     return f.n > 0 && f.p[0] == word[0] && strncmp(f.p, word, f.n) == 0 && word[f.n] == '\0';
 }
 
-/* Parses value f of key k into msg. */
-static td_err_t take(const key_def_t *k, field_t f, td_gw_msg_t *msg, char *errbuf, size_t errlen)
+/* The value f names in names; false when it names none of them. */
+static bool name_find(field_t f, const td_names_t *names, uint64_t *out)
 {
-    td_event_t *ev = &msg->ev;
+    int64_t v = 0;
+    if (!td_names_value(names, f.p, f.n, &v))
+        return false;
+    *out = (uint64_t)v;
+    return true;
+}
+
+/* Parses value f of key k into msg (an EA verb's key) or reply (a gateway verb's key). */
+static td_err_t take(const key_def_t *k, field_t f, td_gw_msg_t *msg, td_gw_reply_t *reply, char *errbuf, size_t errlen)
+{
+    td_event_t *ev = msg ? &msg->ev : NULL;
     uint64_t u = 0;
     int64_t d = 0;
     char *str = NULL;
@@ -220,29 +277,17 @@ static td_err_t take(const key_def_t *k, field_t f, td_gw_msg_t *msg, char *errb
         break;
     }
     case K_SIDE:
-        if (word_is(f, "buy"))
-            u = TD_SIDE_BUY;
-        else if (word_is(f, "sell"))
-            u = TD_SIDE_SELL;
-        else
+        if (!name_find(f, &td_side_names, &u))
             return bad(errbuf, errlen, k->name, "buy or sell", f);
         break;
-    case K_STATUS: {
-        static const char *const names[] = {"", "filled", "partial", "rejected", "expired", "cancelled"};
-        for (u = 1; u < 6 && !word_is(f, names[u]); u++)
-            ;
-        if (u == 6)
+    case K_STATUS:
+        if (!name_find(f, &status_names, &u))
             return bad(errbuf, errlen, k->name, "filled, partial, rejected, expired or cancelled", f);
         break;
-    }
-    case K_SWAP: {
-        static const char *const names[] = {"disabled", "points", "money", "interest"};
-        for (u = 0; u < 4 && !word_is(f, names[u]); u++)
-            ;
-        if (u == 4)
+    case K_SWAP:
+        if (!name_find(f, &td_swap_mode_names, &u))
             return bad(errbuf, errlen, k->name, "disabled, points, money or interest", f);
         break;
-    }
     }
     switch (k->id) {
     case ID_VERSION: msg->hello.version = (uint32_t)u; break;
@@ -295,7 +340,17 @@ static td_err_t take(const key_def_t *k, field_t f, td_gw_msg_t *msg, char *errb
     case ID_EQUITY: msg->account.equity = d; break;
     case ID_MARGIN: msg->account.margin = d; break;
     case ID_CURRENCY: str = msg->account.currency, str_size = sizeof msg->account.currency; break;
+    case ID_W_VERSION: reply->version = (uint32_t)u; break;
+    case ID_ACKED: reply->acked = u; break;
+    case ID_O_INTENT: str = reply->intent.intent_id, str_size = sizeof reply->intent.intent_id; break;
+    case ID_O_SYMBOL: str = reply->symbol, str_size = sizeof reply->symbol; break;
+    case ID_O_SIDE: reply->intent.side = (td_side_t)u; break;
+    case ID_O_VOLUME: reply->intent.volume = d; break;
+    case ID_O_SL: reply->intent.stop_loss = d; break;
+    case ID_O_TP: reply->intent.take_profit = d; break;
     }
+    if ((k->id == ID_O_VOLUME || k->id == ID_O_SL || k->id == ID_O_TP) && d < 0)
+        return bad(errbuf, errlen, k->name, "a number >= 0", f);
     if (str && !copy_str(f, str, str_size)) {
         char what[48];
         snprintf(what, sizeof what, "1..%zu characters", str_size - 1);
@@ -304,9 +359,11 @@ static td_err_t take(const key_def_t *k, field_t f, td_gw_msg_t *msg, char *errb
     return TD_OK;
 }
 
-td_err_t td_gw_parse_line(const char *line, size_t len, td_gw_msg_t *msg, char *errbuf, size_t errlen)
+/* Splits a line (a trailing CR dropped) into at most MAX_FIELDS fields on TABs, after the checks
+ * every line of either direction passes: its length and its bytes. */
+static td_err_t split(const char *line, size_t len, field_t fields[MAX_FIELDS], size_t *n_fields, char *errbuf,
+                      size_t errlen)
 {
-    memset(msg, 0, sizeof *msg);
     if (len && line[len - 1] == '\r')
         len--;
     if (len + 1 > TD_GW_LINE_MAX)
@@ -318,7 +375,6 @@ td_err_t td_gw_parse_line(const char *line, size_t len, td_gw_msg_t *msg, char *
             return td_err_set(errbuf, errlen, TD_ERR_PARSE,
                               "line: expected printable ASCII and TABs, found byte 0x%02x at column %zu", c, i + 1);
     }
-    field_t fields[MAX_FIELDS];
     size_t n = 0;
     for (size_t start = 0;;) {
         const char *tab = memchr(line + start, '\t', len - start);
@@ -330,15 +386,87 @@ td_err_t td_gw_parse_line(const char *line, size_t len, td_gw_msg_t *msg, char *
             break;
         start = end + 1;
     }
-    size_t v = 0;
-    while (v < sizeof verbs / sizeof verbs[0] && !word_is(fields[0], verbs[v].name))
-        v++;
-    if (v == sizeof verbs / sizeof verbs[0])
-        return bad(errbuf, errlen, "verb", "HELLO, TICK, SPEC, EXEC, ACCOUNT or HEARTBEAT", fields[0]);
-    msg->verb = verbs[v].verb;
-    if (n < 2 || !parse_u64(fields[1], &msg->seq) || msg->seq == 0)
-        return bad(errbuf, errlen, "seq", "a sequence number >= 1", n < 2 ? (field_t){"", 0} : fields[1]);
+    *n_fields = n;
+    return TD_OK;
+}
 
+/* Parses a line of one direction (from_ea) up to its keys: the verb, its sequence number and text
+ * (into *seq and reply->text), then every key through the verb's table into msg or reply. */
+static td_err_t parse(const char *line, size_t len, bool from_ea, td_gw_msg_t *msg, td_gw_reply_t *reply,
+                      const verb_def_t **verb, uint64_t *seq, char *errbuf, size_t errlen)
+{
+    field_t fields[MAX_FIELDS];
+    size_t n = 0;
+    td_err_t rc = split(line, len, fields, &n, errbuf, errlen);
+    if (rc != TD_OK)
+        return rc;
+    const verb_def_t *v = verbs;
+    while (v < verbs + N_VERBS && !(v->from_ea == from_ea && word_is(fields[0], v->name)))
+        v++;
+    if (v == verbs + N_VERBS)
+        return bad(errbuf, errlen, "verb",
+                   from_ea ? "HELLO, TICK, SPEC, EXEC, ACCOUNT or HEARTBEAT" : "WELCOME, ACK, ERR, ORDER or BYE",
+                   fields[0]);
+    *verb = v;
+    if (msg)
+        msg->verb = v->verb;
+    else
+        reply->verb = v->verb;
+    size_t i = 1;
+    if (v->shape & (S_SEQ | S_SEQ0)) {
+        if (n < 2 || !parse_u64(fields[1], seq) || (*seq == 0 && !(v->shape & S_SEQ0)))
+            return bad(errbuf, errlen, "seq", v->shape & S_SEQ0 ? "a sequence number" : "a sequence number >= 1",
+                       n < 2 ? (field_t){"", 0} : fields[1]);
+        i = 2;
+    }
+    if (v->shape & S_TEXT) {
+        if (n != i + 1)
+            return td_err_set(errbuf, errlen, TD_ERR_PARSE, "text: expected one field after %s%s, found %zu", v->name,
+                              i == 2 ? " and its sequence number" : "", n - i);
+        memcpy(reply->text, fields[i].p, fields[i].n); /* split() bounds it below TD_GW_LINE_MAX */
+        reply->text[fields[i].n] = '\0';
+        return TD_OK;
+    }
+    if (!v->keys && n > i)
+        return td_err_set(errbuf, errlen, TD_ERR_PARSE, "line: expected nothing after the sequence number of %s",
+                          v->name);
+
+    uint64_t seen = 0; /* bit per key of the verb's table (at most 64 keys) */
+    const key_def_t *keys = v->keys;
+    for (; i < n; i++) {
+        const char *eq = memchr(fields[i].p, '=', fields[i].n);
+        if (!eq)
+            return bad(errbuf, errlen, "field", "key=value", fields[i]);
+        field_t key = {fields[i].p, (size_t)(eq - fields[i].p)};
+        field_t value = {eq + 1, fields[i].n - key.n - 1};
+        size_t k = 0;
+        while (k < v->n_keys && !word_is(key, keys[k].name))
+            k++;
+        if (k == v->n_keys) {
+            char what[64];
+            snprintf(what, sizeof what, "a key of %s", v->name);
+            return bad(errbuf, errlen, "key", what, key);
+        }
+        if (seen & (UINT64_C(1) << k))
+            return td_err_set(errbuf, errlen, TD_ERR_PARSE, "%s: expected once, found twice", keys[k].name);
+        seen |= UINT64_C(1) << k;
+        rc = take(&keys[k], value, msg, reply, errbuf, errlen);
+        if (rc != TD_OK)
+            return rc;
+    }
+    for (size_t k = 0; k < v->n_keys; k++)
+        if (keys[k].required && !(seen & (UINT64_C(1) << k)))
+            return td_err_set(errbuf, errlen, TD_ERR_PARSE, "%s: expected in %s, found nothing", keys[k].name, v->name);
+    return TD_OK;
+}
+
+td_err_t td_gw_parse_line(const char *line, size_t len, td_gw_msg_t *msg, char *errbuf, size_t errlen)
+{
+    memset(msg, 0, sizeof *msg);
+    const verb_def_t *v = NULL;
+    td_err_t rc = parse(line, len, true, msg, NULL, &v, &msg->seq, errbuf, errlen);
+    if (rc != TD_OK)
+        return rc;
     switch (msg->verb) {
     case TD_GW_TICK: msg->ev.kind = TD_EV_TICK; break;
     case TD_GW_SPEC: msg->ev.kind = TD_EV_SYMBOL_SPEC; break;
@@ -347,34 +475,6 @@ td_err_t td_gw_parse_line(const char *line, size_t len, td_gw_msg_t *msg, char *
     }
     msg->ev.schema_version = TD_SCHEMA_VERSION;
     memcpy(msg->ev.source, "mt5", 4);
-
-    uint64_t seen = 0; /* bit per key of the verb's table (at most 64 keys) */
-    const key_def_t *keys = verbs[v].keys;
-    for (size_t i = 2; i < n; i++) {
-        const char *eq = memchr(fields[i].p, '=', fields[i].n);
-        if (!eq)
-            return bad(errbuf, errlen, "field", "key=value", fields[i]);
-        field_t key = {fields[i].p, (size_t)(eq - fields[i].p)};
-        field_t value = {eq + 1, fields[i].n - key.n - 1};
-        size_t k = 0;
-        while (k < verbs[v].n_keys && !word_is(key, keys[k].name))
-            k++;
-        if (k == verbs[v].n_keys) {
-            char what[64];
-            snprintf(what, sizeof what, "a key of %s", verbs[v].name);
-            return bad(errbuf, errlen, "key", what, key);
-        }
-        if (seen & (UINT64_C(1) << k))
-            return td_err_set(errbuf, errlen, TD_ERR_PARSE, "%s: expected once, found twice", keys[k].name);
-        seen |= UINT64_C(1) << k;
-        td_err_t rc = take(&keys[k], value, msg, errbuf, errlen);
-        if (rc != TD_OK)
-            return rc;
-    }
-    for (size_t k = 0; k < verbs[v].n_keys; k++)
-        if (keys[k].required && !(seen & (UINT64_C(1) << k)))
-            return td_err_set(errbuf, errlen, TD_ERR_PARSE, "%s: expected in %s, found nothing", keys[k].name,
-                              verbs[v].name);
 
     /* checks across keys */
     if (msg->verb == TD_GW_HELLO && msg->hello.version != TD_GW_PROTOCOL_VERSION)
@@ -392,6 +492,98 @@ td_err_t td_gw_parse_line(const char *line, size_t len, td_gw_msg_t *msg, char *
                               "deal: expected a deal id, a volume > 0 and a price > 0 for a fill");
     }
     return TD_OK;
+}
+
+td_err_t td_gw_parse_reply(const char *line, size_t len, td_gw_reply_t *reply, char *errbuf, size_t errlen)
+{
+    memset(reply, 0, sizeof *reply);
+    const verb_def_t *v = NULL;
+    td_err_t rc = parse(line, len, false, NULL, reply, &v, &reply->seq, errbuf, errlen);
+    if (rc == TD_OK && reply->verb == TD_GW_WELCOME && reply->version != TD_GW_PROTOCOL_VERSION)
+        rc = td_err_set(errbuf, errlen, TD_ERR_PARSE, "version: expected %d, found %" PRIu32, TD_GW_PROTOCOL_VERSION,
+                        reply->version);
+    return rc;
+}
+
+/* ---- EA -> gateway ---- */
+
+/* A fixed-point value as the shortest exact decimal. */
+static const char *dec(int64_t v, char buf[40])
+{
+    int n = td_fx_format(v, 8, buf, 40);
+    while (n > 0 && buf[n - 1] == '0')
+        buf[--n] = '\0';
+    if (n > 0 && buf[n - 1] == '.')
+        buf[--n] = '\0';
+    return buf;
+}
+
+/* The name of value in names; the formatters' preconditions keep it inside the table. */
+static const char *name_of(const td_names_t *names, int64_t value)
+{
+    const char *name = td_names_name(names, value);
+    TD_ASSERT(name);
+    return name;
+}
+
+/* any side but buy is written as sell, as the broker and the router always have */
+static const char *side_name(td_side_t side)
+{
+    return name_of(&td_side_names, side == TD_SIDE_BUY ? TD_SIDE_BUY : TD_SIDE_SELL);
+}
+
+td_err_t td_gw_format_msg(td_buf_t *out, const td_gw_msg_t *msg)
+{
+    char a[40], b[40], c[40], d[40], e[40], f[40], g[40], h[40];
+    const td_event_t *ev = &msg->ev;
+    const td_tick_t *k = &ev->u.tick;
+    const td_symbol_spec_t *s = &ev->u.spec;
+    const td_exec_report_t *x = &ev->u.exec;
+    const td_gw_account_t *acc = &msg->account;
+    td_err_t rc = TD_OK;
+    switch (msg->verb) {
+    case TD_GW_HELLO:
+        return td_buf_printf(out, "HELLO\t%" PRIu64 "\tversion=%" PRIu32 "\taccount=%s\tterminal=%s\ttoken=%s\n",
+                             msg->seq, msg->hello.version, msg->hello.account, msg->hello.terminal, msg->hello.token);
+    case TD_GW_TICK:
+        rc = td_buf_printf(out, "TICK\t%" PRIu64 "\tsymbol=%s\ttime=%" PRId64 "\tbid=%s\task=%s", msg->seq, ev->symbol,
+                           ev->time_ms, dec(k->bid, a), dec(k->ask, b));
+        if (rc == TD_OK && k->last)
+            rc = td_buf_printf(out, "\tlast=%s", dec(k->last, c));
+        if (rc == TD_OK && k->volume)
+            rc = td_buf_printf(out, "\tvolume=%s", dec(k->volume, d));
+        if (rc == TD_OK && k->flags)
+            rc = td_buf_printf(out, "\tflags=%" PRIu32, k->flags);
+        return rc == TD_OK ? td_buf_append(out, "\n", 1) : rc;
+    case TD_GW_SPEC:
+        return td_buf_printf(out,
+                             "SPEC\t%" PRIu64 "\tsymbol=%s\ttime=%" PRId64 "\tdigits=%u\tcontract_size=%s\ttick_size=%s"
+                             "\ttick_value=%s\tswap_long=%s\tswap_short=%s\tswap_mode=%s\ttriple_swap_weekday=%u"
+                             "\tvolume_step=%s\tvolume_min=%s\tvolume_max=%s\n",
+                             msg->seq, ev->symbol, ev->time_ms, s->digits, dec(s->contract_size, a),
+                             dec(s->tick_size, b), dec(s->tick_value, c), dec(s->swap_long, d), dec(s->swap_short, e),
+                             name_of(&td_swap_mode_names, s->swap_mode), s->triple_swap_weekday, dec(s->volume_step, f),
+                             dec(s->volume_min, g), dec(s->volume_max, h));
+    case TD_GW_EXEC:
+        rc = td_buf_printf(out,
+                           "EXEC\t%" PRIu64 "\tsymbol=%s\ttime=%" PRId64 "%s%s\tdeal=%" PRIu64 "\torder=%" PRIu64
+                           "\tposition=%" PRIu64 "\tside=%s\tprice=%s\tvolume=%s\tcommission=%s\tswap=%s\tprofit=%s"
+                           "\tstatus=%s%s%s\n",
+                           msg->seq, ev->symbol, ev->time_ms, x->intent_id[0] ? "\tintent=" : "", x->intent_id,
+                           x->deal_id, x->order_id, x->position_id, side_name(x->side), dec(x->price, a),
+                           dec(x->volume, b), dec(x->commission, c), dec(x->swap, d), dec(x->profit, e),
+                           name_of(&status_names, x->status), x->reason[0] ? "\treason=" : "", x->reason);
+        return rc;
+    case TD_GW_ACCOUNT:
+        return td_buf_printf(
+            out, "ACCOUNT\t%" PRIu64 "\ttime=%" PRId64 "\tbalance=%s\tequity=%s\tmargin=%s\tcurrency=%s\n", msg->seq,
+            msg->time_ms, dec(acc->balance, a), dec(acc->equity, b), dec(acc->margin, c), acc->currency);
+    case TD_GW_HEARTBEAT:
+        return td_buf_printf(out, "HEARTBEAT\t%" PRIu64 "\ttime=%" PRId64 "\n", msg->seq, msg->time_ms);
+    default: break;
+    }
+    TD_ASSERT(!"an EA verb");
+    return TD_ERR_INVALID;
 }
 
 /* ---- gateway -> EA ---- */
@@ -442,5 +634,5 @@ td_err_t td_gw_format_order(td_buf_t *out, const char *symbol, const td_order_in
     td_fx_format(intent->stop_loss, (int)digits, sl, sizeof sl);
     td_fx_format(intent->take_profit, (int)digits, tp, sizeof tp);
     return td_buf_printf(out, "ORDER\tintent=%s\tsymbol=%s\tside=%s\tvolume=%s\tsl=%s\ttp=%s\n", intent->intent_id,
-                         symbol, intent->side == TD_SIDE_BUY ? "buy" : "sell", volume, sl, tp);
+                         symbol, side_name(intent->side), volume, sl, tp);
 }

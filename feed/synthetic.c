@@ -1,5 +1,5 @@
 /* synthetic.c - the built-in synthetic day (see synthetic.h). */
-#include "cli/synthetic.h"
+#include "feed/synthetic.h"
 
 #include <stdio.h>
 #include <string.h>

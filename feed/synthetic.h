@@ -8,8 +8,8 @@
  *           sma_cross set that trades often (fast 2, slow 5: on M1 bars, an order every few minutes)
  * The same set, day and day offset give the same ticks, byte for byte, on every machine.
  */
-#ifndef TD_CLI_SYNTHETIC_H
-#define TD_CLI_SYNTHETIC_H
+#ifndef TD_FEED_SYNTHETIC_H
+#define TD_FEED_SYNTHETIC_H
 
 #include <stddef.h>
 #include <stdint.h>
