@@ -294,7 +294,11 @@ static td_err_t take(const key_def_t *k, field_t f, td_gw_msg_t *msg, td_gw_repl
     case ID_ACCOUNT: str = msg->hello.account, str_size = sizeof msg->hello.account; break;
     case ID_TERMINAL: str = msg->hello.terminal, str_size = sizeof msg->hello.terminal; break;
     case ID_TOKEN: str = msg->hello.token, str_size = sizeof msg->hello.token; break;
-    case ID_SYMBOL: str = ev->symbol, str_size = sizeof ev->symbol; break;
+    case ID_SYMBOL:
+        if (!td_symbol_valid(f.p, f.n)) /* a symbol names a stream and a folder: the one rule */
+            return bad(errbuf, errlen, k->name, TD_SYMBOL_RULE, f);
+        str = ev->symbol, str_size = sizeof ev->symbol;
+        break;
     case ID_TIME:
         ev->time_ms = (int64_t)u;
         msg->time_ms = (int64_t)u;
@@ -343,7 +347,11 @@ static td_err_t take(const key_def_t *k, field_t f, td_gw_msg_t *msg, td_gw_repl
     case ID_W_VERSION: reply->version = (uint32_t)u; break;
     case ID_ACKED: reply->acked = u; break;
     case ID_O_INTENT: str = reply->intent.intent_id, str_size = sizeof reply->intent.intent_id; break;
-    case ID_O_SYMBOL: str = reply->symbol, str_size = sizeof reply->symbol; break;
+    case ID_O_SYMBOL:
+        if (!td_symbol_valid(f.p, f.n))
+            return bad(errbuf, errlen, k->name, TD_SYMBOL_RULE, f);
+        str = reply->symbol, str_size = sizeof reply->symbol;
+        break;
     case ID_O_SIDE: reply->intent.side = (td_side_t)u; break;
     case ID_O_VOLUME: reply->intent.volume = d; break;
     case ID_O_SL: reply->intent.stop_loss = d; break;

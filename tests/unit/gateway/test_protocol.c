@@ -120,10 +120,18 @@ static void test_bad_lines(void **unused)
     parse_bad("TICK\t1\tsymbol=EURUSD\ttime=1704186000123\tbid=0\task=1.0", "bid: expected a price above 0");
     parse_bad("TICK\t1\tsymbol=EURUSD\ttime=17\tbid=1\task=1", "time: expected UTC milliseconds");
     parse_bad("TICK\t1\tsymbol=EURUSD\tsymbol=GBPUSD\ttime=1704186000123\tbid=1\task=1", "symbol: expected once");
+    /* the one symbol rule (core/event.h): a symbol names a stream and a folder (issue 19, defect 5) */
+    parse_bad("TICK\t1\tsymbol=../../escaped\ttime=1704186000123\tbid=1\task=1",
+              "symbol: expected 1-31 characters of A-Z a-z 0-9 . _ - # + !, the first a letter, a digit or #, found "
+              "'../../escaped'");
+    parse_bad("TICK\t1\tsymbol=EUR USD\ttime=1704186000123\tbid=1\task=1", "symbol: expected 1-31 characters");
+    parse_bad("SPEC\t1\tsymbol=.hidden\ttime=1704186000123\tdigits=5", "symbol: expected 1-31 characters");
+    parse_bad("TICK\t1\tsymbol=ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456\ttime=1704186000123\tbid=1\task=1",
+              "symbol: expected");
     parse_bad("TICK\t1\tsymbol=EURUSD\ttime=1704186000123\tbid=1\task=1\tcolour=red",
               "key: expected a key of TICK, found 'colour'");
     parse_bad("TICK\t1\tsymbol\ttime=1704186000123", "field: expected key=value");
-    parse_bad("TICK\t1\tsymbol=\ttime=1704186000123\tbid=1\task=1", "symbol: expected 1..31 characters");
+    parse_bad("TICK\t1\tsymbol=\ttime=1704186000123\tbid=1\task=1", "symbol: expected 1-31 characters");
     parse_bad("TICK\t1\ttime=1704186000123\tbid=1\task=1", "symbol: expected in TICK");
     parse_bad("TICK\t1\tsymbol=EUR\xc3\xa9", "line: expected printable ASCII");
     parse_bad("TICK\t1\tsymbol=EUR\x01", "byte 0x01 at column");

@@ -59,6 +59,20 @@ static void text(char *dst, size_t min, size_t max)
     dst[n] = '\0';
 }
 
+/* A random symbol under the one rule (core/event.h): a letter, digit or '#' first, then any of
+ * the rule's characters. */
+static void symbol(char *dst)
+{
+    static const char first[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789#";
+    static const char rest[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789#._-+!";
+    size_t n = (size_t)range(1, TD_SYMBOL_MAX);
+    dst[0] = first[range(0, (int64_t)sizeof first - 2)];
+    for (size_t i = 1; i < n; i++)
+        dst[i] = rest[range(0, (int64_t)sizeof rest - 2)];
+    dst[n] = '\0';
+    assert_true(td_symbol_valid(dst, n));
+}
+
 static int64_t any_time(void)
 {
     return range(INT64_C(946684800000), INT64_C(7258118399999));
@@ -89,7 +103,7 @@ static void random_msg(td_gw_msg_t *msg)
         break;
     case TD_GW_TICK:
         ev->kind = TD_EV_TICK;
-        text(ev->symbol, 1, TD_SYMBOL_MAX);
+        symbol(ev->symbol);
         ev->u.tick.bid = decimal(1, TD_PRICE_MAX, 1);
         ev->u.tick.ask = decimal(ev->u.tick.bid, TD_PRICE_MAX, 1);
         ev->u.tick.last = next_u64() % 2 ? decimal(-any, any, 1) : 0;
@@ -99,7 +113,7 @@ static void random_msg(td_gw_msg_t *msg)
     case TD_GW_SPEC: {
         td_symbol_spec_t *s = &ev->u.spec;
         ev->kind = TD_EV_SYMBOL_SPEC;
-        text(ev->symbol, 1, TD_SYMBOL_MAX);
+        symbol(ev->symbol);
         s->digits = (uint32_t)range(0, 8);
         s->point = td_fx_point(s->digits);
         s->contract_size = decimal(-any, any, 1);
@@ -117,7 +131,7 @@ static void random_msg(td_gw_msg_t *msg)
     case TD_GW_EXEC: {
         td_exec_report_t *x = &ev->u.exec;
         ev->kind = TD_EV_EXEC_REPORT;
-        text(ev->symbol, 1, TD_SYMBOL_MAX);
+        symbol(ev->symbol);
         x->status = (td_exec_status_t)range(TD_EXEC_FILLED, TD_EXEC_CANCELLED);
         bool fill = x->status == TD_EXEC_FILLED || x->status == TD_EXEC_PARTIAL;
         if (next_u64() % 4)
@@ -245,7 +259,7 @@ static void random_reply(td_gw_reply_t *reply, unsigned *digits)
     case TD_GW_ORDER: {
         td_order_intent_t *intent = &reply->intent;
         text(intent->intent_id, 1, TD_ID_MAX);
-        text(reply->symbol, 1, TD_SYMBOL_MAX);
+        symbol(reply->symbol);
         intent->side = (td_side_t)range(TD_SIDE_BUY, TD_SIDE_SELL);
         intent->volume = decimal(0, INT64_C(1) << 50, 1);
         /* stops are written with the symbol's digits: a whole number of its points */
