@@ -3,8 +3,10 @@
 # present are not touched, and apt-get runs only when something is missing.
 set -euo pipefail
 
+# clang with its runtime libraries (libclang-rt-14-dev: libFuzzer and the sanitizers for Clang,
+# only a recommendation of clang, so --no-install-recommends leaves it out) builds the fuzz targets.
 PACKAGES=(
-  build-essential cmake pkg-config clang
+  build-essential cmake pkg-config clang libclang-rt-14-dev
   librdkafka-dev librocksdb-dev libpq-dev
   libprotobuf-c-dev protobuf-c-compiler
   libev-dev libcmocka-dev
