@@ -118,10 +118,7 @@ static td_err_t json_result(td_buf_t *out, const td_audit_result_t *r)
                                                iso(r->next_input_time, t1))
                                : td_buf_printf(out, "null");
     if (rc == TD_OK)
-        rc = td_buf_printf(out, ",\"position\":{\"side\":\"%s\"",
-                           r->volume > 0   ? "long"
-                           : r->volume < 0 ? "short"
-                                           : "flat");
+        rc = td_buf_printf(out, ",\"position\":{\"side\":\"%s\"", td_direction_name(td_direction_of_volume(r->volume)));
     if (rc == TD_OK)
         rc = json_fixed_field(out, "volume", r->volume);
     if (rc == TD_OK)
@@ -207,7 +204,7 @@ static void print_result(const td_audit_result_t *r, double ms)
         if (r->volume == 0)
             printf("  position:     flat");
         else
-            printf("  position:     %s %s lots", r->volume > 0 ? "long" : "short", td_buf_cstr(&b));
+            printf("  position:     %s %s lots", td_direction_name(td_direction_of_volume(r->volume)), td_buf_cstr(&b));
     }
     if (r->volume != 0) {
         print_money(" @", r->avg_price);

@@ -194,12 +194,11 @@ static td_err_t body(const td_event_t *ev, td_buf_t *out)
     }
     case TD_EV_SIGNAL: {
         const td_signal_t *s = &ev->u.signal;
-        static const char *dirs[] = {"flat", "long", "short"};
         rc = f_str(out, "strategy", s->strategy);
         if (rc == TD_OK)
             rc = f_uint(out, "params_version", s->params_version);
         if (rc == TD_OK)
-            rc = f_str(out, "direction", s->direction <= TD_DIR_SHORT ? dirs[s->direction] : "?");
+            rc = f_str(out, "direction", td_direction_name(s->direction));
         if (rc == TD_OK)
             rc = f_time(out, "bar_time", s->bar_time);
         if (rc == TD_OK)

@@ -16,10 +16,12 @@ static const td_name_t swap_modes[] = {{"disabled", TD_SWAP_DISABLED},
                                        {"money", TD_SWAP_MONEY},
                                        {"interest", TD_SWAP_INTEREST}};
 static const td_name_t sides[] = {{"buy", TD_SIDE_BUY}, {"sell", TD_SIDE_SELL}};
+static const td_name_t directions[] = {{"flat", TD_DIR_FLAT}, {"long", TD_DIR_LONG}, {"short", TD_DIR_SHORT}};
 
 const td_names_t td_timeframe_names = TABLE(timeframes);
 const td_names_t td_swap_mode_names = TABLE(swap_modes);
 const td_names_t td_side_names = TABLE(sides);
+const td_names_t td_direction_names = TABLE(directions);
 
 bool td_names_value(const td_names_t *names, const char *name, size_t len, int64_t *value)
 {
@@ -76,6 +78,17 @@ const char *td_side_name(td_side_t side)
 {
     const char *name = td_names_name(&td_side_names, side);
     return name ? name : "none";
+}
+
+const char *td_direction_name(td_direction_t direction)
+{
+    const char *name = td_names_name(&td_direction_names, direction);
+    return name ? name : "flat";
+}
+
+td_direction_t td_direction_of_volume(int64_t volume)
+{
+    return volume > 0 ? TD_DIR_LONG : volume < 0 ? TD_DIR_SHORT : TD_DIR_FLAT;
 }
 
 const char *td_swap_mode_name(td_swap_mode_t mode)

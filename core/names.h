@@ -26,6 +26,7 @@ typedef struct td_names {
 extern const td_names_t td_timeframe_names; /* M1 M5 M15 M30 H1 H4 D1 -> seconds */
 extern const td_names_t td_swap_mode_names; /* disabled points money interest -> td_swap_mode_t */
 extern const td_names_t td_side_names;      /* buy sell -> td_side_t */
+extern const td_names_t td_direction_names; /* flat long short -> td_direction_t */
 
 /* The value named by the len bytes at name (not NUL-terminated); false when no row has that name. */
 bool td_names_value(const td_names_t *names, const char *name, size_t len, int64_t *value);
@@ -41,6 +42,10 @@ const char *td_timeframe_name(uint32_t seconds, char buf[16]);
 
 /* "buy", "sell", and "none" for TD_SIDE_NONE or any other value. */
 const char *td_side_name(td_side_t side);
+/* "flat", "long", "short" ("flat" for a value outside the enum). */
+const char *td_direction_name(td_direction_t direction);
+/* The direction of a signed position volume: long above 0, short below, flat at 0. */
+td_direction_t td_direction_of_volume(int64_t volume);
 /* "disabled", "points", "money", "interest", and "?" for a value outside the enum. */
 const char *td_swap_mode_name(td_swap_mode_t mode);
 

@@ -4,15 +4,17 @@
 #include <inttypes.h>
 
 #include "core/json_out.h"
+#include "core/names.h"
 
 static const char *status_name(td_against_status_t s)
 {
     return s == TD_AGAINST_MATCHED ? "matched" : s == TD_AGAINST_MISSING ? "missing" : "extra";
 }
 
+/* A trade opened by a buy is long, by a sell short. */
 static const char *side_name(td_side_t side)
 {
-    return side == TD_SIDE_BUY ? "long" : "short";
+    return td_direction_name(side == TD_SIDE_BUY ? TD_DIR_LONG : TD_DIR_SHORT);
 }
 
 /* "2024-01-03T10:30:00.250Z @ 2031.15000000" of a trade's entry or exit. */

@@ -60,11 +60,6 @@ static void u32(td_pg_copy_t *copy, uint32_t v, bool *wide)
     td_pg_copy_int4(copy, (int32_t)v);
 }
 
-static const char *direction_name(td_direction_t d)
-{
-    return d == TD_DIR_LONG ? "long" : d == TD_DIR_SHORT ? "short" : "flat";
-}
-
 static const char *status_name(td_exec_status_t s)
 {
     static const char *names[] = {"none", "filled", "partial", "rejected", "expired", "cancelled"};
@@ -110,7 +105,7 @@ static void enc_signal(td_pg_copy_t *copy, const td_event_t *ev, bool *wide)
     head(copy, ev, wide);
     td_pg_copy_text(copy, s->strategy);
     u32(copy, s->params_version, wide);
-    td_pg_copy_text(copy, direction_name(s->direction));
+    td_pg_copy_text(copy, td_direction_name(s->direction));
     td_pg_copy_time_ms(copy, s->bar_time);
     td_pg_copy_text(copy, s->reason);
 }

@@ -34,6 +34,7 @@ static void test_tables_roundtrip(void **unused)
     roundtrip(&td_timeframe_names);
     roundtrip(&td_swap_mode_names);
     roundtrip(&td_side_names);
+    roundtrip(&td_direction_names);
 }
 
 static void test_lookups(void **unused)
@@ -58,6 +59,9 @@ static void test_lookups(void **unused)
     assert_string_equal(td_side_name(TD_SIDE_SELL), "sell");
     assert_string_equal(td_side_name(TD_SIDE_NONE), "none");
     assert_string_equal(td_swap_mode_name(TD_SWAP_INTEREST), "interest");
+    assert_string_equal(td_direction_name(td_direction_of_volume(5)), "long");
+    assert_string_equal(td_direction_name(td_direction_of_volume(-5)), "short");
+    assert_string_equal(td_direction_name(td_direction_of_volume(0)), "flat");
     assert_string_equal(td_swap_mode_name((td_swap_mode_t)9), "?");
 
     assert_string_equal(td_names_join(&td_swap_mode_names, buf, sizeof buf), "disabled|points");
