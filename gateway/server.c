@@ -189,6 +189,7 @@ typedef struct conn {
     size_t out_off;
     ev_tstamp opened, last_line;
     uint64_t acked;           /* highest handled sequence number, this burst included */
+    uint64_t next_seq;        /* the number the next line must carry (td_gw_seq_check); 0: none left */
     uint64_t acked_committed; /* what the tape holds, or will when the queued bursts are settled */
     uint64_t ack_pending;     /* highest seq to acknowledge after this burst's commit (0 = none) */
     td_tape_batch_t *batch;   /* this burst's, NULL until the first event */
@@ -295,8 +296,12 @@ static uint64_t guess_seq(const char *line, size_t len)
     return digits && (i == len || line[i] == '\t') ? seq : 0;
 }
 
+/* Refuses line seq with ERR. A line refused for its content takes its number when it is the next
+ * one (resent, it would be refused again): the line after it is then not a gap. */
 static void conn_err(conn_t *conn, uint64_t seq, const char *message)
 {
+    if (seq != 0 && seq == conn->next_seq)
+        conn->next_seq++;
     conn->errors++;
     conn->server->stats.errors++;
     conn_queue(conn, td_gw_format_err(&conn->out, seq, message));
@@ -306,8 +311,10 @@ static void conn_err(conn_t *conn, uint64_t seq, const char *message)
         conn_bye(conn, TD_LOG_WARN, "too many errors");
 }
 
-/* Reads the account's recorded sequence number; closes another session of the same account. */
-static td_err_t conn_start_session(conn_t *conn)
+/* Reads the account's recorded sequence number; closes another session of the same account. A
+ * HELLO whose number hello_seq is the account's next one takes it (an account's first HELLO is 1,
+ * its first data line 2); nothing is recorded for it alone. */
+static td_err_t conn_start_session(conn_t *conn, uint64_t hello_seq)
 {
     td_gw_server_t *server = conn->server;
     /* every committed burst settled first: the recorded number is then all there is, and a session
@@ -335,7 +342,10 @@ static td_err_t conn_start_session(conn_t *conn)
             rc = TD_OK;
     }
     td_buf_fini(&val);
+    if (acked != UINT64_MAX && hello_seq == acked + 1)
+        acked = hello_seq;
     conn->acked = conn->acked_committed = acked;
+    conn->next_seq = acked + 1; /* 0 when no number is left */
     return rc;
 }
 
@@ -362,7 +372,7 @@ static void handle_hello(conn_t *conn, const char *line, size_t len)
         return;
     }
     memcpy(conn->account, msg->hello.account, sizeof conn->account);
-    rc = conn_start_session(conn);
+    rc = conn_start_session(conn, msg->seq);
     if (rc != TD_OK) {
         td_log_write(server->log, TD_LOG_ERROR, "gateway", rc, "cannot read the sequence of account %s", conn->account);
         conn_bye(conn, TD_LOG_ERROR, "internal error: cannot read the account's sequence number");
@@ -437,6 +447,22 @@ static bool refuse_ahead(conn_t *conn, const td_gw_msg_t *msg)
     return true;
 }
 
+/* ERR for a line whose number is not the next one: not appended, the number not taken, nothing
+ * recorded; the EA resends from the expected number (a lost line) or continues above it. */
+static void refuse_gap(conn_t *conn, uint64_t seq)
+{
+    char message[200];
+    if (conn->next_seq == 0)
+        snprintf(message, sizeof message,
+                 "seq: expected none, the account's sequence is at its end (%" PRIu64
+                 "); an operator resets it (HELLO reset=1), found %" PRIu64,
+                 conn->acked, seq);
+    else
+        snprintf(message, sizeof message, "seq: expected %" PRIu64 ", found %" PRIu64, conn->next_seq, seq);
+    conn->server->stats.gaps++;
+    conn_err(conn, seq, message);
+}
+
 static void handle_data(conn_t *conn, const char *line, size_t len)
 {
     td_gw_server_t *server = conn->server;
@@ -450,11 +476,16 @@ static void handle_data(conn_t *conn, const char *line, size_t len)
         conn_err(conn, msg->seq, "HELLO: expected once per connection");
         return;
     }
-    if (td_gw_seq_is_duplicate(msg->seq, conn->acked)) {
+    td_gw_seq_order_t order = td_gw_seq_check(msg->seq, conn->acked, conn->next_seq);
+    if (order == TD_GW_SEQ_DUPLICATE) {
         conn->duplicates++;
         server->stats.duplicates++;
         if (msg->seq > conn->ack_pending)
             conn->ack_pending = msg->seq;
+        return;
+    }
+    if (order == TD_GW_SEQ_GAP) {
+        refuse_gap(conn, msg->seq);
         return;
     }
     if (refuse_ahead(conn, msg))
@@ -516,6 +547,7 @@ static void handle_data(conn_t *conn, const char *line, size_t len)
     }
     conn->acked = msg->seq;
     conn->ack_pending = msg->seq;
+    conn->next_seq = msg->seq + 1;
 }
 
 static bool on_line(void *opaque, const char *line, size_t len, bool oversized)
@@ -624,6 +656,7 @@ static void conn_end_burst(conn_t *conn)
         td_tape_batch_destroy(conn->batch);
         conn->batch = NULL;
         conn->acked = conn->acked_committed;
+        conn->next_seq = conn->acked + 1;
         conn->ack_pending = 0;
         conn->journal_events = 0;
         return;

@@ -10,6 +10,8 @@
  *     it write ACK <highest seq> - so an ACK always means "durably on the tape";
  *   - drops lines whose sequence number is <= the account's recorded one (a resend after a
  *     reconnect) and acknowledges them again; WELCOME acked=N tells the EA where to resume;
+ *   - refuses (ERR "seq: expected N, found M", not appended, the recorded number unmoved) a line
+ *     whose number is not the next one (td_gw_seq_check): a gap is never acknowledged over;
  *   - answers a malformed line with ERR <seq or 0> <the parser's message> and counts it; more
  *     than max_errors errors close the connection with BYE; a line longer than max_line gets
  *     ERR 0 and is skipped up to its end (and counted);
@@ -17,7 +19,10 @@
  *     the gateway's wall clock: one tick dated tomorrow would close today's trading day for its
  *     symbol, and a HEARTBEAT dated 2030 every open day of every symbol (DESIGN invariant 9);
  *   - closes a connection that completes no line for idle_timeout_ms (a slow client).
- * HELLO's own sequence number is neither acknowledged nor recorded: WELCOME answers it. HEARTBEAT
+ * HELLO's own sequence number is neither acknowledged nor recorded: WELCOME answers it; when it is
+ * the account's next number (acked + 1: an account's first HELLO is 1) the session counts it as
+ * handled, so the first data line is 2. HELLO reset=1 (local tape only) records 0 for the account
+ * first, logged at WARN: the one way an account's sequence goes back. HEARTBEAT
  * and ACCOUNT are acknowledged and move the recorded sequence number (ACCOUNT is logged); a
  * HEARTBEAT appends Clock events (gateway/clock.h) when clock_timeframe_ms is set, to the tape or
  * to opts.journal alike.
@@ -117,6 +122,7 @@ typedef struct td_gw_stats {
     uint64_t duplicates;    /* dropped: already on the tape */
     uint64_t errors;        /* malformed, oversized or refused lines (those ahead of time included) */
     uint64_t ahead;         /* lines refused for a time more than max_ahead_ms ahead of the clock */
+    uint64_t gaps;          /* lines refused for a sequence number that is not the next one */
     uint64_t commits;
 } td_gw_stats_t;
 
@@ -180,6 +186,23 @@ td_err_t td_gw_lines_feed(td_gw_lines_t *lines, const uint8_t *data, size_t len,
 static inline bool td_gw_seq_is_duplicate(uint64_t seq, uint64_t acked)
 {
     return seq <= acked;
+}
+
+/* Where a data line stands in its account's sequence (DESIGN invariant 9: no gaps). acked is the
+ * highest number appended; next the one the session expects: acked + 1, or past the lines the
+ * session refused for their content since (a refused line takes its number: resending it would be
+ * refused again). 0 when acked is UINT64_MAX: no number is left. */
+typedef enum td_gw_seq_order {
+    TD_GW_SEQ_NEXT,      /* seq == next: handle it */
+    TD_GW_SEQ_DUPLICATE, /* seq <= acked: a resend, dropped and acknowledged again */
+    TD_GW_SEQ_GAP,       /* anything else: ERR "seq: expected next", nothing appended or recorded */
+} td_gw_seq_order_t;
+
+static inline td_gw_seq_order_t td_gw_seq_check(uint64_t seq, uint64_t acked, uint64_t next)
+{
+    if (td_gw_seq_is_duplicate(seq, acked))
+        return TD_GW_SEQ_DUPLICATE;
+    return seq == next && next != 0 ? TD_GW_SEQ_NEXT : TD_GW_SEQ_GAP;
 }
 
 /* The meta key of an account's recorded sequence number, "gateway/acked/<account>". */

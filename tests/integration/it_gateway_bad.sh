@@ -69,7 +69,7 @@ pass "no token, a wrong token, no HELLO first, no HELLO in time: ERR/BYE and clo
   tick 7 1549238400300
 } > "$TD_WORK/errors.in"
 session errors
-expect_line errors "WELCOME${T}version=1${T}acked=0"
+expect_line errors "WELCOME${T}version=1${T}acked=1" # an account's first HELLO takes number 1
 expect_line errors "ERR${T}0${T}line: expected at most 4095 bytes"
 expect_line errors "ERR${T}3${T}line: expected printable ASCII and TABs, found byte 0x01"
 expect_line errors "ERR${T}4${T}verb: expected HELLO, TICK, SPEC, EXEC, ACCOUNT or HEARTBEAT, found 'FROB'"
@@ -92,20 +92,20 @@ gateway_alive "a slow client"
 pass "a slow client that never ends a line: BYE idle timeout after $(((t1 - t0) / 1000000)) ms"
 
 # a resend after a reconnect: WELCOME says acked=N (the highest appended; refused lines do not
-# count), lines <= N are acknowledged again and dropped
-{ echo "$HELLO"; tick 5 1549238400100; tick 9 1549238400400; } > "$TD_WORK/resend.in"
+# count), lines <= N are acknowledged again and dropped, N + 1 is taken
+{ echo "$HELLO"; tick 5 1549238400100; tick 6 1549238400400; } > "$TD_WORK/resend.in"
 session resend
 expect_line resend "WELCOME${T}version=1${T}acked=5"
-expect_line resend "ACK${T}9"
+expect_line resend "ACK${T}6"
 gateway_alive "a resend"
 
 # a tick dated tomorrow and a HEARTBEAT dated 2030 (issue 19, defect 3): ERR each, not appended
-# and not acknowledged, so they close no trading day; the next session resumes at acked=9
+# and not acknowledged, so they close no trading day; the next session resumes at acked=6
 now_ms=$(date +%s%3N)
-{ echo "$HELLO"; tick 10 $((now_ms + 86400000)); printf 'HEARTBEAT\t11\ttime=1893456000000\n'; } > "$TD_WORK/ahead.in"
+{ echo "$HELLO"; tick 7 $((now_ms + 86400000)); printf 'HEARTBEAT\t8\ttime=1893456000000\n'; } > "$TD_WORK/ahead.in"
 session ahead
-expect_line ahead "ERR${T}10${T}time: expected at most 10000 ms ahead of the gateway's clock"
-expect_line ahead "ERR${T}11${T}time: expected at most 10000 ms ahead of the gateway's clock"
+expect_line ahead "ERR${T}7${T}time: expected at most 10000 ms ahead of the gateway's clock"
+expect_line ahead "ERR${T}8${T}time: expected at most 10000 ms ahead of the gateway's clock"
 grep -q "^ACK" "$TD_WORK/ahead.out" && fail "a line ahead of the clock was acknowledged: $(tr '\t' ' ' < "$TD_WORK/ahead.out")"
 gateway_alive "lines ahead of the clock"
 pass "a tick a day ahead and a heartbeat dated 2030: ERR each, nothing appended or acknowledged"
@@ -119,13 +119,13 @@ exec 4>&- 5>&- 6>&-
 gateway_alive "too many connections"
 pass "max_connections: the fourth connection gets BYE"
 
-# the gateway still serves a good client, then stops on SIGTERM; the tape holds ticks 2, 5 and 9
+# the gateway still serves a good client, then stops on SIGTERM; the tape holds ticks 2, 5 and 6
 # once each (the resent 5 was dropped)
 sleep 0.6 # the closed idle connections are gone
-{ echo "$HELLO"; tick 10 1549238400500; printf 'HEARTBEAT\t11\ttime=1549238400600\n'; } > "$TD_WORK/good.in"
+{ echo "$HELLO"; tick 7 1549238400500; printf 'HEARTBEAT\t8\ttime=1549238400600\n'; } > "$TD_WORK/good.in"
 session good
-expect_line good "WELCOME${T}version=1${T}acked=9"
-expect_line good "ACK${T}11"
+expect_line good "WELCOME${T}version=1${T}acked=6"
+expect_line good "ACK${T}8"
 kill -TERM "$GW"
 set +e
 wait "$GW"

@@ -1,5 +1,5 @@
 /* test_server.c - the pure helpers of gateway/server.c: the line splitter (lines across reads,
- * oversized lines reported once and skipped, stopping), the dedup rule, the account sequence
+ * oversized lines reported once and skipped, stopping), the dedup and gap rules, the account sequence
  * record, the token check and the listen address; the loop's hook run by its wake-up fd; and, over
  * a real connection, that every ACK follows the tape commit and the hook run of what it acknowledges
  * while the tape writer commits bursts behind the reading. */
@@ -118,6 +118,26 @@ static void test_dedup_rule(void **unused)
     assert_true(td_gw_seq_is_duplicate(5, 5));
     assert_false(td_gw_seq_is_duplicate(6, 5));
     assert_false(td_gw_seq_is_duplicate(1, 0));
+}
+
+/* The gap rule: only the expected number is taken; anything above it, or between the appended and
+ * the expected (a line the session refused), is a gap; nothing is next once acked is UINT64_MAX. */
+static void test_seq_rule(void **unused)
+{
+    (void)unused;
+    assert_int_equal(td_gw_seq_check(1, 0, 1), TD_GW_SEQ_NEXT);
+    assert_int_equal(td_gw_seq_check(3, 2, 3), TD_GW_SEQ_NEXT);
+    assert_int_equal(td_gw_seq_check(2, 2, 3), TD_GW_SEQ_DUPLICATE);
+    assert_int_equal(td_gw_seq_check(1, 2, 3), TD_GW_SEQ_DUPLICATE);
+    assert_int_equal(td_gw_seq_check(1000, 2, 3), TD_GW_SEQ_GAP);
+    assert_int_equal(td_gw_seq_check(UINT64_MAX, 2, 3), TD_GW_SEQ_GAP);
+    assert_int_equal(td_gw_seq_check(4, 2, 3), TD_GW_SEQ_GAP);
+    /* 3 was refused for its content: it took its number, 4 is next and a resent 3 is a gap */
+    assert_int_equal(td_gw_seq_check(4, 2, 4), TD_GW_SEQ_NEXT);
+    assert_int_equal(td_gw_seq_check(3, 2, 4), TD_GW_SEQ_GAP);
+    /* no number is left after UINT64_MAX (next wraps to 0) */
+    assert_int_equal(td_gw_seq_check(UINT64_MAX, UINT64_MAX, 0), TD_GW_SEQ_DUPLICATE);
+    assert_int_equal(td_gw_seq_check(UINT64_MAX, UINT64_MAX - 1, 0), TD_GW_SEQ_GAP);
 }
 
 static void test_acked_record(void **unused)
@@ -379,6 +399,74 @@ static void test_ack_after_commit_and_hook(void **unused)
     scratch_tape_remove(dir, ls.tape);
 }
 
+/* A connected client socket to server. */
+static int connect_to(const td_gw_server_t *server)
+{
+    char address[64];
+    td_gw_server_address(server, address, sizeof address);
+    struct sockaddr_in sa = {.sin_family = AF_INET};
+    assert_int_equal(inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr), 1);
+    sa.sin_port = htons((uint16_t)atoi(strchr(address, ':') + 1));
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    return fd;
+}
+
+/* Over a real connection: 2, then a jump to 1000, then 3. 1000 gets ERR naming the expected
+ * number, is not appended and not acknowledged, and does not move the sequence: 3 is taken. */
+static void test_gap_refused(void **unused)
+{
+    (void)unused;
+    char dir[512], err[512] = "";
+    live_server_t ls = {0};
+    scratch_tape_open(dir, sizeof dir, "test-server-gap", &ls.tape);
+    int fds[2];
+    assert_int_equal(pipe2(fds, O_NONBLOCK | O_CLOEXEC), 0);
+    td_gw_server_opts_t opts = hook_server_opts(watch_hook, &ls, fds[0]);
+    opts.max_errors = 5;
+    assert_int_equal(td_gw_server_new(&opts, ls.tape, NULL, &ls.server, err, sizeof err), TD_OK);
+    pthread_t thread;
+    assert_int_equal(pthread_create(&thread, NULL, serve, &ls), 0);
+
+    int fd = connect_to(ls.server);
+    const char *lines = "HELLO\t1\tversion=1\taccount=7\tterminal=test\ttoken=t\n"
+                        "TICK\t2\tsymbol=EURUSD\ttime=1704186000000\tbid=1.1\task=1.2\n"
+                        "TICK\t1000\tsymbol=EURUSD\ttime=1704186001000\tbid=1.1\task=1.2\n"
+                        "TICK\t3\tsymbol=EURUSD\ttime=1704186002000\tbid=1.1\task=1.2\n";
+    assert_int_equal(send(fd, lines, strlen(lines), MSG_NOSIGNAL), (ssize_t)strlen(lines));
+    char line[256];
+    assert_true(read_line(fd, line, sizeof line));
+    assert_string_equal(line, "WELCOME\tversion=1\tacked=1"); /* the account's first HELLO took 1 */
+    bool refused = false;
+    unsigned long long acked = 0;
+    while (acked < 3) {
+        assert_true(read_line(fd, line, sizeof line));
+        if (strncmp(line, "ERR", 3) == 0) {
+            assert_string_equal(line, "ERR\t1000\tseq: expected 3, found 1000");
+            refused = true;
+            continue;
+        }
+        assert_int_equal(sscanf(line, "ACK\t%llu", &acked), 1);
+        assert_true(acked <= 3);
+    }
+    assert_true(refused);
+    close(fd);
+
+    atomic_store(&ls.stop, true);
+    assert_int_equal(write(fds[1], "1", 1), 1);
+    assert_int_equal(pthread_join(thread, NULL), 0);
+    assert_int_equal(td_tape_next_offset(ls.tape, TD_STREAM_INPUT, "EURUSD"), 2);
+    td_gw_stats_t stats;
+    td_gw_server_stats(ls.server, &stats);
+    assert_int_equal(stats.events, 2);
+    assert_int_equal(stats.gaps, 1);
+    td_gw_server_destroy(ls.server);
+    close(fds[0]);
+    close(fds[1]);
+    scratch_tape_remove(dir, ls.tape);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -387,12 +475,14 @@ int main(void)
         cmocka_unit_test(test_lines_limit),
         cmocka_unit_test(test_lines_stop),
         cmocka_unit_test(test_dedup_rule),
+        cmocka_unit_test(test_seq_rule),
         cmocka_unit_test(test_acked_record),
         cmocka_unit_test(test_token),
         cmocka_unit_test(test_address),
         cmocka_unit_test(test_hook_wakeup_fd),
         cmocka_unit_test(test_stop_before_run),
         cmocka_unit_test(test_ack_after_commit_and_hook),
+        cmocka_unit_test(test_gap_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
