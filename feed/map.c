@@ -118,7 +118,7 @@ td_err_t td_feed_map_format(const td_feed_map_t *map, uint64_t seq, td_buf_t *ou
 {
     td_gw_msg_t msg;
     memset(&msg, 0, sizeof msg);
-    msg.seq = seq;
+    msg.seq = (uint64_t)((int64_t)seq + map->seq_shift);
     if (seq < map->first_msg) {
         const td_feed_map_symbol_t *sym = &map->syms[seq - TD_FEED_SEQ_SPEC];
         msg.verb = TD_GW_SPEC;

@@ -67,6 +67,7 @@ typedef struct td_feed_map {
     int64_t *hb_time;
     size_t n_hb, cap_hb;
     uint64_t barrier_seq; /* sync_bars: nothing after a step ending here is mapped before it is acked */
+    int64_t seq_shift;    /* added to a message's number in its line (the session's renumbering) */
 } td_feed_map_t;
 
 /* An empty map whose ticks fill through broker (not owned; it outlives the map). */
@@ -92,7 +93,8 @@ bool td_feed_map_more(const td_feed_map_t *map);
  * heartbeat. Precondition: td_feed_map_more. The broker's errors are returned. */
 td_err_t td_feed_map_step(td_feed_map_t *map) TD_WUR;
 
-/* Appends the line of message seq to out. Precondition: TD_FEED_SEQ_SPEC <= seq <= last_seq. */
+/* Appends the line of message seq to out, numbered seq + seq_shift. Precondition:
+ * TD_FEED_SEQ_SPEC <= seq <= last_seq. */
 td_err_t td_feed_map_format(const td_feed_map_t *map, uint64_t seq, td_buf_t *out) TD_WUR;
 
 /* The tick time of message seq, mapped or not yet (the next tick's), for the pace. */

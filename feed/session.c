@@ -49,6 +49,7 @@ struct td_feed_session {
     uint64_t sent, resent, errors, orders, reconnects, drops;
     uint64_t drop_every, session_sent;
     uint64_t window; /* most lines sent and not yet acknowledged; 0 = no bound */
+    bool numbered;   /* the lines' numbering (map.seq_shift) is known: from the state file or a WELCOME */
     double last_order_at;
     /* session */
     int fd;
@@ -89,7 +90,8 @@ static void on_order(td_feed_session_t *session, const char *line, size_t len)
 
 /* ---- the state file and the journal ---- */
 
-/* The state file's acked and sent numbers, when it exists and reads; else nothing is known. */
+/* The state file's acked and sent numbers (the map's) and the lines' shift, when it exists and
+ * reads (a file without shift= is from before the renumbering: 0); else nothing is known. */
 static void state_load(td_feed_session_t *session)
 {
     if (!session->state_path)
@@ -98,9 +100,12 @@ static void state_load(td_feed_session_t *session)
     if (!f)
         return;
     uint64_t acked = 0, sent = 0;
-    if (fscanf(f, "acked=%" SCNu64 " sent=%" SCNu64, &acked, &sent) == 2) {
+    int64_t shift = 0;
+    if (fscanf(f, "acked=%" SCNu64 " sent=%" SCNu64 " shift=%" SCNd64, &acked, &sent, &shift) >= 2) {
         session->acked = acked;
         session->sent_max = sent;
+        session->map.seq_shift = shift;
+        session->numbered = true;
     }
     fclose(f);
 }
@@ -109,14 +114,15 @@ static void state_load(td_feed_session_t *session)
  * progress the gateway's WELCOME gives back. */
 static void state_save(td_feed_session_t *session)
 {
-    if (!session->state_path)
+    if (!session->state_path || !session->numbered)
         return;
     char tmp[4096];
     snprintf(tmp, sizeof tmp, "%s.tmp", session->state_path);
     FILE *f = fopen(tmp, "w");
     if (!f)
         return;
-    fprintf(f, "acked=%" PRIu64 " sent=%" PRIu64 "\n", session->acked, session->sent_max);
+    fprintf(f, "acked=%" PRIu64 " sent=%" PRIu64 " shift=%" PRId64 "\n", session->acked, session->sent_max,
+            session->map.seq_shift);
     if (fclose(f) == 0)
         rename(tmp, session->state_path);
 }
@@ -141,6 +147,37 @@ static td_err_t catch_up(td_feed_session_t *session, uint64_t acked)
 
 /* ---- the gateway's lines ---- */
 
+/* WELCOME acked (the gateway's numbering) in the map's numbers; first renumbers this feed's lines
+ * (map.seq_shift, true returned in *renumbered) when they would not follow what the gateway holds:
+ *   - nothing sent under any numbering yet (no state file: a lost one, or another day on an
+ *     account the gateway knows) and the gateway holds 2 or more: the specs go as acked + 1 and on
+ *     (sent as they were, the gateway would drop every line as a resend);
+ *   - the gateway holds less than this numbering's first line (the account's sequence was reset):
+ *     the lines not acknowledged go as acked + 1 and on.
+ * Otherwise the numbers stay: the session resends from acked + 1, or catches up to it. Precondition:
+ * acked <= INT64_MAX. */
+static uint64_t welcome_position(td_feed_session_t *session, uint64_t acked, bool *renumbered)
+{
+    td_feed_map_t *map = &session->map;
+    int64_t gateway = (int64_t)acked;
+    int64_t own = session->numbered && session->acked > 1 ? (int64_t)session->acked : 1; /* 1: the HELLO */
+    *renumbered = session->numbered ? gateway - map->seq_shift < 1 : gateway >= TD_FEED_SEQ_SPEC;
+    if (*renumbered) {
+        map->seq_shift = gateway - own;
+        if (session->log)
+            fprintf(session->log,
+                    "tapedeck feed: the gateway has account %s's lines up to %" PRIu64 ", %s: this feed's lines "
+                    "from its message %" PRId64 " are numbered %" PRIu64 " and on\n",
+                    session->account, acked,
+                    session->numbered ? "below this feed's numbering (its sequence was reset)"
+                                      : "and this feed has sent none of them (no state file)",
+                    own + 1, acked + 1);
+    }
+    *renumbered = *renumbered || !session->numbered;
+    session->numbered = true;
+    return (uint64_t)(gateway - map->seq_shift);
+}
+
 /* One line from the gateway (td_gw_lines_t's callback), parsed with td_gw_parse_reply: false
  * after a BYE, to stop reading. A line that does not parse is counted as an error (an ORDER as a
  * malformed order). */
@@ -163,30 +200,48 @@ static bool on_gateway_line(void *opaque, const char *line, size_t len, bool ove
         return true;
     }
     switch (reply->verb) {
-    case TD_GW_ACK:
-        if (reply->seq > session->acked)
-            session->acked = reply->seq;
+    case TD_GW_ACK: { /* in the map's numbers */
+        int64_t seq = reply->seq <= INT64_MAX ? (int64_t)reply->seq - session->map.seq_shift : 0;
+        if (seq > 0 && (uint64_t)seq > session->acked)
+            session->acked = (uint64_t)seq;
         break;
+    }
     case TD_GW_ERR:
         session->errors++;
         if (!session->welcomed)
             session->refused = true;
         if (session->errors <= 10 && session->log)
             fprintf(session->log, "tapedeck feed: gateway: %.*s\n", (int)(len > 300 ? 300 : len), line);
+        if (session->welcomed && strncmp(reply->text, "seq: expected ", 14) == 0) {
+            /* a line the gateway lacks: a new session resends from its WELCOME */
+            snprintf(session->err, sizeof session->err, "the gateway expects another sequence number (%.200s)",
+                     reply->text);
+            return false;
+        }
         break;
     case TD_GW_WELCOME: {
-        uint64_t acked = reply->acked;
-        if (acked < session->acked && !session->drop_every && session->log)
+        if (reply->acked > INT64_MAX) {
+            session->refused = true;
+            snprintf(session->err, sizeof session->err,
+                     "the gateway's sequence of account %s is at %" PRIu64 ", beyond what this feed numbers",
+                     session->account, reply->acked);
+            return false;
+        }
+        bool renumbered = false;
+        uint64_t acked = welcome_position(session, reply->acked, &renumbered);
+        if (acked < session->acked && !renumbered && !session->drop_every && session->log)
             fprintf(session->log,
                     "tapedeck feed: the gateway has up to %" PRIu64 ", the state file says %" PRIu64
                     " was acknowledged: resending from %" PRIu64 "\n",
-                    acked, session->acked, acked + 1);
+                    reply->acked, (uint64_t)((int64_t)session->acked + session->map.seq_shift), reply->acked + 1);
         /* --drop-every resends all it has not seen acknowledged, as an EA with a file of unacked
          * lines does; the gateway drops what it already has */
         uint64_t from = session->drop_every && session->acked < acked ? session->acked : acked;
         session->acked = acked;
         session->next = from + 1 < TD_FEED_SEQ_SPEC ? TD_FEED_SEQ_SPEC : from + 1;
         session->welcomed = true;
+        if (renumbered)
+            state_save(session); /* the numbering is on disk before a line goes out with it */
         td_err_t rc = catch_up(session, acked);
         if (rc != TD_OK)
             session->broker_rc = rc;

@@ -7,8 +7,16 @@
  * WELCOME acked=N says where the gateway stands and the session sends from N + 1. The gateway does
  * not record HELLO's sequence number, so every connection's HELLO is 1.
  *
+ * The lines carry the map's numbers plus a shift (map.seq_shift), 0 unless the first WELCOME finds
+ * the gateway above this feed's own numbers with nothing sent yet (no state file: a lost one, or
+ * another day on the same account; sent as they are, the gateway would drop every line as a
+ * resend), or a later one finds it below this numbering's start (the account's sequence was
+ * reset): the lines not acknowledged are then numbered from N + 1. The gateway refuses a gap
+ * ("seq: expected"): the session reconnects and resends from the new WELCOME.
+ *
  * Durability (state_path): the file holds the last acknowledged and highest sent sequence numbers
- * (rewritten atomically a few times a second); state_path.broker is the broker's journal. A
+ * and the shift (rewritten atomically a few times a second, and at the WELCOME that sets the
+ * numbering, before a line goes out with it); state_path.broker is the broker's journal. A
  * restarted session rebuilds the message map exactly from it, up to what the gateway holds and
  * every journaled order, before anything new is sent.
  *

@@ -80,13 +80,15 @@ commits=$(sed -n 's/.* \([0-9]*\) commit(s).*/\1/p' "$TD_WORK/e2e/gw.out")
   fail "feed --window 4096: the gateway committed ${commits:-?} times for $((N_TICKS + 2)) lines"
 pass "feed --fast keeps at most its window (4096 lines) unacknowledged: $commits gateway commits"
 
-# a second feed of the same account: the gateway has it all, nothing is appended twice
+# a second feed of the same account with the first one's state file: the gateway has it all,
+# nothing is appended twice (without the state file the feed would number its lines after the
+# gateway's, as another day's: it_gateway_seq.sh)
 start_gateway "$TD_WORK/e2e" 127.0.0.1:0
-expect_exit 0 feed --account 1001 --fast
+expect_exit 0 feed --account 1001 --fast --state "$TD_WORK/e2e.state"
 grep -q "0 lines sent" "$TD_WORK/last.out" || fail "a repeated feed sent lines: $(cat "$TD_WORK/last.out")"
 stop_gateway "$TD_WORK/e2e"
 ticks "$TD_WORK/e2e" | cmp - "$TD_WORK/ref.ticks" || fail "a repeated feed changed the tape"
-pass "a repeated feed of the same account appends nothing (WELCOME acked=N)"
+pass "a repeated feed of the same account with its state file appends nothing (WELCOME acked=N)"
 
 # 2. the gateway killed with SIGKILL mid-stream and restarted on the same port
 start_gateway "$TD_WORK/crash" 127.0.0.1:0

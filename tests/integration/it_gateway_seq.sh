@@ -67,3 +67,31 @@ expect_line after "ACK${T}5"
 alive "seq 2^64-1"
 [ "$(ticks_on_tape | wc -l)" -eq 4 ] || fail "the tape holds $(ticks_on_tape | wc -l) EURUSD ticks, expected 4"
 pass "seq 2^64-1: ERR, not recorded (WELCOME acked=3 then 4); 4 and 5 of the account are taken"
+
+# 3. `tapedeck feed`, two days one after the other on the same account, the second with a fresh
+# state file (an EA that lost its sequence file): the second day's lines are numbered after the
+# gateway's WELCOME acked=N and appended. Before, the second feed sent 0 lines, exited 0 and
+# appended nothing: its numbers 2.. were all below N, dropped as resends.
+feed_day() { # feed_day DATE STATE: the synthetic demo day's first hour, account 99
+  timeout 60 "$TAPEDECK" --config "$cfg" feed --gateway "127.0.0.1:$PORT" --token seq-token --account 99 --fast \
+    --synthetic demo --date "$1" --hours 1 --state "$2" > "$TD_WORK/feed-$1.out" 2> "$TD_WORK/feed-$1.err" ||
+    { cat "$TD_WORK/feed-$1.err" >&2; fail "feed of $1 exited $?"; }
+}
+ticks_of_day() { # the ticks on the tape dated DATE, every symbol
+  td --data-dir "$dir" dump | grep '"kind":"tick"' | grep -c "\"time\":\"$1T" || true
+}
+feed_day 2024-01-02 "$TD_WORK/day1.state"
+n1=$(ticks_of_day 2024-01-02)
+sent1=$(sed -n 's/^tapedeck feed: \([0-9]*\) ticks of .*/\1/p' "$TD_WORK/feed-2024-01-02.out")
+[ "$n1" -gt 0 ] && [ "$n1" -eq "$sent1" ] || fail "day 1: $n1 ticks on the tape, the feed had $sent1"
+feed_day 2024-01-03 "$TD_WORK/day2.state"
+n2=$(ticks_of_day 2024-01-03)
+sent2=$(sed -n 's/^tapedeck feed: \([0-9]*\) ticks of .*/\1/p' "$TD_WORK/feed-2024-01-03.out")
+[ "$n2" -gt 0 ] && [ "$n2" -eq "$sent2" ] ||
+  fail "day 2 with a fresh state file: $n2 of its $sent2 ticks on the tape ($(tail -1 "$TD_WORK/feed-2024-01-03.out"))"
+acked1=$(sed -n 's/.* acked up to \([0-9]*\) of .*/\1/p' "$TD_WORK/feed-2024-01-02.out")
+grep -q "up to $acked1, .* numbered $((acked1 + 1)) and on" "$TD_WORK/feed-2024-01-03.err" ||
+  fail "the second feed did not say how it numbers its lines: $(cat "$TD_WORK/feed-2024-01-03.err")"
+[ "$(ticks_of_day 2024-01-02)" -eq "$n1" ] || fail "day 1's ticks changed with day 2"
+alive "two days on one account"
+pass "feed: two days on account 99, the second with a fresh state file: $n1 + $n2 ticks on the tape"

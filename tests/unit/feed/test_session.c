@@ -2,7 +2,8 @@
  * session sends is a valid EA line (gateway/protocol.h), the sequence numbers run 1, 2, 3, ... with
  * the ticks of two symbols merged in time order and the heartbeats between them; an ORDER the
  * gateway sends is filled at the next tick of its symbol and reported as an EXEC line right after
- * it; and two runs send the same lines, byte for byte. */
+ * it; two runs send the same lines, byte for byte; and after a WELCOME above its own numbers (no
+ * state file), the session numbers its lines after the gateway's. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -11,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -29,7 +31,9 @@
 
 typedef struct gateway {
     int listen_fd;
-    td_buf_t received; /* every line, LF-ended, as it came */
+    uint64_t welcome_acked; /* what the WELCOME says the gateway holds */
+    uint64_t base;          /* the stand-in's numbers are the map's + base (the feed's renumbering) */
+    td_buf_t received;      /* every line, LF-ended, as it came */
     int bad_lines;
 } gateway_t;
 
@@ -68,16 +72,16 @@ static void *gateway_main(void *opaque)
             if (rc == TD_OK)
                 rc = td_gw_parse_line(buf, len, &msg, err, sizeof err);
             if (rc == TD_OK && msg.verb == TD_GW_HELLO)
-                rc = td_gw_format_welcome(&reply, 0);
+                rc = td_gw_format_welcome(&reply, gw->welcome_acked);
             else if (rc == TD_OK) {
-                if (msg.seq == ORDER_AFTER_SEQ) {
+                if (msg.seq == gw->base + ORDER_AFTER_SEQ) {
                     td_order_intent_t intent = {.side = TD_SIDE_BUY, .volume = TD_FX_SCALE / 10};
                     strcpy(intent.intent_id, "XAUUSD-1-1");
                     rc = td_gw_format_order(&reply, "XAUUSD", &intent, 2);
                     if (rc == TD_OK) /* the one held back */
                         rc = td_gw_format_ack(&reply, msg.seq - 1);
                 }
-                if (rc == TD_OK && msg.seq != ORDER_AFTER_SEQ - 1)
+                if (rc == TD_OK && msg.seq != gw->base + ORDER_AFTER_SEQ - 1)
                     rc = td_gw_format_ack(&reply, msg.seq);
             }
             gw->bad_lines += rc != TD_OK;
@@ -107,10 +111,14 @@ static td_symbol_spec_t spec_of(unsigned digits, int64_t contract_size)
     return spec;
 }
 
-/* One run of a session over two symbols against the stand-in; the lines it sent in *received. */
-static void run_once(td_buf_t *received)
+/* One run of a session over two symbols against the stand-in, which WELCOMEs with welcome_acked and
+ * expects the lines numbered from welcome_acked + 1 when it is 2 or more; the lines it sent in
+ * *received. state_path: the session's (NULL: none). */
+static void run_once(td_buf_t *received, uint64_t welcome_acked, const char *state_path)
 {
-    gateway_t gw = {.listen_fd = socket(AF_INET, SOCK_STREAM, 0)};
+    gateway_t gw = {.listen_fd = socket(AF_INET, SOCK_STREAM, 0),
+                    .welcome_acked = welcome_acked,
+                    .base = welcome_acked >= 2 ? welcome_acked - 1 : 0};
     td_buf_init(&gw.received);
     struct sockaddr_in addr = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     socklen_t alen = sizeof addr;
@@ -126,6 +134,7 @@ static void run_once(td_buf_t *received)
         .account = "1001",
         .token = "t",
         .terminal = "test",
+        .state_path = state_path,
         .retry_s = 2,
         .heartbeat_ms = 10000,
         .window = 2, /* at most 2 lines ahead of the ACKs (see gateway_main) */
@@ -171,7 +180,7 @@ static void test_lines_order_and_fill(void **unused)
 {
     (void)unused;
     td_buf_t received;
-    run_once(&received);
+    run_once(&received, 0, NULL);
     const char *p = (const char *)received.ptr, *end = p + received.len;
     uint64_t seq = 0;
     int64_t last_time = 0;
@@ -218,8 +227,8 @@ static void test_two_runs_same_lines(void **unused)
 {
     (void)unused;
     td_buf_t a, b;
-    run_once(&a);
-    run_once(&b);
+    run_once(&a, 0, NULL);
+    run_once(&b, 0, NULL);
     uint8_t da[TD_SHA256_LEN], db[TD_SHA256_LEN];
     td_sha256(a.ptr, a.len, da);
     td_sha256(b.ptr, b.len, db);
@@ -229,11 +238,53 @@ static void test_two_runs_same_lines(void **unused)
     td_buf_fini(&b);
 }
 
+/* A feed with no state file on an account the gateway knows (WELCOME acked=5000: a lost state
+ * file, or another day): its lines go as 5001, 5002, ... (before, as 2, 3, ..., each dropped by the
+ * gateway as a resend); the state file keeps the numbering for a restart. */
+static void test_renumbered_after_welcome(void **unused)
+{
+    (void)unused;
+    char dir[] = "/tmp/td-test-session-XXXXXX", path[64];
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/state", dir);
+    td_buf_t received;
+    run_once(&received, 5000, path);
+    const char *p = (const char *)received.ptr, *end = p + received.len;
+    uint64_t want = 0, lines = 0;
+    while (p < end) {
+        const char *lf = memchr(p, '\n', (size_t)(end - p));
+        assert_non_null(lf);
+        td_gw_msg_t msg;
+        char err[256];
+        assert_int_equal(td_gw_parse_line(p, (size_t)(lf - p), &msg, err, sizeof err), TD_OK);
+        if (msg.verb == TD_GW_HELLO)
+            assert_int_equal(msg.seq, 1);
+        else
+            assert_int_equal(msg.seq, want == 0 ? (want = 5001) : ++want); /* 5001, 5002, ...: no gap */
+        lines++;
+        p = lf + 1;
+    }
+    assert_true(lines > 2 * N_TICKS);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    char state[128] = "";
+    assert_non_null(fgets(state, sizeof state, f));
+    fclose(f);
+    assert_non_null(strstr(state, " shift=4999")); /* message 2 went as 5001 */
+    td_buf_fini(&received);
+    char broker[80];
+    snprintf(broker, sizeof broker, "%s.broker", path);
+    unlink(broker);
+    unlink(path);
+    rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_lines_order_and_fill),
         cmocka_unit_test(test_two_runs_same_lines),
+        cmocka_unit_test(test_renumbered_after_welcome),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
