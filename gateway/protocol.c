@@ -41,6 +41,7 @@ typedef enum key_id {
     ID_ACCOUNT,
     ID_TERMINAL,
     ID_TOKEN,
+    ID_RESET,
     ID_SYMBOL,
     ID_TIME,
     ID_BID,
@@ -93,10 +94,8 @@ typedef struct key_def {
 } key_def_t;
 
 static const key_def_t hello_keys[] = {
-    {"version", K_U32, true, ID_VERSION},
-    {"account", K_STR, true, ID_ACCOUNT},
-    {"terminal", K_STR, true, ID_TERMINAL},
-    {"token", K_STR, true, ID_TOKEN},
+    {"version", K_U32, true, ID_VERSION}, {"account", K_STR, true, ID_ACCOUNT}, {"terminal", K_STR, true, ID_TERMINAL},
+    {"token", K_STR, true, ID_TOKEN},     {"reset", K_U32, false, ID_RESET},
 };
 
 static const key_def_t tick_keys[] = {
@@ -294,6 +293,11 @@ static td_err_t take(const key_def_t *k, field_t f, td_gw_msg_t *msg, td_gw_repl
     case ID_ACCOUNT: str = msg->hello.account, str_size = sizeof msg->hello.account; break;
     case ID_TERMINAL: str = msg->hello.terminal, str_size = sizeof msg->hello.terminal; break;
     case ID_TOKEN: str = msg->hello.token, str_size = sizeof msg->hello.token; break;
+    case ID_RESET:
+        if (u > 1)
+            return bad(errbuf, errlen, k->name, "0 or 1", f);
+        msg->hello.reset = u == 1;
+        break;
     case ID_SYMBOL:
         if (!td_symbol_valid(f.p, f.n)) /* a symbol names a stream and a folder: the one rule */
             return bad(errbuf, errlen, k->name, TD_SYMBOL_RULE, f);
@@ -551,8 +555,9 @@ td_err_t td_gw_format_msg(td_buf_t *out, const td_gw_msg_t *msg)
     td_err_t rc = TD_OK;
     switch (msg->verb) {
     case TD_GW_HELLO:
-        return td_buf_printf(out, "HELLO\t%" PRIu64 "\tversion=%" PRIu32 "\taccount=%s\tterminal=%s\ttoken=%s\n",
-                             msg->seq, msg->hello.version, msg->hello.account, msg->hello.terminal, msg->hello.token);
+        return td_buf_printf(out, "HELLO\t%" PRIu64 "\tversion=%" PRIu32 "\taccount=%s\tterminal=%s\ttoken=%s%s\n",
+                             msg->seq, msg->hello.version, msg->hello.account, msg->hello.terminal, msg->hello.token,
+                             msg->hello.reset ? "\treset=1" : "");
     case TD_GW_TICK:
         rc = td_buf_printf(out, "TICK\t%" PRIu64 "\tsymbol=%s\ttime=%" PRId64 "\tbid=%s\task=%s", msg->seq, ev->symbol,
                            ev->time_ms, dec(k->bid, a), dec(k->ask, b));

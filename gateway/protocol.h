@@ -23,6 +23,7 @@
 #ifndef TD_GW_PROTOCOL_H
 #define TD_GW_PROTOCOL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -53,6 +54,7 @@ typedef struct td_gw_hello {
     char account[32];
     char terminal[64];
     char token[128];
+    bool reset; /* reset=1: the account's sequence starts again (the gateway records 0) */
 } td_gw_hello_t;
 
 typedef struct td_gw_account {

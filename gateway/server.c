@@ -311,10 +311,43 @@ static void conn_err(conn_t *conn, uint64_t seq, const char *message)
         conn_bye(conn, TD_LOG_WARN, "too many errors");
 }
 
-/* Reads the account's recorded sequence number; closes another session of the same account. A
- * HELLO whose number hello_seq is the account's next one takes it (an account's first HELLO is 1,
- * its first data line 2); nothing is recorded for it alone. */
-static td_err_t conn_start_session(conn_t *conn, uint64_t hello_seq)
+static void tape_failed(td_gw_server_t *server, td_err_t rc, const char *detail);
+
+/* HELLO reset=1 on the local tape: records 0 as the account's sequence number and waits until it
+ * is written. A failure stops the server (as a failed commit). */
+static td_err_t record_reset(conn_t *conn)
+{
+    td_gw_server_t *server = conn->server;
+    char key[80], detail[256] = "";
+    td_tape_batch_t *batch = NULL;
+    burst_tag_t *tag = calloc(1, sizeof *tag);
+    td_err_t rc = tag ? td_gw_acked_key(conn->account, key, sizeof key) : TD_ERR_NOMEM;
+    if (rc == TD_OK)
+        rc = td_tape_batch_new(server->tape, &batch, detail, sizeof detail);
+    if (rc == TD_OK)
+        rc = td_tape_batch_put_meta(batch, key, "0", 1, detail, sizeof detail);
+    if (rc == TD_OK) {
+        snprintf(tag->account, sizeof tag->account, "%s", conn->account);
+        tag->burst_start = ev_time();
+        rc = td_tape_writer_submit(server->writer, batch, tag, detail, sizeof detail); /* takes the batch */
+        batch = NULL;
+        if (rc == TD_OK)
+            tag = NULL; /* the writer's until settled */
+    }
+    td_tape_batch_destroy(batch);
+    free(tag);
+    if (rc != TD_OK) {
+        tape_failed(server, rc, detail);
+        return rc;
+    }
+    journal_settle(server, true); /* its ACK 0 goes to no one: the new session is not open yet */
+    return server->failed;
+}
+
+/* Reads the account's recorded sequence number (after HELLO reset=1: records 0 first); closes
+ * another session of the same account. A HELLO whose number is the account's next one takes it
+ * (an account's first HELLO is 1, its first data line 2); nothing is recorded for it alone. */
+static td_err_t conn_start_session(conn_t *conn, const td_gw_msg_t *hello)
 {
     td_gw_server_t *server = conn->server;
     /* every committed burst settled first: the recorded number is then all there is, and a session
@@ -342,8 +375,15 @@ static td_err_t conn_start_session(conn_t *conn, uint64_t hello_seq)
             rc = TD_OK;
     }
     td_buf_fini(&val);
-    if (acked != UINT64_MAX && hello_seq == acked + 1)
-        acked = hello_seq;
+    if (rc == TD_OK && hello->hello.reset) {
+        td_log_write(server->log, TD_LOG_WARN, "gateway", TD_OK,
+                     "sequence reset peer=%s account=%s terminal=\"%s\": acked %" PRIu64 " -> 0", conn->peer,
+                     conn->account, hello->hello.terminal, acked);
+        rc = record_reset(conn);
+        acked = 0;
+    }
+    if (acked != UINT64_MAX && hello->seq == acked + 1)
+        acked = hello->seq;
     conn->acked = conn->acked_committed = acked;
     conn->next_seq = acked + 1; /* 0 when no number is left */
     return rc;
@@ -372,7 +412,19 @@ static void handle_hello(conn_t *conn, const char *line, size_t len)
         return;
     }
     memcpy(conn->account, msg->hello.account, sizeof conn->account);
-    rc = conn_start_session(conn, msg->seq);
+    if (msg->hello.reset && server->opts.journal) {
+        /* the journal's consumers drop every number at or below the highest they have seen */
+        conn->errors++;
+        td_log_write(server->log, TD_LOG_WARN, "gateway", TD_ERR_PARSE,
+                     "sequence reset refused peer=%s account=%s terminal=\"%s\": not on the local tape", conn->peer,
+                     msg->hello.account, msg->hello.terminal);
+        conn_queue(conn, td_gw_format_err(&conn->out, msg->seq,
+                                          "reset: expected a gateway on the local tape (journal.mode: local), found "
+                                          "the Kafka journal, whose consumers drop numbers they have seen"));
+        conn_bye(conn, TD_LOG_WARN, "sequence reset refused");
+        return;
+    }
+    rc = conn_start_session(conn, msg);
     if (rc != TD_OK) {
         td_log_write(server->log, TD_LOG_ERROR, "gateway", rc, "cannot read the sequence of account %s", conn->account);
         conn_bye(conn, TD_LOG_ERROR, "internal error: cannot read the account's sequence number");

@@ -68,7 +68,29 @@ alive "seq 2^64-1"
 [ "$(ticks_on_tape | wc -l)" -eq 4 ] || fail "the tape holds $(ticks_on_tape | wc -l) EURUSD ticks, expected 4"
 pass "seq 2^64-1: ERR, not recorded (WELCOME acked=3 then 4); 4 and 5 of the account are taken"
 
-# 3. `tapedeck feed`, two days one after the other on the same account, the second with a fresh
+# 3. a reset is explicit, authenticated and logged: HELLO reset=1 with a wrong token changes
+# nothing; with the token the gateway records 0 for the account (WELCOME acked=1: the HELLO is the
+# first number again), logs it at WARN with the peer and terminal, and the next session starts from it
+printf 'HELLO\t1\tversion=1\taccount=88\tterminal=it-seq\ttoken=guess\treset=1\n' > "$TD_WORK/badreset.in"
+session badreset "BYE"
+expect_line badreset "ERR${T}1${T}token: refused"
+{ hello 88; } > "$TD_WORK/still.in"
+session still "WELCOME"
+expect_line still "WELCOME${T}version=1${T}acked=5"
+{ hello 88 "${T}reset=1"; } > "$TD_WORK/reset.in"
+session reset "WELCOME"
+expect_line reset "WELCOME${T}version=1${T}acked=1"
+grep -q 'level=warn .*sequence reset peer=127\.0\.0\.1:[0-9]* account=88 terminal=\\"it-seq\\": acked 5 -> 0' "$TD_WORK/gw.err" ||
+  fail "no WARN line for the reset: $(grep -i reset "$TD_WORK/gw.err")"
+{ hello 88; tick 2 $((t0 + 7000)); tick 3 $((t0 + 8000)); } > "$TD_WORK/restart.in"
+session restart "ACK${T}3"
+expect_line restart "WELCOME${T}version=1${T}acked=1"
+expect_line restart "ACK${T}3"
+[ "$(ticks_on_tape | wc -l)" -eq 6 ] || fail "after the reset the tape holds $(ticks_on_tape | wc -l) EURUSD ticks, expected 6"
+alive "a reset"
+pass "HELLO reset=1: refused with a wrong token; with the token logged at WARN, the account restarts at 1"
+
+# 4. `tapedeck feed`, two days one after the other on the same account, the second with a fresh
 # state file (an EA that lost its sequence file): the second day's lines are numbered after the
 # gateway's WELCOME acked=N and appended. Before, the second feed sent 0 lines, exited 0 and
 # appended nothing: its numbers 2.. were all below N, dropped as resends.

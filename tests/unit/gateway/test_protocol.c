@@ -38,6 +38,10 @@ static void test_hello(void **unused)
     assert_string_equal(msg.hello.account, "12345");
     assert_string_equal(msg.hello.terminal, "MetaTrader 5 demo");
     assert_string_equal(msg.hello.token, "s3cret");
+    assert_false(msg.hello.reset);
+    parse_ok("HELLO\t1\tversion=1\taccount=1\tterminal=t\ttoken=x\treset=1", &msg);
+    assert_true(msg.hello.reset);
+    parse_bad("HELLO\t1\tversion=1\taccount=1\tterminal=t\ttoken=x\treset=2", "reset: expected 0 or 1, found '2'");
     parse_bad("HELLO\t1\tversion=2\taccount=1\tterminal=t\ttoken=x", "version: expected 1");
     parse_bad("HELLO\t1\tversion=1\taccount=1\tterminal=t", "token: expected in HELLO");
 }

@@ -100,6 +100,7 @@ static void random_msg(td_gw_msg_t *msg)
         text(msg->hello.account, 1, sizeof msg->hello.account - 1);
         text(msg->hello.terminal, 1, sizeof msg->hello.terminal - 1);
         text(msg->hello.token, 1, sizeof msg->hello.token - 1);
+        msg->hello.reset = next_u64() % 2;
         break;
     case TD_GW_TICK:
         ev->kind = TD_EV_TICK;
@@ -169,6 +170,7 @@ static void assert_msg_equal(const td_gw_msg_t *a, const td_gw_msg_t *b)
     assert_string_equal(a->hello.account, b->hello.account);
     assert_string_equal(a->hello.terminal, b->hello.terminal);
     assert_string_equal(a->hello.token, b->hello.token);
+    assert_int_equal(a->hello.reset, b->hello.reset);
     assert_int_equal(a->account.balance, b->account.balance);
     assert_int_equal(a->account.equity, b->account.equity);
     assert_int_equal(a->account.margin, b->account.margin);
