@@ -35,6 +35,7 @@ input int    ReconnectSec   = 3;             // wait between connection attempts
 string g_dir;
 ulong  g_seq = 0;          // last sequence number used (file seq.txt)
 ulong  g_acked = 0;        // highest sequence number the gateway acknowledged
+ulong  g_unsent_from = 0;  // the first line numbered while no session was open (0: none): never sent
 string g_outbox[];         // unacknowledged lines, in sequence order (file outbox.txt)
 ulong  g_outbox_seq[];
 ulong  g_outbox_msc[];     // a TICK line: the server time_msc of its tick (0 for other lines)
@@ -235,6 +236,7 @@ bool SendRaw(const string line)
 void Emit(const string verb, const string body, const ulong tick_msc = 0, const int tick_n = 0)
 {
    g_seq++;
+   if(!g_welcomed && g_unsent_from == 0) g_unsent_from = g_seq;
    string line = verb + "\t" + IntegerToString((long)g_seq) + "\t" + body;
    int n = ArraySize(g_outbox);
    ArrayResize(g_outbox, n + 1); ArrayResize(g_outbox_seq, n + 1);
@@ -290,7 +292,8 @@ void Connect()
       SocketClose(g_sock); g_sock = INVALID_HANDLE;
       return;
    }
-   // HELLO carries its own sequence number, never resent: WELCOME answers it.
+   // HELLO takes the next number, never resent: WELCOME answers it (the gateway counts it only when
+   // it follows what it has, so OnWelcome renumbers the lines after it when it does not).
    g_seq++;
    SaveSeq();
    string hello = "HELLO\t" + IntegerToString((long)g_seq) + "\tversion=" + IntegerToString(PROTOCOL_VERSION) +
@@ -299,12 +302,40 @@ void Connect()
    SendRaw(hello);
 }
 
-// After WELCOME: resend what is not acknowledged, then the specs.
+// The protocol line with another sequence number (VERB, number, body: the number is the 2nd field).
+string Renumbered(const string line, const ulong seq)
+{
+   int a = StringFind(line, "\t");
+   int b = StringFind(line, "\t", a + 1);
+   return StringSubstr(line, 0, a) + "\t" + IntegerToString((long)seq) + "\t" + StringSubstr(line, b + 1);
+}
+
+// After WELCOME acked=N: the lines the gateway has are dropped, the others are numbered N+1, N+2,
+// ... and resent, and new lines continue after them (the gateway refuses a gap). The numbers change
+// only when they would not follow N: holes left by HELLOs, a lost seq.txt (the gateway holds more
+// than this EA numbered: its lines would all be dropped as resends), a reset sequence. A line
+// numbered while no session was open was never sent: it is kept whatever its number.
 void OnWelcome(const ulong acked)
 {
    g_welcomed = true;
-   Print("tapedeck: session open, gateway has up to ", acked, ", resending ", ArraySize(g_outbox), " line(s) after it");
-   OnAck(acked);
+   if(acked > g_acked) g_acked = acked;
+   int keep = 0;
+   for(int i = 0; i < ArraySize(g_outbox); i++)
+   {
+      bool unsent = g_unsent_from != 0 && g_outbox_seq[i] >= g_unsent_from;
+      if(!unsent && g_outbox_seq[i] <= acked) continue;  // the gateway has it
+      g_outbox[keep] = Renumbered(g_outbox[i], acked + (ulong)keep + 1); g_outbox_seq[keep] = acked + (ulong)keep + 1;
+      g_outbox_msc[keep] = g_outbox_msc[i]; g_outbox_n[keep] = g_outbox_n[i];
+      keep++;
+   }
+   ArrayResize(g_outbox, keep); ArrayResize(g_outbox_seq, keep);
+   ArrayResize(g_outbox_msc, keep); ArrayResize(g_outbox_n, keep);
+   g_seq = acked + (ulong)keep;
+   g_unsent_from = 0;
+   SaveTicks();  // as in OnAck: the tick positions before the outbox
+   SaveOutbox();
+   SaveSeq();
+   Print("tapedeck: session open, gateway has up to ", acked, ", resending ", keep, " line(s) after it");
    for(int i = 0; i < ArraySize(g_outbox) && g_welcomed; i++)
       SendRaw(g_outbox[i]);
    for(int i = 0; i < ArraySize(g_sym); i++) g_spec[i] = "";
@@ -455,7 +486,12 @@ void HandleLine(const string line)
    if(f[0] == "ACK" && n >= 2) OnAck((ulong)StringToInteger(f[1]));
    else if(f[0] == "WELCOME") OnWelcome((ulong)StringToInteger(KeyValue(f, "acked")));
    else if(f[0] == "ORDER") OnOrder(f);
-   else if(f[0] == "ERR") Print("tapedeck: gateway refused a line: ", line);
+   else if(f[0] == "ERR")
+   {
+      Print("tapedeck: gateway refused a line: ", line);
+      // a gap: the gateway lacks a line before it; the next WELCOME says from where to resend
+      if(n >= 3 && StringFind(f[2], "seq: expected ") == 0) Disconnect();
+   }
    else if(f[0] == "BYE") { Print("tapedeck: gateway closed the session: ", line); Disconnect(); }
    else Print("tapedeck: unknown line from the gateway: ", StringSubstr(line, 0, 80));
 }
