@@ -176,6 +176,19 @@ static void run_once(td_buf_t *received, uint64_t welcome_acked, const char *sta
     *received = gw.received;
 }
 
+/* Parses the next LF-ended line of [*p, end) into msg and moves *p past it; false at the end. */
+static bool next_line(const char **p, const char *end, td_gw_msg_t *msg)
+{
+    if (*p >= end)
+        return false;
+    const char *lf = memchr(*p, '\n', (size_t)(end - *p));
+    assert_non_null(lf);
+    char err[256];
+    assert_int_equal(td_gw_parse_line(*p, (size_t)(lf - *p), msg, err, sizeof err), TD_OK);
+    *p = lf + 1;
+    return true;
+}
+
 static void test_lines_order_and_fill(void **unused)
 {
     (void)unused;
@@ -186,12 +199,8 @@ static void test_lines_order_and_fill(void **unused)
     int64_t last_time = 0;
     int ticks = 0, heartbeats = 0, execs = 0, specs = 0;
     bool order_sent = false, xau_since_order = false;
-    while (p < end) {
-        const char *lf = memchr(p, '\n', (size_t)(end - p));
-        assert_non_null(lf);
-        td_gw_msg_t msg;
-        char err[256];
-        assert_int_equal(td_gw_parse_line(p, (size_t)(lf - p), &msg, err, sizeof err), TD_OK);
+    td_gw_msg_t msg;
+    while (next_line(&p, end, &msg)) {
         assert_int_equal(msg.seq, ++seq); /* 1, 2, 3, ...: one session, nothing resent */
         if (msg.verb == TD_GW_SPEC)
             specs++;
@@ -214,7 +223,6 @@ static void test_lines_order_and_fill(void **unused)
         }
         if (msg.seq == ORDER_AFTER_SEQ)
             order_sent = true;
-        p = lf + 1;
     }
     assert_int_equal(specs, 2);
     assert_int_equal(ticks, 2 * N_TICKS);
@@ -251,18 +259,13 @@ static void test_renumbered_after_welcome(void **unused)
     run_once(&received, 5000, path);
     const char *p = (const char *)received.ptr, *end = p + received.len;
     uint64_t want = 0, lines = 0;
-    while (p < end) {
-        const char *lf = memchr(p, '\n', (size_t)(end - p));
-        assert_non_null(lf);
-        td_gw_msg_t msg;
-        char err[256];
-        assert_int_equal(td_gw_parse_line(p, (size_t)(lf - p), &msg, err, sizeof err), TD_OK);
+    td_gw_msg_t msg;
+    while (next_line(&p, end, &msg)) {
         if (msg.verb == TD_GW_HELLO)
             assert_int_equal(msg.seq, 1);
         else
             assert_int_equal(msg.seq, want == 0 ? (want = 5001) : ++want); /* 5001, 5002, ...: no gap */
         lines++;
-        p = lf + 1;
     }
     assert_true(lines > 2 * N_TICKS);
     FILE *f = fopen(path, "r");

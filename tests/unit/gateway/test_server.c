@@ -260,6 +260,8 @@ typedef struct live_server {
     atomic_int hook_calls;
     atomic_bool stop;
     td_err_t rc;
+    int fds[2]; /* the hook's wakeup pipe */
+    pthread_t thread;
 } live_server_t;
 
 static td_err_t watch_hook(void *opaque, double burst_start, char *errbuf, size_t errlen)
@@ -321,30 +323,61 @@ static void test_stop_before_run(void **unused)
     scratch_tape_remove(dir, tape);
 }
 
+/* A connected client socket to server. */
+static int connect_to(const td_gw_server_t *server)
+{
+    char address[64];
+    td_gw_server_address(server, address, sizeof address);
+    struct sockaddr_in sa = {.sin_family = AF_INET};
+    assert_int_equal(inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr), 1);
+    sa.sin_port = htons((uint16_t)atoi(strchr(address, ':') + 1));
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    return fd;
+}
+
+/* A live server on a scratch tape (named name, its folder in dir) serving on its own thread, its hook
+ * watch_hook on the wakeup pipe ls->fds; max_errors as the test needs. */
+static void live_start(live_server_t *ls, char *dir, size_t dirlen, const char *name, uint64_t max_errors)
+{
+    char err[512] = "";
+    scratch_tape_open(dir, dirlen, name, &ls->tape);
+    assert_int_equal(pipe2(ls->fds, O_NONBLOCK | O_CLOEXEC), 0);
+    td_gw_server_opts_t opts = hook_server_opts(watch_hook, ls, ls->fds[0]);
+    opts.max_errors = max_errors;
+    assert_int_equal(td_gw_server_new(&opts, ls->tape, NULL, &ls->server, err, sizeof err), TD_OK);
+    assert_int_equal(pthread_create(&ls->thread, NULL, serve, ls), 0);
+}
+
+/* Stops live_start's server through its hook (TD_ERR_END) and waits for its thread; the server and
+ * tape stay for the test to look at, then go with live_destroy. */
+static void live_stop(live_server_t *ls)
+{
+    atomic_store(&ls->stop, true);
+    assert_int_equal(write(ls->fds[1], "1", 1), 1);
+    assert_int_equal(pthread_join(ls->thread, NULL), 0);
+    assert_int_equal(ls->rc, TD_ERR_END);
+}
+
+static void live_destroy(live_server_t *ls, const char *dir)
+{
+    td_gw_server_destroy(ls->server);
+    close(ls->fds[0]);
+    close(ls->fds[1]);
+    scratch_tape_remove(dir, ls->tape);
+}
+
 /* 20,000 ticks sent without waiting for ACKs, committed in many bursts with the tape writer pipelining them: every
  * ACK the client reads covers only ticks that are on the tape and that the hook has seen. */
 static void test_ack_after_commit_and_hook(void **unused)
 {
     (void)unused;
     enum { TICKS = 20000 };
-    char dir[512], err[512] = "";
+    char dir[512];
     live_server_t ls = {0};
-    scratch_tape_open(dir, sizeof dir, "test-server-acks", &ls.tape);
-    int fds[2];
-    assert_int_equal(pipe2(fds, O_NONBLOCK | O_CLOEXEC), 0);
-    td_gw_server_opts_t opts = hook_server_opts(watch_hook, &ls, fds[0]);
-    assert_int_equal(td_gw_server_new(&opts, ls.tape, NULL, &ls.server, err, sizeof err), TD_OK);
-    char address[64];
-    td_gw_server_address(ls.server, address, sizeof address);
-    struct sockaddr_in sa = {.sin_family = AF_INET};
-    assert_int_equal(inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr), 1);
-    sa.sin_port = htons((uint16_t)atoi(strchr(address, ':') + 1));
-    pthread_t thread;
-    assert_int_equal(pthread_create(&thread, NULL, serve, &ls), 0);
-
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(fd >= 0);
-    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    live_start(&ls, dir, sizeof dir, "test-server-acks", 1);
+    int fd = connect_to(ls.server);
     td_buf_t out;
     td_buf_init(&out);
     char line[256];
@@ -385,32 +418,12 @@ static void test_ack_after_commit_and_hook(void **unused)
     assert_true(acks > 1); /* several bursts, so several commits were queued */
     close(fd);
 
-    atomic_store(&ls.stop, true);
-    assert_int_equal(write(fds[1], "1", 1), 1);
-    assert_int_equal(pthread_join(thread, NULL), 0);
-    assert_int_equal(ls.rc, TD_ERR_END);
+    live_stop(&ls);
     assert_int_equal(td_tape_next_offset(ls.tape, TD_STREAM_INPUT, "EURUSD"), TICKS);
     td_gw_stats_t stats;
     td_gw_server_stats(ls.server, &stats);
     assert_int_equal(stats.events, TICKS);
-    td_gw_server_destroy(ls.server);
-    close(fds[0]);
-    close(fds[1]);
-    scratch_tape_remove(dir, ls.tape);
-}
-
-/* A connected client socket to server. */
-static int connect_to(const td_gw_server_t *server)
-{
-    char address[64];
-    td_gw_server_address(server, address, sizeof address);
-    struct sockaddr_in sa = {.sin_family = AF_INET};
-    assert_int_equal(inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr), 1);
-    sa.sin_port = htons((uint16_t)atoi(strchr(address, ':') + 1));
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(fd >= 0);
-    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
-    return fd;
+    live_destroy(&ls, dir);
 }
 
 /* Over a real connection: 2, then a jump to 1000, then 3. 1000 gets ERR naming the expected
@@ -418,17 +431,9 @@ static int connect_to(const td_gw_server_t *server)
 static void test_gap_refused(void **unused)
 {
     (void)unused;
-    char dir[512], err[512] = "";
+    char dir[512];
     live_server_t ls = {0};
-    scratch_tape_open(dir, sizeof dir, "test-server-gap", &ls.tape);
-    int fds[2];
-    assert_int_equal(pipe2(fds, O_NONBLOCK | O_CLOEXEC), 0);
-    td_gw_server_opts_t opts = hook_server_opts(watch_hook, &ls, fds[0]);
-    opts.max_errors = 5;
-    assert_int_equal(td_gw_server_new(&opts, ls.tape, NULL, &ls.server, err, sizeof err), TD_OK);
-    pthread_t thread;
-    assert_int_equal(pthread_create(&thread, NULL, serve, &ls), 0);
-
+    live_start(&ls, dir, sizeof dir, "test-server-gap", 5);
     int fd = connect_to(ls.server);
     const char *lines = "HELLO\t1\tversion=1\taccount=7\tterminal=test\ttoken=t\n"
                         "TICK\t2\tsymbol=EURUSD\ttime=1704186000000\tbid=1.1\task=1.2\n"
@@ -453,18 +458,13 @@ static void test_gap_refused(void **unused)
     assert_true(refused);
     close(fd);
 
-    atomic_store(&ls.stop, true);
-    assert_int_equal(write(fds[1], "1", 1), 1);
-    assert_int_equal(pthread_join(thread, NULL), 0);
+    live_stop(&ls);
     assert_int_equal(td_tape_next_offset(ls.tape, TD_STREAM_INPUT, "EURUSD"), 2);
     td_gw_stats_t stats;
     td_gw_server_stats(ls.server, &stats);
     assert_int_equal(stats.events, 2);
     assert_int_equal(stats.gaps, 1);
-    td_gw_server_destroy(ls.server);
-    close(fds[0]);
-    close(fds[1]);
-    scratch_tape_remove(dir, ls.tape);
+    live_destroy(&ls, dir);
 }
 
 int main(void)
