@@ -268,7 +268,7 @@ static td_err_t watch_hook(void *opaque, double burst_start, char *errbuf, size_
 {
     (void)burst_start;
     live_server_t *ls = opaque;
-    uint64_t committed = td_tape_next_offset(ls->tape, TD_STREAM_INPUT, "EURUSD");
+    uint64_t committed = ls->tape ? td_tape_next_offset(ls->tape, TD_STREAM_INPUT, "EURUSD") : 0; /* NULL: a journal */
     usleep(1000); /* a processor at work: an ACK written before the hook ends would be read by now */
     atomic_store(&ls->seen, committed);
     atomic_fetch_add(&ls->hook_calls, 1);
@@ -467,6 +467,72 @@ static void test_gap_refused(void **unused)
     live_destroy(&ls, dir);
 }
 
+/* A synchronous journal that holds account 7 at 5 and refuses to be written: a test of what a
+ * session does before any line. */
+static td_err_t stub_acked(void *opaque, const char *account, uint64_t *acked)
+{
+    (void)opaque;
+    *acked = strcmp(account, "7") == 0 ? 5 : 0;
+    return TD_OK;
+}
+
+static td_err_t stub_append(void *opaque, const char *account, uint64_t seq, td_event_t *ev, char *errbuf,
+                            size_t errlen)
+{
+    (void)opaque, (void)account, (void)seq, (void)ev;
+    return td_err_set(errbuf, errlen, TD_ERR_IO, "the stub journal takes nothing");
+}
+
+static td_err_t stub_commit(void *opaque, const char *account, uint64_t acked, const td_buf_t *clock_state,
+                            char *errbuf, size_t errlen)
+{
+    (void)opaque, (void)account, (void)acked, (void)clock_state;
+    return td_err_set(errbuf, errlen, TD_ERR_IO, "the stub journal takes nothing");
+}
+
+/* HELLO reset=1 on a journal (Kafka's consumers drop numbers they have seen): ERR naming the key
+ * and BYE, the account's number untouched; the next plain HELLO is welcomed at it. */
+static void test_reset_refused_with_journal(void **unused)
+{
+    (void)unused;
+    char err[512] = "";
+    td_gw_journal_t journal = {.acked = stub_acked, .append = stub_append, .commit = stub_commit};
+    live_server_t ls = {0};
+    assert_int_equal(pipe2(ls.fds, O_NONBLOCK | O_CLOEXEC), 0);
+    td_gw_server_opts_t opts = hook_server_opts(watch_hook, &ls, ls.fds[0]);
+    opts.journal = &journal;
+    assert_int_equal(td_gw_server_new(&opts, NULL, NULL, &ls.server, err, sizeof err), TD_OK);
+    assert_int_equal(pthread_create(&ls.thread, NULL, serve, &ls), 0);
+
+    int fd = connect_to(ls.server);
+    const char *hello = "HELLO\t1\tversion=1\taccount=7\tterminal=test\ttoken=t\treset=1\n";
+    assert_int_equal(send(fd, hello, strlen(hello), MSG_NOSIGNAL), (ssize_t)strlen(hello));
+    char line[256];
+    assert_true(read_line(fd, line, sizeof line));
+    assert_non_null(strstr(line, "ERR\t1\treset: expected a gateway on the local tape"));
+    assert_true(read_line(fd, line, sizeof line));
+    assert_string_equal(line, "BYE\tsequence reset refused");
+    close(fd);
+
+    fd = connect_to(ls.server); /* the closed connection's slot is free once the server has read its end */
+    hello = "HELLO\t1\tversion=1\taccount=7\tterminal=test\ttoken=t\n";
+    for (int i = 0; i < 100; i++) {
+        assert_int_equal(send(fd, hello, strlen(hello), MSG_NOSIGNAL), (ssize_t)strlen(hello));
+        assert_true(read_line(fd, line, sizeof line));
+        if (strncmp(line, "BYE\ttoo many connections", 25) != 0)
+            break;
+        close(fd);
+        usleep(10000);
+        fd = connect_to(ls.server);
+    }
+    assert_string_equal(line, "WELCOME\tversion=1\tacked=5");
+    close(fd);
+    live_stop(&ls);
+    td_gw_server_destroy(ls.server);
+    close(ls.fds[0]);
+    close(ls.fds[1]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -483,6 +549,7 @@ int main(void)
         cmocka_unit_test(test_stop_before_run),
         cmocka_unit_test(test_ack_after_commit_and_hook),
         cmocka_unit_test(test_gap_refused),
+        cmocka_unit_test(test_reset_refused_with_journal),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
