@@ -195,7 +195,8 @@ typedef struct conn {
     uint64_t journal_events;  /* this burst's events in opts.journal */
     uint64_t clock_seq;       /* the HEARTBEAT whose Clocks are being appended */
     uint64_t lines_n, events, duplicates, errors;
-    const char *bye_reason; /* CLOSING: the BYE's text, queued after this burst's ACK */
+    struct conn *auth_prev, *auth_next; /* AUTH: the queue of unauthenticated ones, oldest first */
+    const char *bye_reason;             /* CLOSING: the BYE's text, queued after this burst's ACK */
     bool bye_queued;
     bool drop; /* close hard after this callback (a write failed) */
 } conn_t;
@@ -218,7 +219,9 @@ struct td_gw_server {
     burst_tag_t *settled, *settled_tail; /* written bursts whose hook and ACK are due */
     ev_tstamp burst_start;
     conn_t *conns;
-    unsigned n_open; /* connections counted against max_connections (not CLOSING) */
+    unsigned n_sessions;           /* OPEN connections, counted against max_connections */
+    unsigned n_unauth;             /* AUTH connections, counted against max_unauthenticated */
+    conn_t *auth_head, *auth_tail; /* the AUTH connections, oldest first */
     td_gw_stats_t stats;
     td_gw_clock_t *clock; /* NULL when heartbeats make no Clock events */
     td_buf_t clock_state; /* opts.journal: the clock's times, td_gw_clock_encode */
@@ -234,6 +237,7 @@ static void conn_flush(conn_t *conn);
 static void run_hook(td_gw_server_t *server, double burst_start);
 static void journal_settle(td_gw_server_t *server, bool wait);
 static void journal_settle_keep(td_gw_server_t *server, size_t keep);
+static conn_t *find_session(const td_gw_server_t *server, const char *account);
 
 /* Stops the server for good with rc, its detail already in failed_msg; logged as "<what> failed". */
 static void server_fail(td_gw_server_t *server, td_err_t rc, const char *what)
@@ -247,6 +251,29 @@ static void server_fail(td_gw_server_t *server, td_err_t rc, const char *what)
 static bool journal_async(const td_gw_server_t *server)
 {
     return server->opts.journal && server->opts.journal->settle;
+}
+
+/* Takes conn off the count (and, in AUTH, the queue) of its state, before it changes state or is
+ * freed. */
+static void conn_leave_state(conn_t *conn)
+{
+    td_gw_server_t *server = conn->server;
+    if (conn->state == ST_OPEN) {
+        TD_ASSERT(server->n_sessions > 0);
+        server->n_sessions--;
+    } else if (conn->state == ST_AUTH) {
+        TD_ASSERT(server->n_unauth > 0);
+        server->n_unauth--;
+        if (conn->auth_prev)
+            conn->auth_prev->auth_next = conn->auth_next;
+        else
+            server->auth_head = conn->auth_next;
+        if (conn->auth_next)
+            conn->auth_next->auth_prev = conn->auth_prev;
+        else
+            server->auth_tail = conn->auth_prev;
+        conn->auth_prev = conn->auth_next = NULL;
+    }
 }
 
 static void conn_log_close(conn_t *conn, td_log_level_t level, const char *reason)
@@ -272,8 +299,7 @@ static void conn_bye(conn_t *conn, td_log_level_t level, const char *reason)
     if (conn->state == ST_CLOSING)
         return;
     conn_log_close(conn, level, reason);
-    if (conn->state != ST_CLOSING && conn->server->n_open > 0)
-        conn->server->n_open--;
+    conn_leave_state(conn);
     conn->state = ST_CLOSING;
     conn->bye_reason = reason;
     ev_timer_stop(conn->server->loop, &conn->timer);
@@ -361,6 +387,14 @@ static void handle_hello(conn_t *conn, const char *line, size_t len)
         conn_bye(conn, TD_LOG_WARN, "authentication failed");
         return;
     }
+    /* max_connections counts sessions, not connections: a session that this HELLO replaces (same
+     * account) makes room for it */
+    unsigned others = server->n_sessions - (find_session(server, msg->hello.account) ? 1u : 0u);
+    if (others >= server->opts.max_connections) {
+        server->stats.refused++;
+        conn_bye(conn, TD_LOG_WARN, "too many connections");
+        return;
+    }
     memcpy(conn->account, msg->hello.account, sizeof conn->account);
     rc = conn_start_session(conn);
     if (rc != TD_OK) {
@@ -368,7 +402,9 @@ static void handle_hello(conn_t *conn, const char *line, size_t len)
         conn_bye(conn, TD_LOG_ERROR, "internal error: cannot read the account's sequence number");
         return;
     }
+    conn_leave_state(conn);
     conn->state = ST_OPEN;
+    server->n_sessions++;
     server->stats.sessions++;
     td_log_write(server->log, TD_LOG_INFO, "gateway", TD_OK,
                  "session peer=%s account=%s terminal=\"%s\" acked=%" PRIu64, conn->peer, conn->account,
@@ -805,8 +841,7 @@ static void conn_free(conn_t *conn)
     ev_io_stop(server->loop, &conn->rio);
     ev_io_stop(server->loop, &conn->wio);
     ev_timer_stop(server->loop, &conn->timer);
-    if (conn->state != ST_CLOSING && server->n_open > 0)
-        server->n_open--;
+    conn_leave_state(conn);
     close(conn->fd);
     td_tape_batch_destroy(conn->batch);
     td_gw_lines_fini(&conn->lines);
@@ -1012,15 +1047,26 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
         ev_io_start(loop, &conn->rio);
         ev_timer_start(loop, &conn->timer);
         server->stats.connections++;
-        if (server->n_open >= server->opts.max_connections) {
+        /* the unauthenticated budget is full: the oldest one goes, so that a client that says
+         * HELLO at once always gets in (refusing the newcomer would let idle sockets keep the EA
+         * out for good) */
+        if (server->n_unauth >= server->opts.max_unauthenticated) {
+            conn_t *oldest = server->auth_head;
             server->stats.refused++;
-            server->n_open++; /* conn_bye takes it back off */
-            conn_bye(conn, TD_LOG_WARN, "too many connections");
-        } else {
-            server->n_open++;
-            td_log_write(server->log, TD_LOG_INFO, "gateway", TD_OK, "connect peer=%s open=%u", conn->peer,
-                         server->n_open);
+            conn_bye(oldest, TD_LOG_WARN, "too many connections awaiting HELLO");
+            conn_flush(oldest);
+            if (oldest->drop)
+                conn_free(oldest);
         }
+        conn->auth_prev = server->auth_tail;
+        if (server->auth_tail)
+            server->auth_tail->auth_next = conn;
+        else
+            server->auth_head = conn;
+        server->auth_tail = conn;
+        server->n_unauth++;
+        td_log_write(server->log, TD_LOG_DEBUG, "gateway", TD_OK, "connect peer=%s sessions=%u awaiting_hello=%u",
+                     conn->peer, server->n_sessions, server->n_unauth);
         conn_flush(conn);
         if (conn->drop)
             conn_free(conn);
@@ -1056,8 +1102,10 @@ td_err_t td_gw_server_new(const td_gw_server_opts_t *opts, td_tape_t *tape, td_l
     *out = NULL;
     if (!opts->token || !*opts->token)
         return td_err_set(errbuf, errlen, TD_ERR_INVALID, "gateway.token: expected a secret, found nothing");
-    if (opts->max_line < 64 || opts->max_line > TD_GW_LINE_MAX || opts->max_connections == 0)
-        return td_err_set(errbuf, errlen, TD_ERR_INVALID, "gateway: max_line or max_connections out of range");
+    if (opts->max_line < 64 || opts->max_line > TD_GW_LINE_MAX || opts->max_connections == 0 ||
+        opts->max_unauthenticated == 0)
+        return td_err_set(errbuf, errlen, TD_ERR_INVALID,
+                          "gateway: max_line, max_connections or max_unauthenticated out of range");
     td_gw_server_t *server = calloc(1, sizeof *server);
     if (!server)
         return TD_ERR_NOMEM;
@@ -1205,6 +1253,7 @@ void td_gw_server_opts_from_config(const td_config_t *config, td_gw_server_opts_
         .listen = td_config_str(config, "gateway.listen"),
         .token = td_config_str(config, "gateway.token"),
         .max_connections = (unsigned)td_config_int(config, "gateway.max_connections"),
+        .max_unauthenticated = (unsigned)td_config_int(config, "gateway.max_unauthenticated"),
         .max_line = (size_t)td_config_int(config, "gateway.max_line"),
         .auth_timeout_ms = td_config_int(config, "gateway.auth_timeout_ms"),
         .idle_timeout_ms = td_config_int(config, "gateway.idle_timeout_ms"),

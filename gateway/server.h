@@ -4,6 +4,10 @@
  *   - accepts only a HELLO first, with the configured token (compared in constant time); anything
  *     else, a missing or wrong token, gets ERR and BYE and the connection is closed; a connection
  *     without a HELLO after auth_timeout_ms is closed;
+ *   - keeps connections that have not said HELLO in their own budget (max_unauthenticated): a
+ *     new one over it closes the OLDEST of them (BYE "too many connections awaiting HELLO"), so
+ *     idle sockets cannot keep out an EA that says HELLO at once; max_connections bounds the
+ *     authenticated sessions only (a HELLO over it gets BYE "too many connections");
  *   - appends TICK, SPEC and EXEC lines as input events to the symbol's stream of the local tape,
  *     all lines of one read burst in ONE tape batch, together with the account's highest handled
  *     sequence number (meta "gateway/acked/<account>"); only after that batch is committed does
@@ -81,10 +85,11 @@ typedef struct td_gw_journal {
 } td_gw_journal_t;
 
 typedef struct td_gw_server_opts {
-    const char *listen; /* "HOST:PORT", HOST an IPv4 address or "localhost"; port 0 = any free port */
-    const char *token;  /* non-empty */
-    unsigned max_connections;
-    size_t max_line; /* bytes with the LF, <= TD_GW_LINE_MAX */
+    const char *listen;           /* "HOST:PORT", HOST an IPv4 address or "localhost"; port 0 = any free port */
+    const char *token;            /* non-empty */
+    unsigned max_connections;     /* authenticated sessions; a HELLO beyond them gets BYE */
+    unsigned max_unauthenticated; /* connections awaiting HELLO; one more closes the oldest of them */
+    size_t max_line;              /* bytes with the LF, <= TD_GW_LINE_MAX */
     int64_t auth_timeout_ms, idle_timeout_ms;
     uint64_t max_errors;
     int64_t max_ahead_ms; /* > 0: a line timed further ahead of the wall clock is refused (ERR) */
@@ -109,7 +114,8 @@ typedef struct td_gw_server_opts {
 
 typedef struct td_gw_stats {
     uint64_t connections;   /* accepted */
-    uint64_t refused;       /* over max_connections */
+    uint64_t refused;       /* turned away by a limit: a HELLO over max_connections, the oldest connection
+                             * awaiting HELLO over max_unauthenticated */
     uint64_t auth_failures; /* no HELLO, a bad one or a wrong token */
     uint64_t sessions;      /* authenticated sessions opened (counted before the hook runs for one) */
     uint64_t lines;         /* complete lines read from authenticated connections */

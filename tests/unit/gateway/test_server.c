@@ -186,6 +186,7 @@ static td_gw_server_opts_t hook_server_opts(td_err_t (*hook)(void *, double, cha
     return (td_gw_server_opts_t){.listen = "127.0.0.1:0",
                                  .token = "t",
                                  .max_connections = 1,
+                                 .max_unauthenticated = 1,
                                  .max_line = 256,
                                  .auth_timeout_ms = 5000,
                                  .idle_timeout_ms = 30000,

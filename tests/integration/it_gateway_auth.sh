@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# The gateway against clients that never log in (issue 19, defect 6), over bash /dev/tcp on
+# 127.0.0.1: idle connections that never say HELLO cannot keep an EA out (they have their own
+# budget, gateway.max_unauthenticated, and the oldest is closed to make room). No real data needed.
+. "$(dirname "$0")/lib.sh"
+
+kill_services_on_exit
+
+cfg="$TD_WORK/config.yaml"
+cat > "$cfg" <<'YAML'
+tape:
+  sync: none
+gateway:
+  listen: 127.0.0.1:0
+  token: auth-token
+  max_connections: 3
+  max_unauthenticated: 2
+  auth_timeout_ms: 4000
+  idle_timeout_ms: 4000
+YAML
+dir="$TD_WORK/gw"
+start_service "$TD_WORK/gw.out" "$TD_WORK/gw.err" --data-dir "$dir" --config "$cfg" run --role gateway
+GW=$SVC
+
+T=$'\t'
+gateway_alive() { kill -0 "$GW" 2> /dev/null || { cat "$TD_WORK/gw.err" >&2; fail "the gateway died after $1"; }; }
+
+# ea NAME ACCOUNT TOKEN: a new connection says HELLO and one tick (seq 2) and reads the gateway's
+# lines into $TD_WORK/NAME.out until its ACK or a BYE (each read waits at most 3 s); the connection
+# is closed afterwards.
+ea() {
+  local name=$1 account=$2 token=$3 line
+  : > "$TD_WORK/$name.out"
+  exec 3<> "/dev/tcp/127.0.0.1/$PORT"
+  printf 'HELLO\t1\tversion=1\taccount=%s\tterminal=it\ttoken=%s\n' "$account" "$token" >&3
+  printf 'TICK\t2\tsymbol=EURUSD\ttime=1549238400000\tbid=1.10000\task=1.10002\n' >&3
+  for _ in 1 2 3 4; do
+    IFS= read -r -t 3 -u 3 line || break
+    printf '%s\n' "$line" >> "$TD_WORK/$name.out"
+    case $line in ACK* | BYE*) break ;; esac
+  done
+  exec 3>&-
+}
+expect_line() { grep -qF -- "$2" "$TD_WORK/$1.out" || fail "$1: no '$2' in: $(tr '\t' ' ' < "$TD_WORK/$1.out")"; }
+
+# more idle connections than max_unauthenticated (and than max_connections), all held open: the
+# EA's HELLO on a new connection still gets WELCOME and its tick ACK
+idle=()
+for _ in 1 2 3 4 5; do
+  exec {fd}<> "/dev/tcp/127.0.0.1/$PORT"
+  idle+=("$fd")
+done
+ea held 51 auth-token
+expect_line held "WELCOME${T}version=1${T}acked=0"
+expect_line held "ACK${T}2"
+# the oldest idle connection was closed to make room, with a BYE that says why
+IFS= read -r -t 3 -u "${idle[0]}" first || fail "the oldest idle connection got no BYE"
+[ "$first" = "BYE${T}too many connections awaiting HELLO" ] || fail "the oldest idle connection got '$first'"
+for fd in "${idle[@]}"; do exec {fd}>&-; done
+gateway_alive "idle connections"
+pass "5 idle connections held open (budget 2): the oldest get BYE, an EA's HELLO still gets WELCOME and ACK"
