@@ -162,7 +162,79 @@ td_err_t td_gw_parse_address(const char *text, struct sockaddr_in *addr, char *e
     return TD_OK;
 }
 
+static td_gw_throttle_slot_t *throttle_find(td_gw_throttle_t *throttle, uint32_t addr)
+{
+    for (size_t i = 0; i < TD_GW_THROTTLE_SLOTS; i++)
+        if (throttle->slots[i].used && throttle->slots[i].addr == addr)
+            return &throttle->slots[i];
+    return NULL;
+}
+
+void td_gw_throttle_init(td_gw_throttle_t *throttle, uint32_t max_failures, double window_s, double cooldown_s)
+{
+    memset(throttle, 0, sizeof *throttle);
+    throttle->max_failures = max_failures ? max_failures : 1;
+    throttle->window_s = window_s;
+    throttle->cooldown_s = cooldown_s;
+}
+
+double td_gw_throttle_blocked(const td_gw_throttle_t *throttle, uint32_t addr, double now)
+{
+    const td_gw_throttle_slot_t *slot = throttle_find((td_gw_throttle_t *)throttle, addr);
+    return slot && slot->blocked_until > now ? slot->blocked_until - now : 0.;
+}
+
+/* The slot for an address not in the table: a free one, else the unblocked one that failed
+ * longest ago, else the blocked one whose block ends first. */
+static td_gw_throttle_slot_t *throttle_victim(td_gw_throttle_t *throttle, double now)
+{
+    td_gw_throttle_slot_t *idle = NULL, *blocked = NULL;
+    for (size_t i = 0; i < TD_GW_THROTTLE_SLOTS; i++) {
+        td_gw_throttle_slot_t *slot = &throttle->slots[i];
+        if (!slot->used)
+            return slot;
+        if (slot->blocked_until <= now) {
+            if (!idle || slot->last < idle->last)
+                idle = slot;
+        } else if (!blocked || slot->blocked_until < blocked->blocked_until) {
+            blocked = slot;
+        }
+    }
+    return idle ? idle : blocked;
+}
+
+bool td_gw_throttle_fail(td_gw_throttle_t *throttle, uint32_t addr, double now)
+{
+    td_gw_throttle_slot_t *slot = throttle_find(throttle, addr);
+    if (!slot) {
+        slot = throttle_victim(throttle, now);
+        *slot = (td_gw_throttle_slot_t){.addr = addr, .used = true};
+    }
+    if (slot->blocked_until > now)
+        return false;
+    if (slot->failures == 0 || now - slot->first > throttle->window_s) {
+        slot->failures = 0;
+        slot->first = now;
+    }
+    slot->failures++;
+    slot->last = now;
+    if (slot->failures < throttle->max_failures)
+        return false;
+    slot->failures = 0;
+    slot->blocked_until = now + throttle->cooldown_s;
+    return true;
+}
+
+void td_gw_throttle_forget(td_gw_throttle_t *throttle, uint32_t addr)
+{
+    td_gw_throttle_slot_t *slot = throttle_find(throttle, addr);
+    if (slot)
+        memset(slot, 0, sizeof *slot);
+}
+
 /* ---- the server ---- */
+
+#define THROTTLED_BYE "too many failed logins from this address; retry later"
 
 typedef enum conn_state { ST_AUTH, ST_OPEN, ST_CLOSING } conn_state_t;
 
@@ -183,6 +255,7 @@ typedef struct conn {
     ev_timer timer;
     conn_state_t state;
     char peer[48];
+    uint32_t addr; /* the peer's IPv4 address, network order (the login throttle's key) */
     char account[32];
     td_gw_lines_t lines;
     td_buf_t out;
@@ -222,6 +295,7 @@ struct td_gw_server {
     unsigned n_sessions;           /* OPEN connections, counted against max_connections */
     unsigned n_unauth;             /* AUTH connections, counted against max_unauthenticated */
     conn_t *auth_head, *auth_tail; /* the AUTH connections, oldest first */
+    td_gw_throttle_t throttle;     /* failed logins per address */
     td_gw_stats_t stats;
     td_gw_clock_t *clock; /* NULL when heartbeats make no Clock events */
     td_buf_t clock_state; /* opts.journal: the clock's times, td_gw_clock_encode */
@@ -365,10 +439,37 @@ static td_err_t conn_start_session(conn_t *conn)
     return rc;
 }
 
+/* Counts a failed login of conn's address; logs when it starts the address's cool-down. */
+static void conn_login_failed(conn_t *conn)
+{
+    td_gw_server_t *server = conn->server;
+    if (!td_gw_throttle_fail(&server->throttle, conn->addr, ev_now(server->loop)))
+        return;
+    char ip[INET_ADDRSTRLEN] = "?";
+    inet_ntop(AF_INET, &(struct in_addr){.s_addr = conn->addr}, ip, sizeof ip);
+    td_log_write(server->log, TD_LOG_WARN, "gateway", TD_OK,
+                 "auth throttle address=%s failures=%u cooldown_ms=%" PRId64, ip, server->throttle.max_failures,
+                 server->opts.auth_cooldown_ms);
+}
+
+/* True (with the BYE queued) when conn's address is cooling down after failed logins. */
+static bool refuse_throttled(conn_t *conn)
+{
+    td_gw_server_t *server = conn->server;
+    if (td_gw_throttle_blocked(&server->throttle, conn->addr, ev_now(server->loop)) <= 0.)
+        return false;
+    server->stats.refused++;
+    server->stats.throttled++;
+    conn_bye(conn, TD_LOG_WARN, THROTTLED_BYE);
+    return true;
+}
+
 static void handle_hello(conn_t *conn, const char *line, size_t len)
 {
     td_gw_server_t *server = conn->server;
     td_gw_msg_t *msg = &server->msg;
+    if (refuse_throttled(conn)) /* blocked since this connection was accepted: no token is compared */
+        return;
     td_err_t rc = td_gw_parse_line(line, len, msg, server->err, sizeof server->err);
     if (rc == TD_OK && msg->verb != TD_GW_HELLO) {
         rc = TD_ERR_PARSE;
@@ -385,8 +486,10 @@ static void handle_hello(conn_t *conn, const char *line, size_t len)
                      server->err);
         conn_queue(conn, td_gw_format_err(&conn->out, msg->seq, server->err));
         conn_bye(conn, TD_LOG_WARN, "authentication failed");
+        conn_login_failed(conn);
         return;
     }
+    td_gw_throttle_forget(&server->throttle, conn->addr);
     /* max_connections counts sessions, not connections: a session that this HELLO replaces (same
      * account) makes room for it */
     unsigned others = server->n_sessions - (find_session(server, msg->hello.account) ? 1u : 0u);
@@ -569,6 +672,7 @@ static bool on_line(void *opaque, const char *line, size_t len, bool oversized)
             server->stats.auth_failures++;
             conn_queue(conn, td_gw_format_err(&conn->out, 0, msg));
             conn_bye(conn, TD_LOG_WARN, "authentication failed");
+            conn_login_failed(conn);
         } else {
             conn_err(conn, 0, msg);
         }
@@ -1030,6 +1134,7 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         conn->server = server;
         conn->fd = fd;
+        conn->addr = peer.sin_addr.s_addr;
         char ip[INET_ADDRSTRLEN] = "?";
         inet_ntop(AF_INET, &peer.sin_addr, ip, sizeof ip);
         snprintf(conn->peer, sizeof conn->peer, "%s:%u", ip, (unsigned)ntohs(peer.sin_port));
@@ -1047,10 +1152,12 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
         ev_io_start(loop, &conn->rio);
         ev_timer_start(loop, &conn->timer);
         server->stats.connections++;
+        /* an address cooling down after failed logins takes no one's place: BYE at once */
+        bool throttled = td_gw_throttle_blocked(&server->throttle, conn->addr, ev_now(loop)) > 0.;
         /* the unauthenticated budget is full: the oldest one goes, so that a client that says
          * HELLO at once always gets in (refusing the newcomer would let idle sockets keep the EA
          * out for good) */
-        if (server->n_unauth >= server->opts.max_unauthenticated) {
+        if (!throttled && server->n_unauth >= server->opts.max_unauthenticated) {
             conn_t *oldest = server->auth_head;
             server->stats.refused++;
             conn_bye(oldest, TD_LOG_WARN, "too many connections awaiting HELLO");
@@ -1067,6 +1174,8 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
         server->n_unauth++;
         td_log_write(server->log, TD_LOG_DEBUG, "gateway", TD_OK, "connect peer=%s sessions=%u awaiting_hello=%u",
                      conn->peer, server->n_sessions, server->n_unauth);
+        if (throttled)
+            refuse_throttled(conn);
         conn_flush(conn);
         if (conn->drop)
             conn_free(conn);
@@ -1114,6 +1223,8 @@ td_err_t td_gw_server_new(const td_gw_server_opts_t *opts, td_tape_t *tape, td_l
     td_buf_init(&server->clock_state);
     server->log = log;
     server->listen_fd = -1;
+    td_gw_throttle_init(&server->throttle, opts->auth_max_failures, (double)opts->auth_failure_window_ms / 1000.,
+                        (double)opts->auth_cooldown_ms / 1000.);
     td_err_t rc = td_gw_parse_address(opts->listen, &server->addr, errbuf, errlen);
     if (rc == TD_OK) {
         server->loop = ev_loop_new(EVFLAG_AUTO);
@@ -1257,6 +1368,9 @@ void td_gw_server_opts_from_config(const td_config_t *config, td_gw_server_opts_
         .max_line = (size_t)td_config_int(config, "gateway.max_line"),
         .auth_timeout_ms = td_config_int(config, "gateway.auth_timeout_ms"),
         .idle_timeout_ms = td_config_int(config, "gateway.idle_timeout_ms"),
+        .auth_max_failures = (unsigned)td_config_int(config, "gateway.auth_max_failures"),
+        .auth_failure_window_ms = td_config_int(config, "gateway.auth_failure_window_ms"),
+        .auth_cooldown_ms = td_config_int(config, "gateway.auth_cooldown_ms"),
         .max_errors = (uint64_t)td_config_int(config, "gateway.max_errors"),
         .max_ahead_ms = td_config_int(config, "gateway.max_ahead_ms"),
     };

@@ -8,6 +8,12 @@
  *     new one over it closes the OLDEST of them (BYE "too many connections awaiting HELLO"), so
  *     idle sockets cannot keep out an EA that says HELLO at once; max_connections bounds the
  *     authenticated sessions only (a HELLO over it gets BYE "too many connections");
+ *   - counts failed logins (a bad or missing token, another line than HELLO first, an oversized
+ *     first line) per source address (td_gw_throttle_t): auth_max_failures of them within
+ *     auth_failure_window_ms block the address for auth_cooldown_ms - its connections get BYE
+ *     "too many failed logins from this address; retry later" at once, before any token is
+ *     compared; a connection that merely says nothing in time is no login attempt and counts
+ *     nothing (the budget and the timeout bound it);
  *   - appends TICK, SPEC and EXEC lines as input events to the symbol's stream of the local tape,
  *     all lines of one read burst in ONE tape batch, together with the account's highest handled
  *     sequence number (meta "gateway/acked/<account>"); only after that batch is committed does
@@ -91,6 +97,8 @@ typedef struct td_gw_server_opts {
     unsigned max_unauthenticated; /* connections awaiting HELLO; one more closes the oldest of them */
     size_t max_line;              /* bytes with the LF, <= TD_GW_LINE_MAX */
     int64_t auth_timeout_ms, idle_timeout_ms;
+    unsigned auth_max_failures;                       /* failed logins from one address that block it */
+    int64_t auth_failure_window_ms, auth_cooldown_ms; /* ... when within this window; for this long */
     uint64_t max_errors;
     int64_t max_ahead_ms; /* > 0: a line timed further ahead of the wall clock is refused (ERR) */
     /* Optional: called on the loop's thread after every committed burst (with the monotonic time,
@@ -117,6 +125,7 @@ typedef struct td_gw_stats {
     uint64_t refused;       /* turned away by a limit: a HELLO over max_connections, the oldest connection
                              * awaiting HELLO over max_unauthenticated */
     uint64_t auth_failures; /* no HELLO, a bad one or a wrong token */
+    uint64_t throttled;     /* connections refused (in refused too): their address is cooling down */
     uint64_t sessions;      /* authenticated sessions opened (counted before the hook runs for one) */
     uint64_t lines;         /* complete lines read from authenticated connections */
     uint64_t events;        /* appended to the tape */
@@ -197,6 +206,35 @@ td_err_t td_gw_acked_decode(const uint8_t *val, size_t len, uint64_t *acked) TD_
 /* Constant-time token check: both are hashed (SHA-256) and the digests compared with
  * CRYPTO_memcmp, so neither the content nor the length of the secret leaks through timing. */
 bool td_gw_token_equal(const char *given, const char *expected);
+
+/* Failed logins per source address, in a fixed table of TD_GW_THROTTLE_SLOTS addresses, so that
+ * memory stays bounded however many addresses fail. max_failures failed logins from one address
+ * within window_s block it for cooldown_s; failures while blocked neither count nor extend it. A
+ * full table reuses the slot of the address that is not blocked and failed longest ago; a blocked
+ * address loses its slot only when every slot is blocked (the one whose block ends first). Times
+ * are seconds on one clock of the caller's (the loop's). Pure: no I/O, any thread that owns it. */
+#define TD_GW_THROTTLE_SLOTS 64
+
+typedef struct td_gw_throttle_slot {
+    uint32_t addr;     /* IPv4, network order */
+    uint32_t failures; /* within the window that began at first */
+    double first, last, blocked_until;
+    bool used;
+} td_gw_throttle_slot_t;
+
+typedef struct td_gw_throttle {
+    td_gw_throttle_slot_t slots[TD_GW_THROTTLE_SLOTS];
+    uint32_t max_failures; /* >= 1 */
+    double window_s, cooldown_s;
+} td_gw_throttle_t;
+
+void td_gw_throttle_init(td_gw_throttle_t *throttle, uint32_t max_failures, double window_s, double cooldown_s);
+/* Seconds until addr's cool-down ends; 0 when it may log in now. */
+double td_gw_throttle_blocked(const td_gw_throttle_t *throttle, uint32_t addr, double now);
+/* Counts a failed login of addr; true when it starts addr's cool-down. */
+bool td_gw_throttle_fail(td_gw_throttle_t *throttle, uint32_t addr, double now);
+/* A successful login from addr: its failures are forgotten. */
+void td_gw_throttle_forget(td_gw_throttle_t *throttle, uint32_t addr);
 
 /* Parses "HOST:PORT" into addr. TD_ERR_INVALID with detail otherwise. */
 td_err_t td_gw_parse_address(const char *text, struct sockaddr_in *addr, char *errbuf, size_t errlen) TD_WUR;

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The gateway against clients that never log in (issue 19, defect 6), over bash /dev/tcp on
 # 127.0.0.1: idle connections that never say HELLO cannot keep an EA out (they have their own
-# budget, gateway.max_unauthenticated, and the oldest is closed to make room). No real data needed.
+# budget, gateway.max_unauthenticated, and the oldest is closed to make room); repeated wrong
+# tokens from one address block it for a cool-down (gateway.auth_max_failures within
+# gateway.auth_failure_window_ms: gateway.auth_cooldown_ms). No real data needed.
 . "$(dirname "$0")/lib.sh"
 
 kill_services_on_exit
@@ -17,6 +19,9 @@ gateway:
   max_unauthenticated: 2
   auth_timeout_ms: 4000
   idle_timeout_ms: 4000
+  auth_max_failures: 3
+  auth_failure_window_ms: 10000
+  auth_cooldown_ms: 1000
 YAML
 dir="$TD_WORK/gw"
 start_service "$TD_WORK/gw.out" "$TD_WORK/gw.err" --data-dir "$dir" --config "$cfg" run --role gateway
@@ -59,3 +64,30 @@ IFS= read -r -t 3 -u "${idle[0]}" first || fail "the oldest idle connection got 
 for fd in "${idle[@]}"; do exec {fd}>&-; done
 gateway_alive "idle connections"
 pass "5 idle connections held open (budget 2): the oldest get BYE, an EA's HELLO still gets WELCOME and ACK"
+
+# three wrong tokens from 127.0.0.1 within the window: the next connection gets BYE naming the
+# throttle at once, even with the right token
+for i in 1 2 3; do
+  ea wrong$i 52 guess$i
+  expect_line wrong$i "BYE${T}authentication failed"
+done
+t0=$(date +%s%N)
+ea blocked 52 auth-token
+expect_line blocked "BYE${T}too many failed logins from this address; retry later"
+grep -q "WELCOME" "$TD_WORK/blocked.out" && fail "a blocked address was welcomed"
+grep -q "auth throttle address=127.0.0.1 failures=3 cooldown_ms=1000" "$TD_WORK/gw.err" ||
+  fail "no throttle line in the log: $(grep gateway "$TD_WORK/gw.err" | tail -3)"
+# the cool-down (1 s) ends: the right token is welcomed again (tries every 0.2 s, at most 3 s;
+# the refused tries neither count nor extend it)
+for _ in $(seq 15); do
+  ea after 52 auth-token
+  grep -q "WELCOME" "$TD_WORK/after.out" && break
+  expect_line after "BYE${T}too many failed logins from this address; retry later"
+  sleep 0.2
+done
+t1=$(date +%s%N)
+expect_line after "ACK${T}2"
+ms=$(((t1 - t0) / 1000000))
+[ "$ms" -ge 900 ] || fail "the address was welcomed again after $ms ms, before the 1000 ms cool-down"
+gateway_alive "wrong tokens"
+pass "3 wrong tokens: BYE naming the throttle, even for the right token; welcomed again after $ms ms"

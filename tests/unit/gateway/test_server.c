@@ -1,8 +1,8 @@
 /* test_server.c - the pure helpers of gateway/server.c: the line splitter (lines across reads,
  * oversized lines reported once and skipped, stopping), the dedup rule, the account sequence
- * record, the token check and the listen address; the loop's hook run by its wake-up fd; and, over
- * a real connection, that every ACK follows the tape commit and the hook run of what it acknowledges
- * while the tape writer commits bursts behind the reading. */
+ * record, the token check, the login throttle's table and the listen address; the loop's hook run
+ * by its wake-up fd; and, over a real connection, that every ACK follows the tape commit and the
+ * hook run of what it acknowledges while the tape writer commits bursts behind the reading. */
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -151,6 +151,50 @@ static void test_token(void **unused)
     assert_false(td_gw_token_equal("s3cre", "s3cret"));
     assert_false(td_gw_token_equal("", "s3cret"));
     assert_false(td_gw_token_equal("s3cret ", "s3cret"));
+}
+
+/* The login throttle: max_failures within the window block an address for the cool-down, failures
+ * spread wider than the window do not, a success forgets them, and the fixed table keeps a blocked
+ * address blocked however many other addresses fail. */
+static void test_throttle(void **unused)
+{
+    (void)unused;
+    td_gw_throttle_t throttle;
+    td_gw_throttle_init(&throttle, 3, 10., 60.);
+    const uint32_t a = 0x0100007f, b = 0x0200007f;
+    assert_false(td_gw_throttle_fail(&throttle, a, 100.));
+    assert_false(td_gw_throttle_fail(&throttle, a, 101.));
+    assert_true(td_gw_throttle_blocked(&throttle, a, 101.) == 0.);
+    assert_true(td_gw_throttle_fail(&throttle, a, 102.)); /* the third within 10 s */
+    assert_true(td_gw_throttle_blocked(&throttle, a, 102.) == 60.);
+    assert_true(td_gw_throttle_blocked(&throttle, b, 102.) == 0.); /* per address */
+    /* failures while blocked neither count nor extend the block */
+    assert_false(td_gw_throttle_fail(&throttle, a, 150.));
+    assert_true(td_gw_throttle_blocked(&throttle, a, 161.) == 1.);
+    assert_true(td_gw_throttle_blocked(&throttle, a, 162.) == 0.);
+
+    /* three failures further apart than the window: no block */
+    assert_false(td_gw_throttle_fail(&throttle, b, 200.));
+    assert_false(td_gw_throttle_fail(&throttle, b, 205.));
+    assert_false(td_gw_throttle_fail(&throttle, b, 211.)); /* a new window began at 211 */
+    assert_false(td_gw_throttle_fail(&throttle, b, 212.));
+    assert_true(td_gw_throttle_fail(&throttle, b, 213.));
+    /* a success forgets the failures */
+    td_gw_throttle_forget(&throttle, b);
+    assert_true(td_gw_throttle_blocked(&throttle, b, 214.) == 0.);
+
+    /* 100000 other addresses failing once each: the table stays its size and a keeps its block */
+    assert_false(td_gw_throttle_fail(&throttle, a, 300.));
+    assert_false(td_gw_throttle_fail(&throttle, a, 300.));
+    assert_true(td_gw_throttle_fail(&throttle, a, 300.));
+    for (uint32_t i = 0; i < 100000; i++)
+        assert_false(td_gw_throttle_fail(&throttle, 0x0a000000 + i, 301. + i * 1e-4));
+    assert_true(td_gw_throttle_blocked(&throttle, a, 320.) > 0.);
+    size_t blocked = 0;
+    for (size_t i = 0; i < TD_GW_THROTTLE_SLOTS; i++)
+        blocked += throttle.slots[i].blocked_until > 320.;
+    assert_int_equal(blocked, 1);
+    assert_true(td_gw_throttle_blocked(&throttle, a, 360.) == 0.);
 }
 
 static void test_address(void **unused)
@@ -390,6 +434,7 @@ int main(void)
         cmocka_unit_test(test_dedup_rule),
         cmocka_unit_test(test_acked_record),
         cmocka_unit_test(test_token),
+        cmocka_unit_test(test_throttle),
         cmocka_unit_test(test_address),
         cmocka_unit_test(test_hook_wakeup_fd),
         cmocka_unit_test(test_stop_before_run),
