@@ -25,6 +25,7 @@
 #include <netinet/tcp.h>
 #include <openssl/crypto.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -232,9 +233,35 @@ void td_gw_throttle_forget(td_gw_throttle_t *throttle, uint32_t addr)
         memset(slot, 0, sizeof *slot);
 }
 
+bool td_gw_rate_pass(td_gw_rate_t *rate, double now, double interval_s, uint64_t *suppressed)
+{
+    if (now < rate->next) {
+        rate->suppressed++;
+        return false;
+    }
+    *suppressed = rate->suppressed;
+    rate->suppressed = 0;
+    rate->next = now + interval_s;
+    return true;
+}
+
 /* ---- the server ---- */
 
 #define THROTTLED_BYE "too many failed logins from this address; retry later"
+#define LOG_INTERVAL_S 1.0 /* of the lines about connections that never logged in, per kind */
+
+/* The lines a client that never logs in can cause, each kind rate-limited on its own. */
+typedef enum log_kind { LOG_REFUSED, LOG_AUTH_FAILURE, LOG_THROTTLE, LOG_UNAUTH_CLOSE, LOG_KINDS } log_kind_t;
+
+static const struct {
+    const char *name; /* the line's first word(s) */
+    td_log_level_t level;
+} log_kinds[LOG_KINDS] = {
+    [LOG_REFUSED] = {"refused", TD_LOG_WARN},
+    [LOG_AUTH_FAILURE] = {"auth failure", TD_LOG_WARN},
+    [LOG_THROTTLE] = {"auth throttle", TD_LOG_WARN},
+    [LOG_UNAUTH_CLOSE] = {"close", TD_LOG_INFO},
+};
 
 typedef enum conn_state { ST_AUTH, ST_OPEN, ST_CLOSING } conn_state_t;
 
@@ -296,6 +323,7 @@ struct td_gw_server {
     unsigned n_unauth;             /* AUTH connections, counted against max_unauthenticated */
     conn_t *auth_head, *auth_tail; /* the AUTH connections, oldest first */
     td_gw_throttle_t throttle;     /* failed logins per address */
+    td_gw_rate_t log_rate[LOG_KINDS];
     td_gw_stats_t stats;
     td_gw_clock_t *clock; /* NULL when heartbeats make no Clock events */
     td_buf_t clock_state; /* opts.journal: the clock's times, td_gw_clock_encode */
@@ -327,6 +355,40 @@ static bool journal_async(const td_gw_server_t *server)
     return server->opts.journal && server->opts.journal->settle;
 }
 
+/* Writes "<kind's name> <fmt...>" unless a line of that kind was written less than LOG_INTERVAL_S
+ * ago (then only counts it): a flood of connections that never log in cannot fill the log. The
+ * next line written says how many were held back (" suppressed=N"); log_flush_suppressed writes
+ * the rest at the stop. */
+static void log_limited(td_gw_server_t *server, log_kind_t kind, td_err_t rc, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void log_limited(td_gw_server_t *server, log_kind_t kind, td_err_t rc, const char *fmt, ...)
+{
+    uint64_t suppressed = 0;
+    if (!td_gw_rate_pass(&server->log_rate[kind], ev_now(server->loop), LOG_INTERVAL_S, &suppressed))
+        return;
+    char text[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    if (suppressed)
+        td_log_write(server->log, log_kinds[kind].level, "gateway", rc, "%s %s suppressed=%" PRIu64,
+                     log_kinds[kind].name, text, suppressed);
+    else
+        td_log_write(server->log, log_kinds[kind].level, "gateway", rc, "%s %s", log_kinds[kind].name, text);
+}
+
+/* The held-back lines' counts, at the stop: every refusal is accounted for in the log. */
+static void log_flush_suppressed(td_gw_server_t *server)
+{
+    for (int kind = 0; kind < LOG_KINDS; kind++)
+        if (server->log_rate[kind].suppressed)
+            td_log_write(server->log, log_kinds[kind].level, "gateway", TD_OK,
+                         "%s suppressed=%" PRIu64 " (held back since the last such line)", log_kinds[kind].name,
+                         server->log_rate[kind].suppressed);
+}
+
 /* Takes conn off the count (and, in AUTH, the queue) of its state, before it changes state or is
  * freed. */
 static void conn_leave_state(conn_t *conn)
@@ -350,8 +412,13 @@ static void conn_leave_state(conn_t *conn)
     }
 }
 
+/* A connection that never logged in (AUTH) gets a rate-limited line. */
 static void conn_log_close(conn_t *conn, td_log_level_t level, const char *reason)
 {
+    if (conn->state == ST_AUTH) {
+        log_limited(conn->server, LOG_UNAUTH_CLOSE, TD_OK, "peer=%s account=- reason=\"%s\"", conn->peer, reason);
+        return;
+    }
     td_log_write(conn->server->log, level, "gateway", TD_OK,
                  "close peer=%s account=%s reason=\"%s\" lines=%" PRIu64 " events=%" PRIu64 " duplicates=%" PRIu64
                  " errors=%" PRIu64 " acked=%" PRIu64,
@@ -367,18 +434,28 @@ static void conn_queue(conn_t *conn, td_err_t rc)
 }
 
 /* Enters CLOSING: the peer gets the rest of its output (the burst's ACK included) and BYE with
- * `reason` (a string constant), then the write side closes. */
+ * `reason` (a string constant), then the write side closes. A connection that never logged in
+ * (AUTH) is logged by the caller, rate-limited (log_limited). */
 static void conn_bye(conn_t *conn, td_log_level_t level, const char *reason)
 {
     if (conn->state == ST_CLOSING)
         return;
-    conn_log_close(conn, level, reason);
+    if (conn->state != ST_AUTH)
+        conn_log_close(conn, level, reason);
     conn_leave_state(conn);
     conn->state = ST_CLOSING;
     conn->bye_reason = reason;
     ev_timer_stop(conn->server->loop, &conn->timer);
     ev_timer_set(&conn->timer, LINGER_S, 0.);
     ev_timer_start(conn->server->loop, &conn->timer);
+}
+
+/* Turns away a connection that has not logged in (AUTH) by one of the limits: counted, BYE. */
+static void conn_refuse(conn_t *conn, const char *reason)
+{
+    conn->server->stats.refused++;
+    log_limited(conn->server, LOG_REFUSED, TD_OK, "peer=%s reason=\"%s\"", conn->peer, reason);
+    conn_bye(conn, TD_LOG_WARN, reason);
 }
 
 /* The sequence number of a line the parser refused before reading it (an unknown verb, a bad
@@ -447,9 +524,8 @@ static void conn_login_failed(conn_t *conn)
         return;
     char ip[INET_ADDRSTRLEN] = "?";
     inet_ntop(AF_INET, &(struct in_addr){.s_addr = conn->addr}, ip, sizeof ip);
-    td_log_write(server->log, TD_LOG_WARN, "gateway", TD_OK,
-                 "auth throttle address=%s failures=%u cooldown_ms=%" PRId64, ip, server->throttle.max_failures,
-                 server->opts.auth_cooldown_ms);
+    log_limited(server, LOG_THROTTLE, TD_OK, "address=%s failures=%u cooldown_ms=%" PRId64, ip,
+                server->throttle.max_failures, server->opts.auth_cooldown_ms);
 }
 
 /* True (with the BYE queued) when conn's address is cooling down after failed logins. */
@@ -458,9 +534,8 @@ static bool refuse_throttled(conn_t *conn)
     td_gw_server_t *server = conn->server;
     if (td_gw_throttle_blocked(&server->throttle, conn->addr, ev_now(server->loop)) <= 0.)
         return false;
-    server->stats.refused++;
     server->stats.throttled++;
-    conn_bye(conn, TD_LOG_WARN, THROTTLED_BYE);
+    conn_refuse(conn, THROTTLED_BYE);
     return true;
 }
 
@@ -482,8 +557,7 @@ static void handle_hello(conn_t *conn, const char *line, size_t len)
     if (rc != TD_OK) {
         server->stats.auth_failures++;
         conn->errors++;
-        td_log_write(server->log, TD_LOG_WARN, "gateway", rc, "auth failure peer=%s msg=\"%s\"", conn->peer,
-                     server->err);
+        log_limited(server, LOG_AUTH_FAILURE, rc, "peer=%s msg=\"%s\"", conn->peer, server->err);
         conn_queue(conn, td_gw_format_err(&conn->out, msg->seq, server->err));
         conn_bye(conn, TD_LOG_WARN, "authentication failed");
         conn_login_failed(conn);
@@ -494,8 +568,7 @@ static void handle_hello(conn_t *conn, const char *line, size_t len)
      * account) makes room for it */
     unsigned others = server->n_sessions - (find_session(server, msg->hello.account) ? 1u : 0u);
     if (others >= server->opts.max_connections) {
-        server->stats.refused++;
-        conn_bye(conn, TD_LOG_WARN, "too many connections");
+        conn_refuse(conn, "too many connections");
         return;
     }
     memcpy(conn->account, msg->hello.account, sizeof conn->account);
@@ -670,6 +743,7 @@ static bool on_line(void *opaque, const char *line, size_t len, bool oversized)
                  len);
         if (conn->state == ST_AUTH) {
             server->stats.auth_failures++;
+            log_limited(server, LOG_AUTH_FAILURE, TD_ERR_PARSE, "peer=%s msg=\"%s\"", conn->peer, msg);
             conn_queue(conn, td_gw_format_err(&conn->out, 0, msg));
             conn_bye(conn, TD_LOG_WARN, "authentication failed");
             conn_login_failed(conn);
@@ -1093,9 +1167,8 @@ static void on_timer(struct ev_loop *loop, ev_timer *w, int revents)
     }
     if (conn->state == ST_AUTH) {
         server->stats.auth_failures++;
-        td_log_write(server->log, TD_LOG_WARN, "gateway", TD_OK,
-                     "auth failure peer=%s msg=\"no HELLO within %" PRId64 " ms\"", conn->peer,
-                     server->opts.auth_timeout_ms);
+        log_limited(server, LOG_AUTH_FAILURE, TD_OK, "peer=%s msg=\"no HELLO within %" PRId64 " ms\"", conn->peer,
+                    server->opts.auth_timeout_ms);
         conn_bye(conn, TD_LOG_WARN, "no HELLO in time");
     } else {
         conn_bye(conn, TD_LOG_WARN, "idle timeout");
@@ -1159,8 +1232,7 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
          * out for good) */
         if (!throttled && server->n_unauth >= server->opts.max_unauthenticated) {
             conn_t *oldest = server->auth_head;
-            server->stats.refused++;
-            conn_bye(oldest, TD_LOG_WARN, "too many connections awaiting HELLO");
+            conn_refuse(oldest, "too many connections awaiting HELLO");
             conn_flush(oldest);
             if (oldest->drop)
                 conn_free(oldest);
@@ -1312,6 +1384,7 @@ td_err_t td_gw_server_run(td_gw_server_t *server, char *errbuf, size_t errlen)
     ev_signal_stop(loop, &server->sigint);
     close(server->listen_fd);
     server->listen_fd = -1;
+    log_flush_suppressed(server);
     const char *reason = server->failed != TD_OK ? "storage failure" : "shutting down";
     while (server->conns) {
         conn_t *conn = server->conns;

@@ -14,6 +14,10 @@
  *     "too many failed logins from this address; retry later" at once, before any token is
  *     compared; a connection that merely says nothing in time is no login attempt and counts
  *     nothing (the budget and the timeout bound it);
+ *   - writes the log lines about connections that never logged in (refused, auth failure, auth
+ *     throttle, closed before HELLO) at most once per second per kind, the next one written with
+ *     the count of those held back (" suppressed=N"), the rest at the stop: a flood of connections
+ *     cannot fill the log, and the log still accounts for each of them;
  *   - appends TICK, SPEC and EXEC lines as input events to the symbol's stream of the local tape,
  *     all lines of one read burst in ONE tape batch, together with the account's highest handled
  *     sequence number (meta "gateway/acked/<account>"); only after that batch is committed does
@@ -235,6 +239,17 @@ double td_gw_throttle_blocked(const td_gw_throttle_t *throttle, uint32_t addr, d
 bool td_gw_throttle_fail(td_gw_throttle_t *throttle, uint32_t addr, double now);
 /* A successful login from addr: its failures are forgotten. */
 void td_gw_throttle_forget(td_gw_throttle_t *throttle, uint32_t addr);
+
+/* At most one log line per interval of one kind; the others are counted. Zeroed = nothing written
+ * yet. Pure: no I/O. */
+typedef struct td_gw_rate {
+    double next;         /* the earliest time the next line may be written */
+    uint64_t suppressed; /* held back since the last line written */
+} td_gw_rate_t;
+
+/* True when a line may be written at now: *suppressed then gets the lines held back since the one
+ * before, and the count starts again. False counts the line as held back. */
+bool td_gw_rate_pass(td_gw_rate_t *rate, double now, double interval_s, uint64_t *suppressed);
 
 /* Parses "HOST:PORT" into addr. TD_ERR_INVALID with detail otherwise. */
 td_err_t td_gw_parse_address(const char *text, struct sockaddr_in *addr, char *errbuf, size_t errlen) TD_WUR;

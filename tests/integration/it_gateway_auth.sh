@@ -3,7 +3,8 @@
 # 127.0.0.1: idle connections that never say HELLO cannot keep an EA out (they have their own
 # budget, gateway.max_unauthenticated, and the oldest is closed to make room); repeated wrong
 # tokens from one address block it for a cool-down (gateway.auth_max_failures within
-# gateway.auth_failure_window_ms: gateway.auth_cooldown_ms). No real data needed.
+# gateway.auth_failure_window_ms: gateway.auth_cooldown_ms); and a flood of refused connections
+# writes a bounded number of log lines, which still account for every refusal. No real data needed.
 . "$(dirname "$0")/lib.sh"
 
 kill_services_on_exit
@@ -91,3 +92,39 @@ ms=$(((t1 - t0) / 1000000))
 [ "$ms" -ge 900 ] || fail "the address was welcomed again after $ms ms, before the 1000 ms cool-down"
 gateway_alive "wrong tokens"
 pass "3 wrong tokens: BYE naming the throttle, even for the right token; welcomed again after $ms ms"
+
+# a flood of 200 connections that never say HELLO, held open (budget 2): 198 of them are closed
+# to make room, yet the log gets at most one "refused" line per second, each with the count of
+# the lines held back since the one before (the rest are written when the gateway stops)
+N=200
+start_s=$(date +%s)
+flood=()
+for _ in $(seq $N); do
+  exec {fd}<> "/dev/tcp/127.0.0.1/$PORT"
+  flood+=("$fd")
+done
+# the last connection was accepted once the oldest it pushed out got its BYE
+IFS= read -r -t 3 -u "${flood[$((N - 3))]}" line || fail "the flood's 198th connection got no BYE"
+[ "$line" = "BYE${T}too many connections awaiting HELLO" ] || fail "the flood's 198th connection got '$line'"
+for fd in "${flood[@]}"; do exec {fd}>&-; done
+gateway_alive "a flood of connections"
+elapsed=$(($(date +%s) - start_s + 1))
+kill -TERM "$GW"
+set +e
+wait "$GW"
+rc=$?
+set -e
+[ "$rc" -eq 0 ] || fail "the gateway exited $rc on SIGTERM"
+refused=$(sed -n 's/.*gateway stopped: [0-9]* connection(s), \([0-9]*\) refused.*/\1/p' "$TD_WORK/gw.out")
+[ -n "$refused" ] && [ "$refused" -ge $((N - 2)) ] || fail "summary: $(cat "$TD_WORK/gw.out")"
+# every warning of the gateway, in any words: at most one line per second and kind (refused,
+# auth failure, auth throttle) over the whole run, the sections above included, and the summaries
+# of the held-back lines at the stop
+warnings=$(grep -c 'level=warn module=gateway' "$TD_WORK/gw.err" || true)
+[ "$warnings" -le $((3 * (elapsed + 1) + 3)) ] ||
+  fail "$warnings gateway warnings in the log for $refused refusals in about $elapsed s"
+lines=$(grep -c 'msg="refused peer=' "$TD_WORK/gw.err" || true)
+held=$(grep 'msg="refused ' "$TD_WORK/gw.err" | sed -n 's/.* suppressed=\([0-9]*\).*/\1/p' | awk '{ n += $1 } END { print n + 0 }')
+[ $((lines + held)) -eq "$refused" ] ||
+  fail "the log accounts for $lines written + $held held back refusals, the summary says $refused"
+pass "$refused refused connections: $warnings warning(s) in the log, $lines refused line(s), $held held back and counted"

@@ -1,8 +1,9 @@
 /* test_server.c - the pure helpers of gateway/server.c: the line splitter (lines across reads,
  * oversized lines reported once and skipped, stopping), the dedup rule, the account sequence
- * record, the token check, the login throttle's table and the listen address; the loop's hook run
- * by its wake-up fd; and, over a real connection, that every ACK follows the tape commit and the
- * hook run of what it acknowledges while the tape writer commits bursts behind the reading. */
+ * record, the token check, the login throttle's table, the log's rate limit and the listen
+ * address; the loop's hook run by its wake-up fd; and, over a real connection, that every ACK
+ * follows the tape commit and the hook run of what it acknowledges while the tape writer commits
+ * bursts behind the reading. */
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -195,6 +196,30 @@ static void test_throttle(void **unused)
         blocked += throttle.slots[i].blocked_until > 320.;
     assert_int_equal(blocked, 1);
     assert_true(td_gw_throttle_blocked(&throttle, a, 360.) == 0.);
+}
+
+/* The log's rate limit: one line per interval, the next one written carries the count of those
+ * held back in between, and nothing is counted twice. */
+static void test_rate(void **unused)
+{
+    (void)unused;
+    td_gw_rate_t rate = {0};
+    uint64_t suppressed = 99;
+    assert_true(td_gw_rate_pass(&rate, 10., 1., &suppressed));
+    assert_int_equal(suppressed, 0);
+    uint64_t passed = 1, held = 0;
+    for (int i = 1; i <= 10000; i++) { /* 10000 lines over 2.5 s */
+        if (td_gw_rate_pass(&rate, 10. + i * 2.5e-4, 1., &suppressed)) {
+            passed++;
+            held += suppressed;
+        }
+    }
+    assert_int_equal(passed, 3); /* at 10, 11 and 12 */
+    assert_true(td_gw_rate_pass(&rate, 20., 1., &suppressed));
+    held += suppressed;
+    assert_int_equal(passed + 1 + held, 10001 + 1);
+    assert_false(td_gw_rate_pass(&rate, 20.5, 1., &suppressed));
+    assert_int_equal(rate.suppressed, 1);
 }
 
 static void test_address(void **unused)
@@ -435,6 +460,7 @@ int main(void)
         cmocka_unit_test(test_acked_record),
         cmocka_unit_test(test_token),
         cmocka_unit_test(test_throttle),
+        cmocka_unit_test(test_rate),
         cmocka_unit_test(test_address),
         cmocka_unit_test(test_hook_wakeup_fd),
         cmocka_unit_test(test_stop_before_run),
