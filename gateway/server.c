@@ -163,12 +163,13 @@ td_err_t td_gw_parse_address(const char *text, struct sockaddr_in *addr, char *e
     return TD_OK;
 }
 
-static td_gw_throttle_slot_t *throttle_find(td_gw_throttle_t *throttle, uint32_t addr)
+/* The slot of addr, or -1. */
+static int throttle_find(const td_gw_throttle_t *throttle, uint32_t addr)
 {
-    for (size_t i = 0; i < TD_GW_THROTTLE_SLOTS; i++)
+    for (int i = 0; i < TD_GW_THROTTLE_SLOTS; i++)
         if (throttle->slots[i].used && throttle->slots[i].addr == addr)
-            return &throttle->slots[i];
-    return NULL;
+            return i;
+    return -1;
 }
 
 void td_gw_throttle_init(td_gw_throttle_t *throttle, uint32_t max_failures, double window_s, double cooldown_s)
@@ -181,8 +182,8 @@ void td_gw_throttle_init(td_gw_throttle_t *throttle, uint32_t max_failures, doub
 
 double td_gw_throttle_blocked(const td_gw_throttle_t *throttle, uint32_t addr, double now)
 {
-    const td_gw_throttle_slot_t *slot = throttle_find((td_gw_throttle_t *)throttle, addr);
-    return slot && slot->blocked_until > now ? slot->blocked_until - now : 0.;
+    int i = throttle_find(throttle, addr);
+    return i >= 0 && throttle->slots[i].blocked_until > now ? throttle->slots[i].blocked_until - now : 0.;
 }
 
 /* The slot for an address not in the table: a free one, else the unblocked one that failed
@@ -206,7 +207,8 @@ static td_gw_throttle_slot_t *throttle_victim(td_gw_throttle_t *throttle, double
 
 bool td_gw_throttle_fail(td_gw_throttle_t *throttle, uint32_t addr, double now)
 {
-    td_gw_throttle_slot_t *slot = throttle_find(throttle, addr);
+    int i = throttle_find(throttle, addr);
+    td_gw_throttle_slot_t *slot = i >= 0 ? &throttle->slots[i] : NULL;
     if (!slot) {
         slot = throttle_victim(throttle, now);
         *slot = (td_gw_throttle_slot_t){.addr = addr, .used = true};
@@ -228,9 +230,9 @@ bool td_gw_throttle_fail(td_gw_throttle_t *throttle, uint32_t addr, double now)
 
 void td_gw_throttle_forget(td_gw_throttle_t *throttle, uint32_t addr)
 {
-    td_gw_throttle_slot_t *slot = throttle_find(throttle, addr);
-    if (slot)
-        memset(slot, 0, sizeof *slot);
+    int i = throttle_find(throttle, addr);
+    if (i >= 0)
+        memset(&throttle->slots[i], 0, sizeof throttle->slots[i]);
 }
 
 bool td_gw_rate_pass(td_gw_rate_t *rate, double now, double interval_s, uint64_t *suppressed)

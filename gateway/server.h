@@ -101,8 +101,10 @@ typedef struct td_gw_server_opts {
     unsigned max_unauthenticated; /* connections awaiting HELLO; one more closes the oldest of them */
     size_t max_line;              /* bytes with the LF, <= TD_GW_LINE_MAX */
     int64_t auth_timeout_ms, idle_timeout_ms;
-    unsigned auth_max_failures;                       /* failed logins from one address that block it */
-    int64_t auth_failure_window_ms, auth_cooldown_ms; /* ... when within this window; for this long */
+    /* failed logins from one address that block it, when within auth_failure_window_ms, for
+     * auth_cooldown_ms (0: never blocked) */
+    unsigned auth_max_failures;
+    int64_t auth_failure_window_ms, auth_cooldown_ms;
     uint64_t max_errors;
     int64_t max_ahead_ms; /* > 0: a line timed further ahead of the wall clock is refused (ERR) */
     /* Optional: called on the loop's thread after every committed burst (with the monotonic time,
