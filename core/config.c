@@ -83,11 +83,24 @@ static const key_def_t keys[] = {
      "startup)"},
     {"gateway.token", K_STR, "", 0, 127, NULL,
      "shared secret the EA sends in HELLO, compared in constant time; required by tapedeck run --role gateway"},
-    {"gateway.max_connections", K_INT, "16", 1, 1024, NULL, "EA connections served at once; one more gets BYE"},
+    {"gateway.max_connections", K_INT, "16", 1, 1024, NULL,
+     "authenticated EA sessions served at once; one more HELLO gets BYE (connections awaiting HELLO count apart, "
+     "gateway.max_unauthenticated)"},
+    {"gateway.max_unauthenticated", K_INT, "4", 1, 1024, NULL,
+     "connections that have not said HELLO yet, at once; one more closes the oldest of them with BYE, so idle "
+     "sockets cannot keep an EA out"},
     {"gateway.max_line", K_INT, "4096", 64, 4096, NULL,
      "longest line from the EA, bytes with its LF; a longer one gets ERR and is counted"},
-    {"gateway.auth_timeout_ms", K_INT, "5000", 10, 600000, NULL,
+    {"gateway.auth_timeout_ms", K_INT, "3000", 10, 600000, NULL,
      "a connection that sends no valid HELLO within this time is closed"},
+    {"gateway.auth_max_failures", K_INT, "5", 1, 1000, NULL,
+     "failed logins (a wrong or missing token, another line than HELLO first) from one address within "
+     "gateway.auth_failure_window_ms that block the address for gateway.auth_cooldown_ms"},
+    {"gateway.auth_failure_window_ms", K_INT, "60000", 10, 86400000, NULL,
+     "the window in which gateway.auth_max_failures failed logins from one address block it"},
+    {"gateway.auth_cooldown_ms", K_INT, "60000", 10, 86400000, NULL,
+     "how long an address is blocked after too many failed logins: its connections get BYE at once (a fixed "
+     "table of 64 addresses)"},
     {"gateway.idle_timeout_ms", K_INT, "60000", 10, 3600000, NULL,
      "a connection that completes no line for this long is closed (heartbeats keep an EA alive)"},
     {"gateway.max_errors", K_INT, "10", 0, 1000000, NULL,
