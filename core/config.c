@@ -95,6 +95,10 @@ static const key_def_t keys[] = {
     {"gateway.max_ahead_ms", K_INT, "10000", 1, 86400000, NULL,
      "a line whose time is more than this ahead of the gateway's clock gets ERR and is not appended (a future "
      "time would close trading days early)"},
+    {"gateway.account", K_STR, "", 0, 31, NULL,
+     "the MT5 account (its login, as the EA's HELLO names it) that trades every symbol without symbols.<SYMBOL>."
+     "account: their orders go only to its session, and their TICK, SPEC and EXEC lines are accepted only from it; "
+     "empty = none: such a symbol's lines are accepted from any account and its orders are never sent (they expire)"},
     {"router.max_age_ms", K_INT, "5000", 1, 86400000, NULL,
      "an order intent not sent to the EA this long after its input arrived is not sent: it is recorded as "
      "expired; one sent but not answered by the EA is resent to a new session only within this age"},
@@ -162,6 +166,9 @@ static const key_def_t keys[] = {
     {"symbol.volume_step", K_DECIMAL, "0.01", 1, DEC(1000), NULL, "lot step"},
     {"symbol.volume_min", K_DECIMAL, "0.01", 1, DEC(1000), NULL, "smallest order, lots"},
     {"symbol.volume_max", K_DECIMAL, "100", 1, DEC(1000000), NULL, "largest order, lots"},
+    {"symbol.account", K_STR, "", 0, 31, NULL,
+     "the MT5 account that trades this symbol (its orders go only to that account's session; its lines are "
+     "accepted only from it); empty = gateway.account"},
 };
 
 #define N_KEYS (sizeof keys / sizeof keys[0])
@@ -569,6 +576,12 @@ const char *td_config_symbol_str(const td_config_t *config, const char *symbol, 
     int i;
     const slot_t *s = symbol_slot(config, symbol, key, &i);
     return s && s->text ? s->text : keys[i].def;
+}
+
+const char *td_config_symbol_account(const td_config_t *config, const char *symbol)
+{
+    const char *account = td_config_symbol_str(config, symbol, "account");
+    return *account ? account : td_config_str(config, "gateway.account");
 }
 
 bool td_config_has_symbol(const td_config_t *config, const char *symbol)
