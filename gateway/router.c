@@ -507,8 +507,12 @@ static td_err_t route_intent(td_router_t *router, td_tape_t *tape, td_gw_server_
         router->stats.expired++;
         (*expired_now)++;
         td_log_write(router->log, TD_LOG_WARN, "router", TD_OK,
-                     "expired intent=%s symbol=%s age_ms=%" PRId64 " max_age_ms=%" PRId64, intent->intent_id,
-                     pos->symbol, age_ms, router->max_age_ms);
+                     "expired intent=%s symbol=%s account=%s (%s) age_ms=%" PRId64 " max_age_ms=%" PRId64,
+                     intent->intent_id, pos->symbol, *account ? account : "-",
+                     !*account      ? "no account configured"
+                     : session == 0 ? "no session of that account"
+                                    : "already too old when routed",
+                     age_ms, router->max_age_ms);
         return TD_OK;
     }
     /* recorded as sent and pending: from here on it is sent again only to a new session, and only
