@@ -202,6 +202,10 @@ typedef struct routed {
     td_tape_t *tape;
     atomic_bool stop;
     td_err_t rc;
+    char dir[512];
+    int wake[2];
+    pthread_t thread;
+    struct sockaddr_in sa; /* the server's address */
 } routed_t;
 
 /* The server's hook: route, as tapedeck run's does; stops the loop when the test says so. */
@@ -294,25 +298,20 @@ static void tick_and_intent(td_tape_t *tape, const char *symbol, const char *int
     commit_event(tape, TD_STREAM_OUTPUT, &ev);
 }
 
-/* EURUSD is traded by account A (symbols.EURUSD.account), XAUUSD by B (gateway.account). Each
- * intent reaches only its account's session, whichever other sessions are open; with A gone, a
- * new session of B gets its own pending intent again but not A's; and B's EURUSD tick is refused. */
-static void test_orders_go_to_their_symbols_account(void **state)
+/* A scratch tape with a tick and the intent it caused for each of symbols, and a server on any free
+ * port, on its own thread, whose hook runs a router (max age 10 min) over it with config's
+ * accounts. */
+static void routed_start(routed_t *r, const td_config_t *config, const char *const symbols[])
 {
-    (void)state;
-    char dir[512], err[512] = "";
-    routed_t r = {0};
-    scratch_tape_open(dir, sizeof dir, "test-router-accounts", &r.tape);
-    td_config_t *config = td_config_new();
-    assert_non_null(config);
-    assert_int_equal(td_config_set(config, "gateway.account", "B", "test", err, sizeof err), TD_OK);
-    assert_int_equal(td_config_set(config, "symbols.EURUSD.account", "A", "test", err, sizeof err), TD_OK);
-    tick_and_intent(r.tape, "EURUSD", "EURUSD-0-1");
-    tick_and_intent(r.tape, "XAUUSD", "XAUUSD-0-1");
-    assert_int_equal(td_router_new(config, 600000, NULL, &r.router), TD_OK);
-
-    int wake[2];
-    assert_int_equal(pipe2(wake, O_NONBLOCK | O_CLOEXEC), 0);
+    char err[512] = "";
+    scratch_tape_open(r->dir, sizeof r->dir, "test-router-accounts", &r->tape);
+    for (size_t i = 0; symbols[i]; i++) {
+        char id[64];
+        snprintf(id, sizeof id, "%s-0-1", symbols[i]);
+        tick_and_intent(r->tape, symbols[i], id);
+    }
+    assert_int_equal(td_router_new(config, 600000, NULL, &r->router), TD_OK);
+    assert_int_equal(pipe2(r->wake, O_NONBLOCK | O_CLOEXEC), 0);
     td_gw_server_opts_t opts = {.listen = "127.0.0.1:0",
                                 .token = "t",
                                 .max_connections = 4,
@@ -321,27 +320,60 @@ static void test_orders_go_to_their_symbols_account(void **state)
                                 .idle_timeout_ms = 30000,
                                 .max_errors = 10,
                                 .hook = route_hook,
-                                .hook_opaque = &r,
+                                .hook_opaque = r,
                                 .hook_interval_ms = 60000,
-                                .hook_wakeup_fd = wake[0],
+                                .hook_wakeup_fd = r->wake[0],
                                 .accounts = config};
-    assert_int_equal(td_gw_server_new(&opts, r.tape, NULL, &r.server, err, sizeof err), TD_OK);
+    assert_int_equal(td_gw_server_new(&opts, r->tape, NULL, &r->server, err, sizeof err), TD_OK);
     char address[64];
-    td_gw_server_address(r.server, address, sizeof address);
-    struct sockaddr_in sa = {.sin_family = AF_INET};
-    assert_int_equal(inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr), 1);
-    sa.sin_port = htons((uint16_t)atoi(strchr(address, ':') + 1));
-    pthread_t thread;
-    assert_int_equal(pthread_create(&thread, NULL, serve, &r), 0);
+    td_gw_server_address(r->server, address, sizeof address);
+    r->sa.sin_family = AF_INET;
+    assert_int_equal(inet_pton(AF_INET, "127.0.0.1", &r->sa.sin_addr), 1);
+    r->sa.sin_port = htons((uint16_t)atoi(strchr(address, ':') + 1));
+    assert_int_equal(pthread_create(&r->thread, NULL, serve, r), 0);
+}
+
+/* Stops the server's loop (through its hook) and joins its thread; the server and the router stay
+ * for their stats until routed_free. */
+static void routed_stop(routed_t *r)
+{
+    atomic_store(&r->stop, true);
+    assert_int_equal(write(r->wake[1], "1", 1), 1);
+    assert_int_equal(pthread_join(r->thread, NULL), 0);
+    assert_int_equal(r->rc, TD_ERR_END);
+}
+
+static void routed_free(routed_t *r)
+{
+    td_gw_server_destroy(r->server);
+    td_router_destroy(r->router);
+    close(r->wake[0]);
+    close(r->wake[1]);
+    scratch_tape_remove(r->dir, r->tape);
+}
+
+/* EURUSD is traded by account A (symbols.EURUSD.account), XAUUSD by B (gateway.account). Each
+ * intent reaches only its account's session, whichever other sessions are open; with A gone, a
+ * new session of B gets its own pending intent again but not A's; and B's EURUSD tick is refused. */
+static void test_orders_go_to_their_symbols_account(void **state)
+{
+    (void)state;
+    char err[512] = "";
+    routed_t r = {0};
+    td_config_t *config = td_config_new();
+    assert_non_null(config);
+    assert_int_equal(td_config_set(config, "gateway.account", "B", "test", err, sizeof err), TD_OK);
+    assert_int_equal(td_config_set(config, "symbols.EURUSD.account", "A", "test", err, sizeof err), TD_OK);
+    routed_start(&r, config, (const char *const[]){"EURUSD", "XAUUSD", NULL});
 
     char orders[256];
-    int a = open_session(&sa, "A", orders, sizeof orders);
+    int a = open_session(&r.sa, "A", orders, sizeof orders);
     assert_string_equal(orders, "EURUSD;"); /* XAUUSD's waits for B */
-    int b = open_session(&sa, "B", orders, sizeof orders);
+    int b = open_session(&r.sa, "B", orders, sizeof orders);
     assert_string_equal(orders, "XAUUSD;"); /* and A's EURUSD is not written again */
     close_session(a);
     close_session(b);
-    b = open_session(&sa, "B", orders, sizeof orders); /* a new session: B's pending intent, not A's */
+    b = open_session(&r.sa, "B", orders, sizeof orders); /* a new session: B's pending intent, not A's */
     assert_string_equal(orders, "XAUUSD;");
 
     char line[512];
@@ -351,10 +383,7 @@ static void test_orders_go_to_their_symbols_account(void **state)
     assert_string_equal(line, "ERR\t2\tsymbol: EURUSD is traded by account A, not by this session's account B");
     close_session(b);
 
-    atomic_store(&r.stop, true);
-    assert_int_equal(write(wake[1], "1", 1), 1);
-    assert_int_equal(pthread_join(thread, NULL), 0);
-    assert_int_equal(r.rc, TD_ERR_END);
+    routed_stop(&r);
     assert_int_equal(td_tape_next_offset(r.tape, TD_STREAM_INPUT, "EURUSD"), 1); /* the refused tick is not on it */
     td_gw_stats_t stats;
     td_gw_server_stats(r.server, &stats);
@@ -363,12 +392,34 @@ static void test_orders_go_to_their_symbols_account(void **state)
     td_router_stats(r.router, &rs);
     assert_int_equal(rs.sent, 2);
     assert_int_equal(rs.resent, 1);
-    td_gw_server_destroy(r.server);
-    td_router_destroy(r.router);
-    close(wake[0]);
-    close(wake[1]);
+    routed_free(&r);
     td_config_destroy(config);
-    scratch_tape_remove(dir, r.tape);
+}
+
+/* No account configured: the only open session does not get the order (it waits, then expires),
+ * and that session's lines of the symbol are accepted (recording only). */
+static void test_no_account_no_order(void **state)
+{
+    (void)state;
+    routed_t r = {0};
+    td_config_t *config = td_config_new();
+    assert_non_null(config);
+    routed_start(&r, config, (const char *const[]){"EURUSD", NULL});
+    char orders[256], line[512];
+    int a = open_session(&r.sa, "A", orders, sizeof orders);
+    assert_string_equal(orders, "");
+    int n = snprintf(line, sizeof line, "TICK\t2\tsymbol=EURUSD\ttime=%lld\tbid=1.1\task=1.1\n", T0 + 1000);
+    assert_int_equal(send(a, line, (size_t)n, MSG_NOSIGNAL), n);
+    assert_true(read_line(a, line, sizeof line));
+    assert_string_equal(line, "ACK\t2"); /* no ORDER ahead of the ACK either */
+    close_session(a);
+    routed_stop(&r);
+    assert_int_equal(td_tape_next_offset(r.tape, TD_STREAM_INPUT, "EURUSD"), 2);
+    td_router_stats_t rs;
+    td_router_stats(r.router, &rs);
+    assert_int_equal(rs.sent, 0);
+    routed_free(&r);
+    td_config_destroy(config);
 }
 
 int main(void)
@@ -377,6 +428,7 @@ int main(void)
         cmocka_unit_test(test_intent_waits_for_its_input),
         cmocka_unit_test(test_pending_until_reported),
         cmocka_unit_test(test_orders_go_to_their_symbols_account),
+        cmocka_unit_test(test_no_account_no_order),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
