@@ -296,6 +296,7 @@ typedef struct conn {
     td_tape_batch_t *batch;   /* this burst's, NULL until the first event */
     uint64_t journal_events;  /* this burst's events in opts.journal */
     uint64_t clock_seq;       /* the HEARTBEAT whose Clocks are being appended */
+    uint64_t session;         /* ST_OPEN: stats.sessions when it opened (td_gw_server_session) */
     uint64_t lines_n, events, duplicates, errors;
     struct conn *auth_prev, *auth_next; /* AUTH: the queue of unauthenticated ones, oldest first */
     const char *bye_reason;             /* CLOSING: the BYE's text, queued after this burst's ACK */
@@ -584,6 +585,7 @@ static void handle_hello(conn_t *conn, const char *line, size_t len)
     conn->state = ST_OPEN;
     server->n_sessions++;
     server->stats.sessions++;
+    conn->session = server->stats.sessions;
     td_log_write(server->log, TD_LOG_INFO, "gateway", TD_OK,
                  "session peer=%s account=%s terminal=\"%s\" acked=%" PRIu64, conn->peer, conn->account,
                  msg->hello.terminal, conn->acked);
@@ -651,6 +653,23 @@ static bool refuse_ahead(conn_t *conn, const td_gw_msg_t *msg)
     return true;
 }
 
+/* True (with the ERR sent and counted) when the line's symbol is traded by another account than
+ * the session's (opts.accounts): its ticks would misfile another account's quotes, its reports
+ * another account's fills. */
+static bool refuse_foreign(conn_t *conn, const td_gw_msg_t *msg)
+{
+    td_gw_server_t *server = conn->server;
+    const char *account = server->opts.accounts ? td_config_symbol_account(server->opts.accounts, msg->ev.symbol) : "";
+    if (!*account || strcmp(account, conn->account) == 0)
+        return false;
+    char message[160];
+    snprintf(message, sizeof message, "symbol: %s is traded by account %s, not by this session's account %s",
+             msg->ev.symbol, account, conn->account);
+    server->stats.foreign++;
+    conn_err(conn, msg->seq, message);
+    return true;
+}
+
 static void handle_data(conn_t *conn, const char *line, size_t len)
 {
     td_gw_server_t *server = conn->server;
@@ -677,6 +696,8 @@ static void handle_data(conn_t *conn, const char *line, size_t len)
     case TD_GW_TICK:
     case TD_GW_SPEC:
     case TD_GW_EXEC:
+        if (refuse_foreign(conn, msg))
+            return;
         if (server->opts.journal) {
             rc = journal_append(conn, msg->seq, &msg->ev);
             if (rc == TD_OK && server->clock)
@@ -1106,23 +1127,22 @@ static void on_hook_wakeup(struct ev_loop *loop, ev_io *w, int revents)
     run_hook(w->data, 0);
 }
 
-/* The one open session of account (any account when NULL); NULL when none or several. */
+/* The open session of account (one at most: a new HELLO replaces the older session); NULL when
+ * none. An empty or NULL account finds nothing. */
 static conn_t *find_session(const td_gw_server_t *server, const char *account)
 {
-    conn_t *found = NULL;
-    for (conn_t *conn = server->conns; conn; conn = conn->next) {
-        if (conn->state != ST_OPEN || conn->drop || (account && strcmp(conn->account, account) != 0))
-            continue;
-        if (found)
-            return NULL; /* more than one session: the caller must name the account */
-        found = conn;
-    }
-    return found;
+    if (!account || !*account)
+        return NULL;
+    for (conn_t *conn = server->conns; conn; conn = conn->next)
+        if (conn->state == ST_OPEN && !conn->drop && strcmp(conn->account, account) == 0)
+            return conn;
+    return NULL;
 }
 
-bool td_gw_server_connected(const td_gw_server_t *server, const char *account)
+uint64_t td_gw_server_session(const td_gw_server_t *server, const char *account)
 {
-    return find_session(server, account) != NULL;
+    const conn_t *conn = find_session(server, account);
+    return conn ? conn->session : 0;
 }
 
 td_err_t td_gw_server_send(td_gw_server_t *server, const char *account, const uint8_t *line, size_t len)
@@ -1448,5 +1468,6 @@ void td_gw_server_opts_from_config(const td_config_t *config, td_gw_server_opts_
         .auth_cooldown_ms = td_config_int(config, "gateway.auth_cooldown_ms"),
         .max_errors = (uint64_t)td_config_int(config, "gateway.max_errors"),
         .max_ahead_ms = td_config_int(config, "gateway.max_ahead_ms"),
+        .accounts = config,
     };
 }

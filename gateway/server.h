@@ -30,7 +30,10 @@
  *   - refuses (ERR, counted, not appended) a line whose time lies more than max_ahead_ms ahead of
  *     the gateway's wall clock: one tick dated tomorrow would close today's trading day for its
  *     symbol, and a HEARTBEAT dated 2030 every open day of every symbol (DESIGN invariant 9);
- *   - closes a connection that completes no line for idle_timeout_ms (a slow client).
+ *   - closes a connection that completes no line for idle_timeout_ms (a slow client);
+ *   - refuses (ERR naming the symbol and its account, counted, not appended) a TICK, SPEC or EXEC
+ *     of a symbol that opts.accounts gives to another account than the session's: only the
+ *     account that trades a symbol reports on it (DESIGN invariant 9).
  * HELLO's own sequence number is neither acknowledged nor recorded: WELCOME answers it. HEARTBEAT
  * and ACCOUNT are acknowledged and move the recorded sequence number (ACCOUNT is logged); a
  * HEARTBEAT appends Clock events (gateway/clock.h) when clock_timeframe_ms is set, to the tape or
@@ -124,6 +127,9 @@ typedef struct td_gw_server_opts {
     int64_t clock_timeframe_ms;
     int clock_align_minutes;
     const td_gw_journal_t *journal; /* NULL: the local tape (td_gw_server_new's tape) */
+    /* Which account trades which symbol (td_config_symbol_account); NULL, or "" for a symbol: its
+     * lines are accepted from any account. Stays the caller's. */
+    const td_config_t *accounts;
 } td_gw_server_opts_t;
 
 typedef struct td_gw_stats {
@@ -138,13 +144,14 @@ typedef struct td_gw_stats {
     uint64_t duplicates;    /* dropped: already on the tape */
     uint64_t errors;        /* malformed, oversized or refused lines (those ahead of time included) */
     uint64_t ahead;         /* lines refused for a time more than max_ahead_ms ahead of the clock */
+    uint64_t foreign;       /* lines refused: their symbol is traded by another account */
     uint64_t commits;
 } td_gw_stats_t;
 
 typedef struct td_gw_server td_gw_server_t;
 
-/* The options of the config's gateway.* keys (listen, token, limits, timeouts); the hook and clock
- * fields are left 0 for the caller. */
+/* The options of the config's gateway.* keys (listen, token, limits, timeouts) and the config as
+ * opts.accounts; the hook and clock fields are left 0 for the caller. */
 void td_gw_server_opts_from_config(const td_config_t *config, td_gw_server_opts_t *opts);
 
 /* Binds and listens (SO_REUSEADDR), ready to run. The tape (NULL with opts->journal) stays the
@@ -169,12 +176,15 @@ td_err_t td_gw_server_run(td_gw_server_t *server, char *errbuf, size_t errlen) T
 void td_gw_server_stop(td_gw_server_t *server);
 void td_gw_server_stats(const td_gw_server_t *server, td_gw_stats_t *stats);
 
-/* Queues line (with its LF) for the authenticated session of account, or of the only open session
- * when account is NULL, and starts writing it. TD_ERR_NOT_FOUND when there is no such session (or
- * more than one with account NULL), TD_ERR_NOMEM. Loop thread only (from the hook). */
-/* True when td_gw_server_send(server, account, ...) would find its session. Loop thread only. */
-bool td_gw_server_connected(const td_gw_server_t *server, const char *account);
+/* Queues line (with its LF) for the authenticated session of account (non-empty: never "any
+ * session", so that an order cannot reach another account) and starts writing it.
+ * TD_ERR_NOT_FOUND when that account has no open session, TD_ERR_NOMEM. Loop thread only (from
+ * the hook). */
 td_err_t td_gw_server_send(td_gw_server_t *server, const char *account, const uint8_t *line, size_t len) TD_WUR;
+/* The open session of account: its number (the value of stats.sessions when it opened, >= 1), 0
+ * when that account has none - td_gw_server_send would not find it. A new number means a new
+ * session of that account. Loop thread only. */
+uint64_t td_gw_server_session(const td_gw_server_t *server, const char *account);
 
 /* ---- pure helpers (no I/O), shared with tests ---- */
 
