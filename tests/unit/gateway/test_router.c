@@ -315,6 +315,7 @@ static void routed_start(routed_t *r, const td_config_t *config, const char *con
     td_gw_server_opts_t opts = {.listen = "127.0.0.1:0",
                                 .token = "t",
                                 .max_connections = 4,
+                                .max_unauthenticated = 4,
                                 .max_line = 512,
                                 .auth_timeout_ms = 5000,
                                 .idle_timeout_ms = 30000,
