@@ -1,7 +1,8 @@
 /* test_into_tape.c - import/into_tape.c: small Dukascopy CSV files this test writes, imported
  * into a scratch tape: the events in order behind the SymbolSpec with a day-end mark where the
  * file covers the day, the registry's refusal of a repeat (and --force), the time-order refusal
- * that leaves the tape unchanged, and an empty file that appends and registers nothing.
+ * that leaves the tape unchanged, an empty file that appends and registers nothing, and bars on
+ * their history stream SYMBOL@TF.
  */
 #include "import_test_util.h"
 
@@ -173,13 +174,42 @@ static void empty_file_appends_nothing(void **state)
     scratch_tape_remove(dir, tape);
 }
 
+static void bars_go_to_their_history_stream(void **state)
+{
+    (void)state;
+    char dir[1024], path[1024], err[1024] = "";
+    td_tape_t *tape;
+    scratch_tape_open(dir, sizeof dir, "into-tape-bars", &tape);
+    write_tmp_str(path, sizeof path, "into_bars.txt",
+                  "Time\tOpen\tHigh\tLow\tClose\tVolume\n"
+                  "2019-02-04 22:00:00\t1.1454\t1.1460\t1.1450\t1.1455\t10\n"
+                  "2019-02-04 23:00:00\t1.1455\t1.1461\t1.1451\t1.1456\t10\n"
+                  "2019-02-05 00:00:00\t1.1456\t1.1462\t1.1452\t1.1457\t10\n");
+    td_import_opts_t opts = opts_for(TD_FMT_DUKASCOPY_BARS, "EURUSD");
+    td_symbol_spec_t spec = eurusd_spec();
+    td_import_result_t res;
+    assert_int_equal(
+        td_import_into_tape(tape, path, &opts, &spec, TD_IMPORT_DAY_END_LAST, false, &res, err, sizeof err), TD_OK);
+    assert_true(res.bars);
+    assert_string_equal(res.stream, "EURUSD@H1");
+    assert_int_equal(res.events, 3);
+    assert_int_equal(res.marks, 0); /* day-end marks belong to input streams; no spec either */
+    assert_int_equal(res.last_offset, 2);
+    assert_int_equal(td_tape_next_offset(tape, TD_STREAM_HISTORY, "EURUSD@H1"), 3);
+    assert_int_equal(td_tape_next_offset(tape, TD_STREAM_INPUT, "EURUSD"), 0);
+    td_event_t ev;
+    assert_int_equal(td_tape_read(tape, TD_STREAM_HISTORY, "EURUSD@H1", 0, &ev, err, sizeof err), TD_OK);
+    assert_int_equal(ev.kind, TD_EV_BAR);
+    assert_string_equal(ev.symbol, "EURUSD@H1");
+    scratch_tape_remove(dir, tape);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(imports_events_in_order_with_day_end),
-        cmocka_unit_test(repeat_refused_unless_forced),
-        cmocka_unit_test(earlier_file_refused_tape_unchanged),
-        cmocka_unit_test(empty_file_appends_nothing),
+        cmocka_unit_test(imports_events_in_order_with_day_end), cmocka_unit_test(repeat_refused_unless_forced),
+        cmocka_unit_test(earlier_file_refused_tape_unchanged),  cmocka_unit_test(empty_file_appends_nothing),
+        cmocka_unit_test(bars_go_to_their_history_stream),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
