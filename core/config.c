@@ -14,8 +14,10 @@
 #include "core/fixed.h"
 #include "core/names.h"
 
-/* K_STR: max > 0 bounds its length in bytes; K_ADDR: an IPv4 "HOST:PORT", port 0..65535. */
-typedef enum key_type { K_INT, K_DECIMAL, K_BOOL, K_ENUM, K_NAMED, K_STR, K_ADDR } key_type_t;
+/* K_STR: max > 0 bounds its length in bytes; K_ADDR: an IPv4 "HOST:PORT", port 0..65535; K_ACCOUNT:
+ * empty or what an EA's HELLO can name (printable ASCII without TAB, at most max bytes), so that an
+ * account no EA can log in as is refused here rather than leaving its symbols' orders unsent. */
+typedef enum key_type { K_INT, K_DECIMAL, K_BOOL, K_ENUM, K_NAMED, K_STR, K_ADDR, K_ACCOUNT } key_type_t;
 
 typedef struct key_def {
     const char *key; /* global: "tape.sync"; per symbol: "symbol.digits" */
@@ -83,11 +85,24 @@ static const key_def_t keys[] = {
      "startup)"},
     {"gateway.token", K_STR, "", 0, 127, NULL,
      "shared secret the EA sends in HELLO, compared in constant time; required by tapedeck run --role gateway"},
-    {"gateway.max_connections", K_INT, "16", 1, 1024, NULL, "EA connections served at once; one more gets BYE"},
+    {"gateway.max_connections", K_INT, "16", 1, 1024, NULL,
+     "authenticated EA sessions served at once; one more HELLO gets BYE (connections awaiting HELLO count apart, "
+     "gateway.max_unauthenticated)"},
+    {"gateway.max_unauthenticated", K_INT, "4", 1, 1024, NULL,
+     "connections that have not said HELLO yet, at once; one more closes the oldest of them with BYE, so idle "
+     "sockets cannot keep an EA out"},
     {"gateway.max_line", K_INT, "4096", 64, 4096, NULL,
      "longest line from the EA, bytes with its LF; a longer one gets ERR and is counted"},
-    {"gateway.auth_timeout_ms", K_INT, "5000", 10, 600000, NULL,
+    {"gateway.auth_timeout_ms", K_INT, "3000", 10, 600000, NULL,
      "a connection that sends no valid HELLO within this time is closed"},
+    {"gateway.auth_max_failures", K_INT, "5", 1, 1000, NULL,
+     "failed logins (a wrong or missing token, another line than HELLO first) from one address within "
+     "gateway.auth_failure_window_ms that block the address for gateway.auth_cooldown_ms"},
+    {"gateway.auth_failure_window_ms", K_INT, "60000", 10, 86400000, NULL,
+     "the window in which gateway.auth_max_failures failed logins from one address block it"},
+    {"gateway.auth_cooldown_ms", K_INT, "60000", 10, 86400000, NULL,
+     "how long an address is blocked after too many failed logins: its connections get BYE at once (a fixed "
+     "table of 64 addresses)"},
     {"gateway.idle_timeout_ms", K_INT, "60000", 10, 3600000, NULL,
      "a connection that completes no line for this long is closed (heartbeats keep an EA alive)"},
     {"gateway.max_errors", K_INT, "10", 0, 1000000, NULL,
@@ -95,6 +110,10 @@ static const key_def_t keys[] = {
     {"gateway.max_ahead_ms", K_INT, "10000", 1, 86400000, NULL,
      "a line whose time is more than this ahead of the gateway's clock gets ERR and is not appended (a future "
      "time would close trading days early)"},
+    {"gateway.account", K_ACCOUNT, "", 0, 31, NULL,
+     "the MT5 account (its login, as the EA's HELLO names it) that trades every symbol without symbols.<SYMBOL>."
+     "account: their orders go only to its session, and their TICK, SPEC and EXEC lines are accepted only from it; "
+     "empty = none: such a symbol's lines are accepted from any account and its orders are never sent (they expire)"},
     {"router.max_age_ms", K_INT, "5000", 1, 86400000, NULL,
      "an order intent not sent to the EA this long after its input arrived is not sent: it is recorded as "
      "expired; one sent but not answered by the EA is resent to a new session only within this age"},
@@ -162,6 +181,9 @@ static const key_def_t keys[] = {
     {"symbol.volume_step", K_DECIMAL, "0.01", 1, DEC(1000), NULL, "lot step"},
     {"symbol.volume_min", K_DECIMAL, "0.01", 1, DEC(1000), NULL, "smallest order, lots"},
     {"symbol.volume_max", K_DECIMAL, "100", 1, DEC(1000000), NULL, "largest order, lots"},
+    {"symbol.account", K_ACCOUNT, "", 0, 31, NULL,
+     "the MT5 account that trades this symbol (its orders go only to that account's session; its lines are "
+     "accepted only from it); empty = gateway.account"},
 };
 
 #define N_KEYS (sizeof keys / sizeof keys[0])
@@ -292,6 +314,18 @@ static td_err_t parse_value(const key_def_t *k, const char *shown_key, const cha
             return td_err_set(errbuf, errlen, TD_ERR_CONFIG, "%s: %s: expected at most %lld characters, found %zu",
                               where, shown_key, (long long)k->max, strlen(value));
         return TD_OK;
+    case K_ACCOUNT: {
+        *num = 0;
+        size_t len = strlen(value), i = 0;
+        while (i < len && value[i] >= 0x20 && value[i] <= 0x7e)
+            i++;
+        if (i < len || len > (size_t)k->max)
+            return td_err_set(errbuf, errlen, TD_ERR_CONFIG,
+                              "%s: %s: expected an account as the EA's HELLO names it (printable ASCII, at most %lld "
+                              "characters) or nothing, found '%s'",
+                              where, shown_key, (long long)k->max, value);
+        return TD_OK;
+    }
     case K_ADDR:
         *num = 0;
         if (!addr_valid(value))
@@ -571,6 +605,12 @@ const char *td_config_symbol_str(const td_config_t *config, const char *symbol, 
     return s && s->text ? s->text : keys[i].def;
 }
 
+const char *td_config_symbol_account(const td_config_t *config, const char *symbol)
+{
+    const char *account = td_config_symbol_str(config, symbol, "account");
+    return *account ? account : td_config_str(config, "gateway.account");
+}
+
 bool td_config_has_symbol(const td_config_t *config, const char *symbol)
 {
     for (size_t j = 0; j < config->n_symbols; j++)
@@ -611,7 +651,8 @@ static const char *type_name(key_type_t t)
     case K_BOOL: return "boolean";
     case K_ENUM:
     case K_NAMED: return "enum";
-    case K_STR: return "string";
+    case K_STR:
+    case K_ACCOUNT: return "string";
     case K_ADDR: return "address";
     }
     return "?";
@@ -637,6 +678,7 @@ static void range_text(const key_def_t *k, char *buf, size_t n)
         snprintf(buf, n, "-");
         return;
     case K_ADDR: snprintf(buf, n, "IPv4:0..65535"); return;
+    case K_ACCOUNT: snprintf(buf, n, "printable ASCII, at most %lld characters", (long long)k->max); return;
     default: snprintf(buf, n, "-");
     }
 }

@@ -49,6 +49,9 @@ int64_t td_config_decimal(const td_config_t *config, const char *key);
 int64_t td_config_symbol_int(const td_config_t *config, const char *symbol, const char *key);
 const char *td_config_symbol_str(const td_config_t *config, const char *symbol, const char *key);
 int64_t td_config_symbol_decimal(const td_config_t *config, const char *symbol, const char *key);
+/* The MT5 account that trades symbol: symbols.<SYMBOL>.account, else gateway.account; "" when
+ * neither is set (the symbol is not traded: the router never sends its orders). */
+const char *td_config_symbol_account(const td_config_t *config, const char *symbol);
 /* True when the file has a section for symbol. */
 bool td_config_has_symbol(const td_config_t *config, const char *symbol);
 

@@ -25,8 +25,14 @@ typedef enum key_type {
     K_STR,
     K_U64,
     K_TIME,
-    K_PRICE,
-    K_DEC,
+    K_PRICE,    /* (0, 10^7]: bid, ask */
+    K_PRICE0,   /* [0, 10^7]: 0 where none applies (a rejected order's price, no stop) */
+    K_LOTS,     /* [0, 10^6] lots: fills, orders and a spec's volume limits */
+    K_MONEY,    /* [-10^10, 10^10]: commission, swap, profit, account figures */
+    K_CONTRACT, /* (0, 10^8]: units per lot */
+    K_SIZE,     /* [0, 10^8]: tick size and value (0 = derived, as in the config) */
+    K_RATE,     /* [-10^6, 10^6]: swap rates */
+    K_DEC,      /* [0, 10^10]: a tick's volume and last price */
     K_U32,
     K_DIGITS,
     K_WEEKDAY,
@@ -99,34 +105,34 @@ static const key_def_t hello_keys[] = {
 };
 
 static const key_def_t tick_keys[] = {
-    {"symbol", K_STR, true, ID_SYMBOL}, {"time", K_TIME, true, ID_TIME}, {"bid", K_PRICE, true, ID_BID},
-    {"ask", K_PRICE, true, ID_ASK},     {"last", K_DEC, false, ID_LAST}, {"volume", K_DEC, false, ID_VOLUME},
+    {"symbol", K_STR, true, ID_SYMBOL}, {"time", K_TIME, true, ID_TIME},    {"bid", K_PRICE, true, ID_BID},
+    {"ask", K_PRICE, true, ID_ASK},     {"last", K_PRICE0, false, ID_LAST}, {"volume", K_DEC, false, ID_VOLUME},
     {"flags", K_U32, false, ID_FLAGS},
 };
 
 static const key_def_t spec_keys[] = {
     {"symbol", K_STR, true, ID_SYMBOL},        {"time", K_TIME, true, ID_TIME},
-    {"digits", K_DIGITS, true, ID_DIGITS},     {"contract_size", K_DEC, true, ID_CONTRACT},
-    {"tick_size", K_DEC, true, ID_TICK_SIZE},  {"tick_value", K_DEC, true, ID_TICK_VALUE},
-    {"swap_long", K_DEC, true, ID_SWAP_LONG},  {"swap_short", K_DEC, true, ID_SWAP_SHORT},
+    {"digits", K_DIGITS, true, ID_DIGITS},     {"contract_size", K_CONTRACT, true, ID_CONTRACT},
+    {"tick_size", K_SIZE, true, ID_TICK_SIZE}, {"tick_value", K_SIZE, true, ID_TICK_VALUE},
+    {"swap_long", K_RATE, true, ID_SWAP_LONG}, {"swap_short", K_RATE, true, ID_SWAP_SHORT},
     {"swap_mode", K_SWAP, true, ID_SWAP_MODE}, {"triple_swap_weekday", K_WEEKDAY, true, ID_TRIPLE},
-    {"volume_step", K_DEC, true, ID_VSTEP},    {"volume_min", K_DEC, true, ID_VMIN},
-    {"volume_max", K_DEC, true, ID_VMAX},
+    {"volume_step", K_LOTS, true, ID_VSTEP},   {"volume_min", K_LOTS, true, ID_VMIN},
+    {"volume_max", K_LOTS, true, ID_VMAX},
 };
 
 static const key_def_t exec_keys[] = {
     {"symbol", K_STR, true, ID_SYMBOL},    {"time", K_TIME, true, ID_TIME},
     {"intent", K_STR, false, ID_INTENT},   {"deal", K_U64, false, ID_DEAL},
     {"order", K_U64, false, ID_ORDER},     {"position", K_U64, false, ID_POSITION},
-    {"side", K_SIDE, true, ID_SIDE},       {"price", K_DEC, true, ID_PRICE},
-    {"volume", K_DEC, true, ID_VOLUME},    {"commission", K_DEC, false, ID_COMMISSION},
-    {"swap", K_DEC, false, ID_SWAP},       {"profit", K_DEC, false, ID_PROFIT},
+    {"side", K_SIDE, true, ID_SIDE},       {"price", K_PRICE0, true, ID_PRICE},
+    {"volume", K_LOTS, true, ID_VOLUME},   {"commission", K_MONEY, false, ID_COMMISSION},
+    {"swap", K_MONEY, false, ID_SWAP},     {"profit", K_MONEY, false, ID_PROFIT},
     {"status", K_STATUS, true, ID_STATUS}, {"reason", K_STR, false, ID_REASON},
 };
 
 static const key_def_t account_keys[] = {
-    {"time", K_TIME, true, ID_TIME},    {"balance", K_DEC, true, ID_BALANCE},   {"equity", K_DEC, true, ID_EQUITY},
-    {"margin", K_DEC, true, ID_MARGIN}, {"currency", K_STR, true, ID_CURRENCY},
+    {"time", K_TIME, true, ID_TIME},      {"balance", K_MONEY, true, ID_BALANCE}, {"equity", K_MONEY, true, ID_EQUITY},
+    {"margin", K_MONEY, true, ID_MARGIN}, {"currency", K_STR, true, ID_CURRENCY},
 };
 
 static const key_def_t heartbeat_keys[] = {
@@ -141,8 +147,8 @@ static const key_def_t gw_welcome_keys[] = {
 };
 
 static const key_def_t gw_order_keys[] = {
-    {"intent", K_STR, true, ID_O_INTENT}, {"symbol", K_STR, true, ID_O_SYMBOL}, {"side", K_SIDE, true, ID_O_SIDE},
-    {"volume", K_DEC, true, ID_O_VOLUME}, {"sl", K_DEC, true, ID_O_SL},         {"tp", K_DEC, true, ID_O_TP},
+    {"intent", K_STR, true, ID_O_INTENT},  {"symbol", K_STR, true, ID_O_SYMBOL}, {"side", K_SIDE, true, ID_O_SIDE},
+    {"volume", K_LOTS, true, ID_O_VOLUME}, {"sl", K_PRICE0, true, ID_O_SL},      {"tp", K_PRICE0, true, ID_O_TP},
 };
 
 #define KEYS(table) table, sizeof table / sizeof table[0]
@@ -229,6 +235,41 @@ static bool word_is(field_t f, const char *word)
     return f.n > 0 && f.p[0] == word[0] && strncmp(f.p, word, f.n) == 0 && word[f.n] == '\0';
 }
 
+/* The bounds of the decimal kinds (1e8-scaled): what the fixed-point types hold with room for the
+ * products the processors form (price x volume x contract size in 128 bits, money in int64), the
+ * same as the config's symbol.* ranges. A value outside them cannot be a real quote, fill or
+ * account figure, and the processors would have to refuse it later (DESIGN invariant 9). */
+typedef struct decimal_range {
+    int64_t lo, hi;
+    bool above_lo; /* lo itself excluded */
+    const char *text;
+} decimal_range_t;
+
+#define E8(x) ((int64_t)(x)*TD_FX_SCALE)
+
+static const decimal_range_t *decimal_range(key_type_t type)
+{
+    static const decimal_range_t price = {0, TD_PRICE_MAX, true, "a price above 0 and at most 10000000"},
+                                 price0 = {0, TD_PRICE_MAX, false, "a price from 0 to 10000000"},
+                                 lots = {0, E8(1000000), false, "lots from 0 to 1000000"},
+                                 money = {-E8(10000000000), E8(10000000000), false,
+                                          "an amount from -10000000000 to 10000000000"},
+                                 contract = {0, E8(100000000), true, "a contract size above 0 and at most 100000000"},
+                                 size = {0, E8(100000000), false, "a value from 0 to 100000000"},
+                                 rate = {-E8(1000000), E8(1000000), false, "a rate from -1000000 to 1000000"},
+                                 dec = {0, E8(10000000000), false, "a value from 0 to 10000000000"};
+    switch (type) {
+    case K_PRICE: return &price;
+    case K_PRICE0: return &price0;
+    case K_LOTS: return &lots;
+    case K_MONEY: return &money;
+    case K_CONTRACT: return &contract;
+    case K_SIZE: return &size;
+    case K_RATE: return &rate;
+    default: return &dec;
+    }
+}
+
 /* The value f names in names; false when it names none of them. */
 static bool name_find(field_t f, const td_names_t *names, uint64_t *out)
 {
@@ -267,12 +308,19 @@ static td_err_t take(const key_def_t *k, field_t f, td_gw_msg_t *msg, td_gw_repl
             return bad(errbuf, errlen, k->name, "UTC milliseconds since 1970 (years 2000..2199)", f);
         break;
     case K_PRICE:
+    case K_PRICE0:
+    case K_LOTS:
+    case K_MONEY:
+    case K_CONTRACT:
+    case K_SIZE:
+    case K_RATE:
     case K_DEC: {
         td_err_t rc = td_fx_parse(f.p, f.n, &d, NULL);
         if (rc != TD_OK)
             return bad(errbuf, errlen, k->name, "a decimal number", f);
-        if (k->type == K_PRICE && (d <= 0 || d > TD_PRICE_MAX))
-            return bad(errbuf, errlen, k->name, "a price above 0 and at most 10000000", f);
+        const decimal_range_t *r = decimal_range(k->type);
+        if (d < r->lo || d > r->hi || (r->above_lo && d == r->lo))
+            return bad(errbuf, errlen, k->name, r->text, f);
         break;
     }
     case K_SIDE:
@@ -315,8 +363,6 @@ static td_err_t take(const key_def_t *k, field_t f, td_gw_msg_t *msg, td_gw_repl
             ev->u.exec.volume = d;
         else
             ev->u.tick.volume = d;
-        if (d < 0)
-            return bad(errbuf, errlen, k->name, "a volume >= 0", f);
         break;
     case ID_FLAGS: ev->u.tick.flags = (uint32_t)u; break;
     case ID_DIGITS:
@@ -361,8 +407,6 @@ static td_err_t take(const key_def_t *k, field_t f, td_gw_msg_t *msg, td_gw_repl
     case ID_O_SL: reply->intent.stop_loss = d; break;
     case ID_O_TP: reply->intent.take_profit = d; break;
     }
-    if ((k->id == ID_O_VOLUME || k->id == ID_O_SL || k->id == ID_O_TP) && d < 0)
-        return bad(errbuf, errlen, k->name, "a number >= 0", f);
     if (str && !copy_str(f, str, str_size)) {
         char what[48];
         snprintf(what, sizeof what, "1..%zu characters", str_size - 1);

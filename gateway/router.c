@@ -24,6 +24,7 @@ typedef struct route_pos {
     uint64_t next;     /* the next output offset to scan */
     uint64_t stored;   /* what router/next/<SYMBOL> holds */
     uint64_t ack_next; /* the next input offset to look at for the EA's reports (while one is pending) */
+    bool warned;       /* its lack of an account was logged */
 } route_pos_t;
 
 /* An intent recorded as sent that the EA has not reported on yet. */
@@ -31,6 +32,7 @@ typedef struct pending {
     char symbol[TD_SYMBOL_MAX + 1];
     char intent_id[TD_ID_MAX + 1];
     uint64_t out_offset, in_offset; /* the intent's output offset and its input's */
+    uint64_t session;               /* the session of the symbol's account it was last written to (0: none yet) */
 } pending_t;
 
 struct td_router {
@@ -55,7 +57,7 @@ struct td_router {
     size_t n_pending, cap_pending;
     bool pending_loaded;
     bool pending_dirty;     /* reports removed entries since router/pending was last committed */
-    uint64_t sessions_seen; /* the server's session count at the last resend */
+    uint64_t sessions_seen; /* the server's session count at the last look for new sessions */
     uint64_t crash_after;   /* test hook (router.h): SIGKILL after this many "sent" records, 0 = never */
     uint64_t sent_records;
     char detail[256]; /* the tape's detail of the last failed tape call of a td_router_run */
@@ -92,6 +94,11 @@ td_err_t td_router_new(const td_config_t *config, int64_t max_age_ms, td_log_t *
     const char *hook = getenv(TD_ROUTER_CRASH_HOOK_ENV);
     if (hook && *hook)
         router->crash_after = strtoull(hook, NULL, 10);
+    if (!*td_config_str(config, "gateway.account"))
+        td_log_write(log, TD_LOG_WARN, "router", TD_OK,
+                     "gateway.account is not set: the orders of a symbol without symbols.<SYMBOL>.account are never "
+                     "sent (they expire after router.max_age_ms=%" PRId64 ")",
+                     max_age_ms);
     td_buf_init(&router->line);
     td_buf_init(&router->val);
     return TD_OK;
@@ -157,7 +164,7 @@ static td_err_t put_next(td_tape_batch_t *batch, const char *symbol, uint64_t ne
 /* ---- intents sent but not reported on by the EA (router/pending) ---- */
 
 static td_err_t pending_add(td_router_t *router, const char *symbol, const char *intent_id, uint64_t out_offset,
-                            uint64_t in_offset)
+                            uint64_t in_offset, uint64_t session)
 {
     if (router->n_pending == router->cap_pending) {
         size_t cap = router->cap_pending ? router->cap_pending * 2 : 16;
@@ -173,6 +180,7 @@ static td_err_t pending_add(td_router_t *router, const char *symbol, const char 
     snprintf(p->intent_id, sizeof p->intent_id, "%s", intent_id);
     p->out_offset = out_offset;
     p->in_offset = in_offset;
+    p->session = session;
     return TD_OK;
 }
 
@@ -245,7 +253,7 @@ static td_err_t load_pending(td_router_t *router, td_tape_t *tape)
         char symbol[TD_SYMBOL_MAX + 1], id[TD_ID_MAX + 1];
         snprintf(symbol, sizeof symbol, "%.*s", (int)sym_len, f[0]);
         snprintf(id, sizeof id, "%.*s", (int)id_len, f[3]);
-        rc = pending_add(router, symbol, id, out_offset, in_offset);
+        rc = pending_add(router, symbol, id, out_offset, in_offset, 0);
         at = (size_t)(lf - text) + 1;
     }
     for (size_t i = 0; rc == TD_OK && i < router->n_pending; i++) {
@@ -348,14 +356,22 @@ static td_err_t scan_reports(td_router_t *router, td_tape_t *tape)
     return rc;
 }
 
-/* A new EA session: every pending intent is written again (the EA refuses an id it has
- * executed), or, older than max_age_ms, recorded as expired ("sent, not reported on within N
- * ms") with its report, in one commit that also drops it from router/pending. */
+/* A new EA session: every pending intent whose symbol's account has a session it was not written
+ * to yet is written to it again (the EA refuses an id it has executed), or, older than
+ * max_age_ms, recorded as expired ("sent, not reported on within N ms") with its report, in one
+ * commit that also drops it from router/pending. The intents of an account without a session
+ * wait for its next one: they never go to another account. */
 static td_err_t resend_pending(td_router_t *router, td_tape_t *tape, td_gw_server_t *server, uint64_t *expired_now)
 {
     td_err_t rc = TD_OK;
     for (size_t i = 0; rc == TD_OK && i < router->n_pending;) {
         pending_t *p = &router->pending[i];
+        const char *account = td_config_symbol_account(router->config, p->symbol);
+        uint64_t session = td_gw_server_session(server, account);
+        if (session == 0 || session == p->session) {
+            i++;
+            continue;
+        }
         rc = td_tape_read(tape, TD_STREAM_INPUT, p->symbol, p->in_offset, &router->ev, router->detail,
                           sizeof router->detail);
         int64_t age_ms = rc == TD_OK ? (int64_t)(wall_s() * 1000.) - router->ev.ingest_ms : 0;
@@ -401,19 +417,24 @@ static td_err_t resend_pending(td_router_t *router, td_tape_t *tape, td_gw_serve
         rc = td_gw_format_order(&router->line, p->symbol, &router->out_ev.u.intent, spec.digits);
         if (rc != TD_OK)
             break;
-        if (td_gw_server_send(server, NULL, router->line.ptr, router->line.len) != TD_OK)
-            break; /* the session went away: the next one gets it */
+        if (td_gw_server_send(server, account, router->line.ptr, router->line.len) != TD_OK) {
+            i++;
+            continue; /* the session went away: the account's next one gets it */
+        }
+        p->session = session;
         router->stats.resent++;
         td_log_write(router->log, TD_LOG_INFO, "router", TD_OK,
-                     "resent intent=%s symbol=%s to a new session: recorded as sent, no report from the EA yet",
-                     p->intent_id, p->symbol);
+                     "resent intent=%s symbol=%s to a new session of account %s: recorded as sent, no report from the "
+                     "EA yet",
+                     p->intent_id, p->symbol, account);
         i++;
     }
     return rc;
 }
 
-/* Handles one intent at output offset off: expire or send. *blocked when no EA session is open
- * (the intent waits; the scan of this symbol stops). */
+/* Handles one intent at output offset off: expire or send, to the session of the account that
+ * trades its symbol (td_config_symbol_account) and to no other. *blocked when that account has no
+ * open session, or the symbol no account (the intent waits; the scan of this symbol stops). */
 static td_err_t route_intent(td_router_t *router, td_tape_t *tape, td_gw_server_t *server, route_pos_t *pos,
                              const td_event_t *out_ev, double burst_start, bool *blocked, uint64_t *expired_now)
 {
@@ -440,7 +461,16 @@ static td_err_t route_intent(td_router_t *router, td_tape_t *tape, td_gw_server_
         return rc;
     int64_t age_ms = (int64_t)(wall_s() * 1000.) - router->ev.ingest_ms;
     bool expire = age_ms > router->max_age_ms;
-    if (!expire && !td_gw_server_connected(server, NULL)) {
+    const char *account = td_config_symbol_account(router->config, pos->symbol);
+    if (!*account && !pos->warned) {
+        pos->warned = true;
+        td_log_write(router->log, TD_LOG_WARN, "router", TD_OK,
+                     "symbol=%s has no account (symbols.%s.account, gateway.account): its orders are not sent, they "
+                     "expire after max_age_ms=%" PRId64,
+                     pos->symbol, pos->symbol, router->max_age_ms);
+    }
+    uint64_t session = server ? td_gw_server_session(server, account) : 0;
+    if (!expire && session == 0) {
         *blocked = true;
         return TD_OK;
     }
@@ -453,7 +483,7 @@ static td_err_t route_intent(td_router_t *router, td_tape_t *tape, td_gw_server_
         rc = put_next(batch, pos->symbol, out_ev->offset + 1, router->detail, sizeof router->detail);
     if (rc == TD_OK && expire)
         rc = append_expiry(router, tape, batch, pos->symbol, out_ev, "not sent");
-    pending_t sent = {.out_offset = out_ev->offset, .in_offset = out_ev->input_offset};
+    pending_t sent = {.out_offset = out_ev->offset, .in_offset = out_ev->input_offset, .session = session};
     if (rc == TD_OK && !expire) {
         snprintf(sent.symbol, sizeof sent.symbol, "%s", pos->symbol);
         memcpy(sent.intent_id, intent->intent_id, sizeof sent.intent_id);
@@ -477,13 +507,17 @@ static td_err_t route_intent(td_router_t *router, td_tape_t *tape, td_gw_server_
         router->stats.expired++;
         (*expired_now)++;
         td_log_write(router->log, TD_LOG_WARN, "router", TD_OK,
-                     "expired intent=%s symbol=%s age_ms=%" PRId64 " max_age_ms=%" PRId64, intent->intent_id,
-                     pos->symbol, age_ms, router->max_age_ms);
+                     "expired intent=%s symbol=%s account=%s (%s) age_ms=%" PRId64 " max_age_ms=%" PRId64,
+                     intent->intent_id, pos->symbol, *account ? account : "-",
+                     !*account      ? "no account configured"
+                     : session == 0 ? "no session of that account"
+                                    : "already too old when routed",
+                     age_ms, router->max_age_ms);
         return TD_OK;
     }
     /* recorded as sent and pending: from here on it is sent again only to a new session, and only
      * until the EA reports on it (the EA refuses an intent id it has executed) */
-    rc = pending_add(router, sent.symbol, sent.intent_id, sent.out_offset, sent.in_offset);
+    rc = pending_add(router, sent.symbol, sent.intent_id, sent.out_offset, sent.in_offset, sent.session);
     if (rc != TD_OK)
         return rc;
     router->pending_dirty = false;
@@ -496,12 +530,12 @@ static td_err_t route_intent(td_router_t *router, td_tape_t *tape, td_gw_server_
                      TD_ROUTER_CRASH_HOOK_ENV, intent->intent_id);
         raise(SIGKILL);
     }
-    if (td_gw_server_send(server, NULL, router->line.ptr, router->line.len) != TD_OK) {
+    if (td_gw_server_send(server, account, router->line.ptr, router->line.len) != TD_OK) {
         router->stats.lost++;
         td_log_write(router->log, TD_LOG_WARN, "router", TD_ERR_IO,
-                     "intent=%s recorded as sent but the EA session went away while writing it: resent to the "
-                     "next session",
-                     intent->intent_id);
+                     "intent=%s recorded as sent but the session of account %s went away while writing it: resent "
+                     "to that account's next session",
+                     intent->intent_id, account);
         return TD_OK;
     }
     router->stats.sent++;
@@ -516,8 +550,9 @@ static td_err_t route_intent(td_router_t *router, td_tape_t *tape, td_gw_server_
         else
             latency_ms = wall_s() * 1000. - (double)router->ev.ingest_ms;
     }
-    td_log_write(router->log, TD_LOG_DEBUG, "router", TD_OK, "sent intent=%s symbol=%s tick_to_order_ms=%.3f",
-                 intent->intent_id, pos->symbol, latency_ms);
+    td_log_write(router->log, TD_LOG_DEBUG, "router", TD_OK,
+                 "sent intent=%s symbol=%s account=%s tick_to_order_ms=%.3f", intent->intent_id, pos->symbol, account,
+                 latency_ms);
     return timed ? add_latency(router, latency_ms) : TD_OK;
 }
 
@@ -574,7 +609,7 @@ td_err_t td_router_run(td_router_t *router, td_tape_t *tape, td_gw_server_t *ser
     td_err_t rc = router->pending_loaded ? TD_OK : load_pending(router, tape);
     if (rc == TD_OK && router->n_pending)
         rc = scan_reports(router, tape);
-    if (rc == TD_OK && server && td_gw_server_connected(server, NULL)) {
+    if (rc == TD_OK && server) {
         td_gw_stats_t st;
         td_gw_server_stats(server, &st);
         if (st.sessions != router->sessions_seen) { /* a new session: after a restart or a reconnect */

@@ -10,14 +10,20 @@
  * the intents it has records of. An intent older than max_age_ms (wall clock since the input that
  * caused it was appended: that input's ingest time) is not sent: in the same commit the router
  * appends an ExecutionReport input to the symbol's stream, status
- * expired, reason "not sent within N ms", so the strategy sees it. While no EA session is open an
- * intent waits (and eventually expires).
+ * expired, reason "not sent within N ms", so the strategy sees it.
+ *
+ * Addressing: an intent goes only to the session of the account that trades its symbol
+ * (td_config_symbol_account: symbols.<SYMBOL>.account, else gateway.account), never to another
+ * open session. While that account has no session the intent waits (and eventually expires); a
+ * symbol with no account never has its intents sent (logged once per symbol; td_router_new warns
+ * when gateway.account is empty).
  *
  * Resend (nothing lost, nothing executed twice): an intent recorded as sent stays PENDING until
  * the EA reports on it - an ExecutionReport input with its intent id (filled, partial, rejected,
  * ...; not the router's own expiry), which the router looks for on the symbol's input stream
  * after the intent's input. When a new EA session opens (after a restart of the router, or a
- * reconnect), before that session's WELCOME, every pending intent is written again if it is
+ * reconnect), before that session's WELCOME, every pending intent of that session's account
+ * that this session has not had yet is written again if it is
  * within max_age_ms, else recorded as expired (reason "sent, not reported on by the EA within N
  * ms") with its report, as above. So an order caught by a crash between its "sent" record and the
  * socket write, or written into a connection that broke, reaches the EA; and a resend of one the
@@ -62,7 +68,7 @@ typedef struct td_router_stats {
 
 typedef struct td_router td_router_t;
 
-/* config (symbols.<S>.digits for the ORDER's prices) and log stay the caller's. */
+/* config (symbols.<S>.digits for the ORDER's prices, the accounts) and log stay the caller's. */
 td_err_t td_router_new(const td_config_t *config, int64_t max_age_ms, td_log_t *log, td_router_t **router) TD_WUR;
 void td_router_destroy(td_router_t *router);
 

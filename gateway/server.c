@@ -25,6 +25,7 @@
 #include <netinet/tcp.h>
 #include <openssl/crypto.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -162,7 +163,107 @@ td_err_t td_gw_parse_address(const char *text, struct sockaddr_in *addr, char *e
     return TD_OK;
 }
 
+/* The slot of addr, or -1. */
+static int throttle_find(const td_gw_throttle_t *throttle, uint32_t addr)
+{
+    for (int i = 0; i < TD_GW_THROTTLE_SLOTS; i++)
+        if (throttle->slots[i].used && throttle->slots[i].addr == addr)
+            return i;
+    return -1;
+}
+
+void td_gw_throttle_init(td_gw_throttle_t *throttle, uint32_t max_failures, double window_s, double cooldown_s)
+{
+    memset(throttle, 0, sizeof *throttle);
+    throttle->max_failures = max_failures ? max_failures : 1;
+    throttle->window_s = window_s;
+    throttle->cooldown_s = cooldown_s;
+}
+
+double td_gw_throttle_blocked(const td_gw_throttle_t *throttle, uint32_t addr, double now)
+{
+    int i = throttle_find(throttle, addr);
+    return i >= 0 && throttle->slots[i].blocked_until > now ? throttle->slots[i].blocked_until - now : 0.;
+}
+
+/* The slot for an address not in the table: a free one, else the unblocked one that failed
+ * longest ago, else the blocked one whose block ends first. */
+static td_gw_throttle_slot_t *throttle_victim(td_gw_throttle_t *throttle, double now)
+{
+    td_gw_throttle_slot_t *idle = NULL, *blocked = NULL;
+    for (size_t i = 0; i < TD_GW_THROTTLE_SLOTS; i++) {
+        td_gw_throttle_slot_t *slot = &throttle->slots[i];
+        if (!slot->used)
+            return slot;
+        if (slot->blocked_until <= now) {
+            if (!idle || slot->last < idle->last)
+                idle = slot;
+        } else if (!blocked || slot->blocked_until < blocked->blocked_until) {
+            blocked = slot;
+        }
+    }
+    return idle ? idle : blocked;
+}
+
+bool td_gw_throttle_fail(td_gw_throttle_t *throttle, uint32_t addr, double now)
+{
+    int i = throttle_find(throttle, addr);
+    td_gw_throttle_slot_t *slot = i >= 0 ? &throttle->slots[i] : NULL;
+    if (!slot) {
+        slot = throttle_victim(throttle, now);
+        *slot = (td_gw_throttle_slot_t){.addr = addr, .used = true};
+    }
+    if (slot->blocked_until > now)
+        return false;
+    if (slot->failures == 0 || now - slot->first > throttle->window_s) {
+        slot->failures = 0;
+        slot->first = now;
+    }
+    slot->failures++;
+    slot->last = now;
+    if (slot->failures < throttle->max_failures)
+        return false;
+    slot->failures = 0;
+    slot->blocked_until = now + throttle->cooldown_s;
+    return true;
+}
+
+void td_gw_throttle_forget(td_gw_throttle_t *throttle, uint32_t addr)
+{
+    int i = throttle_find(throttle, addr);
+    if (i >= 0)
+        memset(&throttle->slots[i], 0, sizeof throttle->slots[i]);
+}
+
+bool td_gw_rate_pass(td_gw_rate_t *rate, double now, double interval_s, uint64_t *suppressed)
+{
+    if (now < rate->next) {
+        rate->suppressed++;
+        return false;
+    }
+    *suppressed = rate->suppressed;
+    rate->suppressed = 0;
+    rate->next = now + interval_s;
+    return true;
+}
+
 /* ---- the server ---- */
+
+#define THROTTLED_BYE "too many failed logins from this address; retry later"
+#define LOG_INTERVAL_S 1.0 /* of the lines about connections that never logged in, per kind */
+
+/* The lines a client that never logs in can cause, each kind rate-limited on its own. */
+typedef enum log_kind { LOG_REFUSED, LOG_AUTH_FAILURE, LOG_THROTTLE, LOG_UNAUTH_CLOSE, LOG_KINDS } log_kind_t;
+
+static const struct {
+    const char *name; /* the line's first word(s) */
+    td_log_level_t level;
+} log_kinds[LOG_KINDS] = {
+    [LOG_REFUSED] = {"refused", TD_LOG_WARN},
+    [LOG_AUTH_FAILURE] = {"auth failure", TD_LOG_WARN},
+    [LOG_THROTTLE] = {"auth throttle", TD_LOG_WARN},
+    [LOG_UNAUTH_CLOSE] = {"close", TD_LOG_INFO},
+};
 
 typedef enum conn_state { ST_AUTH, ST_OPEN, ST_CLOSING } conn_state_t;
 
@@ -183,6 +284,7 @@ typedef struct conn {
     ev_timer timer;
     conn_state_t state;
     char peer[48];
+    uint32_t addr; /* the peer's IPv4 address, network order (the login throttle's key) */
     char account[32];
     td_gw_lines_t lines;
     td_buf_t out;
@@ -195,8 +297,10 @@ typedef struct conn {
     td_tape_batch_t *batch;   /* this burst's, NULL until the first event */
     uint64_t journal_events;  /* this burst's events in opts.journal */
     uint64_t clock_seq;       /* the HEARTBEAT whose Clocks are being appended */
+    uint64_t session;         /* ST_OPEN: stats.sessions when it opened (td_gw_server_session) */
     uint64_t lines_n, events, duplicates, errors;
-    const char *bye_reason; /* CLOSING: the BYE's text, queued after this burst's ACK */
+    struct conn *auth_prev, *auth_next; /* AUTH: the queue of unauthenticated ones, oldest first */
+    const char *bye_reason;             /* CLOSING: the BYE's text, queued after this burst's ACK */
     bool bye_queued;
     bool drop; /* close hard after this callback (a write failed) */
 } conn_t;
@@ -219,7 +323,11 @@ struct td_gw_server {
     burst_tag_t *settled, *settled_tail; /* written bursts whose hook and ACK are due */
     ev_tstamp burst_start;
     conn_t *conns;
-    unsigned n_open; /* connections counted against max_connections (not CLOSING) */
+    unsigned n_sessions;           /* OPEN connections, counted against max_connections */
+    unsigned n_unauth;             /* AUTH connections, counted against max_unauthenticated */
+    conn_t *auth_head, *auth_tail; /* the AUTH connections, oldest first */
+    td_gw_throttle_t throttle;     /* failed logins per address */
+    td_gw_rate_t log_rate[LOG_KINDS];
     td_gw_stats_t stats;
     td_gw_clock_t *clock; /* NULL when heartbeats make no Clock events */
     td_buf_t clock_state; /* opts.journal: the clock's times, td_gw_clock_encode */
@@ -235,6 +343,7 @@ static void conn_flush(conn_t *conn);
 static void run_hook(td_gw_server_t *server, double burst_start);
 static void journal_settle(td_gw_server_t *server, bool wait);
 static void journal_settle_keep(td_gw_server_t *server, size_t keep);
+static conn_t *find_session(const td_gw_server_t *server, const char *account);
 
 /* Stops the server for good with rc, its detail already in failed_msg; logged as "<what> failed". */
 static void server_fail(td_gw_server_t *server, td_err_t rc, const char *what)
@@ -250,8 +359,70 @@ static bool journal_async(const td_gw_server_t *server)
     return server->opts.journal && server->opts.journal->settle;
 }
 
+/* Writes "<kind's name> <fmt...>" unless a line of that kind was written less than LOG_INTERVAL_S
+ * ago (then only counts it): a flood of connections that never log in cannot fill the log. The
+ * next line written says how many were held back (" suppressed=N"); log_flush_suppressed writes
+ * the rest at the stop. */
+static void log_limited(td_gw_server_t *server, log_kind_t kind, td_err_t rc, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void log_limited(td_gw_server_t *server, log_kind_t kind, td_err_t rc, const char *fmt, ...)
+{
+    uint64_t suppressed = 0;
+    if (!td_gw_rate_pass(&server->log_rate[kind], ev_now(server->loop), LOG_INTERVAL_S, &suppressed))
+        return;
+    char text[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    if (suppressed)
+        td_log_write(server->log, log_kinds[kind].level, "gateway", rc, "%s %s suppressed=%" PRIu64,
+                     log_kinds[kind].name, text, suppressed);
+    else
+        td_log_write(server->log, log_kinds[kind].level, "gateway", rc, "%s %s", log_kinds[kind].name, text);
+}
+
+/* The held-back lines' counts, at the stop: every refusal is accounted for in the log. */
+static void log_flush_suppressed(td_gw_server_t *server)
+{
+    for (int kind = 0; kind < LOG_KINDS; kind++)
+        if (server->log_rate[kind].suppressed)
+            td_log_write(server->log, log_kinds[kind].level, "gateway", TD_OK,
+                         "%s suppressed=%" PRIu64 " (held back since the last such line)", log_kinds[kind].name,
+                         server->log_rate[kind].suppressed);
+}
+
+/* Takes conn off the count (and, in AUTH, the queue) of its state, before it changes state or is
+ * freed. */
+static void conn_leave_state(conn_t *conn)
+{
+    td_gw_server_t *server = conn->server;
+    if (conn->state == ST_OPEN) {
+        TD_ASSERT(server->n_sessions > 0);
+        server->n_sessions--;
+    } else if (conn->state == ST_AUTH) {
+        TD_ASSERT(server->n_unauth > 0);
+        server->n_unauth--;
+        if (conn->auth_prev)
+            conn->auth_prev->auth_next = conn->auth_next;
+        else
+            server->auth_head = conn->auth_next;
+        if (conn->auth_next)
+            conn->auth_next->auth_prev = conn->auth_prev;
+        else
+            server->auth_tail = conn->auth_prev;
+        conn->auth_prev = conn->auth_next = NULL;
+    }
+}
+
+/* A connection that never logged in (AUTH) gets a rate-limited line. */
 static void conn_log_close(conn_t *conn, td_log_level_t level, const char *reason)
 {
+    if (conn->state == ST_AUTH) {
+        log_limited(conn->server, LOG_UNAUTH_CLOSE, TD_OK, "peer=%s account=- reason=\"%s\"", conn->peer, reason);
+        return;
+    }
     td_log_write(conn->server->log, level, "gateway", TD_OK,
                  "close peer=%s account=%s reason=\"%s\" lines=%" PRIu64 " events=%" PRIu64 " duplicates=%" PRIu64
                  " errors=%" PRIu64 " acked=%" PRIu64,
@@ -267,19 +438,28 @@ static void conn_queue(conn_t *conn, td_err_t rc)
 }
 
 /* Enters CLOSING: the peer gets the rest of its output (the burst's ACK included) and BYE with
- * `reason` (a string constant), then the write side closes. */
+ * `reason` (a string constant), then the write side closes. A connection that never logged in
+ * (AUTH) is logged by the caller, rate-limited (log_limited). */
 static void conn_bye(conn_t *conn, td_log_level_t level, const char *reason)
 {
     if (conn->state == ST_CLOSING)
         return;
-    conn_log_close(conn, level, reason);
-    if (conn->state != ST_CLOSING && conn->server->n_open > 0)
-        conn->server->n_open--;
+    if (conn->state != ST_AUTH)
+        conn_log_close(conn, level, reason);
+    conn_leave_state(conn);
     conn->state = ST_CLOSING;
     conn->bye_reason = reason;
     ev_timer_stop(conn->server->loop, &conn->timer);
     ev_timer_set(&conn->timer, LINGER_S, 0.);
     ev_timer_start(conn->server->loop, &conn->timer);
+}
+
+/* Turns away a connection that has not logged in (AUTH) by one of the limits: counted, BYE. */
+static void conn_refuse(conn_t *conn, const char *reason)
+{
+    conn->server->stats.refused++;
+    log_limited(conn->server, LOG_REFUSED, TD_OK, "peer=%s reason=\"%s\"", conn->peer, reason);
+    conn_bye(conn, TD_LOG_WARN, reason);
 }
 
 /* The sequence number of a line the parser refused before reading it (an unknown verb, a bad
@@ -389,10 +569,35 @@ static td_err_t conn_start_session(conn_t *conn, const td_gw_msg_t *hello)
     return rc;
 }
 
+/* Counts a failed login of conn's address; logs when it starts the address's cool-down. */
+static void conn_login_failed(conn_t *conn)
+{
+    td_gw_server_t *server = conn->server;
+    if (!td_gw_throttle_fail(&server->throttle, conn->addr, ev_now(server->loop)))
+        return;
+    char ip[INET_ADDRSTRLEN] = "?";
+    inet_ntop(AF_INET, &(struct in_addr){.s_addr = conn->addr}, ip, sizeof ip);
+    log_limited(server, LOG_THROTTLE, TD_OK, "address=%s failures=%u cooldown_ms=%" PRId64, ip,
+                server->throttle.max_failures, server->opts.auth_cooldown_ms);
+}
+
+/* True (with the BYE queued) when conn's address is cooling down after failed logins. */
+static bool refuse_throttled(conn_t *conn)
+{
+    td_gw_server_t *server = conn->server;
+    if (td_gw_throttle_blocked(&server->throttle, conn->addr, ev_now(server->loop)) <= 0.)
+        return false;
+    server->stats.throttled++;
+    conn_refuse(conn, THROTTLED_BYE);
+    return true;
+}
+
 static void handle_hello(conn_t *conn, const char *line, size_t len)
 {
     td_gw_server_t *server = conn->server;
     td_gw_msg_t *msg = &server->msg;
+    if (refuse_throttled(conn)) /* blocked since this connection was accepted: no token is compared */
+        return;
     td_err_t rc = td_gw_parse_line(line, len, msg, server->err, sizeof server->err);
     if (rc == TD_OK && msg->verb != TD_GW_HELLO) {
         rc = TD_ERR_PARSE;
@@ -405,10 +610,18 @@ static void handle_hello(conn_t *conn, const char *line, size_t len)
     if (rc != TD_OK) {
         server->stats.auth_failures++;
         conn->errors++;
-        td_log_write(server->log, TD_LOG_WARN, "gateway", rc, "auth failure peer=%s msg=\"%s\"", conn->peer,
-                     server->err);
+        log_limited(server, LOG_AUTH_FAILURE, rc, "peer=%s msg=\"%s\"", conn->peer, server->err);
         conn_queue(conn, td_gw_format_err(&conn->out, msg->seq, server->err));
         conn_bye(conn, TD_LOG_WARN, "authentication failed");
+        conn_login_failed(conn);
+        return;
+    }
+    td_gw_throttle_forget(&server->throttle, conn->addr);
+    /* max_connections counts sessions, not connections: a session that this HELLO replaces (same
+     * account) makes room for it */
+    unsigned others = server->n_sessions - (find_session(server, msg->hello.account) ? 1u : 0u);
+    if (others >= server->opts.max_connections) {
+        conn_refuse(conn, "too many connections");
         return;
     }
     memcpy(conn->account, msg->hello.account, sizeof conn->account);
@@ -430,8 +643,11 @@ static void handle_hello(conn_t *conn, const char *line, size_t len)
         conn_bye(conn, TD_LOG_ERROR, "internal error: cannot read the account's sequence number");
         return;
     }
+    conn_leave_state(conn);
     conn->state = ST_OPEN;
+    server->n_sessions++;
     server->stats.sessions++;
+    conn->session = server->stats.sessions;
     td_log_write(server->log, TD_LOG_INFO, "gateway", TD_OK,
                  "session peer=%s account=%s terminal=\"%s\" acked=%" PRIu64, conn->peer, conn->account,
                  msg->hello.terminal, conn->acked);
@@ -515,6 +731,23 @@ static void refuse_gap(conn_t *conn, uint64_t seq)
     conn_err(conn, seq, message);
 }
 
+/* True (with the ERR sent and counted) when the line's symbol is traded by another account than
+ * the session's (opts.accounts): its ticks would misfile another account's quotes, its reports
+ * another account's fills. */
+static bool refuse_foreign(conn_t *conn, const td_gw_msg_t *msg)
+{
+    td_gw_server_t *server = conn->server;
+    const char *account = server->opts.accounts ? td_config_symbol_account(server->opts.accounts, msg->ev.symbol) : "";
+    if (!*account || strcmp(account, conn->account) == 0)
+        return false;
+    char message[160];
+    snprintf(message, sizeof message, "symbol: %s is traded by account %s, not by this session's account %s",
+             msg->ev.symbol, account, conn->account);
+    server->stats.foreign++;
+    conn_err(conn, msg->seq, message);
+    return true;
+}
+
 static void handle_data(conn_t *conn, const char *line, size_t len)
 {
     td_gw_server_t *server = conn->server;
@@ -546,6 +779,8 @@ static void handle_data(conn_t *conn, const char *line, size_t len)
     case TD_GW_TICK:
     case TD_GW_SPEC:
     case TD_GW_EXEC:
+        if (refuse_foreign(conn, msg))
+            return;
         if (server->opts.journal) {
             rc = journal_append(conn, msg->seq, &msg->ev);
             if (rc == TD_OK && server->clock)
@@ -615,8 +850,10 @@ static bool on_line(void *opaque, const char *line, size_t len, bool oversized)
                  len);
         if (conn->state == ST_AUTH) {
             server->stats.auth_failures++;
+            log_limited(server, LOG_AUTH_FAILURE, TD_ERR_PARSE, "peer=%s msg=\"%s\"", conn->peer, msg);
             conn_queue(conn, td_gw_format_err(&conn->out, 0, msg));
             conn_bye(conn, TD_LOG_WARN, "authentication failed");
+            conn_login_failed(conn);
         } else {
             conn_err(conn, 0, msg);
         }
@@ -890,8 +1127,7 @@ static void conn_free(conn_t *conn)
     ev_io_stop(server->loop, &conn->rio);
     ev_io_stop(server->loop, &conn->wio);
     ev_timer_stop(server->loop, &conn->timer);
-    if (conn->state != ST_CLOSING && server->n_open > 0)
-        server->n_open--;
+    conn_leave_state(conn);
     close(conn->fd);
     td_tape_batch_destroy(conn->batch);
     td_gw_lines_fini(&conn->lines);
@@ -976,23 +1212,22 @@ static void on_hook_wakeup(struct ev_loop *loop, ev_io *w, int revents)
     run_hook(w->data, 0);
 }
 
-/* The one open session of account (any account when NULL); NULL when none or several. */
+/* The open session of account (one at most: a new HELLO replaces the older session); NULL when
+ * none. An empty or NULL account finds nothing. */
 static conn_t *find_session(const td_gw_server_t *server, const char *account)
 {
-    conn_t *found = NULL;
-    for (conn_t *conn = server->conns; conn; conn = conn->next) {
-        if (conn->state != ST_OPEN || conn->drop || (account && strcmp(conn->account, account) != 0))
-            continue;
-        if (found)
-            return NULL; /* more than one session: the caller must name the account */
-        found = conn;
-    }
-    return found;
+    if (!account || !*account)
+        return NULL;
+    for (conn_t *conn = server->conns; conn; conn = conn->next)
+        if (conn->state == ST_OPEN && !conn->drop && strcmp(conn->account, account) == 0)
+            return conn;
+    return NULL;
 }
 
-bool td_gw_server_connected(const td_gw_server_t *server, const char *account)
+uint64_t td_gw_server_session(const td_gw_server_t *server, const char *account)
 {
-    return find_session(server, account) != NULL;
+    const conn_t *conn = find_session(server, account);
+    return conn ? conn->session : 0;
 }
 
 td_err_t td_gw_server_send(td_gw_server_t *server, const char *account, const uint8_t *line, size_t len)
@@ -1039,9 +1274,8 @@ static void on_timer(struct ev_loop *loop, ev_timer *w, int revents)
     }
     if (conn->state == ST_AUTH) {
         server->stats.auth_failures++;
-        td_log_write(server->log, TD_LOG_WARN, "gateway", TD_OK,
-                     "auth failure peer=%s msg=\"no HELLO within %" PRId64 " ms\"", conn->peer,
-                     server->opts.auth_timeout_ms);
+        log_limited(server, LOG_AUTH_FAILURE, TD_OK, "peer=%s msg=\"no HELLO within %" PRId64 " ms\"", conn->peer,
+                    server->opts.auth_timeout_ms);
         conn_bye(conn, TD_LOG_WARN, "no HELLO in time");
     } else {
         conn_bye(conn, TD_LOG_WARN, "idle timeout");
@@ -1080,6 +1314,7 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         conn->server = server;
         conn->fd = fd;
+        conn->addr = peer.sin_addr.s_addr;
         char ip[INET_ADDRSTRLEN] = "?";
         inet_ntop(AF_INET, &peer.sin_addr, ip, sizeof ip);
         snprintf(conn->peer, sizeof conn->peer, "%s:%u", ip, (unsigned)ntohs(peer.sin_port));
@@ -1097,15 +1332,29 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
         ev_io_start(loop, &conn->rio);
         ev_timer_start(loop, &conn->timer);
         server->stats.connections++;
-        if (server->n_open >= server->opts.max_connections) {
-            server->stats.refused++;
-            server->n_open++; /* conn_bye takes it back off */
-            conn_bye(conn, TD_LOG_WARN, "too many connections");
-        } else {
-            server->n_open++;
-            td_log_write(server->log, TD_LOG_INFO, "gateway", TD_OK, "connect peer=%s open=%u", conn->peer,
-                         server->n_open);
+        /* an address cooling down after failed logins takes no one's place: BYE at once */
+        bool throttled = td_gw_throttle_blocked(&server->throttle, conn->addr, ev_now(loop)) > 0.;
+        /* the unauthenticated budget is full: the oldest one goes, so that a client that says
+         * HELLO at once always gets in (refusing the newcomer would let idle sockets keep the EA
+         * out for good) */
+        if (!throttled && server->n_unauth >= server->opts.max_unauthenticated) {
+            conn_t *oldest = server->auth_head;
+            conn_refuse(oldest, "too many connections awaiting HELLO");
+            conn_flush(oldest);
+            if (oldest->drop)
+                conn_free(oldest);
         }
+        conn->auth_prev = server->auth_tail;
+        if (server->auth_tail)
+            server->auth_tail->auth_next = conn;
+        else
+            server->auth_head = conn;
+        server->auth_tail = conn;
+        server->n_unauth++;
+        td_log_write(server->log, TD_LOG_DEBUG, "gateway", TD_OK, "connect peer=%s sessions=%u awaiting_hello=%u",
+                     conn->peer, server->n_sessions, server->n_unauth);
+        if (throttled)
+            refuse_throttled(conn);
         conn_flush(conn);
         if (conn->drop)
             conn_free(conn);
@@ -1141,8 +1390,10 @@ td_err_t td_gw_server_new(const td_gw_server_opts_t *opts, td_tape_t *tape, td_l
     *out = NULL;
     if (!opts->token || !*opts->token)
         return td_err_set(errbuf, errlen, TD_ERR_INVALID, "gateway.token: expected a secret, found nothing");
-    if (opts->max_line < 64 || opts->max_line > TD_GW_LINE_MAX || opts->max_connections == 0)
-        return td_err_set(errbuf, errlen, TD_ERR_INVALID, "gateway: max_line or max_connections out of range");
+    if (opts->max_line < 64 || opts->max_line > TD_GW_LINE_MAX || opts->max_connections == 0 ||
+        opts->max_unauthenticated == 0)
+        return td_err_set(errbuf, errlen, TD_ERR_INVALID,
+                          "gateway: max_line, max_connections or max_unauthenticated out of range");
     td_gw_server_t *server = calloc(1, sizeof *server);
     if (!server)
         return TD_ERR_NOMEM;
@@ -1151,6 +1402,8 @@ td_err_t td_gw_server_new(const td_gw_server_opts_t *opts, td_tape_t *tape, td_l
     td_buf_init(&server->clock_state);
     server->log = log;
     server->listen_fd = -1;
+    td_gw_throttle_init(&server->throttle, opts->auth_max_failures, (double)opts->auth_failure_window_ms / 1000.,
+                        (double)opts->auth_cooldown_ms / 1000.);
     td_err_t rc = td_gw_parse_address(opts->listen, &server->addr, errbuf, errlen);
     if (rc == TD_OK) {
         server->loop = ev_loop_new(EVFLAG_AUTO);
@@ -1238,6 +1491,7 @@ td_err_t td_gw_server_run(td_gw_server_t *server, char *errbuf, size_t errlen)
     ev_signal_stop(loop, &server->sigint);
     close(server->listen_fd);
     server->listen_fd = -1;
+    log_flush_suppressed(server);
     const char *reason = server->failed != TD_OK ? "storage failure" : "shutting down";
     while (server->conns) {
         conn_t *conn = server->conns;
@@ -1290,10 +1544,15 @@ void td_gw_server_opts_from_config(const td_config_t *config, td_gw_server_opts_
         .listen = td_config_str(config, "gateway.listen"),
         .token = td_config_str(config, "gateway.token"),
         .max_connections = (unsigned)td_config_int(config, "gateway.max_connections"),
+        .max_unauthenticated = (unsigned)td_config_int(config, "gateway.max_unauthenticated"),
         .max_line = (size_t)td_config_int(config, "gateway.max_line"),
         .auth_timeout_ms = td_config_int(config, "gateway.auth_timeout_ms"),
         .idle_timeout_ms = td_config_int(config, "gateway.idle_timeout_ms"),
+        .auth_max_failures = (unsigned)td_config_int(config, "gateway.auth_max_failures"),
+        .auth_failure_window_ms = td_config_int(config, "gateway.auth_failure_window_ms"),
+        .auth_cooldown_ms = td_config_int(config, "gateway.auth_cooldown_ms"),
         .max_errors = (uint64_t)td_config_int(config, "gateway.max_errors"),
         .max_ahead_ms = td_config_int(config, "gateway.max_ahead_ms"),
+        .accounts = config,
     };
 }

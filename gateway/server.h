@@ -4,6 +4,20 @@
  *   - accepts only a HELLO first, with the configured token (compared in constant time); anything
  *     else, a missing or wrong token, gets ERR and BYE and the connection is closed; a connection
  *     without a HELLO after auth_timeout_ms is closed;
+ *   - keeps connections that have not said HELLO in their own budget (max_unauthenticated): a
+ *     new one over it closes the OLDEST of them (BYE "too many connections awaiting HELLO"), so
+ *     idle sockets cannot keep out an EA that says HELLO at once; max_connections bounds the
+ *     authenticated sessions only (a HELLO over it gets BYE "too many connections");
+ *   - counts failed logins (a bad or missing token, another line than HELLO first, an oversized
+ *     first line) per source address (td_gw_throttle_t): auth_max_failures of them within
+ *     auth_failure_window_ms block the address for auth_cooldown_ms - its connections get BYE
+ *     "too many failed logins from this address; retry later" at once, before any token is
+ *     compared; a connection that merely says nothing in time is no login attempt and counts
+ *     nothing (the budget and the timeout bound it);
+ *   - writes the log lines about connections that never logged in (refused, auth failure, auth
+ *     throttle, closed before HELLO) at most once per second per kind, the next one written with
+ *     the count of those held back (" suppressed=N"), the rest at the stop: a flood of connections
+ *     cannot fill the log, and the log still accounts for each of them;
  *   - appends TICK, SPEC and EXEC lines as input events to the symbol's stream of the local tape,
  *     all lines of one read burst in ONE tape batch, together with the account's highest handled
  *     sequence number (meta "gateway/acked/<account>"); only after that batch is committed does
@@ -18,7 +32,10 @@
  *   - refuses (ERR, counted, not appended) a line whose time lies more than max_ahead_ms ahead of
  *     the gateway's wall clock: one tick dated tomorrow would close today's trading day for its
  *     symbol, and a HEARTBEAT dated 2030 every open day of every symbol (DESIGN invariant 9);
- *   - closes a connection that completes no line for idle_timeout_ms (a slow client).
+ *   - closes a connection that completes no line for idle_timeout_ms (a slow client);
+ *   - refuses (ERR naming the symbol and its account, counted, not appended) a TICK, SPEC or EXEC
+ *     of a symbol that opts.accounts gives to another account than the session's: only the
+ *     account that trades a symbol reports on it (DESIGN invariant 9).
  * HELLO's own sequence number is neither acknowledged nor recorded: WELCOME answers it; when it is
  * the account's next number (acked + 1: an account's first HELLO is 1) the session counts it as
  * handled, so the first data line is 2. HELLO reset=1 (local tape only) records 0 for the account
@@ -86,11 +103,16 @@ typedef struct td_gw_journal {
 } td_gw_journal_t;
 
 typedef struct td_gw_server_opts {
-    const char *listen; /* "HOST:PORT", HOST an IPv4 address or "localhost"; port 0 = any free port */
-    const char *token;  /* non-empty */
-    unsigned max_connections;
-    size_t max_line; /* bytes with the LF, <= TD_GW_LINE_MAX */
+    const char *listen;           /* "HOST:PORT", HOST an IPv4 address or "localhost"; port 0 = any free port */
+    const char *token;            /* non-empty */
+    unsigned max_connections;     /* authenticated sessions; a HELLO beyond them gets BYE */
+    unsigned max_unauthenticated; /* connections awaiting HELLO; one more closes the oldest of them */
+    size_t max_line;              /* bytes with the LF, <= TD_GW_LINE_MAX */
     int64_t auth_timeout_ms, idle_timeout_ms;
+    /* failed logins from one address that block it, when within auth_failure_window_ms, for
+     * auth_cooldown_ms (0: never blocked) */
+    unsigned auth_max_failures;
+    int64_t auth_failure_window_ms, auth_cooldown_ms;
     uint64_t max_errors;
     int64_t max_ahead_ms; /* > 0: a line timed further ahead of the wall clock is refused (ERR) */
     /* Optional: called on the loop's thread after every committed burst (with the monotonic time,
@@ -110,12 +132,17 @@ typedef struct td_gw_server_opts {
     int64_t clock_timeframe_ms;
     int clock_align_minutes;
     const td_gw_journal_t *journal; /* NULL: the local tape (td_gw_server_new's tape) */
+    /* Which account trades which symbol (td_config_symbol_account); NULL, or "" for a symbol: its
+     * lines are accepted from any account. Stays the caller's. */
+    const td_config_t *accounts;
 } td_gw_server_opts_t;
 
 typedef struct td_gw_stats {
     uint64_t connections;   /* accepted */
-    uint64_t refused;       /* over max_connections */
+    uint64_t refused;       /* turned away by a limit: a HELLO over max_connections, the oldest connection
+                             * awaiting HELLO over max_unauthenticated */
     uint64_t auth_failures; /* no HELLO, a bad one or a wrong token */
+    uint64_t throttled;     /* connections refused (in refused too): their address is cooling down */
     uint64_t sessions;      /* authenticated sessions opened (counted before the hook runs for one) */
     uint64_t lines;         /* complete lines read from authenticated connections */
     uint64_t events;        /* appended to the tape */
@@ -123,13 +150,14 @@ typedef struct td_gw_stats {
     uint64_t errors;        /* malformed, oversized or refused lines (those ahead of time included) */
     uint64_t ahead;         /* lines refused for a time more than max_ahead_ms ahead of the clock */
     uint64_t gaps;          /* lines refused for a sequence number that is not the next one */
+    uint64_t foreign;       /* lines refused: their symbol is traded by another account */
     uint64_t commits;
 } td_gw_stats_t;
 
 typedef struct td_gw_server td_gw_server_t;
 
-/* The options of the config's gateway.* keys (listen, token, limits, timeouts); the hook and clock
- * fields are left 0 for the caller. */
+/* The options of the config's gateway.* keys (listen, token, limits, timeouts) and the config as
+ * opts.accounts; the hook and clock fields are left 0 for the caller. */
 void td_gw_server_opts_from_config(const td_config_t *config, td_gw_server_opts_t *opts);
 
 /* Binds and listens (SO_REUSEADDR), ready to run. The tape (NULL with opts->journal) stays the
@@ -154,12 +182,15 @@ td_err_t td_gw_server_run(td_gw_server_t *server, char *errbuf, size_t errlen) T
 void td_gw_server_stop(td_gw_server_t *server);
 void td_gw_server_stats(const td_gw_server_t *server, td_gw_stats_t *stats);
 
-/* Queues line (with its LF) for the authenticated session of account, or of the only open session
- * when account is NULL, and starts writing it. TD_ERR_NOT_FOUND when there is no such session (or
- * more than one with account NULL), TD_ERR_NOMEM. Loop thread only (from the hook). */
-/* True when td_gw_server_send(server, account, ...) would find its session. Loop thread only. */
-bool td_gw_server_connected(const td_gw_server_t *server, const char *account);
+/* Queues line (with its LF) for the authenticated session of account (non-empty: never "any
+ * session", so that an order cannot reach another account) and starts writing it.
+ * TD_ERR_NOT_FOUND when that account has no open session, TD_ERR_NOMEM. Loop thread only (from
+ * the hook). */
 td_err_t td_gw_server_send(td_gw_server_t *server, const char *account, const uint8_t *line, size_t len) TD_WUR;
+/* The open session of account: its number (the value of stats.sessions when it opened, >= 1), 0
+ * when that account has none - td_gw_server_send would not find it. A new number means a new
+ * session of that account. Loop thread only. */
+uint64_t td_gw_server_session(const td_gw_server_t *server, const char *account);
 
 /* ---- pure helpers (no I/O), shared with tests ---- */
 
@@ -214,6 +245,46 @@ td_err_t td_gw_acked_decode(const uint8_t *val, size_t len, uint64_t *acked) TD_
 /* Constant-time token check: both are hashed (SHA-256) and the digests compared with
  * CRYPTO_memcmp, so neither the content nor the length of the secret leaks through timing. */
 bool td_gw_token_equal(const char *given, const char *expected);
+
+/* Failed logins per source address, in a fixed table of TD_GW_THROTTLE_SLOTS addresses, so that
+ * memory stays bounded however many addresses fail. max_failures failed logins from one address
+ * within window_s block it for cooldown_s; failures while blocked neither count nor extend it. A
+ * full table reuses the slot of the address that is not blocked and failed longest ago; a blocked
+ * address loses its slot only when every slot is blocked (the one whose block ends first). Times
+ * are seconds on one clock of the caller's (the loop's). Pure: no I/O, any thread that owns it. */
+#define TD_GW_THROTTLE_SLOTS 64
+
+typedef struct td_gw_throttle_slot {
+    uint32_t addr;     /* IPv4, network order */
+    uint32_t failures; /* within the window that began at first */
+    double first, last, blocked_until;
+    bool used;
+} td_gw_throttle_slot_t;
+
+typedef struct td_gw_throttle {
+    td_gw_throttle_slot_t slots[TD_GW_THROTTLE_SLOTS];
+    uint32_t max_failures; /* >= 1 */
+    double window_s, cooldown_s;
+} td_gw_throttle_t;
+
+void td_gw_throttle_init(td_gw_throttle_t *throttle, uint32_t max_failures, double window_s, double cooldown_s);
+/* Seconds until addr's cool-down ends; 0 when it may log in now. */
+double td_gw_throttle_blocked(const td_gw_throttle_t *throttle, uint32_t addr, double now);
+/* Counts a failed login of addr; true when it starts addr's cool-down. */
+bool td_gw_throttle_fail(td_gw_throttle_t *throttle, uint32_t addr, double now);
+/* A successful login from addr: its failures are forgotten. */
+void td_gw_throttle_forget(td_gw_throttle_t *throttle, uint32_t addr);
+
+/* At most one log line per interval of one kind; the others are counted. Zeroed = nothing written
+ * yet. Pure: no I/O. */
+typedef struct td_gw_rate {
+    double next;         /* the earliest time the next line may be written */
+    uint64_t suppressed; /* held back since the last line written */
+} td_gw_rate_t;
+
+/* True when a line may be written at now: *suppressed then gets the lines held back since the one
+ * before, and the count starts again. False counts the line as held back. */
+bool td_gw_rate_pass(td_gw_rate_t *rate, double now, double interval_s, uint64_t *suppressed);
 
 /* Parses "HOST:PORT" into addr. TD_ERR_INVALID with detail otherwise. */
 td_err_t td_gw_parse_address(const char *text, struct sockaddr_in *addr, char *errbuf, size_t errlen) TD_WUR;

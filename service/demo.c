@@ -199,7 +199,7 @@ td_err_t td_demo_setup(td_demo_t *demo, const char *parent, td_config_t *config,
         return td_err_set(errbuf, errlen, TD_ERR_IO, "%s: %s", demo->config_path, strerror(errno));
     fprintf(f,
             "# written by tapedeck demo: the live pipeline on this machine\n"
-            "gateway:\n  listen: 127.0.0.1:0\n  token: %s\n"
+            "gateway:\n  listen: 127.0.0.1:0\n  token: %s\n  account: demo\n"
             "broker:\n  mode: external\n"
             "router:\n  max_age_ms: 60000\n"
             "symbols:\n",

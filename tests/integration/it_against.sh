@@ -63,7 +63,7 @@ pass "bad --against and --tolerance-ms are usage errors (exit 2)"
 # ---- 2. external broker: run + feed
 cleanup() { for p in "${PIDS[@]}"; do kill -9 "$p" 2> /dev/null || true; done; }
 trap cleanup EXIT
-printf 'gateway:\n  token: it-s3cret\nbroker:\n  mode: external\nrouter:\n  max_age_ms: 10000\n' >> "$cfg"
+printf 'gateway:\n  token: it-s3cret\n  account: "1001"\nbroker:\n  mode: external\nrouter:\n  max_age_ms: 10000\n' >> "$cfg"
 live="$TD_WORK/live"
 push_params "$live"
 start_service "$TD_WORK/run.out" "$TD_WORK/run.err" --data-dir "$live" --config "$cfg" \

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The gateway against bad clients (bash /dev/tcp): no token, a wrong token, no HELLO in time, an
 # oversized line, garbage bytes, an unknown verb, too many errors, a slow client that never ends
-# a line, lines dated ahead of the clock, one connection too many - each gets its ERR/BYE or close -
+# a line, lines dated ahead of the clock, one session too many - each gets its ERR/BYE or close -
 # and a resend is dropped, not appended twice. Afterwards the same gateway still serves a good client. No real data needed.
 . "$(dirname "$0")/lib.sh"
 
@@ -110,14 +110,21 @@ grep -q "^ACK" "$TD_WORK/ahead.out" && fail "a line ahead of the clock was ackno
 gateway_alive "lines ahead of the clock"
 pass "a tick a day ahead and a heartbeat dated 2030: ERR each, nothing appended or acknowledged"
 
-# one connection too many: three idle ones are served, the fourth gets BYE
+# one session too many: max_connections counts sessions (connections awaiting HELLO have their
+# own budget, it_gateway_auth.sh): three sessions are served, the fourth HELLO gets BYE
 exec 4<>/dev/tcp/127.0.0.1/$PORT 5<>/dev/tcp/127.0.0.1/$PORT 6<>/dev/tcp/127.0.0.1/$PORT
-: > "$TD_WORK/fourth.in"
+for fd in 4 5 6; do
+  printf 'HELLO\t1\tversion=1\taccount=8%s\tterminal=it\ttoken=bad-input-token\n' "$fd" >&$fd
+  IFS= read -r -t 3 -u $fd line || fail "session $fd: no WELCOME"
+  [ "${line%%$T*}" = "WELCOME" ] || fail "session $fd: '$line'"
+done
+printf 'HELLO\t1\tversion=1\taccount=89\tterminal=it\ttoken=bad-input-token\n' > "$TD_WORK/fourth.in"
 session fourth
 expect_line fourth "BYE${T}too many connections"
+grep -q "WELCOME" "$TD_WORK/fourth.out" && fail "the fourth session was welcomed"
 exec 4>&- 5>&- 6>&-
 gateway_alive "too many connections"
-pass "max_connections: the fourth connection gets BYE"
+pass "max_connections: the fourth session's HELLO gets BYE"
 
 # the gateway still serves a good client, then stops on SIGTERM; the tape holds ticks 2, 5 and 6
 # once each (the resent 5 was dropped)

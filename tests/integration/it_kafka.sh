@@ -241,7 +241,7 @@ cat "$TD_WORK/kill.archiver.out" | grep "archiver:" || true
 
 # 4. broker.mode external: the order router in the gateway process follows the output topic; the
 # parameter set reaches the processor through the input topic (params push in Kafka mode)
-EXTRA=(--set broker.mode=external --set router.max_age_ms=10000 --set router.interval_ms=1)
+EXTRA=(--set broker.mode=external --set gateway.account=1001 --set router.max_age_ms=10000 --set router.interval_ms=1)
 start_mock orders
 start_roles orders
 td --data-dir "$TD_WORK/orders/archiver" --config "$cfg" --set journal.mode=kafka --set kafka.brokers="$BOOT" \

@@ -18,6 +18,7 @@ write_config "$cfg"
 cat >> "$cfg" <<'YAML'
 gateway:
   token: it-s3cret
+  account: "1001" # the feed's: its orders go to that session only
 broker:
   mode: external
 router:

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Issue 19, defect 1: execution reports whose fill takes a position value out of the int64 range
-# (a huge volume, then a close far away) are refused and counted by the processor, never fatal.
+# are refused and counted by the processor, never fatal. A report beyond the protocol's bounds (a
+# volume of 5e10 lots) gets ERR at the gateway; one within them can still overflow with its spec
+# (1,000,000 lots of a 100,000,000-unit contract opened at 10,000,000 and closed at 0.00001: the
+# P&L is 1e21) and is refused by the processor.
 # Before the fix the service answered "BYE storage failure" and exited, and every restart and
 # every `tapedeck process` failed at the same offset. Here the service (all roles, local tape,
 # broker.mode external: the EA's reports drive the position) keeps acknowledging and processing,
@@ -28,10 +31,10 @@ T=$'\t'
 t0=1549238400000 # 2019-02-04 00:00:00 UTC, a Monday
 {
   printf 'HELLO\t1\tversion=1\taccount=77\tterminal=it\ttoken=poison-token\n'
-  printf 'SPEC\t2\tsymbol=EURUSD\ttime=%s\tdigits=5\tcontract_size=100000\ttick_size=0.00001\ttick_value=1\tswap_long=0\tswap_short=0\tswap_mode=points\ttriple_swap_weekday=3\tvolume_step=0.01\tvolume_min=0.01\tvolume_max=100\n' "$t0"
+  printf 'SPEC\t2\tsymbol=EURUSD\ttime=%s\tdigits=5\tcontract_size=100000000\ttick_size=0.00001\ttick_value=1\tswap_long=0\tswap_short=0\tswap_mode=points\ttriple_swap_weekday=3\tvolume_step=0.01\tvolume_min=0.01\tvolume_max=100\n' "$t0"
   printf 'TICK\t3\tsymbol=EURUSD\ttime=%s\tbid=1.10000\task=1.10002\n' $((t0 + 1000))
-  printf 'EXEC\t4\tsymbol=EURUSD\ttime=%s\tdeal=1\torder=1\tposition=1\tside=buy\tprice=1.1\tvolume=50000000000\tcommission=0\tswap=0\tprofit=0\tstatus=filled\n' $((t0 + 2000))
-  printf 'EXEC\t5\tsymbol=EURUSD\ttime=%s\tdeal=2\torder=2\tposition=1\tside=sell\tprice=90000000\tvolume=50000000000\tcommission=0\tswap=0\tprofit=0\tstatus=filled\n' $((t0 + 3000))
+  printf 'EXEC\t4\tsymbol=EURUSD\ttime=%s\tdeal=1\torder=1\tposition=1\tside=buy\tprice=10000000\tvolume=1000000\tcommission=0\tswap=0\tprofit=0\tstatus=filled\n' $((t0 + 2000))
+  printf 'EXEC\t5\tsymbol=EURUSD\ttime=%s\tdeal=2\torder=2\tposition=1\tside=sell\tprice=0.00001\tvolume=1000000\tcommission=0\tswap=0\tprofit=0\tstatus=filled\n' $((t0 + 3000))
   seq=6
   for m in $(seq 1 70); do # ticks every minute past the first bar's end
     printf 'TICK\t%s\tsymbol=EURUSD\ttime=%s\tbid=1.10%03d\task=1.10%03d\n' "$seq" $((t0 + 60000 * m)) "$m" $((m + 2))
@@ -41,6 +44,13 @@ t0=1549238400000 # 2019-02-04 00:00:00 UTC, a Monday
 last=$((6 + 70 - 1))
 timeout 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$PORT && cat '$TD_WORK/poison.in' >&3 && sleep 1.5 && printf 'HEARTBEAT\t$((last + 1))\ttime=$((t0 + 60000 * 71))\n' >&3 && sleep 1 && exec 3>&-" \
   > /dev/null 2>&1 || true
+# beyond the protocol's bounds: ERR at the gateway, nothing appended
+printf 'HELLO\t1\tversion=1\taccount=77\tterminal=it\ttoken=poison-token\nEXEC\t%s\tsymbol=EURUSD\ttime=%s\tdeal=3\tside=buy\tprice=1.1\tvolume=50000000000\tstatus=filled\n' \
+  $((last + 2)) $((t0 + 60000 * 71)) > "$TD_WORK/huge.in"
+timeout 3 bash -c "exec 3<>/dev/tcp/127.0.0.1/$PORT && cat '$TD_WORK/huge.in' >&3 && cat <&3" > "$TD_WORK/huge.out" 2> /dev/null || true
+grep -qF "ERR${T}$((last + 2))${T}volume: expected lots from 0 to 1000000, found '50000000000'" "$TD_WORK/huge.out" ||
+  fail "a volume of 5e10 lots was not refused by the gateway: $(tr '\t' ' ' < "$TD_WORK/huge.out")"
+pass "a volume of 5e10 lots gets ERR at the gateway"
 kill -0 "$SVC_PID" 2> /dev/null || { cat "$TD_WORK/run.err" >&2; fail "the service died on the poison reports"; }
 grep -q "storage failure" "$TD_WORK/run.err" "$TD_WORK/run.out" && fail "the service reported a storage failure"
 stop_expect "$SVC_PID" 0 "$TD_WORK/run.err" "tapedeck run after the poison reports"

@@ -26,6 +26,7 @@ bars:
   timeframe: M1
 gateway:
   token: it-s3cret
+  account: "1001" # the feed's: its orders go to that session only
 broker:
   mode: external
 router:

@@ -138,11 +138,34 @@ static void test_set(void **unused)
     td_config_destroy(config);
 }
 
+/* An account is what an EA's HELLO can carry (printable ASCII without TAB, at most 31 characters),
+ * or empty; a symbol's own account wins over gateway.account (td_config_symbol_account). */
+static void test_accounts(void **unused)
+{
+    (void)unused;
+    td_config_t *config = td_config_new();
+    char err[256];
+    assert_string_equal(td_config_symbol_account(config, "EURUSD"), "");
+    assert_int_equal(td_config_set(config, "gateway.account", "51234567", "--set", err, sizeof err), TD_OK);
+    assert_int_equal(td_config_set(config, "symbols.XAUUSD.account", "demo 2", "--set", err, sizeof err), TD_OK);
+    assert_string_equal(td_config_symbol_account(config, "EURUSD"), "51234567");
+    assert_string_equal(td_config_symbol_account(config, "XAUUSD"), "demo 2");
+    const char *bad[] = {"a\tb", "caf\xc3\xa9", "x\x7f", "12345678901234567890123456789012"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(td_config_set(config, "symbols.EURUSD.account", bad[i], "--set", err, sizeof err),
+                         TD_ERR_CONFIG);
+        assert_non_null(strstr(err, "--set: symbols.EURUSD.account: expected"));
+        assert_int_equal(td_config_set(config, "gateway.account", bad[i], "--set", err, sizeof err), TD_ERR_CONFIG);
+    }
+    assert_string_equal(td_config_symbol_account(config, "EURUSD"), "51234567");
+    td_config_destroy(config);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_defaults), cmocka_unit_test(test_load_file),           cmocka_unit_test(test_errors),
-        cmocka_unit_test(test_set),      cmocka_unit_test(test_overrides_and_edges),
+        cmocka_unit_test(test_set),      cmocka_unit_test(test_overrides_and_edges), cmocka_unit_test(test_accounts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -124,6 +124,25 @@ static void test_bad_lines(void **unused)
     parse_bad("TICK\t1\tsymbol=EURUSD\ttime=1704186000123\tbid=0\task=1.0", "bid: expected a price above 0");
     parse_bad("TICK\t1\tsymbol=EURUSD\ttime=17\tbid=1\task=1", "time: expected UTC milliseconds");
     parse_bad("TICK\t1\tsymbol=EURUSD\tsymbol=GBPUSD\ttime=1704186000123\tbid=1\task=1", "symbol: expected once");
+    /* every number within what the fixed-point types hold (issue 19, defect 1) */
+    parse_bad("EXEC\t10\tsymbol=XAUUSD\ttime=1704186000600\tdeal=1\tside=buy\tprice=1\tvolume=50000000000"
+              "\tstatus=filled",
+              "volume: expected lots from 0 to 1000000, found '50000000000'");
+    parse_bad("EXEC\t10\tsymbol=XAUUSD\ttime=1704186000600\tdeal=1\tside=buy\tprice=1\tvolume=1"
+              "\tcommission=-20000000000\tstatus=filled",
+              "commission: expected an amount from -10000000000 to 10000000000");
+    parse_bad("EXEC\t10\tsymbol=XAUUSD\ttime=1704186000600\tdeal=1\tside=buy\tprice=20000000\tvolume=1"
+              "\tstatus=filled",
+              "price: expected a price from 0 to 10000000");
+    parse_bad("SPEC\t7\tsymbol=XAUUSD\ttime=1704186000000\tdigits=2\tcontract_size=0\ttick_size=0.01\ttick_value=1"
+              "\tswap_long=0\tswap_short=0\tswap_mode=points\ttriple_swap_weekday=3\tvolume_step=0.01\tvolume_min=0.01"
+              "\tvolume_max=100",
+              "contract_size: expected a contract size above 0 and at most 100000000");
+    parse_bad("SPEC\t7\tsymbol=XAUUSD\ttime=1704186000000\tdigits=2\tcontract_size=100\ttick_size=0.01\ttick_value=1"
+              "\tswap_long=5000000\tswap_short=0\tswap_mode=points\ttriple_swap_weekday=3\tvolume_step=0.01"
+              "\tvolume_min=0.01\tvolume_max=100",
+              "swap_long: expected a rate from -1000000 to 1000000");
+    parse_bad("ACCOUNT\t3\ttime=1704186000000\tbalance=1e9\tequity=1\tmargin=0\tcurrency=USD", "balance");
     /* the one symbol rule (core/event.h): a symbol names a stream and a folder (issue 19, defect 5) */
     parse_bad("TICK\t1\tsymbol=../../escaped\ttime=1704186000123\tbid=1\task=1",
               "symbol: expected 1-31 characters of A-Z a-z 0-9 . _ - # + !, the first a letter, a digit or #, found "

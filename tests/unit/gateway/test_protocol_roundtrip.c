@@ -78,13 +78,16 @@ static int64_t any_time(void)
     return range(INT64_C(946684800000), INT64_C(7258118399999));
 }
 
+#define E8(x) ((int64_t)(x)*TD_FX_SCALE)
+
 /* ---- EA -> gateway ---- */
 
 /* A random EA message as td_gw_parse_line gives it: the fields it derives (event kind, source,
  * both times, the spec's point, the default tick flags) are set as it sets them. */
 static void random_msg(td_gw_msg_t *msg)
 {
-    const int64_t any = INT64_C(1) << 60;
+    /* the protocol's bounds (docs/PROTOCOL.md), 1e8-scaled */
+    const int64_t lots = E8(1000000), money = E8(10000000000), contract = E8(100000000), rate = E8(1000000);
     memset(msg, 0, sizeof *msg);
     msg->verb = (td_gw_verb_t)range(TD_GW_HELLO, TD_GW_HEARTBEAT);
     msg->seq = 1 + any_u64() % UINT64_MAX;
@@ -107,8 +110,8 @@ static void random_msg(td_gw_msg_t *msg)
         symbol(ev->symbol);
         ev->u.tick.bid = decimal(1, TD_PRICE_MAX, 1);
         ev->u.tick.ask = decimal(ev->u.tick.bid, TD_PRICE_MAX, 1);
-        ev->u.tick.last = next_u64() % 2 ? decimal(-any, any, 1) : 0;
-        ev->u.tick.volume = next_u64() % 2 ? decimal(0, any, 1) : 0;
+        ev->u.tick.last = next_u64() % 2 ? decimal(0, TD_PRICE_MAX, 1) : 0;
+        ev->u.tick.volume = next_u64() % 2 ? decimal(0, money, 1) : 0;
         ev->u.tick.flags = next_u64() % 2 ? (uint32_t)range(1, UINT32_MAX) : TD_TICK_FLAG_BID | TD_TICK_FLAG_ASK;
         break;
     case TD_GW_SPEC: {
@@ -117,16 +120,16 @@ static void random_msg(td_gw_msg_t *msg)
         symbol(ev->symbol);
         s->digits = (uint32_t)range(0, 8);
         s->point = td_fx_point(s->digits);
-        s->contract_size = decimal(-any, any, 1);
-        s->tick_size = decimal(-any, any, 1);
-        s->tick_value = decimal(-any, any, 1);
-        s->swap_long = decimal(-any, any, 1);
-        s->swap_short = decimal(-any, any, 1);
+        s->contract_size = decimal(1, contract, 1);
+        s->tick_size = decimal(0, contract, 1);
+        s->tick_value = decimal(0, contract, 1);
+        s->swap_long = decimal(-rate, rate, 1);
+        s->swap_short = decimal(-rate, rate, 1);
         s->swap_mode = (td_swap_mode_t)range(TD_SWAP_DISABLED, TD_SWAP_INTEREST);
         s->triple_swap_weekday = (uint32_t)range(0, 6);
-        s->volume_step = decimal(-any, any, 1);
-        s->volume_min = decimal(-any, any, 1);
-        s->volume_max = decimal(-any, any, 1);
+        s->volume_step = decimal(0, lots, 1);
+        s->volume_min = decimal(0, lots, 1);
+        s->volume_max = decimal(0, lots, 1);
         break;
     }
     case TD_GW_EXEC: {
@@ -141,19 +144,19 @@ static void random_msg(td_gw_msg_t *msg)
         x->order_id = any_u64();
         x->position_id = any_u64();
         x->side = (td_side_t)range(TD_SIDE_BUY, TD_SIDE_SELL);
-        x->price = decimal(fill ? 1 : -any, any, 1);
-        x->volume = decimal(fill ? 1 : 0, any, 1);
-        x->commission = decimal(-any, any, 1);
-        x->swap = decimal(-any, any, 1);
-        x->profit = decimal(-any, any, 1);
+        x->price = decimal(fill ? 1 : 0, TD_PRICE_MAX, 1);
+        x->volume = decimal(fill ? 1 : 0, lots, 1);
+        x->commission = decimal(-money, money, 1);
+        x->swap = decimal(-money, money, 1);
+        x->profit = decimal(-money, money, 1);
         if (next_u64() % 2)
             text(x->reason, 1, sizeof x->reason - 1);
         break;
     }
     case TD_GW_ACCOUNT:
-        msg->account.balance = decimal(-any, any, 1);
-        msg->account.equity = decimal(-any, any, 1);
-        msg->account.margin = decimal(-any, any, 1);
+        msg->account.balance = decimal(-money, money, 1);
+        msg->account.equity = decimal(-money, money, 1);
+        msg->account.margin = decimal(-money, money, 1);
         text(msg->account.currency, 1, sizeof msg->account.currency - 1);
         break;
     default: break;
@@ -263,7 +266,7 @@ static void random_reply(td_gw_reply_t *reply, unsigned *digits)
         text(intent->intent_id, 1, TD_ID_MAX);
         symbol(reply->symbol);
         intent->side = (td_side_t)range(TD_SIDE_BUY, TD_SIDE_SELL);
-        intent->volume = decimal(0, INT64_C(1) << 50, 1);
+        intent->volume = decimal(0, E8(1000000), 1);
         /* stops are written with the symbol's digits: a whole number of its points */
         intent->stop_loss = next_u64() % 2 ? decimal(0, TD_PRICE_MAX, td_fx_point(*digits)) : 0;
         intent->take_profit = next_u64() % 2 ? decimal(0, TD_PRICE_MAX, td_fx_point(*digits)) : 0;
@@ -335,7 +338,7 @@ static void test_bad_replies(void **unused)
         {"ERR\t7", "text: expected one field"},
         {"BYE", "text: expected one field"},
         {"ORDER\tintent=a\tsymbol=EURUSD\tside=up\tvolume=1\tsl=0\ttp=0", "side: expected buy or sell, found 'up'"},
-        {"ORDER\tintent=a\tsymbol=EURUSD\tside=buy\tvolume=-1\tsl=0\ttp=0", "volume: expected a number >= 0"},
+        {"ORDER\tintent=a\tsymbol=EURUSD\tside=buy\tvolume=-1\tsl=0\ttp=0", "volume: expected lots from 0 to 1000000"},
         {"ORDER\tintent=a\tsymbol=EURUSD\tside=buy\tvolume=1\tsl=0", "tp: expected in ORDER"},
         {"ORDER\tintent=a\tintent=b", "intent: expected once, found twice"},
     };

@@ -1,8 +1,10 @@
 /* test_server.c - the pure helpers of gateway/server.c: the line splitter (lines across reads,
- * oversized lines reported once and skipped, stopping), the dedup and gap rules, the account sequence
- * record, the token check and the listen address; the loop's hook run by its wake-up fd; and, over
- * a real connection, that every ACK follows the tape commit and the hook run of what it acknowledges
- * while the tape writer commits bursts behind the reading. */
+ * oversized lines reported once and skipped, stopping), the dedup and gap rules, the account
+ * sequence record, the token check, the login throttle's table, the log's rate limit and the
+ * listen address; the loop's hook run by its wake-up fd; and, over a real connection, that every
+ * ACK follows the tape commit and the hook run of what it acknowledges while the tape writer
+ * commits bursts behind the reading, that a gap is refused, and that a reset is refused on a
+ * journal. */
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -173,6 +175,74 @@ static void test_token(void **unused)
     assert_false(td_gw_token_equal("s3cret ", "s3cret"));
 }
 
+/* The login throttle: max_failures within the window block an address for the cool-down, failures
+ * spread wider than the window do not, a success forgets them, and the fixed table keeps a blocked
+ * address blocked however many other addresses fail. */
+static void test_throttle(void **unused)
+{
+    (void)unused;
+    td_gw_throttle_t throttle;
+    td_gw_throttle_init(&throttle, 3, 10., 60.);
+    const uint32_t a = 0x0100007f, b = 0x0200007f;
+    assert_false(td_gw_throttle_fail(&throttle, a, 100.));
+    assert_false(td_gw_throttle_fail(&throttle, a, 101.));
+    assert_true(td_gw_throttle_blocked(&throttle, a, 101.) == 0.);
+    assert_true(td_gw_throttle_fail(&throttle, a, 102.)); /* the third within 10 s */
+    assert_true(td_gw_throttle_blocked(&throttle, a, 102.) == 60.);
+    assert_true(td_gw_throttle_blocked(&throttle, b, 102.) == 0.); /* per address */
+    /* failures while blocked neither count nor extend the block */
+    assert_false(td_gw_throttle_fail(&throttle, a, 150.));
+    assert_true(td_gw_throttle_blocked(&throttle, a, 161.) == 1.);
+    assert_true(td_gw_throttle_blocked(&throttle, a, 162.) == 0.);
+
+    /* three failures further apart than the window: no block */
+    assert_false(td_gw_throttle_fail(&throttle, b, 200.));
+    assert_false(td_gw_throttle_fail(&throttle, b, 205.));
+    assert_false(td_gw_throttle_fail(&throttle, b, 211.)); /* a new window began at 211 */
+    assert_false(td_gw_throttle_fail(&throttle, b, 212.));
+    assert_true(td_gw_throttle_fail(&throttle, b, 213.));
+    /* a success forgets the failures */
+    td_gw_throttle_forget(&throttle, b);
+    assert_true(td_gw_throttle_blocked(&throttle, b, 214.) == 0.);
+
+    /* 100000 other addresses failing once each: the table stays its size and a keeps its block */
+    assert_false(td_gw_throttle_fail(&throttle, a, 300.));
+    assert_false(td_gw_throttle_fail(&throttle, a, 300.));
+    assert_true(td_gw_throttle_fail(&throttle, a, 300.));
+    for (uint32_t i = 0; i < 100000; i++)
+        assert_false(td_gw_throttle_fail(&throttle, 0x0a000000 + i, 301. + i * 1e-4));
+    assert_true(td_gw_throttle_blocked(&throttle, a, 320.) > 0.);
+    size_t blocked = 0;
+    for (size_t i = 0; i < TD_GW_THROTTLE_SLOTS; i++)
+        blocked += throttle.slots[i].blocked_until > 320.;
+    assert_int_equal(blocked, 1);
+    assert_true(td_gw_throttle_blocked(&throttle, a, 360.) == 0.);
+}
+
+/* The log's rate limit: one line per interval, the next one written carries the count of those
+ * held back in between, and nothing is counted twice. */
+static void test_rate(void **unused)
+{
+    (void)unused;
+    td_gw_rate_t rate = {0};
+    uint64_t suppressed = 99;
+    assert_true(td_gw_rate_pass(&rate, 10., 1., &suppressed));
+    assert_int_equal(suppressed, 0);
+    uint64_t passed = 1, held = 0;
+    for (int i = 1; i <= 10000; i++) { /* 10000 lines over 2.5 s */
+        if (td_gw_rate_pass(&rate, 10. + i * 2.5e-4, 1., &suppressed)) {
+            passed++;
+            held += suppressed;
+        }
+    }
+    assert_int_equal(passed, 3); /* at 10, 11 and 12 */
+    assert_true(td_gw_rate_pass(&rate, 20., 1., &suppressed));
+    held += suppressed;
+    assert_int_equal(passed + 1 + held, 10001 + 1);
+    assert_false(td_gw_rate_pass(&rate, 20.5, 1., &suppressed));
+    assert_int_equal(rate.suppressed, 1);
+}
+
 static void test_address(void **unused)
 {
     (void)unused;
@@ -206,6 +276,7 @@ static td_gw_server_opts_t hook_server_opts(td_err_t (*hook)(void *, double, cha
     return (td_gw_server_opts_t){.listen = "127.0.0.1:0",
                                  .token = "t",
                                  .max_connections = 1,
+                                 .max_unauthenticated = 1,
                                  .max_line = 256,
                                  .auth_timeout_ms = 5000,
                                  .idle_timeout_ms = 30000,
@@ -544,6 +615,8 @@ int main(void)
         cmocka_unit_test(test_seq_rule),
         cmocka_unit_test(test_acked_record),
         cmocka_unit_test(test_token),
+        cmocka_unit_test(test_throttle),
+        cmocka_unit_test(test_rate),
         cmocka_unit_test(test_address),
         cmocka_unit_test(test_hook_wakeup_fd),
         cmocka_unit_test(test_stop_before_run),
