@@ -15,7 +15,9 @@
  * formatted by gateway/protocol.h (an invalid one is a valid line with one value replaced) and
  * every reply parsed by td_gw_parse_reply. After each chunk the driver reads until every line of
  * it is answered (ERR with its number, or an ACK at or above it) or 3 s pass; every read has a
- * timeout and a run ends within a few seconds.
+ * timeout and a run ends within a few seconds. ACK is cumulative, so an ACK may cover a line before
+ * the gateway read it when it took a jump above it; an ERR for the line overrides it (the
+ * driver reads on until the gateway is quiet).
  *
  * The ledger has one line per line sent (and one per ORDER received), space-separated key=value:
  *   line seed= round= account= seq= class= verb= symbol= kind= time= status= [err=...]
@@ -89,6 +91,7 @@ typedef struct account {
     line_t *sent; /* acknowledged, for resends */
     int n_sent;
     uint64_t deal;
+    uint64_t max_ack; /* the highest ACK received */
 } account_t;
 
 typedef struct prop {
@@ -163,6 +166,8 @@ static void on_reply(prop_t *prop, account_t *acc, const td_gw_reply_t *reply)
 {
     switch (reply->verb) {
     case TD_GW_ACK:
+        if (reply->seq > acc->max_ack)
+            acc->max_ack = reply->seq;
         for (int i = 0; i < acc->n_pending; i++) {
             line_t *ln = &acc->pending[i];
             if (!ln->status && ln->seq != 0 && ln->seq <= reply->seq)
@@ -174,7 +179,10 @@ static void on_reply(prop_t *prop, account_t *acc, const td_gw_reply_t *reply)
             line_t *ln = &acc->pending[i];
             /* ERR 0: a line the gateway could not number, the oldest such one */
             bool numberless = reply->seq == 0 && ln->seq == 0;
-            if (!ln->status && (ln->seq == reply->seq || numberless)) {
+            /* an ERR overrides an ACK that covered the number before the line was read (a
+             * number behind a jump; ACK is cumulative) */
+            bool tentative = ln->status && strcmp(ln->status, "acked") == 0 && ln->seq == reply->seq && !numberless;
+            if ((!ln->status && (ln->seq == reply->seq || numberless)) || tentative) {
                 ln->status = "refused";
                 size_t n = strnlen(reply->text, sizeof ln->err - 1);
                 memcpy(ln->err, reply->text, n);
@@ -269,7 +277,15 @@ static void settle(prop_t *prop, account_t *acc)
             break;
         pump(prop, (int)left, NULL, NULL);
     }
-    pump(prop, 20, NULL, NULL); /* an ERR 0 or an ORDER right behind */
+    /* an ACK above every number of the chunk (the gateway took a jump) may be an earlier burst's
+     * that came ahead of this chunk's ERRs: read on until the gateway is quiet */
+    uint64_t top = 0;
+    for (int i = 0; i < acc->n_pending; i++)
+        if (acc->pending[i].seq > top)
+            top = acc->pending[i].seq;
+    int quiet_ms = acc->max_ack > top ? 30 : 5;
+    while (acc->fd >= 0 && pump(prop, quiet_ms, NULL, NULL))
+        ;
     for (int i = 0; i < acc->n_pending; i++) {
         line_t *ln = &acc->pending[i];
         if (!ln->status)
