@@ -22,6 +22,8 @@
 /* The largest price tapedeck takes from outside (importers, the gateway): 10,000,000 units. Far
  * above any quote it trades, and it keeps sums of prices over a bar or a day inside int64. */
 #define TD_PRICE_MAX (INT64_C(10000000) * TD_FX_SCALE)
+/* The largest order or fill, lots: the protocol's bound, and a spec's volume_max at most. */
+#define TD_LOTS_MAX (INT64_C(1000000) * TD_FX_SCALE)
 
 typedef int64_t td_price_t;
 typedef int64_t td_volume_t;

@@ -251,7 +251,7 @@ static const decimal_range_t *decimal_range(key_type_t type)
 {
     static const decimal_range_t price = {0, TD_PRICE_MAX, true, "a price above 0 and at most 10000000"},
                                  price0 = {0, TD_PRICE_MAX, false, "a price from 0 to 10000000"},
-                                 lots = {0, E8(1000000), false, "lots from 0 to 1000000"},
+                                 lots = {0, TD_LOTS_MAX, false, "lots from 0 to 1000000"},
                                  money = {-E8(10000000000), E8(10000000000), false,
                                           "an amount from -10000000000 to 10000000000"},
                                  contract = {0, E8(100000000), true, "a contract size above 0 and at most 100000000"},

@@ -295,6 +295,32 @@ static td_err_t apply_params(td_pipeline_t *pipeline, const td_params_changed_t 
     return rc;
 }
 
+/* Removes from out[from..] the OrderIntents over the symbol's volume_max (at most TD_LOTS_MAX, the
+ * protocol's bound): an order no broker takes, such as the reversal of a position near the
+ * maximum. Each is refused and counted in inputs_refused, never sent; its Signal stays as the
+ * record of what the strategy wanted. Deterministic: replay refuses the same intents. */
+static void drop_oversized(td_pipeline_t *pipeline, uint64_t offset, td_outbuf_t *out, size_t from)
+{
+    td_volume_t max = pipeline->spec.volume_max > 0 && pipeline->spec.volume_max < TD_LOTS_MAX
+                          ? pipeline->spec.volume_max
+                          : TD_LOTS_MAX;
+    size_t kept = from;
+    for (size_t j = from; j < out->len; j++) {
+        const td_event_t *o = &out->ev[j];
+        if (o->kind == TD_EV_ORDER_INTENT && o->u.intent.volume > max) {
+            pipeline->inputs_refused++;
+            snprintf(pipeline->last_error, sizeof pipeline->last_error,
+                     "offset %llu: an order of %lld (1e-8 lots) is over the symbol's volume_max %lld: not sent",
+                     (unsigned long long)offset, (long long)o->u.intent.volume, (long long)max);
+            continue;
+        }
+        if (kept != j)
+            out->ev[kept] = *o;
+        kept++;
+    }
+    out->len = kept;
+}
+
 /* Closed bars go to the strategy; intents get ids and, in paper mode, join the fill queue. */
 static td_err_t run_bars(td_pipeline_t *pipeline, const td_event_t *ev, td_outbuf_t *out)
 {
@@ -313,6 +339,8 @@ static td_err_t run_bars(td_pipeline_t *pipeline, const td_event_t *ev, td_outbu
         td_bar_t bar = out->ev[i].u.bar; /* copy: on_bar may grow (move) out */
         size_t before = out->len;
         rc = td_strategy_on_bar(pipeline->strategy, &ctx, &bar, out);
+        if (rc == TD_OK)
+            drop_oversized(pipeline, ev->offset, out, before);
         for (size_t j = before; rc == TD_OK && j < out->len; j++) {
             td_event_t *o = &out->ev[j];
             if (o->kind != TD_EV_ORDER_INTENT)

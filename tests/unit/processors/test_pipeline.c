@@ -792,8 +792,10 @@ static void run_with_overflowing_reports(stream_t *stream, td_pipeline_t *pipeli
         td_outbuf_clear(&out);
         assert_int_equal(td_pipeline_roll(pipeline, &stream->ev[i], &out, &started), TD_OK);
         assert_int_equal(td_pipeline_step(pipeline, &stream->ev[i], &out), TD_OK);
-        if (i == 11)
+        if (i == 11) {
             assert_int_equal(out.len, 0); /* the refused report changed no position */
+            assert_non_null(strstr(pipeline->last_error, "offset 11: execution report refused (TD_ERR_OVERFLOW)"));
+        }
         for (size_t k = 0; k < out.len; k++)
             assert_int_equal(td_codec_encode(&out.ev[k], TD_CODEC_FOR_DIGEST, outputs), TD_OK);
     }
@@ -832,7 +834,6 @@ static void test_overflowing_exec_reports_are_refused_not_fatal(void **unused)
     run_with_overflowing_reports(&stream, &first, &a);
     assert_int_equal(first.rc, TD_OK);
     assert_int_equal(first.exec_rejected, 1);
-    assert_non_null(strstr(first.last_error, "offset 11: execution report refused (TD_ERR_OVERFLOW)"));
     assert_int_equal(td_positions_volume(&first.positions), INT64_MAX / 4); /* the opening one stands */
     assert_true(first.day_inputs == stream.len);
 
@@ -878,6 +879,41 @@ static void test_fill_model_overflow_refuses_the_tick_not_the_symbol(void **unus
     stream_fini(&stream);
 }
 
+/* An order over the symbol's volume_max (here 0.5 lots against the strategy's 1 lot) is refused
+ * and counted, never an output: no broker takes it (the property test of the live path found
+ * reversals of a position near the maximum sent over the protocol's bound). Signals stay. */
+static void test_order_over_volume_max_is_refused(void **unused)
+{
+    (void)unused;
+    stream_t stream;
+    gen(&stream, &(gen_opts_t){.seed = 5, .days = 2, .marks = 1u});
+    assert_int_equal(stream.ev[0].kind, TD_EV_SYMBOL_SPEC);
+    stream.ev[0].u.spec.volume_max = LOT / 2;
+    td_pipeline_t pipeline;
+    assert_int_equal(td_pipeline_init(&pipeline, SYM, &paper_config), TD_OK);
+    td_outbuf_t out;
+    td_outbuf_init(&out);
+    bool started;
+    size_t signals = 0;
+    for (size_t i = 0; i < stream.len; i++) {
+        td_outbuf_clear(&out);
+        assert_int_equal(td_pipeline_roll(&pipeline, &stream.ev[i], &out, &started), TD_OK);
+        assert_int_equal(td_pipeline_step(&pipeline, &stream.ev[i], &out), TD_OK);
+        for (size_t k = 0; k < out.len; k++) {
+            assert_int_not_equal(out.ev[k].kind, TD_EV_ORDER_INTENT);
+            assert_int_equal(out.ev[k].index, k); /* the envelope's indexes have no hole */
+            signals += out.ev[k].kind == TD_EV_SIGNAL;
+        }
+    }
+    assert_true(signals > 0);
+    assert_true(pipeline.inputs_refused >= signals / 2);
+    assert_non_null(strstr(pipeline.last_error, "is over the symbol's volume_max 50000000: not sent"));
+    assert_int_equal(td_positions_volume(&pipeline.positions), 0);
+    td_outbuf_fini(&out);
+    td_pipeline_fini(&pipeline);
+    stream_fini(&stream);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -893,6 +929,7 @@ int main(void)
         cmocka_unit_test(test_malformed_exec_report_is_counted_not_fatal),
         cmocka_unit_test(test_overflowing_exec_reports_are_refused_not_fatal),
         cmocka_unit_test(test_fill_model_overflow_refuses_the_tick_not_the_symbol),
+        cmocka_unit_test(test_order_over_volume_max_is_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
