@@ -79,6 +79,7 @@ kafka:
 gateway:
   listen: 127.0.0.1:0
   token: bench
+  account: "1" # the feed's --account: orders go only to the account that trades the symbol
 bars:
   timeframe: M1
 broker:

@@ -39,6 +39,7 @@ broker:
 gateway:
   listen: 127.0.0.1:0
   token: bench
+  account: "1" # the feed's --account: orders go only to the account that trades the symbol
 router:
   max_age_ms: 600000
 YAML
