@@ -23,6 +23,7 @@
 
 #include <cmocka.h>
 
+#include "tests/unit/read_line.h"
 #include "tests/unit/scratch_tape.h"
 
 #include "core/config.h"
@@ -226,24 +227,6 @@ static void *serve(void *arg)
     return NULL;
 }
 
-/* Reads one line (without its LF) into buf; false at the end of the stream. */
-static bool read_line(int fd, char *buf, size_t size)
-{
-    size_t n = 0;
-    for (;;) {
-        char c;
-        ssize_t got = read(fd, &c, 1);
-        if (got <= 0)
-            return false;
-        if (c == '\n')
-            break;
-        if (n + 1 < size)
-            buf[n++] = c;
-    }
-    buf[n] = 0;
-    return true;
-}
-
 /* Connects as account and reads up to its WELCOME; the ORDER lines before it (the orders that
  * waited for this session) are joined into orders as "SYMBOL;". */
 static int open_session(const struct sockaddr_in *sa, const char *account, char *orders, size_t size)
@@ -258,7 +241,7 @@ static int open_session(const struct sockaddr_in *sa, const char *account, char 
     assert_int_equal(send(fd, line, (size_t)n, MSG_NOSIGNAL), n);
     orders[0] = 0;
     for (;;) {
-        assert_true(read_line(fd, line, sizeof line));
+        assert_true(test_read_line(fd, line, sizeof line));
         if (strncmp(line, "WELCOME", 7) == 0)
             return fd;
         assert_int_equal(strncmp(line, "ORDER\t", 6), 0);
@@ -274,7 +257,7 @@ static void close_session(int fd)
 {
     char line[512];
     shutdown(fd, SHUT_WR);
-    while (read_line(fd, line, sizeof line))
+    while (test_read_line(fd, line, sizeof line))
         ;
     close(fd);
 }
@@ -380,7 +363,7 @@ static void test_orders_go_to_their_symbols_account(void **state)
     char line[512];
     int n = snprintf(line, sizeof line, "TICK\t2\tsymbol=EURUSD\ttime=%lld\tbid=1.1\task=1.1\n", T0 + 1000);
     assert_int_equal(send(b, line, (size_t)n, MSG_NOSIGNAL), n);
-    assert_true(read_line(b, line, sizeof line));
+    assert_true(test_read_line(b, line, sizeof line));
     assert_string_equal(line, "ERR\t2\tsymbol: EURUSD is traded by account A, not by this session's account B");
     close_session(b);
 
@@ -411,7 +394,7 @@ static void test_no_account_no_order(void **state)
     assert_string_equal(orders, "");
     int n = snprintf(line, sizeof line, "TICK\t2\tsymbol=EURUSD\ttime=%lld\tbid=1.1\task=1.1\n", T0 + 1000);
     assert_int_equal(send(a, line, (size_t)n, MSG_NOSIGNAL), n);
-    assert_true(read_line(a, line, sizeof line));
+    assert_true(test_read_line(a, line, sizeof line));
     assert_string_equal(line, "ACK\t2"); /* no ORDER ahead of the ACK either */
     close_session(a);
     routed_stop(&r);

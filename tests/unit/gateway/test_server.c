@@ -25,6 +25,7 @@
 
 #include <cmocka.h>
 
+#include "tests/unit/read_line.h"
 #include "tests/unit/scratch_tape.h"
 
 #include "core/timeutil.h"
@@ -356,24 +357,6 @@ static void *serve(void *arg)
     return NULL;
 }
 
-/* Reads one line (without its LF) into buf; false at the end of the stream. */
-static bool read_line(int fd, char *buf, size_t size)
-{
-    size_t n = 0;
-    for (;;) {
-        char c;
-        ssize_t r = read(fd, &c, 1);
-        if (r <= 0)
-            return false;
-        if (c == '\n')
-            break;
-        if (n + 1 < size)
-            buf[n++] = c;
-    }
-    buf[n] = 0;
-    return true;
-}
-
 /* td_gw_server_stop asked for before the loop runs is not lost: run returns TD_OK at once, as on SIGTERM. */
 static void test_stop_before_run(void **unused)
 {
@@ -472,12 +455,12 @@ static void test_ack_after_commit_and_hook(void **unused)
     }
     td_buf_fini(&out);
 
-    assert_true(read_line(fd, line, sizeof line));
+    assert_true(test_read_line(fd, line, sizeof line));
     assert_non_null(strstr(line, "WELCOME"));
     uint64_t last = 0;
     int acks = 0;
     while (last < TICKS + 1) {
-        assert_true(read_line(fd, line, sizeof line));
+        assert_true(test_read_line(fd, line, sizeof line));
         unsigned long long acked = 0;
         assert_int_equal(sscanf(line, "ACK\t%llu", &acked), 1);
         assert_true(acked > last);
@@ -512,12 +495,12 @@ static void test_gap_refused(void **unused)
                         "TICK\t3\tsymbol=EURUSD\ttime=1704186002000\tbid=1.1\task=1.2\n";
     assert_int_equal(send(fd, lines, strlen(lines), MSG_NOSIGNAL), (ssize_t)strlen(lines));
     char line[256];
-    assert_true(read_line(fd, line, sizeof line));
+    assert_true(test_read_line(fd, line, sizeof line));
     assert_string_equal(line, "WELCOME\tversion=1\tacked=1"); /* the account's first HELLO took 1 */
     bool refused = false;
     unsigned long long acked = 0;
     while (acked < 3) {
-        assert_true(read_line(fd, line, sizeof line));
+        assert_true(test_read_line(fd, line, sizeof line));
         if (strncmp(line, "ERR", 3) == 0) {
             assert_string_equal(line, "ERR\t1000\tseq: expected 3, found 1000");
             refused = true;
@@ -579,9 +562,9 @@ static void test_reset_refused_with_journal(void **unused)
     const char *hello = "HELLO\t1\tversion=1\taccount=7\tterminal=test\ttoken=t\treset=1\n";
     assert_int_equal(send(fd, hello, strlen(hello), MSG_NOSIGNAL), (ssize_t)strlen(hello));
     char line[256];
-    assert_true(read_line(fd, line, sizeof line));
+    assert_true(test_read_line(fd, line, sizeof line));
     assert_non_null(strstr(line, "ERR\t1\treset: expected a gateway on the local tape"));
-    assert_true(read_line(fd, line, sizeof line));
+    assert_true(test_read_line(fd, line, sizeof line));
     assert_string_equal(line, "BYE\tsequence reset refused");
     close(fd);
 
@@ -589,7 +572,7 @@ static void test_reset_refused_with_journal(void **unused)
     hello = "HELLO\t1\tversion=1\taccount=7\tterminal=test\ttoken=t\n";
     for (int i = 0; i < 100; i++) {
         assert_int_equal(send(fd, hello, strlen(hello), MSG_NOSIGNAL), (ssize_t)strlen(hello));
-        assert_true(read_line(fd, line, sizeof line));
+        assert_true(test_read_line(fd, line, sizeof line));
         if (strncmp(line, "BYE\ttoo many connections", 25) != 0)
             break;
         close(fd);
