@@ -547,3 +547,53 @@ td_err_t td_bt_run_end(const td_bt_outputs_t *outputs, const td_grid_t *grid, bo
     td_buf_fini(&tail);
     return rc;
 }
+
+/* ---- the run's files ---- */
+
+static FILE *open_out(const char *path, const char **failed)
+{
+    if (!path)
+        return NULL;
+    FILE *f = fopen(path, "w");
+    if (!f && !*failed)
+        *failed = path;
+    return f;
+}
+
+td_err_t td_bt_outputs_open(const td_bt_output_paths_t *paths, td_bt_outputs_t *outputs, char *errbuf, size_t errlen)
+{
+    const char *failed = NULL;
+    memset(outputs, 0, sizeof *outputs);
+    outputs->summary = stderr;
+    if (paths->results) {
+        outputs->csv = open_out(paths->results, &failed);
+        outputs->summary = paths->json ? stderr : stdout;
+    } else if (!paths->json) {
+        outputs->csv = stdout;
+    }
+    outputs->json = paths->json ? stdout : NULL;
+    outputs->trades = open_out(paths->trades, &failed);
+    outputs->equity = open_out(paths->equity, &failed);
+    outputs->summary_csv = open_out(paths->summary_csv, &failed);
+    outputs->wf = open_out(paths->wf, &failed);
+    outputs->wf_trades = open_out(paths->wf_trades, &failed);
+    outputs->wf_equity = open_out(paths->wf_equity, &failed);
+    return failed ? td_err_set(errbuf, errlen, TD_ERR_IO, "cannot create %s", failed) : TD_OK;
+}
+
+td_err_t td_bt_outputs_close(td_bt_outputs_t *outputs, td_err_t rc, char *errbuf, size_t errlen)
+{
+    FILE *all[] = {outputs->csv != stdout ? outputs->csv : NULL,
+                   outputs->trades,
+                   outputs->equity,
+                   outputs->summary_csv,
+                   outputs->wf,
+                   outputs->wf_trades,
+                   outputs->wf_equity};
+    for (size_t k = 0; k < sizeof all / sizeof all[0]; k++)
+        if (all[k] && fclose(all[k]) != 0 && rc == TD_OK)
+            rc = td_err_set(errbuf, errlen, TD_ERR_IO, "cannot write an output file");
+    if (rc == TD_OK && fflush(stdout) != 0)
+        rc = td_err_set(errbuf, errlen, TD_ERR_IO, "cannot write to stdout");
+    return rc;
+}

@@ -91,6 +91,22 @@ typedef struct td_bt_outputs {
     void *progress_opaque;
 } td_bt_outputs_t;
 
+/* Where a run's files go (NULL: not written) and whether the results are a JSON document. */
+typedef struct td_bt_output_paths {
+    const char *results; /* NULL: the results CSV to stdout, unless json */
+    const char *trades, *equity, *summary_csv, *wf, *wf_trades, *wf_equity;
+    bool json; /* the results as one JSON document on stdout */
+} td_bt_output_paths_t;
+
+/* Creates the files of paths into outputs (the summary text to stdout when the results go to a
+ * file, else to stderr). TD_ERR_IO naming the first file that cannot be created; outputs then
+ * holds the ones that were, for td_bt_outputs_close. */
+td_err_t td_bt_outputs_open(const td_bt_output_paths_t *paths, td_bt_outputs_t *outputs, char *errbuf,
+                            size_t errlen) TD_WUR;
+/* Closes the files of outputs and flushes stdout; a failed close or flush is TD_ERR_IO in errbuf,
+ * unless rc is already a failure, which is returned as it is. */
+td_err_t td_bt_outputs_close(td_bt_outputs_t *outputs, td_err_t rc, char *errbuf, size_t errlen) TD_WUR;
+
 /* The jobs of a grid file read from path (backtest/gridfile.h), one per symbol in its order; they
  * point into gf. TD_ERR_INVALID for a timeframe or format that is not a bar one, the message
  * naming the file, line and field. */

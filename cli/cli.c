@@ -1,6 +1,7 @@
 /* cli.c - shared helpers of the tapedeck commands. */
 #include "cli/cli.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -89,4 +90,15 @@ td_err_t td_cli_list_symbols(td_tape_t *tape, td_stream_kind_t kind, const char 
         return td_symbol_list_add(symbols, only, errbuf, errlen);
     }
     return td_tape_symbol_list(tape, kind, symbols, errbuf, errlen);
+}
+
+bool td_cli_parse_long(const char *s, long lo, long hi, long *out)
+{
+    char *end = NULL;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (!*s || *end || errno || v < lo || v > hi)
+        return false;
+    *out = v;
+    return true;
 }

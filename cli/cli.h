@@ -44,6 +44,10 @@ td_err_t td_cli_parse_date(const char *s, uint32_t *yyyymmdd) TD_WUR;
  * symbol and *path (into arg); false when the argument names no symbol and default_symbol is NULL. */
 bool td_cli_tick_file(const char *arg, const char *default_symbol, char symbol[TD_SYMBOL_MAX + 1], const char **path);
 
+/* A whole decimal number in [lo, hi] (no sign other than '-', no spaces, nothing after it);
+ * false otherwise, *out untouched. */
+bool td_cli_parse_long(const char *s, long lo, long hi, long *out);
+
 /* True when argv holds -h or --help. */
 bool td_cli_wants_help(int argc, char **argv);
 

@@ -121,16 +121,6 @@ static td_err_t parse_money(const char *s, int64_t *out)
     return rc == TD_OK && !rounded && *out >= 0 ? TD_OK : TD_ERR_INVALID;
 }
 
-static bool parse_count(const char *s, long min, long max, long *out)
-{
-    char *end = NULL;
-    long v = strtol(s, &end, 10);
-    if (!*s || *end || v < min || v > max)
-        return false;
-    *out = v;
-    return true;
-}
-
 /* The progress bar on a terminal: at most five redraws a second, and the last one; each symbol's
  * bar starts with its first set. */
 typedef struct progress {
@@ -187,7 +177,7 @@ static int parse_number(td_cli_t *cli, int c, bt_args_t *a)
     for (size_t k = 0; k < sizeof numbers / sizeof numbers[0]; k++) {
         if (numbers[k].c != c)
             continue;
-        if (!parse_count(optarg, numbers[k].min, numbers[k].max, numbers[k].dst) || (c == 'P' && pbo_blocks % 2))
+        if (!td_cli_parse_long(optarg, numbers[k].min, numbers[k].max, numbers[k].dst) || (c == 'P' && pbo_blocks % 2))
             return td_cli_usage(cli, "%s%ld..%ld, found '%s'", numbers[k].usage, numbers[k].min, numbers[k].max,
                                 optarg);
         if (c == 'P')
@@ -377,57 +367,6 @@ static int check_run(td_cli_t *cli, bt_args_t *a, const td_bt_job_t *jobs, size_
     return GO_ON;
 }
 
-static FILE *open_out(const char *path, const char **failed)
-{
-    if (!path)
-        return NULL;
-    FILE *f = fopen(path, "w");
-    if (!f && !*failed)
-        *failed = path;
-    return f;
-}
-
-/* Creates the output files; the results go to stdout without --out and --json, the summary to
- * stdout when the results go to a file. */
-static td_err_t open_outputs(const bt_args_t *a, td_bt_outputs_t *outputs, char *err, size_t errlen)
-{
-    const char *failed = NULL;
-    memset(outputs, 0, sizeof *outputs);
-    outputs->summary = stderr;
-    if (a->out) {
-        outputs->csv = open_out(a->out, &failed);
-        outputs->summary = a->json ? stderr : stdout;
-    } else if (!a->json) {
-        outputs->csv = stdout;
-    }
-    outputs->json = a->json ? stdout : NULL;
-    outputs->trades = open_out(a->trades, &failed);
-    outputs->equity = open_out(a->equity, &failed);
-    outputs->summary_csv = open_out(a->summary, &failed);
-    outputs->wf = open_out(a->wf, &failed);
-    outputs->wf_trades = open_out(a->wf_trades, &failed);
-    outputs->wf_equity = open_out(a->wf_equity, &failed);
-    return failed ? td_err_set(err, errlen, TD_ERR_IO, "cannot create %s", failed) : TD_OK;
-}
-
-/* Closes the files; a failed flush is a failed write. Keeps rc when it is already a failure. */
-static td_err_t close_outputs(td_bt_outputs_t *outputs, td_err_t rc, char *err, size_t errlen)
-{
-    FILE *all[] = {outputs->csv != stdout ? outputs->csv : NULL,
-                   outputs->trades,
-                   outputs->equity,
-                   outputs->summary_csv,
-                   outputs->wf,
-                   outputs->wf_trades,
-                   outputs->wf_equity};
-    for (size_t k = 0; k < sizeof all / sizeof all[0]; k++)
-        if (all[k] && fclose(all[k]) != 0 && rc == TD_OK)
-            rc = td_err_set(err, errlen, TD_ERR_IO, "cannot write an output file");
-    if (rc == TD_OK && fflush(stdout) != 0)
-        rc = td_err_set(err, errlen, TD_ERR_IO, "cannot write to stdout");
-    return rc;
-}
-
 int td_cmd_backtest(td_cli_t *cli, int argc, char **argv)
 {
     bt_args_t a;
@@ -452,7 +391,8 @@ int td_cmd_backtest(td_cli_t *cli, int argc, char **argv)
 
     char err[1024] = "";
     td_bt_outputs_t outputs;
-    td_err_t rc = open_outputs(&a, &outputs, err, sizeof err);
+    td_bt_output_paths_t paths = {a.out, a.trades, a.equity, a.summary, a.wf, a.wf_trades, a.wf_equity, a.json};
+    td_err_t rc = td_bt_outputs_open(&paths, &outputs, err, sizeof err);
     progress_t progress = {{0, 0}};
     if (!a.json && outputs.csv != stdout && isatty(STDERR_FILENO)) {
         outputs.progress = show_progress;
@@ -466,7 +406,7 @@ int td_cmd_backtest(td_cli_t *cli, int argc, char **argv)
                               sizeof err);
     if (rc == TD_OK)
         rc = td_bt_run_end(&outputs, grid, multi, jobs, done, n_jobs, err, sizeof err);
-    rc = close_outputs(&outputs, rc, err, sizeof err);
+    rc = td_bt_outputs_close(&outputs, rc, err, sizeof err);
     code = rc == TD_OK ? TD_EXIT_OK : td_cli_fail(cli, rc, "%s", err[0] ? err : "failed");
     td_grid_destroy(grid);
     free(gf);

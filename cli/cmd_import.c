@@ -75,17 +75,6 @@ static int import_one(td_cli_t *cli, td_tape_t *tape, const char *path, const td
     return TD_EXIT_OK;
 }
 
-/* A whole decimal number in [lo, hi]. */
-static td_err_t parse_int(const char *s, long lo, long hi, long *out)
-{
-    char *end = NULL;
-    long v = strtol(s, &end, 10);
-    if (!*s || *end || v < lo || v > hi)
-        return TD_ERR_INVALID;
-    *out = v;
-    return TD_OK;
-}
-
 int td_cmd_import(td_cli_t *cli, int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -111,12 +100,12 @@ int td_cmd_import(td_cli_t *cli, int argc, char **argv)
         case 'f': format = optarg; break;
         case 's': opts.symbol = optarg; break;
         case 'z':
-            if (parse_int(optarg, -1439, 1439, &value) != TD_OK)
+            if (!td_cli_parse_long(optarg, -1439, 1439, &value))
                 return td_cli_usage(cli, "--tz-offset expects minutes in -1439..1439, found '%s'", optarg);
             opts.tz_offset_minutes = (int)value;
             break;
         case 'd':
-            if (parse_int(optarg, 1, 8, &value) != TD_OK)
+            if (!td_cli_parse_long(optarg, 1, 8, &value))
                 return td_cli_usage(cli, "--digits expects 1..8, found '%s'", optarg);
             digits = (int)value;
             break;
