@@ -153,12 +153,12 @@ void td_service__say_gateway(td_service_t *service, const td_gw_server_t *server
     td_gw_stats_t st;
     td_gw_server_stats(server, &st);
     td_service__say(service,
-                    "tapedeck run: gateway stopped: %" PRIu64 " connection(s), %" PRIu64 " refused, %" PRIu64
-                    " auth failure(s), %" PRIu64 " line(s), %" PRIu64 " event(s) %s, %" PRIu64
-                    " duplicate(s) dropped, %" PRIu64 " error(s) (%" PRIu64 " ahead of the clock), %" PRIu64
-                    " commit(s)\n",
-                    st.connections, st.refused, st.auth_failures, st.lines, st.events, events, st.duplicates, st.errors,
-                    st.ahead, st.commits);
+                    "tapedeck run: gateway stopped: %" PRIu64 " connection(s), %" PRIu64 " refused (%" PRIu64
+                    " throttled), %" PRIu64 " auth failure(s), %" PRIu64 " line(s), %" PRIu64 " event(s) %s, %" PRIu64
+                    " duplicate(s) dropped, %" PRIu64 " error(s) (%" PRIu64 " ahead of the clock, %" PRIu64
+                    " sequence gap(s), %" PRIu64 " of another account's symbol), %" PRIu64 " commit(s)\n",
+                    st.connections, st.refused, st.throttled, st.auth_failures, st.lines, st.events, events,
+                    st.duplicates, st.errors, st.ahead, st.gaps, st.foreign, st.commits);
 }
 
 void td_service__say_router(td_service_t *service, td_router_t *router)

@@ -139,7 +139,7 @@ wait "$GW"
 rc=$?
 set -e
 [ "$rc" -eq 0 ] || fail "the gateway exited $rc on SIGTERM"
-grep -q "gateway stopped: .* 4 event(s) appended, 1 duplicate(s) dropped, [0-9]* error(s) (2 ahead of the clock)" "$TD_WORK/gw.out" ||
+grep -q "gateway stopped: .* 4 event(s) appended, 1 duplicate(s) dropped, [0-9]* error(s) (2 ahead of the clock, 0 sequence gap(s), 0 of another account's symbol)" "$TD_WORK/gw.out" ||
   fail "summary: $(cat "$TD_WORK/gw.out")"
 td --data-dir "$dir" dump --symbol EURUSD | awk -F, '$3 == "\"kind\":\"tick\"" { print $5 }' > "$TD_WORK/ticks"
 printf '"time_ms":%s\n' 1549238400000 1549238400100 1549238400400 1549238400500 | cmp - "$TD_WORK/ticks" ||

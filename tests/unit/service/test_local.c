@@ -138,7 +138,7 @@ static void test_all_roles_hello_then_stop(void **unused)
     char want[1024];
     snprintf(want, sizeof want, "gateway listening on %s, writing to the local tape in %s", address, data_dir);
     assert_non_null(strstr(text, want));
-    assert_non_null(strstr(text, "gateway stopped: 1 connection(s), 0 refused, 0 auth failure(s)"));
+    assert_non_null(strstr(text, "gateway stopped: 1 connection(s), 0 refused (0 throttled), 0 auth failure(s)"));
     assert_non_null(strstr(text, "tapedeck run: processor: "));
     free(text);
     td_config_destroy(config);
