@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "core/address.h"
 #include "core/timeutil.h"
 #include "feed/session.h"
 #include "feed/synthetic.h"
@@ -191,7 +192,7 @@ static int parse_args(feed_cmd_t *cmd, int argc, char **argv)
         default: return td_cli_usage(cmd->cli, "unknown option (see tapedeck feed --help)");
         }
     }
-    if (!gateway || td_gw_parse_address(gateway, &cmd->config.addr, cmd->err, sizeof cmd->err) != TD_OK)
+    if (!gateway || td_address_parse(gateway, &cmd->config.addr, cmd->err, sizeof cmd->err) != TD_OK)
         return td_cli_usage(cmd->cli, "--gateway expects HOST:PORT%s%s", gateway ? ": " : "", gateway ? cmd->err : "");
     if (!cmd->config.token || !*cmd->config.token)
         return td_cli_usage(cmd->cli, "--token expects the gateway's token");

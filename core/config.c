@@ -6,11 +6,11 @@
  */
 #include "core/config.h"
 
-#include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
 #include <yaml.h>
 
+#include "core/address.h"
 #include "core/fixed.h"
 #include "core/names.h"
 
@@ -243,26 +243,6 @@ static bool enum_index(const char *choices, const char *value, int64_t *idx)
     return false;
 }
 
-/* True for "A.B.C.D:PORT" or "localhost:PORT": a dotted IPv4 address (what the gateway binds,
- * gateway/server.h) and a decimal port 0..65535. */
-static bool addr_valid(const char *value)
-{
-    const char *colon = strrchr(value, ':');
-    if (!colon || colon == value || (size_t)(colon - value) >= INET_ADDRSTRLEN)
-        return false;
-    char host[INET_ADDRSTRLEN];
-    memcpy(host, value, (size_t)(colon - value));
-    host[colon - value] = '\0';
-    struct in_addr addr;
-    if (strcmp(host, "localhost") != 0 && inet_pton(AF_INET, host, &addr) != 1)
-        return false;
-    const char *p = colon + 1;
-    size_t n = strlen(p);
-    if (n == 0 || n > 5 || strspn(p, "0123456789") != n)
-        return false;
-    return atol(p) <= 65535;
-}
-
 /* Parses value for key k into *num; TD_ERR_CONFIG with "WHERE: KEY: expected ..." on failure. */
 static td_err_t parse_value(const key_def_t *k, const char *shown_key, const char *value, const char *where,
                             int64_t *num, char *errbuf, size_t errlen)
@@ -328,7 +308,7 @@ static td_err_t parse_value(const key_def_t *k, const char *shown_key, const cha
     }
     case K_ADDR:
         *num = 0;
-        if (!addr_valid(value))
+        if (td_address_parse(value, NULL, NULL, 0) != TD_OK)
             return td_err_set(
                 errbuf, errlen, TD_ERR_CONFIG,
                 "%s: %s: expected an IPv4 address or localhost and a port 0..65535 (HOST:PORT), found '%s'", where,

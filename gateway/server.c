@@ -32,6 +32,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "core/address.h"
 #include "core/digest.h"
 #include "core/timeutil.h"
 #include "gateway/clock.h"
@@ -139,28 +140,6 @@ bool td_gw_token_equal(const char *given, const char *expected)
     td_sha256(given, strlen(given), a);
     td_sha256(expected, strlen(expected), b);
     return CRYPTO_memcmp(a, b, sizeof a) == 0;
-}
-
-td_err_t td_gw_parse_address(const char *text, struct sockaddr_in *addr, char *errbuf, size_t errlen)
-{
-    const char *colon = strrchr(text, ':');
-    char host[64];
-    if (!colon || colon == text || (size_t)(colon - text) >= sizeof host)
-        return td_err_set(errbuf, errlen, TD_ERR_INVALID, "listen: expected HOST:PORT, found '%s'", text);
-    memcpy(host, text, (size_t)(colon - text));
-    host[colon - text] = '\0';
-    char *end = NULL;
-    unsigned long port = strtoul(colon + 1, &end, 10);
-    if (!colon[1] || *end || colon[1] == '-' || colon[1] == '+' || port > 65535)
-        return td_err_set(errbuf, errlen, TD_ERR_INVALID, "listen: expected a port 0..65535, found '%s'", colon + 1);
-    memset(addr, 0, sizeof *addr);
-    addr->sin_family = AF_INET;
-    addr->sin_port = htons((uint16_t)port);
-    if (strcmp(host, "localhost") == 0)
-        strcpy(host, "127.0.0.1");
-    if (inet_pton(AF_INET, host, &addr->sin_addr) != 1)
-        return td_err_set(errbuf, errlen, TD_ERR_INVALID, "listen: expected an IPv4 address, found '%s'", host);
-    return TD_OK;
 }
 
 /* The slot of addr, or -1. */
@@ -1430,7 +1409,7 @@ td_err_t td_gw_server_new(const td_gw_server_opts_t *opts, td_tape_t *tape, td_l
     server->listen_fd = -1;
     td_gw_throttle_init(&server->throttle, opts->auth_max_failures, (double)opts->auth_failure_window_ms / 1000.,
                         (double)opts->auth_cooldown_ms / 1000.);
-    td_err_t rc = td_gw_parse_address(opts->listen, &server->addr, errbuf, errlen);
+    td_err_t rc = td_address_parse(opts->listen, &server->addr, errbuf, errlen);
     if (rc == TD_OK) {
         server->loop = ev_loop_new(EVFLAG_AUTO);
         if (!server->loop)

@@ -286,7 +286,4 @@ typedef struct td_gw_rate {
  * before, and the count starts again. False counts the line as held back. */
 bool td_gw_rate_pass(td_gw_rate_t *rate, double now, double interval_s, uint64_t *suppressed);
 
-/* Parses "HOST:PORT" into addr. TD_ERR_INVALID with detail otherwise. */
-td_err_t td_gw_parse_address(const char *text, struct sockaddr_in *addr, char *errbuf, size_t errlen) TD_WUR;
-
 #endif

@@ -244,26 +244,6 @@ static void test_rate(void **unused)
     assert_int_equal(rate.suppressed, 1);
 }
 
-static void test_address(void **unused)
-{
-    (void)unused;
-    struct sockaddr_in a;
-    char err[256];
-    assert_int_equal(td_gw_parse_address("127.0.0.1:7878", &a, err, sizeof err), TD_OK);
-    assert_int_equal(ntohs(a.sin_port), 7878);
-    assert_int_equal(ntohl(a.sin_addr.s_addr), 0x7f000001);
-    assert_int_equal(td_gw_parse_address("localhost:0", &a, err, sizeof err), TD_OK);
-    assert_int_equal(ntohs(a.sin_port), 0);
-    assert_int_equal(td_gw_parse_address("0.0.0.0:65535", &a, err, sizeof err), TD_OK);
-    assert_int_equal(td_gw_parse_address("127.0.0.1", &a, err, sizeof err), TD_ERR_INVALID);
-    assert_non_null(strstr(err, "HOST:PORT"));
-    assert_int_equal(td_gw_parse_address("127.0.0.1:65536", &a, err, sizeof err), TD_ERR_INVALID);
-    assert_int_equal(td_gw_parse_address("127.0.0.1:-1", &a, err, sizeof err), TD_ERR_INVALID);
-    assert_int_equal(td_gw_parse_address("127.0.0.1:", &a, err, sizeof err), TD_ERR_INVALID);
-    assert_int_equal(td_gw_parse_address("example.com:80", &a, err, sizeof err), TD_ERR_INVALID);
-    assert_non_null(strstr(err, "IPv4"));
-}
-
 typedef struct hook_calls {
     int calls;
     double burst_start;
@@ -600,7 +580,6 @@ int main(void)
         cmocka_unit_test(test_token),
         cmocka_unit_test(test_throttle),
         cmocka_unit_test(test_rate),
-        cmocka_unit_test(test_address),
         cmocka_unit_test(test_hook_wakeup_fd),
         cmocka_unit_test(test_stop_before_run),
         cmocka_unit_test(test_ack_after_commit_and_hook),
