@@ -203,7 +203,7 @@ void td_bt_report_trade(td_buf_t *buf, uint64_t n, const char *symbol, unsigned 
     td_buf_fail(buf, td_btmetrics_trade_net(trade, &net));
     td_buf_putf(buf, "%" PRIu64, n);
     td_csv_str(buf, symbol);
-    td_csv_str(buf, td_direction_name(trade->side == TD_SIDE_BUY ? TD_DIR_LONG : TD_DIR_SHORT));
+    td_csv_str(buf, td_direction_name(td_direction_of_side(trade->side)));
     td_csv_iso_time(buf, trade->entry_time);
     td_csv_price(buf, trade->entry_price, digits);
     td_csv_iso_time(buf, trade->exit_time);

@@ -91,6 +91,11 @@ td_direction_t td_direction_of_volume(int64_t volume)
     return volume > 0 ? TD_DIR_LONG : volume < 0 ? TD_DIR_SHORT : TD_DIR_FLAT;
 }
 
+td_direction_t td_direction_of_side(td_side_t side)
+{
+    return side == TD_SIDE_BUY ? TD_DIR_LONG : TD_DIR_SHORT;
+}
+
 const char *td_swap_mode_name(td_swap_mode_t mode)
 {
     const char *name = td_names_name(&td_swap_mode_names, mode);

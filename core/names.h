@@ -46,6 +46,8 @@ const char *td_side_name(td_side_t side);
 const char *td_direction_name(td_direction_t direction);
 /* The direction of a signed position volume: long above 0, short below, flat at 0. */
 td_direction_t td_direction_of_volume(int64_t volume);
+/* The direction of a trade opened by side: a buy is long, a sell short. */
+td_direction_t td_direction_of_side(td_side_t side);
 /* "disabled", "points", "money", "interest", and "?" for a value outside the enum. */
 const char *td_swap_mode_name(td_swap_mode_t mode);
 

@@ -11,12 +11,6 @@ static const char *status_name(td_against_status_t s)
     return s == TD_AGAINST_MATCHED ? "matched" : s == TD_AGAINST_MISSING ? "missing" : "extra";
 }
 
-/* A trade opened by a buy is long, by a sell short. */
-static const char *side_name(td_side_t side)
-{
-    return td_direction_name(side == TD_SIDE_BUY ? TD_DIR_LONG : TD_DIR_SHORT);
-}
-
 /* "2024-01-03T10:30:00.250Z @ 2031.15000000" of a trade's entry or exit. */
 static void put_leg(td_buf_t *buf, int64_t time_ms, td_price_t price)
 {
@@ -28,7 +22,7 @@ static void put_leg(td_buf_t *buf, int64_t time_ms, td_price_t price)
 static void text_row(td_buf_t *buf, const td_against_row_t *row)
 {
     const td_trade_closed_t *t = row->has_model ? &row->model : &row->live;
-    td_buf_putf(buf, "  %-7s %-5s ", status_name(row->status), side_name(t->side));
+    td_buf_putf(buf, "  %-7s %-5s ", status_name(row->status), td_direction_name(td_direction_of_side(t->side)));
     if (row->status == TD_AGAINST_MATCHED) {
         td_buf_puts(buf, "live ");
         put_leg(buf, row->live.entry_time, row->live.entry_price);
@@ -108,7 +102,7 @@ static void json_row(td_buf_t *buf, const td_against_row_t *row)
     const td_trade_closed_t *t = row->has_model ? &row->model : &row->live;
     td_buf_putc(buf, '{');
     td_json_key_str(buf, "status", status_name(row->status));
-    td_json_key_str(buf, "side", side_name(t->side));
+    td_json_key_str(buf, "side", td_direction_name(td_direction_of_side(t->side)));
     json_trade(buf, "live", row->has_live, &row->live);
     json_trade(buf, "model", row->has_model, &row->model);
     if (row->status == TD_AGAINST_MATCHED)

@@ -62,6 +62,8 @@ static void test_lookups(void **unused)
     assert_string_equal(td_direction_name(td_direction_of_volume(5)), "long");
     assert_string_equal(td_direction_name(td_direction_of_volume(-5)), "short");
     assert_string_equal(td_direction_name(td_direction_of_volume(0)), "flat");
+    assert_string_equal(td_direction_name(td_direction_of_side(TD_SIDE_BUY)), "long");
+    assert_string_equal(td_direction_name(td_direction_of_side(TD_SIDE_SELL)), "short");
     assert_string_equal(td_swap_mode_name((td_swap_mode_t)9), "?");
 
     assert_string_equal(td_names_join(&td_swap_mode_names, buf, sizeof buf), "disabled|points");
